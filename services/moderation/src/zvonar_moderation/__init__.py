@@ -1,0 +1,1 @@
+"""Zvonar moderation service."""

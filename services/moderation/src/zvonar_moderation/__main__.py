@@ -1,0 +1,22 @@
+"""Entry point of the moderation service: `zvonar-moderation` or `python -m zvonar_moderation`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from faststream.nats import NatsBroker
+from zvonar_runtime.service import Resources, serve
+from zvonar_runtime.settings import ServiceSettings
+
+
+async def setup(broker: NatsBroker) -> Resources:
+    return Resources()
+
+
+def main() -> None:
+    settings = ServiceSettings.from_env(service="moderation")
+    asyncio.run(serve(settings, setup))
+
+
+if __name__ == "__main__":
+    main()

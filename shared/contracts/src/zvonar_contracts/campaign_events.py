@@ -1,0 +1,160 @@
+"""Events of the CAMPAIGN_EVENTS stream: the campaign lifecycle and the stop-list.
+
+Each is a fact stored by the campaign service. `type` (the class name) tags the union, so a
+consumer decodes any of them in one call; `schema_version` lets a reader handle old shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import msgspec
+
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status
+
+PausedBy = Literal["customer", "system"]
+Decision = Literal["accepted", "rejected", "clarification"]
+DecidedBy = Literal["rules", "moderator"]
+IdleReason = Literal[
+    "window_closed", "all_stop_listed", "smart_part_delay", "paused_by_system", "no_audio"
+]
+
+
+class CampaignEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    campaign_id: int
+    account_id: str
+    at: dt.datetime
+    schema_version: int = 1
+
+
+class CampaignCreated(CampaignEventBase, frozen=True, tag=True):
+    options: CampaignOptions
+    phones: PhoneBaseRef
+    account_tz: str
+    copied_from: int | None = None
+
+
+class CampaignModerated(CampaignEventBase, frozen=True, tag=True):
+    decision: Decision
+    decided_by: DecidedBy
+    status: Status  # status after the decision: accepted, scheduled, clarification or rejected
+    reason: str = ""
+
+
+class CampaignScheduled(CampaignEventBase, frozen=True, tag=True):
+    start_at: dt.datetime
+
+
+class CampaignStarted(CampaignEventBase, frozen=True, tag=True):
+    started_at: dt.datetime
+
+
+class CampaignPaused(CampaignEventBase, frozen=True, tag=True):
+    paused_by: PausedBy
+    reason: str = ""
+
+
+class CampaignResumed(CampaignEventBase, frozen=True, tag=True):
+    status: Status  # where it belongs now: in_progress, scheduled or paused_window
+
+
+class CampaignOutOfWindow(CampaignEventBase, frozen=True, tag=True):
+    reopens_at: dt.datetime | None = None
+
+
+class CampaignFinished(CampaignEventBase, frozen=True, tag=True):
+    pass
+
+
+class CampaignStopped(CampaignEventBase, frozen=True, tag=True):
+    stopped_by: PausedBy = "customer"
+    reason: str = ""
+
+
+class CampaignFailed(CampaignEventBase, frozen=True, tag=True):
+    reason: str
+
+
+class CampaignCommentChanged(CampaignEventBase, frozen=True, tag=True):
+    text: str
+
+
+class CampaignNumberReleased(CampaignEventBase, frozen=True, tag=True):
+    number: str
+
+
+class SmartPartStarted(CampaignEventBase, frozen=True, tag=True):
+    """Part `part` (1-based) of a smart broadcast began; it is shown as its own row."""
+
+    part: int
+    part_campaign_id: int
+    phone_count: int
+
+
+class SmartPartFinished(CampaignEventBase, frozen=True, tag=True):
+    part: int
+    part_campaign_id: int
+
+
+class SmartPartsCancelled(CampaignEventBase, frozen=True, tag=True):
+    parts: list[int]  # the part numbers cancelled (started or not)
+
+
+class CampaignCopied(CampaignEventBase, frozen=True, tag=True):
+    new_campaign_id: int
+
+
+class CampaignDeleted(CampaignEventBase, frozen=True, tag=True):
+    pass
+
+
+class CampaignIdle(CampaignEventBase, frozen=True, tag=True):
+    """A running campaign makes no calls; the reason tells the customer why."""
+
+    reason: IdleReason
+    until: dt.datetime | None = None
+
+
+class StopListEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    account_id: str
+    at: dt.datetime
+    schema_version: int = 1
+
+
+class StopListPhonesAdded(StopListEventBase, frozen=True, tag=True):
+    phones: list[str]
+
+
+class StopListPhonesRemoved(StopListEventBase, frozen=True, tag=True):
+    phones: list[str]
+
+
+CampaignEvent = (
+    CampaignCreated
+    | CampaignModerated
+    | CampaignScheduled
+    | CampaignStarted
+    | CampaignPaused
+    | CampaignResumed
+    | CampaignOutOfWindow
+    | CampaignFinished
+    | CampaignStopped
+    | CampaignFailed
+    | CampaignCommentChanged
+    | CampaignNumberReleased
+    | SmartPartStarted
+    | SmartPartFinished
+    | SmartPartsCancelled
+    | CampaignCopied
+    | CampaignDeleted
+    | CampaignIdle
+)
+
+StopListEvent = StopListPhonesAdded | StopListPhonesRemoved
+
+# Everything the CAMPAIGN_EVENTS stream carries.
+CampaignStreamEvent = CampaignEvent | StopListEvent
+
+CAMPAIGN_EVENT_TYPES: tuple[type, ...] = CampaignEvent.__args__  # type: ignore[attr-defined]
+STOP_LIST_EVENT_TYPES: tuple[type, ...] = StopListEvent.__args__  # type: ignore[attr-defined]

@@ -1,0 +1,176 @@
+"""Commands to the campaign service (request-reply on `campaign.cmd.<Type>`) and their replies.
+
+A command is imperative and has one handler. `account_id` scopes customer commands: a
+campaign of another account answers `not_found`. System commands (from the dialer or
+moderation, or a moderator with the admin token) leave it None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import msgspec
+
+from zvonar_contracts.campaign_events import DecidedBy, Decision, IdleReason, PausedBy
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status
+
+
+class CommandBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    account_id: str | None = None
+
+
+class CampaignCommandBase(CommandBase, frozen=True, kw_only=True):
+    campaign_id: int
+
+
+class CreateCampaign(CommandBase, frozen=True, tag=True):
+    account_tz: str
+    options: CampaignOptions
+    phones: PhoneBaseRef
+    idempotency_key: str | None = None
+    request_hash: str = ""  # hash of the request body, to tell a replay from a key reuse
+
+
+class ModerateCampaign(CampaignCommandBase, frozen=True, tag=True):
+    decision: Decision
+    decided_by: DecidedBy
+    reason: str = ""
+
+
+class StartCampaign(CampaignCommandBase, frozen=True, tag=True):
+    started_at: dt.datetime
+
+
+class PauseCampaign(CampaignCommandBase, frozen=True, tag=True):
+    paused_by: PausedBy = "customer"
+    reason: str = ""
+
+
+class ResumeCampaign(CampaignCommandBase, frozen=True, tag=True):
+    # Filled by system resumes (window reopened): where the campaign goes. A customer's
+    # resume leaves it None and the campaign service asks the dialer where it belongs.
+    status: Status | None = None
+
+
+class StopCampaign(CampaignCommandBase, frozen=True, tag=True):
+    stopped_by: PausedBy = "customer"
+    reason: str = ""
+
+
+class MarkOutOfWindow(CampaignCommandBase, frozen=True, tag=True):
+    reopens_at: dt.datetime | None = None
+
+
+class FinishCampaign(CampaignCommandBase, frozen=True, tag=True):
+    pass
+
+
+class FailCampaign(CampaignCommandBase, frozen=True, tag=True):
+    reason: str
+
+
+class SetComment(CampaignCommandBase, frozen=True, tag=True):
+    text: str
+
+
+class ReleaseNumber(CampaignCommandBase, frozen=True, tag=True):
+    pass
+
+
+class StartSmartPart(CampaignCommandBase, frozen=True, tag=True):
+    part: int
+    phone_count: int
+
+
+class FinishSmartPart(CampaignCommandBase, frozen=True, tag=True):
+    part: int
+
+
+class CancelLastSmartPart(CampaignCommandBase, frozen=True, tag=True):
+    pass
+
+
+class CancelAllSmartParts(CampaignCommandBase, frozen=True, tag=True):
+    pass
+
+
+class CopyCampaign(CampaignCommandBase, frozen=True, tag=True):
+    account_tz: str
+
+
+class ReportIdle(CampaignCommandBase, frozen=True, tag=True):
+    reason: IdleReason
+    until: dt.datetime | None = None
+
+
+class DeleteCampaigns(CommandBase, frozen=True, tag=True):
+    campaign_ids: list[int]
+
+
+class AddToStopList(CommandBase, frozen=True, tag=True):
+    phones: list[str]
+
+
+class RemoveFromStopList(CommandBase, frozen=True, tag=True):
+    phones: list[str]
+
+
+CampaignCommand = (
+    CreateCampaign
+    | ModerateCampaign
+    | StartCampaign
+    | PauseCampaign
+    | ResumeCampaign
+    | StopCampaign
+    | MarkOutOfWindow
+    | FinishCampaign
+    | FailCampaign
+    | SetComment
+    | ReleaseNumber
+    | StartSmartPart
+    | FinishSmartPart
+    | CancelLastSmartPart
+    | CancelAllSmartParts
+    | CopyCampaign
+    | ReportIdle
+    | DeleteCampaigns
+    | AddToStopList
+    | RemoveFromStopList
+)
+CAMPAIGN_COMMAND_TYPES: tuple[type, ...] = CampaignCommand.__args__  # type: ignore[attr-defined]
+
+
+# --- replies -------------------------------------------------------------------------------
+
+ErrorCode = Literal["invalid_transition", "not_found", "validation", "conflict"]
+
+
+class ErrorDetail(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class CampaignState(msgspec.Struct, frozen=True, kw_only=True):
+    """The write side's view of a campaign after a command."""
+
+    campaign_id: int
+    account_id: str
+    status: Status
+    part_campaign_id: int | None = None  # StartSmartPart: the number given to the part's row
+    replayed: bool = False  # CreateCampaign: an Idempotency-Key replay, nothing new created
+
+
+class CommandOk(msgspec.Struct, frozen=True, kw_only=True, tag="ok", tag_field="result"):
+    position: int  # notification-log position of the last event stored (0: nothing stored)
+    campaign: CampaignState | None = None
+    deleted: list[int] = []
+
+
+class CommandError(msgspec.Struct, frozen=True, kw_only=True, tag="error", tag_field="result"):
+    code: ErrorCode
+    message: str
+    details: list[ErrorDetail] = []
+
+
+CommandReply = CommandOk | CommandError

@@ -1,0 +1,155 @@
+"""Campaign options as they travel on the wire: the body of docs/API.md "Create", phones aside.
+
+Tags and statuses are closed vocabularies, spelled as the API spells them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+import msgspec
+
+
+class Status(StrEnum):
+    MODERATION = "moderation"
+    CLARIFICATION = "clarification"
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    PAUSED_WINDOW = "paused_window"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+FINAL_STATUSES: frozenset[Status] = frozenset(
+    {Status.FINISHED, Status.STOPPED, Status.REJECTED, Status.ERROR}
+)
+
+
+class Tag(StrEnum):
+    RECOGNITION = "recognition"
+    SMART = "smart"
+    NO_CALLER_ID = "no_caller_id"
+    TTS = "tts"
+    AUDIO_FILE = "audio_file"
+    RECORDING = "recording"
+    WINDOW = "window"
+    INTEGRATION = "integration"
+    AMD = "amd"
+
+
+class TtsAudio(msgspec.Struct, frozen=True, tag="tts", tag_field="kind"):
+    text: str
+
+
+class FileAudio(msgspec.Struct, frozen=True, tag="file", tag_field="kind"):
+    file_id: str
+    name: str = ""
+
+
+Audio = TtsAudio | FileAudio
+
+
+class CarouselRouting(msgspec.Struct, frozen=True, tag="carousel", tag_field="kind"):
+    pass
+
+
+class CallerIdRouting(msgspec.Struct, frozen=True, tag="caller_id", tag_field="kind"):
+    number: str
+
+
+Routing = CarouselRouting | CallerIdRouting
+
+
+class WordsIvr(msgspec.Struct, frozen=True, tag="words", tag_field="kind"):
+    lead_words: list[str]
+
+
+class KeysIvr(msgspec.Struct, frozen=True, tag="keys", tag_field="kind"):
+    lead_keys: list[str]
+
+
+Ivr = WordsIvr | KeysIvr
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SmartOptions(msgspec.Struct, frozen=True):
+    parts: int
+    delay_minutes: int = 0
+
+
+class CallingWindow(msgspec.Struct, frozen=True, rename={"from_": "from"}):
+    days: list[Weekday]
+    from_: str  # "HH:MM"
+    to: str  # "HH:MM"
+    tz: Literal["account", "callee"] = "account"
+
+
+class Integration(msgspec.Struct, frozen=True):
+    webhook_url: str
+    secret: str
+
+
+class CampaignOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a campaign was created with except the phone base itself."""
+
+    name: str
+    audio: Audio
+    speed: int = 800
+    start_at: dt.datetime | None = None
+    routing: Routing = CarouselRouting()
+    ivr: Ivr | None = None
+    smart: SmartOptions | None = None
+    record: bool = False
+    window: CallingWindow | None = None
+    integration: Integration | None = None
+    amd: bool = False
+    comment: str = ""
+
+
+def tags_of(options: CampaignOptions, *, smart_part: int | None = None) -> list[Tag]:
+    """Tags are derived from the options, never typed by hand (docs/PRODUCT.md)."""
+    tags: list[Tag] = []
+    if isinstance(options.ivr, WordsIvr):
+        tags.append(Tag.RECOGNITION)
+    if options.smart is not None or smart_part is not None:
+        tags.append(Tag.SMART)
+    if isinstance(options.routing, CarouselRouting):
+        tags.append(Tag.NO_CALLER_ID)
+    tags.append(Tag.TTS if isinstance(options.audio, TtsAudio) else Tag.AUDIO_FILE)
+    if options.record:
+        tags.append(Tag.RECORDING)
+    if options.window is not None:
+        tags.append(Tag.WINDOW)
+    if options.integration is not None:
+        tags.append(Tag.INTEGRATION)
+    if options.amd:
+        tags.append(Tag.AMD)
+    return tags
+
+
+class PhoneBaseRef(msgspec.Struct, frozen=True):
+    """A normalised phone base kept in the object store: one E.164 number a line, UTF-8."""
+
+    bucket: str
+    name: str
+    count: int
+    sha256: str
+
+
+class Size(msgspec.Struct, frozen=True):
+    """The six counters of docs/PRODUCT.md "Size"."""
+
+    total: int = 0
+    stop_listed: int = 0
+    answered: int = 0
+    leads: int = 0
+    not_answered: int = 0
+    in_progress: int = 0

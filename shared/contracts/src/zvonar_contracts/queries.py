@@ -1,0 +1,158 @@
+"""Queries to the stats service (request-reply on `stats.query.<Type>`) and their replies.
+
+Every query may carry `min_position`: the campaign-log position a command's reply gave. The
+stats service waits (up to 2 s) until it has applied that position before it answers, which
+is how the gateway gives an account read-your-writes. Times in replies are UTC; the gateway
+renders them in the account's timezone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from zvonar_contracts.call_events import Outcome
+from zvonar_contracts.options import CampaignOptions, Size, Status, Tag
+
+StartKind = Literal["not_started", "scheduled", "started", "out_of_window"]
+
+
+class QueryBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    min_position: int = 0
+
+
+class Start(msgspec.Struct, frozen=True, kw_only=True):
+    kind: StartKind
+    at: dt.datetime | None = None
+
+
+class Comment(msgspec.Struct, frozen=True, kw_only=True):
+    user: str = ""
+    system: str = ""
+
+
+class CampaignView(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the list; the campaign object of docs/API.md."""
+
+    id: int
+    account_id: str
+    created_at: dt.datetime
+    name: str
+    tags: list[Tag]
+    smart_part: int | None
+    parent_id: int | None
+    status: Status
+    start: Start
+    size: Size
+    smart_size: Size | None
+    speed: int
+    cost: Decimal
+    comment: Comment
+    caller_number: str | None
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    at: dt.datetime
+    details: dict[str, object] = {}
+
+
+class CallRow(msgspec.Struct, frozen=True, kw_only=True):
+    phone: str
+    part: int
+    attempt: int
+    started_at: dt.datetime | None
+    outcome: Outcome
+    duration_s: float
+    cost: Decimal
+    answer_text: str
+    lead: bool
+    recording: str | None  # object name in the recordings bucket
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+class ListCampaigns(QueryBase, frozen=True, tag=True):
+    account_id: str
+    q: str | None = None
+    statuses: list[Status] = []
+    tags: list[Tag] = []
+    created_from: dt.datetime | None = None  # inclusive, aware
+    created_to: dt.datetime | None = None  # inclusive, aware
+    ids: list[int] | None = None  # only these rows (exports)
+    page: int = 1
+    per_page: int = 50
+
+
+class GetCampaign(QueryBase, frozen=True, tag=True):
+    campaign_id: int
+    account_id: str | None = None  # None: the moderator's view, any account
+
+
+class GetReport(QueryBase, frozen=True, tag=True):
+    campaign_id: int
+    account_id: str
+    page: int = 1
+    per_page: int = 50  # 0: every row (exports)
+
+
+class GetModerationQueue(QueryBase, frozen=True, tag=True):
+    page: int = 1
+    per_page: int = 50
+
+
+class GetStopList(QueryBase, frozen=True, tag=True):
+    account_id: str
+    page: int = 1
+    per_page: int = 50
+
+
+StatsQuery = ListCampaigns | GetCampaign | GetReport | GetModerationQueue | GetStopList
+STATS_QUERY_TYPES: tuple[type, ...] = StatsQuery.__args__  # type: ignore[attr-defined]
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
+class CampaignPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    items: list[CampaignView]
+    total: int
+    page: int
+    per_page: int
+    position: int = 0  # campaign-log position the read model had applied
+
+
+class CampaignDetail(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    campaign: CampaignView
+    options: CampaignOptions
+    history: list[HistoryEntry]
+    position: int = 0
+
+
+class ReportPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    campaign: CampaignView
+    calls: list[CallRow]
+    total: int
+    page: int
+    per_page: int
+    position: int = 0
+
+
+class StopListPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    phones: list[str]
+    total: int
+    page: int
+    per_page: int
+    position: int = 0
+
+
+class QueryError(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    code: Literal["not_found", "validation"]
+    message: str
+
+
+QueryReply = CampaignPage | CampaignDetail | ReportPage | StopListPage | QueryError

@@ -1,0 +1,93 @@
+"""Every NATS name Zvonar uses: streams, subjects, buckets, durable consumers, headers.
+
+Subjects carry the campaign number so that per-campaign order holds under partitioning:
+    campaign.events.<campaign_id>.<EventType>
+    campaign.events.stoplist.<account_id>.<EventType>
+    call.events.<campaign_id>.<EventType>
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- JetStream streams -------------------------------------------------------------------
+CAMPAIGN_EVENTS_STREAM: Final = "CAMPAIGN_EVENTS"
+CAMPAIGN_EVENTS_SUBJECTS: Final = ("campaign.events.>",)
+CALL_EVENTS_STREAM: Final = "CALL_EVENTS"
+CALL_EVENTS_SUBJECTS: Final = ("call.events.>",)
+
+# Dedupe window for Nats-Msg-Id: long enough to cover a relay or dialer restart.
+DUPLICATE_WINDOW_SECONDS: Final = 2 * 60 * 60
+
+# --- Object-store buckets ---------------------------------------------------------------
+PHONE_BASES_BUCKET: Final = "phone-bases"
+AUDIO_BUCKET: Final = "audio"
+RECORDINGS_BUCKET: Final = "recordings"
+ALL_BUCKETS: Final = (PHONE_BASES_BUCKET, AUDIO_BUCKET, RECORDINGS_BUCKET)
+
+# --- Headers -----------------------------------------------------------------------------
+CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"
+MSG_ID_HEADER: Final = "Nats-Msg-Id"
+# Position of a campaign event in the campaign service's notification log (an int as text).
+POSITION_HEADER: Final = "Zvonar-Position"
+
+
+def campaign_event_subject(campaign_id: int, event_type: str) -> str:
+    return f"campaign.events.{campaign_id}.{event_type}"
+
+
+def stop_list_event_subject(account_id: str, event_type: str) -> str:
+    return f"campaign.events.stoplist.{account_id}.{event_type}"
+
+
+def call_event_subject(campaign_id: int, event_type: str) -> str:
+    return f"call.events.{campaign_id}.{event_type}"
+
+
+# Filter that selects one event type of every campaign (not stop-list events).
+def campaign_event_filter(event_type: str) -> str:
+    return f"campaign.events.*.{event_type}"
+
+
+STOP_LIST_EVENTS_FILTER: Final = "campaign.events.stoplist.>"
+
+# --- Commands: request-reply on core NATS, one owner each ----------------------------------
+CAMPAIGN_COMMAND_PREFIX: Final = "campaign.cmd"
+CAMPAIGN_COMMANDS_QUEUE: Final = "campaign"
+
+
+def campaign_command_subject(command_type: str) -> str:
+    return f"{CAMPAIGN_COMMAND_PREFIX}.{command_type}"
+
+
+# --- Queries: request-reply to the stats service ------------------------------------------
+STATS_QUERY_PREFIX: Final = "stats.query"
+STATS_QUERIES_QUEUE: Final = "stats"
+
+
+def stats_query_subject(query_type: str) -> str:
+    return f"{STATS_QUERY_PREFIX}.{query_type}"
+
+
+# --- Dialer requests (TTS preview, inbound calls of the simulated carrier) ----------------
+DIALER_REQUEST_PREFIX: Final = "dialer.req"
+DIALER_REQUESTS_QUEUE: Final = "dialer"
+
+
+def dialer_request_subject(request_type: str) -> str:
+    return f"{DIALER_REQUEST_PREFIX}.{request_type}"
+
+
+# --- Health: every service instance answers on zvonar.health.<service> ----------------------
+SERVICES: Final = ("campaign", "moderation", "dialer", "stats", "gateway")
+
+
+def health_subject(service: str) -> str:
+    return f"zvonar.health.{service}"
+
+
+# --- Durable consumer names -----------------------------------------------------------------
+MODERATION_CONSUMER: Final = "moderation-created"
+DIALER_CAMPAIGN_CONSUMER: Final = "dialer-campaign-events"
+STATS_CAMPAIGN_CONSUMER: Final = "stats-campaign-events"
+STATS_CALL_CONSUMER: Final = "stats-call-events"

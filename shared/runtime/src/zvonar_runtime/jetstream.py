@@ -1,0 +1,74 @@
+"""JetStream set-up shared by every service: the two event streams and the object-store
+buckets, created if missing and left alone if present (any service may start first)."""
+
+from __future__ import annotations
+
+import nats
+from nats.aio.client import Client
+from nats.errors import NoServersError
+from nats.js import JetStreamContext
+from nats.js.api import (
+    DiscardPolicy,
+    ObjectStoreConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+from zvonar_contracts import subjects
+
+STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CAMPAIGN_EVENTS_SUBJECTS),
+    (subjects.CALL_EVENTS_STREAM, subjects.CALL_EVENTS_SUBJECTS),
+)
+
+
+def stream_config(name: str, subject_list: tuple[str, ...], replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        subjects=list(subject_list),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=float(subjects.DUPLICATE_WINDOW_SECONDS),
+        num_replicas=replicas,
+        max_msg_size=1024 * 1024,
+    )
+
+
+async def ensure_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
+    for name, subject_list in STREAMS:
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            try:
+                await js.add_stream(stream_config(name, subject_list, replicas))
+            except BadRequestError as exc:  # created meanwhile by another service
+                if exc.err_code != 10058:
+                    raise
+    for bucket in subjects.ALL_BUCKETS:
+        try:
+            await js.object_store(bucket)
+        except NotFoundError:
+            try:
+                await js.create_object_store(
+                    bucket,
+                    ObjectStoreConfig(storage=StorageType.FILE, replicas=replicas),
+                )
+            except BadRequestError as exc:
+                if exc.err_code != 10058:
+                    raise
+
+
+async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
+    """A nats-py client that keeps reconnecting for ever once it has connected."""
+    try:
+        return await nats.connect(
+            url,
+            name=name,
+            connect_timeout=connect_timeout,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+    except NoServersError as exc:
+        raise ConnectionError(f"no NATS server answers at {url}") from exc

@@ -1,0 +1,75 @@
+"""The runner behind `make run`: nats-server plus five service processes on the real broker,
+all report ready over NATS, and SIGTERM stops every one of them cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from zvonar_contracts.subjects import SERVICES
+from zvonar_runtime.health import wait_ready
+from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsserver import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> re.Match[str]:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"{pattern!r} not seen; output:\n{''.join(seen)}")
+
+
+def test_runner_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    env.update(
+        ZVONAR_DATA_DIR=str(tmp_path / "data"),
+        ZVONAR_HTTP_PORT=str(free_port()),
+        ZVONAR_DEMO="0",
+        ZVONAR_LOG_FORMAT="json",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zvonar_runtime.runner"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = _read_until(process, r"JetStream at (nats://\S+)", 30).group(1)
+
+        async def all_ready() -> set[str]:
+            nc = await connect(url, "runner-test")
+            try:
+                replies = await wait_ready(nc, SERVICES, timeout=90)
+            finally:
+                await nc.close()
+            return {reply.service for reply in replies.values()}
+
+        assert asyncio.run(all_ready()) == set(SERVICES)
+        _read_until(process, r"Zvonar is ready at http://", 30)
+        assert (tmp_path / "data" / "nats").is_dir()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    for service in SERVICES:
+        assert re.search(rf'^{service}\s+\|.*"event": "stopped"', output, re.M), service
