@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
 

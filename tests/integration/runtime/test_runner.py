@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from zvonar_contracts.call_events import CALL_EVENT_TYPES
 from zvonar_contracts.campaign_events import CAMPAIGN_EVENT_TYPES, STOP_LIST_EVENT_TYPES
 from zvonar_contracts.codec import decode_call_event, decode_campaign_stream_event, encode

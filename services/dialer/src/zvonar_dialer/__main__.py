@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from faststream.nats import NatsBroker
+
 from zvonar_runtime.service import Resources, serve
 from zvonar_runtime.settings import ServiceSettings
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 
 import structlog
+
 from zvonar_contracts.subjects import CORRELATION_HEADER
 
 _KEY = "correlation_id"

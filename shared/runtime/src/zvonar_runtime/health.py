@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.health import HealthReply
 from zvonar_contracts.subjects import health_subject

@@ -15,6 +15,7 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import BadRequestError, NotFoundError
+
 from zvonar_contracts import subjects
 
 STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (

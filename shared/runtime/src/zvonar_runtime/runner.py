@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zvonar_contracts.subjects import SERVICES
-
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.natsserver import NatsServer

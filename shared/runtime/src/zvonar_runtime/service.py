@@ -17,8 +17,8 @@ from typing import Any
 import structlog
 from faststream import BaseMiddleware
 from faststream.nats import NatsBroker
-from zvonar_contracts.subjects import CORRELATION_HEADER
 
+from zvonar_contracts.subjects import CORRELATION_HEADER
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.health import Check, serve_health
 from zvonar_runtime.jetstream import ensure_jetstream
