@@ -102,11 +102,11 @@ class Database:
         import psycopg
 
         assert self.postgres_url is not None
-        conn = psycopg.connect(self.postgres_url, autocommit=True, connect_timeout=5)
+        pg: Any = psycopg.connect(self.postgres_url, autocommit=True, connect_timeout=5)
         if self.schema:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            conn.execute(f'SET search_path TO "{self.schema}"')
-        return conn
+            pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            pg.execute(f'SET search_path TO "{self.schema}"')
+        return pg
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
