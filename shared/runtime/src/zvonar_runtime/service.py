@@ -1,15 +1,17 @@
 """The life of a service process: log set-up, a faststream NatsBroker with the correlation
-middleware, JetStream set-up, health answers, "ready", then drain on SIGINT/SIGTERM.
+and metrics middleware, JetStream set-up, health answers (over NATS, and over HTTP on the
+monitor port), "ready", then drain on SIGINT/SIGTERM.
 
 A service passes a `setup` coroutine that registers its subscribers on the broker (and
-opens its database); it returns a `Resources` object with its readiness checks and what to
-close on the way out.
+opens its database); it returns a `Resources` object with its readiness checks, background
+jobs, durable consumers (for the lag gauge) and what to close on the way out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,20 +25,49 @@ from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.health import Check, serve_health
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.logging import configure_logging
+from zvonar_runtime.metrics import (
+    CONSUMER_LAG,
+    HANDLER_SECONDS,
+    MESSAGES_FAILED,
+    MESSAGES_PROCESSED,
+    Monitor,
+)
 from zvonar_runtime.settings import ServiceSettings
 from zvonar_runtime.shutdown import shutdown_event
 
 log = structlog.get_logger("zvonar.service")
+LAG_INTERVAL_SECONDS = 5.0
+
+
+def consumer_label(subject: str) -> str:
+    """A bounded metric label for a concrete subject: ids in the middle are dropped."""
+    tokens = subject.split(".")
+    if len(tokens) <= 3:
+        return subject
+    return ".".join([*tokens[:2], tokens[-1]])
 
 
 class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
     """Binds the incoming message's correlation id to the log context while it is handled,
-    and stamps the current one on everything published meanwhile."""
+    stamps the current one on everything published meanwhile, and counts the outcome."""
+
+    service = "zvonar"
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         headers = getattr(msg, "headers", None) or {}
+        subject = getattr(getattr(msg, "raw_message", None), "subject", "") or ""
+        label = consumer_label(subject) if isinstance(subject, str) else "batch"
+        started = time.perf_counter()
         with correlation_scope(headers.get(CORRELATION_HEADER)):
-            return await call_next(msg)
+            try:
+                result = await call_next(msg)
+            except Exception:
+                MESSAGES_FAILED.labels(self.service, label).inc()
+                raise
+            finally:
+                HANDLER_SECONDS.labels(self.service, label).observe(time.perf_counter() - started)
+        MESSAGES_PROCESSED.labels(self.service, label).inc()
+        return result
 
     async def publish_scope(self, call_next: Any, cmd: Any) -> Any:
         cid = structlog.contextvars.get_contextvars().get("correlation_id")
@@ -50,21 +81,36 @@ class Resources:
     checks: dict[str, Check] = field(default_factory=dict)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # (stream, durable) pairs whose pending count feeds the consumer-lag gauge
+    durables: list[tuple[str, str]] = field(default_factory=list)
 
 
 Setup = Callable[[NatsBroker], Awaitable[Resources]]
 
 
 def make_broker(settings: ServiceSettings) -> NatsBroker:
+    class ServiceMiddleware(CorrelationMiddleware):
+        service = settings.service
+
     return NatsBroker(
         settings.nats_url,
         name=settings.instance_id,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=2,
-        middlewares=(CorrelationMiddleware,),
+        middlewares=(ServiceMiddleware,),
         graceful_timeout=15.0,
     )
+
+
+async def _watch_lag(broker: NatsBroker, service: str, durables: list[tuple[str, str]]) -> None:
+    js = broker.connection.jetstream()
+    while True:
+        for stream, durable in durables:
+            with contextlib.suppress(Exception):
+                info = await js.consumer_info(stream, durable)
+                CONSUMER_LAG.labels(service, durable).set(info.num_pending or 0)
+        await asyncio.sleep(LAG_INTERVAL_SECONDS)
 
 
 async def serve(settings: ServiceSettings, setup: Setup) -> None:
@@ -77,9 +123,23 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     resources = await setup(broker)
     await broker.start()
     await serve_health(broker.connection, settings.service, settings.instance_id, resources.checks)
+
+    async def ready() -> bool:
+        if not broker.connection.is_connected:
+            return False
+        results = await asyncio.gather(*(check() for check in resources.checks.values()))
+        return all(results)
+
+    monitor: Monitor | None = None
+    if settings.monitor_port:
+        monitor = Monitor(settings.monitor_host, settings.monitor_port, ready)
+        await monitor.start()
+    jobs: list[Callable[[], Awaitable[None]]] = list(resources.background)
+    if resources.durables:
+        jobs.append(lambda: _watch_lag(broker, settings.service, resources.durables))
     tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(job())  # type: ignore[arg-type]
-        for job in resources.background
+        for job in jobs
     ]
     log.info("ready", instance=settings.instance_id, nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
@@ -91,6 +151,8 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     log.info("stopping")
+    if monitor is not None:
+        await monitor.stop()
     await broker.stop()
     for close in reversed(resources.close):
         try:

@@ -36,6 +36,7 @@ class ServiceSettings(msgspec.Struct, kw_only=True, frozen=True):
     stream_replicas: int = 1
     # Port for the service's own /healthz, /readyz and /metrics (0: off).
     monitor_port: int = 0
+    monitor_host: str = "127.0.0.1"
 
     ENV: ClassVar[dict[str, str]] = {
         "nats_url": "NATS_URL",
@@ -45,6 +46,8 @@ class ServiceSettings(msgspec.Struct, kw_only=True, frozen=True):
         "log_format": "ZVONAR_LOG_FORMAT",
         "instance": "ZVONAR_INSTANCE",
         "stream_replicas": "ZVONAR_STREAM_REPLICAS",
+        "monitor_port": "ZVONAR_MONITOR_PORT",
+        "monitor_host": "ZVONAR_MONITOR_HOST",
     }
 
     @classmethod
