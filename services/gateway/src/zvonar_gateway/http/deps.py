@@ -1,0 +1,198 @@
+"""The seam inside the gateway: the authenticated `Account`, the `ApiError` every handler
+raises, and the `Backend` through which handlers talk to the other services over NATS.
+
+Handlers under `/api/` receive `account: Account` and `backend: Backend` by name (Litestar
+dependencies wired by the app factory); a missing or wrong key is a 401 before the handler
+runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+import nats.errors
+import structlog
+from litestar import Request
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError, ObjectNotFoundError
+
+from zvonar_contracts.codec import (
+    decode,
+    decode_command_reply,
+    decode_query_reply,
+    encode,
+    type_name,
+)
+from zvonar_contracts.commands import CampaignCommand, CommandError, CommandOk
+from zvonar_contracts.dialer import DialerRequest
+from zvonar_contracts.queries import (
+    CampaignDetail,
+    CampaignPage,
+    QueryError,
+    ReportPage,
+    StatsQuery,
+    StopListPage,
+)
+from zvonar_contracts.subjects import (
+    campaign_command_subject,
+    dialer_request_subject,
+    stats_query_subject,
+)
+from zvonar_runtime.correlation import correlation_headers
+
+T = TypeVar("T")
+
+log = structlog.get_logger("zvonar.gateway.backend")
+
+
+class Account(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    timezone: str
+
+
+class ApiError(Exception):
+    """An error answer: rendered as {"error": {"code", "message", "details"}}."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+def unavailable(what: str) -> ApiError:
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"the {what} service did not answer in time; try again",
+        headers={"Retry-After": "1"},
+    )
+
+
+_COMMAND_STATUS = {"invalid_transition": 409, "not_found": 404, "validation": 422, "conflict": 409}
+# Failures of the NATS link itself: the service behind is unreachable, not the input bad.
+_LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
+
+
+class Backend:
+    """How the gateway talks to the other services; one per app."""
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._stores: dict[str, Any] = {}
+
+    @property
+    def nc(self) -> Client:
+        return self._nc
+
+    async def _request(self, subject: str, payload: bytes, timeout: float, what: str) -> bytes:
+        try:
+            msg = await self._nc.request(
+                subject, payload, timeout=timeout, headers=correlation_headers()
+            )
+        except _LINK_ERRORS as exc:
+            log.warning("backend_unavailable", subject=subject, error=repr(exc))
+            raise unavailable(what) from exc
+        return bytes(msg.data)
+
+    async def command(self, command: CampaignCommand, *, timeout: float = 10.0) -> CommandOk:
+        subject = campaign_command_subject(type_name(command))
+        reply = decode_command_reply(
+            await self._request(subject, encode(command), timeout, "campaign")
+        )
+        if isinstance(reply, CommandError):
+            details = [{"field": d.field, "message": d.message} for d in reply.details]
+            raise ApiError(_COMMAND_STATUS.get(reply.code, 409), reply.code, reply.message, details)
+        return reply
+
+    async def query(
+        self, query: StatsQuery, *, timeout: float = 10.0
+    ) -> CampaignPage | CampaignDetail | ReportPage | StopListPage:
+        subject = stats_query_subject(type_name(query))
+        reply = decode_query_reply(await self._request(subject, encode(query), timeout, "stats"))
+        if isinstance(reply, QueryError):
+            status = 404 if reply.code == "not_found" else 422
+            raise ApiError(status, reply.code, reply.message)
+        return reply
+
+    async def dialer(
+        self, request: DialerRequest, reply_type: type[T], *, timeout: float = 10.0
+    ) -> T:
+        subject = dialer_request_subject(type_name(request))
+        data = await self._request(subject, encode(request), timeout, "dialer")
+        return decode(data, reply_type)
+
+    async def _store(self, bucket: str) -> Any:
+        if bucket not in self._stores:
+            try:
+                self._stores[bucket] = await self._nc.jetstream().object_store(bucket)
+            except _LINK_ERRORS as exc:
+                raise unavailable("object store") from exc
+        return self._stores[bucket]
+
+    async def put_object(self, bucket: str, name: str, data: bytes) -> None:
+        store = await self._store(bucket)
+        try:
+            await store.put(name, data)
+        except _LINK_ERRORS as exc:
+            raise unavailable("object store") from exc
+
+    async def get_object(self, bucket: str, name: str) -> bytes:
+        store = await self._store(bucket)
+        try:
+            result = await store.get(name)
+        except (ObjectNotFoundError, NotFoundError) as exc:
+            raise ApiError(404, "not_found", f"no such object: {name}") from exc
+        except _LINK_ERRORS as exc:
+            raise unavailable("object store") from exc
+        return bytes(result.data or b"")
+
+    async def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        store = await self._store(bucket)
+        try:
+            infos = await store.list(ignore_deletes=True)
+        except NotFoundError:
+            return []
+        except _LINK_ERRORS as exc:
+            raise unavailable("object store") from exc
+        return sorted(
+            (info.name, int(info.size or 0))
+            for info in infos
+            if info.name.startswith(prefix) and not info.deleted
+        )
+
+
+class AccountLookup(Protocol):
+    """What authentication needs of the account store."""
+
+    async def by_key(self, api_key: str) -> Account | None: ...
+
+
+class Authenticator(Protocol):
+    """Checks a request's key (and its rate) and returns its account, or raises ApiError."""
+
+    async def authenticate(self, request: Request[Any, Any, Any]) -> Account: ...
+
+
+async def provide_account(request: Request[Any, Any, Any]) -> Account:
+    """The `account` dependency: the account whose key the request carries (401 otherwise)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.authenticate(request)
+
+
+async def provide_backend(request: Request[Any, Any, Any]) -> Backend:
+    """The `backend` dependency: the app's one Backend."""
+    backend: Backend = request.app.state.backend
+    return backend
