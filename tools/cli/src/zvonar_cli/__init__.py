@@ -1,0 +1,1 @@
+"""`zvonar`: the command line for operators and analysts."""

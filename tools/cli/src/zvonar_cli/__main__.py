@@ -1,0 +1,5 @@
+"""`python -m zvonar_cli` is `zvonar`."""
+
+from zvonar_cli.main import app
+
+app()
