@@ -6,16 +6,17 @@ import asyncio
 
 from faststream.nats import NatsBroker
 
+from zvonar_moderation.bootstrap import bootstrap, resources_of
+from zvonar_moderation.settings import ModerationSettings
 from zvonar_runtime.service import Resources, serve
-from zvonar_runtime.settings import ServiceSettings
-
-
-async def setup(broker: NatsBroker) -> Resources:
-    return Resources()
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(service="moderation")
+    settings = ModerationSettings.from_env(service="moderation")
+
+    async def setup(broker: NatsBroker) -> Resources:
+        return resources_of(await bootstrap(settings, broker))
+
     asyncio.run(serve(settings, setup))
 
 

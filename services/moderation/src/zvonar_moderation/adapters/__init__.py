@@ -1,0 +1,2 @@
+"""Adapters of the moderation service: morphology, the rules file, its own decisions store,
+and the campaign service's command subject."""

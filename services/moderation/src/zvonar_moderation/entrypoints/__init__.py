@@ -1,0 +1,1 @@
+"""NATS entry points of the moderation service."""

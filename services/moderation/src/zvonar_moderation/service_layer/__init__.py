@@ -1,0 +1,1 @@
+"""Handlers of the moderation service and the ports they use."""
