@@ -1,0 +1,1 @@
+"""The gateway's file side: phone bases, uploaded audio, CSV/XLSX exports."""
