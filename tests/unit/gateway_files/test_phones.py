@@ -129,7 +129,7 @@ def test_utf8_with_bom_and_cp1251_are_read() -> None:
 
 
 def test_binary_file_is_refused_with_a_clear_error() -> None:
-    with pytest.raises(UnreadablePhoneFile, match="base.csv"):
+    with pytest.raises(UnreadablePhoneFile, match=r"base\.csv"):
         parse_phone_file(bytes(range(256)) * 4, "base.csv")
 
 
