@@ -1,0 +1,1 @@
+"""The dialer's adapters: its SQL store, NATS clients, object store, telephony, TTS, audio."""

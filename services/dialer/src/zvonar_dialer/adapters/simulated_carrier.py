@@ -1,0 +1,169 @@
+"""The simulated carrier: the default telephony, answering by the number's last digit.
+
+docs/API.md "The simulated carrier":
+
+| last digit | outcome |
+|---|---|
+| 0–5 | answers, listens to the whole message, says "нет" / presses nothing |
+| 6, 7 | no answer |
+| 8 | an answering machine: `machine` with AMD on, else it passes for `answered` |
+| 9 | answers and says "да" / presses 1 (a lead where the IVR lists it) |
+
+Durations: an answered call lasts the message plus the answer — 1.5 s for a spoken
+word (people speak even without an IVR listening), 0.5 s for a key, nothing for silence
+or a machine. Unanswered calls and detected machines have no talk time (duration 0).
+Nothing sleeps: results come at once, so the dialer can run it at unlimited speed.
+
+Every call id is recorded durably in the table `carrier_calls` of the given store, in
+the same transaction that decides the result: a call id seen before (by this instance
+or one before a restart) gets the first result back and rings nobody again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from zvonar_contracts.options import KeysIvr, WordsIvr
+from zvonar_runtime.db import Cursor, Database
+
+from .telephony import CallRequest, CallResult
+
+log = structlog.get_logger(__name__)
+
+SPOKEN_ANSWER_S = 1.5
+KEY_ANSWER_S = 0.5
+NO = "нет"
+YES = "да"
+YES_KEY = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS carrier_calls (
+    call_id TEXT PRIMARY KEY,
+    phone TEXT NOT NULL,
+    caller_number TEXT,
+    started_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    answer_text TEXT NOT NULL,
+    lead INTEGER NOT NULL,
+    requests INTEGER NOT NULL
+)
+"""
+_COLUMNS = "call_id, outcome, duration_s, answer_text, lead"
+
+
+def _answer(digit: int, request: CallRequest) -> tuple[str, float, bool]:
+    """What a person answering says or presses: (answer text, its length, lead)."""
+    interested = digit == 9
+    if isinstance(request.ivr, KeysIvr):
+        if not interested:
+            return "", 0.0, False
+        return YES_KEY, KEY_ANSWER_S, YES_KEY in request.ivr.lead_keys
+    word = YES if interested else NO
+    if isinstance(request.ivr, WordsIvr):
+        leads = {lead.strip().casefold() for lead in request.ivr.lead_words}
+        return word, SPOKEN_ANSWER_S, word in leads
+    return word, SPOKEN_ANSWER_S, False
+
+
+def simulate(request: CallRequest) -> CallResult:
+    """The carrier table applied to one request (pure; no record kept)."""
+    last = request.phone[-1:]
+    if not last.isdigit():
+        return CallResult(call_id=request.call_id, outcome="failed", duration_s=0.0)
+    digit = int(last)
+    if digit in (6, 7):
+        return CallResult(call_id=request.call_id, outcome="no_answer", duration_s=0.0)
+    if digit == 8:
+        if request.amd:
+            return CallResult(call_id=request.call_id, outcome="machine", duration_s=0.0)
+        # An undetected machine records the whole message and says nothing.
+        return CallResult(request.call_id, "answered", request.message_duration_s)
+    text, length, lead = _answer(digit, request)
+    return CallResult(
+        call_id=request.call_id,
+        outcome="answered",
+        duration_s=round(request.message_duration_s + length, 3),
+        answer_text=text,
+        lead=lead,
+    )
+
+
+def _result_from_row(row: Any) -> CallResult:
+    call_id, outcome, duration_s, answer_text, lead = row
+    return CallResult(call_id=call_id, outcome=outcome, duration_s=float(duration_s),
+                      answer_text=answer_text, lead=bool(lead))  # fmt: skip
+
+
+class SimulatedCarrier:
+    """Telephony by the last-digit table, idempotent on the call id with a durable record."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._ready = False
+        self._schema_lock = asyncio.Lock()
+        self.rung = 0  # calls actually rung by this instance (replays excluded)
+
+    async def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        async with self._schema_lock:
+            if not self._ready:
+                await self._db.run(lambda cur: cur.execute(_SCHEMA))
+                self._ready = True
+
+    async def place_call(self, request: CallRequest) -> CallResult:
+        await self._ensure_schema()
+        result = simulate(request)
+
+        def record(cur: Cursor) -> tuple[CallResult, bool]:
+            cur.execute(
+                "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
+                " duration_s, answer_text, lead, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+                " ON CONFLICT (call_id) DO NOTHING",
+                (request.call_id, request.phone, request.caller_number,
+                 request.started_at.isoformat(), result.outcome, result.duration_s,
+                 result.answer_text, int(result.lead)),
+            )  # fmt: skip
+            rang = cur.rowcount == 1
+            if not rang:
+                cur.execute(
+                    "UPDATE carrier_calls SET requests = requests + 1 WHERE call_id = ?",
+                    (request.call_id,),
+                )
+            cur.execute(f"SELECT {_COLUMNS} FROM carrier_calls WHERE call_id = ?",
+                        (request.call_id,))  # fmt: skip
+            return _result_from_row(cur.fetchone()), rang
+
+        stored, rang = await self._db.run(record)
+        if rang:
+            self.rung += 1
+        else:
+            log.info("carrier.call_replayed", call_id=request.call_id, outcome=stored.outcome)
+        return stored
+
+    async def result_of(self, call_id: str) -> CallResult | None:
+        await self._ensure_schema()
+
+        def lookup(cur: Cursor) -> CallResult | None:
+            cur.execute(f"SELECT {_COLUMNS} FROM carrier_calls WHERE call_id = ?", (call_id,))
+            row = cur.fetchone()
+            return None if row is None else _result_from_row(row)
+
+        return await self._db.run(lookup)
+
+    async def calls_recorded(self) -> int:
+        """How many distinct call ids were ever rung on this store (all instances)."""
+        await self._ensure_schema()
+
+        def count(cur: Cursor) -> int:
+            cur.execute("SELECT COUNT(*) FROM carrier_calls")
+            return int(cur.fetchone()[0])
+
+        return await self._db.run(count)
+
+
+__all__ = ["KEY_ANSWER_S", "SPOKEN_ANSWER_S", "SimulatedCarrier", "simulate"]

@@ -1,0 +1,54 @@
+"""The telephony port: how the dialer places a call and asks what became of it.
+
+The dialer hands every call a deterministic call id (campaign, part, phone, attempt).
+An adapter must be idempotent on it: placing a call id it has seen returns the first
+call's result and rings nobody, and `result_of` answers for calls placed before a crash.
+The simulated carrier is the default adapter; a SIP trunk would be another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+import msgspec
+
+from zvonar_contracts.options import Ivr
+
+CallOutcome = Literal["answered", "no_answer", "busy", "machine", "failed"]
+
+
+class CallRequest(msgspec.Struct, frozen=True):
+    """One call to place: who, from which number, and what the callee will hear."""
+
+    call_id: str
+    phone: str  # E.164
+    caller_number: str | None  # None: the carrier's anonymous line
+    message_duration_s: float
+    amd: bool  # detect answering machines (outcome "machine" instead of "answered")
+    ivr: Ivr | None  # listen for words or keys after the message
+    record: bool
+    started_at: datetime  # the dialer's clock
+
+
+class CallResult(msgspec.Struct, frozen=True):
+    """What became of a call. `duration_s` is the talk time (0 when nobody answered)."""
+
+    call_id: str
+    outcome: CallOutcome
+    duration_s: float
+    answer_text: str = ""  # the word said or the key pressed
+    lead: bool = False  # the answer is one of the IVR's lead words or keys
+
+
+class Telephony(Protocol):
+    async def place_call(self, request: CallRequest) -> CallResult:
+        """Places the call (once per call id) and waits for its result."""
+        ...
+
+    async def result_of(self, call_id: str) -> CallResult | None:
+        """The result of a call placed earlier, or None if it was never placed."""
+        ...
+
+
+__all__ = ["CallOutcome", "CallRequest", "CallResult", "Telephony"]
