@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -57,7 +57,7 @@ class CampaignView(msgspec.Struct, frozen=True, kw_only=True):
 class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     at: dt.datetime
-    details: dict[str, object] = {}
+    details: dict[str, Any] = {}
 
 
 class CallRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,7 +32,7 @@ MSG_ID_HEADER: Final = "Nats-Msg-Id"
 POSITION_HEADER: Final = "Zvonar-Position"
 
 
-def campaign_event_subject(campaign_id: int, event_type: str) -> str:
+def campaign_event_subject(campaign_id: int | str, event_type: str) -> str:
     return f"campaign.events.{campaign_id}.{event_type}"
 
 
@@ -40,7 +40,7 @@ def stop_list_event_subject(account_id: str, event_type: str) -> str:
     return f"campaign.events.stoplist.{account_id}.{event_type}"
 
 
-def call_event_subject(campaign_id: int, event_type: str) -> str:
+def call_event_subject(campaign_id: int | str, event_type: str) -> str:
     return f"call.events.{campaign_id}.{event_type}"
 
 
