@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from faststream.nats import NatsBroker
 
+from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM
 from zvonar_moderation.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_moderation.adapters.decisions import SqlDecisionStore
 from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
@@ -26,6 +27,7 @@ class Moderation:
     rules: RulesFile
     db: Database
     deps: Dependencies
+    durable: str
 
 
 async def bootstrap(
@@ -45,7 +47,7 @@ async def bootstrap(
     campaign = NatsCampaignCommands(broker.connection, timeout=settings.command_timeout)
     deps = Dependencies(rules=rules, decisions=decisions, campaign=campaign)
     register_consumer(broker, deps, durable=settings.consumer, retry_delay=settings.retry_delay)
-    return Moderation(rules=rules, db=db, deps=deps)
+    return Moderation(rules=rules, db=db, deps=deps, durable=settings.consumer)
 
 
 def resources_of(moderation: Moderation, *, reload_on_sighup: bool = True) -> Resources:
@@ -59,4 +61,8 @@ def resources_of(moderation: Moderation, *, reload_on_sighup: bool = True) -> Re
             loop.remove_signal_handler(signal.SIGHUP)
         await moderation.db.aclose()
 
-    return Resources(checks={"database": moderation.db.ping}, close=[close])
+    return Resources(
+        checks={"database": moderation.db.ping},
+        close=[close],
+        durables=[(CAMPAIGN_EVENTS_STREAM, moderation.durable)],
+    )
