@@ -34,7 +34,7 @@ def fault_stack(tmp_path: Path, pg_database_factory: Callable[[], str]) -> Itera
 
 
 def _run_under_faults(
-    stack: Stack, *, campaigns: int, numbers: int, kills: int
+    stack: Stack, *, campaigns: int, numbers: int, kills: int, speed: int
 ) -> dict[str, object]:
     rng = random.Random(int(os.environ.get("ZVONAR_FAULT_SEED", "20261126")))
     client = stack.new_account("Надёжность")
