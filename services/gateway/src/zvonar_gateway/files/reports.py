@@ -1,0 +1,145 @@
+"""Reading a campaign's report, recordings and audio clips through the backend, in pieces.
+
+A report can hold millions of call rows and a recording archive gigabytes of WAV: rows are
+read from the stats service a page at a time (a page stays well under NATS's 1 MB message
+limit) and recordings one object at a time, so the gateway never holds a whole report or
+archive in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import AsyncIterator
+
+import structlog
+
+from zvonar_contracts.queries import CampaignView, GetCampaign, GetReport, ReportPage
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
+from zvonar_gateway.files.audio import AudioRejected, wav_duration
+from zvonar_gateway.http.deps import ApiError, Backend
+
+log = structlog.get_logger("zvonar.gateway.files")
+
+# ~300 bytes a row as JSON: 1000 rows keep a reply near 300 KB.
+REPORT_PAGE_SIZE = 1000
+CALL_ID = re.compile(r"(\d+)-\d+-\d+-\d+")
+
+
+async def campaign_of(backend: Backend, account_id: str, campaign_id: int) -> CampaignView:
+    """The account's campaign, or 404 (another account's campaign is not revealed)."""
+    detail = await backend.query(GetCampaign(campaign_id=campaign_id, account_id=account_id))
+    campaign = getattr(detail, "campaign", None)
+    if not isinstance(campaign, CampaignView):
+        raise ApiError(404, "not_found", f"no campaign {campaign_id}")
+    return campaign
+
+
+async def report_page(
+    backend: Backend, account_id: str, campaign_id: int, page: int, per_page: int
+) -> ReportPage:
+    reply = await backend.query(
+        GetReport(campaign_id=campaign_id, account_id=account_id, page=page, per_page=per_page)
+    )
+    if not isinstance(reply, ReportPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+    return reply
+
+
+async def report_pages(
+    backend: Backend, account_id: str, first: ReportPage
+) -> AsyncIterator[ReportPage]:
+    """The first page (already read, so that a 404 comes before a file starts) and the rest."""
+    page = first
+    while True:
+        yield page
+        if len(page.calls) < page.per_page or page.page * page.per_page >= page.total:
+            return
+        page = await report_page(
+            backend, account_id, first.campaign.id, page.page + 1, first.per_page
+        )
+
+
+def call_id_of_recording(object_name: str) -> str:
+    """`<campaign_id>/<call_id>.wav` → `<call_id>`."""
+    return object_name.rsplit("/", 1)[-1].removesuffix(".wav")
+
+
+def recording_object(campaign: CampaignView, call_id: str) -> str | None:
+    """The object name of a call's recording when the call belongs to this campaign (a smart
+    part's calls are filed under its main campaign); None otherwise."""
+    match = CALL_ID.fullmatch(call_id)
+    if match is None:
+        return None
+    main_id = int(match[1])
+    if main_id not in (campaign.id, campaign.parent_id):
+        return None
+    return f"{main_id}/{call_id}.wav"
+
+
+class _ZipSink:
+    """A write-only file for zipfile whose bytes are taken out after each member."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+async def recordings_zip(
+    backend: Backend, account_id: str, first: ReportPage
+) -> AsyncIterator[bytes]:
+    """A zip of every recording of the report, produced member by member."""
+    sink = _ZipSink()
+    seen: set[str] = set()
+    # WAV barely compresses; storing keeps the CPU for the calls.
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        async for page in report_pages(backend, account_id, first):
+            for call in page.calls:
+                if call.recording is None or call.recording in seen:
+                    continue
+                seen.add(call.recording)
+                try:
+                    data = await backend.get_object(RECORDINGS_BUCKET, call.recording)
+                except ApiError as exc:
+                    if exc.status_code != 404:
+                        raise
+                    log.warning("recording_missing", recording=call.recording)
+                    continue
+                archive.writestr(f"{call_id_of_recording(call.recording)}.wav", data)
+                yield sink.take()
+    yield sink.take()
+
+
+def clip_prefix(campaign: CampaignView) -> str:
+    """A smart part plays its main campaign's message."""
+    return f"campaign/{campaign.parent_id or campaign.id}/"
+
+
+async def campaign_clips(backend: Backend, campaign: CampaignView) -> list[tuple[str, float]]:
+    """(name, duration) of each WAV clip the dialer stored for the campaign."""
+    prefix = clip_prefix(campaign)
+    clips: list[tuple[str, float]] = []
+    for name, _size in await backend.list_objects(AUDIO_BUCKET, prefix):
+        if not name.endswith(".wav"):
+            continue
+        try:
+            duration = wav_duration(await backend.get_object(AUDIO_BUCKET, name))
+        except AudioRejected:
+            log.warning("clip_unreadable", clip=name)
+            continue
+        clips.append((name.removeprefix(prefix), duration))
+    return clips

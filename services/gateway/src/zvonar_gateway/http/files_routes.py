@@ -1,0 +1,331 @@
+"""HTTP endpoints of the file side: audio upload, report (JSON/CSV/XLSX), recordings (one WAV
+or a streamed zip), the campaign's audio clips and the export of list rows.
+
+Every endpoint is scoped to the account: the campaign is read from stats with the account's
+id, so another account's campaign is a 404 before any object is touched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Stream
+
+from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
+from zvonar_gateway.files.audio import MAX_AUDIO_BYTES, AudioRejected, AudioTooLarge, check_audio
+from zvonar_gateway.files.exports import (
+    CAMPAIGN_COLUMNS,
+    MEDIA_TYPES,
+    REPORT_COLUMNS,
+    CsvWriter,
+    ExportFormat,
+    XlsxWriter,
+    campaign_row,
+    read_chunks,
+    report_row,
+)
+from zvonar_gateway.files.reports import (
+    REPORT_PAGE_SIZE,
+    call_id_of_recording,
+    campaign_clips,
+    campaign_of,
+    clip_prefix,
+    recording_object,
+    recordings_zip,
+    report_page,
+    report_pages,
+)
+from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.http.render import render_campaign, render_money, render_time
+
+# The list's page size rules (docs/API.md) hold for the report too.
+MAX_PER_PAGE = 200
+MAX_EXPORT_IDS = 10_000
+# Leave room above 20 MB for the multipart envelope so the audio check, not the framework,
+# says what is wrong with a file just over the limit.
+AUDIO_BODY_LIMIT = MAX_AUDIO_BYTES + 4 * 1024 * 1024
+MAX_CAMPAIGN_ID = 2**53
+
+PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="from 1")]
+PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
+
+
+def _not_found(campaign_id: int) -> ApiError:
+    return ApiError(404, "not_found", f"no campaign {campaign_id}")
+
+
+def _checked_id(campaign_id: int) -> int:
+    if not 1 <= campaign_id <= MAX_CAMPAIGN_ID:
+        raise _not_found(campaign_id)
+    return campaign_id
+
+
+def _base_url(request: Request[Any, Any, Any]) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+# --- audio upload --------------------------------------------------------------------------
+
+
+@dataclass
+class AudioUpload:
+    file: UploadFile
+
+
+@post(
+    "/api/v1/audio",
+    status_code=201,
+    tags=["audio"],
+    summary="Upload a WAV or MP3 message (multipart field `file`, up to 20 MB)",
+    request_max_body_size=AUDIO_BODY_LIMIT,
+)
+async def upload_audio(
+    data: Annotated[AudioUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    account: Account,
+    backend: Backend,
+) -> dict[str, Any]:
+    content = await data.file.read()
+    try:
+        check = check_audio(content)
+    except AudioTooLarge as exc:
+        raise ApiError(413, "payload_too_large", str(exc)) from exc
+    except AudioRejected as exc:
+        details = [{"field": "file", "message": str(exc)}]
+        raise ApiError(422, "validation", "the file is not WAV or MP3 audio", details) from exc
+    # file_id is the object name: the dialer reads FileAudio.file_id from bucket `audio`.
+    file_id = f"upload/{uuid.uuid4().hex}"
+    await backend.put_object(AUDIO_BUCKET, file_id, content)
+    return {"file_id": file_id, "duration_s": check.duration_s, "format": check.format}
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def _call_json(view: CampaignView, page: ReportPage, tz: str, base: str) -> list[dict[str, Any]]:
+    rows = []
+    for call in page.calls:
+        rows.append(
+            {
+                "phone": call.phone,
+                "part": call.part,
+                "attempt": call.attempt,
+                "started_at": render_time(call.started_at, tz),
+                "outcome": call.outcome,
+                "duration_s": call.duration_s,
+                "cost": render_money(call.cost),
+                "answer_text": call.answer_text,
+                "lead": call.lead,
+                "recording_url": _recording_url(view, call.recording, base),
+            }
+        )
+    return rows
+
+
+def _recording_url(view: CampaignView, recording: str | None, base: str) -> str | None:
+    if recording is None:
+        return None
+    return f"{base}/api/v1/campaigns/{view.id}/recordings/{call_id_of_recording(recording)}.wav"
+
+
+async def _report_file(
+    backend: Backend, account: Account, first: ReportPage, fmt: ExportFormat, base: str
+) -> Stream:
+    view = first.campaign
+
+    def rows(page: ReportPage) -> list[list[Any]]:
+        return [
+            report_row(call, account.timezone, _recording_url(view, call.recording, base))
+            for call in page.calls
+        ]
+
+    pages = report_pages(backend, account.id, first)
+    if fmt == "csv":
+        writer = CsvWriter(REPORT_COLUMNS)
+
+        async def csv_chunks() -> AsyncIterator[bytes]:
+            yield writer.header()
+            async for page in pages:
+                yield writer.rows(rows(page))
+
+        content: Any = csv_chunks()
+    else:
+        xlsx = XlsxWriter("Отчет", REPORT_COLUMNS)
+        async for page in pages:
+            xlsx.append(rows(page))
+        content = read_chunks(xlsx.save())
+    return Stream(
+        content, media_type=MEDIA_TYPES[fmt], headers=_attachment(f"report-{view.id}.{fmt}")
+    )
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:int}/report",
+    tags=["report"],
+    summary="The campaign's calls: JSON paged like the list, or ?format=csv|xlsx for every row",
+)
+async def campaign_report(
+    request: Request[Any, Any, Any],
+    campaign_id: int,
+    account: Account,
+    backend: Backend,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Any:
+    _checked_id(campaign_id)
+    base = _base_url(request)
+    if format != "json":
+        first = await report_page(backend, account.id, campaign_id, 1, REPORT_PAGE_SIZE)
+        return await _report_file(backend, account, first, format, base)
+    reply = await report_page(backend, account.id, campaign_id, page, per_page)
+    return {
+        "campaign": render_campaign(reply.campaign, account.timezone),
+        "calls": _call_json(reply.campaign, reply, account.timezone, base),
+        "total": reply.total,
+        "page": reply.page,
+        "per_page": reply.per_page,
+    }
+
+
+# --- recordings ----------------------------------------------------------------------------
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:int}/recordings/{file_name:str}",
+    tags=["report"],
+    summary="One call's recording as WAV (`<call_id>.wav`)",
+    media_type="audio/wav",
+)
+async def call_recording(
+    campaign_id: int, file_name: str, account: Account, backend: Backend
+) -> Response[bytes]:
+    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
+    name = recording_object(campaign, file_name.removesuffix(".wav"))
+    if name is None or not file_name.endswith(".wav"):
+        raise ApiError(404, "not_found", f"no recording {file_name} in campaign {campaign_id}")
+    data = await backend.get_object(RECORDINGS_BUCKET, name)
+    return Response(data, media_type="audio/wav")
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:int}/recordings.zip",
+    tags=["report"],
+    summary="Every recording of the campaign in one zip, streamed",
+    media_type="application/zip",
+)
+async def recordings_archive(campaign_id: int, account: Account, backend: Backend) -> Stream:
+    first = await report_page(backend, account.id, _checked_id(campaign_id), 1, REPORT_PAGE_SIZE)
+    return Stream(
+        recordings_zip(backend, account.id, first),
+        media_type="application/zip",
+        headers=_attachment(f"recordings-{campaign_id}.zip"),
+    )
+
+
+# --- audio clips ---------------------------------------------------------------------------
+
+
+class AudioClip(msgspec.Struct, frozen=True):
+    name: str
+    url: str
+    duration_s: float
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:int}/audio",
+    tags=["audio"],
+    summary="The campaign's audio clips; each url answers audio/wav",
+)
+async def audio_clips(
+    request: Request[Any, Any, Any], campaign_id: int, account: Account, backend: Backend
+) -> list[AudioClip]:
+    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
+    base = f"{_base_url(request)}/api/v1/campaigns/{campaign_id}/audio"
+    return [
+        AudioClip(name=name, url=f"{base}/{name}", duration_s=duration)
+        for name, duration in await campaign_clips(backend, campaign)
+    ]
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:int}/audio/{name:str}",
+    tags=["audio"],
+    summary="One audio clip of the campaign as WAV",
+    media_type="audio/wav",
+)
+async def audio_clip(
+    campaign_id: int, name: str, account: Account, backend: Backend
+) -> Response[bytes]:
+    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
+    if "/" in name or not name.endswith(".wav"):
+        raise ApiError(404, "not_found", f"no audio clip {name}")
+    data = await backend.get_object(AUDIO_BUCKET, clip_prefix(campaign) + name)
+    return Response(data, media_type="audio/wav")
+
+
+# --- export of list rows -------------------------------------------------------------------
+
+
+class ExportBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_EXPORT_IDS)]
+    format: ExportFormat = "csv"
+
+
+async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[CampaignView]:
+    wanted = sorted({i for i in ids if 1 <= i <= MAX_CAMPAIGN_ID}, reverse=True)
+    views: list[CampaignView] = []
+    for start in range(0, len(wanted), MAX_PER_PAGE):
+        chunk = wanted[start : start + MAX_PER_PAGE]
+        reply = await backend.query(
+            ListCampaigns(account_id=account.id, ids=chunk, per_page=MAX_PER_PAGE)
+        )
+        if isinstance(reply, CampaignPage):
+            views.extend(reply.items)
+    return sorted(views, key=lambda view: view.id, reverse=True)
+
+
+@post(
+    "/api/v1/campaigns/export",
+    status_code=200,
+    tags=["campaigns"],
+    summary="The selected list rows as a CSV or XLSX file",
+)
+async def export_campaigns(data: ExportBody, account: Account, backend: Backend) -> Stream:
+    views = await _rows_of(backend, account, data.ids)
+    rows = [campaign_row(view, account.timezone) for view in views]
+    if data.format == "csv":
+        writer = CsvWriter(CAMPAIGN_COLUMNS)
+        content: Any = [writer.header() + writer.rows(rows)]
+    else:
+        xlsx = XlsxWriter("Рассылки", CAMPAIGN_COLUMNS)
+        xlsx.append(rows)
+        content = read_chunks(xlsx.save())
+    return Stream(
+        content,
+        media_type=MEDIA_TYPES[data.format],
+        headers=_attachment(f"campaigns.{data.format}"),
+    )
+
+
+FILES_HANDLERS: list[Any] = [
+    upload_audio,
+    campaign_report,
+    call_recording,
+    recordings_archive,
+    audio_clips,
+    audio_clip,
+    export_campaigns,
+]
