@@ -6,16 +6,19 @@ import asyncio
 
 from faststream.nats import NatsBroker
 
+from zvonar_dialer.bootstrap import bootstrap, register
+from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.service import Resources, serve
-from zvonar_runtime.settings import ServiceSettings
-
-
-async def setup(broker: NatsBroker) -> Resources:
-    return Resources()
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(service="dialer")
+    settings = DialerSettings.from_env()
+
+    async def setup(broker: NatsBroker) -> Resources:
+        dialer = await bootstrap(settings, broker.connection)
+        register(broker, dialer)
+        return dialer.resources()
+
     asyncio.run(serve(settings, setup))
 
 

@@ -1,0 +1,24 @@
+"""Blobs in the JetStream object store: phone bases, messages, recordings."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.object_store import ObjectStore
+
+
+class NatsBlobs:
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+        self._buckets: dict[str, ObjectStore] = {}
+
+    async def _bucket(self, bucket: str) -> ObjectStore:
+        if bucket not in self._buckets:
+            self._buckets[bucket] = await self._js.object_store(bucket)
+        return self._buckets[bucket]
+
+    async def get(self, bucket: str, name: str) -> bytes:
+        result = await (await self._bucket(bucket)).get(name)
+        return result.data or b""
+
+    async def put(self, bucket: str, name: str, data: bytes) -> None:
+        await (await self._bucket(bucket)).put(name, data)

@@ -1,0 +1,56 @@
+"""The outbox publisher: rows written with the dialer's state go to JetStream with their
+deterministic `Nats-Msg-Id` (the call id), then leave the outbox.
+
+A crash between the publish and the delete republishes the row; the stream drops it as a
+duplicate of the same message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from nats.js import JetStreamContext
+
+from zvonar_contracts.subjects import MSG_ID_HEADER
+from zvonar_dialer.adapters import store
+from zvonar_runtime.db import Database
+
+log = structlog.get_logger(__name__)
+BATCH = 500
+IDLE_WAIT_S = 0.5
+
+
+class OutboxPublisher:
+    def __init__(self, db: Database, js: JetStreamContext, wakeup: asyncio.Event) -> None:
+        self._db = db
+        self._js = js
+        self._wakeup = wakeup
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; the number of rows published."""
+        rows = await self._db.run(lambda cur: store.outbox_pending(cur, BATCH))
+        if not rows:
+            return 0
+        await asyncio.gather(
+            *(
+                self._js.publish(row.subject, row.payload, headers={MSG_ID_HEADER: row.msg_id})
+                for row in rows
+            )
+        )
+        await self._db.run(lambda cur: store.outbox_delete(cur, [row.id for row in rows]))
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                log.exception("outbox.publish_failed")
+                published = 0
+                await asyncio.sleep(IDLE_WAIT_S)
+            if published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), IDLE_WAIT_S)
+                self._wakeup.clear()

@@ -1,0 +1,316 @@
+"""The dialer's state store: SQL over a `Cursor`, one function per question or change.
+
+Every function runs inside the caller's transaction, so a handler combines several of them
+(state change + outbox row + consumer position) into one atomic step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import msgspec
+
+from zvonar_contracts.options import Status
+from zvonar_dialer.domain.campaign import ACTIVE_STATUSES, Campaign
+from zvonar_runtime.db import Cursor
+
+_campaign_decoder = msgspec.json.Decoder(Campaign)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" for _ in values)
+
+
+# --- meta: clock origin, consumer position ---------------------------------------------------
+def meta_get(cur: Cursor, key: str) -> str | None:
+    row = cur.execute("SELECT value FROM dialer_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def meta_put(cur: Cursor, key: str, value: str) -> None:
+    cur.execute(
+        "INSERT INTO dialer_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def clock_origin(cur: Cursor, now: dt.datetime) -> dt.datetime:
+    """The origin kept since the store was created (`now` if this is the first call)."""
+    cur.execute(
+        "INSERT INTO dialer_meta (key, value) VALUES ('clock_origin', ?) "
+        "ON CONFLICT (key) DO NOTHING",
+        (now.isoformat(),),
+    )
+    stored = meta_get(cur, "clock_origin")
+    assert stored is not None
+    return dt.datetime.fromisoformat(stored)
+
+
+def applied_sequence(cur: Cursor) -> int:
+    value = meta_get(cur, "campaign_events_seq")
+    return int(value) if value else 0
+
+
+def set_applied_sequence(cur: Cursor, sequence: int) -> None:
+    meta_put(cur, "campaign_events_seq", str(sequence))
+
+
+# --- campaigns ------------------------------------------------------------------------------
+def load_campaign(cur: Cursor, campaign_id: int) -> Campaign | None:
+    lock = " FOR UPDATE" if cur.dialect == "postgres" else ""
+    row = cur.execute(
+        f"SELECT state FROM campaigns WHERE campaign_id = ?{lock}", (campaign_id,)
+    ).fetchone()
+    return None if row is None else _campaign_decoder.decode(row[0])
+
+
+def save_campaign(cur: Cursor, campaign: Campaign) -> None:
+    cur.execute(
+        "INSERT INTO campaigns (campaign_id, account_id, status, state) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (campaign_id) DO UPDATE SET status = excluded.status, "
+        "state = excluded.state",
+        (
+            campaign.campaign_id,
+            campaign.account_id,
+            str(campaign.status),
+            msgspec.json.encode(campaign).decode(),
+        ),
+    )
+
+
+def active_campaign_ids(cur: Cursor) -> list[int]:
+    statuses = [str(s) for s in ACTIVE_STATUSES]
+    rows = cur.execute(
+        f"SELECT campaign_id FROM campaigns WHERE status IN ({_marks(statuses)}) "
+        "ORDER BY campaign_id",
+        statuses,
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def campaign_status(cur: Cursor, campaign_id: int) -> Status | None:
+    row = cur.execute(
+        "SELECT status FROM campaigns WHERE campaign_id = ?", (campaign_id,)
+    ).fetchone()
+    return None if row is None else Status(row[0])
+
+
+# --- numbers --------------------------------------------------------------------------------
+class Number(NamedTuple):
+    seq: int
+    phone: str
+    tz: str
+
+
+class PlacedCall(NamedTuple):
+    campaign_id: int
+    part: int
+    seq: int
+    phone: str
+    call_id: str
+    started_at: dt.datetime
+    caller_number: str | None
+
+
+def has_numbers(cur: Cursor, campaign_id: int, part: int) -> bool:
+    row = cur.execute(
+        "SELECT 1 FROM numbers WHERE campaign_id = ? AND part = ? LIMIT 1", (campaign_id, part)
+    ).fetchone()
+    return row is not None
+
+
+def insert_numbers(cur: Cursor, campaign_id: int, part: int, numbers: Iterable[Number]) -> None:
+    cur.executemany(
+        "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state) "
+        "VALUES (?, ?, ?, ?, ?, 'queued') ON CONFLICT DO NOTHING",
+        ((campaign_id, part, n.seq, n.phone, n.tz) for n in numbers),
+    )
+
+
+def has_state(cur: Cursor, campaign_id: int, part: int, state: str) -> bool:
+    row = cur.execute(
+        "SELECT 1 FROM numbers WHERE campaign_id = ? AND part = ? AND state = ? LIMIT 1",
+        (campaign_id, part, state),
+    ).fetchone()
+    return row is not None
+
+
+def queued_timezones(cur: Cursor, campaign_id: int, part: int) -> list[str]:
+    rows = cur.execute(
+        "SELECT DISTINCT tz FROM numbers WHERE campaign_id = ? AND part = ? AND state = 'queued'",
+        (campaign_id, part),
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def queued_numbers(
+    cur: Cursor, campaign_id: int, part: int, timezones: Sequence[str], limit: int
+) -> list[Number]:
+    rows = cur.execute(
+        "SELECT seq, phone, tz FROM numbers WHERE campaign_id = ? AND part = ? "
+        f"AND state = 'queued' AND tz IN ({_marks(timezones)}) ORDER BY seq LIMIT ?",
+        (campaign_id, part, *timezones, limit),
+    ).fetchall()
+    return [Number(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def mark_placing(cur: Cursor, calls: Sequence[PlacedCall]) -> None:
+    cur.executemany(
+        "UPDATE numbers SET state = 'placing', call_id = ?, started_at = ?, caller_number = ? "
+        "WHERE campaign_id = ? AND part = ? AND seq = ? AND state = 'queued'",
+        (
+            (c.call_id, c.started_at.isoformat(), c.caller_number, c.campaign_id, c.part, c.seq)
+            for c in calls
+        ),
+    )
+
+
+def mark_done(
+    cur: Cursor, campaign_id: int, part: int, seq: int, outcome: str, call_id: str | None
+) -> bool:
+    """Record a number's final result; False if it was already final (a replay)."""
+    cur.execute(
+        "UPDATE numbers SET state = 'done', outcome = ?, call_id = COALESCE(call_id, ?) "
+        "WHERE campaign_id = ? AND part = ? AND seq = ? AND state <> 'done'",
+        (outcome, call_id, campaign_id, part, seq),
+    )
+    return cur.rowcount > 0
+
+
+def cancel_queued(cur: Cursor, campaign_id: int, parts: Sequence[int]) -> None:
+    if parts:
+        cur.execute(
+            "UPDATE numbers SET state = 'cancelled' WHERE campaign_id = ? AND state = 'queued' "
+            f"AND part IN ({_marks(parts)})",
+            (campaign_id, *parts),
+        )
+
+
+def placing_calls(cur: Cursor) -> list[PlacedCall]:
+    rows = cur.execute(
+        "SELECT campaign_id, part, seq, phone, call_id, started_at, caller_number FROM numbers "
+        "WHERE state = 'placing' ORDER BY campaign_id, part, seq"
+    ).fetchall()
+    return [
+        PlacedCall(
+            int(r[0]),
+            int(r[1]),
+            int(r[2]),
+            str(r[3]),
+            str(r[4]),
+            dt.datetime.fromisoformat(r[5]),
+            r[6],
+        )
+        for r in rows
+    ]
+
+
+def part_results(cur: Cursor, campaign_id: int, part: int) -> list[tuple[int, str, str, str]]:
+    """(seq, phone, tz, outcome) of every finished number of a part, in base order."""
+    rows = cur.execute(
+        "SELECT seq, phone, tz, outcome FROM numbers WHERE campaign_id = ? AND part = ? "
+        "AND state = 'done' ORDER BY seq",
+        (campaign_id, part),
+    ).fetchall()
+    return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+# --- stop-list ------------------------------------------------------------------------------
+def stop_list_add(cur: Cursor, account_id: str, phones: Sequence[str]) -> None:
+    cur.executemany(
+        "INSERT INTO stop_list (account_id, phone) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        ((account_id, p) for p in phones),
+    )
+
+
+def stop_list_remove(cur: Cursor, account_id: str, phones: Sequence[str]) -> None:
+    cur.executemany(
+        "DELETE FROM stop_list WHERE account_id = ? AND phone = ?",
+        ((account_id, p) for p in phones),
+    )
+
+
+def stop_listed(cur: Cursor, account_id: str, phones: Sequence[str]) -> set[str]:
+    if not phones:
+        return set()
+    rows = cur.execute(
+        f"SELECT phone FROM stop_list WHERE account_id = ? AND phone IN ({_marks(phones)})",
+        (account_id, *phones),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+# --- caller numbers ------------------------------------------------------------------------
+def caller_usage(cur: Cursor, day: str, pool: Sequence[str]) -> dict[str, int]:
+    if not pool:
+        return {}
+    rows = cur.execute(
+        f"SELECT number, calls FROM caller_usage WHERE day = ? AND number IN ({_marks(pool)})",
+        (day, *pool),
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def put_caller_usage(cur: Cursor, day: str, usage: dict[str, int]) -> None:
+    cur.executemany(
+        "INSERT INTO caller_usage (day, number, calls) VALUES (?, ?, ?) "
+        "ON CONFLICT (day, number) DO UPDATE SET calls = excluded.calls",
+        ((day, number, calls) for number, calls in usage.items()),
+    )
+
+
+def route_to(cur: Cursor, numbers: Iterable[str], campaign_id: int) -> None:
+    cur.executemany(
+        "INSERT INTO inbound_routes (number, campaign_id) VALUES (?, ?) "
+        "ON CONFLICT (number) DO UPDATE SET campaign_id = excluded.campaign_id",
+        ((n, campaign_id) for n in set(numbers)),
+    )
+
+
+def drop_routes(cur: Cursor, campaign_id: int) -> None:
+    cur.execute("DELETE FROM inbound_routes WHERE campaign_id = ?", (campaign_id,))
+
+
+def route_of(cur: Cursor, number: str) -> int | None:
+    row = cur.execute(
+        "SELECT campaign_id FROM inbound_routes WHERE number = ?", (number,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+# --- outbox ---------------------------------------------------------------------------------
+class OutboxRow(NamedTuple):
+    id: int
+    msg_id: str
+    subject: str
+    payload: bytes
+
+
+def outbox_add(cur: Cursor, msg_id: str, subject: str, payload: bytes) -> None:
+    cur.execute(
+        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "ON CONFLICT (msg_id) DO NOTHING",
+        (msg_id, subject, payload.decode()),
+    )
+
+
+def outbox_pending(cur: Cursor, limit: int) -> list[OutboxRow]:
+    rows = cur.execute(
+        "SELECT id, msg_id, subject, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
+    ).fetchall()
+    return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]).encode()) for r in rows]
+
+
+def outbox_delete(cur: Cursor, ids: Sequence[int]) -> None:
+    if ids:
+        cur.execute(f"DELETE FROM outbox WHERE id IN ({_marks(ids)})", tuple(ids))
+
+
+def count_numbers(cur: Cursor, campaign_id: int, part: int) -> int:
+    row = cur.execute(
+        "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND part = ?", (campaign_id, part)
+    ).fetchone()
+    return int(row[0])

@@ -1,0 +1,92 @@
+"""The one place that wires the dialer: store, clock, adapters, subscribers, background jobs.
+
+Tests call `bootstrap` with fakes for a port (a telephony, a synthesizer) where they need
+one; everything else is the real thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+
+from zvonar_dialer.adapters import schema, store
+from zvonar_dialer.adapters.blobs import NatsBlobs
+from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
+from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
+from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.adapters.telephony import Telephony
+from zvonar_dialer.adapters.tts import Synthesizer
+from zvonar_dialer.adapters.webhooks import WebhookSender
+from zvonar_dialer.domain.clock import DialerClock, wall_now
+from zvonar_dialer.domain.tariff import load_tariff
+from zvonar_dialer.entrypoints import campaign_events, requests
+from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
+from zvonar_dialer.service_layer.scheduler import Scheduler
+from zvonar_dialer.settings import DialerSettings
+from zvonar_runtime.db import Database
+from zvonar_runtime.service import Resources
+
+
+@dataclass
+class Dialer:
+    deps: Deps
+    scheduler: Scheduler
+    outbox: OutboxPublisher
+    webhooks: WebhookSender
+
+    def resources(self) -> Resources:
+        async def ready() -> bool:
+            return await self.deps.db.ping()
+
+        return Resources(
+            checks={"database": ready},
+            background=[self.scheduler.run, self.outbox.run],
+            close=[self.deps.db.aclose, self.webhooks.stop],
+        )
+
+
+def open_database(settings: DialerSettings) -> Database:
+    db = Database.from_settings(settings.database_url, settings.sqlite_path("dialer"), "dialer")
+    db.run_sync(schema.create_schema)
+    return db
+
+
+async def bootstrap(
+    settings: DialerSettings,
+    nc: Client,
+    *,
+    telephony: Telephony | None = None,
+    synthesizer: SpeechSynthesizer | None = None,
+    wall: Callable[[], dt.datetime] = wall_now,
+) -> Dialer:
+    db = open_database(settings)
+    origin = await db.run(lambda cur: store.clock_origin(cur, wall()))
+    js = nc.jetstream()
+    webhooks = WebhookSender(
+        attempts=settings.webhook_attempts, timeout_s=settings.webhook_timeout_s
+    )
+    await webhooks.start()
+    deps = Deps(
+        db=db,
+        clock=DialerClock(origin, settings.time_scale, wall),
+        commands=NatsCampaignCommands(nc),
+        blobs=NatsBlobs(js),
+        telephony=telephony or SimulatedCarrier(db),
+        synthesizer=synthesizer or Synthesizer(),
+        tariff=load_tariff(settings.tariff_file),
+        webhooks=webhooks,
+        caller_pool=settings.caller_numbers,
+        max_burst=settings.max_burst,
+        call_concurrency=settings.call_concurrency,
+        tick_seconds=settings.tick_seconds,
+    )
+    return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
+
+
+def register(broker: NatsBroker, dialer: Dialer) -> None:
+    campaign_events.register(broker, dialer.deps)
+    requests.register(broker, dialer.deps)

@@ -1,0 +1,50 @@
+"""Request-reply subscribers on `dialer.req.<Type>` (queue group `dialer`)."""
+
+from __future__ import annotations
+
+import msgspec
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+
+from zvonar_contracts.codec import decode, encode
+from zvonar_contracts.dialer import GetPlacement, InboundCall, SynthesizePreview
+from zvonar_contracts.subjects import DIALER_REQUESTS_QUEUE, dialer_request_subject
+from zvonar_dialer.service_layer import requests
+from zvonar_dialer.service_layer.deps import Deps
+
+
+class RequestError(msgspec.Struct, frozen=True):
+    error: str
+
+
+def register(broker: NatsBroker, deps: Deps) -> None:
+    def subscriber(name: str):  # type: ignore[no-untyped-def]
+        return broker.subscriber(dialer_request_subject(name), queue=DIALER_REQUESTS_QUEUE)
+
+    @subscriber("GetClock")
+    async def get_clock(msg: NatsMessage) -> bytes:
+        return encode(requests.clock(deps))
+
+    @subscriber("GetPlacement")
+    async def get_placement(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, GetPlacement)
+        except msgspec.DecodeError as exc:
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.placement(deps, request))
+
+    @subscriber("SynthesizePreview")
+    async def synthesize_preview(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, SynthesizePreview)
+        except msgspec.DecodeError as exc:
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.synthesize_preview(deps, request))
+
+    @subscriber("InboundCall")
+    async def inbound_call(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, InboundCall)
+        except msgspec.DecodeError as exc:
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.inbound_call(deps, request))

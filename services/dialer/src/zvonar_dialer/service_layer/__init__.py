@@ -1,0 +1,1 @@
+"""The dialer's handlers: campaign events, preparation, scheduling, dialling, requests."""

@@ -1,0 +1,73 @@
+"""What the handlers work with, wired once in `bootstrap` (real adapters or test fakes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from zvonar_contracts.commands import CampaignCommand, CommandReply
+from zvonar_dialer.adapters import store
+from zvonar_dialer.adapters.telephony import Telephony
+from zvonar_dialer.domain.campaign import Campaign
+from zvonar_dialer.domain.clock import DialerClock
+from zvonar_dialer.domain.tariff import Tariff
+from zvonar_runtime.db import Cursor, Database
+
+
+class CommandSender(Protocol):
+    async def send(self, command: CampaignCommand) -> CommandReply | None:
+        """Ask the campaign service to record something; None when nobody answers."""
+        ...
+
+
+class BlobStore(Protocol):
+    async def get(self, bucket: str, name: str) -> bytes: ...
+
+    async def put(self, bucket: str, name: str, data: bytes) -> None: ...
+
+
+class SpeechSynthesizer(Protocol):
+    def synthesize(self, text: str, voice: str = "ru") -> bytes: ...
+
+
+class WebhookPort(Protocol):
+    def submit(self, url: str, secret: str, payload: bytes) -> None: ...
+
+
+@dataclass
+class Deps:
+    db: Database
+    clock: DialerClock
+    commands: CommandSender
+    blobs: BlobStore
+    telephony: Telephony
+    synthesizer: SpeechSynthesizer
+    tariff: Tariff
+    webhooks: WebhookPort
+    caller_pool: list[str]
+    max_burst: int = 500
+    call_concurrency: int = 64
+    tick_seconds: float = 0.02
+    # Set when the outbox has rows to publish / the scheduler has news to look at.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Each campaign's message WAV, read once from the audio bucket (for recordings).
+    messages: dict[int, bytes] = field(default_factory=dict)
+
+
+async def update_campaign(
+    db: Database, campaign_id: int, change: Callable[[Campaign], None]
+) -> Campaign | None:
+    """Load, change and save one campaign in one transaction (None if unknown)."""
+
+    def work(cur: Cursor) -> Campaign | None:
+        campaign = store.load_campaign(cur, campaign_id)
+        if campaign is None:
+            return None
+        change(campaign)
+        store.save_campaign(cur, campaign)
+        return campaign
+
+    return await db.run(work)

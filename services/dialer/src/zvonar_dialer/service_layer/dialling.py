@@ -1,0 +1,252 @@
+"""Dialling: claim the numbers whose turn came, place their calls, record the results.
+
+1. One transaction claims the numbers: stop-listed ones are final at once (outcome
+   `stop_listed`, never dialled); the others become `placing` with their deterministic call
+   id, caller number and start time — the intent is on disk before anyone is dialled.
+2. The calls go through the telephony port (idempotent on the call id).
+3. One transaction records each result with its CallCompleted in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from zvonar_contracts.call_events import CallCompleted, call_id_of
+from zvonar_contracts.codec import encode
+from zvonar_contracts.options import Status, WordsIvr
+from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject
+from zvonar_dialer.adapters import store
+from zvonar_dialer.adapters.recording import make_recording
+from zvonar_dialer.adapters.telephony import CallRequest, CallResult
+from zvonar_dialer.domain import caller_numbers, pacing
+from zvonar_dialer.domain.campaign import Campaign
+from zvonar_dialer.domain.tariff import charge
+from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.service_layer.preparation import message_wav
+from zvonar_runtime.db import Cursor
+
+log = structlog.get_logger(__name__)
+ATTEMPT = 1  # one attempt per number per part: re-dials are smart parts
+# (campaign, calls to place, numbers found stop-listed)
+Claim = tuple[Campaign | None, list[store.PlacedCall], int]
+Placed = tuple[store.PlacedCall, CallResult]
+
+
+def stop_listed_event(campaign: Campaign, part: int, phone: str, now: dt.datetime) -> CallCompleted:
+    return CallCompleted(
+        campaign_id=campaign.campaign_id,
+        account_id=campaign.account_id,
+        at=now,
+        call_id=call_id_of(campaign.campaign_id, part, phone, ATTEMPT),
+        phone=phone,
+        part=part,
+        attempt=ATTEMPT,
+        started_at=now,
+        outcome="stop_listed",
+    )
+
+
+def add_to_outbox(cur: Cursor, event: CallCompleted) -> None:
+    store.outbox_add(
+        cur, event.call_id, call_event_subject(event.campaign_id, "CallCompleted"), encode(event)
+    )
+
+
+def _callers(
+    cur: Cursor, deps: Deps, campaign: Campaign, now: dt.datetime, calls: int
+) -> list[str]:
+    if campaign.caller_id is not None:
+        return [campaign.caller_id] * calls
+    day = now.date().isoformat()
+    usage = store.caller_usage(cur, day, deps.caller_pool)
+    chosen = caller_numbers.assign(deps.caller_pool, usage, calls)
+    store.put_caller_usage(cur, day, usage)
+    return chosen
+
+
+def claim(
+    deps: Deps,
+    campaign_id: int,
+    part: int,
+    slots: Sequence[dt.datetime],
+    timezones: Sequence[str],
+    now: dt.datetime,
+) -> Callable[[Cursor], Claim]:
+    """The claiming transaction: (campaign, calls to place, numbers found stop-listed)."""
+
+    def work(cur: Cursor) -> Claim:
+        campaign = store.load_campaign(cur, campaign_id)
+        if (
+            campaign is None
+            or campaign.status != Status.IN_PROGRESS
+            or campaign.part_state != "dialling"
+            or campaign.current_part != part
+        ):
+            return None, [], 0  # paused, stopped or moved on meanwhile: dial nobody
+        chosen: list[store.Number] = []
+        blocked = 0
+        while len(chosen) < len(slots):
+            batch = store.queued_numbers(
+                cur, campaign_id, part, timezones, len(slots) - len(chosen)
+            )
+            if not batch:
+                break
+            listed = store.stop_listed(cur, campaign.account_id, [n.phone for n in batch])
+            for number in batch:
+                if number.phone in listed:
+                    event = stop_listed_event(campaign, part, number.phone, now)
+                    store.mark_done(
+                        cur, campaign_id, part, number.seq, "stop_listed", event.call_id
+                    )
+                    add_to_outbox(cur, event)
+                    blocked += 1
+                else:
+                    chosen.append(number)
+        callers = _callers(cur, deps, campaign, now, len(chosen))
+        calls = [
+            store.PlacedCall(
+                campaign_id,
+                part,
+                n.seq,
+                n.phone,
+                call_id_of(campaign_id, part, n.phone, ATTEMPT),
+                slots[i],
+                callers[i],
+            )
+            for i, n in enumerate(chosen)
+        ]
+        store.mark_placing(cur, calls)
+        if campaign.number_released is False:
+            store.route_to(cur, {c for c in callers if c}, campaign_id)
+        campaign.next_call_at = pacing.after(list(slots), len(calls), campaign.options.speed, now)
+        if calls:
+            campaign.idle_reported = ""
+        store.save_campaign(cur, campaign)
+        return campaign, calls, blocked
+
+    return work
+
+
+def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
+    options = campaign.options
+    return CallRequest(
+        call_id=call.call_id,
+        phone=call.phone,
+        caller_number=call.caller_number,
+        message_duration_s=campaign.message_duration_s,
+        amd=options.amd,
+        ivr=options.ivr,
+        record=options.record,
+        started_at=call.started_at,
+    )
+
+
+async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]) -> list[Placed]:
+    """Place every call (bounded concurrency); a call that raised stays `placing`."""
+    limit = asyncio.Semaphore(deps.call_concurrency)
+
+    async def one(call: store.PlacedCall) -> Placed | None:
+        async with limit:
+            try:
+                return call, await deps.telephony.place_call(request_of(campaign, call))
+            except Exception:
+                log.exception("call.place_failed", call_id=call.call_id)
+                return None
+
+    done = await asyncio.gather(*(one(c) for c in calls))
+    return [pair for pair in done if pair is not None]
+
+
+async def recording_of(
+    deps: Deps, campaign: Campaign, call: store.PlacedCall, result: CallResult
+) -> str | None:
+    if not (campaign.options.record and result.outcome == "answered"):
+        return None
+    message = await message_wav(deps, campaign.campaign_id)
+    wav = await asyncio.get_running_loop().run_in_executor(
+        None, make_recording, message, result.answer_text, deps.synthesizer
+    )
+    name = f"{campaign.campaign_id}/{call.call_id}.wav"
+    await deps.blobs.put(RECORDINGS_BUCKET, name, wav)
+    return name
+
+
+async def completed(
+    deps: Deps, campaign: Campaign, call: store.PlacedCall, result: CallResult
+) -> CallCompleted:
+    answered = result.outcome == "answered"
+    billed, cost = charge(
+        deps.tariff,
+        result.duration_s,
+        answered=answered,
+        recognition=isinstance(campaign.options.ivr, WordsIvr),
+        recording=campaign.options.record,
+    )
+    return CallCompleted(
+        campaign_id=campaign.campaign_id,
+        account_id=campaign.account_id,
+        at=call.started_at + dt.timedelta(seconds=result.duration_s),
+        call_id=call.call_id,
+        phone=call.phone,
+        part=call.part,
+        attempt=ATTEMPT,
+        started_at=call.started_at,
+        outcome=result.outcome,
+        duration_s=result.duration_s,
+        billed_s=billed,
+        cost=cost,
+        answer_text=result.answer_text,
+        lead=result.lead,
+        recording=await recording_of(deps, campaign, call, result),
+        caller_number=call.caller_number,
+    )
+
+
+async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> list[CallCompleted]:
+    """Write each result with its event in one transaction; submit the webhooks after."""
+    events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
+
+    def work(cur: Cursor) -> list[CallCompleted]:
+        fresh: list[CallCompleted] = []
+        for call, event in events:
+            if store.mark_done(
+                cur, call.campaign_id, call.part, call.seq, event.outcome, call.call_id
+            ):
+                add_to_outbox(cur, event)
+                fresh.append(event)
+        return fresh
+
+    fresh = await deps.db.run(work)
+    deps.outbox_wakeup.set()
+    integration = campaign.options.integration
+    if integration is not None:
+        for event in fresh:
+            try:
+                deps.webhooks.submit(integration.webhook_url, integration.secret, encode(event))
+            except ValueError as exc:  # a bad URL must not stop the dialling
+                log.warning("webhook.not_submitted", call_id=event.call_id, error=str(exc))
+    return fresh
+
+
+async def dial(
+    deps: Deps,
+    campaign_id: int,
+    part: int,
+    slots: Sequence[dt.datetime],
+    timezones: Sequence[str],
+    now: dt.datetime,
+) -> int:
+    """One burst of a campaign: the number of calls placed."""
+    campaign, calls, blocked = await deps.db.run(
+        claim(deps, campaign_id, part, slots, timezones, now)
+    )
+    if blocked:
+        deps.outbox_wakeup.set()
+    if campaign is None or not calls:
+        return 0
+    await record(deps, campaign, await place(deps, campaign, calls))
+    return len(calls)

@@ -1,0 +1,125 @@
+"""Getting a campaign ready to dial: its phone base into the numbers table (part 0) and its
+message as WAV at `campaign/<id>/message.wav` in the audio bucket.
+
+Done once, when the campaign is accepted or scheduled. A message that cannot be synthesized
+or converted fails the campaign (FailCampaign) with the reason as its system comment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import structlog
+
+from zvonar_contracts.options import TtsAudio
+from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_dialer.adapters import store
+from zvonar_dialer.adapters.audio import AudioError, to_wav
+from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
+from zvonar_dialer.domain.campaign import Campaign
+from zvonar_dialer.domain.timezones import callee_timezone
+from zvonar_dialer.service_layer.deps import Deps, update_campaign
+from zvonar_runtime.db import Cursor
+
+log = structlog.get_logger(__name__)
+
+
+class PreparationError(Exception):
+    """The campaign cannot be dialled; the message is the reason the customer sees."""
+
+
+def message_object(campaign_id: int) -> str:
+    return f"campaign/{campaign_id}/message.wav"
+
+
+def parse_base(data: bytes, expected_sha256: str) -> list[str]:
+    if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise PreparationError("the phone base does not match its checksum")
+    return [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def numbers_of(campaign: Campaign, phones: list[str]) -> list[store.Number]:
+    """Each number with the zone its calling window is read in."""
+    window = campaign.options.window
+    by_callee = window is not None and window.tz == "callee"
+    return [
+        store.Number(
+            seq,
+            phone,
+            callee_timezone(phone, campaign.account_tz) if by_callee else campaign.account_tz,
+        )
+        for seq, phone in enumerate(phones)
+    ]
+
+
+async def load_base(deps: Deps, campaign: Campaign) -> None:
+    ref = campaign.phones
+    try:
+        data = await deps.blobs.get(ref.bucket, ref.name)
+    except Exception as exc:
+        raise PreparationError(f"the phone base {ref.name} cannot be read: {exc}") from exc
+    numbers = numbers_of(campaign, parse_base(data, ref.sha256))
+
+    def work(cur: Cursor) -> None:
+        current = store.load_campaign(cur, campaign.campaign_id)
+        if current is None or current.loaded:
+            return
+        store.insert_numbers(cur, campaign.campaign_id, 0, numbers)
+        current.loaded = True
+        store.save_campaign(cur, current)
+
+    await deps.db.run(work)
+
+
+async def make_message(deps: Deps, campaign: Campaign) -> bytes:
+    audio = campaign.options.audio
+    loop = asyncio.get_running_loop()
+    if isinstance(audio, TtsAudio):
+        try:
+            return await loop.run_in_executor(None, deps.synthesizer.synthesize, audio.text)
+        except SynthesisError as exc:
+            raise PreparationError(f"the message could not be synthesized: {exc}") from exc
+    try:
+        upload = await deps.blobs.get(AUDIO_BUCKET, audio.file_id)
+    except Exception as exc:
+        raise PreparationError(f"the audio file {audio.file_id} cannot be read: {exc}") from exc
+    try:
+        return await loop.run_in_executor(None, to_wav, upload)
+    except AudioError as exc:
+        raise PreparationError(f"the audio file cannot be converted: {exc}") from exc
+
+
+async def store_message(deps: Deps, campaign: Campaign) -> None:
+    wav = await make_message(deps, campaign)
+    await deps.blobs.put(AUDIO_BUCKET, message_object(campaign.campaign_id), wav)
+    deps.messages[campaign.campaign_id] = wav
+    duration = wav_duration(wav)
+
+    def ready(current: Campaign) -> None:
+        current.message_ready = True
+        current.message_duration_s = duration
+
+    await update_campaign(deps.db, campaign.campaign_id, ready)
+
+
+async def prepare(deps: Deps, campaign: Campaign) -> str | None:
+    """Load what is missing; the reason when the campaign cannot be dialled."""
+    try:
+        if not campaign.loaded:
+            await load_base(deps, campaign)
+        if not campaign.message_ready:
+            await store_message(deps, campaign)
+    except PreparationError as exc:
+        log.warning(
+            "campaign.preparation_failed", campaign_id=campaign.campaign_id, reason=str(exc)
+        )
+        return str(exc)
+    return None
+
+
+async def message_wav(deps: Deps, campaign_id: int) -> bytes:
+    """The campaign's message, from memory or from the audio bucket."""
+    if campaign_id not in deps.messages:
+        deps.messages[campaign_id] = await deps.blobs.get(AUDIO_BUCKET, message_object(campaign_id))
+    return deps.messages[campaign_id]

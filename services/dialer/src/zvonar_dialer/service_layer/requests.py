@@ -1,0 +1,89 @@
+"""Answers to `dialer.req.*`: the dialer's clock, where a paused campaign belongs, TTS
+previews, and the simulated carrier's inbound line."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+
+from zvonar_contracts.call_events import InboundCallAnswered
+from zvonar_contracts.codec import encode
+from zvonar_contracts.dialer import (
+    ClockReply,
+    GetPlacement,
+    InboundCall,
+    InboundCallReply,
+    PlacementReply,
+    SynthesizePreview,
+    SynthesizeReply,
+)
+from zvonar_contracts.options import Status
+from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject
+from zvonar_dialer.adapters import store
+from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
+from zvonar_dialer.domain.windows import is_open
+from zvonar_dialer.service_layer.deps import Deps
+from zvonar_runtime.db import Cursor
+
+
+def clock(deps: Deps) -> ClockReply:
+    return ClockReply(now=deps.clock.now(), scale=deps.clock.scale)
+
+
+async def placement(deps: Deps, request: GetPlacement) -> PlacementReply:
+    now = deps.clock.now()
+
+    def where(cur: Cursor) -> Status:
+        campaign = store.load_campaign(cur, request.campaign_id)
+        if campaign is None:
+            return Status.IN_PROGRESS
+        if campaign.start_at is not None and now < campaign.start_at:
+            return Status.SCHEDULED
+        window = campaign.options.window
+        if window is None or campaign.part_state != "dialling":
+            return Status.IN_PROGRESS
+        zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
+        if zones and not any(is_open(window, tz, now) for tz in zones):
+            return Status.PAUSED_WINDOW
+        return Status.IN_PROGRESS
+
+    return PlacementReply(status=await deps.db.run(where))
+
+
+async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> SynthesizeReply:
+    loop = asyncio.get_running_loop()
+    try:
+        wav = await loop.run_in_executor(None, deps.synthesizer.synthesize, request.text)
+    except SynthesisError as exc:
+        return SynthesizeReply(error=str(exc))
+    name = f"preview/{hashlib.sha256(request.text.encode()).hexdigest()}.wav"
+    await deps.blobs.put(AUDIO_BUCKET, name, wav)
+    return SynthesizeReply(audio_object=name, duration_s=wav_duration(wav))
+
+
+async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
+    """A call back to a caller number plays the campaign that number belongs to, if any."""
+    now = deps.clock.now()
+
+    def answer(cur: Cursor) -> int | None:
+        campaign_id = store.route_of(cur, request.number)
+        campaign = None if campaign_id is None else store.load_campaign(cur, campaign_id)
+        if campaign is None:
+            return None
+        event = InboundCallAnswered(
+            campaign_id=campaign.campaign_id,
+            account_id=campaign.account_id,
+            at=now,
+            caller=request.caller,
+            number=request.number,
+            played=True,
+        )
+        subject = call_event_subject(campaign.campaign_id, "InboundCallAnswered")
+        store.outbox_add(cur, f"inbound-{uuid.uuid4().hex}", subject, encode(event))
+        return campaign.campaign_id
+
+    campaign_id = await deps.db.run(answer)
+    if campaign_id is not None:
+        deps.outbox_wakeup.set()
+    return InboundCallReply(campaign_id=campaign_id, played=campaign_id is not None)

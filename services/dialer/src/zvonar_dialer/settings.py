@@ -1,0 +1,45 @@
+"""The dialer's settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from zvonar_runtime.settings import ServiceSettings
+
+DEFAULT_CALLER_POOL = "+74950000001,+74950000002,+74950000003,+74950000004"
+
+
+class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
+    service: str = "dialer"
+    # The dialer's clock runs this many times faster than the wall clock.
+    time_scale: float = 1.0
+    caller_pool: str = DEFAULT_CALLER_POOL
+    tariff_path: str = ""  # empty: the tariff shipped with the dialer
+    # Wall seconds between two scheduler passes; calls due meanwhile go out as one burst.
+    tick_seconds: float = 0.02
+    # At most this many calls of one campaign per pass (keeps a pass short and fair).
+    max_burst: int = 500
+    # Calls of one burst in flight at once through the telephony port.
+    call_concurrency: int = 64
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = 6
+
+    ENV: ClassVar[dict[str, str]] = {
+        "time_scale": "DIALER_TIME_SCALE",
+        "caller_pool": "ZVONAR_CALLER_POOL",
+        "tariff_path": "DIALER_TARIFF",
+        "tick_seconds": "DIALER_TICK_SECONDS",
+        "max_burst": "DIALER_MAX_BURST",
+        "call_concurrency": "DIALER_CALL_CONCURRENCY",
+        "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
+        "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
+    }
+
+    @property
+    def caller_numbers(self) -> list[str]:
+        return [n.strip() for n in self.caller_pool.split(",") if n.strip()]
+
+    @property
+    def tariff_file(self) -> Path | None:
+        return Path(self.tariff_path) if self.tariff_path else None
