@@ -17,6 +17,7 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, NotFoundError
 
 from zvonar_contracts import subjects
+from zvonar_runtime.settings import split_servers
 
 STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CAMPAIGN_EVENTS_SUBJECTS),
@@ -62,10 +63,11 @@ async def ensure_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
 
 
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
-    """A nats-py client that keeps reconnecting for ever once it has connected."""
+    """A nats-py client that keeps reconnecting for ever once it has connected; `url` may
+    list several servers of a cluster separated by commas."""
     try:
         return await nats.connect(
-            url,
+            split_servers(url),
             name=name,
             connect_timeout=connect_timeout,
             max_reconnect_attempts=-1,

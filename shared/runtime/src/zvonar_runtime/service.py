@@ -93,7 +93,7 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
         service = settings.service
 
     return NatsBroker(
-        settings.nats_url,
+        settings.nats_servers,
         name=settings.instance_id,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,

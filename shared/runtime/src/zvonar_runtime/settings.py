@@ -73,5 +73,14 @@ class ServiceSettings(msgspec.Struct, kw_only=True, frozen=True):
         return self.data_dir / f"{name}.sqlite3"
 
     @property
+    def nats_servers(self) -> list[str]:
+        """NATS_URL may name several servers of a cluster, separated by commas."""
+        return split_servers(self.nats_url)
+
+    @property
     def instance_id(self) -> str:
         return self.instance or f"{self.service}-{os.getpid()}"
+
+
+def split_servers(url: str) -> list[str]:
+    return [part.strip() for part in url.split(",") if part.strip()]
