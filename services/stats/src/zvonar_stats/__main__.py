@@ -1,22 +1,85 @@
-"""Entry point of the stats service: `zvonar-stats` or `python -m zvonar_stats`."""
+"""Entry point of the stats service: `zvonar-stats` (or `serve`) runs the service;
+`rebuild`, `export` and `check` are the operator's commands."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Literal
 
+import typer
 from faststream.nats import NatsBroker
 
+from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.service import Resources, serve
-from zvonar_runtime.settings import ServiceSettings
+from zvonar_stats.bootstrap import bootstrap
+from zvonar_stats.settings import StatsSettings
+
+app = typer.Typer(add_completion=False, help="Zvonar stats: read models and queries.")
 
 
-async def setup(broker: NatsBroker) -> Resources:
-    return Resources()
+def _settings() -> StatsSettings:
+    return StatsSettings.from_env(service="stats")
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        run_service()
+
+
+@app.command("serve")
+def run_service() -> None:
+    """Run the service: project both streams and answer queries."""
+    settings = _settings()
+
+    async def setup(broker: NatsBroker) -> Resources:
+        _, resources = await bootstrap(broker.connection, settings)
+        return resources
+
+    asyncio.run(serve(settings, setup))
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild every read model from sequence 1 of both streams, aside, then swap."""
+    from zvonar_stats.service_layer.rebuild import rebuild_cli
+
+    settings = _settings()
+    configure_logging("stats", "warning", settings.log_format)
+    asyncio.run(rebuild_cli(settings))
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="file to write"),
+    format: str = typer.Option("jsonl", "--format", help="jsonl or parquet"),
+) -> None:
+    """Write the event log of both streams for analysts."""
+    from zvonar_stats.service_layer.export import export_log
+
+    if format not in ("jsonl", "parquet"):
+        raise typer.BadParameter("format is jsonl or parquet")
+    kind: Literal["jsonl", "parquet"] = "jsonl" if format == "jsonl" else "parquet"
+    settings = _settings()
+    configure_logging("stats", "warning", settings.log_format)
+    count = asyncio.run(export_log(settings.nats_url, out, kind))
+    typer.echo(f"{count} events written to {out}")
+
+
+@app.command()
+def check() -> None:
+    """Recompute every row's counters and cost from the streams; exit 1 on a difference."""
+    from zvonar_stats.service_layer.check import check_cli
+
+    settings = _settings()
+    configure_logging("stats", "warning", settings.log_format)
+    differences = asyncio.run(check_cli(settings))
+    raise typer.Exit(1 if differences else 0)
 
 
 def main() -> None:
-    settings = ServiceSettings.from_env(service="stats")
-    asyncio.run(serve(settings, setup))
+    app()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The stats service's adapters: SQL read models and JetStream reading."""

@@ -1,0 +1,167 @@
+"""Projection of the CALL_EVENTS stream: report rows and the cost ledger (one row per
+call id), each number's result within its row, and the counters of every row.
+
+Rows are keyed by (main campaign, part) exactly as CallCompleted names them, not by the
+row id a smart part gets: a call may be projected before the campaign stream has shown
+its part, and nothing then depends on the order of the two streams. Each row's cost is
+the exact sum of its own calls' charges: a smart part's calls cost on the part's row, the
+main pass's on the campaign's row (the report of the campaign lists every part's calls).
+
+A whole batch costs a handful of statements: the call ids already known, the number
+results already known, then bulk inserts and one counter upsert per touched row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import msgspec
+import structlog
+
+from zvonar_contracts.call_events import CallCompleted
+from zvonar_contracts.codec import decode_call_event
+from zvonar_runtime.db import Cursor
+from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
+from zvonar_stats.adapters.schema import CALL_STREAM_KEY, Tables
+from zvonar_stats.domain import rules
+from zvonar_stats.domain.envelope import Envelope
+
+log = structlog.get_logger("zvonar.stats.calls")
+_CHUNK = 400
+RowKey = tuple[int, int]
+NumberKey = tuple[int, int, str]
+
+
+def apply_call_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
+    done = read_checkpoint(cur, t, CALL_STREAM_KEY)
+    fresh = [e for e in batch if e.seq > done.seq]
+    if not fresh:
+        return done
+    calls = _new_calls(cur, t, _decode(fresh))
+    if calls:
+        _insert_calls(cur, t, calls)
+        _count(cur, t, [call for _, call in calls])
+    reached = Checkpoint(seq=fresh[-1].seq, position=done.position)
+    write_checkpoint(cur, t, CALL_STREAM_KEY, reached)
+    return reached
+
+
+def _decode(batch: Iterable[Envelope]) -> list[tuple[int, CallCompleted]]:
+    calls: list[tuple[int, CallCompleted]] = []
+    for envelope in batch:
+        try:
+            event = decode_call_event(envelope.data)
+        except msgspec.ValidationError as exc:
+            log.error("undecodable_call_event", seq=envelope.seq, error=str(exc))
+            continue
+        if isinstance(event, CallCompleted):
+            calls.append((envelope.seq, event))
+    return calls
+
+
+def _new_calls(
+    cur: Cursor, t: Tables, calls: list[tuple[int, CallCompleted]]
+) -> list[tuple[int, CallCompleted]]:
+    """Calls whose id neither the ledger nor an earlier message of the batch holds."""
+    unique: dict[str, tuple[int, CallCompleted]] = {}
+    for seq, call in calls:
+        unique.setdefault(call.call_id, (seq, call))
+    ids = list(unique)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        known = cur.execute(f"SELECT call_id FROM {t.calls} WHERE call_id IN ({marks})", chunk)
+        for (call_id,) in known.fetchall():
+            unique.pop(call_id, None)
+    return list(unique.values())
+
+
+def _insert_calls(cur: Cursor, t: Tables, calls: list[tuple[int, CallCompleted]]) -> None:
+    cur.executemany(
+        f"INSERT INTO {t.calls} (call_id, seq, campaign_id, part, phone, attempt, started_at, "
+        "outcome, duration_s, cost, answer_text, lead, recording) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.call_id,
+                seq,
+                c.campaign_id,
+                c.part,
+                c.phone,
+                c.attempt,
+                rules.utc_text(c.started_at),
+                c.outcome,
+                c.duration_s,
+                str(c.cost),
+                c.answer_text,
+                int(c.lead),
+                c.recording,
+            )
+            for seq, c in calls
+        ],
+    )
+
+
+def _count(cur: Cursor, t: Tables, calls: list[CallCompleted]) -> None:
+    results = _known_results(cur, t, {(c.campaign_id, c.part, c.phone) for c in calls})
+    deltas: dict[RowKey, rules.Counters] = {}
+    changed: dict[NumberKey, tuple[int, str]] = {}
+    for call in calls:
+        row = deltas.setdefault((call.campaign_id, call.part), rules.Counters())
+        row.cost_micros += rules.cost_micros(call.cost)
+        key = (call.campaign_id, call.part, call.phone)
+        rank, category = results.get(key, (-1, rules.IN_PROGRESS))
+        if rules.rank_of(call) <= rank:
+            continue
+        new_category = rules.category_of(call)
+        row.count(category, -1)
+        row.count(new_category, 1)
+        results[key] = changed[key] = (rules.rank_of(call), new_category)
+    _store_results(cur, t, changed)
+    _store_counters(cur, t, deltas)
+
+
+def _known_results(
+    cur: Cursor, t: Tables, keys: set[NumberKey]
+) -> dict[NumberKey, tuple[int, str]]:
+    by_row: dict[RowKey, list[str]] = {}
+    for campaign_id, part, phone in keys:
+        by_row.setdefault((campaign_id, part), []).append(phone)
+    found: dict[NumberKey, tuple[int, str]] = {}
+    for (campaign_id, part), phones in by_row.items():
+        for start in range(0, len(phones), _CHUNK):
+            chunk = phones[start : start + _CHUNK]
+            rows = cur.execute(
+                f"SELECT phone, rank, category FROM {t.numbers} WHERE campaign_id = ? "
+                f"AND part = ? AND phone IN ({', '.join('?' * len(chunk))})",
+                (campaign_id, part, *chunk),
+            ).fetchall()
+            for phone, rank, category in rows:
+                found[(campaign_id, part, phone)] = (int(rank), category)
+    return found
+
+
+def _store_results(cur: Cursor, t: Tables, changed: dict[NumberKey, tuple[int, str]]) -> None:
+    if changed:
+        cur.executemany(
+            f"INSERT INTO {t.numbers} (campaign_id, part, phone, rank, category) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (campaign_id, part, phone) "
+            "DO UPDATE SET rank = excluded.rank, category = excluded.category",
+            [(*key, rank, category) for key, (rank, category) in changed.items()],
+        )
+
+
+def _store_counters(cur: Cursor, t: Tables, deltas: dict[RowKey, rules.Counters]) -> None:
+    n = t.counts
+    cur.executemany(
+        f"INSERT INTO {n} (campaign_id, part, stop_listed, answered, leads, not_answered, "
+        "cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, part) DO UPDATE "
+        f"SET stop_listed = {n}.stop_listed + excluded.stop_listed, "
+        f"answered = {n}.answered + excluded.answered, leads = {n}.leads + excluded.leads, "
+        f"not_answered = {n}.not_answered + excluded.not_answered, "
+        f"cost_micros = {n}.cost_micros + excluded.cost_micros",
+        [
+            (cid, part, d.stop_listed, d.answered, d.leads, d.not_answered, d.cost_micros)
+            for (cid, part), d in deltas.items()
+        ],
+    )

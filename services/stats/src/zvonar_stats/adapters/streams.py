@@ -1,0 +1,125 @@
+"""JetStream reading with nats-py: the durable pull consumers that feed the projections
+(explicit acks, a nak on error so the batch comes back) and one-off ordered reads of a
+whole stream from a given sequence (rebuild, export, check)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from zvonar_contracts import subjects
+from zvonar_contracts.subjects import POSITION_HEADER
+from zvonar_stats.domain.envelope import Envelope
+
+log = structlog.get_logger("zvonar.stats.streams")
+
+# Every subject of each stream, as a consumer's filter.
+STREAM_FILTERS = {
+    subjects.CAMPAIGN_EVENTS_STREAM: subjects.CAMPAIGN_EVENTS_SUBJECTS[0],
+    subjects.CALL_EVENTS_STREAM: subjects.CALL_EVENTS_SUBJECTS[0],
+}
+
+ApplyBatch = Callable[[Sequence[Envelope]], Awaitable[object]]
+
+
+def envelope_of(msg: Msg) -> Envelope:
+    headers = msg.headers or {}
+    position = headers.get(POSITION_HEADER, "0")
+    return Envelope(
+        seq=msg.metadata.sequence.stream,
+        data=msg.data,
+        position=int(position) if position.isdigit() else 0,
+        subject=msg.subject,
+    )
+
+
+async def consume(
+    js: JetStreamContext,
+    *,
+    stream: str,
+    subject: str,
+    durable: str,
+    apply: ApplyBatch,
+    batch: int = 500,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Fetch, apply in one transaction, ack — for ever; a failed batch is nacked whole.
+
+    At most one batch is unacknowledged at a time (max_ack_pending = batch), so even with
+    several instances on the same durable consumer the batches are applied in stream
+    order, which the "skip what is at or below the stored sequence" rule relies on.
+    """
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=60,
+        max_ack_pending=batch,
+        max_deliver=-1,
+    )
+    sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+    failures = 0
+    while stop is None or not stop.is_set():
+        try:
+            msgs = await sub.fetch(batch, timeout=1.0)
+        except NatsTimeout:
+            continue
+        try:
+            await apply([envelope_of(m) for m in msgs])
+        except Exception as exc:
+            failures += 1
+            log.error("batch_failed", durable=durable, size=len(msgs), error=repr(exc))
+            delay = min(0.2 * 2**failures, 5.0)
+            await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
+            await asyncio.sleep(delay)
+            continue
+        failures = 0
+        for m in msgs:
+            await m.ack()
+
+
+async def last_seq(js: JetStreamContext, stream: str) -> int:
+    info = await js.stream_info(stream)
+    return int(info.state.last_seq)
+
+
+async def read_stream(
+    js: JetStreamContext, stream: str, *, start: int = 1, end: int | None = None,
+    batch: int = 1000,
+) -> AsyncIterator[list[Envelope]]:  # fmt: skip
+    """Batches of the stream's messages from `start` up to `end` (default: its tail now)."""
+    end = await last_seq(js, stream) if end is None else end
+    if end < start:
+        return
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
+        inactive_threshold=30.0,
+        max_waiting=1,
+    )
+    sub = await js.pull_subscribe(STREAM_FILTERS[stream], stream=stream, config=config)
+    try:
+        seq = start - 1
+        while seq < end:
+            try:
+                msgs = await sub.fetch(batch, timeout=2.0)
+            except NatsTimeout:
+                if seq >= await last_seq(js, stream):
+                    return
+                continue
+            envelopes = [envelope_of(m) for m in msgs]
+            envelopes = [e for e in envelopes if e.seq <= end]
+            if envelopes:
+                seq = envelopes[-1].seq
+                yield envelopes
+            if len(envelopes) < len(msgs):
+                return
+    finally:
+        await sub.unsubscribe()

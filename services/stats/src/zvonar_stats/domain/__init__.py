@@ -1,0 +1,1 @@
+"""The stats service's pure rules: how events turn into read-model figures."""

@@ -1,0 +1,1 @@
+"""How the stats service is driven: JetStream consumers, NATS queries, the command line."""

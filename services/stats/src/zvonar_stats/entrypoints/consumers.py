@@ -1,0 +1,37 @@
+"""The two durable pull consumers that feed the projections."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nats.js import JetStreamContext
+
+from zvonar_contracts import subjects
+from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
+from zvonar_stats.service_layer.projection import Projector
+
+
+def consumer_jobs(
+    js: JetStreamContext, projector: Projector, batch: int
+) -> list[Callable[[], Awaitable[None]]]:
+    async def campaign_events() -> None:
+        await consume(
+            js,
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
+            subject=STREAM_FILTERS[subjects.CAMPAIGN_EVENTS_STREAM],
+            durable=subjects.STATS_CAMPAIGN_CONSUMER,
+            apply=projector.apply_campaign_events,
+            batch=batch,
+        )
+
+    async def call_events() -> None:
+        await consume(
+            js,
+            stream=subjects.CALL_EVENTS_STREAM,
+            subject=STREAM_FILTERS[subjects.CALL_EVENTS_STREAM],
+            durable=subjects.STATS_CALL_CONSUMER,
+            apply=projector.apply_call_events,
+            batch=batch,
+        )
+
+    return [campaign_events, call_events]

@@ -1,0 +1,1 @@
+"""Use cases of the stats service: projecting batches, answering queries, rebuild, check."""

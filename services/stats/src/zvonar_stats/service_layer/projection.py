@@ -1,0 +1,63 @@
+"""Applying a batch of either stream to the active read models, one transaction per
+batch, and tracking the campaign-log position applied so queries can wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from zvonar_runtime.db import Cursor, Database
+from zvonar_stats.adapters.call_projection import apply_call_batch
+from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
+from zvonar_stats.adapters.checkpoints import Checkpoint
+from zvonar_stats.adapters.read_model import applied_position
+from zvonar_stats.adapters.schema import active_tables, ensure_schema
+from zvonar_stats.domain.envelope import Envelope
+
+
+class Projector:
+    """The stats service's write path: both streams into the generation in use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.position = 0
+        self._moved = asyncio.Event()
+
+    async def open(self) -> None:
+        await self.db.run(ensure_schema)
+        self._advance(await self.db.run(applied_position))
+
+    async def apply_campaign_events(self, batch: Sequence[Envelope]) -> Checkpoint:
+        def work(cur: Cursor) -> Checkpoint:
+            return apply_campaign_batch(cur, active_tables(cur, lock="share"), batch)
+
+        reached = await self.db.run(work)
+        self._advance(reached.position)
+        return reached
+
+    async def apply_call_events(self, batch: Sequence[Envelope]) -> Checkpoint:
+        def work(cur: Cursor) -> Checkpoint:
+            return apply_call_batch(cur, active_tables(cur, lock="share"), batch)
+
+        return await self.db.run(work)
+
+    def _advance(self, position: int) -> None:
+        if position > self.position:
+            self.position = position
+            self._moved.set()
+            self._moved = asyncio.Event()
+
+    async def wait_for(self, position: int, timeout: float = 2.0) -> int:
+        """Waits until `position` is applied or `timeout` passes; the position reached."""
+        deadline = time.monotonic() + timeout
+        while self.position < position:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._moved.wait(), min(left, 0.25))
+            except TimeoutError:
+                # Another instance (or a rebuild's swap) may have moved the store.
+                self._advance(await self.db.run(applied_position))
+        return self.position

@@ -1,0 +1,20 @@
+"""The stats service's settings, read once from the environment."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zvonar_runtime.db import Database
+from zvonar_runtime.settings import ServiceSettings
+
+
+class StatsSettings(ServiceSettings, frozen=True, kw_only=True):
+    service: str = "stats"
+    # Messages fetched and applied in one transaction.
+    batch_size: int = 500
+
+    ENV: ClassVar[dict[str, str]] = {"batch_size": "STATS_BATCH_SIZE"}
+
+    def database(self) -> Database:
+        """SQLite <data_dir>/stats.sqlite3, or the `stats` schema when DATABASE_URL is set."""
+        return Database.from_settings(self.database_url, self.sqlite_path("stats"), "stats")
