@@ -89,9 +89,14 @@ _LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
 class Backend:
     """How the gateway talks to the other services; one per app."""
 
-    def __init__(self, nc: Client) -> None:
+    def __init__(
+        self, nc: Client, *, command_timeout: float = 10.0, query_timeout: float = 10.0
+    ) -> None:
         self._nc = nc
         self._stores: dict[str, Any] = {}
+        # Used when a call gives no timeout of its own (the gateway's configured waits).
+        self.command_timeout = command_timeout
+        self.query_timeout = query_timeout
 
     @property
     def nc(self) -> Client:
@@ -107,10 +112,11 @@ class Backend:
             raise unavailable(what) from exc
         return bytes(msg.data)
 
-    async def command(self, command: CampaignCommand, *, timeout: float = 10.0) -> CommandOk:
+    async def command(self, command: CampaignCommand, *, timeout: float | None = None) -> CommandOk:
         subject = campaign_command_subject(type_name(command))
+        wait = self.command_timeout if timeout is None else timeout
         reply = decode_command_reply(
-            await self._request(subject, encode(command), timeout, "campaign")
+            await self._request(subject, encode(command), wait, "campaign")
         )
         if isinstance(reply, CommandError):
             details = [{"field": d.field, "message": d.message} for d in reply.details]
@@ -118,10 +124,11 @@ class Backend:
         return reply
 
     async def query(
-        self, query: StatsQuery, *, timeout: float = 10.0
+        self, query: StatsQuery, *, timeout: float | None = None
     ) -> CampaignPage | CampaignDetail | ReportPage | StopListPage:
         subject = stats_query_subject(type_name(query))
-        reply = decode_query_reply(await self._request(subject, encode(query), timeout, "stats"))
+        wait = self.query_timeout if timeout is None else timeout
+        reply = decode_query_reply(await self._request(subject, encode(query), wait, "stats"))
         if isinstance(reply, QueryError):
             status = 404 if reply.code == "not_found" else 422
             raise ApiError(status, reply.code, reply.message)

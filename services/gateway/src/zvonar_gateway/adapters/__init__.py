@@ -1,0 +1,1 @@
+"""The gateway's adapters: its own account store."""

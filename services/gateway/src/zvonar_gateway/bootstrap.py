@@ -1,0 +1,96 @@
+"""Wiring of the gateway process: account store, backend, app, uvicorn server, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import structlog
+import uvicorn
+from litestar import Litestar
+from nats.aio.client import Client
+
+from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.demo import seed_demo
+from zvonar_gateway.http.app import create_app
+from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.settings import GatewaySettings
+from zvonar_runtime.db import Database
+
+log = structlog.get_logger("zvonar.gateway")
+
+
+def open_database(settings: GatewaySettings) -> Database:
+    return Database.from_settings(
+        settings.database_url, settings.sqlite_path("gateway"), schema="gateway"
+    )
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside a service process: the runner owns SIGINT/SIGTERM, so uvicorn must
+    neither take the signals over nor re-raise them on the way out."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    db: Database
+    accounts: AccountStore
+    backend: Backend
+    app: Litestar
+
+    async def run(self) -> None:
+        """Serve HTTP with uvicorn inside this process until cancelled; seed the demo once
+        the server is up. Returns only if uvicorn stops on its own (which ends the process)."""
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+        server = EmbeddedServer(config)
+        task = asyncio.create_task(server.serve())
+        try:
+            # uvicorn offers no start-up event to await; its `started` flag is polled.
+            while not server.started and not task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if server.started:
+                log.info(
+                    "http_listening", host=self.settings.http_host, port=self.settings.http_port
+                )
+                await self.seed_demo()
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await task
+            raise
+
+    async def seed_demo(self) -> None:
+        if not self.settings.demo:
+            return
+        try:
+            await seed_demo(self.settings, self.accounts, self.backend)
+        except Exception:
+            # The demo is a convenience: a failure is logged, the gateway keeps serving.
+            log.exception("demo_seed_failed")
+
+
+async def build(settings: GatewaySettings, nc: Client) -> Gateway:
+    db = open_database(settings)
+    accounts = AccountStore(db)
+    await accounts.migrate()
+    backend = Backend(
+        nc, command_timeout=settings.command_timeout, query_timeout=settings.query_timeout
+    )
+    app = create_app(settings=settings, backend=backend, accounts=accounts)
+    return Gateway(settings=settings, db=db, accounts=accounts, backend=backend, app=app)

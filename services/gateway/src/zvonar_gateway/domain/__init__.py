@@ -1,0 +1,1 @@
+"""The gateway's pure rules: keys, rate limits, request validation, list filters."""

@@ -1,0 +1,100 @@
+"""The Litestar app factory: routes, dependencies, error shapes, OpenAPI, body limits.
+
+`create_app` takes its collaborators (backend, account store, settings, health probe) so
+tests can build it around a real NATS connection and a temporary store; `extra_handlers`
+lets the web page (and the file routes) plug in without touching this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.domain.ratelimit import RateLimiter
+from zvonar_gateway.http.auth import KeyAuthenticator
+from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
+from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
+from zvonar_gateway.http.middleware import RequestContextMiddleware
+from zvonar_gateway.http.routes import accounts, actions, campaigns, moderation, stoplist, system
+from zvonar_gateway.http.routes.system import HealthProbe
+from zvonar_gateway.settings import GatewaySettings
+
+API_HANDLERS: list[Any] = [
+    *accounts.HANDLERS,
+    *campaigns.HANDLERS,
+    *actions.HANDLERS,
+    *stoplist.HANDLERS,
+    *moderation.HANDLERS,
+]
+
+
+def _file_handlers() -> list[Any]:
+    """The file routes (audio upload, report files, clips, zip, export) of the files side."""
+    name = "zvonar_gateway.http.files_routes"
+    if importlib.util.find_spec(name) is None:
+        return []
+    module = importlib.import_module(name)
+    return list(module.FILES_HANDLERS)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Zvonar gateway",
+        version="1.0.0",
+        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`.",
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+def create_app(
+    *,
+    settings: GatewaySettings,
+    backend: Backend,
+    accounts: AccountStore,
+    health: HealthProbe | None = None,
+    extra_handlers: Sequence[Any] = (),
+    with_file_routes: bool = True,
+    debug: bool = False,
+) -> Litestar:
+    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    state = State(
+        {
+            "settings": settings,
+            "backend": backend,
+            "accounts": accounts,
+            "authenticator": KeyAuthenticator(accounts, limiter),
+            "health": health or HealthProbe(backend.nc),
+        }
+    )
+    handlers = [*system.HANDLERS, *API_HANDLERS, *extra_handlers]
+    if with_file_routes:
+        handlers += _file_handlers()
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "account": Provide(provide_account),
+            "backend": Provide(provide_backend),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(RequestContextMiddleware)],
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        state=state,
+        debug=debug,
+    )

@@ -1,0 +1,62 @@
+"""Raw ASGI middleware: a correlation id per request (from `X-Request-Id` or new), bound to
+logs and NATS headers and echoed back; HTTP metrics by route template and status."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from zvonar_runtime.correlation import correlation_scope
+from zvonar_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
+
+log = structlog.get_logger("zvonar.gateway.http")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _route_of(scope: Scope) -> str:
+    handler = scope.get("route_handler")
+    paths = getattr(handler, "paths", None)
+    if paths:
+        return str(sorted(paths)[0])
+    return "unmatched"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _SAFE_ID.match(given) else None
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        with correlation_scope(request_id) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_holder["status"] = message["status"]
+                    headers = list(message.get("headers") or [])
+                    headers.append((b"x-request-id", cid.encode("latin-1")))
+                    message["headers"] = headers
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = _route_of(scope)
+                elapsed = time.perf_counter() - started
+                HTTP_REQUESTS.labels(route=route, status=str(status_holder["status"])).inc()
+                HTTP_SECONDS.labels(route=route).observe(elapsed)
+                log.debug(
+                    "http_request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status_holder["status"],
+                    ms=round(elapsed * 1000, 1),
+                )

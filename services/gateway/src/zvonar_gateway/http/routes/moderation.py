@@ -1,0 +1,100 @@
+"""Moderation by people (admin token): the clarification queue, approve, reject."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import Parameter
+
+from zvonar_contracts.campaign_events import Decision
+from zvonar_contracts.commands import ModerateCampaign
+from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
+from zvonar_gateway.http.auth import require_admin
+from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.http.render import render_campaign
+from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
+from zvonar_gateway.service_layer.campaigns import campaign_id_of, read_detail
+
+_FALLBACK_TZ = "UTC"
+
+
+class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+async def _render(request: Request[Any, Any, Any], view: CampaignView) -> dict[str, Any]:
+    """A moderator sees times in the owner's timezone, as the customer would."""
+    owner = await accounts_of(request).by_id(view.account_id)
+    rendered = render_campaign(view, owner.timezone if owner else _FALLBACK_TZ)
+    rendered["account_id"] = view.account_id
+    return rendered
+
+
+@get("/api/v1/moderation/queue", tags=["moderation"], summary="Campaigns in clarification")
+async def moderation_queue(
+    request: Request[Any, Any, Any],
+    backend: Backend,
+    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Parameter(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    require_admin(request, settings_of(request).admin_token)
+    reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
+    if not isinstance(reply, CampaignPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
+                       headers={"Retry-After": "1"})  # fmt: skip
+    items = [await _render(request, view) for view in reply.items]
+    return {"items": items, "total": reply.total, "page": reply.page, "per_page": reply.per_page}
+
+
+async def _decide(
+    request: Request[Any, Any, Any],
+    backend: Backend,
+    campaign_id: int,
+    decision: Decision,
+    reason: str,
+) -> dict[str, Any]:
+    require_admin(request, settings_of(request).admin_token)
+    cid = check_id(campaign_id)
+    command = ModerateCampaign(
+        campaign_id=cid,
+        decision=decision,
+        decided_by="moderator",
+        reason=reason,  # type: ignore[arg-type]
+    )
+    ok = await backend.command(command)
+    detail = await read_detail(
+        backend, None, campaign_id_of(ok) if ok.campaign else cid, ok.position
+    )
+    return await _render(request, detail.campaign)
+
+
+@post(
+    "/api/v1/moderation/{campaign_id:int}/approve",
+    status_code=200,
+    tags=["moderation"],
+    summary="Approve",
+)
+async def approve(
+    request: Request[Any, Any, Any], backend: Backend, campaign_id: int
+) -> dict[str, Any]:
+    return await _decide(request, backend, campaign_id, "accepted", "")
+
+
+@post(
+    "/api/v1/moderation/{campaign_id:int}/reject",
+    status_code=200,
+    tags=["moderation"],
+    summary="Reject",
+)
+async def reject(
+    request: Request[Any, Any, Any], backend: Backend, campaign_id: int, data: RejectBody
+) -> dict[str, Any]:
+    if not data.reason.strip():
+        raise ApiError(422, "validation", "a reason is required",
+                       [{"field": "reason", "message": "must not be empty"}])  # fmt: skip
+    return await _decide(request, backend, campaign_id, "rejected", data.reason.strip())
+
+
+HANDLERS = [moderation_queue, approve, reject]

@@ -1,0 +1,83 @@
+"""The account's stop-list: paged read, add numbers (normalised), remove one number."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import msgspec
+from litestar import delete, get, post
+from litestar.params import Parameter
+
+from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
+from zvonar_contracts.queries import GetStopList, StopListPage
+from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
+from zvonar_gateway.http.deps import Account, ApiError, Backend
+
+MAX_STOP_PHONES = 100_000
+
+
+class StopListBody(msgspec.Struct, forbid_unknown_fields=True):
+    phones: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_STOP_PHONES)]
+
+
+async def _page(
+    backend: Backend, account: Account, page: int, per_page: int, min_position: int = 0
+) -> dict[str, Any]:
+    reply = await backend.query(
+        GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
+    )
+    if not isinstance(reply, StopListPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
+                       headers={"Retry-After": "1"})  # fmt: skip
+    return {
+        "items": [{"phone": phone} for phone in reply.phones],
+        "phones": list(reply.phones),
+        "total": reply.total,
+        "page": reply.page,
+        "per_page": reply.per_page,
+    }
+
+
+@get("/api/v1/stop-list", tags=["stop-list"], summary="The account's stop-list, paged")
+async def get_stop_list(
+    account: Account,
+    backend: Backend,
+    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Parameter(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    return await _page(backend, account, page, per_page)
+
+
+@post("/api/v1/stop-list", status_code=200, tags=["stop-list"], summary="Add numbers")
+async def add_to_stop_list(
+    account: Account, backend: Backend, data: StopListBody
+) -> dict[str, Any]:
+    imported = await asyncio.to_thread(normalise_phones, data.phones)
+    if not imported.numbers:
+        raise ApiError(422, "no_valid_phones", "none of the phone numbers is valid",
+                       [{"field": "phones", "message": "no valid phone number"}])  # fmt: skip
+    ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
+    answer = await _page(backend, account, 1, 50, min_position=ok.position)
+    answer["added"] = imported.numbers
+    answer["rejected_phones"] = [
+        {"line": r.line, "value": r.value, "reason": r.reason} for r in imported.rejected
+    ]
+    return answer
+
+
+@delete(
+    "/api/v1/stop-list/{phone:str}", status_code=200, tags=["stop-list"], summary="Remove a number"
+)
+async def remove_from_stop_list(account: Account, backend: Backend, phone: str) -> dict[str, Any]:
+    e164, reason = e164_or_reason(phone, "RU")
+    if e164 is None:
+        raise ApiError(422, "validation", f"not a phone number: {reason}",
+                       [{"field": "phone", "message": reason}])  # fmt: skip
+    ok = await backend.command(RemoveFromStopList(account_id=account.id, phones=[e164]))
+    answer = await _page(backend, account, 1, 50, min_position=ok.position)
+    answer["removed"] = [e164]
+    return answer
+
+
+HANDLERS = [get_stop_list, add_to_stop_list, remove_from_stop_list]

@@ -1,0 +1,229 @@
+"""Campaign use cases: create (shared by the API and the demo seeding), read after a write,
+and the simple actions. The gateway keeps no campaign state: commands go to the campaign
+service, reads to stats with the command's position (read-your-writes)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
+from zvonar_contracts.options import CampaignOptions, FileAudio
+from zvonar_contracts.queries import CampaignDetail, GetCampaign
+from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_gateway.domain.validation import (
+    MAX_PHONES,
+    BodyInvalid,
+    CreateCampaignBody,
+    check_rules,
+    convert_fields,
+    default_name,
+    detail,
+    to_options,
+)
+from zvonar_gateway.files.phones import (
+    PhoneImport,
+    PhoneImportError,
+    TooManyPhones,
+    e164_or_reason,
+    normalise_phones,
+    parse_phone_file,
+    store_phone_base,
+)
+from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
+
+
+def phone_number(value: str) -> str | None:
+    e164, _ = e164_or_reason(value, "RU")
+    return e164
+
+
+def request_hash(raw: Any, file_bytes: bytes | None = None) -> str:
+    """sha256 of the canonical body (keys sorted) and of the phone file, if any."""
+    digest = hashlib.sha256(msgspec.json.encode(raw, order="sorted"))
+    if file_bytes is not None:
+        digest.update(b"\x00")
+        digest.update(hashlib.sha256(file_bytes).digest())
+    return digest.hexdigest()
+
+
+async def import_json_phones(values: list[str]) -> PhoneImport:
+    if len(values) > MAX_PHONES:
+        raise too_many_phones(len(values))
+    # A million numbers take a while to normalise: keep the event loop free meanwhile.
+    try:
+        return await asyncio.to_thread(normalise_phones, values)
+    except TooManyPhones as exc:
+        raise too_many_phones(exc.count) from exc
+
+
+def too_many_phones(count: int) -> ApiError:
+    return ApiError(
+        413,
+        "too_many_phones",
+        f"a campaign takes at most {MAX_PHONES:,} numbers; this one has {count:,}",
+        [detail("phones", f"at most {MAX_PHONES} numbers")],
+    )
+
+
+async def check_body(
+    backend: Backend, body: CreateCampaignBody, *, require_phones: bool
+) -> str | None:
+    """All rules of the body (422 naming each field); returns the caller number in E.164."""
+    now = dt.datetime.now(dt.UTC)
+    errors = check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
+    if isinstance(body.audio, FileAudio) and body.audio.file_id.strip():
+        names = await backend.list_objects(AUDIO_BUCKET, body.audio.file_id.strip())
+        if body.audio.file_id.strip() not in {name for name, _ in names}:
+            errors.append(detail("audio.file_id", "no uploaded audio with this file_id"))
+    if errors:
+        raise BodyInvalid(errors)
+    routing = body.routing
+    return phone_number(routing.number) if hasattr(routing, "number") else None
+
+
+async def create_campaign(
+    backend: Backend,
+    account: Account,
+    body: CreateCampaignBody,
+    phones: PhoneImport,
+    *,
+    caller: str | None,
+    idempotency_key: str | None,
+    body_hash: str,
+) -> dict[str, Any]:
+    """Store the base, send CreateCampaign, answer the campaign as stats shows it."""
+    if not phones.numbers:
+        raise ApiError(
+            422,
+            "no_valid_phones",
+            "none of the phone numbers is valid",
+            [detail("phones", "no valid phone number")],
+        )
+    now = dt.datetime.now(ZoneInfo(account.timezone))
+    name = body.name.strip() if body.name and body.name.strip() else default_name(now)
+    options = to_options(body, name=name, caller_number=caller)
+    ref = await store_phone_base(backend, phones.numbers)
+    ok = await backend.command(
+        CreateCampaign(
+            account_id=account.id,
+            account_tz=account.timezone,
+            options=options,
+            phones=ref,
+            idempotency_key=idempotency_key,
+            request_hash=body_hash,
+        )
+    )
+    campaign = await campaign_after(backend, account, ok)
+    campaign["rejected_phones"] = [
+        {"line": r.line, "value": r.value, "reason": r.reason} for r in phones.rejected
+    ]
+    return campaign
+
+
+async def create_from_json(
+    backend: Backend, account: Account, raw: Any, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """The JSON create of docs/API.md: the API's path and the demo seeding's."""
+    body = convert_fields(raw)
+    caller = await check_body(backend, body, require_phones=True)
+    phones = await import_json_phones(body.phones or [])
+    return await create_campaign(
+        backend,
+        account,
+        body,
+        phones,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        body_hash=request_hash(raw),
+    )
+
+
+async def create_from_file(
+    backend: Backend,
+    account: Account,
+    raw: Any,
+    data: bytes,
+    filename: str,
+    *,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
+    body = convert_fields(raw)
+    caller = await check_body(backend, body, require_phones=False)
+    if body.phones:
+        raise BodyInvalid([detail("phones", "send the numbers in phones_file or here, not both")])
+    try:
+        phones = await asyncio.to_thread(parse_phone_file, data, filename)
+    except TooManyPhones as exc:
+        raise too_many_phones(exc.count) from exc
+    except PhoneImportError as exc:
+        raise ApiError(422, "validation", str(exc), [detail("phones_file", str(exc))]) from exc
+    return await create_campaign(
+        backend,
+        account,
+        body,
+        phones,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        body_hash=request_hash(raw, data),
+    )
+
+
+def campaign_id_of(ok: CommandOk) -> int:
+    if ok.campaign is None:
+        raise ApiError(503, "service_unavailable", "the campaign service gave no campaign",
+                       headers={"Retry-After": "1"})  # fmt: skip
+    return ok.campaign.campaign_id
+
+
+async def campaign_after(backend: Backend, account: Account, ok: CommandOk) -> dict[str, Any]:
+    """The campaign a command touched, as stats shows it once it has applied the command."""
+    return await read_campaign(backend, account, campaign_id_of(ok), min_position=ok.position)
+
+
+async def read_detail(
+    backend: Backend, account_id: str | None, campaign_id: int, min_position: int = 0
+) -> CampaignDetail:
+    reply = await backend.query(
+        GetCampaign(campaign_id=campaign_id, account_id=account_id, min_position=min_position)
+    )
+    if not isinstance(reply, CampaignDetail):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
+                       headers={"Retry-After": "1"})  # fmt: skip
+    return reply
+
+
+async def read_campaign(
+    backend: Backend, account: Account, campaign_id: int, *, min_position: int = 0
+) -> dict[str, Any]:
+    reply = await read_detail(backend, account.id, campaign_id, min_position)
+    return render_campaign(reply.campaign, account.timezone)
+
+
+def render_options(options: CampaignOptions, tz: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = msgspec.to_builtins(options)
+    rendered["start_at"] = render_time(options.start_at, tz)
+    return rendered
+
+
+def render_detail(reply: CampaignDetail, tz: str) -> dict[str, Any]:
+    campaign = render_campaign(reply.campaign, tz)
+    campaign["options"] = render_options(reply.options, tz)
+    campaign["history"] = [render_history_entry(entry, tz) for entry in reply.history]
+    return campaign
+
+
+async def act(
+    backend: Backend, account: Account, command: CampaignCommand, campaign_id: int
+) -> dict[str, Any]:
+    """Send a command about one campaign and answer the campaign after it."""
+    ok = await backend.command(command)
+    campaign_id = ok.campaign.campaign_id if ok.campaign else campaign_id
+    return await read_campaign(backend, account, campaign_id, min_position=ok.position)

@@ -1,0 +1,34 @@
+"""The gateway's settings, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zvonar_runtime.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
+    service: str = "gateway"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    admin_token: str | None = None
+    demo: bool = False
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
+    # How long a request waits for a command or query answer before a 503.
+    command_timeout: float = 10.0
+    query_timeout: float = 10.0
+    # A 1,000,000-number JSON body is ~20 MB; leave room for formatting, refuse beyond.
+    max_body_bytes: int = 48 * 1024 * 1024
+
+    ENV: ClassVar[dict[str, str]] = {
+        "http_host": "ZVONAR_HTTP_HOST",
+        "http_port": "ZVONAR_HTTP_PORT",
+        "admin_token": "ZVONAR_ADMIN_TOKEN",
+        "demo": "ZVONAR_DEMO",
+        "rate_limit_per_second": "ZVONAR_RATE_LIMIT_PER_SECOND",
+        "rate_limit_burst": "ZVONAR_RATE_LIMIT_BURST",
+        "command_timeout": "ZVONAR_COMMAND_TIMEOUT",
+        "query_timeout": "ZVONAR_QUERY_TIMEOUT",
+        "max_body_bytes": "ZVONAR_MAX_BODY_BYTES",
+    }
