@@ -117,15 +117,20 @@ class FakeServices:
                 known_hash, known_id = self.keys[key]
                 if known_hash != command.request_hash:
                     return CommandError(code="conflict", message="key reused with another body")
-                state = CampaignState(campaign_id=known_id, account_id=command.account_id,
-                                      status=Status.MODERATION, replayed=True)  # fmt: skip
+                state = CampaignState(
+                    campaign_id=known_id,
+                    account_id=command.account_id,
+                    status=Status.MODERATION,
+                    replayed=True,
+                )
                 return CommandOk(position=self.position, campaign=state)
             view = self._new_view(command.account_id, command.options, command.phones.count)
             position = self._store(view, command.options, "CampaignCreated")
             if command.idempotency_key:
                 self.keys[key] = (command.request_hash, view.id)
-            state = CampaignState(campaign_id=view.id, account_id=view.account_id,
-                                  status=view.status)  # fmt: skip
+            state = CampaignState(
+                campaign_id=view.id, account_id=view.account_id, status=view.status
+            )
             return CommandOk(position=position, campaign=state)
         if isinstance(command, DeleteCampaigns):
             deleted = [i for i in command.campaign_ids if self._owned(command.account_id, i)]
@@ -152,8 +157,9 @@ class FakeServices:
         changes: dict[str, Any] = {}
         if isinstance(command, PauseCampaign | StopCampaign | ResumeCampaign):
             if view.status in FINAL_STATUSES:
-                return CommandError(code="invalid_transition",
-                                    message=f"a campaign in {view.status} cannot change")  # fmt: skip
+                return CommandError(
+                    code="invalid_transition", message=f"a campaign in {view.status} cannot change"
+                )
             target = {PauseCampaign: Status.PAUSED, StopCampaign: Status.STOPPED}
             changes["status"] = target.get(type(command), Status.IN_PROGRESS)
         elif isinstance(command, SetComment):
@@ -165,13 +171,15 @@ class FakeServices:
         elif isinstance(command, CopyCampaign):
             copy = self._new_view(view.account_id, options, view.size.total)
             position = self._store(copy, options, "CampaignCreated")
-            state = CampaignState(campaign_id=copy.id, account_id=copy.account_id,
-                                  status=copy.status)  # fmt: skip
+            state = CampaignState(
+                campaign_id=copy.id, account_id=copy.account_id, status=copy.status
+            )
             return CommandOk(position=position, campaign=state)
         updated = msgspec.structs.replace(view, **changes)
         position = self._store(updated, options, type(command).__name__)
-        state = CampaignState(campaign_id=view.id, account_id=view.account_id,
-                              status=updated.status)  # fmt: skip
+        state = CampaignState(
+            campaign_id=view.id, account_id=view.account_id, status=updated.status
+        )
         return CommandOk(position=position, campaign=state)
 
     def query(self, query: Any) -> Any:
@@ -180,23 +188,32 @@ class FakeServices:
             view = self._owned(query.account_id, query.campaign_id)
             if view is None:
                 return QueryError(code="not_found", message=f"no campaign {query.campaign_id}")
-            return CampaignDetail(campaign=view, options=self.campaigns[view.id][1],
-                                  history=self.history[view.id], position=self.position)  # fmt: skip
+            return CampaignDetail(
+                campaign=view,
+                options=self.campaigns[view.id][1],
+                history=self.history[view.id],
+                position=self.position,
+            )
         if isinstance(query, ListCampaigns):
             rows = [v for v, _ in self.campaigns.values() if v.account_id == query.account_id]
             if query.statuses:
                 rows = [v for v in rows if v.status in query.statuses]
             rows.sort(key=lambda v: v.id, reverse=True)
             start = (query.page - 1) * query.per_page
-            return CampaignPage(items=rows[start : start + query.per_page], total=len(rows),
-                                page=query.page, per_page=query.per_page)  # fmt: skip
+            return CampaignPage(
+                items=rows[start : start + query.per_page],
+                total=len(rows),
+                page=query.page,
+                per_page=query.per_page,
+            )
         if isinstance(query, GetModerationQueue):
             rows = [v for v, _ in self.campaigns.values() if v.status == Status.CLARIFICATION]
             return CampaignPage(items=rows, total=len(rows), page=1, per_page=query.per_page)
         if isinstance(query, GetStopList):
             phones = self.stop_list.get(query.account_id, [])
-            return StopListPage(phones=phones, total=len(phones), page=query.page,
-                                per_page=query.per_page)  # fmt: skip
+            return StopListPage(
+                phones=phones, total=len(phones), page=query.page, per_page=query.per_page
+            )
         return QueryError(code="validation", message="unknown query")
 
     def clarify(self, campaign_id: int) -> None:
@@ -258,8 +275,12 @@ async def client(
     nc: Client, services: FakeServices, accounts: AccountStore, settings: GatewaySettings
 ) -> AsyncIterator[httpx.AsyncClient]:
     backend = Backend(nc, command_timeout=1.0, query_timeout=1.0)
-    app = create_app(settings=settings, backend=backend, accounts=accounts,
-                     health=HealthProbe(nc, ttl=0.0, timeout=0.2))  # fmt: skip
+    app = create_app(
+        settings=settings,
+        backend=backend,
+        accounts=accounts,
+        health=HealthProbe(nc, ttl=0.0, timeout=0.2),
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         yield http

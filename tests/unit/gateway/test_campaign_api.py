@@ -125,7 +125,7 @@ async def test_missing_audio_file_is_422(
 async def test_multipart_create_reads_the_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    csv = "phone;name\n+79161234567;A\n89161234568;B\nnonsense;C\n".encode()
+    csv = b"phone;name\n+79161234567;A\n89161234568;B\nnonsense;C\n"
     answer = await client.post(
         "/api/v1/campaigns",
         files={"phones_file": ("base.csv", csv, "text/csv")},
