@@ -1,22 +1,53 @@
-"""Entry point of the campaign service: `zvonar-campaign` or `python -m zvonar_campaign`."""
+"""Entry point of the campaign service: `zvonar-campaign` or `python -m zvonar_campaign`.
+
+    zvonar-campaign          commands and the relay in one process (the default)
+    zvonar-campaign relay    the relay alone (run the others with CAMPAIGN_RELAY=0)
+
+The relay is a background coroutine of the process; whichever process runs it follows the
+notification log in the shared database, so it can be deployed and restarted on its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
+import msgspec
 from faststream.nats import NatsBroker
 
+from zvonar_campaign.bootstrap import build_deps, build_relay, nats_dialer, open_store_for
+from zvonar_campaign.entrypoints.commands import register_commands
+from zvonar_campaign.settings import CampaignSettings
 from zvonar_runtime.service import Resources, serve
-from zvonar_runtime.settings import ServiceSettings
 
 
-async def setup(broker: NatsBroker) -> Resources:
-    return Resources()
+def make_setup(settings: CampaignSettings):  # type: ignore[no-untyped-def]
+    async def setup(broker: NatsBroker) -> Resources:
+        store = await asyncio.to_thread(open_store_for, settings)
+        resources = Resources()
+        resources.close.append(lambda: asyncio.to_thread(store.close))
+        resources.checks["store"] = store.db.ping
+        relay = None
+        if settings.relay:
+            relay = build_relay(store, broker.connection.jetstream(), settings)
+            resources.background.append(relay.run)
+        if settings.commands:
+            deps = build_deps(store, nats_dialer(broker.connection),
+                              on_stored=relay.nudge if relay else None)  # fmt: skip
+            register_commands(broker, deps, workers=settings.command_workers)
+        return resources
+
+    return setup
 
 
-def main() -> None:
-    settings = ServiceSettings.from_env(service="campaign")
-    asyncio.run(serve(settings, setup))
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args != ["relay"]:
+        raise SystemExit(f"usage: zvonar-campaign [relay], not {' '.join(args)!r}")
+    settings = CampaignSettings.from_env()
+    if args == ["relay"]:
+        settings = msgspec.structs.replace(settings, commands=False, relay=True)
+    asyncio.run(serve(settings, make_setup(settings)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""The relay: follows the notification log and publishes every stored event to the
+CAMPAIGN_EVENTS stream, then records how far it got.
+
+Each event goes out with `Nats-Msg-Id: cl-<notification id>`, and the position is recorded
+only after JetStream acknowledged the batch, so a crash in between republishes events the
+stream's dedupe window drops. Notification ids may have gaps (rolled-back inserts): the relay
+reads "everything after my position", never "position + 1".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+from eventsourcing.persistence import Notification
+from nats.js import JetStreamContext
+
+from zvonar_campaign.adapters.eventstore import Campaigns
+from zvonar_campaign.adapters.tables import Tables
+from zvonar_campaign.domain.wire import to_wire
+from zvonar_contracts import subjects
+from zvonar_contracts.campaign_events import StopListEventBase
+from zvonar_contracts.codec import encode, type_name
+
+log = structlog.get_logger("zvonar.campaign.relay")
+
+
+class Relay:
+    def __init__(
+        self,
+        app: Campaigns,
+        tables: Tables,
+        js: JetStreamContext,
+        *,
+        poll_interval: float = 0.05,
+        batch_size: int = 200,
+        record_delay: float = 0.0,
+    ) -> None:
+        self.app = app
+        self.tables = tables
+        self.js = js
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        # Fault-injection aid: widens the gap between publish and record (tests only).
+        self.record_delay = record_delay
+        self.wakeup = asyncio.Event()
+        self.position = 0
+
+    def nudge(self) -> None:
+        """Called after a command stored events in this process: relay them now."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        self.position = await self.tables.relay_position()
+        log.info("relay_started", position=self.position)
+        while True:
+            try:
+                relayed = await self.relay_once()
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception:
+                log.exception("relay_failed", position=self.position)
+                await asyncio.sleep(0.5)
+                continue
+            if relayed == 0:
+                await self._idle()
+
+    async def relay_once(self) -> int:
+        notifications = await asyncio.to_thread(self._select, self.position)
+        if not notifications:
+            return 0
+        for notification in notifications:
+            await self._publish(notification)
+        if self.record_delay:
+            await asyncio.sleep(self.record_delay)
+        self.position = notifications[-1].id
+        await self.tables.record_relay_position(self.position)
+        return len(notifications)
+
+    def _select(self, position: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(
+            start=position, limit=self.batch_size, inclusive_of_start=False
+        )
+
+    async def _publish(self, notification: Notification) -> None:
+        mapper = self.app.correlation_mapper
+        event = to_wire(mapper.to_domain_event(notification))
+        if event is None:
+            return
+        if isinstance(event, StopListEventBase):
+            subject = subjects.stop_list_event_subject(event.account_id, type_name(event))
+        else:
+            subject = subjects.campaign_event_subject(event.campaign_id, type_name(event))
+        headers = {
+            subjects.MSG_ID_HEADER: f"cl-{notification.id}",
+            subjects.POSITION_HEADER: str(notification.id),
+        }
+        correlation_id = mapper.correlation_of(notification)
+        if correlation_id:
+            headers[subjects.CORRELATION_HEADER] = correlation_id
+        await self.js.publish(subject, encode(event), stream=subjects.CAMPAIGN_EVENTS_STREAM,
+                              headers=headers, timeout=5.0)  # fmt: skip
+
+    async def _idle(self) -> None:
+        try:
+            await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_interval)
+        except TimeoutError:
+            pass
+        self.wakeup.clear()

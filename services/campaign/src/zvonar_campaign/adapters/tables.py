@@ -1,0 +1,138 @@
+"""The campaign service's own tables beside the event store: campaign numbers, Idempotency
+keys and the relay's position. Same database (SQLite file or PostgreSQL schema `campaign`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID
+from zvonar_runtime.db import Cursor, Database
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+RELAY = "relay"
+
+_COMMON = (
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        account_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        campaign_id BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (account_id, idempotency_key))""",
+    """CREATE TABLE IF NOT EXISTS relay_tracking (
+        name TEXT PRIMARY KEY,
+        position BIGINT NOT NULL)""",
+)
+_SQLITE = (
+    """CREATE TABLE IF NOT EXISTS campaign_numbers (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL)""",
+    f"INSERT OR IGNORE INTO campaign_numbers VALUES ('campaign', {FIRST_CAMPAIGN_ID - 1})",
+)
+# A sequence never hands out a number twice, whatever the number of instances.
+_POSTGRES = (f"CREATE SEQUENCE IF NOT EXISTS campaign_number START WITH {FIRST_CAMPAIGN_ID}",)
+
+
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    campaign_id: int
+    request_hash: str
+    fresh: bool  # True: this request reserved the key; False: an earlier request holds it
+
+
+class Tables:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_sync(self) -> None:
+        extra = _POSTGRES if self.db.dialect == "postgres" else _SQLITE
+
+        def work(cur: Cursor) -> None:
+            for statement in (*_COMMON, *extra):
+                cur.execute(statement)
+
+        self.db.run_sync(work)
+
+    # --- numbers ---------------------------------------------------------------------------
+    def next_number_sync(self) -> int:
+        if self.db.dialect == "postgres":
+            return int(self.db.run_sync(_one("SELECT nextval('campaign_number')")))
+        sql = (
+            "UPDATE campaign_numbers SET value = value + 1 WHERE name = 'campaign' RETURNING value"
+        )
+        return int(self.db.run_sync(_one(sql)))
+
+    # --- idempotency -----------------------------------------------------------------------
+    def find_key_sync(self, account_id: str, key: str) -> IdempotencyKey | None:
+        def work(cur: Cursor) -> IdempotencyKey | None:
+            cur.execute(
+                "SELECT campaign_id, request_hash, created_at FROM idempotency_keys "
+                "WHERE account_id = ? AND idempotency_key = ?",
+                (account_id, key),
+            )
+            row = cur.fetchone()
+            if row is None or row[2] < time.time() - IDEMPOTENCY_TTL_SECONDS:
+                return None
+            return IdempotencyKey(int(row[0]), row[1], fresh=False)
+
+        return self.db.run_sync(work)
+
+    def reserve_key_sync(
+        self, account_id: str, key: str, request_hash: str, campaign_id: int
+    ) -> IdempotencyKey:
+        """Claims the key for `campaign_id`, or returns who holds it (a concurrent twin)."""
+
+        def work(cur: Cursor) -> IdempotencyKey:
+            now = time.time()
+            # An expired key may be taken again.
+            cur.execute(
+                "DELETE FROM idempotency_keys WHERE account_id = ? AND idempotency_key = ? "
+                "AND created_at < ?",
+                (account_id, key, now - IDEMPOTENCY_TTL_SECONDS),
+            )
+            cur.execute(
+                "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (account_id, idempotency_key) DO NOTHING",
+                (account_id, key, request_hash, campaign_id, now),
+            )
+            if cur.rowcount == 1:
+                return IdempotencyKey(campaign_id, request_hash, fresh=True)
+            cur.execute(
+                "SELECT campaign_id, request_hash FROM idempotency_keys "
+                "WHERE account_id = ? AND idempotency_key = ?",
+                (account_id, key),
+            )
+            row = cur.fetchone()
+            return IdempotencyKey(int(row[0]), row[1], fresh=False)
+
+        return self.db.run_sync(work)
+
+    # --- relay tracking --------------------------------------------------------------------
+    async def relay_position(self, name: str = RELAY) -> int:
+        def work(cur: Cursor) -> int:
+            cur.execute("SELECT position FROM relay_tracking WHERE name = ?", (name,))
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self.db.run(work)
+
+    async def record_relay_position(self, position: int, name: str = RELAY) -> None:
+        def work(cur: Cursor) -> None:
+            cur.execute(
+                "INSERT INTO relay_tracking VALUES (?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET position = excluded.position",
+                (name, position),
+            )
+
+        await self.db.run(work)
+
+
+def _one(sql: str) -> Any:
+    def work(cur: Cursor) -> Any:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+    return work

@@ -1,0 +1,64 @@
+"""The one place that wires the campaign service: store, tables, dialer, relay, handlers.
+
+Tests call `open_store` and `build_deps` with a fake dialer; the process entry point calls
+them with the NATS adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from zvonar_campaign.adapters.eventstore import POSTGRES_SCHEMA, Campaigns, eventstore_env
+from zvonar_campaign.adapters.relay import Relay
+from zvonar_campaign.adapters.tables import Tables
+from zvonar_campaign.service_layer.ports import Dialer
+from zvonar_campaign.service_layer.unit import Deps
+from zvonar_campaign.settings import CampaignSettings
+from zvonar_runtime.db import Database
+
+
+@dataclass
+class Store:
+    app: Campaigns
+    tables: Tables
+    db: Database
+
+    def close(self) -> None:
+        self.app.close()
+        self.db.close()
+
+
+def open_store(database_url: str | None, sqlite_path_factory: Callable[[], object]) -> Store:
+    """Opens (and creates if needed) the event store and the service's own tables."""
+    sqlite_path = sqlite_path_factory()
+    db = Database.from_settings(database_url, sqlite_path, POSTGRES_SCHEMA)  # type: ignore[arg-type]
+    tables = Tables(db)
+    # Creates the schema on PostgreSQL before eventsourcing puts its tables in it.
+    tables.create_sync()
+    app = Campaigns(env=eventstore_env(database_url, sqlite_path))  # type: ignore[arg-type]
+    return Store(app=app, tables=tables, db=db)
+
+
+def open_store_for(settings: CampaignSettings) -> Store:
+    return open_store(settings.database_url, lambda: settings.sqlite_path("campaign"))
+
+
+def build_deps(store: Store, dialer: Dialer, on_stored: Callable[[], None] | None = None) -> Deps:
+    return Deps(app=store.app, tables=store.tables, dialer=dialer,
+                on_stored=on_stored or (lambda: None))  # fmt: skip
+
+
+def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) -> Relay:
+    return Relay(store.app, store.tables, js, poll_interval=settings.relay_poll_interval,
+                 batch_size=settings.relay_batch_size,
+                 record_delay=settings.relay_record_delay)  # fmt: skip
+
+
+def nats_dialer(nc: Client) -> Dialer:
+    from zvonar_campaign.adapters.dialer import NatsDialer
+
+    return NatsDialer(nc)

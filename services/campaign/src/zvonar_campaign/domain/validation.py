@@ -1,0 +1,51 @@
+"""Checks on what a new campaign is created with; each failure names its field."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from zvonar_campaign.domain.campaign import MAX_COMMENT
+from zvonar_campaign.domain.errors import ValidationFailed
+from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef
+
+MAX_PHONES = 1_000_000
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_tz: str) -> None:
+    _check(1 <= options.speed <= 100_000, "speed", "must be between 1 and 100000 calls/hour")
+    _check(len(options.comment) <= MAX_COMMENT, "comment", "at most 1000 characters")
+    _check(1 <= phones.count <= MAX_PHONES, "phones", "a base holds 1..1000000 numbers")
+    _check(bool(_SHA256.match(phones.sha256)), "phones", "sha256 must be 64 hex digits")
+    _check(bool(phones.bucket and phones.name), "phones", "bucket and name are required")
+    if options.smart is not None:
+        _check(1 <= options.smart.parts <= 5, "smart.parts", "must be between 1 and 5")
+        _check(0 <= options.smart.delay_minutes <= 10_080, "smart.delay_minutes",
+               "must be between 0 and 10080")  # fmt: skip
+    if isinstance(options.routing, CallerIdRouting):
+        _check(bool(_E164.match(options.routing.number)), "routing.number",
+               "must be an E.164 number")  # fmt: skip
+    if options.window is not None:
+        window = options.window
+        _check(bool(window.days), "window.days", "at least one day")
+        _check(bool(_HHMM.match(window.from_)), "window.from", "must be HH:MM")
+        _check(bool(_HHMM.match(window.to)), "window.to", "must be HH:MM")
+    if options.start_at is not None:
+        _check(options.start_at.tzinfo is not None, "start_at", "must carry a UTC offset")
+    _check(_is_zone(account_tz), "account_tz", f"unknown timezone {account_tz!r}")
+
+
+def _check(ok: bool, field: str, message: str) -> None:
+    if not ok:
+        raise ValidationFailed(field, message)
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

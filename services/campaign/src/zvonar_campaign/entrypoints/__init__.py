@@ -1,0 +1,1 @@
+"""NATS entrypoints of the campaign service."""

@@ -1,0 +1,37 @@
+"""Dispatches a decoded command to its handler and turns every refusal into a typed reply."""
+
+from __future__ import annotations
+
+import structlog
+
+from zvonar_campaign.domain.errors import DomainError, ValidationFailed
+from zvonar_campaign.service_layer.errors import Conflict, NotFound
+from zvonar_campaign.service_layer.handlers import COMMAND_HANDLERS
+from zvonar_campaign.service_layer.unit import Deps
+from zvonar_contracts.codec import type_name
+from zvonar_contracts.commands import CampaignCommand, CommandError, CommandReply, ErrorDetail
+
+log = structlog.get_logger("zvonar.campaign.commands")
+
+
+async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:
+    handler = COMMAND_HANDLERS[type(command)]
+    try:
+        reply = await handler(command, deps)
+    except ValidationFailed as exc:
+        return _refused(command, CommandError(code="validation", message=str(exc),
+                        details=[ErrorDetail(field=exc.field, message=str(exc))]))  # fmt: skip
+    except DomainError as exc:
+        return _refused(command, CommandError(code="invalid_transition", message=str(exc)))
+    except NotFound as exc:
+        return _refused(command, CommandError(code="not_found", message=str(exc)))
+    except Conflict as exc:
+        return _refused(command, CommandError(code="conflict", message=str(exc)))
+    deps.on_stored()
+    return reply
+
+
+def _refused(command: CampaignCommand, error: CommandError) -> CommandError:
+    log.info("command_refused", command=type_name(command), code=error.code,
+             message=error.message)  # fmt: skip
+    return error

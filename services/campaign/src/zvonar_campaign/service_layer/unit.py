@@ -1,0 +1,99 @@
+"""Loading and saving aggregates in one place: the unit of work of every handler.
+
+The eventsourcing calls are blocking, so handlers run their load-decide-save step in a
+worker thread (`Deps.in_thread`) with the command's correlation id bound, which the mapper
+stores with each event. A save that loses an optimistic-concurrency race is retried from the
+load, so two instances acting on one campaign never lose an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from zvonar_campaign.adapters.eventstore import Campaigns, stored_with_correlation
+from zvonar_campaign.adapters.tables import Tables
+from zvonar_campaign.domain.campaign import Campaign
+from zvonar_campaign.domain.ids import campaign_uuid, stop_list_uuid
+from zvonar_campaign.domain.stop_list import StopList
+from zvonar_campaign.service_layer.errors import NotFound
+from zvonar_campaign.service_layer.ports import Dialer
+from zvonar_contracts.commands import CampaignState, CommandOk
+from zvonar_runtime.correlation import current_correlation_id
+
+T = TypeVar("T")
+RETRIES = 5
+
+
+@dataclass
+class Deps:
+    app: Campaigns
+    tables: Tables
+    dialer: Dialer
+    on_stored: Callable[[], None] = field(default=lambda: None)
+
+    async def in_thread(self, work: Callable[[], T]) -> T:
+        correlation_id = current_correlation_id()
+
+        def run() -> T:
+            with stored_with_correlation(correlation_id):
+                return work()
+
+        return await asyncio.to_thread(run)
+
+    # --- blocking helpers, called inside `in_thread` ---------------------------------------
+    def load_campaign(self, campaign_id: int, account_id: str | None) -> Campaign:
+        """The campaign, unless it is missing, deleted or another account's (all alike)."""
+        try:
+            campaign: Campaign = self.app.repository.get(campaign_uuid(campaign_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"campaign {campaign_id} not found") from None
+        if campaign.deleted or (account_id is not None and campaign.account_id != account_id):
+            raise NotFound(f"campaign {campaign_id} not found")
+        return campaign
+
+    def load_stop_list(self, account_id: str) -> StopList:
+        try:
+            stop_list: StopList = self.app.repository.get(stop_list_uuid(account_id))
+        except AggregateNotFoundError:
+            stop_list = StopList(account_id=account_id)
+        return stop_list
+
+    def save(self, *aggregates: Aggregate) -> int:
+        """Saves in one transaction; the position of the last event, or the log's end."""
+        recordings = self.app.save(*aggregates)
+        if recordings:
+            return recordings[-1].notification.id
+        return self.app.max_position()
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        for _ in range(RETRIES - 1):
+            try:
+                return work()
+            except IntegrityError:
+                continue  # another writer moved the aggregate on: load again and decide
+        return work()
+
+    def change(self, campaign_id: int, account_id: str | None,
+               decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip
+        def attempt() -> CommandOk:
+            campaign = self.load_campaign(campaign_id, account_id)
+            decide(campaign)
+            return ok(campaign, self.save(campaign))
+
+        return self.retrying(attempt)
+
+
+def ok(campaign: Campaign, position: int, **extra: Any) -> CommandOk:
+    return CommandOk(position=position, campaign=state_of(campaign, **extra))
+
+
+def state_of(campaign: Campaign, **extra: Any) -> CampaignState:
+    return CampaignState(campaign_id=campaign.campaign_id, account_id=campaign.account_id,
+                         status=campaign.status, **extra)  # fmt: skip
