@@ -1,0 +1,202 @@
+"""The deploy/ folder points at things that exist: every YAML and unit file parses, every
+command and image names a real console entry point, every probe a real health endpoint."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from zvonar_contracts.subjects import SERVICES
+from zvonar_runtime.natsserver import nats_server_binary
+
+ROOT = Path(__file__).resolve().parents[3]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+MONITOR_PORT = 9100
+GATEWAY_PORT = 8000
+
+
+def console_scripts() -> dict[str, str]:
+    """Every [project.scripts] entry of the workspace packages."""
+    scripts: dict[str, str] = {}
+    for pyproject in [
+        *ROOT.glob("services/*/pyproject.toml"),
+        *ROOT.glob("shared/*/pyproject.toml"),
+    ]:
+        scripts.update(tomllib.loads(pyproject.read_text())["project"].get("scripts", {}))
+    return scripts
+
+
+SCRIPTS = console_scripts()
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(K8S.glob("*.yaml")):
+        docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return docs
+
+
+def of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in k8s_documents() if d["kind"] == kind}
+
+
+def unit_file(path: Path) -> dict[str, dict[str, list[str]]]:
+    """A systemd unit as {section: {key: [values]}} (keys may repeat)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        key, sep, value = line.partition("=")
+        assert sep and current is not None and re.fullmatch(r"[A-Za-z]+", key), (
+            f"{path.name}:{number}: not a unit file line: {raw!r}"
+        )
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+def test_every_service_has_a_console_script() -> None:
+    for service in SERVICES:
+        assert SCRIPTS.get(f"zvonar-{service}") == f"zvonar_{service}.__main__:main"
+
+
+def test_every_yaml_file_parses_and_has_a_kind() -> None:
+    paths = sorted(DEPLOY.rglob("*.yaml"))
+    assert paths
+    for path in paths:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                assert doc.get("apiVersion") and doc.get("kind"), path
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    [kustomization] = yaml.safe_load_all((K8S / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_a_deployment_per_service_runs_its_entry_point() -> None:
+    deployments = of_kind("Deployment")
+    assert set(deployments) == {f"zvonar-{s}" for s in SERVICES}
+    for name, deployment in deployments.items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["command"][0] == name and name in SCRIPTS
+        assert container["image"].rsplit("/", 1)[-1].split(":")[0] == name
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def _port_number(container: dict[str, Any], port: int | str) -> int:
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    number = ports[port] if isinstance(port, str) else port
+    assert number in ports.values()
+    return int(number)
+
+
+def test_probes_point_at_health_endpoints_on_declared_ports() -> None:
+    for name, deployment in of_kind("Deployment").items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        live = container["livenessProbe"]["httpGet"]
+        ready = container["readinessProbe"]["httpGet"]
+        assert (live["path"], ready["path"]) == ("/healthz", "/readyz")
+        expected = GATEWAY_PORT if name == "zvonar-gateway" else MONITOR_PORT
+        assert _port_number(container, live["port"]) == expected
+        assert _port_number(container, ready["port"]) == expected
+        assert MONITOR_PORT in {p["containerPort"] for p in container["ports"]}
+
+
+def test_settings_come_from_the_configmap_and_the_secret() -> None:
+    configmap = of_kind("ConfigMap")["zvonar-settings"]["data"]
+    secret = of_kind("Secret")["zvonar-secrets"]["stringData"]
+    assert {"NATS_URL", "DIALER_TIME_SCALE"} <= configmap.keys()
+    assert configmap["ZVONAR_MONITOR_PORT"] == str(MONITOR_PORT)
+    assert configmap["ZVONAR_MONITOR_HOST"] == "0.0.0.0"
+    assert {"DATABASE_URL", "ZVONAR_ADMIN_TOKEN"} <= secret.keys()
+    assert all(isinstance(value, str) for value in [*configmap.values(), *secret.values()])
+    for deployment in of_kind("Deployment").values():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        sources = {next(iter(s.values()))["name"] for s in container["envFrom"]}
+        assert sources == {"zvonar-settings", "zvonar-secrets"}
+
+
+def test_the_gateway_service_reaches_the_gateway_on_8000() -> None:
+    service = of_kind("Service")["zvonar-gateway"]
+    [container] = of_kind("Deployment")["zvonar-gateway"]["spec"]["template"]["spec"]["containers"]
+    [port] = service["spec"]["ports"]
+    assert port["port"] == GATEWAY_PORT
+    assert _port_number(container, port["targetPort"]) == GATEWAY_PORT
+    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "zvonar-gateway"}
+
+
+def test_nats_runs_as_a_three_node_statefulset() -> None:
+    statefulset = of_kind("StatefulSet")["nats"]
+    assert statefulset["spec"]["replicas"] == 3
+    assert statefulset["spec"]["serviceName"] in of_kind("Service")
+    conf = of_kind("ConfigMap")["nats-config"]["data"]["nats.conf"]
+    assert len(re.findall(r"nats-route://nats-\d\.", conf)) == 3
+    assert "jetstream" in conf
+
+
+@pytest.mark.parametrize("node", [1, 2, 3])
+def test_nats_cluster_configs_are_valid(node: int) -> None:
+    path = DEPLOY / "nats" / f"nats-{node}.conf"
+    text = path.read_text()
+    assert f"server_name: nats-{node}" in text
+    assert len(re.findall(r"nats-route://", text)) == 3
+    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(path)],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_systemd_unit_per_service_runs_its_entry_point() -> None:
+    units = {p.stem: unit_file(p) for p in (DEPLOY / "systemd").glob("*.service")}
+    assert set(units) == {f"zvonar-{s}" for s in SERVICES} | {"nats-server"}
+    for name, unit in units.items():
+        assert {"Unit", "Service", "Install"} <= unit.keys()
+        [exec_start] = unit["Service"]["ExecStart"]
+        program = Path(shlex.split(exec_start)[0]).name
+        assert program == ("nats-server" if name == "nats-server" else name)
+        assert program == "nats-server" or program in SCRIPTS
+        assert unit["Service"]["User"] != ["root"]
+        if name != "nats-server":
+            assert "nats-server.service" in unit["Unit"]["After"][0].split()
+
+
+def test_the_procfile_starts_nats_and_every_service() -> None:
+    entries = {}
+    for line in (DEPLOY / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        entries[name.strip()] = shlex.split(command)
+    assert set(entries) == {"nats", *SERVICES}
+    assert "nats-server" in entries["nats"]
+    for service in SERVICES:
+        assert f"zvonar-{service}" in entries[service] and f"zvonar-{service}" in SCRIPTS
+    ports = [arg for args in entries.values() for arg in args if "MONITOR_PORT" in arg]
+    assert len(set(ports)) == len(SERVICES)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_containerfile_per_service_installs_only_that_service(service: str) -> None:
+    text = (DEPLOY / "containers" / f"{service}.Containerfile").read_text()
+    assert len(re.findall(r"^FROM ", text, flags=re.M)) >= 2  # multi-stage
+    assert f"--package zvonar-{service}" in text
+    assert f"./services/{service}" in text
+    others = [s for s in SERVICES if s != service]
+    assert not any(f"services/{other}" in text for other in others)
+    [user] = re.findall(r"^USER (\S+)", text, flags=re.M)
+    assert user.split(":")[0] not in ("root", "0")
+    [entrypoint] = re.findall(r"^ENTRYPOINT (.+)$", text, flags=re.M)
+    assert yaml.safe_load(entrypoint) == [f"zvonar-{service}"]
+    assert f"zvonar-{service}" in SCRIPTS
