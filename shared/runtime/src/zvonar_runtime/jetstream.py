@@ -3,9 +3,12 @@ buckets, created if missing and left alone if present (any service may start fir
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 from nats.aio.client import Client
 from nats.errors import NoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
@@ -14,7 +17,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from zvonar_contracts import subjects
 from zvonar_runtime.settings import split_servers
@@ -38,7 +41,24 @@ def stream_config(name: str, subject_list: tuple[str, ...], replicas: int = 1) -
     )
 
 
-async def ensure_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
+async def ensure_jetstream(
+    js: JetStreamContext, replicas: int = 1, *, wait_seconds: float = 60.0
+) -> None:
+    """Create what is missing. A cluster that is still electing its JetStream leader
+    answers with time-outs or 503s for a few seconds: keep trying for `wait_seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        try:
+            await _ensure(js, replicas)
+            return
+        except (TimeoutError, NatsTimeoutError, ServiceUnavailableError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _ensure(js: JetStreamContext, replicas: int) -> None:
     for name, subject_list in STREAMS:
         try:
             await js.stream_info(name)

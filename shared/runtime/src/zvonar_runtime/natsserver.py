@@ -123,3 +123,54 @@ class NatsServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class NatsCluster:
+    """A JetStream cluster of `size` nats-servers on loopback, routes between all of them.
+
+    Nodes can be killed and restarted one by one (same ports, same store), as a failing
+    machine would come back."""
+
+    def __init__(self, root: Path, size: int = 3, name: str = "zvonar") -> None:
+        self.root = Path(root)
+        self.name = name
+        cluster_ports = [free_port() for _ in range(size)]
+        routes = ",".join(f"nats://127.0.0.1:{port}" for port in cluster_ports)
+        self.nodes = [
+            NatsServer(
+                self.root / f"node{i}",
+                name=f"{name}-{i}",
+                log_file=self.root / f"node{i}.log",
+                extra_args=[
+                    "--cluster_name",
+                    name,
+                    "--cluster",
+                    f"nats://127.0.0.1:{cluster_ports[i]}",
+                    "--routes",
+                    routes,
+                ],
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def node_named(self, server_name: str) -> NatsServer:
+        return next(node for node in self.nodes if node.name == server_name)
+
+    def start(self, timeout: float = 30.0) -> NatsCluster:
+        for node in self.nodes:
+            node.start(timeout)
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> NatsCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
