@@ -129,8 +129,11 @@ def _first_open_transition(
 ) -> datetime | None:
     """The first offset change after `moment` (and before `limit`) at which the window is open."""
     end = limit or moment + timedelta(days=_HORIZON_DAYS)
-    probe = moment
     offset = moment.astimezone(zone).utcoffset()
+    # Zones change offset at most twice a year (months apart): same offset, no change between.
+    if end.astimezone(zone).utcoffset() == offset:
+        return None
+    probe = moment
     while probe < end:
         following = min(probe + timedelta(hours=1), end)
         if following.astimezone(zone).utcoffset() != offset:
