@@ -53,6 +53,7 @@ def test_gambling_is_rejected_with_a_reason_about_gambling(matcher: Matcher, tex
         "Займы под 0%",
         "Сравните десять займов",
         "Оформите заём, быстро",
+        "Быстрый заем без отказа",
         "Нет денег? Займа хватит",
     ],
 )
@@ -72,6 +73,8 @@ def test_loans_go_to_clarification(matcher: Matcher, text: str) -> None:
         "Займитесь спортом с нами",
         "Казначейство сообщает",
         "Кредитор — не мы",
+        "Высокая ставка и большой спорт",
+        "Займите место в зале",
     ],
 )
 def test_ordinary_texts_and_false_friends_are_accepted(matcher: Matcher, text: str) -> None:

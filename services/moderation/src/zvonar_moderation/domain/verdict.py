@@ -59,4 +59,4 @@ def judge(options: CampaignOptions, matcher: Matcher) -> Verdict:
 
 def _reason(hit: Hit, field: str) -> str:
     where = f"«{hit.phrase}» ({FIELD_LABELS[field]})"
-    return f"{hit.topic.reason}: {where}" if hit.topic.reason else f"найдено {where}"
+    return f"{hit.topic.reason} — {where}" if hit.topic.reason else f"найдено {where}"

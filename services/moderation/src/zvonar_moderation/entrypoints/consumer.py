@@ -23,6 +23,8 @@ from zvonar_moderation.service_layer.ports import CampaignServiceUnavailable
 log = structlog.get_logger("zvonar.moderation.consumer")
 
 CREATED_FILTER = campaign_event_filter("CampaignCreated")
+# Well inside the consumer's ack wait, so a long outage costs few idle redeliveries.
+MAX_RETRY_DELAY = 15.0
 
 
 def register_consumer(
@@ -46,6 +48,12 @@ def register_consumer(
         try:
             await moderate_new_campaign(event, deps)
         except CampaignServiceUnavailable as exc:
+            delay = backoff(retry_delay, msg.raw_message.metadata.num_delivered or 1)
             log.warning("campaign_service_unavailable", campaign_id=event.campaign_id,
-                        error=str(exc), retry_in=retry_delay)  # fmt: skip
-            raise NackMessage(delay=retry_delay) from exc
+                        error=str(exc), retry_in=delay)  # fmt: skip
+            raise NackMessage(delay=delay) from exc
+
+
+def backoff(base: float, delivered: int, ceiling: float = MAX_RETRY_DELAY) -> float:
+    """Delay before the next delivery: doubles with each failed one, up to `ceiling`."""
+    return min(base * 2 ** min(delivered - 1, 16), ceiling)
