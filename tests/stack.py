@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from zvonar_contracts.subjects import SERVICES
-from zvonar_runtime.natsserver import NatsServer, free_port
+from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
 T = TypeVar("T")
 
@@ -50,7 +50,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: secrets.token_hex(16))
     http_port: int = field(default_factory=free_port)
+    cluster_size: int = 1
     nats: NatsServer | None = None
+    cluster: NatsCluster | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     monitor_ports: dict[str, int] = field(default_factory=dict)
 
@@ -60,6 +62,8 @@ class Stack:
 
     @property
     def nats_url(self) -> str:
+        if self.cluster is not None:
+            return self.cluster.url
         assert self.nats is not None
         return self.nats.url
 
@@ -79,6 +83,8 @@ class Stack:
         )
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
+        if self.cluster is not None:
+            env["ZVONAR_STREAM_REPLICAS"] = str(len(self.cluster.nodes))
         env.update(self.extra_env)
         return env
 
@@ -87,8 +93,11 @@ class Stack:
 
     def start(self) -> Stack:
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
-        self.nats = NatsServer(self.root / "nats", log_file=self.root / "logs" / "nats.log")
-        self.nats.start()
+        if self.cluster_size > 1:
+            self.cluster = NatsCluster(self.root / "nats", self.cluster_size).start()
+        else:
+            self.nats = NatsServer(self.root / "nats", log_file=self.root / "logs" / "nats.log")
+            self.nats.start()
         for service in SERVICES:
             self.monitor_ports[service] = free_port()
             self.start_service(service)
@@ -144,6 +153,8 @@ class Stack:
                 codes[service] = process.wait()
         if self.nats is not None:
             self.nats.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         return codes
 
     # --- HTTP helpers -----------------------------------------------------------------------

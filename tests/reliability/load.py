@@ -1,0 +1,75 @@
+"""Load with faults: create campaigns, run a fault plan while they call, wait for quiet,
+then hold the stack to the invariants. Shared by the fault, cluster and PostgreSQL tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.e2e.helpers import create, get
+from tests.reliability.invariants import call_log, stats_check
+from tests.stack import Stack, wait_for
+
+RESULTS = Path(__file__).resolve().parents[2] / "test-output" / "reliability"
+
+
+def run_with_faults(
+    stack: Stack,
+    *,
+    campaigns: int,
+    numbers: int,
+    speed: int,
+    faults: Callable[[], dict[str, object]],
+) -> dict[str, object]:
+    """`faults` runs while the campaigns call and returns what it did (for the figures)."""
+    client = stack.new_account("Надёжность")
+    ids: list[int] = []
+    expected_finals: set[tuple[int, int, str]] = set()
+    for c in range(campaigns):
+        phones = [f"+7916{c:02d}{n:05d}" for n in range(numbers)]
+        campaign = create(client, name=f"Нагрузка {c}", phones=phones, speed=speed)
+        ids.append(campaign["id"])
+        expected_finals |= {(campaign["id"], 0, phone) for phone in phones}
+    started = time.monotonic()
+    done_faults = faults()
+    stack.wait_healthy()
+
+    def all_finished() -> bool:
+        return all(get(client, cid)["status"] == "finished" for cid in ids)
+
+    wait_for(all_finished, 600, 1.0, "every campaign to finish after the faults")
+    quiet_after = time.monotonic() - started
+    log = wait_for(
+        lambda: (lg := call_log(stack)) and set(lg.finals) >= expected_finals and lg,
+        120, 1.0, "every number's final result in the call stream",
+    )  # fmt: skip
+    duplicated_calls = [cid for cid, n in log.call_ids.items() if n > 1]
+    doubled_finals = [key for key, n in log.finals.items() if n > 1]
+    assert not duplicated_calls, duplicated_calls[:10]
+    assert not doubled_finals, doubled_finals[:10]
+    assert set(log.finals) == expected_finals
+    check = wait_for(
+        lambda: (result := stats_check(stack)).returncode == 0 and result,
+        60, 1.0, "the stats consistency check to pass",
+    )  # fmt: skip
+    assert check.returncode == 0
+    for cid in ids:
+        size = get(client, cid)["size"]
+        assert size["total"] == numbers
+        assert size["in_progress"] == 0
+        assert size["total"] == size["stop_listed"] + size["answered"] + size["not_answered"]
+    return {
+        "campaigns": campaigns,
+        "numbers_per_campaign": numbers,
+        "calls_per_real_second_per_campaign": speed * stack.time_scale / 3600,
+        "call_events": log.events,
+        "seconds_to_quiet": round(quiet_after, 1),
+        **done_faults,
+    }
+
+
+def record(name: str, figures: dict[str, object]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False))
