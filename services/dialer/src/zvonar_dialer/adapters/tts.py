@@ -21,6 +21,7 @@ AUDIO_OUTPUT_SYNCHRONOUS = 2
 POS_CHARACTER = 1
 ESPEAK_CHARS_UTF8 = 1
 ESPEAK_RATE = 1
+ESPEAK_INITIALIZE_DONT_EXIT = 0x8000  # report missing data instead of exiting the process
 EE_OK = 0
 MAX_TEXT_CHARS = 20_000
 
@@ -51,7 +52,9 @@ class _Espeak:
         self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
                                           ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
                                           ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
-        self.sample_rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0)
+        self.sample_rate = self.lib.espeak_Initialize(
+            AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, ESPEAK_INITIALIZE_DONT_EXIT
+        )
         if self.sample_rate <= 0:
             raise SynthesisError(f"espeak-ng failed to initialise (code {self.sample_rate})")
         self._chunks: list[bytes] = []
