@@ -42,6 +42,11 @@ def test_empty_text_fails_clearly() -> None:
         Synthesizer().synthesize("   ")
 
 
+def test_text_without_words_fails_clearly() -> None:
+    with pytest.raises(SynthesisError, match="no words"):
+        Synthesizer().synthesize("... !!! ---")
+
+
 def test_an_unknown_voice_fails_clearly() -> None:
     with pytest.raises(SynthesisError, match="no voice"):
         Synthesizer().synthesize("Привет", voice="no-such-voice")

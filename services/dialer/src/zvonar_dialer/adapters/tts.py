@@ -104,6 +104,8 @@ class Synthesizer:
         spoken = text.strip()
         if not spoken:
             raise SynthesisError("there is no text to synthesize")
+        if not any(char.isalnum() for char in spoken):
+            raise SynthesisError("the text has no words to pronounce")
         if len(spoken) > MAX_TEXT_CHARS:
             raise SynthesisError(f"text is longer than {MAX_TEXT_CHARS} characters")
         with _LOCK:
