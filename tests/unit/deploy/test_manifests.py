@@ -89,13 +89,20 @@ def test_kustomization_lists_every_manifest() -> None:
 
 def test_a_deployment_per_service_runs_its_entry_point() -> None:
     deployments = of_kind("Deployment")
-    assert set(deployments) == {f"zvonar-{s}" for s in SERVICES}
+    # The campaign service's relay runs apart: the same image, `zvonar-campaign relay`.
+    assert set(deployments) == {f"zvonar-{s}" for s in SERVICES} | {"zvonar-campaign-relay"}
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
-        assert container["command"][0] == name and name in SCRIPTS
-        assert container["image"].rsplit("/", 1)[-1].split(":")[0] == name
+        program = container["command"][0]
+        assert program in SCRIPTS and name.startswith(program)
+        assert container["image"].rsplit("/", 1)[-1].split(":")[0] == program
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    relay = deployments["zvonar-campaign-relay"]
+    assert relay["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "zvonar-campaign", "relay"
+    ]  # fmt: skip
+    assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (1, "Recreate")
 
 
 def _port_number(container: dict[str, Any], port: int | str) -> int:
