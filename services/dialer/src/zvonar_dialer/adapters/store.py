@@ -147,12 +147,18 @@ def queued_timezones(cur: Cursor, campaign_id: int, part: int) -> list[str]:
 
 
 def queued_numbers(
-    cur: Cursor, campaign_id: int, part: int, timezones: Sequence[str], limit: int
+    cur: Cursor,
+    campaign_id: int,
+    part: int,
+    timezones: Sequence[str],
+    limit: int,
+    after_seq: int = -1,
 ) -> list[Number]:
+    """The next queued numbers in base order (past `after_seq`) in the given zones."""
     rows = cur.execute(
         "SELECT seq, phone, tz FROM numbers WHERE campaign_id = ? AND part = ? "
-        f"AND state = 'queued' AND tz IN ({_marks(timezones)}) ORDER BY seq LIMIT ?",
-        (campaign_id, part, *timezones, limit),
+        f"AND state = 'queued' AND seq > ? AND tz IN ({_marks(timezones)}) ORDER BY seq LIMIT ?",
+        (campaign_id, part, after_seq, *timezones, limit),
     ).fetchall()
     return [Number(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 

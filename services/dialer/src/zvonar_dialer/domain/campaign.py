@@ -114,6 +114,8 @@ def apply_event(campaign: Campaign, event: ev.CampaignEvent, position: int | Non
             campaign.finished_parts = [*campaign.finished_parts, event.part]
     elif isinstance(event, ev.SmartPartsCancelled):
         cancel_parts(campaign, event.parts)
+    elif isinstance(event, ev.CampaignIdle):
+        campaign.idle_reported = event.reason
 
 
 def part_started(campaign: Campaign, part: int, part_campaign_id: int | None) -> None:

@@ -89,12 +89,13 @@ def claim(
             return None, [], 0  # paused, stopped or moved on meanwhile: dial nobody
         chosen: list[store.Number] = []
         blocked = 0
+        last_seq = -1
         while len(chosen) < len(slots):
-            batch = store.queued_numbers(
-                cur, campaign_id, part, timezones, len(slots) - len(chosen)
-            )
+            wanted = len(slots) - len(chosen)
+            batch = store.queued_numbers(cur, campaign_id, part, timezones, wanted, last_seq)
             if not batch:
                 break
+            last_seq = batch[-1].seq
             listed = store.stop_listed(cur, campaign.account_id, [n.phone for n in batch])
             for number in batch:
                 if number.phone in listed:

@@ -1,0 +1,50 @@
+"""A campaign runs through the dialer end to end at DIALER_TIME_SCALE=3600, on real NATS and
+PostgreSQL, with a test double in the campaign service's place."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from nats.aio.client import Client
+
+from zvonar_contracts import commands as cmd
+from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_dialer.bootstrap import Dialer
+
+from .conftest import CampaignDouble, completed, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+TEN = [f"+7916123450{d}" for d in range(10)]
+EXPECTED = {
+    0: "answered",
+    1: "answered",
+    2: "answered",
+    3: "answered",
+    4: "answered",
+    5: "answered",
+    6: "no_answer",
+    7: "no_answer",
+    8: "answered",
+    9: "answered",
+}
+
+
+async def test_ten_numbers_end_finished_with_the_carrier_table(
+    dialer: Dialer, double: CampaignDouble, nc: Client
+) -> None:
+    campaign_id = await double.create(TEN, speed=3600)
+
+    await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
+
+    events = await completed(nc, campaign_id)
+    assert {e.phone: e.outcome for e in events} == {p: EXPECTED[int(p[-1])] for p in TEN}
+    assert len(events) == 10
+    assert all(e.cost > 0 for e in events if e.outcome == "answered")
+    assert all(e.cost == Decimal("0.00") for e in events if e.outcome != "answered")
+    assert [type(c).__name__ for c in double.of(campaign_id)] == ["StartCampaign", "FinishCampaign"]
+    message = await (await nc.jetstream().object_store(AUDIO_BUCKET)).get(
+        f"campaign/{campaign_id}/message.wav"
+    )
+    assert message.data and message.data[:4] == b"RIFF"
