@@ -1,0 +1,169 @@
+"""Fixtures of the campaign integration tests: a nats-server of each test's own (campaign
+numbers and `cl-<position>` message ids restart with every fresh database, so two databases
+must never share a stream), the service running in-process on a chosen backend, a fake
+dialer answering on NATS, and helpers to read the stream back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from zvonar_campaign.adapters.dialer import NatsDialer
+from zvonar_campaign.adapters.relay import Relay
+from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
+from zvonar_campaign.entrypoints.commands import register_commands
+from zvonar_campaign.settings import CampaignSettings
+from zvonar_contracts import subjects
+from zvonar_contracts.codec import decode_command_reply, encode, type_name
+from zvonar_contracts.commands import CommandReply
+from zvonar_contracts.dialer import ClockReply, PlacementReply
+from zvonar_contracts.options import Status
+from zvonar_runtime.jetstream import connect, ensure_jetstream
+from zvonar_runtime.natsserver import NatsServer
+from zvonar_runtime.service import make_broker
+
+DIALER_NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    store = tmp_path / "nats"
+    store.mkdir()
+    with NatsServer(store, log_file=store / "nats.log") as server:
+        yield server
+
+
+@pytest.fixture
+async def client(own_nats: NatsServer) -> AsyncIterator[Client]:
+    nc = await connect(own_nats.url, "campaign-test")
+    await ensure_jetstream(nc.jetstream())
+    yield nc
+    await nc.close()
+
+
+@dataclass
+class FakeDialer:
+    """Answers the dialer's requests on NATS: a fixed clock and a chosen placement."""
+
+    placement: Status = Status.PAUSED_WINDOW
+    now: dt.datetime = DIALER_NOW
+
+    async def serve(self, nc: Client) -> None:
+        async def clock(msg: Msg) -> None:
+            await msg.respond(encode(ClockReply(now=self.now, scale=1.0)))
+
+        async def placement(msg: Msg) -> None:
+            await msg.respond(encode(PlacementReply(status=self.placement)))
+
+        await nc.subscribe(subjects.dialer_request_subject("GetClock"), cb=clock)
+        await nc.subscribe(subjects.dialer_request_subject("GetPlacement"), cb=placement)
+        await nc.flush()
+
+
+@dataclass
+class RunningService:
+    store: Store
+    relay: Relay | None
+    nc: Client
+
+    async def send(self, command: msgspec.Struct, correlation_id: str = "") -> CommandReply:
+        headers = {subjects.CORRELATION_HEADER: correlation_id} if correlation_id else None
+        msg = await self.nc.request(subjects.campaign_command_subject(type_name(command)),
+                                    encode(command), timeout=10, headers=headers)  # fmt: skip
+        return decode_command_reply(msg.data)
+
+
+ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningService]]
+
+
+@pytest.fixture
+def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
+    @contextlib.asynccontextmanager
+    async def run(
+        database_url: str | None, sqlite_path: Path, *, relay: bool = True
+    ) -> AsyncIterator[RunningService]:
+        store = await asyncio.to_thread(open_store, database_url, lambda: sqlite_path)
+        # The production broker: its middleware binds each command's correlation id.
+        broker = make_broker(CampaignSettings(nats_url=own_nats.url))
+        await broker.connect()
+        running: Relay | None = None
+        if relay:
+            running = build_relay(store, broker.connection.jetstream(), CampaignSettings())
+        deps = build_deps(store, NatsDialer(broker.connection),
+                          on_stored=running.nudge if running else None)  # fmt: skip
+        register_commands(broker, deps)
+        await broker.start()
+        task = asyncio.create_task(running.run()) if running else None
+        try:
+            yield RunningService(store=store, relay=running, nc=client)
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broker.stop()
+            await asyncio.to_thread(store.close)
+
+    return run
+
+
+async def stream_messages(nc: Client, filter_subject: str = "campaign.events.>") -> list[Msg]:
+    """Every message of CAMPAIGN_EVENTS on the filter, in stream order."""
+    js = nc.jetstream()
+    info = await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)
+    if info.state.messages == 0:
+        return []
+    sub = await js.pull_subscribe(filter_subject, stream=subjects.CAMPAIGN_EVENTS_STREAM)
+    messages: list[Msg] = []
+    try:
+        while True:
+            try:
+                batch = await sub.fetch(500, timeout=0.3)
+            except TimeoutError:
+                break
+            for msg in batch:
+                await msg.ack()
+            messages.extend(batch)
+    finally:
+        await sub.unsubscribe()
+    return messages
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 10.0) -> Any:
+    """Polls `check` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s: {result!r}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def fake_dialer(client: Client) -> FakeDialer:
+    dialer = FakeDialer()
+    await dialer.serve(client)
+    return dialer
+
+
+@pytest.fixture
+def read_stream(client: Client) -> Callable[..., Awaitable[list[Msg]]]:
+    return lambda filter_subject="campaign.events.>": stream_messages(client, filter_subject)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Awaitable[Any]]:
+    return eventually

@@ -1,0 +1,211 @@
+"""Every command over NATS request-reply, on SQLite and on PostgreSQL (one abstract suite,
+one subclass per backend): the replies, the stored events, and the events the relay put in
+CAMPAIGN_EVENTS — in log order, each exactly once, with position and correlation headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zvonar_campaign.domain.wire import to_wire
+from zvonar_contracts import commands as c
+from zvonar_contracts import subjects
+from zvonar_contracts.campaign_events import StopListEventBase
+from zvonar_contracts.codec import decode_campaign_stream_event, type_name
+from zvonar_contracts.commands import CommandError, CommandOk
+from zvonar_contracts.options import (
+    CallerIdRouting,
+    CampaignOptions,
+    PhoneBaseRef,
+    SmartOptions,
+    Status,
+    TtsAudio,
+)
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "acc_0001"
+PHONES = PhoneBaseRef(bucket="phone-bases", name="b" * 64, count=3, sha256="b" * 64)
+START_AT = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)  # ahead of the fake dialer's clock
+
+
+def create(name: str = "Акция", key: str | None = None, request_hash: str = "h1",
+           **changes: Any) -> c.CreateCampaign:  # fmt: skip
+    options: dict[str, Any] = {"name": name, "audio": TtsAudio(text="Здравствуйте")}
+    options.update(changes)
+    return c.CreateCampaign(account_id=ACCOUNT, account_tz="Europe/Moscow",
+                            options=CampaignOptions(**options), phones=PHONES,
+                            idempotency_key=key, request_hash=request_hash)  # fmt: skip
+
+
+def ok(reply: Any) -> CommandOk:
+    assert isinstance(reply, CommandOk), reply
+    return reply
+
+
+def refused(reply: Any, code: str) -> CommandError:
+    assert isinstance(reply, CommandError), reply
+    assert reply.code == code, reply
+    return reply
+
+
+class CommandsOverNats:
+    """The suite; a subclass names the backend through the `database_url` fixture."""
+
+    @pytest.fixture
+    def database_url(self) -> str | None:
+        raise NotImplementedError
+
+    @pytest.fixture
+    async def service(self, campaign_service: Any, database_url: str | None,
+                      tmp_path: Path, fake_dialer: Any) -> Any:  # fmt: skip
+        async with campaign_service(database_url, tmp_path / "campaign.sqlite3") as running:
+            yield running
+
+    async def test_a_campaign_lives_its_whole_life_through_commands(self, service: Any) -> None:
+        send = service.send
+        first = ok(await send(create(key="k1", start_at=START_AT, smart=SmartOptions(parts=2),
+                                     routing=CallerIdRouting(number="+79161234567")),
+                              correlation_id="corr-create"))  # fmt: skip
+        assert first.campaign is not None
+        cid = first.campaign.campaign_id
+        assert (cid, first.campaign.status, first.position) == (1_000_001, Status.MODERATION, 1)
+
+        replay = ok(await send(create(key="k1", start_at=START_AT, smart=SmartOptions(parts=2),
+                                      routing=CallerIdRouting(number="+79161234567"))))  # fmt: skip
+        assert replay.campaign is not None and replay.campaign.replayed
+        assert replay.campaign.campaign_id == cid
+        refused(await send(create(key="k1", request_hash="other")), "conflict")
+
+        accepted = ok(await send(c.ModerateCampaign(campaign_id=cid, decision="accepted",
+                                                    decided_by="rules")))  # fmt: skip
+        assert accepted.campaign is not None
+        assert accepted.campaign.status is Status.SCHEDULED  # start_at is ahead of the dialer
+        for command, status in [
+            (c.StartCampaign(campaign_id=cid, started_at=START_AT), Status.IN_PROGRESS),
+            (c.PauseCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED),
+            # The customer's resume asks the dialer, which places it out of its window.
+            (c.ResumeCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED_WINDOW),
+            (c.ResumeCampaign(campaign_id=cid, status=Status.IN_PROGRESS), Status.IN_PROGRESS),
+            (c.MarkOutOfWindow(campaign_id=cid, reopens_at=START_AT), Status.PAUSED_WINDOW),
+            (c.ResumeCampaign(campaign_id=cid, status=Status.IN_PROGRESS), Status.IN_PROGRESS),
+            (c.ReportIdle(campaign_id=cid, reason="smart_part_delay"), Status.IN_PROGRESS),
+            (c.SetComment(campaign_id=cid, account_id=ACCOUNT, text="звонить"), Status.IN_PROGRESS),
+            (c.ReleaseNumber(campaign_id=cid, account_id=ACCOUNT), Status.IN_PROGRESS),
+        ]:
+            reply = ok(await send(command))
+            assert reply.campaign is not None and reply.campaign.status is status, command
+
+        refused(await send(c.SetComment(campaign_id=cid, text="x" * 1001)), "validation")
+        refused(await send(c.ReleaseNumber(campaign_id=cid)), "invalid_transition")
+        refused(await send(c.PauseCampaign(campaign_id=cid, account_id="acc_other")), "not_found")
+        refused(await send(c.PauseCampaign(campaign_id=999)), "not_found")
+
+        part = ok(await send(c.StartSmartPart(campaign_id=cid, part=1, phone_count=2)))
+        again = ok(await send(c.StartSmartPart(campaign_id=cid, part=1, phone_count=2)))
+        assert part.campaign is not None and again.campaign is not None
+        assert part.campaign.part_campaign_id == again.campaign.part_campaign_id == cid + 1
+        assert again.position == part.position  # a retry stores nothing
+        ok(await send(c.FinishSmartPart(campaign_id=cid, part=1)))
+        ok(await send(c.CancelLastSmartPart(campaign_id=cid, account_id=ACCOUNT)))
+        refused(await send(c.CancelAllSmartParts(campaign_id=cid)), "invalid_transition")
+        finished = ok(await send(c.FinishCampaign(campaign_id=cid)))
+        assert finished.campaign is not None and finished.campaign.status is Status.FINISHED
+        before = finished.position
+        refused(await send(c.PauseCampaign(campaign_id=cid)), "invalid_transition")
+
+        copy = ok(await send(c.CopyCampaign(campaign_id=cid, account_id=ACCOUNT,
+                                            account_tz="Europe/Moscow")))  # fmt: skip
+        assert copy.campaign is not None
+        assert (copy.campaign.campaign_id, copy.campaign.status) == (cid + 2, Status.MODERATION)
+        assert copy.position == before + 2  # the new campaign's Created and the source's Copied
+
+        await self._other_commands(service)
+        await self._check_the_stream(service)
+
+    async def _other_commands(self, service: Any) -> None:
+        send = service.send
+        unclear = ok(await send(create("Займы"))).campaign
+        assert unclear is not None
+        n = unclear.campaign_id
+        clarify = c.ModerateCampaign(campaign_id=n, decision="clarification", decided_by="rules")
+        assert ok(await send(clarify)).campaign.status is Status.CLARIFICATION  # type: ignore[union-attr]
+        reject = c.ModerateCampaign(campaign_id=n, decision="rejected", decided_by="moderator",
+                                    reason="кредиты")  # fmt: skip
+        assert ok(await send(reject)).campaign.status is Status.REJECTED  # type: ignore[union-attr]
+        failing = ok(await send(create("Ошибка"))).campaign
+        assert failing is not None
+        failed = ok(await send(c.FailCampaign(campaign_id=failing.campaign_id, reason="tts")))
+        assert failed.campaign is not None and failed.campaign.status is Status.ERROR
+        running = ok(await send(create("Идёт"))).campaign
+        assert running is not None
+        stopped = ok(await send(c.StopCampaign(campaign_id=running.campaign_id)))
+        assert stopped.campaign is not None and stopped.campaign.status is Status.STOPPED
+        live = ok(await send(create("Удалить"))).campaign
+        assert live is not None
+
+        doomed = [n, live.campaign_id, 42]
+        deleted = ok(await send(c.DeleteCampaigns(account_id=ACCOUNT, campaign_ids=doomed)))
+        assert deleted.deleted == [n, live.campaign_id]
+        refused(await send(c.SetComment(campaign_id=n, text="gone")), "not_found")
+        nothing = ok(await send(c.DeleteCampaigns(account_id=ACCOUNT, campaign_ids=[n])))
+        assert nothing.deleted == [] and nothing.position == deleted.position
+
+        ok(await send(c.AddToStopList(account_id=ACCOUNT, phones=["+79161234567"])))
+        ok(await send(c.RemoveFromStopList(account_id=ACCOUNT, phones=["+79161234567"])))
+        refused(await send(c.AddToStopList(phones=["+79161234567"])), "validation")
+        refused(await send(create("Плохо", speed=0)), "validation")
+        bad = await service.nc.request(subjects.campaign_command_subject("PauseCampaign"),
+                                       b'{"campaign_id": "x"}', timeout=5)  # fmt: skip
+        assert b'"validation"' in bad.data
+
+    async def _check_the_stream(self, service: Any) -> None:
+        app = service.store.app
+        stored = app.recorder.select_notifications(start=None, limit=10_000)
+        expected = []
+        for notification in stored:
+            event = to_wire(app.mapper.to_domain_event(notification))
+            if event is None:
+                continue
+            if isinstance(event, StopListEventBase):
+                subject = subjects.stop_list_event_subject(event.account_id, type_name(event))
+            else:
+                subject = subjects.campaign_event_subject(event.campaign_id, type_name(event))
+            expected.append((f"cl-{notification.id}", subject, event))
+        assert len(expected) >= 30
+
+        async def everything_relayed() -> list[Any]:
+            messages = await self.read_stream()
+            return messages if len(messages) >= len(expected) else []
+
+        messages = await self.wait_for(everything_relayed)
+        got = [(m.headers[subjects.MSG_ID_HEADER], m.subject,  # type: ignore[index]
+                decode_campaign_stream_event(m.data)) for m in messages]  # fmt: skip
+        assert got == expected  # in log order, each once
+        positions = [int(m.headers[subjects.POSITION_HEADER]) for m in messages]  # type: ignore[index]
+        assert positions == sorted(set(positions))
+        assert messages[0].headers[subjects.CORRELATION_HEADER] == "corr-create"  # type: ignore[index]
+        assert await service.store.tables.relay_position() == stored[-1].id
+
+    @pytest.fixture(autouse=True)
+    def _helpers(self, read_stream: Callable[..., Awaitable[Any]],
+                 wait_for: Callable[..., Awaitable[Any]]) -> None:  # fmt: skip
+        self.read_stream = read_stream
+        self.wait_for = wait_for
+
+
+class TestOnSqlite(CommandsOverNats):
+    @pytest.fixture
+    def database_url(self) -> str | None:
+        return None
+
+
+@pytest.mark.postgres
+class TestOnPostgres(CommandsOverNats):
+    @pytest.fixture
+    def database_url(self, pg_url: str) -> str | None:
+        return pg_url
