@@ -59,6 +59,14 @@ PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="from 1")]
 PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
 
 
+class FileStream(Stream):
+    """A streamed file whose own media type wins: Litestar's Stream lets the handler's
+    declared type (JSON for the report, which answers JSON or a file) override it."""
+
+    def to_asgi_response(self, *args: Any, media_type: Any = None, **kwargs: Any) -> Any:
+        return super().to_asgi_response(*args, media_type=self.media_type or media_type, **kwargs)
+
+
 def _not_found(campaign_id: int) -> ApiError:
     return ApiError(404, "not_found", f"no campaign {campaign_id}")
 
@@ -142,7 +150,7 @@ def _recording_url(view: CampaignView, recording: str | None, base: str) -> str 
 
 async def _report_file(
     backend: Backend, account: Account, first: ReportPage, fmt: ExportFormat, base: str
-) -> Stream:
+) -> FileStream:
     view = first.campaign
 
     def rows(page: ReportPage) -> list[list[Any]]:
@@ -166,7 +174,7 @@ async def _report_file(
         async for page in pages:
             xlsx.append(rows(page))
         content = read_chunks(xlsx.save())
-    return Stream(
+    return FileStream(
         content, media_type=MEDIA_TYPES[fmt], headers=_attachment(f"report-{view.id}.{fmt}")
     )
 
@@ -226,9 +234,9 @@ async def call_recording(
     summary="Every recording of the campaign in one zip, streamed",
     media_type="application/zip",
 )
-async def recordings_archive(campaign_id: int, account: Account, backend: Backend) -> Stream:
+async def recordings_archive(campaign_id: int, account: Account, backend: Backend) -> FileStream:
     first = await report_page(backend, account.id, _checked_id(campaign_id), 1, REPORT_PAGE_SIZE)
-    return Stream(
+    return FileStream(
         recordings_zip(backend, account.id, first),
         media_type="application/zip",
         headers=_attachment(f"recordings-{campaign_id}.zip"),
@@ -303,7 +311,7 @@ async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[C
     tags=["campaigns"],
     summary="The selected list rows as a CSV or XLSX file",
 )
-async def export_campaigns(data: ExportBody, account: Account, backend: Backend) -> Stream:
+async def export_campaigns(data: ExportBody, account: Account, backend: Backend) -> FileStream:
     views = await _rows_of(backend, account, data.ids)
     rows = [campaign_row(view, account.timezone) for view in views]
     if data.format == "csv":
@@ -313,7 +321,7 @@ async def export_campaigns(data: ExportBody, account: Account, backend: Backend)
         xlsx = XlsxWriter("Рассылки", CAMPAIGN_COLUMNS)
         xlsx.append(rows)
         content = read_chunks(xlsx.save())
-    return Stream(
+    return FileStream(
         content,
         media_type=MEDIA_TYPES[data.format],
         headers=_attachment(f"campaigns.{data.format}"),
