@@ -32,8 +32,14 @@ async def test_smart_parts_redial_exactly_the_numbers_that_did_not_answer(
     assert len(events) == 10 + 3 + 3
     assert {e.outcome for e in events if e.part > 0} == {"no_answer", "machine"}
     kinds = [type(c).__name__ for c in double.of(campaign_id) if not isinstance(c, cmd.ReportIdle)]
-    assert kinds == ["StartCampaign", "StartSmartPart", "FinishSmartPart", "StartSmartPart",
-                     "FinishSmartPart", "FinishCampaign"]  # fmt: skip
+    assert kinds == [
+        "StartCampaign",
+        "StartSmartPart",
+        "FinishSmartPart",
+        "StartSmartPart",
+        "FinishSmartPart",
+        "FinishCampaign",
+    ]
     assert [c.phone_count for c in double.of(campaign_id, cmd.StartSmartPart)] == [3, 3]
     idle = double.of(campaign_id, cmd.ReportIdle)
     assert [c.reason for c in idle] == ["smart_part_delay", "smart_part_delay"]

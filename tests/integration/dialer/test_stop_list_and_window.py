@@ -50,16 +50,25 @@ async def test_a_closed_window_pauses_the_campaign_until_it_opens(
     now = await dialer_clock(nc)
     # Opens two dialer hours from now (two wall seconds at scale 3600), for two hours.
     opens, closes = now + dt.timedelta(hours=2), now + dt.timedelta(hours=4)
-    window = CallingWindow(days=list(WEEKDAYS), from_=opens.strftime("%H:%M"),  # type: ignore[arg-type]
-                           to=closes.strftime("%H:%M"), tz="account")  # fmt: skip
+    window = CallingWindow(
+        days=list(WEEKDAYS),
+        from_=opens.strftime("%H:%M"),  # type: ignore[arg-type]
+        to=closes.strftime("%H:%M"),
+        tz="account",
+    )
     phones = [f"+7916423450{d}" for d in range(10)]
     campaign_id = await double.create(phones, speed=3600, window=window)
 
     await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
 
     kinds = [type(c).__name__ for c in double.of(campaign_id)]
-    assert kinds == ["StartCampaign", "ReportIdle", "MarkOutOfWindow", "ResumeCampaign",
-                     "FinishCampaign"]  # fmt: skip
+    assert kinds == [
+        "StartCampaign",
+        "ReportIdle",
+        "MarkOutOfWindow",
+        "ResumeCampaign",
+        "FinishCampaign",
+    ]
     out = double.of(campaign_id, cmd.MarkOutOfWindow)[0]
     assert out.reopens_at is not None
     assert abs((out.reopens_at - opens.replace(second=0, microsecond=0)).total_seconds()) < 60

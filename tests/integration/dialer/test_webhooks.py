@@ -1,0 +1,70 @@
+"""A campaign with an integration posts each call result, signed, to the customer's URL."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from nats.aio.client import Client
+
+from zvonar_contracts.call_events import CallCompleted
+from zvonar_contracts.codec import decode
+from zvonar_contracts.options import Integration
+from zvonar_dialer.adapters.webhooks import SIGNATURE_HEADER
+from zvonar_dialer.bootstrap import Dialer
+
+from .conftest import CampaignDouble, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+SECRET = "s3cret"
+
+
+class Receiver(ThreadingHTTPServer):
+    posts: list[tuple[str, bytes]]
+
+
+class Hook(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts.append((self.headers[SIGNATURE_HEADER], body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver(("127.0.0.1", 0), Hook)
+    server.posts = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+async def test_each_call_result_is_posted_signed_to_the_webhook(
+    dialer: Dialer, double: CampaignDouble, nc: Client, receiver: Receiver
+) -> None:
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    phones = [f"+7916523450{d}" for d in range(10)]
+    campaign_id = await double.create(
+        phones, speed=3600, integration=Integration(webhook_url=url, secret=SECRET)
+    )
+
+    await wait_for(lambda: len(receiver.posts) >= 10, what="ten webhook posts")
+
+    for signature, body in receiver.posts:
+        expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert signature == f"sha256={expected}"
+    results = [decode(body, CallCompleted) for _, body in receiver.posts]
+    assert {r.campaign_id for r in results} == {campaign_id}
+    assert sorted(r.phone for r in results) == phones
