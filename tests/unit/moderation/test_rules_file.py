@@ -10,6 +10,7 @@ from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
 from zvonar_moderation.adapters.rules_file import RulesFile
 from zvonar_moderation.domain.matching import Lemmatize, Matcher
 from zvonar_moderation.domain.rules import RulesError, parse_rulebook
+from zvonar_moderation.settings import ModerationSettings
 
 CUSTOM = """
 [[topics]]
@@ -82,3 +83,10 @@ def test_reload_on_demand_reads_the_file_again(tmp_path: Path, lemmatize: Lemmat
 def test_a_missing_rules_file_fails_at_start_up(tmp_path: Path, lemmatize: Lemmatize) -> None:
     with pytest.raises((RulesError, OSError)):
         RulesFile(tmp_path / "absent.toml", lemmatize)
+
+
+def test_the_rules_path_comes_from_the_environment() -> None:
+    settings = ModerationSettings.from_env({"ZVONAR_MODERATION_RULES": "/etc/zvonar/rules.toml"})
+    assert settings.rules_path == Path("/etc/zvonar/rules.toml")
+    assert ModerationSettings.from_env({}).rules_path is None
+    assert ModerationSettings.from_env({}).consumer == "moderation-created"
