@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.response import Stream
 
 from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
@@ -55,8 +55,12 @@ MAX_EXPORT_IDS = 10_000
 AUDIO_BODY_LIMIT = MAX_AUDIO_BYTES + 4 * 1024 * 1024
 MAX_CAMPAIGN_ID = 2**53
 
-PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="from 1")]
-PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="from 1")]
+PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
+ReportFormat = Annotated[
+    Literal["json", "csv", "xlsx"],
+    QueryParameter(description="json (paged) or a file of every row"),
+]
 
 
 class FileStream(Stream):
@@ -101,9 +105,9 @@ class AudioUpload:
     request_max_body_size=AUDIO_BODY_LIMIT,
 )
 async def upload_audio(
-    data: Annotated[AudioUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    account: Account,
-    backend: Backend,
+    data: MultipartBody[AudioUpload],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
 ) -> dict[str, Any]:
     content = await data.file.read()
     try:
@@ -186,12 +190,12 @@ async def _report_file(
 )
 async def campaign_report(
     request: Request[Any, Any, Any],
-    campaign_id: int,
-    account: Account,
-    backend: Backend,
+    campaign_id: FromPath[int],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
     page: PageNumber = 1,
     per_page: PerPage = 50,
-    format: Literal["json", "csv", "xlsx"] = "json",
+    format: ReportFormat = "json",
 ) -> Any:
     _checked_id(campaign_id)
     base = _base_url(request)
@@ -218,7 +222,10 @@ async def campaign_report(
     media_type="audio/wav",
 )
 async def call_recording(
-    campaign_id: int, file_name: str, account: Account, backend: Backend
+    campaign_id: FromPath[int],
+    file_name: FromPath[str],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     name = recording_object(campaign, file_name.removesuffix(".wav"))
@@ -234,7 +241,9 @@ async def call_recording(
     summary="Every recording of the campaign in one zip, streamed",
     media_type="application/zip",
 )
-async def recordings_archive(campaign_id: int, account: Account, backend: Backend) -> FileStream:
+async def recordings_archive(
+    campaign_id: FromPath[int], account: NamedDependency[Account], backend: NamedDependency[Backend]
+) -> FileStream:
     first = await report_page(backend, account.id, _checked_id(campaign_id), 1, REPORT_PAGE_SIZE)
     return FileStream(
         recordings_zip(backend, account.id, first),
@@ -258,7 +267,10 @@ class AudioClip(msgspec.Struct, frozen=True):
     summary="The campaign's audio clips; each url answers audio/wav",
 )
 async def audio_clips(
-    request: Request[Any, Any, Any], campaign_id: int, account: Account, backend: Backend
+    request: Request[Any, Any, Any],
+    campaign_id: FromPath[int],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
 ) -> list[AudioClip]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     base = f"{_base_url(request)}/api/v1/campaigns/{campaign_id}/audio"
@@ -275,7 +287,10 @@ async def audio_clips(
     media_type="audio/wav",
 )
 async def audio_clip(
-    campaign_id: int, name: str, account: Account, backend: Backend
+    campaign_id: FromPath[int],
+    name: FromPath[str],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     if "/" in name or not name.endswith(".wav"):
@@ -311,7 +326,9 @@ async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[C
     tags=["campaigns"],
     summary="The selected list rows as a CSV or XLSX file",
 )
-async def export_campaigns(data: ExportBody, account: Account, backend: Backend) -> FileStream:
+async def export_campaigns(
+    data: JSONBody[ExportBody], account: NamedDependency[Account], backend: NamedDependency[Backend]
+) -> FileStream:
     views = await _rows_of(backend, account, data.ids)
     rows = [campaign_row(view, account.timezone) for view in views]
     if data.format == "csv":
