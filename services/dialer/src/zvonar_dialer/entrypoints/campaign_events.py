@@ -34,7 +34,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         stream=JStream(CAMPAIGN_EVENTS_STREAM, declare=False),
         durable=DIALER_CAMPAIGN_CONSUMER,
         # One message in flight keeps the campaign log's order, also across redeliveries.
-        config=ConsumerConfig(max_ack_pending=1, ack_wait=30),
+        config=ConsumerConfig(max_ack_pending=1, ack_wait=5),
         pull_sub=PullSub(batch_size=1, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
