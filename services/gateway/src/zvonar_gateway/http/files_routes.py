@@ -16,9 +16,11 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.response import Stream
 
+from zvonar_contracts.call_events import Outcome
 from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES, AudioRejected, AudioTooLarge, check_audio
@@ -45,6 +47,7 @@ from zvonar_gateway.files.reports import (
     report_pages,
 )
 from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.http.openapi import inline_schema
 from zvonar_gateway.http.render import render_campaign, render_money, render_time
 
 # The list's page size rules (docs/API.md) hold for the report too.
@@ -89,12 +92,42 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+def answers_operation(content: dict[str, dict[str, Any]]) -> type[Operation]:
+    """An Operation whose 200 answer may be any of `content` (media type → JSON schema):
+    Litestar documents one media type per handler, the report and export answer files."""
+
+    @dataclass
+    class AnswersOperation(Operation):
+        def __post_init__(self) -> None:
+            media = {
+                media_type: OpenAPIMediaType(schema=schema)  # type: ignore[arg-type]
+                for media_type, schema in content.items()
+            }
+            responses = self.responses if self.responses is not None else {}
+            responses["200"] = OpenAPIResponse(description="the answer", content=media)
+            self.responses = responses
+
+    return AnswersOperation
+
+
+FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text/csv": {"type": "string"},
+    MEDIA_TYPES["xlsx"]: {"type": "string", "format": "binary"},
+}
+
+
 # --- audio upload --------------------------------------------------------------------------
 
 
 @dataclass
 class AudioUpload:
     file: UploadFile
+
+
+class UploadedAudio(msgspec.Struct, frozen=True):
+    file_id: str  # the object name in bucket `audio`, as FileAudio.file_id expects
+    duration_s: float
+    format: Literal["wav", "mp3"]
 
 
 @post(
@@ -108,7 +141,7 @@ async def upload_audio(
     data: MultipartBody[AudioUpload],
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
-) -> dict[str, Any]:
+) -> UploadedAudio:
     content = await data.file.read()
     try:
         check = check_audio(content)
@@ -120,30 +153,49 @@ async def upload_audio(
     # file_id is the object name: the dialer reads FileAudio.file_id from bucket `audio`.
     file_id = f"upload/{uuid.uuid4().hex}"
     await backend.put_object(AUDIO_BUCKET, file_id, content)
-    return {"file_id": file_id, "duration_s": check.duration_s, "format": check.format}
+    return UploadedAudio(file_id=file_id, duration_s=check.duration_s, format=check.format)
 
 
 # --- report --------------------------------------------------------------------------------
 
 
-def _call_json(view: CampaignView, page: ReportPage, tz: str, base: str) -> list[dict[str, Any]]:
-    rows = []
-    for call in page.calls:
-        rows.append(
-            {
-                "phone": call.phone,
-                "part": call.part,
-                "attempt": call.attempt,
-                "started_at": render_time(call.started_at, tz),
-                "outcome": call.outcome,
-                "duration_s": call.duration_s,
-                "cost": render_money(call.cost),
-                "answer_text": call.answer_text,
-                "lead": call.lead,
-                "recording_url": _recording_url(view, call.recording, base),
-            }
+class ReportCall(msgspec.Struct, frozen=True):
+    phone: str
+    part: int
+    attempt: int
+    started_at: str | None
+    outcome: Outcome
+    duration_s: float
+    cost: str
+    answer_text: str
+    lead: bool
+    recording_url: str | None
+
+
+class ReportAnswer(msgspec.Struct, frozen=True):
+    campaign: dict[str, Any]
+    calls: list[ReportCall]
+    total: int
+    page: int
+    per_page: int
+
+
+def _call_json(view: CampaignView, page: ReportPage, tz: str, base: str) -> list[ReportCall]:
+    return [
+        ReportCall(
+            phone=call.phone,
+            part=call.part,
+            attempt=call.attempt,
+            started_at=render_time(call.started_at, tz),
+            outcome=call.outcome,
+            duration_s=call.duration_s,
+            cost=render_money(call.cost),
+            answer_text=call.answer_text,
+            lead=call.lead,
+            recording_url=_recording_url(view, call.recording, base),
         )
-    return rows
+        for call in page.calls
+    ]
 
 
 def _recording_url(view: CampaignView, recording: str | None, base: str) -> str | None:
@@ -187,6 +239,9 @@ async def _report_file(
     "/api/v1/campaigns/{campaign_id:int}/report",
     tags=["report"],
     summary="The campaign's calls: JSON paged like the list, or ?format=csv|xlsx for every row",
+    operation_class=answers_operation(
+        {"application/json": inline_schema(ReportAnswer), **FILE_SCHEMAS}
+    ),
 )
 async def campaign_report(
     request: Request[Any, Any, Any],
@@ -196,20 +251,20 @@ async def campaign_report(
     page: PageNumber = 1,
     per_page: PerPage = 50,
     format: ReportFormat = "json",
-) -> Any:
+) -> ReportAnswer | FileStream:
     _checked_id(campaign_id)
     base = _base_url(request)
     if format != "json":
         first = await report_page(backend, account.id, campaign_id, 1, REPORT_PAGE_SIZE)
         return await _report_file(backend, account, first, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
-    return {
-        "campaign": render_campaign(reply.campaign, account.timezone),
-        "calls": _call_json(reply.campaign, reply, account.timezone, base),
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return ReportAnswer(
+        campaign=render_campaign(reply.campaign, account.timezone),
+        calls=_call_json(reply.campaign, reply, account.timezone, base),
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 # --- recordings ----------------------------------------------------------------------------
@@ -325,6 +380,7 @@ async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[C
     status_code=200,
     tags=["campaigns"],
     summary="The selected list rows as a CSV or XLSX file",
+    operation_class=answers_operation(FILE_SCHEMAS),
 )
 async def export_campaigns(
     data: JSONBody[ExportBody], account: NamedDependency[Account], backend: NamedDependency[Backend]
