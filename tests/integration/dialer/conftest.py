@@ -6,7 +6,6 @@ through its bootstrap, and readers of what it published."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -37,10 +36,8 @@ from zvonar_contracts.subjects import (
     dialer_request_subject,
     stop_list_event_subject,
 )
-from zvonar_dialer.bootstrap import Dialer, bootstrap, register
+from zvonar_dialer.bootstrap import Dialer, run_in_process
 from zvonar_dialer.settings import DialerSettings
-from zvonar_runtime.jetstream import ensure_jetstream
-from zvonar_runtime.service import make_broker
 
 # Campaign ids unique within the session's NATS server (its streams outlive each test).
 _ids = itertools.count(1_000_001 + random.randrange(0, 50_000_000, 1000))
@@ -219,29 +216,6 @@ async def dialer_clock(nc: Client) -> dt.datetime:
 
 
 # --- the dialer in-process -------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def running_dialer(settings: DialerSettings, **ports: Any) -> AsyncIterator[Dialer]:
-    broker = make_broker(settings)
-    await broker.connect()
-    await ensure_jetstream(broker.connection.jetstream())
-    dialer = await bootstrap(settings, broker.connection, **ports)
-    register(broker, dialer)
-    await broker.start()
-    resources = dialer.resources()
-    tasks = [asyncio.create_task(job()) for job in resources.background]  # type: ignore[arg-type]
-    try:
-        yield dialer
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await broker.stop()
-        for close in reversed(resources.close):
-            await close()
-
-
 @pytest.fixture
 def dialer_settings(nats_url: str, pg_url: str, tmp_path: Path) -> DialerSettings:
     return DialerSettings(
@@ -264,5 +238,5 @@ async def double(nc: Client) -> AsyncIterator[CampaignDouble]:
 
 @pytest.fixture
 async def dialer(dialer_settings: DialerSettings, double: CampaignDouble) -> AsyncIterator[Dialer]:
-    async with running_dialer(dialer_settings) as running:
+    async with run_in_process(dialer_settings) as running:
         yield running

@@ -6,9 +6,12 @@ one; everything else is the real thing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -28,7 +31,8 @@ from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
-from zvonar_runtime.service import Resources
+from zvonar_runtime.jetstream import ensure_jetstream
+from zvonar_runtime.service import Resources, make_broker
 
 
 @dataclass
@@ -90,3 +94,31 @@ async def bootstrap(
 def register(broker: NatsBroker, dialer: Dialer) -> None:
     campaign_events.register(broker, dialer.deps)
     requests.register(broker, dialer.deps)
+
+
+@contextlib.asynccontextmanager
+async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterator[Dialer]:
+    """The whole dialer inside the current event loop (tests, benchmarks): what `serve` does,
+    without the signal handling and health answers."""
+    broker = make_broker(settings)
+    await broker.connect()
+    await ensure_jetstream(broker.connection.jetstream(), settings.stream_replicas)
+    dialer = await bootstrap(settings, broker.connection, **ports)
+    register(broker, dialer)
+    await broker.start()
+    resources = dialer.resources()
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(job())  # type: ignore[arg-type]
+        for job in resources.background
+    ]
+    try:
+        yield dialer
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await broker.stop()
+        for close in reversed(resources.close):
+            await close()
