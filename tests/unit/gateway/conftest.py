@@ -224,8 +224,8 @@ class FakeServices:
         )
 
 
-@pytest.fixture
-async def services(nc: Client) -> AsyncIterator[FakeServices]:
+async def start_doubles(nc: Client) -> tuple[FakeServices, list[Any]]:
+    """Subscribe the campaign and stats doubles on `nc`; returns them and the subscriptions."""
     fake = FakeServices()
 
     async def on_command(msg: Msg) -> None:
@@ -240,9 +240,21 @@ async def services(nc: Client) -> AsyncIterator[FakeServices]:
         await nc.subscribe("campaign.cmd.>", queue="campaign", cb=on_command),
         await nc.subscribe("stats.query.>", queue="stats", cb=on_query),
     ]
+    await nc.flush()
+    return fake, subs
+
+
+@pytest.fixture
+async def services(nc: Client) -> AsyncIterator[FakeServices]:
+    fake, subs = await start_doubles(nc)
     yield fake
     for sub in subs:
         await sub.unsubscribe()
+
+
+@pytest.fixture(scope="session")
+def doubles_starter() -> Any:
+    return start_doubles
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> GatewaySettings:

@@ -26,6 +26,7 @@ from zvonar_gateway.http.auth import KeyAuthenticator
 from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import RequestContextMiddleware
+from zvonar_gateway.http.openapi import document_errors
 from zvonar_gateway.http.routes import accounts, actions, campaigns, moderation, stoplist, system
 from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
@@ -85,7 +86,7 @@ def create_app(
     handlers = [*system.HANDLERS, *API_HANDLERS, *extra_handlers]
     if with_file_routes:
         handlers += _file_handlers()
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies={
             "account": Provide(provide_account),
@@ -98,3 +99,5 @@ def create_app(
         state=state,
         debug=debug,
     )
+    document_errors(app)
+    return app

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+from litestar import Litestar
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody
 
 
 def inline_schema(type_: Any) -> dict[str, Any]:
@@ -41,3 +42,41 @@ def body_operation(type_: Any, *, multipart: dict[str, Any] | None = None) -> ty
             self.request_body = RequestBody(content=content, required=True)
 
     return BodyOperation
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+def _error_response(description: str) -> OpenAPIResponse:
+    media = OpenAPIMediaType(schema=ERROR_SCHEMA)  # type: ignore[arg-type]
+    return OpenAPIResponse(description=description, content={"application/json": media})
+
+
+def document_errors(app: Litestar) -> None:
+    """Every operation may answer the error shape with a 4xx, or 503 when a service behind
+    does not answer; Litestar's own 400 schema is replaced by ours (we render it so)."""
+    schema = app.openapi_schema
+    for item in (schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            responses["400"] = _error_response("malformed request")
+            responses["4XX"] = _error_response("the request is refused: see error.code")
+            responses["503"] = _error_response("a service behind the gateway did not answer")
+            operation.responses = responses

@@ -50,9 +50,16 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     probe: HealthProbe = request.app.state.health
     services = await probe.services()
     ready = all(services.values())
-    body = {"status": "ok" if ready else "unavailable", "services": services}
-    headers = None if ready else {"Retry-After": "1"}
-    return Response(body, status_code=200 if ready else 503, headers=headers)
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "services": services}
+    if ready:
+        return Response(body, status_code=200)
+    down = sorted(name for name, up in services.items() if not up)
+    body["error"] = {
+        "code": "service_unavailable",
+        "message": f"not ready: {', '.join(down)}",
+        "details": [{"field": name, "message": "not ready"} for name in down],
+    }
+    return Response(body, status_code=503, headers={"Retry-After": "1"})
 
 
 @get("/metrics", tags=["system"], summary="Prometheus metrics", media_type=MediaType.TEXT)
