@@ -1,0 +1,39 @@
+"""Who is signed in: the account of the session (looked up in the gateway's account store
+each request, so a timezone change shows at once) or the moderator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.http.routes.common import accounts_of
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in account (or the moderator): back to the sign-in page."""
+
+
+async def session_account(request: Request[Any, Any, Any]) -> Account | None:
+    account_id = (request.session or {}).get("account_id")
+    if not isinstance(account_id, str):
+        return None
+    return await accounts_of(request).by_id(account_id)
+
+
+async def require_account(request: Request[Any, Any, Any]) -> Account:
+    account = await session_account(request)
+    if account is None:
+        raise NotSignedIn()
+    return account
+
+
+def require_moderator(request: Request[Any, Any, Any]) -> None:
+    if not (request.session or {}).get("admin"):
+        raise NotSignedIn()
+
+
+def backend_of(request: Request[Any, Any, Any]) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend

@@ -1,0 +1,245 @@
+"""The page's words in Russian (the default) and English; the `lang` cookie picks one.
+
+Status and tag labels in Russian are the product's own (docs/PRODUCT.md), shared with the
+CSV/XLSX exports so the page and its files never disagree.
+"""
+
+from __future__ import annotations
+
+from zvonar_contracts.options import Status, Tag
+from zvonar_gateway.files.exports import STATUS_LABELS, TAG_LABELS
+
+LANGS = ("ru", "en")
+DEFAULT_LANG = "ru"
+
+_EN_STATUS: dict[Status, str] = {
+    Status.MODERATION: "In moderation",
+    Status.CLARIFICATION: "In clarification",
+    Status.ACCEPTED: "Accepted",
+    Status.SCHEDULED: "Scheduled",
+    Status.IN_PROGRESS: "In progress",
+    Status.PAUSED: "Paused",
+    Status.PAUSED_WINDOW: "Paused — outside the window",
+    Status.FINISHED: "Finished",
+    Status.STOPPED: "Stopped",
+    Status.REJECTED: "Rejected",
+    Status.ERROR: "Error",
+}
+
+_EN_TAG: dict[Tag, str] = {
+    Tag.RECOGNITION: "Recognition",
+    Tag.SMART: "Smart",
+    Tag.NO_CALLER_ID: "No CallerId",
+    Tag.TTS: "Generated text",
+    Tag.AUDIO_FILE: "Audio file",
+    Tag.RECORDING: "Recorded",
+    Tag.WINDOW: "With window",
+    Tag.INTEGRATION: "Integration",
+    Tag.AMD: "Answering machines detected",
+}
+
+# key: (Russian, English)
+_WORDS: dict[str, tuple[str, str]] = {
+    "campaigns": ("Рассылки", "Campaigns"),
+    "create": ("Создать рассылку", "Create campaign"),
+    "stop_list": ("Стоп-лист", "Stop-list"),
+    "profile": ("Профиль", "Profile"),
+    "moderation": ("Модерация", "Moderation"),
+    "sign_out": ("Выйти", "Sign out"),
+    "sign_in": ("Войти", "Sign in"),
+    "sign_in_title": ("Вход в личный кабинет", "Sign in"),
+    "api_key": ("API-ключ (или токен модератора)", "API key (or the moderator token)"),
+    "bad_key": ("Ключ не подходит", "The key is not valid"),
+    "search": ("Поиск", "Search"),
+    "search_placeholder": ("ID/№ или название", "ID/No. or name"),
+    "tags": ("Теги рассылки", "Campaign tags"),
+    "status": ("Статус", "Status"),
+    "any_status": ("Любой", "Any"),
+    "from_date": ("От Дата", "From date"),
+    "to_date": ("До Дата", "To date"),
+    "time": ("Время", "Time"),
+    "select_all": ("Выделить все", "Select all"),
+    "delete": ("Удалить", "Delete"),
+    "download": ("Скачать", "Download"),
+    "col_number": ("Номер", "No."),
+    "col_created": ("Дата создания", "Created"),
+    "col_name": ("Название", "Name"),
+    "col_status": ("Статус", "Status"),
+    "col_start": ("Время начала", "Start"),
+    "col_size": ("Размер", "Size"),
+    "col_smart": ("Статистика умных рассылок", "Smart parts"),
+    "col_speed": ("Скорость рассылки", "Speed"),
+    "col_cost": ("Стоимость", "Cost"),
+    "col_comment": ("Комментарий", "Comment"),
+    "col_actions": ("Отчет и управление рассылкой", "Report and actions"),
+    "size_tip": (
+        "Всего номеров / в стоп-листе / ответили / лиды / не ответили / в процессе",
+        "Numbers / stop-listed / answered / leads / not answered / in progress",
+    ),
+    "report": ("ОТЧЕТ", "REPORT"),
+    "resume": ("Возобновить", "Resume"),
+    "cancel_last": ("Отменить последнюю умную рассылку", "Cancel the last smart part"),
+    "cancel_all": ("Отменить все умные рассылки", "Cancel all smart parts"),
+    "release": ("Освободить номер", "Release the number"),
+    "listen": ("Прослушать записи", "Listen to the clips"),
+    "download_records": ("Скачать записи", "Download recordings"),
+    "comment": ("Комментарий", "Comment"),
+    "copy": ("Скопировать", "Copy"),
+    "pause": ("Пауза", "Pause"),
+    "stop": ("Остановить", "Stop"),
+    "smart": ("Умная", "Smart"),
+    "not_started": ("Не начата", "Not started"),
+    "scheduled_for": ("Запланирована на", "Scheduled for"),
+    "out_of_window": ("Пауза - вне временного интервала", "Paused - outside the window"),
+    "no_rows": ("Рассылок нет", "No campaigns"),
+    "page": ("Страница", "Page"),
+    "of": ("из", "of"),
+    "prev": ("Назад", "Previous"),
+    "next": ("Вперёд", "Next"),
+    "total": ("Всего", "Total"),
+    "confirm_delete": ("Удалить выбранные рассылки?", "Delete the selected campaigns?"),
+    "nothing_selected": ("Ничего не выбрано", "Nothing is selected"),
+    "deleted": ("Удалено", "Deleted"),
+    "done": ("Готово", "Done"),
+    "copied": ("Создана копия", "A copy was created"),
+    "comment_prompt": ("Комментарий к рассылке", "Comment on the campaign"),
+    "csrf": ("Сессия устарела, обновите страницу", "The session expired; reload the page"),
+    "name": ("Название", "Name"),
+    "base": ("База номеров", "Phone base"),
+    "base_paste": ("Номера, по одному в строке", "Numbers, one a line"),
+    "base_file": ("или файл (TXT, CSV)", "or a file (TXT, CSV)"),
+    "rejected_lines": ("Отклонённые строки", "Rejected lines"),
+    "message": ("Сообщение", "Message"),
+    "message_tts": ("Синтез речи из текста", "Text to speech"),
+    "message_file": ("Аудиофайл (WAV, MP3)", "Audio file (WAV, MP3)"),
+    "listen_preview": ("Прослушать", "Listen"),
+    "speed": ("Скорость (звонков в час)", "Speed (calls an hour)"),
+    "start_at": ("Время старта (пусто — сразу)", "Start time (empty: at once)"),
+    "routing": ("Маршрутизация", "Routing"),
+    "carousel": ("Карусель номеров", "Number carousel"),
+    "caller_id": ("Номер отправителя", "Caller number"),
+    "ivr": ("Голосовое меню (IVR)", "Voice menu (IVR)"),
+    "ivr_none": ("Нет", "None"),
+    "ivr_words": ("Слова (лид-слова через запятую)", "Words (lead words, comma separated)"),
+    "ivr_keys": ("Клавиши (лид-клавиши через запятую)", "Keys (lead keys, comma separated)"),
+    "smart_parts": ("Умная рассылка: частей", "Smart parts"),
+    "smart_delay": ("Задержка, минут", "Delay, minutes"),
+    "record": ("Записывать разговоры", "Record conversations"),
+    "window": ("Ограничить время и дни рассылки", "Limit the hours and days"),
+    "window_from": ("с", "from"),
+    "window_to": ("до", "to"),
+    "window_tz": ("Часовой пояс", "Timezone"),
+    "tz_account": ("личного кабинета", "the account's"),
+    "tz_callee": ("абонента", "the callee's"),
+    "webhook_url": ("Webhook URL", "Webhook URL"),
+    "webhook_secret": ("Секрет webhook", "Webhook secret"),
+    "amd": ("Определять автоответчики", "Detect answering machines"),
+    "start": ("Запустить", "Start"),
+    "form_errors": ("Исправьте ошибки в форме", "Fix the errors in the form"),
+    "summary": ("Сводка", "Summary"),
+    "history": ("История статусов", "Status history"),
+    "outcomes": ("Исходы звонков", "Call outcomes"),
+    "calls_over_time": ("Звонки по времени", "Calls over time"),
+    "calls": ("Звонки", "Calls"),
+    "phone": ("Телефон", "Phone"),
+    "part": ("Часть", "Part"),
+    "attempt": ("Попытка", "Attempt"),
+    "started": ("Начало", "Started"),
+    "outcome": ("Исход", "Outcome"),
+    "duration": ("Длительность, с", "Duration, s"),
+    "answer": ("Распознанный ответ", "Recognised answer"),
+    "lead": ("Лид", "Lead"),
+    "recording": ("Запись", "Recording"),
+    "clips": ("Аудиоролики", "Audio clips"),
+    "no_clips": ("Аудиороликов нет", "No audio clips"),
+    "recordings_zip": ("Скачать записи (zip)", "Download recordings (zip)"),
+    "timezone": ("Часовой пояс", "Timezone"),
+    "save": ("Сохранить", "Save"),
+    "rotate": ("Выпустить новый ключ", "Issue a new key"),
+    "rotate_confirm": (
+        "Старый ключ перестанет работать. Продолжить?",
+        "The old key stops working. Go on?",
+    ),
+    "new_key": (
+        "Новый ключ (сохраните его, он показан один раз)",
+        "New key (keep it; it is shown once)",
+    ),
+    "saved": ("Сохранено", "Saved"),
+    "add": ("Добавить", "Add"),
+    "remove": ("Убрать", "Remove"),
+    "added": ("Добавлено", "Added"),
+    "queue": ("Очередь на уточнении", "Clarification queue"),
+    "approve": ("Одобрить", "Approve"),
+    "reject": ("Отклонить", "Reject"),
+    "reason": ("Причина", "Reason"),
+    "reason_required": ("Укажите причину", "Give a reason"),
+    "account": ("Аккаунт", "Account"),
+    "empty_queue": ("Очередь пуста", "The queue is empty"),
+    "error": ("Ошибка", "Error"),
+    "unavailable": (
+        "Сервис временно недоступен, попробуйте ещё раз",
+        "A service is not answering; try again",
+    ),
+    "not_found": ("Не найдено", "Not found"),
+    "yes": ("да", "yes"),
+    "no": ("нет", "no"),
+    "days": ("Дни", "Days"),
+    "lang_switch": ("English", "Русский"),
+    "cost_total": ("Стоимость", "Cost"),
+    "speed_short": ("Скорость", "Speed"),
+    "size_total": ("Номеров", "Numbers"),
+    "size_stop": ("В стоп-листе", "Stop-listed"),
+    "size_answered": ("Ответили", "Answered"),
+    "size_leads": ("Лиды", "Leads"),
+    "size_not_answered": ("Не ответили", "Not answered"),
+    "size_in_progress": ("В процессе", "In progress"),
+}
+
+WEEKDAY_LABELS: dict[str, tuple[str, str]] = {
+    "mon": ("Пн", "Mon"),
+    "tue": ("Вт", "Tue"),
+    "wed": ("Ср", "Wed"),
+    "thu": ("Чт", "Thu"),
+    "fri": ("Пт", "Fri"),
+    "sat": ("Сб", "Sat"),
+    "sun": ("Вс", "Sun"),
+}
+
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "answered": ("Ответил", "Answered"),
+    "no_answer": ("Не ответил", "No answer"),
+    "busy": ("Занято", "Busy"),
+    "machine": ("Автоответчик", "Answering machine"),
+    "failed": ("Ошибка", "Failed"),
+    "stop_listed": ("Стоп-лист", "Stop-listed"),
+}
+
+
+def lang_of(value: str | None) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+class Words:
+    """The words of one language, looked up by key (a missing key is a bug: KeyError)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang_of(lang)
+        self._index = 0 if self.lang == "ru" else 1
+
+    def __call__(self, key: str) -> str:
+        return _WORDS[key][self._index]
+
+    def status(self, status: Status | str) -> str:
+        value = Status(status)
+        return STATUS_LABELS[value] if self._index == 0 else _EN_STATUS[value]
+
+    def tag(self, tag: Tag | str) -> str:
+        value = Tag(tag)
+        return TAG_LABELS[value] if self._index == 0 else _EN_TAG[value]
+
+    def weekday(self, day: str) -> str:
+        return WEEKDAY_LABELS[day][self._index]
+
+    def outcome(self, outcome: str) -> str:
+        pair = OUTCOME_LABELS.get(outcome)
+        return pair[self._index] if pair else outcome

@@ -1,0 +1,193 @@
+"""The list "Рассылки": the page, the table fragment it polls, row actions, bulk delete
+and the download of the selected rows."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from zvonar_contracts.commands import (
+    CampaignCommand,
+    CancelAllSmartParts,
+    CancelLastSmartPart,
+    CopyCampaign,
+    DeleteCampaigns,
+    PauseCampaign,
+    ReleaseNumber,
+    ResumeCampaign,
+    SetComment,
+    StopCampaign,
+)
+from zvonar_contracts.options import Status, Tag
+from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.domain.validation import MAX_COMMENT
+from zvonar_gateway.files.exports import (
+    CAMPAIGN_COLUMNS,
+    MEDIA_TYPES,
+    CsvWriter,
+    XlsxWriter,
+    campaign_row,
+)
+from zvonar_gateway.http.deps import Account, ApiError
+from zvonar_gateway.web.auth import backend_of, require_account, session_account
+from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
+from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of
+from zvonar_gateway.web.session import check_csrf
+from zvonar_gateway.web.view import row_view
+
+_MAX_SELECTED = 1000
+
+
+def _filters(request: Request[Any, Any, Any]) -> ListFilters:
+    params = request.query_params
+    return read_filters(params.get, lambda key: list(params.getall(key, [])))
+
+
+def _selected(values: list[str]) -> list[int]:
+    ids = []
+    for value in values:
+        if value.isdigit() and 0 < int(value) < 2**62:
+            ids.append(int(value))
+    return list(dict.fromkeys(ids))[:_MAX_SELECTED]
+
+
+async def _table_context(request: Request[Any, Any, Any], account: Account) -> dict[str, Any]:
+    filters = _filters(request)
+    query, filter_error = to_query(filters, account.id, account.timezone)
+    reply = await backend_of(request).query(query)
+    if not isinstance(reply, CampaignPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+    words = words_of(request)
+    pages = max(1, math.ceil(reply.total / query.per_page))
+    return {
+        "rows": [row_view(view, account.timezone, words) for view in reply.items],
+        "total": reply.total,
+        "page": reply.page,
+        "pages": pages,
+        "filters": filters,
+        "filter_error": filter_error,
+        "selected": set(_selected(request.query_params.getall("ids", []))),
+    }
+
+
+@get("/", include_in_schema=False)
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    account = await session_account(request)
+    if account is None:
+        if (request.session or {}).get("admin"):
+            return redirect(request, "/moderation")
+        return html(request, "signin.html", error=None)
+    context = await _table_context(request, account)
+    return html(
+        request,
+        "campaigns.html",
+        account=account,
+        all_tags=[str(tag) for tag in Tag],
+        all_statuses=[str(status) for status in Status],
+        **context,
+    )
+
+
+@get("/campaigns/table", include_in_schema=False)
+async def table(request: Request[Any, Any, Any]) -> Response[Any]:
+    account = await require_account(request)
+    context = await _table_context(request, account)
+    return html(request, "_table.html", account=account, **context)
+
+
+def _command(action: str, account: Account, cid: int, prompt: str | None) -> CampaignCommand:
+    simple: dict[str, Callable[..., CampaignCommand]] = {
+        "pause": PauseCampaign,
+        "resume": ResumeCampaign,
+        "stop": StopCampaign,
+        "cancel-last": CancelLastSmartPart,
+        "cancel-all": CancelAllSmartParts,
+        "release-number": ReleaseNumber,
+    }
+    if action in simple:
+        return simple[action](account_id=account.id, campaign_id=cid)
+    if action == "copy":
+        return CopyCampaign(account_id=account.id, campaign_id=cid, account_tz=account.timezone)
+    if action == "comment":
+        text = (prompt or "").strip()
+        if len(text) > MAX_COMMENT:
+            raise ApiError(422, "validation", f"at most {MAX_COMMENT} characters")
+        return SetComment(account_id=account.id, campaign_id=cid, text=text)
+    raise ApiError(404, "not_found", f"no action {action!r}")
+
+
+@post("/campaigns/{campaign_id:int}/do/{action:str}", status_code=200, include_in_schema=False)
+async def campaign_action(
+    request: Request[Any, Any, Any], campaign_id: int, action: str
+) -> Response[Any]:
+    account = await require_account(request)
+    await check_csrf(request)
+    # The comment comes as a form field: a header (hx-prompt) cannot carry Cyrillic.
+    form = await request.form()
+    text = form.get("text")
+    command = _command(action, account, campaign_id, text if isinstance(text, str) else None)
+    ok = await backend_of(request).command(command)
+    # Wait until stats has applied the change, so the table the client reloads shows it.
+    await backend_of(request).query(
+        ListCampaigns(account_id=account.id, per_page=1, min_position=ok.position)
+    )
+    words = words_of(request)
+    if action == "copy" and ok.campaign is not None:
+        return flash(request, f"{words('copied')}: {ok.campaign.campaign_id}")
+    return flash(request, f"{words('done')}: {campaign_id}")
+
+
+@post("/campaigns/delete", status_code=200, include_in_schema=False)
+async def delete_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+    account = await require_account(request)
+    await check_csrf(request)
+    form = await request.form()
+    ids = _selected([str(v) for v in form.getall("ids", [])])
+    words = words_of(request)
+    if not ids:
+        return flash(request, words("nothing_selected"), error=True, refresh=False)
+    ok = await backend_of(request).command(DeleteCampaigns(account_id=account.id, campaign_ids=ids))
+    await backend_of(request).query(
+        ListCampaigns(account_id=account.id, per_page=1, min_position=ok.position)
+    )
+    deleted = ", ".join(str(i) for i in ok.deleted)
+    return flash(request, f"{words('deleted')}: {deleted}")
+
+
+@post("/campaigns/export", status_code=200, include_in_schema=False)
+async def export_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+    account = await require_account(request)
+    await check_csrf(request)
+    form = await request.form()
+    ids = _selected([str(v) for v in form.getall("ids", [])])
+    fmt = "xlsx" if form.get("format") == "xlsx" else "csv"
+    if not ids:
+        if is_htmx(request):
+            return flash(request, words_of(request)("nothing_selected"), error=True, refresh=False)
+        return redirect(request, "/")
+    query = ListCampaigns(account_id=account.id, ids=ids, per_page=len(ids))
+    reply = await backend_of(request).query(query)
+    rows = [campaign_row(view, account.timezone) for view in getattr(reply, "items", [])]
+    content = await asyncio.to_thread(_file_bytes, fmt, rows)
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="campaigns.{fmt}"'},
+    )
+
+
+def _file_bytes(fmt: str, rows: list[list[Any]]) -> bytes:
+    if fmt == "csv":
+        writer = CsvWriter(CAMPAIGN_COLUMNS)
+        return writer.header() + writer.rows(rows)
+    book = XlsxWriter("Рассылки", CAMPAIGN_COLUMNS)
+    book.append(rows)
+    with book.save() as file:
+        return bytes(file.read())
+
+
+HANDLERS = [home, table, campaign_action, delete_selected, export_selected]

@@ -1,0 +1,64 @@
+"""The moderator's view (signed in with the admin token): campaigns in clarification with
+approve and reject-with-reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from zvonar_contracts.commands import ModerateCampaign
+from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQueue
+from zvonar_gateway.http.deps import ApiError
+from zvonar_gateway.http.routes.common import accounts_of
+from zvonar_gateway.web.auth import backend_of, require_moderator
+from zvonar_gateway.web.render import flash, html, words_of
+from zvonar_gateway.web.report_routes import page_number
+from zvonar_gateway.web.session import check_csrf
+from zvonar_gateway.web.view import row_view
+
+PER_PAGE = 50
+
+
+@get("/moderation", include_in_schema=False)
+async def queue(request: Request[Any, Any, Any]) -> Response[str]:
+    require_moderator(request)
+    reply = await backend_of(request).query(
+        GetModerationQueue(page=page_number(request.query_params.get("page")), per_page=PER_PAGE)
+    )
+    if not isinstance(reply, CampaignPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+    words, rows = words_of(request), []
+    for view in reply.items:
+        # A moderator sees times in the owner's timezone, as the customer would.
+        owner = await accounts_of(request).by_id(view.account_id)
+        tz = owner.timezone if owner else "UTC"
+        rows.append((row_view(view, tz, words), owner.name if owner else view.account_id))
+    return html(request, "moderation.html", rows=rows, total=reply.total)
+
+
+@post("/moderation/{campaign_id:int}/{decision:str}", status_code=200, include_in_schema=False)
+async def decide(request: Request[Any, Any, Any], campaign_id: int, decision: str) -> Response[str]:
+    require_moderator(request)
+    await check_csrf(request)
+    if decision not in ("approve", "reject"):
+        raise ApiError(404, "not_found", "no such decision")
+    form = await request.form()
+    value = form.get("reason")
+    reason = value.strip()[:1000] if isinstance(value, str) else ""
+    words = words_of(request)
+    if decision == "reject" and not reason:
+        return flash(request, words("reason_required"), error=True, refresh=False)
+    command = ModerateCampaign(
+        campaign_id=campaign_id,
+        decided_by="moderator",
+        reason=reason,
+        decision="accepted" if decision == "approve" else "rejected",
+    )
+    ok = await backend_of(request).command(command)
+    await backend_of(request).query(GetCampaign(campaign_id=campaign_id, min_position=ok.position))
+    # The decided row is replaced by a line saying so: the queue no longer holds it.
+    return html(request, "_decided.html", campaign_id=campaign_id, decision=decision)
+
+
+HANDLERS = [queue, decide]

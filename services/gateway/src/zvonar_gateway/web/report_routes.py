@@ -1,0 +1,212 @@
+"""The report page of one campaign: summary, status history, charts, the calls with
+paging, their CSV/XLSX, the recordings (player and zip) and the audio clips."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import zipfile
+from collections import Counter
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get
+
+from zvonar_contracts.queries import GetReport, ReportPage
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
+from zvonar_gateway.files.exports import (
+    REPORT_COLUMNS,
+    CsvWriter,
+    XlsxWriter,
+    money_text,
+    report_row,
+)
+from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.web.i18n import Words
+from zvonar_gateway.web.render import html, words_of
+from zvonar_gateway.web.view import (
+    calls_over_time,
+    history_rows,
+    local_time,
+    row_view,
+    size_counters,
+)
+
+PER_PAGE = 50
+# Charts read every call row; past this many the per-minute chart is left out.
+CHART_ROWS = 20_000
+_OUTCOMES = ("answered", "no_answer", "busy", "machine", "failed", "stop_listed")
+_COLOURS = ("#15803d", "#a16207", "#b45309", "#6b7280", "#c62828", "#4338ca")
+
+
+async def report_page(
+    backend: Backend, account: Account, cid: int, page: int, per_page: int
+) -> ReportPage:
+    reply = await backend.query(
+        GetReport(campaign_id=cid, account_id=account.id, page=page, per_page=per_page)
+    )
+    if not isinstance(reply, ReportPage):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+    return reply
+
+
+def page_number(value: str | None) -> int:
+    return min(int(value), 1_000_000) if value and value.isdigit() and int(value) > 0 else 1
+
+
+def recording_url(cid: int, name: str | None) -> str | None:
+    return f"/campaigns/{cid}/recording?name={quote(name)}" if name else None
+
+
+def _charts(every: ReportPage | None, words: Words, tz: str) -> tuple[str, str | None]:
+    counts = Counter(str(call.outcome) for call in every.calls) if every else Counter()
+    outcome_chart = {
+        "type": "doughnut",
+        "data": {
+            "labels": [words.outcome(o) for o in _OUTCOMES],
+            "datasets": [
+                {"data": [counts.get(o, 0) for o in _OUTCOMES], "backgroundColor": list(_COLOURS)}
+            ],
+        },
+        "options": {"responsive": True, "maintainAspectRatio": False, "animation": False},
+    }
+    if every is None:
+        return json.dumps(outcome_chart), None
+    labels, values = calls_over_time([c.started_at for c in every.calls if c.started_at], tz)
+    time_chart = {
+        "type": "bar",
+        "data": {
+            "labels": labels,
+            "datasets": [{"label": words("calls"), "data": values, "backgroundColor": "#1d5fd1"}],
+        },
+        "options": {"responsive": True, "maintainAspectRatio": False, "animation": False},
+    }
+    return json.dumps(outcome_chart), json.dumps(time_chart)
+
+
+@get("/campaigns/{campaign_id:int}/report", include_in_schema=False)
+async def report(request: Request[Any, Any, Any], campaign_id: int) -> Response[str]:
+    account = await require_account(request)
+    backend, words, tz = backend_of(request), words_of(request), account.timezone
+    page_no = page_number(request.query_params.get("page"))
+    detail = await read_detail(backend, account.id, campaign_id)
+    page = await report_page(backend, account, campaign_id, page_no, PER_PAGE)
+    every = (
+        await report_page(backend, account, campaign_id, 1, 0) if page.total <= CHART_ROWS else None
+    )
+    outcome_chart, time_chart = _charts(every, words, tz)
+    clips = await backend.list_objects(AUDIO_BUCKET, f"campaign/{campaign_id}/")
+    calls = [
+        {
+            "phone": c.phone,
+            "part": c.part,
+            "attempt": c.attempt,
+            "started": local_time(c.started_at, tz),
+            "outcome": words.outcome(str(c.outcome)),
+            "duration": f"{c.duration_s:.1f}",
+            "cost": money_text(c.cost),
+            "answer": c.answer_text,
+            "lead": c.lead,
+            "recording": recording_url(campaign_id, c.recording),
+        }
+        for c in page.calls
+    ]
+    return html(
+        request,
+        "report.html",
+        account=account,
+        row=row_view(detail.campaign, tz, words),
+        counters=size_counters(detail.campaign),
+        history=history_rows(detail.history, tz),
+        calls=calls,
+        total=page.total,
+        page=page.page,
+        pages=max(1, math.ceil(page.total / PER_PAGE)),
+        outcome_chart=outcome_chart,
+        time_chart=time_chart,
+        clips=[
+            (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
+            for name, _ in clips
+        ],
+    )
+
+
+@get("/campaigns/{campaign_id:int}/report/download", include_in_schema=False)
+async def report_download(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+    account = await require_account(request)
+    fmt = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
+    every = await report_page(backend_of(request), account, campaign_id, 1, 0)
+    base = str(request.base_url).rstrip("/")
+    rows = []
+    for call in every.calls:
+        url = recording_url(campaign_id, call.recording)
+        rows.append(report_row(call, account.timezone, f"{base}{url}" if url else None))
+    content = await asyncio.to_thread(_report_file, fmt, rows)
+    media = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="report-{campaign_id}.{fmt}"'},
+    )
+
+
+def _report_file(fmt: str, rows: list[list[Any]]) -> bytes:
+    if fmt == "csv":
+        writer = CsvWriter(REPORT_COLUMNS)
+        return writer.header() + writer.rows(rows)
+    book = XlsxWriter("report", REPORT_COLUMNS)
+    book.append(rows)
+    with book.save() as file:
+        return bytes(file.read())
+
+
+@get("/campaigns/{campaign_id:int}/recording", include_in_schema=False)
+async def recording(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+    account = await require_account(request)
+    name = request.query_params.get("name") or ""
+    # Ownership first: the read answers not_found for another account's campaign.
+    await read_detail(backend_of(request), account.id, campaign_id)
+    if not name.startswith(f"{campaign_id}/") or ".." in name:
+        raise ApiError(404, "not_found", "no such recording")
+    data = await backend_of(request).get_object(RECORDINGS_BUCKET, name)
+    return Response(data, media_type="audio/wav")
+
+
+@get("/campaigns/{campaign_id:int}/clip", include_in_schema=False)
+async def clip(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+    account = await require_account(request)
+    name = request.query_params.get("name") or ""
+    await read_detail(backend_of(request), account.id, campaign_id)
+    if not name.startswith(f"campaign/{campaign_id}/") or ".." in name:
+        raise ApiError(404, "not_found", "no such clip")
+    data = await backend_of(request).get_object(AUDIO_BUCKET, name)
+    return Response(data, media_type="audio/wav")
+
+
+@get("/campaigns/{campaign_id:int}/recordings.zip", include_in_schema=False)
+async def recordings_zip(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+    account = await require_account(request)
+    backend = backend_of(request)
+    every = await report_page(backend, account, campaign_id, 1, 0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted({c.recording for c in every.calls if c.recording}):
+            archive.writestr(
+                name.rsplit("/", 1)[-1], await backend.get_object(RECORDINGS_BUCKET, name)
+            )
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="recordings-{campaign_id}.zip"'},
+    )
+
+
+HANDLERS = [report, report_download, recording, clip, recordings_zip]

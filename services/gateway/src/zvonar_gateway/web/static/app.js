@@ -1,0 +1,101 @@
+/* The page's small behaviours: the selection survives the table's polling, the "..." menu
+   pauses polling while open, comments are asked with a prompt, charts are drawn. */
+(function () {
+  "use strict";
+  var selected = new Set();
+
+  window.pollAllowed = function () {
+    // Re-rendering the table under an open menu or a prompt would close it under the cursor.
+    return !document.querySelector("details.menu[open]") && !window.zvonarPrompting;
+  };
+
+  function reapply() {
+    document.querySelectorAll("#table .row-check").forEach(function (box) {
+      box.checked = selected.has(box.value);
+    });
+    var all = document.getElementById("select-all");
+    var boxes = document.querySelectorAll("#table .row-check");
+    if (all) {
+      all.checked = boxes.length > 0 && Array.prototype.every.call(boxes, function (b) { return b.checked; });
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.classList && target.classList.contains("row-check")) {
+      if (target.checked) { selected.add(target.value); } else { selected.delete(target.value); }
+      reapply();
+    } else if (target.id === "select-all") {
+      document.querySelectorAll("#table .row-check").forEach(function (box) {
+        if (target.checked) { selected.add(box.value); } else { selected.delete(box.value); }
+      });
+      reapply();
+    }
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    // The filters changed: start again from page 1.
+    if (elt && elt.id === "filters") {
+      event.detail.parameters.page = "1";
+      var field = document.getElementById("page-field");
+      if (field) { field.value = "1"; }
+    }
+    // The poll sends the selection back so the server renders it checked too.
+    if (elt && (elt.id === "table" || elt.id === "filters" || elt.id === "delete-selected")) {
+      event.detail.parameters.ids = Array.from(selected);
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "table") { reapply(); }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "delete-selected" && event.detail.successful) { selected.clear(); }
+    // An action from a menu done: close the menu so polling goes on.
+    var menu = elt && elt.closest ? elt.closest("details.menu") : null;
+    if (menu) { menu.open = false; }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var flash = document.getElementById("flash");
+    if (flash && event.detail.xhr) {
+      flash.innerHTML = event.detail.xhr.responseText;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".comment-action") : null;
+    if (!button) { return; }
+    window.zvonarPrompting = true;
+    var text = window.prompt(button.dataset.prompt, button.dataset.current || "");
+    window.zvonarPrompting = false;
+    if (text === null) { return; }
+    htmx.ajax("POST", button.dataset.url, { target: "#flash", values: { text: text }, source: button });
+  });
+
+  // The download form submits only the selected rows, the ones on other pages included.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "bulk") { return; }
+    form.querySelectorAll("input.picked").forEach(function (el) { el.remove(); });
+    selected.forEach(function (id) {
+      if (!document.querySelector('#table .row-check[value="' + id + '"]')) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = "ids"; input.value = id; input.className = "picked";
+        form.appendChild(input);
+      }
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#table .row-check:checked").forEach(function (box) { selected.add(box.value); });
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (typeof Chart === "undefined") { return; }
+      var spec = JSON.parse(canvas.dataset.chart);
+      new Chart(canvas, spec);
+    });
+  });
+})();

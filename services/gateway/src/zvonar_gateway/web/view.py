@@ -1,0 +1,140 @@
+"""What a campaign row shows on the page: pure formatting of the read model, in the
+account's timezone and the page's language (the seed's formats: `DD.MM.YYYY (HH:MM:SS)`,
+"1 / 0 / 0 / 0 / 0 / 1")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from zvonar_contracts.options import FINAL_STATUSES, Status, Tag
+from zvonar_contracts.queries import CampaignView
+from zvonar_gateway.files.exports import money_text, page_time, size_text
+from zvonar_gateway.web.i18n import Words
+
+# Which actions a row offers, by status (docs/API.md "Act"); the rest are always there.
+_PAUSABLE = {Status.ACCEPTED, Status.SCHEDULED, Status.IN_PROGRESS, Status.PAUSED_WINDOW}
+_RUNNING = {
+    Status.ACCEPTED,
+    Status.SCHEDULED,
+    Status.IN_PROGRESS,
+    Status.PAUSED_WINDOW,
+    Status.MODERATION,
+    Status.CLARIFICATION,
+}
+
+
+class TagView(msgspec.Struct, frozen=True):
+    code: str
+    label: str
+
+
+class RowView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    created: str
+    name: str
+    tags: list[TagView]
+    status: str
+    status_label: str
+    start: str
+    size: str
+    smart_size: str
+    speed: int
+    cost: str
+    comment_user: str
+    comment_system: str
+    can_pause: bool
+    can_resume: bool
+    can_stop: bool
+    has_smart: bool
+    caller_number: str | None
+    running: bool
+
+
+def local_time(value: dt.datetime | None, tz: str) -> str:
+    return "" if value is None else page_time(value, tz)
+
+
+def start_label(view: CampaignView, tz: str, words: Words) -> str:
+    kind, at = view.start.kind, view.start.at
+    if kind == "out_of_window":
+        return words("out_of_window")
+    if kind == "scheduled" and at is not None:
+        return f"{words('scheduled_for')} {page_time(at, tz)}"
+    if kind == "started" and at is not None:
+        return page_time(at, tz)
+    return words("not_started")
+
+
+def tag_views(view: CampaignView, words: Words) -> list[TagView]:
+    tags = []
+    for tag in view.tags:
+        label = words.tag(tag)
+        if tag is Tag.SMART and view.smart_part is not None:
+            label = f"{label} [{view.smart_part}]"
+        tags.append(TagView(code=str(tag), label=label))
+    return tags
+
+
+def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
+    return RowView(
+        id=view.id,
+        created=f"{page_time(view.created_at, tz)} (id {view.id})",
+        name=view.name,
+        tags=tag_views(view, words),
+        status=str(view.status),
+        status_label=words.status(view.status),
+        start=start_label(view, tz, words),
+        size=size_text(view.size),
+        smart_size=size_text(view.smart_size),
+        speed=view.speed,
+        cost=money_text(view.cost),
+        comment_user=view.comment.user,
+        comment_system=view.comment.system,
+        can_pause=view.status in _PAUSABLE,
+        can_resume=view.status is Status.PAUSED,
+        can_stop=view.status not in FINAL_STATUSES,
+        has_smart=view.smart_size is not None and view.smart_part is None,
+        caller_number=view.caller_number,
+        running=view.status in _RUNNING,
+    )
+
+
+def size_counters(view: CampaignView) -> list[tuple[str, int]]:
+    size = view.size
+    return [
+        ("size_total", size.total),
+        ("size_stop", size.stop_listed),
+        ("size_answered", size.answered),
+        ("size_leads", size.leads),
+        ("size_not_answered", size.not_answered),
+        ("size_in_progress", size.in_progress),
+    ]
+
+
+def history_rows(history: list[Any], tz: str) -> list[tuple[str, str, str]]:
+    """(time, event type, details) for the report's status history."""
+    rows = []
+    for entry in history:
+        details = ", ".join(
+            f"{key}: {value}"
+            for key, value in sorted(entry.details.items())
+            if value not in ("", None)
+        )
+        rows.append((local_time(entry.at, tz), entry.type, details))
+    return rows
+
+
+def calls_over_time(starts: list[dt.datetime], tz: str) -> tuple[list[str], list[int]]:
+    """Calls counted per minute of local time (labels `DD.MM HH:MM`), in order."""
+    zone = ZoneInfo(tz)
+    counts: dict[dt.datetime, int] = {}
+    for start in starts:
+        moment = (start if start.tzinfo else start.replace(tzinfo=dt.UTC)).astimezone(zone)
+        minute = moment.replace(second=0, microsecond=0)
+        counts[minute] = counts.get(minute, 0) + 1
+    keys = sorted(counts)
+    return [key.strftime("%d.%m %H:%M") for key in keys], [counts[key] for key in keys]
