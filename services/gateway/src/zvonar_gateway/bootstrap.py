@@ -17,6 +17,7 @@ from zvonar_gateway.demo import seed_demo
 from zvonar_gateway.http.app import create_app
 from zvonar_gateway.http.deps import Backend
 from zvonar_gateway.settings import GatewaySettings
+from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_runtime.db import Database
 
 log = structlog.get_logger("zvonar.gateway")
@@ -92,5 +93,7 @@ async def build(settings: GatewaySettings, nc: Client) -> Gateway:
     backend = Backend(
         nc, command_timeout=settings.command_timeout, query_timeout=settings.query_timeout
     )
-    app = create_app(settings=settings, backend=backend, accounts=accounts)
+    app = create_app(
+        settings=settings, backend=backend, accounts=accounts, extra_handlers=WEB_HANDLERS
+    )
     return Gateway(settings=settings, db=db, accounts=accounts, backend=backend, app=app)
