@@ -1,0 +1,264 @@
+"""The scheduler and the dialling steps on a real SQLite store with fakes for the ports
+(campaign commands, blobs, synthesizer, webhooks) and a wall clock the test moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zvonar_contracts import campaign_events as ev
+from zvonar_contracts import commands as cmd
+from zvonar_contracts.call_events import CallCompleted
+from zvonar_contracts.codec import decode
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status, TtsAudio
+from zvonar_dialer.adapters import schema, store
+from zvonar_dialer.adapters.audio import pcm_to_wav
+from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.domain.clock import DialerClock
+from zvonar_dialer.domain.tariff import load_tariff
+from zvonar_dialer.service_layer import campaign_events
+from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.service_layer.dialling import request_of
+from zvonar_dialer.service_layer.recovery import resolve_placing
+from zvonar_dialer.service_layer.scheduler import Scheduler
+from zvonar_runtime.db import Cursor, Database
+
+ORIGIN = dt.datetime(2026, 6, 17, 9, 0, tzinfo=dt.UTC)
+CID = 1000001
+
+
+class Wall:
+    def __init__(self) -> None:
+        self.now = ORIGIN
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+class FakeCommands:
+    def __init__(self) -> None:
+        self.sent: list[cmd.CampaignCommand] = []
+        self.position = 1000
+
+    async def send(self, command: cmd.CampaignCommand) -> cmd.CommandReply | None:
+        self.sent.append(command)
+        self.position += 1
+        return cmd.CommandOk(position=self.position)
+
+    def kinds(self) -> list[str]:
+        return [type(c).__name__ for c in self.sent]
+
+
+class FakeBlobs:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    async def get(self, bucket: str, name: str) -> bytes:
+        return self.objects[(bucket, name)]
+
+    async def put(self, bucket: str, name: str, data: bytes) -> None:
+        self.objects[(bucket, name)] = data
+
+
+class SilentSynthesizer:
+    def synthesize(self, text: str, voice: str = "ru") -> bytes:
+        return pcm_to_wav(b"\x00\x00" * 16000 * 2, 16000)  # two seconds
+
+
+class FakeWebhooks:
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, bytes]] = []
+
+    def submit(self, url: str, secret: str, payload: bytes) -> None:
+        self.posts.append((url, secret, payload))
+
+
+@pytest.fixture
+def wall() -> Wall:
+    return Wall()
+
+
+@pytest.fixture
+def deps(tmp_path: Path, wall: Wall) -> Iterator[Deps]:
+    db = Database.from_settings(None, tmp_path / "dialer.sqlite3", "dialer")
+    db.run_sync(schema.create_schema)
+    yield Deps(
+        db=db,
+        clock=DialerClock(ORIGIN, 60.0, wall),
+        commands=FakeCommands(),
+        blobs=FakeBlobs(),
+        telephony=SimulatedCarrier(db),
+        synthesizer=SilentSynthesizer(),
+        tariff=load_tariff(),
+        webhooks=FakeWebhooks(),
+        caller_pool=["+74950000001", "+74950000002"],
+    )
+    db.close()
+
+
+_sequence = iter(range(1, 1_000_000))
+
+
+async def feed(deps: Deps, event: Any, position: int | None = None) -> bool:
+    return await deps.db.run(campaign_events.handle(event, next(_sequence), position))
+
+
+async def create(deps: Deps, phones: list[str], **options: Any) -> None:
+    base = "".join(f"{p}\n" for p in phones).encode()
+    digest = hashlib.sha256(base).hexdigest()
+    await deps.blobs.put("phone-bases", digest, base)
+    ref = PhoneBaseRef(bucket="phone-bases", name=digest, count=len(phones), sha256=digest)
+    opts = CampaignOptions(name="c", audio=TtsAudio(text="Здравствуйте"), **options)
+    common: dict[str, Any] = {"campaign_id": CID, "account_id": "acc", "at": ORIGIN}
+    await feed(deps, ev.CampaignCreated(**common, options=opts, phones=ref, account_tz="UTC"), 1)
+    status = Status.SCHEDULED if opts.start_at else Status.ACCEPTED
+    await feed(
+        deps,
+        ev.CampaignModerated(**common, decision="accepted", decided_by="rules", status=status),
+        2,
+    )
+
+
+def count(state: str) -> Any:
+    def work(cur: Cursor) -> int:
+        cur.execute(
+            "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND state = ?", (CID, state)
+        )
+        return int(cur.fetchone()[0])
+
+    return work
+
+
+def outbox_events(cur: Cursor) -> list[CallCompleted]:
+    return [decode(row.payload, CallCompleted) for row in store.outbox_pending(cur, 10_000)]
+
+
+PHONES = [f"+7916000{n:04d}" for n in range(100)]
+
+
+async def test_an_accepted_campaign_is_prepared_and_started_at_once(deps: Deps) -> None:
+    await create(deps, PHONES, speed=3600)
+    scheduler = Scheduler(deps)
+
+    await scheduler.pass_once()  # prepare: base and message
+    await scheduler.pass_once()  # start
+
+    commands = deps.commands.sent  # type: ignore[attr-defined]
+    assert [type(c) for c in commands] == [cmd.StartCampaign]
+    assert commands[0].started_at == deps.clock.now()
+    assert await deps.db.run(count("queued")) == 100
+    assert ("audio", f"campaign/{CID}/message.wav") in deps.blobs.objects  # type: ignore[attr-defined]
+
+
+async def test_a_scheduled_campaign_starts_at_its_start_time_never_before(
+    deps: Deps, wall: Wall
+) -> None:
+    await create(deps, PHONES, start_at=ORIGIN + dt.timedelta(hours=1))
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()
+
+    wall.advance(59)  # 59 dialer minutes at scale 60
+    await scheduler.pass_once()
+    assert deps.commands.sent == []  # type: ignore[attr-defined]
+
+    wall.advance(1)
+    await scheduler.pass_once()
+    assert deps.commands.kinds() == ["StartCampaign"]  # type: ignore[attr-defined]
+
+
+async def test_calls_are_paced_by_speed_on_the_dialer_clock(deps: Deps, wall: Wall) -> None:
+    await create(deps, PHONES, speed=360)  # one call every ten dialer seconds
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()
+    await scheduler.pass_once()
+    await scheduler.pass_once()
+    assert await deps.db.run(count("done")) == 1  # the first slot is due at the start
+
+    wall.advance(100 / 60)  # a hundred dialer seconds
+    await scheduler.pass_once()
+
+    assert await deps.db.run(count("done")) == 11
+    events = await deps.db.run(outbox_events)
+    starts = sorted(e.started_at for e in events)
+    assert {b - a for a, b in itertools.pairwise(starts)} == {dt.timedelta(seconds=10)}
+
+
+async def test_the_consumer_skips_an_event_it_has_already_applied(deps: Deps) -> None:
+    await create(deps, PHONES)
+    paused = ev.CampaignPaused(campaign_id=CID, account_id="acc", at=ORIGIN, paused_by="customer")
+
+    assert await deps.db.run(campaign_events.handle(paused, 10_000_000, 3))
+    assert not await deps.db.run(campaign_events.handle(paused, 10_000_000, 3))
+    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.PAUSED
+
+
+async def test_a_stop_listed_number_is_reported_at_its_turn_and_never_dialled(
+    deps: Deps, wall: Wall
+) -> None:
+    await feed(deps, ev.StopListPhonesAdded(account_id="acc", at=ORIGIN, phones=[PHONES[1]]))
+    await create(deps, PHONES[:3], speed=100_000)
+    scheduler = Scheduler(deps)
+    for _ in range(4):
+        await scheduler.pass_once()
+        wall.advance(1)
+
+    events = {e.phone: e for e in await deps.db.run(outbox_events)}
+    assert events[PHONES[1]].outcome == "stop_listed"
+    assert await deps.telephony.result_of(events[PHONES[1]].call_id) is None
+    assert await deps.telephony.result_of(events[PHONES[0]].call_id) is not None
+
+
+async def test_after_a_crash_placed_calls_are_resolved_without_ringing_twice(
+    deps: Deps,
+) -> None:
+    await create(deps, PHONES[:4], speed=100_000)
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()
+    await scheduler.pass_once()  # started; the next pass would dial
+
+    def crash_after_claim(cur: Cursor) -> list[store.PlacedCall]:
+        calls = [
+            store.PlacedCall(CID, 0, seq, phone, f"{CID}-0-{phone[1:]}-1", ORIGIN, None)
+            for seq, phone in enumerate(PHONES[:4])
+        ]
+        store.mark_placing(cur, calls)
+        return calls
+
+    calls = await deps.db.run(crash_after_claim)
+    carrier: SimulatedCarrier = deps.telephony  # type: ignore[assignment]
+    campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+    assert campaign is not None
+    await carrier.place_call(request_of(campaign, calls[0]))  # rung before the crash
+    rung_before = carrier.rung
+
+    assert await resolve_placing(deps) == 4
+
+    assert carrier.rung - rung_before == 3
+    assert await carrier.calls_recorded() == 4
+    assert await deps.db.run(count("done")) == 4
+    assert len(await deps.db.run(outbox_events)) == 4
+
+
+async def test_answered_calls_are_charged_and_unanswered_ones_are_free(
+    deps: Deps, wall: Wall
+) -> None:
+    await create(deps, ["+79160000000", "+79160000006"], speed=100_000)
+    scheduler = Scheduler(deps)
+    for _ in range(3):
+        await scheduler.pass_once()
+        wall.advance(1)
+
+    events = {e.phone[-1]: e for e in await deps.db.run(outbox_events)}
+    assert events["0"].outcome == "answered"
+    assert events["0"].billed_s == 60 and str(events["0"].cost) == "1.80"
+    assert events["6"].outcome == "no_answer" and str(events["6"].cost) == "0.00"
+    assert {e.caller_number for e in events.values()} == {"+74950000001", "+74950000002"}
