@@ -89,8 +89,9 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
         env = {**os.environ, "NATS_URL": server.url, "DATABASE_URL": database_url,
                "ZVONAR_DATA_DIR": tmp, "ZVONAR_LOG_LEVEL": "warning",
                "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY)}  # fmt: skip
-        service = subprocess.Popen([sys.executable, "-m", "zvonar_campaign"], env=env,
-                                   stdout=subprocess.DEVNULL)  # fmt: skip
+        service = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "zvonar_campaign", env=env, stdout=subprocess.DEVNULL
+        )
         try:
             nc = await nats.connect(server.url, name="bench-campaign-create")
             await _wait_ready(nc)
@@ -100,7 +101,7 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
             return figures
         finally:
             service.terminate()
-            service.wait(timeout=30)
+            await asyncio.wait_for(service.wait(), timeout=30)
 
 
 def run(quick: bool = False) -> Result:
@@ -129,8 +130,9 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.quick)
     path = write_json(result, args.quick)
-    print(f"over NATS: {result.figure:.0f} creates/s; raw eventsourcing: "
-          f"{result.baseline:.0f} creates/s; ratio {result.ratio:.2f} (goal ≥ {GOAL_RATIO})")  # fmt: skip
+    print(f"over NATS: {result.figure:.0f} creates/s; "
+          f"raw eventsourcing: {result.baseline:.0f} creates/s; "
+          f"ratio {result.ratio:.2f} (goal ≥ {GOAL_RATIO})")  # fmt: skip
     print(table([result]))
     print(f"JSON: {path}")
 
