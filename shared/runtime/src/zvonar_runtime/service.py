@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,9 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
         connect_timeout=2,
         middlewares=(ServiceMiddleware,),
         graceful_timeout=15.0,
+        # faststream's own logger brings its own handler and format; this one goes through
+        # the root handler that configure_logging() set up, so every line is one format.
+        logger=logging.getLogger("zvonar.broker"),
     )
 
 
