@@ -1,0 +1,68 @@
+"""Playwright on Debian's Chromium against the running stack: a browser per session, a
+page per test that records every request it makes (none may leave localhost)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.stack import Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("/usr/bin/chromium is missing: install the chromium package")
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def __call__(self, request: Any) -> None:
+        self.urls.append(request.url)
+
+    def outside(self) -> list[str]:
+        return [u for u in self.urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                and urlsplit(u).hostname not in LOCAL_HOSTS]  # fmt: skip
+
+
+@pytest.fixture
+def requests_seen() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def page(browser: Any, stack: Stack, requests_seen: Recorder, output_dir: Path) -> Iterator[Any]:
+    context = browser.new_context(
+        base_url=stack.base_url, viewport={"width": 1440, "height": 900}, locale="ru-RU",
+        accept_downloads=True,
+    )  # fmt: skip
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("request", requests_seen)
+    yield page
+    page.screenshot(path=str(output_dir / "final.png"), full_page=True)
+    context.close()
+    # Every page of every test: nothing is fetched from outside this machine.
+    assert not requests_seen.outside(), requests_seen.outside()

@@ -1,0 +1,46 @@
+"""What the browser tests do on the page, named as a customer would say it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.stack import Stack
+
+LONG = 90_000  # ms: a campaign runs through the whole stack at 3600x
+
+
+def sign_in(page: Any, key: str) -> None:
+    page.goto("/")
+    page.fill("input[name=api_key]", key)
+    page.click("#signin button[type=submit]")
+
+
+def shot(page: Any, output_dir: Path, name: str) -> None:
+    page.screenshot(path=str(output_dir / f"{name}.png"), full_page=True)
+
+
+def row(page: Any, campaign_id: int) -> Any:
+    return page.locator(f"#row-{campaign_id}")
+
+
+def expect_status(page: Any, campaign_id: int, label: str, timeout: int = LONG) -> None:
+    expect(row(page, campaign_id).locator(".status")).to_have_text(label, timeout=timeout)
+
+
+def open_menu_and(page: Any, campaign_id: int, action: str) -> None:
+    menu = row(page, campaign_id).locator("details.menu")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name=action, exact=True).click()
+
+
+def search(page: Any, text: str) -> None:
+    page.fill("#filters input[name=q]", text)
+    page.click("#search-button")
+
+
+def account(stack: Stack, name: str) -> tuple[Any, str]:
+    client = stack.new_account(name)
+    return client, str(client.account["api_key"])  # type: ignore[attr-defined]

@@ -1,0 +1,204 @@
+"""The web page "Рассылки" in headless Chromium against every service running (real NATS,
+PostgreSQL, the dialer's clock at 3600x): the scenarios of issue 8."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import create, wait_status
+from tests.e2e.web.pages import (
+    account,
+    expect_status,
+    open_menu_and,
+    row,
+    search,
+    shot,
+    sign_in,
+)
+from tests.stack import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
+
+PHONES = [f"+7916123450{d}" for d in range(10)]
+
+
+def future(days: int = 3) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat()
+
+
+def test_sign_in_create_with_tts_and_smart_parts_and_watch_it_finish(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    _, key = account(stack, "Браузер")
+    sign_in(page, key)
+    expect(page.locator("h1")).to_have_text("Рассылки")
+    shot(page, output_dir, "01-signed-in")
+    page.click("text=Создать рассылку")
+    page.fill("input[name=name]", "Весенняя акция")
+    page.fill("textarea[name=phones_text]", "\n".join(PHONES[4:8]) + "\nне номер")
+    page.fill("textarea[name=tts_text]", "Здравствуйте! Весенние скидки для вас.")
+    page.click("#preview-button")
+    expect(page.locator("#preview audio")).to_be_visible(timeout=30_000)
+    page.fill("input[name=smart_parts]", "1")
+    page.fill("input[name=smart_delay]", "1")
+    shot(page, output_dir, "02-create-form")
+    page.click("#create-submit")
+    expect(page.locator("#created")).to_contain_text("Весенняя акция")
+    expect(page.locator("#rejected-lines")).to_contain_text("не номер")
+    campaign_id = int(page.locator("#created").inner_text().split(":")[1].split("—")[0])
+    page.click("#to-list")
+    # A marker on the window: if the page reloaded, it would be gone.
+    page.evaluate("window.notReloaded = true")
+    expect(row(page, campaign_id).locator(".tags")).to_contain_text("Умная")
+    expect(row(page, campaign_id).locator(".tags")).to_contain_text("Сгенерированный текст")
+    expect_status(page, campaign_id, "Закончена")
+    assert page.evaluate("window.notReloaded") is True
+    expect(row(page, campaign_id).locator(".size")).to_have_text("4 / 0 / 2 / 0 / 2 / 0")
+    expect(row(page, campaign_id).locator(".size")).to_have_attribute(
+        "title", "Всего номеров / в стоп-листе / ответили / лиды / не ответили / в процессе"
+    )
+    part = page.locator("tr", has_text="Умная [1]")
+    expect(part.first).to_be_visible()
+    shot(page, output_dir, "03-finished")
+
+
+def test_search_by_id_and_cyrillic_name_and_filter_by_status_and_tag(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    client, key = account(stack, "Поиск")
+    spring = create(
+        client, name="Весенняя распродажа", phones=PHONES[:1], start_at=future(), record=True
+    )
+    autumn = create(client, name="Осенний сбор", phones=PHONES[1:2], start_at=future())
+    wait_status(client, spring["id"], "scheduled")
+    wait_status(client, autumn["id"], "scheduled")
+    assert client.post(f"/api/v1/campaigns/{autumn['id']}/pause").status_code == 200
+    sign_in(page, key)
+    search(page, str(autumn["id"]))
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(1)
+    expect(row(page, autumn["id"])).to_be_visible()
+    search(page, "РАСПРОД")
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(1)
+    expect(row(page, spring["id"])).to_contain_text("Весенняя распродажа")
+    shot(page, output_dir, "01-search-cyrillic")
+    search(page, "")
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(2)
+    page.select_option("#status-filter", "paused")
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(1)
+    expect(row(page, autumn["id"]).locator(".status")).to_have_text("На паузе")
+    page.select_option("#status-filter", "")
+    page.select_option("#tag-filter", ["recording"])
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(1)
+    expect(row(page, spring["id"]).locator(".tags")).to_contain_text("С записью")
+    expect(row(page, spring["id"]).locator(".start")).to_contain_text("Запланирована на")
+    shot(page, output_dir, "02-filter-tag")
+
+
+def test_report_with_charts_and_csv_download(page: Any, stack: Stack, output_dir: Path) -> None:
+    client, key = account(stack, "Отчёт")
+    campaign = create(client, name="Для отчёта", phones=PHONES[:8], record=True)
+    wait_status(client, campaign["id"], "finished", timeout=90)
+    sign_in(page, key)
+    row(page, campaign["id"]).locator("a.report").click()
+    expect(page.locator("#report-name")).to_have_text("Для отчёта")
+    expect(page.locator("[data-counter=size_total] b")).to_have_text("8")
+    expect(page.locator("tr.call-row")).to_have_count(8)
+    # Chart.js drew on the canvas: it sized it and keeps its chart object.
+    page.wait_for_function(
+        "() => Chart.getChart(document.getElementById('chart-outcomes')) !== undefined"
+    )
+    shot(page, output_dir, "01-report")
+    with page.expect_download() as info:
+        page.click("#download-csv")
+    data = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert {r["phone"] for r in rows} == set(PHONES[:8])
+
+
+def test_pause_and_resume_from_the_menu(page: Any, stack: Stack, output_dir: Path) -> None:
+    client, key = account(stack, "Пауза")
+    campaign = create(client, name="Пауза и 🔄", phones=PHONES[:2], start_at=future())
+    wait_status(client, campaign["id"], "scheduled")
+    sign_in(page, key)
+    expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
+    open_menu_and(page, campaign["id"], "Пауза")
+    expect_status(page, campaign["id"], "На паузе", timeout=20_000)
+    shot(page, output_dir, "01-paused")
+    row(page, campaign["id"]).locator("button.resume").click()
+    expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
+    shot(page, output_dir, "02-resumed")
+
+
+def test_copy_a_campaign(page: Any, stack: Stack, output_dir: Path) -> None:
+    client, key = account(stack, "Копия")
+    campaign = create(client, name="Оригинал", phones=PHONES[:2], start_at=future())
+    sign_in(page, key)
+    expect(row(page, campaign["id"])).to_be_visible()
+    open_menu_and(page, campaign["id"], "Скопировать")
+    expect(page.locator("#flash")).to_contain_text("Создана копия")
+    expect(page.locator("#table tbody tr", has_text="Оригинал")).to_have_count(2, timeout=20_000)
+    shot(page, output_dir, "01-copied")
+
+
+def test_delete_two_rows_at_once(page: Any, stack: Stack, output_dir: Path) -> None:
+    client, key = account(stack, "Удаление")
+    made = [
+        create(client, name=f"Удалить {i}", phones=PHONES[:1], start_at=future()) for i in range(3)
+    ]
+    sign_in(page, key)
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(3)
+    for campaign in made[:2]:
+        row(page, campaign["id"]).locator(".row-check").check()
+    # The selection survives the table's polling.
+    page.wait_for_timeout(2500)
+    expect(row(page, made[0]["id"]).locator(".row-check")).to_be_checked()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-selected")
+    expect(page.locator("#table tbody tr[data-id]")).to_have_count(1, timeout=20_000)
+    expect(row(page, made[2]["id"])).to_be_visible()
+    shot(page, output_dir, "01-after-delete")
+
+
+def test_moderator_approves_a_campaign_in_clarification(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    client, _ = account(stack, "Кредиты")
+    campaign = create(client, name="Кредит под 0%", phones=PHONES[:1], start_at=future())
+    wait_status(client, campaign["id"], "clarification")
+    sign_in(page, stack.admin_token)
+    expect(page).to_have_url(f"{stack.base_url}/moderation")
+    queued = page.locator(f"#mod-{campaign['id']}")
+    expect(queued).to_contain_text("Кредит под 0%")
+    shot(page, output_dir, "01-queue")
+    queued.locator("button.approve").click()
+    expect(page.locator(f"tr.decided[data-id='{campaign['id']}']")).to_be_visible()
+    wait_status(client, campaign["id"], "scheduled", "accepted")
+    shot(page, output_dir, "02-approved")
+
+
+def test_phone_screen_english_and_no_outside_requests(
+    page: Any, stack: Stack, requests_seen: Any, output_dir: Path
+) -> None:
+    client, key = account(stack, "Телефон")
+    campaign = create(client, name="На телефоне", phones=PHONES[:1], start_at=future())
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, key)
+    expect(row(page, campaign["id"])).to_be_visible()
+    shot(page, output_dir, "01-phone-ru")
+    for path in ("/campaigns/new", f"/campaigns/{campaign['id']}/report", "/profile", "/stop-list"):
+        page.goto(path)
+        expect(page.locator("h1").first).to_be_visible()
+    page.goto("/")
+    page.click("#lang-switch")
+    expect(page.locator("h1")).to_have_text("Campaigns")
+    expect(row(page, campaign["id"]).locator(".start")).to_contain_text("Scheduled for")
+    shot(page, output_dir, "02-phone-en")
+    assert len(requests_seen.urls) > 10
+    assert not requests_seen.outside(), requests_seen.outside()

@@ -1,0 +1,164 @@
+"""The page's pure parts: row formatting, filters, the create form, the session secret,
+the two languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from zvonar_contracts.options import Size, Status, Tag
+from zvonar_contracts.queries import CampaignView, Comment, Start
+from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
+from zvonar_gateway.web.forms import form_to_body
+from zvonar_gateway.web.i18n import Words
+from zvonar_gateway.web.session import SECRET_FILE, session_secret
+from zvonar_gateway.web.view import calls_over_time, row_view
+
+RU, EN = Words("ru"), Words("en")
+
+
+def view(**changes: object) -> CampaignView:
+    values: dict[str, object] = {
+        "id": 2202344,
+        "account_id": "acc_1",
+        "created_at": dt.datetime(2026, 6, 17, 13, 12, 36, tzinfo=dt.UTC),
+        "name": "Без имени",
+        "tags": [Tag.SMART, Tag.NO_CALLER_ID, Tag.TTS],
+        "smart_part": None,
+        "parent_id": None,
+        "status": Status.SCHEDULED,
+        "start": Start(kind="scheduled", at=dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)),
+        "size": Size(total=1, in_progress=1),
+        "smart_size": Size(),
+        "speed": 800,
+        "cost": Decimal("1.8"),
+        "comment": Comment(user="", system="Причина"),
+        "caller_number": None,
+    }
+    values.update(changes)
+    return CampaignView(**values)  # type: ignore[arg-type]
+
+
+def test_a_row_as_the_seed_shows_it_in_the_account_timezone() -> None:
+    row = row_view(view(), "Europe/Moscow", RU)
+    assert row.created == "17.06.2026 (16:12:36) (id 2202344)"
+    assert row.start == "Запланирована на 18.06.2026 (10:00:00)"
+    assert row.size == "1 / 0 / 0 / 0 / 0 / 1"
+    assert row.smart_size == "0 / 0 / 0 / 0 / 0 / 0"
+    assert [t.label for t in row.tags] == ["Умная", "Без CallerId", "Сгенерированный текст"]
+    assert row.status_label == "Запланирована" and row.cost == "1.80"
+    assert row.can_pause and row.can_stop and not row.can_resume and row.has_smart
+
+
+def test_a_smart_part_row_and_the_other_start_kinds() -> None:
+    part = row_view(view(smart_part=2, smart_size=None, start=Start(kind="not_started")), "UTC", RU)
+    assert part.tags[0].label == "Умная [2]" and part.start == "Не начата" and not part.has_smart
+    paused = row_view(
+        view(status=Status.PAUSED_WINDOW, start=Start(kind="out_of_window")), "UTC", RU
+    )
+    assert paused.start == "Пауза - вне временного интервала"
+    resumable = row_view(view(status=Status.PAUSED), "UTC", EN)
+    assert resumable.can_resume and not resumable.can_pause and resumable.status_label == "Paused"
+    done = row_view(view(status=Status.FINISHED), "Asia/Vladivostok", RU)
+    assert not done.can_stop and done.created.startswith("17.06.2026 (23:12:36)")
+
+
+def test_filters_read_from_the_query_and_turned_into_the_stats_query() -> None:
+    params = {
+        "q": " весна ",
+        "status": "paused",
+        "date_from": "2026-06-01",
+        "time_from": "10:00",
+        "date_to": "2026-06-02",
+        "page": "3",
+    }
+    tags = {"tag": ["recording", "nonsense", "recording"]}
+    filters = read_filters(params.get, lambda key: tags.get(key, []))
+    assert filters.q == "весна" and filters.tags == ["recording"] and filters.page == 3
+    query, error = to_query(filters, "acc_1", "Europe/Moscow")
+    assert error is None
+    assert query.statuses == [Status.PAUSED] and query.tags == [Tag.RECORDING]
+    assert query.created_from == dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC)
+    assert query.created_to is not None and query.created_to.date() == dt.date(2026, 6, 2)
+    assert "tag=recording" in filters.query_string(page=4) and "page=4" in filters.query_string(
+        page=4
+    )
+
+
+def test_an_unreadable_date_is_reported_and_ignored() -> None:
+    query, error = to_query(ListFilters(date_from="32.13.2026"), "acc_1", "UTC")
+    assert error and query.created_from is None
+
+
+def test_the_create_form_becomes_the_api_body() -> None:
+    values = {
+        "name": " Акция ",
+        "audio_kind": "tts",
+        "tts_text": "Привет",
+        "speed": "500",
+        "start_at": "2026-06-18T10:00",
+        "routing_kind": "caller_id",
+        "caller_number": "+79161234567",
+        "ivr_kind": "keys",
+        "ivr_keys": "1, #",
+        "smart_parts": "2",
+        "smart_delay": "30",
+        "record": "on",
+        "window_on": "on",
+        "window_from": "09:00",
+        "window_to": "21:00",
+        "window_tz": "callee",
+        "webhook_url": "https://example.com/hook",
+        "webhook_secret": "s",
+        "amd": "on",
+        "comment": "мой",
+    }
+    body, errors = form_to_body(values, ["mon", "fri", "xyz"], "Europe/Moscow")
+    assert errors == {}
+    assert body["name"] == "Акция" and body["speed"] == 500
+    assert body["start_at"] == "2026-06-18T10:00:00+03:00"
+    assert body["routing"] == {"kind": "caller_id", "number": "+79161234567"}
+    assert body["ivr"] == {"kind": "keys", "lead_keys": ["1", "#"]}
+    assert body["smart"] == {"parts": 2, "delay_minutes": 30}
+    assert body["window"] == {
+        "days": ["mon", "fri"],
+        "from": "09:00",
+        "to": "21:00",
+        "tz": "callee",
+    }
+    assert body["integration"]["webhook_url"] == "https://example.com/hook"
+    assert body["record"] and body["amd"] and body["comment"] == "мой"
+
+
+def test_the_create_form_names_its_own_faults() -> None:
+    body, errors = form_to_body(
+        {"speed": "быстро", "start_at": "вчера", "smart_parts": "x"}, [], "UTC"
+    )
+    assert set(errors) == {"speed", "start_at", "smart.parts"}
+    assert "smart" not in body and "name" not in body
+
+
+def test_the_session_secret_is_kept_under_the_data_dir(tmp_path: Path) -> None:
+    first = session_secret(tmp_path, env={})
+    assert len(first) == 32 and (tmp_path / SECRET_FILE).stat().st_mode & 0o077 == 0
+    assert session_secret(tmp_path, env={}) == first
+    given = session_secret(tmp_path, env={"ZVONAR_SESSION_SECRET": "from-env"})
+    assert given != first and len(given) == 32
+
+
+def test_calls_are_counted_per_local_minute() -> None:
+    base = dt.datetime(2026, 6, 1, 7, 0, 10, tzinfo=dt.UTC)
+    labels, counts = calls_over_time(
+        [base, base + dt.timedelta(seconds=20), base + dt.timedelta(minutes=2)], "Europe/Moscow"
+    )
+    assert labels == ["01.06 10:00", "01.06 10:02"] and counts == [2, 1]
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_every_status_and_tag_has_a_label_in_both_languages(status: Status) -> None:
+    assert RU.status(status) and EN.status(status) and RU.status(status) != EN.status(status)
+    for tag in Tag:
+        assert RU.tag(tag) and EN.tag(tag)
