@@ -1,0 +1,188 @@
+"""The service layer on a real SQLite event store and a fake dialer (no servers): placement
+and clock questions, Idempotency-Key replays, numbers, snapshots, and a refused command
+storing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zvonar_campaign.bootstrap import Store, build_deps, open_store
+from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
+from zvonar_campaign.service_layer.messagebus import handle
+from zvonar_campaign.service_layer.unit import Deps
+from zvonar_contracts import commands as c
+from zvonar_contracts.commands import CommandError, CommandOk
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status, TtsAudio
+
+NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
+BIG_BASE = PhoneBaseRef(bucket="phone-bases", name="d" * 64, count=1_000_000, sha256="d" * 64)
+
+
+@dataclass
+class FakeDialer:
+    now: dt.datetime = NOW
+    placement_answer: Status = Status.SCHEDULED
+    asked: list[str] = field(default_factory=list)
+
+    async def clock(self) -> dt.datetime:
+        self.asked.append("clock")
+        return self.now
+
+    async def placement(self, campaign_id: int) -> Status:
+        self.asked.append(f"placement {campaign_id}")
+        return self.placement_answer
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def dialer() -> FakeDialer:
+    return FakeDialer()
+
+
+@pytest.fixture
+def deps(store: Store, dialer: FakeDialer) -> Deps:
+    return build_deps(store, dialer)
+
+
+def create(start_at: dt.datetime | None = None, key: str | None = None,
+           request_hash: str = "h") -> c.CreateCampaign:  # fmt: skip
+    options = CampaignOptions(name="Акция", audio=TtsAudio(text="Алло"), start_at=start_at)
+    return c.CreateCampaign(account_id="acc_1", account_tz="Europe/Moscow", options=options,
+                            phones=BIG_BASE, idempotency_key=key,
+                            request_hash=request_hash)  # fmt: skip
+
+
+async def ok(command: Any, deps: Deps) -> CommandOk:
+    reply = await handle(command, deps)
+    assert isinstance(reply, CommandOk), reply
+    return reply
+
+
+async def test_numbers_start_at_1000001_and_increase(deps: Deps) -> None:
+    first = await ok(create(), deps)
+    second = await ok(create(), deps)
+    assert first.campaign is not None and second.campaign is not None
+    assert (first.campaign.campaign_id, second.campaign.campaign_id) == (
+        FIRST_CAMPAIGN_ID, FIRST_CAMPAIGN_ID + 1)  # fmt: skip
+
+
+async def test_numbers_are_never_handed_out_twice_under_concurrency(store: Store) -> None:
+    numbers = await asyncio.gather(
+        *(asyncio.to_thread(store.tables.next_number_sync) for _ in range(40))
+    )
+    assert len(set(numbers)) == 40 and min(numbers) >= FIRST_CAMPAIGN_ID
+
+
+async def test_acceptance_schedules_only_when_the_start_is_ahead_of_the_dialer_clock(
+    deps: Deps, dialer: FakeDialer
+) -> None:
+    ahead = (await ok(create(NOW + dt.timedelta(hours=1)), deps)).campaign
+    behind = (await ok(create(NOW - dt.timedelta(hours=1)), deps)).campaign
+    assert ahead is not None and behind is not None
+    for campaign, status in ((ahead, Status.SCHEDULED), (behind, Status.ACCEPTED)):
+        accept = c.ModerateCampaign(campaign_id=campaign.campaign_id, decision="accepted",
+                                    decided_by="rules")  # fmt: skip
+        moderated = await ok(accept, deps)
+        assert moderated.campaign is not None and moderated.campaign.status is status
+    assert dialer.asked == ["clock", "clock"]
+
+
+async def test_a_customer_resume_goes_where_the_dialer_places_it(
+    deps: Deps, dialer: FakeDialer
+) -> None:
+    campaign = (await ok(create(), deps)).campaign
+    assert campaign is not None
+    n = campaign.campaign_id
+    for command in (c.ModerateCampaign(campaign_id=n, decision="accepted", decided_by="rules"),
+                    c.StartCampaign(campaign_id=n, started_at=NOW),
+                    c.PauseCampaign(campaign_id=n, account_id="acc_1")):  # fmt: skip
+        await ok(command, deps)
+    resumed = await ok(c.ResumeCampaign(campaign_id=n, account_id="acc_1"), deps)
+    assert resumed.campaign is not None and resumed.campaign.status is Status.SCHEDULED
+    assert dialer.asked[-1] == f"placement {n}"
+
+
+async def test_a_customer_resume_of_a_running_campaign_is_refused_without_asking(
+    deps: Deps, dialer: FakeDialer
+) -> None:
+    campaign = (await ok(create(), deps)).campaign
+    assert campaign is not None
+    reply = await handle(c.ResumeCampaign(campaign_id=campaign.campaign_id), deps)
+    assert isinstance(reply, CommandError) and reply.code == "invalid_transition"
+    assert dialer.asked == []
+
+
+async def test_an_idempotency_key_replays_the_first_campaign_and_creates_nothing(
+    deps: Deps, store: Store
+) -> None:
+    first = await ok(create(key="k"), deps)
+    replay = await ok(create(key="k"), deps)
+    assert replay.campaign is not None and replay.campaign.replayed
+    assert replay.campaign.campaign_id == first.campaign.campaign_id  # type: ignore[union-attr]
+    assert store.app.max_position() == first.position
+    conflict = await handle(create(key="k", request_hash="other"), deps)
+    assert isinstance(conflict, CommandError) and conflict.code == "conflict"
+
+
+async def test_a_key_reserved_by_a_request_that_died_before_storing_is_completed(
+    deps: Deps, store: Store
+) -> None:
+    number = store.tables.next_number_sync()
+    store.tables.reserve_key_sync("acc_1", "k", "h", number)  # then the process died
+    reply = await ok(create(key="k"), deps)
+    assert reply.campaign is not None and reply.campaign.campaign_id == number
+    assert not reply.campaign.replayed
+
+
+async def test_a_refused_command_stores_nothing(deps: Deps, store: Store) -> None:
+    created = await ok(create(), deps)
+    n = created.campaign.campaign_id  # type: ignore[union-attr]
+    for command, code in ((c.FinishCampaign(campaign_id=n), "invalid_transition"),
+                          (c.SetComment(campaign_id=n, text="я" * 1001), "validation"),
+                          (c.PauseCampaign(campaign_id=n, account_id="acc_2"), "not_found"),
+                          (c.StartSmartPart(campaign_id=n, part=1, phone_count=1),
+                           "invalid_transition")):  # fmt: skip
+        reply = await handle(command, deps)
+        assert isinstance(reply, CommandError) and reply.code == code, command
+    assert store.app.max_position() == created.position
+
+
+async def test_a_million_number_base_stays_out_of_the_events(deps: Deps, store: Store) -> None:
+    await ok(create(), deps)
+    (created,) = store.app.recorder.select_notifications(start=None, limit=10)
+    assert len(created.state) < 2_000  # the base travels as a reference only
+
+
+async def test_a_long_history_is_loaded_from_a_snapshot(deps: Deps, store: Store) -> None:
+    campaign = (await ok(create(), deps)).campaign
+    assert campaign is not None
+    n = campaign.campaign_id
+    for i in range(60):
+        await ok(c.SetComment(campaign_id=n, text=f"#{i}"), deps)
+    snapshots = list(store.app.snapshots.get(campaign_uuid(n)))  # type: ignore[union-attr]
+    assert [s.originator_version for s in snapshots] == [50]
+    loaded = store.app.repository.get(campaign_uuid(n))
+    assert (loaded.version, loaded.user_comment, loaded.phones) == (61, "#59", BIG_BASE)
+
+
+async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) -> None:
+    added = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
+    again = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
+    assert again.position == added.position  # nothing new, nothing stored
+    for command in (c.AddToStopList(phones=["+79161234567"]),
+                    c.RemoveFromStopList(account_id="acc_1", phones=["abc"])):  # fmt: skip
+        reply = await handle(command, deps)
+        assert isinstance(reply, CommandError) and reply.code == "validation"
