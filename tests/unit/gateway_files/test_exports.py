@@ -160,3 +160,12 @@ def test_report_csv_and_xlsx_parse_back() -> None:
     assert values[1][0] == "+79161234569"
     assert values[2][4] == "no_answer"
     assert values[1][8] is True
+
+
+def test_xlsx_keeps_text_that_looks_like_a_formula_as_text() -> None:
+    writer = XlsxWriter("Рассылки", CAMPAIGN_COLUMNS)
+    writer.append([campaign_row(a_campaign(name='=HYPERLINK("http://x","y")'), MOSCOW)])
+    sheet = load_workbook(io.BytesIO(b"".join(read_chunks(writer.save())))).active
+    assert sheet is not None
+    cell = sheet.cell(row=2, column=3)
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x","y")', "s")

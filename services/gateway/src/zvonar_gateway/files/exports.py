@@ -18,6 +18,7 @@ from typing import IO, Literal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from zvonar_contracts.options import Size, Status, Tag
 from zvonar_contracts.queries import CallRow, CampaignView
@@ -208,7 +209,16 @@ class XlsxWriter:
 
     def append(self, rows: list[list[Cell]]) -> None:
         for row in rows:
-            self._sheet.append(row)
+            self._sheet.append([self._cell(value) for value in row])
+
+    def _cell(self, value: Cell) -> Cell | WriteOnlyCell:
+        # openpyxl turns any text starting with "=" into a formula: a campaign named
+        # "=HYPERLINK(...)" must stay text in the customer's spreadsheet.
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
 
     def save(self) -> IO[bytes]:
         """The finished file, spooled to disk when large, positioned at its start."""
