@@ -311,6 +311,12 @@ async def test_audio_over_20_mb_is_413(client: httpx.AsyncClient, wav_file: Path
     )
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "payload_too_large"
+    # Far over: the framework refuses the body before it is read in full.
+    huge = big + bytes(10 * 1024 * 1024)
+    answer = await client.post(
+        "/api/v1/audio", files={"file": ("huge.wav", huge, "audio/wav")}, headers=auth()
+    )
+    assert answer.status_code == 413
 
 
 async def test_audio_upload_needs_the_file_field_and_a_key(
