@@ -108,7 +108,12 @@ def test_csv_without_a_known_column_reads_the_first() -> None:
 
 
 def test_header_line_is_skipped_not_rejected() -> None:
-    for data in (b"phone\n+79161234567\n", b"Name,Tel\nIvan,+79161234567\n"):
+    files = (
+        b"phone\n+79161234567\n",
+        b"Name,Tel\nIvan,+79161234567\n",
+        "Телефоны клиентов\n+79161234567\n".encode(),
+    )
+    for data in files:
         result = parse_phone_file(data, "base.csv")
         assert result.numbers == ["+79161234567"]
         assert result.rejected == []

@@ -210,11 +210,12 @@ def _delimiter(first_line: str) -> str | None:
 
 
 def _is_header(row: list[str]) -> bool:
+    """A known column name, or words without a single digit: no phone number looks so."""
     cells = [cell.strip().lower() for cell in row]
     if any(cell in HEADER_WORDS for cell in cells):
         return True
-    # Several named columns and not a digit anywhere: a header with names we do not know.
-    return len(cells) > 1 and not any(char.isdigit() for cell in cells for char in cell)
+    text = "".join(cells)
+    return any(char.isalpha() for char in text) and not any(char.isdigit() for char in text)
 
 
 def _phone_column(header: list[str]) -> int:
