@@ -9,6 +9,8 @@ from zoneinfo import available_timezones
 
 import msgspec
 from litestar import Request, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.deps import Account, ApiError
@@ -57,12 +59,14 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def profile(account: Account) -> Profile:
+def profile(account: NamedDependency[Account]) -> Profile:
     return Profile(id=account.id, name=account.name, timezone=account.timezone)
 
 
 @post("/api/v1/accounts", status_code=201, tags=["accounts"], summary="Create an account (admin)")
-async def create_account(request: Request[Any, Any, Any], data: NewAccount) -> AccountCreated:
+async def create_account(
+    request: Request[Any, Any, Any], data: JSONBody[NewAccount]
+) -> AccountCreated:
     require_admin(request, settings_of(request).admin_token)
     if not data.name.strip():
         raise ApiError(
@@ -76,13 +80,13 @@ async def create_account(request: Request[Any, Any, Any], data: NewAccount) -> A
 
 
 @get("/api/v1/me", tags=["accounts"], summary="The account of the key")
-async def get_me(account: Account) -> Profile:
+async def get_me(account: NamedDependency[Account]) -> Profile:
     return profile(account)
 
 
 @patch("/api/v1/me", tags=["accounts"], summary="Change the account's timezone")
 async def patch_me(
-    request: Request[Any, Any, Any], account: Account, data: ProfilePatch
+    request: Request[Any, Any, Any], account: NamedDependency[Account], data: JSONBody[ProfilePatch]
 ) -> Profile:
     check_timezone(data.timezone)
     updated = await accounts_of(request).set_timezone(account.id, data.timezone)
@@ -90,7 +94,7 @@ async def patch_me(
 
 
 @post("/api/v1/me/keys/rotate", status_code=200, tags=["accounts"], summary="A new API key")
-async def rotate_key(request: Request[Any, Any, Any], account: Account) -> NewKey:
+async def rotate_key(request: Request[Any, Any, Any], account: NamedDependency[Account]) -> NewKey:
     return NewKey(api_key=await accounts_of(request).rotate_key(account.id))
 
 

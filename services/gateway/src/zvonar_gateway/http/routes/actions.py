@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from zvonar_contracts.commands import (
     CancelAllSmartParts,
@@ -40,19 +42,25 @@ class Deleted(msgspec.Struct):
 
 
 @post(f"{_ID}/pause", status_code=200, tags=["actions"], summary="Pause")
-async def pause(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def pause(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     return await act(backend, account, PauseCampaign(account_id=account.id, campaign_id=cid), cid)
 
 
 @post(f"{_ID}/resume", status_code=200, tags=["actions"], summary="Resume")
-async def resume(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def resume(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     return await act(backend, account, ResumeCampaign(account_id=account.id, campaign_id=cid), cid)
 
 
 @post(f"{_ID}/stop", status_code=200, tags=["actions"], summary="Stop")
-async def stop(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def stop(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     return await act(backend, account, StopCampaign(account_id=account.id, campaign_id=cid), cid)
 
@@ -63,7 +71,9 @@ async def stop(account: Account, backend: Backend, campaign_id: int) -> dict[str
     tags=["actions"],
     summary="Cancel the last smart part",
 )
-async def cancel_last(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def cancel_last(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     command = CancelLastSmartPart(account_id=account.id, campaign_id=cid)
     return await act(backend, account, command, cid)
@@ -72,7 +82,9 @@ async def cancel_last(account: Account, backend: Backend, campaign_id: int) -> d
 @post(
     f"{_ID}/smart/cancel-all", status_code=200, tags=["actions"], summary="Cancel every smart part"
 )
-async def cancel_all(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def cancel_all(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     command = CancelAllSmartParts(account_id=account.id, campaign_id=cid)
     return await act(backend, account, command, cid)
@@ -81,14 +93,19 @@ async def cancel_all(account: Account, backend: Backend, campaign_id: int) -> di
 @post(
     f"{_ID}/release-number", status_code=200, tags=["actions"], summary="Release the caller number"
 )
-async def release_number(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def release_number(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     return await act(backend, account, ReleaseNumber(account_id=account.id, campaign_id=cid), cid)
 
 
 @put(f"{_ID}/comment", tags=["actions"], summary="Set the customer's comment")
 async def set_comment(
-    account: Account, backend: Backend, campaign_id: int, data: CommentBody
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
+    campaign_id: FromPath[int],
+    data: JSONBody[CommentBody],
 ) -> dict[str, Any]:
     cid = check_id(campaign_id)
     command = SetComment(account_id=account.id, campaign_id=cid, text=data.text)
@@ -96,7 +113,9 @@ async def set_comment(
 
 
 @post(f"{_ID}/copy", status_code=201, tags=["actions"], summary="Copy into a new campaign")
-async def copy(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def copy(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     cid = check_id(campaign_id)
     command = CopyCampaign(account_id=account.id, campaign_id=cid, account_tz=account.timezone)
     ok = await backend.command(command)
@@ -104,7 +123,9 @@ async def copy(account: Account, backend: Backend, campaign_id: int) -> dict[str
 
 
 @post("/api/v1/campaigns/delete", status_code=200, tags=["actions"], summary="Delete campaigns")
-async def delete(account: Account, backend: Backend, data: DeleteBody) -> Deleted:
+async def delete(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], data: JSONBody[DeleteBody]
+) -> Deleted:
     ids = list(dict.fromkeys(data.ids))
     ok = await backend.command(DeleteCampaigns(account_id=account.id, campaign_ids=ids))
     return Deleted(deleted=list(ok.deleted))

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
@@ -35,7 +36,7 @@ _MULTIPART = {
 }
 
 IdempotencyKey = Annotated[
-    str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
+    str | None, HeaderParameter(name="Idempotency-Key", max_length=200, required=False)
 ]
 
 
@@ -60,8 +61,8 @@ async def _multipart_parts(request: Request[Any, Any, Any]) -> tuple[Any, bytes,
 )
 async def create_campaign(
     request: Request[Any, Any, Any],
-    account: Account,
-    backend: Backend,
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").lower()
@@ -89,15 +90,15 @@ def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime |
 
 @get("/api/v1/campaigns", tags=["campaigns"], summary="List campaigns, newest first")
 async def list_campaigns(
-    account: Account,
-    backend: Backend,
-    q: Annotated[str | None, Parameter(max_length=200)] = None,
-    status: list[Status] | None = None,
-    tag: list[Tag] | None = None,
-    created_from: Annotated[str | None, Parameter(description="date or date-time")] = None,
-    created_to: Annotated[str | None, Parameter(description="date or date-time")] = None,
-    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    status: Annotated[list[Status] | None, QueryParameter()] = None,
+    tag: Annotated[list[Tag] | None, QueryParameter()] = None,
+    created_from: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
+    created_to: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     query = ListCampaigns(
         account_id=account.id,
@@ -126,7 +127,9 @@ async def list_campaigns(
     tags=["campaigns"],
     summary="A campaign with options and history",
 )
-async def get_campaign(account: Account, backend: Backend, campaign_id: int) -> dict[str, Any]:
+async def get_campaign(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+) -> dict[str, Any]:
     reply = await read_detail(backend, account.id, check_id(campaign_id))
     return render_detail(reply, account.timezone)
 

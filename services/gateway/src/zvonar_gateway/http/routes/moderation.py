@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.campaign_events import Decision
 from zvonar_contracts.commands import ModerateCampaign
@@ -35,9 +36,9 @@ async def _render(request: Request[Any, Any, Any], view: CampaignView) -> dict[s
 @get("/api/v1/moderation/queue", tags=["moderation"], summary="Campaigns in clarification")
 async def moderation_queue(
     request: Request[Any, Any, Any],
-    backend: Backend,
-    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    backend: NamedDependency[Backend],
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     require_admin(request, settings_of(request).admin_token)
     reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
@@ -77,7 +78,7 @@ async def _decide(
     summary="Approve",
 )
 async def approve(
-    request: Request[Any, Any, Any], backend: Backend, campaign_id: int
+    request: Request[Any, Any, Any], backend: NamedDependency[Backend], campaign_id: FromPath[int]
 ) -> dict[str, Any]:
     return await _decide(request, backend, campaign_id, "accepted", "")
 
@@ -89,7 +90,10 @@ async def approve(
     summary="Reject",
 )
 async def reject(
-    request: Request[Any, Any, Any], backend: Backend, campaign_id: int, data: RejectBody
+    request: Request[Any, Any, Any],
+    backend: NamedDependency[Backend],
+    campaign_id: FromPath[int],
+    data: JSONBody[RejectBody],
 ) -> dict[str, Any]:
     if not data.reason.strip():
         raise ApiError(422, "validation", "a reason is required",

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import delete, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.queries import GetStopList, StopListPage
@@ -22,7 +23,11 @@ class StopListBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 async def _page(
-    backend: Backend, account: Account, page: int, per_page: int, min_position: int = 0
+    backend: Backend,
+    account: Account,
+    page: int,
+    per_page: int,
+    min_position: int = 0,
 ) -> dict[str, Any]:
     reply = await backend.query(
         GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
@@ -41,17 +46,19 @@ async def _page(
 
 @get("/api/v1/stop-list", tags=["stop-list"], summary="The account's stop-list, paged")
 async def get_stop_list(
-    account: Account,
-    backend: Backend,
-    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     return await _page(backend, account, page, per_page)
 
 
 @post("/api/v1/stop-list", status_code=200, tags=["stop-list"], summary="Add numbers")
 async def add_to_stop_list(
-    account: Account, backend: Backend, data: StopListBody
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
+    data: JSONBody[StopListBody],
 ) -> dict[str, Any]:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
     if not imported.numbers:
@@ -69,7 +76,9 @@ async def add_to_stop_list(
 @delete(
     "/api/v1/stop-list/{phone:str}", status_code=200, tags=["stop-list"], summary="Remove a number"
 )
-async def remove_from_stop_list(account: Account, backend: Backend, phone: str) -> dict[str, Any]:
+async def remove_from_stop_list(
+    account: NamedDependency[Account], backend: NamedDependency[Backend], phone: FromPath[str]
+) -> dict[str, Any]:
     e164, reason = e164_or_reason(phone, "RU")
     if e164 is None:
         raise ApiError(422, "validation", f"not a phone number: {reason}",

@@ -1,0 +1,92 @@
+"""Body limits and malformed input: 400/413/415/422 in the error shape, never a 5xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import msgspec
+from nats.aio.client import Client
+
+from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.http.app import create_app
+from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.settings import GatewaySettings
+
+
+async def test_a_body_over_the_limit_is_413(
+    nc: Client, accounts: AccountStore, tmp_path: Path
+) -> None:
+    settings = GatewaySettings(data_dir=tmp_path, max_body_bytes=2048)
+    app = create_app(settings=settings, backend=Backend(nc), accounts=accounts)
+    _, key = await accounts.create("A", "Europe/Moscow")
+    body = {"phones": ["+79161234567"] * 500, "audio": {"kind": "tts", "text": "a"}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+        answer = await c.post(
+            "/api/v1/campaigns", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_more_than_a_million_phones_is_413(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    body = {"phones": ["1"] * 1_000_001, "audio": {"kind": "tts", "text": "a"}}
+    answer = await client.post(
+        "/api/v1/campaigns",
+        content=msgspec.json.encode(body),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_many_phones"
+
+
+async def test_malformed_and_mistyped_bodies(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    json_headers = {**headers, "Content-Type": "application/json"}
+    cases = [
+        ("PATCH", "/api/v1/me", b"{", 400),
+        ("PATCH", "/api/v1/me", b"[]", 422),
+        ("PATCH", "/api/v1/me", b'{"timezone": "UTC", "x": 1}', 422),
+        ("POST", "/api/v1/campaigns", b"", 400),
+        ("POST", "/api/v1/campaigns", b"[1, 2]", 422),
+        ("POST", "/api/v1/campaigns", b'{"audio": {"kind": "video"}}', 422),
+        ("POST", "/api/v1/campaigns/delete", b'{"ids": []}', 422),
+        ("POST", "/api/v1/campaigns/delete", b'{"ids": ["a"]}', 422),
+        ("POST", "/api/v1/campaigns/delete", b"nope", 400),
+        ("PUT", "/api/v1/campaigns/1000001/comment", b'{"text": 5}', 422),
+        ("POST", "/api/v1/stop-list", b'{"phones": "x"}', 422),
+    ]
+    for method, path, body, status in cases:
+        answer = await client.request(method, path, content=body, headers=json_headers)
+        assert answer.status_code == status, (method, path, body, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] and error["message"], (path, body)
+        if status == 422:
+            assert error["details"], (path, body)
+
+
+async def test_create_needs_json_or_multipart(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    answer = await client.post(
+        "/api/v1/campaigns", content=b"phones", headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 415
+    no_file = await client.post(
+        "/api/v1/campaigns",
+        data={"campaign": '{"audio": {"kind": "tts", "text": "a"}}'},
+        files={"other": ("x.txt", b"1", "text/plain")},
+        headers=headers,
+    )
+    assert no_file.status_code == 422
+    assert no_file.json()["error"]["details"][0]["field"] == "phones_file"
+    binary = await client.post(
+        "/api/v1/campaigns",
+        data={"campaign": '{"audio": {"kind": "tts", "text": "a"}}'},
+        files={"phones_file": ("x.bin", b"\x00\x01\x02", "application/octet-stream")},
+        headers=headers,
+    )
+    assert binary.status_code == 422
