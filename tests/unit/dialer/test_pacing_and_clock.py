@@ -81,3 +81,11 @@ def test_a_clock_needs_a_positive_scale_and_an_aware_origin() -> None:
         DialerClock(T0, 0)
     with pytest.raises(ValueError, match="aware"):
         DialerClock(T0.replace(tzinfo=None), 1)
+
+
+def test_slots_older_than_the_horizon_are_dropped() -> None:
+    now = T0 + dt.timedelta(minutes=10)
+
+    slots = pacing.due_slots(T0, now, speed=3600, limit=1000, horizon=dt.timedelta(seconds=5))
+
+    assert slots == [now - dt.timedelta(seconds=s) for s in (5, 4, 3, 2, 1, 0)]

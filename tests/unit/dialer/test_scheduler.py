@@ -16,7 +16,14 @@ from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode
-from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status, TtsAudio
+from zvonar_contracts.options import (
+    WEEKDAYS,
+    CallingWindow,
+    CampaignOptions,
+    PhoneBaseRef,
+    Status,
+    TtsAudio,
+)
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.audio import pcm_to_wav
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
@@ -112,13 +119,13 @@ async def feed(deps: Deps, event: Any, position: int | None = None) -> bool:
     return await deps.db.run(campaign_events.handle(event, next(_sequence), position))
 
 
-async def create(deps: Deps, phones: list[str], **options: Any) -> None:
+async def create(deps: Deps, phones: list[str], campaign_id: int = CID, **options: Any) -> None:
     base = "".join(f"{p}\n" for p in phones).encode()
     digest = hashlib.sha256(base).hexdigest()
     await deps.blobs.put("phone-bases", digest, base)
     ref = PhoneBaseRef(bucket="phone-bases", name=digest, count=len(phones), sha256=digest)
     opts = CampaignOptions(name="c", audio=TtsAudio(text="Здравствуйте"), **options)
-    common: dict[str, Any] = {"campaign_id": CID, "account_id": "acc", "at": ORIGIN}
+    common: dict[str, Any] = {"campaign_id": campaign_id, "account_id": "acc", "at": ORIGIN}
     await feed(deps, ev.CampaignCreated(**common, options=opts, phones=ref, account_tz="UTC"), 1)
     status = Status.SCHEDULED if opts.start_at else Status.ACCEPTED
     await feed(
@@ -128,10 +135,11 @@ async def create(deps: Deps, phones: list[str], **options: Any) -> None:
     )
 
 
-def count(state: str) -> Any:
+def count(state: str, campaign_id: int = CID) -> Any:
     def work(cur: Cursor) -> int:
         cur.execute(
-            "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND state = ?", (CID, state)
+            "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND state = ?",
+            (campaign_id, state),
         )
         return int(cur.fetchone()[0])
 
@@ -183,8 +191,9 @@ async def test_calls_are_paced_by_speed_on_the_dialer_clock(deps: Deps, wall: Wa
     await scheduler.pass_once()
     assert await deps.db.run(count("done")) == 1  # the first slot is due at the start
 
-    wall.advance(100 / 60)  # a hundred dialer seconds
-    await scheduler.pass_once()
+    for _ in range(17):  # 102 dialer seconds, in passes six dialer seconds apart
+        wall.advance(0.1)
+        await scheduler.pass_once()
 
     assert await deps.db.run(count("done")) == 11
     events = await deps.db.run(outbox_events)
@@ -262,3 +271,59 @@ async def test_answered_calls_are_charged_and_unanswered_ones_are_free(
     assert events["0"].billed_s == 60 and str(events["0"].cost) == "1.80"
     assert events["6"].outcome == "no_answer" and str(events["6"].cost) == "0.00"
     assert {e.caller_number for e in events.values()} == {"+74950000001", "+74950000002"}
+
+
+async def test_a_pass_after_a_long_stall_does_not_fire_the_calls_it_missed(
+    deps: Deps, wall: Wall
+) -> None:
+    await create(deps, PHONES, speed=3600)
+    scheduler = Scheduler(deps)
+    for _ in range(3):
+        await scheduler.pass_once()
+
+    wall.advance(60)  # an hour of dialer time with no pass at all
+    await scheduler.pass_once()
+
+    # Only the last wall second's worth (sixty dialer seconds) is placed, not 3,600 calls.
+    assert await deps.db.run(count("done")) == 1 + 61
+
+
+async def test_campaigns_run_at_once_each_at_its_own_speed(deps: Deps, wall: Wall) -> None:
+    await create(deps, PHONES, campaign_id=CID, speed=360)
+    await create(deps, PHONES, campaign_id=CID + 1, speed=720)
+    scheduler = Scheduler(deps)
+    for _ in range(3):
+        await scheduler.pass_once()
+    for _ in range(17):  # 102 dialer seconds
+        wall.advance(0.1)
+        await scheduler.pass_once()
+
+    assert await deps.db.run(count("done", CID)) == 11
+    assert await deps.db.run(count("done", CID + 1)) == 21
+
+
+async def test_with_callee_time_a_number_whose_window_is_closed_waits(
+    deps: Deps, wall: Wall
+) -> None:
+    moscow, vladivostok = "+74951234567", "+74232123456"  # 12:00 and 19:00 at 09:00 UTC
+    window = CallingWindow(days=list(WEEKDAYS), from_="09:00", to="18:00", tz="callee")  # type: ignore[arg-type]
+    await create(deps, [vladivostok, moscow], speed=3600, window=window)
+    scheduler = Scheduler(deps)
+    for _ in range(4):
+        await scheduler.pass_once()
+        wall.advance(0.1)
+
+    events = await deps.db.run(outbox_events)
+    assert [e.phone for e in events] == [moscow]
+    out = [c for c in deps.commands.sent if isinstance(c, cmd.MarkOutOfWindow)]  # type: ignore[attr-defined]
+    assert [c.reopens_at for c in out] == [dt.datetime(2026, 6, 17, 23, 0, tzinfo=dt.UTC)]
+    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.PAUSED_WINDOW
+
+    wall.advance(14 * 60)  # 23:00 UTC: nine in the morning in Vladivostok
+    for _ in range(3):
+        await scheduler.pass_once()
+        wall.advance(0.1)
+
+    assert [e.phone for e in await deps.db.run(outbox_events)] == [moscow, vladivostok]
+    resumed = [c for c in deps.commands.sent if isinstance(c, cmd.ResumeCampaign)]  # type: ignore[attr-defined]
+    assert [c.status for c in resumed] == [Status.IN_PROGRESS]

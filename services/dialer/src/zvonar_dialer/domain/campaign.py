@@ -103,6 +103,7 @@ def apply_event(campaign: Campaign, event: ev.CampaignEvent, position: int | Non
         set_status(campaign, Status.SCHEDULED, position)
     elif isinstance(event, ev.CampaignResumed):
         set_status(campaign, event.status, position)
+        campaign.next_call_at = None  # pacing starts afresh: no burst for the time paused
     elif type(event) in STATUS_OF_EVENT:
         set_status(campaign, STATUS_OF_EVENT[type(event)], position)
     elif isinstance(event, ev.CampaignNumberReleased):

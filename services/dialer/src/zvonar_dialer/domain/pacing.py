@@ -20,15 +20,21 @@ def interval(speed: int) -> dt.timedelta:
 
 
 def due_slots(
-    next_call_at: dt.datetime, now: dt.datetime, speed: int, limit: int
+    next_call_at: dt.datetime,
+    now: dt.datetime,
+    speed: int,
+    limit: int,
+    horizon: dt.timedelta | None = None,
 ) -> list[dt.datetime]:
     """The call slots due by `now`, oldest first, at most `limit`.
 
-    A slot further behind than one full burst is not caught up: after a stall the campaign
-    goes on at its speed instead of firing everything it missed.
+    Slots older than `horizon` before now are not caught up (nor more than one burst): after a
+    stall or a restart the campaign goes on at its speed instead of firing all it missed.
     """
     step = interval(speed)
     earliest = now - step * (limit - 1)
+    if horizon is not None:
+        earliest = max(earliest, now - horizon)
     slot = max(next_call_at, earliest)
     slots: list[dt.datetime] = []
     while slot <= now and len(slots) < limit:

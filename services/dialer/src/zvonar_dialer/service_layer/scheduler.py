@@ -148,8 +148,14 @@ class Scheduler:
         if campaign.status == Status.PAUSED_WINDOW:
             await self.reenter_window(campaign, now)
             return
+        # A second of wall time late is still on time; older slots are not caught up.
+        horizon = dt.timedelta(seconds=max(1.0, self.deps.tick_seconds) * self.deps.clock.scale)
         slots = pacing.due_slots(
-            campaign.next_call_at or now, now, campaign.options.speed, self.deps.max_burst
+            campaign.next_call_at or now,
+            now,
+            campaign.options.speed,
+            self.deps.max_burst,
+            horizon,
         )
         if slots:
             await dial(self.deps, cid, part, slots, open_zones, now)
