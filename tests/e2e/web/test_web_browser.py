@@ -141,6 +141,11 @@ def test_copy_a_campaign(page: Any, stack: Stack, output_dir: Path) -> None:
     campaign = create(client, name="Оригинал", phones=PHONES[:2], start_at=future())
     sign_in(page, key)
     expect(row(page, campaign["id"])).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept("Перезвонить в понедельник"))
+    open_menu_and(page, campaign["id"], "Комментарий")
+    expect(row(page, campaign["id"]).locator(".comment-user")).to_have_text(
+        "Перезвонить в понедельник"
+    )
     open_menu_and(page, campaign["id"], "Скопировать")
     expect(page.locator("#flash")).to_contain_text("Создана копия")
     expect(page.locator("#table tbody tr", has_text="Оригинал")).to_have_count(2, timeout=20_000)
@@ -159,6 +164,11 @@ def test_delete_two_rows_at_once(page: Any, stack: Stack, output_dir: Path) -> N
     # The selection survives the table's polling.
     page.wait_for_timeout(2500)
     expect(row(page, made[0]["id"]).locator(".row-check")).to_be_checked()
+    with page.expect_download() as info:
+        page.click("#download-selected")
+    exported = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    ids = {int(r["Номер"]) for r in csv.DictReader(io.StringIO(exported))}
+    assert ids == {made[0]["id"], made[1]["id"]}
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-selected")
     expect(page.locator("#table tbody tr[data-id]")).to_have_count(1, timeout=20_000)

@@ -3,13 +3,16 @@ profile and the moderator's view, on the gateway app with campaign/stats doubles
 
 from __future__ import annotations
 
+import io
+import wave
+
 import httpx
 import pytest
 
 from tests.unit.gateway.conftest import FakeServices
 from tests.unit.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
-from zvonar_contracts.options import Status, TtsAudio
+from zvonar_contracts.options import FileAudio, Status, TtsAudio
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.http.deps import Account
 
@@ -249,3 +252,40 @@ async def test_english_switch(web: httpx.AsyncClient, signed_in: str) -> None:
 async def test_vendored_assets_are_served(web: httpx.AsyncClient, path: str) -> None:
     answer = await web.get(path)
     assert answer.status_code == 200 and len(answer.content) > 1000
+
+
+def tiny_wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 8000)
+    return buffer.getvalue()
+
+
+async def test_create_with_an_uploaded_audio_file_and_a_phone_file(
+    web: httpx.AsyncClient, signed_in: str, services: FakeServices
+) -> None:
+    data = {"_csrf": signed_in, **FORM, "audio_kind": "file", "phones_text": ""}
+    files = {
+        "audio_file": ("привет.wav", tiny_wav(), "audio/wav"),
+        "phones_file": ("base.csv", "телефон\n+79161112233\nabc\n".encode(), "text/csv"),
+    }
+    answer = await web.post("/campaigns/new", data=data, files=files)
+    assert answer.status_code == 200, answer.text
+    assert "abc" in answer.text
+    command = next(c for c in services.commands if isinstance(c, CreateCampaign))
+    assert isinstance(command.options.audio, FileAudio)
+    assert command.options.audio.file_id.startswith("upload/")
+    assert command.phones.count == 1
+
+
+async def test_a_file_that_is_not_audio_is_refused_next_to_its_field(
+    web: httpx.AsyncClient, signed_in: str, services: FakeServices
+) -> None:
+    data = {"_csrf": signed_in, **FORM, "audio_kind": "file"}
+    files = {"audio_file": ("notes.wav", b"this is text, not sound", "audio/wav")}
+    answer = await web.post("/campaigns/new", data=data, files=files)
+    assert answer.status_code == 422 and 'data-field="audio.file_id"' in answer.text
+    assert not [c for c in services.commands if isinstance(c, CreateCampaign)]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from zvonar_contracts.options import Size, Status, Tag
-from zvonar_contracts.queries import CampaignView, Comment, Start
+from zvonar_contracts.queries import CampaignView, Comment, HistoryEntry, Start
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.forms import form_to_body
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.session import SECRET_FILE, session_secret
-from zvonar_gateway.web.view import calls_over_time, row_view
+from zvonar_gateway.web.view import calls_over_time, history_rows, row_view
 
 RU, EN = Words("ru"), Words("en")
 
@@ -149,12 +149,26 @@ def test_the_session_secret_is_kept_under_the_data_dir(tmp_path: Path) -> None:
     assert given != first and len(given) == 32
 
 
-def test_calls_are_counted_per_local_minute() -> None:
+def test_calls_are_counted_per_bar_of_local_time() -> None:
     base = dt.datetime(2026, 6, 1, 7, 0, 10, tzinfo=dt.UTC)
-    labels, counts = calls_over_time(
-        [base, base + dt.timedelta(seconds=20), base + dt.timedelta(minutes=2)], "Europe/Moscow"
+    later = [base, base + dt.timedelta(seconds=20), base + dt.timedelta(hours=2)]
+    labels, counts = calls_over_time(later, "Europe/Moscow")
+    assert labels == ["01.06 10:00", "01.06 12:00"] and counts == [2, 1]
+    quick = [base, base + dt.timedelta(seconds=5), base + dt.timedelta(seconds=31)]
+    assert calls_over_time(quick, "Europe/Moscow") == (["10:00:10", "10:00:40"], [2, 1])
+    assert calls_over_time([], "UTC") == ([], [])
+
+
+def test_history_rows_name_the_events_and_leave_out_nested_values() -> None:
+    entry = HistoryEntry(
+        type="CampaignStarted",
+        at=dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC),
+        details={"started_at": "2026-06-01T08:00:00Z", "phones": {"count": 3}},
     )
-    assert labels == ["01.06 10:00", "01.06 10:02"] and counts == [2, 1]
+    assert history_rows([entry], "Europe/Moscow", RU) == [
+        ("01.06.2026 (10:00:00)", "Запущена", "started_at: 01.06.2026 (11:00:00)")
+    ]
+    assert history_rows([entry], "UTC", EN)[0][1] == "Started"
 
 
 @pytest.mark.parametrize("status", list(Status))

@@ -215,6 +215,28 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "CampaignCreated": ("Создана", "Created"),
+    "CampaignModerated": ("Модерация", "Moderated"),
+    "CampaignScheduled": ("Запланирована", "Scheduled"),
+    "CampaignStarted": ("Запущена", "Started"),
+    "CampaignPaused": ("Пауза", "Paused"),
+    "CampaignResumed": ("Возобновлена", "Resumed"),
+    "CampaignStopped": ("Остановлена", "Stopped"),
+    "CampaignOutOfWindow": ("Вне временного интервала", "Outside the window"),
+    "CampaignFinished": ("Закончена", "Finished"),
+    "CampaignFailed": ("Ошибка", "Failed"),
+    "CampaignDeleted": ("Удалена", "Deleted"),
+    "CampaignCommentChanged": ("Комментарий", "Comment"),
+    "CampaignNumberReleased": ("Номер освобождён", "Number released"),
+    "CampaignIdle": ("Ожидание", "Idle"),
+    "SmartPartStarted": ("Умная часть запущена", "Smart part started"),
+    "SmartPartFinished": ("Умная часть закончена", "Smart part finished"),
+    "SmartPartsCancelled": ("Умные части отменены", "Smart parts cancelled"),
+    "CampaignCopied": ("Скопирована", "Copied"),
+}
+
+
 def lang_of(value: str | None) -> str:
     return value if value in LANGS else DEFAULT_LANG
 
@@ -239,6 +261,10 @@ class Words:
 
     def weekday(self, day: str) -> str:
         return WEEKDAY_LABELS[day][self._index]
+
+    def event(self, event_type: str) -> str:
+        pair = EVENT_LABELS.get(event_type)
+        return pair[self._index] if pair else event_type
 
     def outcome(self, outcome: str) -> str:
         pair = OUTCOME_LABELS.get(outcome)

@@ -121,7 +121,7 @@ async def report(request: Request[Any, Any, Any], campaign_id: int) -> Response[
         account=account,
         row=row_view(detail.campaign, tz, words),
         counters=size_counters(detail.campaign),
-        history=history_rows(detail.history, tz),
+        history=history_rows(detail.history, tz, words),
         calls=calls,
         total=page.total,
         page=page.page,

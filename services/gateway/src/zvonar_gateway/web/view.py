@@ -115,26 +115,48 @@ def size_counters(view: CampaignView) -> list[tuple[str, int]]:
     ]
 
 
-def history_rows(history: list[Any], tz: str) -> list[tuple[str, str, str]]:
-    """(time, event type, details) for the report's status history."""
+def history_rows(history: list[Any], tz: str, words: Words) -> list[tuple[str, str, str]]:
+    """(time, event label, details) for the report's status history; nested values (the
+    phone base reference) are left out, times are re-zoned."""
     rows = []
     for entry in history:
-        details = ", ".join(
-            f"{key}: {value}"
-            for key, value in sorted(entry.details.items())
-            if value not in ("", None)
-        )
-        rows.append((local_time(entry.at, tz), entry.type, details))
+        parts = []
+        for key, value in sorted(entry.details.items()):
+            if value in ("", None) or isinstance(value, dict | list):
+                continue
+            if isinstance(value, str) and key.endswith("_at"):
+                value = _maybe_time(value, tz)
+            parts.append(f"{key}: {value}")
+        rows.append((local_time(entry.at, tz), words.event(entry.type), ", ".join(parts)))
     return rows
 
 
+def _maybe_time(text: str, tz: str) -> str:
+    try:
+        return page_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
+    except ValueError:
+        return text
+
+
+def _bucket(span: dt.timedelta) -> tuple[int, str]:
+    """Seconds per bar and the label format: a few dozen bars whatever the campaign's span."""
+    if span > dt.timedelta(days=2):
+        return 3600, "%d.%m %H:00"
+    if span > dt.timedelta(minutes=30):
+        return 60, "%d.%m %H:%M"
+    return 10, "%H:%M:%S"
+
+
 def calls_over_time(starts: list[dt.datetime], tz: str) -> tuple[list[str], list[int]]:
-    """Calls counted per minute of local time (labels `DD.MM HH:MM`), in order."""
+    """Calls counted per bar of local time, in order; the bar's width follows the span."""
+    if not starts:
+        return [], []
     zone = ZoneInfo(tz)
+    moments = sorted((s if s.tzinfo else s.replace(tzinfo=dt.UTC)).astimezone(zone) for s in starts)
+    seconds, label = _bucket(moments[-1] - moments[0])
     counts: dict[dt.datetime, int] = {}
-    for start in starts:
-        moment = (start if start.tzinfo else start.replace(tzinfo=dt.UTC)).astimezone(zone)
-        minute = moment.replace(second=0, microsecond=0)
-        counts[minute] = counts.get(minute, 0) + 1
-    keys = sorted(counts)
-    return [key.strftime("%d.%m %H:%M") for key in keys], [counts[key] for key in keys]
+    for moment in moments:
+        stamp = int(moment.timestamp()) // seconds * seconds
+        bar = dt.datetime.fromtimestamp(stamp, zone)
+        counts[bar] = counts.get(bar, 0) + 1
+    return [bar.strftime(label) for bar in counts], list(counts.values())
