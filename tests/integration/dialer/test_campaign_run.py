@@ -9,7 +9,7 @@ import pytest
 from nats.aio.client import Client
 
 from zvonar_contracts import commands as cmd
-from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
 from zvonar_dialer.bootstrap import Dialer
 
 from .conftest import CampaignDouble, completed, wait_for
@@ -48,3 +48,21 @@ async def test_ten_numbers_end_finished_with_the_carrier_table(
         f"campaign/{campaign_id}/message.wav"
     )
     assert message.data and message.data[:4] == b"RIFF"
+
+
+async def test_answered_calls_of_a_recorded_campaign_leave_a_recording(
+    dialer: Dialer, double: CampaignDouble, nc: Client
+) -> None:
+    phones = ["+79161234600", "+79161234606", "+79161234609"]
+    campaign_id = await double.create(phones, speed=3600, record=True)
+
+    await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
+
+    events = {e.phone[-1]: e for e in await completed(nc, campaign_id)}
+    assert events["6"].recording is None
+    recordings = await nc.jetstream().object_store(RECORDINGS_BUCKET)
+    for digit in "09":
+        event = events[digit]
+        assert event.recording == f"{campaign_id}/{event.call_id}.wav"
+        stored = await recordings.get(event.recording)
+        assert stored.data and stored.data[:4] == b"RIFF"
