@@ -37,7 +37,7 @@ async def bootstrap(nc: Client, settings: StatsSettings) -> tuple[StatsApp, Reso
 
     resources = Resources(
         checks={"database": db.ping},
-        background=consumer_jobs(nc.jetstream(), projector, settings.batch_size),
+        background=consumer_jobs(nc.jetstream(), projector, settings),
         close=[close],
     )
     return StatsApp(db, projector, queries, subscription), resources

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -68,8 +67,10 @@ async def consume(
     while stop is None or not stop.is_set():
         try:
             msgs = await sub.fetch(batch, timeout=1.0)
-        except NatsTimeout:
+        except TimeoutError:  # nats-py raises its own and asyncio's
+            _raise_if_cancelled()
             continue
+        _raise_if_cancelled()
         try:
             await apply([envelope_of(m) for m in msgs])
         except Exception as exc:
@@ -82,6 +83,13 @@ async def consume(
         failures = 0
         for m in msgs:
             await m.ack()
+
+
+def _raise_if_cancelled() -> None:
+    """nats-py's fetch can swallow a cancellation; the loop must still end on one."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def last_seq(js: JetStreamContext, stream: str) -> int:
@@ -110,7 +118,7 @@ async def read_stream(
         while seq < end:
             try:
                 msgs = await sub.fetch(batch, timeout=2.0)
-            except NatsTimeout:
+            except TimeoutError:
                 if seq >= await last_seq(js, stream):
                     return
                 continue

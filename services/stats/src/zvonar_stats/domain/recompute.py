@@ -1,6 +1,6 @@
 """Every row's six counters and cost recomputed from the events alone, in memory — the
 reference the consistency check holds the read model to. Same rules as the projection,
-none of its storage."""
+none of its storage. As in the projection, the first CampaignCreated of an id wins."""
 
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ def recompute(
     rows: dict[int, _Row] = {}
     for event in campaign_events:
         if isinstance(event, ev.CampaignCreated):
-            rows[event.campaign_id] = _Row(event.campaign_id, 0, event.phones.count)
+            rows.setdefault(event.campaign_id, _Row(event.campaign_id, 0, event.phones.count))
         elif isinstance(event, ev.SmartPartStarted):
-            rows[event.part_campaign_id] = _Row(event.campaign_id, event.part, event.phone_count)
+            rows.setdefault(
+                event.part_campaign_id, _Row(event.campaign_id, event.part, event.phone_count)
+            )
     counters = _count(call for call in call_events if isinstance(call, CallCompleted))
     figures: dict[int, Figures] = {}
     for row_id, row in rows.items():

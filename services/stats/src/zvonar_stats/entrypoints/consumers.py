@@ -9,19 +9,20 @@ from nats.js import JetStreamContext
 from zvonar_contracts import subjects
 from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
 from zvonar_stats.service_layer.projection import Projector
+from zvonar_stats.settings import StatsSettings
 
 
 def consumer_jobs(
-    js: JetStreamContext, projector: Projector, batch: int
+    js: JetStreamContext, projector: Projector, settings: StatsSettings
 ) -> list[Callable[[], Awaitable[None]]]:
     async def campaign_events() -> None:
         await consume(
             js,
             stream=subjects.CAMPAIGN_EVENTS_STREAM,
             subject=STREAM_FILTERS[subjects.CAMPAIGN_EVENTS_STREAM],
-            durable=subjects.STATS_CAMPAIGN_CONSUMER,
+            durable=settings.campaign_durable,
             apply=projector.apply_campaign_events,
-            batch=batch,
+            batch=settings.batch_size,
         )
 
     async def call_events() -> None:
@@ -29,9 +30,9 @@ def consumer_jobs(
             js,
             stream=subjects.CALL_EVENTS_STREAM,
             subject=STREAM_FILTERS[subjects.CALL_EVENTS_STREAM],
-            durable=subjects.STATS_CALL_CONSUMER,
+            durable=settings.call_durable,
             apply=projector.apply_call_events,
-            batch=batch,
+            batch=settings.batch_size,
         )
 
     return [campaign_events, call_events]

@@ -36,9 +36,11 @@ async def serve_queries(nc: Client, service: QueryService) -> Subscription:
             if msg.reply:
                 await msg.respond(encode(reply))
 
-    return await nc.subscribe(
+    subscription = await nc.subscribe(
         f"{subjects.STATS_QUERY_PREFIX}.>", queue=subjects.STATS_QUERIES_QUEUE, cb=receive
     )
+    await nc.flush()  # the server knows the subscription before anyone is told "ready"
+    return subscription
 
 
 async def _reply_to(data: bytes, service: QueryService) -> QueryReply:
