@@ -4,6 +4,7 @@ CAMPAIGN_EVENTS — in log order, each exactly once, with position and correlati
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from zvonar_campaign.domain.ids import campaign_uuid
 from zvonar_campaign.domain.wire import to_wire
 from zvonar_contracts import commands as c
 from zvonar_contracts import subjects
@@ -126,6 +128,24 @@ class CommandsOverNats:
 
         await self._other_commands(service)
         await self._check_the_stream(service)
+
+    async def test_two_instances_share_commands_without_losing_an_event(
+        self, service: Any, campaign_service: Any, database_url: str | None, tmp_path: Path
+    ) -> None:
+        second = campaign_service(database_url, tmp_path / "campaign.sqlite3", relay=False)
+        async with second:
+            created = await asyncio.gather(*(service.send(create(f"n{i}")) for i in range(20)))
+            numbers = [ok(reply).campaign.campaign_id for reply in created]  # type: ignore[union-attr]
+            assert sorted(numbers) == list(range(1_000_001, 1_000_021))
+            target = numbers[0]
+            # Both instances answer the queue group; races on one campaign are retried.
+            comments = [c.SetComment(campaign_id=target, text=f"#{i}") for i in range(30)]
+            replies = await asyncio.gather(*(service.send(cmd) for cmd in comments))
+            positions = [ok(reply).position for reply in replies]
+            assert len(set(positions)) == 30
+        app = service.store.app
+        events = list(app.events.get(campaign_uuid(target)))
+        assert [type(e).__name__ for e in events] == ["Created"] + ["CommentChanged"] * 30
 
     async def _other_commands(self, service: Any) -> None:
         send = service.send

@@ -9,6 +9,8 @@ load, so two instances acting on one campaign never lose an event.
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,13 +24,13 @@ from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import campaign_uuid, stop_list_uuid
 from zvonar_campaign.domain.stop_list import StopList
-from zvonar_campaign.service_layer.errors import NotFound
+from zvonar_campaign.service_layer.errors import Conflict, NotFound
 from zvonar_campaign.service_layer.ports import Dialer
 from zvonar_contracts.commands import CampaignState, CommandOk
 from zvonar_runtime.correlation import current_correlation_id
 
 T = TypeVar("T")
-RETRIES = 5
+RETRIES = 12
 
 
 @dataclass
@@ -73,12 +75,13 @@ class Deps:
         return self.app.max_position()
 
     def retrying(self, work: Callable[[], T]) -> T:
-        for _ in range(RETRIES - 1):
+        for attempt in range(RETRIES):
             try:
                 return work()
             except IntegrityError:
-                continue  # another writer moved the aggregate on: load again and decide
-        return work()
+                # Another writer moved the aggregate on: back off a little, load again, decide.
+                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
+        raise Conflict("the campaign is changing too fast; retry the command")
 
     def change(self, campaign_id: int, account_id: str | None,
                decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip
