@@ -54,7 +54,9 @@ class Dialer:
 
 
 def open_database(settings: DialerSettings) -> Database:
-    db = Database.from_settings(settings.database_url, settings.sqlite_path("dialer"), "dialer")
+    db = Database.from_settings(
+        settings.database_url, settings.sqlite_path("dialer"), "dialer", settings.db_workers
+    )
     db.run_sync(schema.create_schema)
     return db
 

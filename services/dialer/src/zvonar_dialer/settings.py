@@ -22,6 +22,8 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     max_burst: int = 500
     # Calls of one burst in flight at once through the telephony port.
     call_concurrency: int = 64
+    # PostgreSQL connections: concurrent calls commit side by side (SQLite has one writer).
+    db_workers: int = 16
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6
 
@@ -32,6 +34,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "tick_seconds": "DIALER_TICK_SECONDS",
         "max_burst": "DIALER_MAX_BURST",
         "call_concurrency": "DIALER_CALL_CONCURRENCY",
+        "db_workers": "DIALER_DB_WORKERS",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
     }
