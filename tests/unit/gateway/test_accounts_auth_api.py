@@ -142,3 +142,13 @@ async def test_request_id_travels_in_nats_headers(
     await client.get("/api/v1/campaigns", headers={**headers, "X-Request-Id": "trace-7"})
     await sub.unsubscribe()
     assert any(h and h.get("Zvonar-Correlation-Id") == "trace-7" for h in seen)
+
+
+def test_idle_keys_are_forgotten_when_the_table_is_full() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate=10, burst=10, clock=lambda: now[0], max_keys=3)
+    for key in ("a", "b", "c"):
+        limiter.acquire(key)
+    now[0] += 5.0  # every bucket has refilled
+    assert limiter.acquire("d") == 0.0
+    assert len(limiter._buckets) == 1

@@ -259,3 +259,14 @@ async def test_a_silent_service_is_503_with_retry_after(
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "1"
     assert answer.json()["error"]["code"] == "service_unavailable"
+
+
+async def test_an_uploaded_audio_file_can_be_used(
+    client: httpx.AsyncClient, headers: dict[str, str], nc: Any
+) -> None:
+    store = await nc.jetstream().object_store("audio")
+    await store.put("upload/test-clip", b"RIFF....WAVE")
+    body = {"phones": ["+79161234567"], "audio": {"kind": "file", "file_id": "upload/test-clip"}}
+    answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    assert "audio_file" in answer.json()["tags"]

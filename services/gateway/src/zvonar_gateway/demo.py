@@ -12,6 +12,7 @@ from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.http.deps import Account, Backend
 from zvonar_gateway.service_layer.campaigns import create_from_json
 from zvonar_gateway.settings import GatewaySettings
+from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.health import wait_ready
 
 log = structlog.get_logger("zvonar.gateway.demo")
@@ -64,6 +65,12 @@ async def demo_account(settings: GatewaySettings, accounts: AccountStore) -> Acc
 
 
 async def seed_demo(settings: GatewaySettings, accounts: AccountStore, backend: Backend) -> None:
+    # A correlation id of its own, like any request: the commands it causes can be traced.
+    with correlation_scope(None):
+        await _seed(settings, accounts, backend)
+
+
+async def _seed(settings: GatewaySettings, accounts: AccountStore, backend: Backend) -> None:
     account = await demo_account(settings, accounts)
     if await accounts.get_meta(_SEEDED_KEY):
         return

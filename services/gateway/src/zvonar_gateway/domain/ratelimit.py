@@ -16,19 +16,34 @@ class _Bucket:
 
 class RateLimiter:
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
+        self.max_keys = max_keys
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+
+    def _prune(self, now: float) -> None:
+        """Forget keys whose bucket has refilled: they are as good as new. Keeps memory bounded
+        when many different (say, wrong) keys are tried."""
+        full_after = self.burst / self.rate
+        idle = [k for k, b in self._buckets.items() if now - b.updated >= full_after]
+        for key in idle:
+            del self._buckets[key]
 
     def acquire(self, key: str) -> float:
         """Take a token for `key`; 0.0 if allowed, else the seconds until one is free."""
         now = self._clock()
         bucket = self._buckets.get(key)
+        if bucket is None and len(self._buckets) >= self.max_keys:
+            self._prune(now)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(tokens=float(self.burst), updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)

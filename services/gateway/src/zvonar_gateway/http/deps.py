@@ -166,6 +166,17 @@ class Backend:
             raise unavailable("object store") from exc
         return bytes(result.data or b"")
 
+    async def object_exists(self, bucket: str, name: str) -> bool:
+        """Whether `name` is in `bucket`, read from its metadata (the content stays put)."""
+        store = await self._store(bucket)
+        try:
+            await store.get_info(name)
+        except (ObjectNotFoundError, NotFoundError):
+            return False
+        except _LINK_ERRORS as exc:
+            raise unavailable("object store") from exc
+        return True
+
     async def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
         store = await self._store(bucket)
         try:

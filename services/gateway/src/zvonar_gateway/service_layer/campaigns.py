@@ -78,10 +78,9 @@ async def check_body(
     """All rules of the body (422 naming each field); returns the caller number in E.164."""
     now = dt.datetime.now(dt.UTC)
     errors = check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
-    if isinstance(body.audio, FileAudio) and body.audio.file_id.strip():
-        names = await backend.list_objects(AUDIO_BUCKET, body.audio.file_id.strip())
-        if body.audio.file_id.strip() not in {name for name, _ in names}:
-            errors.append(detail("audio.file_id", "no uploaded audio with this file_id"))
+    file_id = body.audio.file_id.strip() if isinstance(body.audio, FileAudio) else ""
+    if file_id and not await backend.object_exists(AUDIO_BUCKET, file_id):
+        errors.append(detail("audio.file_id", "no uploaded audio with this file_id"))
     if errors:
         raise BodyInvalid(errors)
     routing = body.routing
