@@ -179,9 +179,11 @@ def test_delete_two_rows_at_once(page: Any, stack: Stack, output_dir: Path) -> N
 def test_moderator_approves_a_campaign_in_clarification(
     page: Any, stack: Stack, output_dir: Path
 ) -> None:
-    client, _ = account(stack, "Кредиты")
+    client, key = account(stack, "Кредиты")
     campaign = create(client, name="Кредит под 0%", phones=PHONES[:1], start_at=future())
+    other = create(client, name="Займ до зарплаты", phones=PHONES[:1], start_at=future())
     wait_status(client, campaign["id"], "clarification")
+    wait_status(client, other["id"], "clarification")
     sign_in(page, stack.admin_token)
     expect(page).to_have_url(f"{stack.base_url}/moderation")
     queued = page.locator(f"#mod-{campaign['id']}")
@@ -190,7 +192,20 @@ def test_moderator_approves_a_campaign_in_clarification(
     queued.locator("button.approve").click()
     expect(page.locator(f"tr.decided[data-id='{campaign['id']}']")).to_be_visible()
     wait_status(client, campaign["id"], "scheduled", "accepted")
-    shot(page, output_dir, "02-approved")
+    rejected = page.locator(f"#mod-{other['id']}")
+    rejected.locator("input[name=reason]").fill("Нужна лицензия ЦБ")
+    rejected.locator(".reject-form button").click()
+    expect(page.locator(f"tr.decided[data-id='{other['id']}']")).to_be_visible()
+    wait_status(client, other["id"], "rejected")
+    shot(page, output_dir, "02-decided")
+    # The customer sees the rejection and its reason (a system comment, in red).
+    page.click("header form button")
+    sign_in(page, key)
+    expect_status(page, other["id"], "Отклонена", timeout=20_000)
+    reason = row(page, other["id"]).locator(".comment-system")
+    expect(reason).to_have_text("Нужна лицензия ЦБ")
+    expect(reason).to_have_css("color", "rgb(198, 40, 40)")
+    shot(page, output_dir, "03-customer-sees-rejection")
 
 
 def test_phone_screen_english_and_no_outside_requests(

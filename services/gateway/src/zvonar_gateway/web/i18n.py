@@ -134,6 +134,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "webhook_url": ("Webhook URL", "Webhook URL"),
     "webhook_secret": ("Секрет webhook", "Webhook secret"),
     "amd": ("Определять автоответчики", "Detect answering machines"),
+    "extras": ("Дополнительно", "Extras"),
     "start": ("Запустить", "Start"),
     "form_errors": ("Исправьте ошибки в форме", "Fix the errors in the form"),
     "summary": ("Сводка", "Summary"),

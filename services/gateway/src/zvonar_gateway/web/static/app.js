@@ -80,6 +80,12 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.id !== "bulk") { return; }
+    if (selected.size === 0) {
+      event.preventDefault();
+      var flash = document.getElementById("flash");
+      if (flash) { flash.innerHTML = '<p class="flash error" role="status"></p>'; flash.firstChild.textContent = form.dataset.empty; }
+      return;
+    }
     form.querySelectorAll("input.picked").forEach(function (el) { el.remove(); });
     selected.forEach(function (id) {
       if (!document.querySelector('#table .row-check[value="' + id + '"]')) {
