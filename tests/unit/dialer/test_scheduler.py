@@ -309,7 +309,7 @@ async def test_with_callee_time_a_number_whose_window_is_closed_waits(
     window = CallingWindow(days=list(WEEKDAYS), from_="09:00", to="18:00", tz="callee")  # type: ignore[arg-type]
     await create(deps, [vladivostok, moscow], speed=3600, window=window)
     scheduler = Scheduler(deps)
-    for _ in range(4):
+    for _ in range(6):
         await scheduler.pass_once()
         wall.advance(0.1)
 

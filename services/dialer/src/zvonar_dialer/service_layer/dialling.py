@@ -241,13 +241,13 @@ async def dial(
     timezones: Sequence[str],
     now: dt.datetime,
 ) -> int:
-    """One burst of a campaign: the number of calls placed."""
+    """One burst of a campaign: how many numbers it took (called or found stop-listed)."""
     campaign, calls, blocked = await deps.db.run(
         claim(deps, campaign_id, part, slots, timezones, now)
     )
     if blocked:
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
-        return 0
+        return blocked
     await record(deps, campaign, await place(deps, campaign, calls))
-    return len(calls)
+    return len(calls) + blocked

@@ -38,6 +38,7 @@ class Scheduler:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._retry_at: dict[int, float] = {}
+        self._zones: dict[tuple[int, int], list[str]] = {}
 
     async def run(self) -> None:
         await resolve_placing(self.deps)
@@ -127,23 +128,36 @@ class Scheduler:
         started = cmd.StartCampaign(campaign_id=campaign.campaign_id, started_at=now)
         await self.command(campaign, started, Status.IN_PROGRESS, from_now)
 
+    async def queued_zones(self, campaign: Campaign, *, fresh: bool = False) -> list[str]:
+        """The zones whose numbers still wait in the current part (maybe a stale superset
+        when read by callee time: reading them means a scan of the part, so it is cached
+        until a burst finds nothing to dial)."""
+        cid, part = campaign.campaign_id, campaign.current_part
+        window = campaign.options.window
+        if window is None or window.tz == "account":
+            queued = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "queued"))
+            return [campaign.account_tz] if queued else []
+        if fresh or (cid, part) not in self._zones:
+            zones = await self.deps.db.run(lambda cur: store.queued_timezones(cur, cid, part))
+            self._zones[(cid, part)] = zones
+        return self._zones[(cid, part)]
+
     async def run_part(self, campaign: Campaign, now: dt.datetime) -> None:
         cid, part = campaign.campaign_id, campaign.current_part
-
-        def progress(cur: Cursor) -> tuple[list[str], bool]:
-            return store.queued_timezones(cur, cid, part), store.has_state(
-                cur, cid, part, "placing"
-            )
-
-        timezones, placing = await self.deps.db.run(progress)
-        if not timezones:
-            if not placing:
+        zones = await self.queued_zones(campaign)
+        if not zones:
+            placing = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "placing"))
+            if placing:
+                return
+            if campaign.status == Status.PAUSED_WINDOW:
+                await self.reenter_window(campaign, now)
+            else:
                 await self.part_done(campaign, now)
             return
         window = campaign.options.window
-        open_zones = [tz for tz in timezones if window is None or is_open(window, tz, now)]
+        open_zones = [tz for tz in zones if window is None or is_open(window, tz, now)]
         if not open_zones:
-            await self.leave_window(campaign, timezones, now)
+            await self.leave_window(campaign, await self.queued_zones(campaign, fresh=True), now)
             return
         if campaign.status == Status.PAUSED_WINDOW:
             await self.reenter_window(campaign, now)
@@ -157,8 +171,8 @@ class Scheduler:
             self.deps.max_burst,
             horizon,
         )
-        if slots:
-            await dial(self.deps, cid, part, slots, open_zones, now)
+        if slots and not await dial(self.deps, cid, part, slots, open_zones, now):
+            self._zones.pop((cid, part), None)  # the open zones ran dry: read them again
 
     # --- calling window -------------------------------------------------------------------
     async def leave_window(self, campaign: Campaign, zones: list[str], now: dt.datetime) -> None:
