@@ -16,6 +16,7 @@ from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode
+from zvonar_contracts.dialer import GetPlacement
 from zvonar_contracts.options import (
     WEEKDAYS,
     CallingWindow,
@@ -33,6 +34,7 @@ from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import request_of
 from zvonar_dialer.service_layer.recovery import resolve_placing
+from zvonar_dialer.service_layer.requests import placement
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_runtime.db import Cursor, Database
 
@@ -327,3 +329,29 @@ async def test_with_callee_time_a_number_whose_window_is_closed_waits(
     assert [e.phone for e in await deps.db.run(outbox_events)] == [moscow, vladivostok]
     resumed = [c for c in deps.commands.sent if isinstance(c, cmd.ResumeCampaign)]  # type: ignore[attr-defined]
     assert [c.status for c in resumed] == [Status.IN_PROGRESS]
+
+
+async def test_a_phone_base_that_does_not_match_its_checksum_fails_the_campaign(
+    deps: Deps,
+) -> None:
+    await create(deps, PHONES[:2])
+    blobs: FakeBlobs = deps.blobs  # type: ignore[assignment]
+    for key in [k for k in blobs.objects if k[0] == "phone-bases"]:
+        blobs.objects[key] = b"+79990000000\n"  # tampered with
+
+    await Scheduler(deps).pass_once()
+
+    failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
+    assert len(failures) == 1 and "checksum" in failures[0].reason
+    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.ERROR
+    assert await deps.db.run(count("queued")) == 0
+
+
+async def test_placement_says_scheduled_while_the_start_time_is_ahead(
+    deps: Deps, wall: Wall
+) -> None:
+    await create(deps, PHONES[:2], start_at=ORIGIN + dt.timedelta(hours=2))
+
+    assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.SCHEDULED
+    wall.advance(121)
+    assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.IN_PROGRESS

@@ -59,7 +59,10 @@ async def load_base(deps: Deps, campaign: Campaign) -> None:
         data = await deps.blobs.get(ref.bucket, ref.name)
     except Exception as exc:
         raise PreparationError(f"the phone base {ref.name} cannot be read: {exc}") from exc
-    numbers = numbers_of(campaign, parse_base(data, ref.sha256))
+    # Parsing a large base (and each number's zone) takes a while: off the event loop.
+    loop = asyncio.get_running_loop()
+    phones = await loop.run_in_executor(None, parse_base, data, ref.sha256)
+    numbers = await loop.run_in_executor(None, numbers_of, campaign, phones)
 
     def work(cur: Cursor) -> None:
         current = store.load_campaign(cur, campaign.campaign_id)
