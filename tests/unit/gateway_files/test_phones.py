@@ -61,12 +61,27 @@ def test_duplicates_are_imported_once_and_listed() -> None:
     ]
 
 
+def a_written_number(rng: random.Random) -> str:
+    """A number as people type it: prefixes, brackets (even unbalanced), odd separators."""
+    code = rng.choice(["916", "495", "800", "700", "347", "812", "301", "930", "999", "123"])
+    rest = "".join(rng.choice("0123456789") for _ in range(7))
+
+    def separator() -> str:
+        return rng.choice(["", " ", "-", " - ", "\t", "."])
+
+    area = rng.choice([code, f"({code})", f"({code}", f"{code})"])
+    prefix = rng.choice(["+7", "8", "7", ""])
+    return (
+        f"{prefix}{separator()}{area}{separator()}{rest[:3]}{separator()}{rest[3:5]}"
+        f"{separator()}{rest[5:]}"
+    )
+
+
 def test_the_fast_path_agrees_with_phonenumbers() -> None:
     rng = random.Random(7)
     agreed = 0
-    for _ in range(20_000):
-        national = "".join(rng.choice("0123456789") for _ in range(10))
-        value = rng.choice(["+7", "8", "7", "", "+7 ", "8 ("]) + national
+    for _ in range(30_000):
+        value = a_written_number(rng)
         fast = fast_e164(value)
         if fast is None:
             continue
@@ -74,7 +89,12 @@ def test_the_fast_path_agrees_with_phonenumbers() -> None:
         assert phonenumbers.is_valid_number(number), value
         assert fast == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         agreed += 1
-    assert agreed > 1_000  # the fast path was really exercised
+    assert agreed > 500  # the fast path was really exercised
+
+
+def test_the_common_shapes_take_the_fast_path() -> None:
+    for value in ("+79161234567", "8 (916) 123-45-67", "89161234567", "+7 495 123 45 67"):
+        assert fast_e164(value) is not None, value
 
 
 def test_a_list_over_a_million_is_refused() -> None:

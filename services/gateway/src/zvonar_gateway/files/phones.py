@@ -60,8 +60,11 @@ class UnreadablePhoneFile(PhoneImportError):
 
 # --- the fast path -------------------------------------------------------------------------
 
-_SEPARATORS = re.compile(r"[\s()\-.]")
-_RUSSIAN_SHAPE = re.compile(r"(?:\+7|8|7)?(\d{10})")
+# The ways people write Russian numbers: +7 916 123-45-67, 8 (916) 123 45 67, 89161234567...
+# Anything else (other punctuation, extensions, letters) goes the general way.
+_RUSSIAN_SHAPE = re.compile(
+    r"(\+7|8|7)? ?-?(?:\((\d{3})\)|(\d{3}))[ -]?(\d{3})[ -]?(\d{2})[ -]?(\d{2})"
+)
 
 
 def _country_seven_validators() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
@@ -109,12 +112,12 @@ _VALIDATORS = _country_seven_validators()
 def fast_e164(value: str) -> str | None:
     """The E.164 form of a valid Russian/Kazakh-shaped number; None when unsure or invalid
     (the caller then asks phonenumbers, which also names the reason)."""
-    digits = _SEPARATORS.sub("", value)
-    match = _RUSSIAN_SHAPE.fullmatch(digits)
+    match = _RUSSIAN_SHAPE.fullmatch(value.strip())
     if match is None:
         return None
-    national = match[1]
-    if len(digits) == 10 and not national.startswith("9"):
+    prefix, *groups = match.groups()
+    national = "".join(group for group in groups if group)
+    if prefix is None and not national.startswith("9"):
         return None  # bare 10 digits: phonenumbers' national-prefix rules decide, not us
     for leading, valid in _VALIDATORS:
         if leading.match(national):
