@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bench import raw_eventsourcing
+from bench import profiling, raw_eventsourcing
 from bench.campaigns import FAR_FUTURE, TTS, phones
 from bench.common import Result, percentile, ratio
 from bench.stackrun import new_account
@@ -33,6 +33,7 @@ async def run(stack: Stack, quick: bool) -> Result:
     ]
     latencies: list[float] = []
     errors: list[str] = []
+    profile: dict[str, object] = {}
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
@@ -53,8 +54,10 @@ async def run(stack: Stack, quick: bool) -> Result:
                 if response.status_code != 201:
                     errors.append(f"{response.status_code} {response.text[:200]}")
 
+        pids = {s: stack.processes[s].pid for s in ("gateway", "campaign", "stats")}
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        with profiling.sampled("create", pids, profile):
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         seconds = time.perf_counter() - started
     rate = count / seconds
     assert stack.database_url is not None
@@ -80,5 +83,6 @@ async def run(stack: Stack, quick: bool) -> Result:
             "first_errors": errors[:3],
             "raw_p50_ms": baseline["p50_ms"],
             "raw_p99_ms": baseline["p99_ms"],
+            **profile,
         },
     )

@@ -13,8 +13,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from zvonar_runtime.jetstream import stream_config
 
-# Publishes in flight at once: enough to hide the round trip, as a tuned client would.
-PUBLISH_WINDOW = 256
+# Acknowledged publishes in flight at once: enough to hide the round trip.
+PUBLISH_WINDOW = 1000
 FETCH_BATCH = 1000
 
 
@@ -55,14 +55,15 @@ async def publish_and_consume(nats_url: str, count: int, payload: bytes) -> floa
 
 
 async def _publish(js: nats.js.JetStreamContext, subject: str, count: int, payload: bytes) -> None:
-    for first in range(0, count, PUBLISH_WINDOW):
-        last = min(count, first + PUBLISH_WINDOW)
-        await asyncio.gather(
-            *(
-                js.publish(f"{subject}.{i % 100}", payload, headers={"Nats-Msg-Id": f"m{i}"})
-                for i in range(first, last)
-            )
-        )
+    """Acknowledged publishes, pipelined: publish_async keeps up to its window in flight."""
+    pending = []
+    for i in range(count):
+        headers = {"Nats-Msg-Id": f"m{i}"}
+        pending.append(await js.publish_async(f"{subject}.{i % 100}", payload, headers=headers))
+        if len(pending) >= PUBLISH_WINDOW:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
 
 
 async def pull_consume(nats_url: str, streams: tuple[str, ...]) -> tuple[int, float]:
