@@ -93,6 +93,9 @@ async def test_metrics_count_requests_by_route(
     text = (await client.get("/metrics")).text
     assert 'zvonar_http_requests_total{route="/api/v1/me",status="200"}' in text
     assert "zvonar_http_request_seconds_bucket" in text
+    await client.get(f"/api/v1/campaigns/{10**6 + 1}", headers=headers)
+    text = (await client.get("/metrics")).text
+    assert 'route="/api/v1/campaigns/{campaign_id}"' in text
 
 
 async def test_openapi_schema_and_docs_page_are_public(client: httpx.AsyncClient) -> None:
@@ -112,6 +115,7 @@ async def test_framework_errors_use_the_error_shape(
 ) -> None:
     not_found = await client.get("/api/v1/nothing-here", headers=headers)
     assert not_found.status_code == 404
+    assert not_found.headers["x-request-id"]
     assert not_found.json()["error"]["code"] == "not_found"
     wrong_method = await client.delete("/api/v1/me", headers=headers)
     assert wrong_method.status_code == 405

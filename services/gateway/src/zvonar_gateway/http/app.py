@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -93,11 +92,13 @@ def create_app(
             "backend": Provide(provide_backend),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[DefineMiddleware(RequestContextMiddleware)],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         state=state,
         debug=debug,
     )
     document_errors(app)
+    # Around the whole app, not per route: unmatched paths (404/405) get a request id and
+    # are counted too.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
     return app

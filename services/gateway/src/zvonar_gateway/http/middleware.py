@@ -17,11 +17,9 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _route_of(scope: Scope) -> str:
-    handler = scope.get("route_handler")
-    paths = getattr(handler, "paths", None)
-    if paths:
-        return str(sorted(paths)[0])
-    return "unmatched"
+    # The route template, not the path: one series per route, not per campaign id.
+    template = scope.get("path_template")  # type: ignore[misc]
+    return str(template) if template else "unmatched"
 
 
 class RequestContextMiddleware:
