@@ -7,6 +7,7 @@ id, so another account's campaign is a 404 before any object is touched.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -226,10 +227,11 @@ async def _report_file(
 
         content: Any = csv_chunks()
     else:
+        # openpyxl is CPU work: a big report would hold up every other request on the loop.
         xlsx = XlsxWriter("Отчет", REPORT_COLUMNS)
         async for page in pages:
-            xlsx.append(rows(page))
-        content = read_chunks(xlsx.save())
+            await asyncio.to_thread(xlsx.append, rows(page))
+        content = read_chunks(await asyncio.to_thread(xlsx.save))
     return FileStream(
         content, media_type=MEDIA_TYPES[fmt], headers=_attachment(f"report-{view.id}.{fmt}")
     )
@@ -392,8 +394,8 @@ async def export_campaigns(
         content: Any = [writer.header() + writer.rows(rows)]
     else:
         xlsx = XlsxWriter("Рассылки", CAMPAIGN_COLUMNS)
-        xlsx.append(rows)
-        content = read_chunks(xlsx.save())
+        await asyncio.to_thread(xlsx.append, rows)
+        content = read_chunks(await asyncio.to_thread(xlsx.save))
     return FileStream(
         content,
         media_type=MEDIA_TYPES[data.format],
