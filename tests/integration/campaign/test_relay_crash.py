@@ -38,7 +38,7 @@ def relay_process(own_nats: NatsServer, pg_url: str, tmp_path: Path) -> Iterator
     env = {**os.environ, "NATS_URL": own_nats.url, "DATABASE_URL": pg_url,
            "ZVONAR_DATA_DIR": str(tmp_path / "data"), "ZVONAR_LOG_FORMAT": "json",
            # Small batches and a pause before each record: most kills land in the window.
-           "CAMPAIGN_RELAY_BATCH_SIZE": "3", "CAMPAIGN_RELAY_RECORD_DELAY": "0.05"}  # fmt: skip
+           "CAMPAIGN_RELAY_BATCH_SIZE": "3", "CAMPAIGN_RELAY_RECORD_DELAY": "0.2"}  # fmt: skip
 
     def start(**overrides: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([sys.executable, "-m", "zvonar_campaign", "relay"],
@@ -81,6 +81,7 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
                 reply = await service.send(create)
                 campaign_id = reply.campaign.campaign_id
                 await service.send(c.SetComment(campaign_id=campaign_id, text=f"#{n}"))
+                await asyncio.sleep(0.01)  # a steady stream, leaving the CPU to the relay
 
         writer = asyncio.create_task(write())
         in_window = 0
@@ -88,8 +89,8 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
             for _ in range(KILLS):
                 proc = relay_process()
                 seen = await _last_position(client)
-                await wait_for(lambda s=seen: _moved_past(client, s), timeout=30)
-                await asyncio.sleep(random.uniform(0, 0.08))  # a random moment to kill at
+                await wait_for(lambda s=seen: _moved_past(client, s), timeout=45)
+                await asyncio.sleep(random.uniform(0, 0.1))  # a random moment to kill at
                 proc.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(proc.wait)
                 recorded = await service.store.tables.relay_position()
@@ -108,7 +109,7 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
         async def caught_up() -> bool:
             return await service.store.tables.relay_position() == stored[-1].id
 
-        await wait_for(caught_up, timeout=30)
+        await wait_for(caught_up, timeout=45)
         messages = await read_stream()
         ids = [m.headers[subjects.MSG_ID_HEADER] for m in messages]
         assert ids == expected  # every event once, none missing, in log order
