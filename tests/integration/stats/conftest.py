@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.errors import NoRespondersError
 
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import subjects
@@ -95,6 +96,9 @@ class Feed:
     async def ask(self, query: StatsQuery) -> QueryReply:
         return await ask(self.nc, query)
 
+    async def request(self, subject: str, data: bytes) -> bytes:
+        return await request(self.nc, subject, data)
+
     async def eventually(self, check: Callable[[], Awaitable[bool]]) -> None:
         await eventually(check)
 
@@ -107,8 +111,22 @@ class Feed:
 
 async def ask(nc: Any, query: StatsQuery, timeout: float = 5.0) -> QueryReply:
     subject = subjects.stats_query_subject(type_name(query))
-    msg = await nc.request(subject, encode(query), timeout=timeout)
-    return decode_query_reply(msg.data)
+    return decode_query_reply(await request(nc, subject, encode(query), timeout))
+
+
+async def request(nc: Any, subject: str, data: bytes, timeout: float = 5.0) -> bytes:
+    """A query over NATS. nats-server can answer "no responders" for a moment after a
+    queue subscriber was replaced (seen with 2.15 even after a flush), so that is retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            msg = await nc.request(subject, data, timeout=timeout)
+        except NoRespondersError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            continue
+        return bytes(msg.data)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:

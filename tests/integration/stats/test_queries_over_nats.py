@@ -168,10 +168,10 @@ async def test_moderation_queue_and_stop_list(stats: Any, feed: Any) -> None:
     assert (stop_list.phones, stop_list.total) == (["+79160000001", "+79160000009"], 2)
 
 
-async def test_a_garbled_query_gets_a_validation_error(stats: Any, feed: Any, nc: Any) -> None:
+async def test_a_garbled_query_gets_a_validation_error(stats: Any, feed: Any) -> None:
     from zvonar_contracts.codec import decode_query_reply
 
-    msg = await nc.request("stats.query.ListCampaigns", b'{"type": "Nope"}', timeout=5)
+    data = await feed.request("stats.query.ListCampaigns", b'{"type": "Nope"}')
 
-    reply = decode_query_reply(msg.data)
+    reply = decode_query_reply(data)
     assert isinstance(reply, q.QueryError) and reply.code == "validation"

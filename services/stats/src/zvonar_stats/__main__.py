@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from faststream.nats import NatsBroker
 
 from zvonar_runtime.logging import configure_logging
-from zvonar_runtime.service import Resources, serve
-from zvonar_stats.bootstrap import bootstrap
 from zvonar_stats.settings import StatsSettings
 
 app = typer.Typer(add_completion=False, help="Zvonar stats: read models and queries.")
@@ -31,6 +28,12 @@ def _default(ctx: typer.Context) -> None:
 @app.command("serve")
 def run_service() -> None:
     """Run the service: project both streams and answer queries."""
+    # Imported here: the operator's commands start without faststream (seconds on a busy box).
+    from faststream.nats import NatsBroker
+
+    from zvonar_runtime.service import Resources, serve
+    from zvonar_stats.bootstrap import bootstrap
+
     settings = _settings()
 
     async def setup(broker: NatsBroker) -> Resources:

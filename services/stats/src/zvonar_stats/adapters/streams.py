@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -69,6 +70,11 @@ async def consume(
             msgs = await sub.fetch(batch, timeout=1.0)
         except TimeoutError:  # nats-py raises its own and asyncio's
             _raise_if_cancelled()
+            continue
+        except NatsError as exc:  # a reconnect or a JetStream hiccup: ask again shortly
+            _raise_if_cancelled()
+            log.warning("fetch_failed", durable=durable, error=repr(exc))
+            await asyncio.sleep(0.5)
             continue
         _raise_if_cancelled()
         try:
