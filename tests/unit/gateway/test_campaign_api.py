@@ -33,6 +33,7 @@ async def test_create_answers_the_campaign_after_the_write(
     rejected = {(r["line"], r["reason"]) for r in campaign["rejected_phones"]}
     assert (4, "duplicate") in rejected
     assert any(line == 3 for line, _ in rejected)
+    assert campaign["rejected_total"] == 2
     create = next(c for c in services.commands if isinstance(c, CreateCampaign))
     assert create.account_tz == "Europe/Moscow"
     assert create.phones.count == 2

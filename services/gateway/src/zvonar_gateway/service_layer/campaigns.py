@@ -38,6 +38,8 @@ from zvonar_gateway.files.phones import (
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
 
+MAX_REJECTED_SHOWN = 10_000
+
 
 def phone_number(value: str) -> str | None:
     e164, _ = e164_or_reason(value, "RU")
@@ -120,9 +122,13 @@ async def create_campaign(
         )
     )
     campaign = await campaign_after(backend, account, ok)
+    # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
+    # `rejected_total` always counts them all.
     campaign["rejected_phones"] = [
-        {"line": r.line, "value": r.value, "reason": r.reason} for r in phones.rejected
+        {"line": r.line, "value": r.value, "reason": r.reason}
+        for r in phones.rejected[:MAX_REJECTED_SHOWN]
     ]
+    campaign["rejected_total"] = len(phones.rejected)
     return campaign
 
 
