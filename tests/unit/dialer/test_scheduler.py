@@ -22,6 +22,7 @@ from zvonar_contracts.options import (
     CallingWindow,
     CampaignOptions,
     PhoneBaseRef,
+    SmartOptions,
     Status,
     TtsAudio,
 )
@@ -355,3 +356,50 @@ async def test_placement_says_scheduled_while_the_start_time_is_ahead(
     assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.SCHEDULED
     wall.advance(121)
     assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.IN_PROGRESS
+
+
+async def run_passes(scheduler: Scheduler, wall: Wall, passes: int, step: float = 0.1) -> None:
+    for _ in range(passes):
+        await scheduler.pass_once()
+        wall.advance(step)
+
+
+TEN = [f"+7916000000{d}" for d in range(10)]
+
+
+async def test_cancel_last_drops_only_the_last_part(deps: Deps, wall: Wall) -> None:
+    await create(deps, TEN, speed=100_000, smart=SmartOptions(parts=2, delay_minutes=10))
+    scheduler = Scheduler(deps)
+    await run_passes(scheduler, wall, 5)
+    cancelled = ev.SmartPartsCancelled(campaign_id=CID, account_id="acc", at=ORIGIN, parts=[2])
+    await feed(deps, cancelled, 5000)
+
+    await run_passes(scheduler, wall, 30, step=1.0)
+
+    kinds = [k for k in deps.commands.kinds() if k != "ReportIdle"]  # type: ignore[attr-defined]
+    assert kinds == ["StartCampaign", "StartSmartPart", "FinishSmartPart", "FinishCampaign"]
+    events = await deps.db.run(outbox_events)
+    assert sorted(e.phone for e in events if e.part == 1) == [TEN[6], TEN[7]]
+    assert not [e for e in events if e.part == 2]
+
+
+async def test_a_part_cancelled_while_it_dials_calls_nobody_more(deps: Deps, wall: Wall) -> None:
+    phones = [f"+791600000{n:02d}" for n in range(30)]  # part 1: the six ending in 6 or 7
+    await create(deps, phones, speed=360, smart=SmartOptions(parts=1))  # a call per 10 s
+    scheduler = Scheduler(deps)
+
+    async def part_one_calls() -> int:
+        return len([e for e in await deps.db.run(outbox_events) if e.part == 1])
+
+    for _ in range(200):
+        await run_passes(scheduler, wall, 1)
+        if await part_one_calls():
+            break
+    cancelled = ev.SmartPartsCancelled(campaign_id=CID, account_id="acc", at=ORIGIN, parts=[1])
+    await feed(deps, cancelled, 5000)
+    await run_passes(scheduler, wall, 10)
+
+    assert await part_one_calls() == 1
+    assert await deps.db.run(count("cancelled")) == 5
+    assert deps.commands.kinds()[-1] == "FinishCampaign"  # type: ignore[attr-defined]
+    assert "FinishSmartPart" not in deps.commands.kinds()  # type: ignore[attr-defined]
