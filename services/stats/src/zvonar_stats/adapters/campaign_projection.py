@@ -74,20 +74,26 @@ def _apply_one(cur: Cursor, t: Tables, envelope: Envelope) -> None:
 
 def _created(cur: Cursor, t: Tables, event: Any) -> None:
     assert isinstance(event, ev.CampaignCreated)
+    cur.execute(INSERT_ROW.format(table=t.campaigns), created_row(event))
+
+
+INSERT_ROW = (
+    f"INSERT INTO {{table}} ({_ROW_COLUMNS}) VALUES ({_ROW_PLACEHOLDERS}) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+
+
+def created_row(event: ev.CampaignCreated) -> tuple[Any, ...]:
+    """The list row a new campaign starts as, in INSERT_ROW's column order."""
     options = event.options
     caller = options.routing.number if isinstance(options.routing, CallerIdRouting) else None
     tags = ",".join(tags_of(options))
-    row = (
+    return (
         event.campaign_id, event.account_id, rules.utc_text(event.at), options.name,
         rules.fold(options.name), f",{tags},", None, None, str(Status.MODERATION), None, None,
         event.phones.count, options.speed, options.comment, "", caller,
         int(options.smart is not None), encode(options).decode(), 0,
     )  # fmt: skip
-    cur.execute(
-        f"INSERT INTO {t.campaigns} ({_ROW_COLUMNS}) VALUES ({_ROW_PLACEHOLDERS}) "
-        "ON CONFLICT (id) DO NOTHING",
-        row,
-    )
 
 
 def _part_started(cur: Cursor, t: Tables, event: Any) -> None:
@@ -109,11 +115,7 @@ def _part_started(cur: Cursor, t: Tables, event: Any) -> None:
         event.campaign_id, str(Status.IN_PROGRESS), None, at, event.phone_count, speed,
         comment, "", caller, 0, options_json, deleted,
     )  # fmt: skip
-    cur.execute(
-        f"INSERT INTO {t.campaigns} ({_ROW_COLUMNS}) VALUES ({_ROW_PLACEHOLDERS}) "
-        "ON CONFLICT (id) DO NOTHING",
-        row,
-    )
+    cur.execute(INSERT_ROW.format(table=t.campaigns), row)
 
 
 def _part_finished(cur: Cursor, t: Tables, event: Any) -> None:
