@@ -9,6 +9,7 @@ from nats.aio.client import Client
 
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
+from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.dialer import (
     ClockReply,
@@ -26,7 +27,7 @@ from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import Dialer
 from zvonar_runtime.db import Cursor
 
-from .conftest import CampaignDouble, completed, dialer_clock, wait_for
+from .conftest import CampaignDouble, call_events, completed, dialer_clock, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -58,6 +59,12 @@ async def test_calls_back_reach_the_campaign_until_its_number_is_released(
 
     reached = await ask(nc, InboundCall(caller=phones[0], number=number), InboundCallReply)
     assert reached == InboundCallReply(campaign_id=campaign_id, played=True)
+
+    async def inbound_recorded() -> bool:
+        events = await call_events(nc, campaign_id)
+        return any(isinstance(e, InboundCallAnswered) and e.caller == phones[0] for e in events)
+
+    await wait_for(inbound_recorded, what="the inbound call in the stream")
 
     await double.event(campaign_id, ev.CampaignNumberReleased, number=number)
 
