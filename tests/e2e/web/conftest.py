@@ -1,4 +1,4 @@
-"""Playwright on Debian's Chromium against the running stack: a browser per session, a
+"""Playwright on Debian's Chromium against the running stack: a browser per module, a
 page per test that records every request it makes (none may leave localhost)."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop marked running in
+# this thread while it lives, which would break the async tests that run after these.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
