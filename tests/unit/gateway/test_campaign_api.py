@@ -271,3 +271,29 @@ async def test_an_uploaded_audio_file_can_be_used(
     answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     assert "audio_file" in answer.json()["tags"]
+
+
+async def test_answers_have_the_documented_shapes(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    import msgspec
+
+    from zvonar_gateway.http.schemas import (
+        CampaignDetailOut,
+        CampaignOut,
+        CampaignPageOut,
+        CreatedCampaignOut,
+        StopListPageOut,
+    )
+
+    body = {**BODY, "smart": {"parts": 2, "delay_minutes": 5}}
+    created = await client.post("/api/v1/campaigns", json=body, headers=headers)
+    cid = msgspec.convert(created.json(), CreatedCampaignOut, strict=True).id
+    detail = await client.get(f"/api/v1/campaigns/{cid}", headers=headers)
+    msgspec.convert(detail.json(), CampaignDetailOut, strict=True)
+    page = await client.get("/api/v1/campaigns", headers=headers)
+    msgspec.convert(page.json(), CampaignPageOut, strict=True)
+    paused = await client.post(f"/api/v1/campaigns/{cid}/pause", headers=headers)
+    msgspec.convert(paused.json(), CampaignOut, strict=True)
+    stop_list = await client.get("/api/v1/stop-list", headers=headers)
+    msgspec.convert(stop_list.json(), StopListPageOut, strict=True)

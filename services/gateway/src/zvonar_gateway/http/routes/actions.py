@@ -23,6 +23,7 @@ from zvonar_contracts.commands import (
 from zvonar_gateway.domain.validation import MAX_COMMENT
 from zvonar_gateway.http.deps import Account, Backend
 from zvonar_gateway.http.routes.common import MAX_ID, check_id
+from zvonar_gateway.http.schemas import CampaignOut, documented
 from zvonar_gateway.service_layer.campaigns import act, campaign_after
 
 _ID = "/api/v1/campaigns/{campaign_id:int}"
@@ -41,7 +42,13 @@ class Deleted(msgspec.Struct):
     deleted: list[int]
 
 
-@post(f"{_ID}/pause", status_code=200, tags=["actions"], summary="Pause")
+@post(
+    f"{_ID}/pause",
+    status_code=200,
+    tags=["actions"],
+    summary="Pause",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
+)
 async def pause(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
 ) -> dict[str, Any]:
@@ -49,7 +56,13 @@ async def pause(
     return await act(backend, account, PauseCampaign(account_id=account.id, campaign_id=cid), cid)
 
 
-@post(f"{_ID}/resume", status_code=200, tags=["actions"], summary="Resume")
+@post(
+    f"{_ID}/resume",
+    status_code=200,
+    tags=["actions"],
+    summary="Resume",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
+)
 async def resume(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
 ) -> dict[str, Any]:
@@ -57,7 +70,13 @@ async def resume(
     return await act(backend, account, ResumeCampaign(account_id=account.id, campaign_id=cid), cid)
 
 
-@post(f"{_ID}/stop", status_code=200, tags=["actions"], summary="Stop")
+@post(
+    f"{_ID}/stop",
+    status_code=200,
+    tags=["actions"],
+    summary="Stop",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
+)
 async def stop(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
 ) -> dict[str, Any]:
@@ -70,6 +89,7 @@ async def stop(
     status_code=200,
     tags=["actions"],
     summary="Cancel the last smart part",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
 )
 async def cancel_last(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
@@ -80,7 +100,11 @@ async def cancel_last(
 
 
 @post(
-    f"{_ID}/smart/cancel-all", status_code=200, tags=["actions"], summary="Cancel every smart part"
+    f"{_ID}/smart/cancel-all",
+    status_code=200,
+    tags=["actions"],
+    summary="Cancel every smart part",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
 )
 async def cancel_all(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
@@ -91,7 +115,11 @@ async def cancel_all(
 
 
 @post(
-    f"{_ID}/release-number", status_code=200, tags=["actions"], summary="Release the caller number"
+    f"{_ID}/release-number",
+    status_code=200,
+    tags=["actions"],
+    summary="Release the caller number",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
 )
 async def release_number(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
@@ -100,7 +128,12 @@ async def release_number(
     return await act(backend, account, ReleaseNumber(account_id=account.id, campaign_id=cid), cid)
 
 
-@put(f"{_ID}/comment", tags=["actions"], summary="Set the customer's comment")
+@put(
+    f"{_ID}/comment",
+    tags=["actions"],
+    summary="Set the customer's comment",
+    responses=documented(200, CampaignOut, "the campaign after the change"),
+)
 async def set_comment(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
@@ -112,7 +145,13 @@ async def set_comment(
     return await act(backend, account, command, cid)
 
 
-@post(f"{_ID}/copy", status_code=201, tags=["actions"], summary="Copy into a new campaign")
+@post(
+    f"{_ID}/copy",
+    status_code=201,
+    tags=["actions"],
+    summary="Copy into a new campaign",
+    responses=documented(201, CampaignOut, "the new campaign, in moderation"),
+)
 async def copy(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
 ) -> dict[str, Any]:

@@ -19,6 +19,12 @@ from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import body_operation
 from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import check_id, decode_json
+from zvonar_gateway.http.schemas import (
+    CampaignDetailOut,
+    CampaignPageOut,
+    CreatedCampaignOut,
+    documented,
+)
 from zvonar_gateway.service_layer.campaigns import (
     create_from_file,
     create_from_json,
@@ -58,6 +64,7 @@ async def _multipart_parts(request: Request[Any, Any, Any]) -> tuple[Any, bytes,
     tags=["campaigns"],
     summary="Create a campaign (JSON, or multipart with phones_file + campaign)",
     operation_class=body_operation(CreateCampaignBody, multipart=_MULTIPART),
+    responses=documented(201, CreatedCampaignOut, "the new campaign"),
 )
 async def create_campaign(
     request: Request[Any, Any, Any],
@@ -88,7 +95,12 @@ def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime |
         ) from exc
 
 
-@get("/api/v1/campaigns", tags=["campaigns"], summary="List campaigns, newest first")
+@get(
+    "/api/v1/campaigns",
+    tags=["campaigns"],
+    summary="List campaigns, newest first",
+    responses=documented(200, CampaignPageOut, "a page of campaigns"),
+)
 async def list_campaigns(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
@@ -126,6 +138,7 @@ async def list_campaigns(
     "/api/v1/campaigns/{campaign_id:int}",
     tags=["campaigns"],
     summary="A campaign with options and history",
+    responses=documented(200, CampaignDetailOut, "the campaign with options and history"),
 )
 async def get_campaign(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]

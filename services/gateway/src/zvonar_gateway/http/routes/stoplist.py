@@ -14,6 +14,7 @@ from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
 from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.http.schemas import StopListPageOut, documented
 
 MAX_STOP_PHONES = 100_000
 
@@ -44,7 +45,12 @@ async def _page(
     }
 
 
-@get("/api/v1/stop-list", tags=["stop-list"], summary="The account's stop-list, paged")
+@get(
+    "/api/v1/stop-list",
+    tags=["stop-list"],
+    summary="The account's stop-list, paged",
+    responses=documented(200, StopListPageOut, "a page of the stop-list"),
+)
 async def get_stop_list(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
