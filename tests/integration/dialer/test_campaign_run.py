@@ -3,14 +3,17 @@ PostgreSQL, with a test double in the campaign service's place."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
-from zvonar_dialer.bootstrap import Dialer
+from zvonar_dialer.bootstrap import Dialer, run_in_process
+from zvonar_dialer.settings import DialerSettings
 
 from .conftest import CampaignDouble, completed, wait_for
 
@@ -31,8 +34,19 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(params=["postgres", "sqlite"])
+async def any_store_dialer(
+    request: pytest.FixtureRequest, dialer_settings: DialerSettings, double: CampaignDouble
+) -> AsyncIterator[Dialer]:
+    """The dialer on PostgreSQL (DATABASE_URL) and on its default SQLite file."""
+    if request.param == "sqlite":
+        dialer_settings = msgspec.structs.replace(dialer_settings, database_url=None)
+    async with run_in_process(dialer_settings) as running:
+        yield running
+
+
 async def test_ten_numbers_end_finished_with_the_carrier_table(
-    dialer: Dialer, double: CampaignDouble, nc: Client
+    any_store_dialer: Dialer, double: CampaignDouble, nc: Client
 ) -> None:
     campaign_id = await double.create(TEN, speed=3600)
 
