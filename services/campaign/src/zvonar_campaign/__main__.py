@@ -3,25 +3,27 @@
     zvonar-campaign          commands and the relay in one process (the default)
     zvonar-campaign relay    the relay alone (run the others with CAMPAIGN_RELAY=0)
 
-The relay is a background coroutine of the process; whichever process runs it follows the
-notification log in the shared database, so it can be deployed and restarted on its own.
+The relay is a background coroutine of the service process; whichever process runs it
+follows the notification log in the shared database, so it can also be deployed and
+restarted on its own (a light process without the broker framework).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
-import msgspec
-from faststream.nats import NatsBroker
-
-from zvonar_campaign.bootstrap import build_deps, build_relay, nats_dialer, open_store_for
-from zvonar_campaign.entrypoints.commands import register_commands
 from zvonar_campaign.settings import CampaignSettings
-from zvonar_runtime.service import Resources, serve
 
 
-def make_setup(settings: CampaignSettings):  # type: ignore[no-untyped-def]
+def make_setup(settings: CampaignSettings) -> Any:
+    from faststream.nats import NatsBroker
+
+    from zvonar_campaign.bootstrap import build_deps, build_relay, nats_dialer, open_store_for
+    from zvonar_campaign.entrypoints.commands import register_commands
+    from zvonar_runtime.service import Resources
+
     async def setup(broker: NatsBroker) -> Resources:
         store = await asyncio.to_thread(open_store_for, settings)
         resources = Resources()
@@ -46,7 +48,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"usage: zvonar-campaign [relay], not {' '.join(args)!r}")
     settings = CampaignSettings.from_env()
     if args == ["relay"]:
-        settings = msgspec.structs.replace(settings, commands=False, relay=True)
+        from zvonar_campaign.entrypoints.relay_process import run_relay
+
+        asyncio.run(run_relay(settings))
+        return
+    from zvonar_runtime.service import serve
+
     asyncio.run(serve(settings, make_setup(settings)))
 
 
