@@ -23,7 +23,7 @@ GOAL = "≥ 0.5× raw, p99 < 100 ms"
 
 
 async def run(stack: Stack, quick: bool) -> Result:
-    count = 400 if quick else 2_000
+    count = 400 if quick else 1_000
     _, key = new_account(stack, "bench create")
     # Scheduled far ahead: the row measures the create path, not the dialling after it.
     body = {"audio": TTS, "start_at": FAR_FUTURE}

@@ -83,6 +83,8 @@ async def _top_up(nc: Client, wanted: int) -> None:
         event = decode_call_event(stored.data or b"")
         if isinstance(event, CallCompleted):
             originals.append(event)
+    if not originals:
+        raise RuntimeError("no call events to top the streams up from: run the pipeline row first")
     now = dt.datetime.now(dt.UTC)
     for n in range(missing):
         original = originals[n % len(originals)]
