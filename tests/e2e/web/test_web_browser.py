@@ -227,3 +227,29 @@ def test_phone_screen_english_and_no_outside_requests(
     shot(page, output_dir, "02-phone-en")
     assert len(requests_seen.urls) > 10
     assert not requests_seen.outside(), requests_seen.outside()
+
+
+def test_profile_timezone_moves_every_time_and_the_stop_list(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    client, key = account(stack, "Профиль")
+    campaign = create(client, name="Часовой пояс", phones=PHONES[:1], start_at=future())
+    sign_in(page, key)
+    moscow = row(page, campaign["id"]).locator("td").nth(1).inner_text()
+    page.click("text=Профиль")
+    page.select_option("#timezone", "Asia/Vladivostok")
+    page.click("#tz-form button")
+    expect(page.locator(".flash.ok")).to_have_text("Сохранено")
+    page.click("text=Рассылки")
+    shifted = row(page, campaign["id"]).locator("td").nth(1)
+    created = dt.datetime.strptime(moscow.split(" (id")[0], "%d.%m.%Y (%H:%M:%S)")
+    later = (created + dt.timedelta(hours=7)).strftime("%d.%m.%Y (%H:%M:%S)")
+    expect(shifted).to_contain_text(later)
+    page.click("text=Стоп-лист")
+    page.fill("textarea[name=phones_text]", "8 916 123-45-09\nне номер")
+    page.click("#stop-add button[type=submit]")
+    expect(page.locator("#stop-list td.phone")).to_have_text(["+79161234509"])
+    expect(page.locator(".rejected")).to_contain_text("не номер")
+    shot(page, output_dir, "01-stop-list")
+    page.locator("#stop-list button").click()
+    expect(page.locator("#stop-list td.phone")).to_have_count(0)
