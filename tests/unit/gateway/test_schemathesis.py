@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -129,11 +130,33 @@ CHECKS = [
 
 def _token(path: str, gateway: LiveGateway) -> str:
     admin_only = "/moderation/" in path or path == "/api/v1/accounts"
+    if path == "/api/v1/me/keys/rotate":
+        # Rotation kills the key it is called with: a throwaway account of its own each time.
+        answer = httpx.post(
+            f"{gateway.base_url}/api/v1/accounts",
+            json={"name": "rotate"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        key: str = answer.json()["api_key"]
+        return key
     return ADMIN if admin_only else gateway.api_key
+
+
+def _seed_campaign(gateway: LiveGateway) -> int:
+    body = {"phones": ["+79161234567"], "audio": {"kind": "tts", "text": "Привет"}}
+    answer = httpx.post(
+        f"{gateway.base_url}/api/v1/campaigns",
+        json=body,
+        headers={"Authorization": f"Bearer {gateway.api_key}"},
+    )
+    assert answer.status_code == 201, answer.text
+    campaign_id: int = answer.json()["id"]
+    return campaign_id
 
 
 def test_api_conforms_to_its_schema(live_gateway: LiveGateway) -> None:
     api = schemathesis.openapi.from_url(f"{live_gateway.base_url}/schema/openapi.json")
+    known = _seed_campaign(live_gateway)
     failures: list[str] = []
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) > 15
@@ -149,6 +172,11 @@ def test_api_conforms_to_its_schema(live_gateway: LiveGateway) -> None:
             database=None,
         )
         def run(case: Any) -> None:
+            params = case.path_parameters or {}
+            # Random ids almost never name a campaign: half the cases use one that exists,
+            # so the success answers are held to the schema too.
+            if isinstance(params.get("campaign_id"), int) and params["campaign_id"] % 2 == 0:
+                params["campaign_id"] = known
             case.call_and_validate(
                 base_url=live_gateway.base_url,
                 headers={"Authorization": f"Bearer {_token(case.path, live_gateway)}"},
