@@ -68,6 +68,36 @@ def _callers(
     return chosen
 
 
+def take_numbers(
+    cur: Cursor,
+    campaign: Campaign,
+    part: int,
+    timezones: Sequence[str],
+    wanted: int,
+    now: dt.datetime,
+) -> tuple[list[store.Number], int]:
+    """The next `wanted` numbers to call; stop-listed ones met on the way are made final
+    (`stop_listed`, in the outbox) and do not use up a call slot."""
+    cid = campaign.campaign_id
+    chosen: list[store.Number] = []
+    blocked, last_seq = 0, -1
+    while len(chosen) < wanted:
+        batch = store.queued_numbers(cur, cid, part, timezones, wanted - len(chosen), last_seq)
+        if not batch:
+            break
+        last_seq = batch[-1].seq
+        listed = store.stop_listed(cur, campaign.account_id, [n.phone for n in batch])
+        for number in batch:
+            if number.phone not in listed:
+                chosen.append(number)
+                continue
+            event = stop_listed_event(campaign, part, number.phone, now)
+            store.mark_done(cur, cid, part, number.seq, "stop_listed", event.call_id)
+            add_to_outbox(cur, event)
+            blocked += 1
+    return chosen, blocked
+
+
 def claim(
     deps: Deps,
     campaign_id: int,
@@ -87,42 +117,16 @@ def claim(
             or campaign.current_part != part
         ):
             return None, [], 0  # paused, stopped or moved on meanwhile: dial nobody
-        chosen: list[store.Number] = []
-        blocked = 0
-        last_seq = -1
-        while len(chosen) < len(slots):
-            wanted = len(slots) - len(chosen)
-            batch = store.queued_numbers(cur, campaign_id, part, timezones, wanted, last_seq)
-            if not batch:
-                break
-            last_seq = batch[-1].seq
-            listed = store.stop_listed(cur, campaign.account_id, [n.phone for n in batch])
-            for number in batch:
-                if number.phone in listed:
-                    event = stop_listed_event(campaign, part, number.phone, now)
-                    store.mark_done(
-                        cur, campaign_id, part, number.seq, "stop_listed", event.call_id
-                    )
-                    add_to_outbox(cur, event)
-                    blocked += 1
-                else:
-                    chosen.append(number)
+        chosen, blocked = take_numbers(cur, campaign, part, timezones, len(slots), now)
         callers = _callers(cur, deps, campaign, now, len(chosen))
         calls = [
-            store.PlacedCall(
-                campaign_id,
-                part,
-                n.seq,
-                n.phone,
-                call_id_of(campaign_id, part, n.phone, ATTEMPT),
-                slots[i],
-                callers[i],
-            )
-            for i, n in enumerate(chosen)
-        ]
+            store.PlacedCall(campaign_id, part, number.seq, number.phone,
+                             call_id_of(campaign_id, part, number.phone, ATTEMPT), slot, caller)
+            for number, slot, caller in zip(chosen, slots, callers, strict=False)
+        ]  # fmt: skip
         store.mark_placing(cur, calls)
-        if campaign.number_released is False:
-            store.route_to(cur, {c for c in callers if c}, campaign_id)
+        if not campaign.number_released:
+            store.route_to(cur, callers, campaign_id)
         campaign.next_call_at = pacing.after(list(slots), len(calls), campaign.options.speed, now)
         if calls:
             campaign.idle_reported = ""
