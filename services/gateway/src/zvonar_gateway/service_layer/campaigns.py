@@ -39,6 +39,8 @@ from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
 
 MAX_REJECTED_SHOWN = 10_000
+# A conservative pace at which the campaign service takes in a phone base.
+CREATE_NUMBERS_PER_SECOND = 50_000
 
 
 def phone_number(value: str) -> str | None:
@@ -111,16 +113,17 @@ async def create_campaign(
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
     options = to_options(body, name=name, caller_number=caller)
     ref = await store_phone_base(backend, phones.numbers)
-    ok = await backend.command(
-        CreateCampaign(
-            account_id=account.id,
-            account_tz=account.timezone,
-            options=options,
-            phones=ref,
-            idempotency_key=idempotency_key,
-            request_hash=body_hash,
-        )
+    command = CreateCampaign(
+        account_id=account.id,
+        account_tz=account.timezone,
+        options=options,
+        phones=ref,
+        idempotency_key=idempotency_key,
+        request_hash=body_hash,
     )
+    # The campaign service reads the whole base before it answers: a big base earns more time.
+    timeout = backend.command_timeout + len(phones.numbers) / CREATE_NUMBERS_PER_SECOND
+    ok = await backend.command(command, timeout=timeout)
     campaign = await campaign_after(backend, account, ok)
     # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
     # `rejected_total` always counts them all.

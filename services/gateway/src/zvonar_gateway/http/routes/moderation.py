@@ -25,10 +25,15 @@ class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
-async def _render(request: Request[Any, Any, Any], view: CampaignView) -> dict[str, Any]:
+async def _render(
+    request: Request[Any, Any, Any], view: CampaignView, zones: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A moderator sees times in the owner's timezone, as the customer would."""
-    owner = await accounts_of(request).by_id(view.account_id)
-    rendered = render_campaign(view, owner.timezone if owner else _FALLBACK_TZ)
+    zones = {} if zones is None else zones
+    if view.account_id not in zones:
+        owner = await accounts_of(request).by_id(view.account_id)
+        zones[view.account_id] = owner.timezone if owner else _FALLBACK_TZ
+    rendered = render_campaign(view, zones[view.account_id])
     rendered["account_id"] = view.account_id
     return rendered
 
@@ -45,7 +50,8 @@ async def moderation_queue(
     if not isinstance(reply, CampaignPage):
         raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
                        headers={"Retry-After": "1"})  # fmt: skip
-    items = [await _render(request, view) for view in reply.items]
+    zones: dict[str, str] = {}  # one account lookup per owner, not per row
+    items = [await _render(request, view, zones) for view in reply.items]
     return {"items": items, "total": reply.total, "page": reply.page, "per_page": reply.per_page}
 
 
