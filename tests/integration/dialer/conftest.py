@@ -44,8 +44,6 @@ _ids = itertools.count(1_000_001 + random.randrange(0, 50_000_000, 1000))
 _positions = itertools.count(1)
 FINAL = {Status.FINISHED, Status.STOPPED, Status.ERROR, Status.REJECTED}
 
-EVENT_OF_COMMAND: dict[type, Callable[[Any], tuple[ev.CampaignEvent, Status | None]]] = {}
-
 
 class CampaignDouble:
     """Plays the campaign service for the dialer: commands in, events out."""

@@ -31,7 +31,3 @@ class DialerClock:
     def now(self) -> dt.datetime:
         elapsed = (self._wall() - self.origin).total_seconds()
         return self.origin + dt.timedelta(seconds=elapsed * self.scale)
-
-    def wall_seconds(self, dialer_seconds: float) -> float:
-        """How long the wall clock takes to cover `dialer_seconds` of dialer time."""
-        return max(0.0, dialer_seconds / self.scale)
