@@ -14,6 +14,7 @@ results already known, then bulk inserts and one counter upsert per touched row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 import structlog
@@ -66,44 +67,38 @@ def _new_calls(
     unique: dict[str, tuple[int, CallCompleted]] = {}
     for seq, call in calls:
         unique.setdefault(call.call_id, (seq, call))
-    ids = list(unique)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        known = cur.execute(f"SELECT call_id FROM {t.calls} WHERE call_id IN ({marks})", chunk)
-        for (call_id,) in known.fetchall():
+    for chunk in _chunks(list(unique)):
+        clause, params = _any_of(cur, "call_id", chunk)
+        for (call_id,) in cur.execute(
+            f"SELECT call_id FROM {t.calls} WHERE {clause}", params
+        ).fetchall():
             unique.pop(call_id, None)
     return list(unique.values())
 
 
+_CALL_COLUMNS = (
+    "call_id", "seq", "campaign_id", "part", "phone", "attempt", "started_at", "outcome",
+    "duration_s", "cost", "answer_text", "lead", "recording",
+)  # fmt: skip
+
+
 def _insert_calls(cur: Cursor, t: Tables, calls: list[tuple[int, CallCompleted]]) -> None:
-    cur.executemany(
-        f"INSERT INTO {t.calls} (call_id, seq, campaign_id, part, phone, attempt, started_at, "
-        "outcome, duration_s, cost, answer_text, lead, recording) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    _bulk_insert(
+        cur, t.calls, _CALL_COLUMNS,
         [
             (
-                c.call_id,
-                seq,
-                c.campaign_id,
-                c.part,
-                c.phone,
-                c.attempt,
-                rules.utc_text(c.started_at),
-                c.outcome,
-                c.duration_s,
-                str(c.cost),
-                c.answer_text,
-                int(c.lead),
-                c.recording,
+                c.call_id, seq, c.campaign_id, c.part, c.phone, c.attempt,
+                rules.utc_text(c.started_at), c.outcome, c.duration_s, str(c.cost),
+                c.answer_text, int(c.lead), c.recording,
             )
             for seq, c in calls
         ],
-    )
+    )  # fmt: skip
 
 
 def _count(cur: Cursor, t: Tables, calls: list[CallCompleted]) -> None:
     results = _known_results(cur, t, {(c.campaign_id, c.part, c.phone) for c in calls})
+    known = set(results)
     deltas: dict[RowKey, rules.Counters] = {}
     changed: dict[NumberKey, tuple[int, str]] = {}
     for call in calls:
@@ -117,7 +112,7 @@ def _count(cur: Cursor, t: Tables, calls: list[CallCompleted]) -> None:
         row.count(category, -1)
         row.count(new_category, 1)
         results[key] = changed[key] = (rules.rank_of(call), new_category)
-    _store_results(cur, t, changed)
+    _store_results(cur, t, changed, known)
     _store_counters(cur, t, deltas)
 
 
@@ -129,25 +124,29 @@ def _known_results(
         by_row.setdefault((campaign_id, part), []).append(phone)
     found: dict[NumberKey, tuple[int, str]] = {}
     for (campaign_id, part), phones in by_row.items():
-        for start in range(0, len(phones), _CHUNK):
-            chunk = phones[start : start + _CHUNK]
+        for chunk in _chunks(phones):
+            clause, params = _any_of(cur, "phone", chunk)
             rows = cur.execute(
                 f"SELECT phone, rank, category FROM {t.numbers} WHERE campaign_id = ? "
-                f"AND part = ? AND phone IN ({', '.join('?' * len(chunk))})",
-                (campaign_id, part, *chunk),
+                f"AND part = ? AND {clause}",
+                (campaign_id, part, *params),
             ).fetchall()
             for phone, rank, category in rows:
                 found[(campaign_id, part, phone)] = (int(rank), category)
     return found
 
 
-def _store_results(cur: Cursor, t: Tables, changed: dict[NumberKey, tuple[int, str]]) -> None:
-    if changed:
+def _store_results(
+    cur: Cursor, t: Tables, changed: dict[NumberKey, tuple[int, str]], known: set[NumberKey]
+) -> None:
+    fresh = [(*key, *result) for key, result in changed.items() if key not in known]
+    _bulk_insert(cur, t.numbers, ("campaign_id", "part", "phone", "rank", "category"), fresh)
+    moved = [(*result, *key) for key, result in changed.items() if key in known]
+    if moved:
         cur.executemany(
-            f"INSERT INTO {t.numbers} (campaign_id, part, phone, rank, category) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (campaign_id, part, phone) "
-            "DO UPDATE SET rank = excluded.rank, category = excluded.category",
-            [(*key, rank, category) for key, (rank, category) in changed.items()],
+            f"UPDATE {t.numbers} SET rank = ?, category = ? "
+            "WHERE campaign_id = ? AND part = ? AND phone = ?",
+            moved,
         )
 
 
@@ -165,3 +164,29 @@ def _store_counters(cur: Cursor, t: Tables, deltas: dict[RowKey, rules.Counters]
             for (cid, part), d in deltas.items()
         ],
     )
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def _any_of(cur: Cursor, column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """`column` is one of `values`: one array parameter on PostgreSQL, a list on SQLite."""
+    if cur.dialect == "postgres":
+        return f"{column} = ANY(?)", [values]
+    return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
+def _bulk_insert(
+    cur: Cursor, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """New rows only (the caller has filtered what exists): COPY on PostgreSQL."""
+    if not rows:
+        return
+    if cur.dialect == "postgres":
+        with cur.raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

@@ -48,6 +48,12 @@ class ListFilter:
     created_to: str | None = None
     ids: Sequence[int] | None = None
 
+    def counted_ahead(self) -> bool:
+        """Account and statuses only: the total is in account_counts already."""
+        return self.account_id is not None and not (
+            self.q or self.tags or self.created_from or self.created_to or self.ids is not None
+        )
+
     def sql(self) -> tuple[str, list[Any]]:
         where: list[str] = ["c.deleted = 0"]
         params: list[Any] = []
@@ -89,14 +95,25 @@ def list_campaigns(
 ) -> tuple[list[CampaignView], int]:
     t = active_tables(cur)
     clause, params = where.sql()
-    total = int(cur.execute(f"SELECT COUNT(*) FROM {t.campaigns} c WHERE {clause}", params)
-                .fetchone()[0])  # fmt: skip
+    total = _total(cur, t, where, clause, params)
     order = "c.created_at ASC, c.id ASC" if oldest_first else "c.created_at DESC, c.id DESC"
     rows = cur.execute(
         f"SELECT {_VIEW_COLUMNS} {_from(t)} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     return _views(cur, t, rows), total
+
+
+def _total(cur: Cursor, t: Tables, where: ListFilter, clause: str, params: list[Any]) -> int:
+    if where.counted_ahead():
+        sql = f"SELECT COALESCE(SUM(rows), 0) FROM {t.account_counts} WHERE account_id = ?"
+        extra: list[Any] = [where.account_id]
+        if where.statuses:
+            sql += f" AND status IN ({', '.join('?' * len(where.statuses))})"
+            extra.extend(str(s) for s in where.statuses)
+        return int(cur.execute(sql, extra).fetchone()[0])
+    return int(cur.execute(f"SELECT COUNT(*) FROM {t.campaigns} c WHERE {clause}", params)
+               .fetchone()[0])  # fmt: skip
 
 
 def get_campaign(

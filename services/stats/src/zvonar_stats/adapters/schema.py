@@ -56,6 +56,10 @@ class Tables:
     def checkpoints(self) -> str:
         return self._name("checkpoints")
 
+    @property
+    def account_counts(self) -> str:
+        return self._name("account_counts")
+
     def all(self) -> list[str]:
         return [
             self.campaigns,
@@ -65,6 +69,7 @@ class Tables:
             self.history,
             self.stop_list,
             self.checkpoints,
+            self.account_counts,
         ]
 
 
@@ -104,6 +109,10 @@ def _ddl(t: Tables) -> list[str]:
             at TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (campaign_id, seq))""",
         f"""CREATE TABLE IF NOT EXISTS {t.stop_list} (
             account_id TEXT NOT NULL, phone TEXT NOT NULL, PRIMARY KEY (account_id, phone))""",
+        # Visible rows per account and status: a list's total without counting 100,000 rows.
+        f"""CREATE TABLE IF NOT EXISTS {t.account_counts} (
+            account_id TEXT NOT NULL, status TEXT NOT NULL, rows INTEGER NOT NULL,
+            PRIMARY KEY (account_id, status))""",
         f"""CREATE TABLE IF NOT EXISTS {t.checkpoints} (
             stream TEXT PRIMARY KEY, seq BIGINT NOT NULL, position BIGINT NOT NULL)""",
     ]

@@ -183,7 +183,7 @@ def utc_text(moment: dt.datetime) -> str:
     """A fixed-width UTC text that sorts like the moment it names, on any SQL backend."""
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no place on the wire")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def from_utc_text(text: str | None) -> dt.datetime | None:

@@ -8,8 +8,10 @@ every projection transaction shares), so no message falls between the two.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
@@ -55,7 +57,7 @@ class RebuildResult:
 
 
 async def rebuild(
-    db: Database, js: JetStreamContext, *, batch: int = 1000,
+    db: Database, js: JetStreamContext, *, batch: int = 2000,
     on_progress: Callable[[int], None] | None = None,
 ) -> RebuildResult:  # fmt: skip
     started = time.perf_counter()
@@ -66,7 +68,8 @@ async def rebuild(
     while True:
         for stream, key, apply in STREAMS:
             start = (await db.run(lambda cur, k=key: read_checkpoint(cur, new, k))).seq + 1  # type: ignore[misc]
-            async for envelopes in read_stream(js, stream, start=start, batch=batch):
+            batches = read_stream(js, stream, start=start, batch=batch)
+            async for envelopes in read_ahead(batches):
                 await db.run(lambda cur, e=envelopes, a=apply: a(cur, new, e))  # type: ignore[misc]
                 events += len(envelopes)
                 if on_progress is not None:
@@ -76,6 +79,32 @@ async def rebuild(
             break
     await db.run(lambda cur: drop_generation(cur, replaced))
     return RebuildResult(events, time.perf_counter() - started, new.generation)
+
+
+async def read_ahead(
+    batches: AsyncIterator[list[Envelope]], depth: int = 2
+) -> AsyncIterator[list[Envelope]]:
+    """The next batches are read from NATS while the database applies the current one."""
+    queue: asyncio.Queue[list[Envelope] | BaseException | None] = asyncio.Queue(depth)
+
+    async def read() -> None:
+        try:
+            async for item in batches:
+                await queue.put(item)
+            await queue.put(None)
+        except BaseException as exc:
+            await queue.put(exc)
+
+    reader = asyncio.create_task(read())
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 def _swap_if_caught_up(cur: Cursor, new: Tables) -> Tables | None:
