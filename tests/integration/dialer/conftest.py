@@ -43,6 +43,21 @@ from zvonar_dialer.settings import DialerSettings
 _ids = itertools.count(1_000_001 + random.randrange(0, 50_000_000, 1000))
 _positions = itertools.count(1)
 FINAL = {Status.FINISHED, Status.STOPPED, Status.ERROR, Status.REJECTED}
+RUNNING = {Status.IN_PROGRESS}
+ALLOWED_FROM: dict[type, set[Status]] = {
+    cmd.StartCampaign: {Status.ACCEPTED, Status.SCHEDULED},
+    cmd.MarkOutOfWindow: RUNNING,
+    cmd.ResumeCampaign: {Status.PAUSED, Status.PAUSED_WINDOW},
+    cmd.FinishCampaign: RUNNING,
+    cmd.ReportIdle: RUNNING,
+    cmd.StartSmartPart: RUNNING,
+    cmd.FinishSmartPart: RUNNING,
+}
+STATUS_AFTER: dict[type, Status] = {
+    ev.CampaignPaused: Status.PAUSED,
+    ev.CampaignStopped: Status.STOPPED,
+    ev.CampaignDeleted: Status.STOPPED,
+}
 
 
 class CampaignDouble:
@@ -55,6 +70,7 @@ class CampaignDouble:
         self.account_tz = account_tz
         self.commands: list[cmd.CampaignCommand] = []
         self.status: dict[int, Status] = {}
+        self.parts: dict[tuple[type, int], set[int]] = {}
         self._sub: Any = None
 
     async def start(self) -> None:
@@ -111,18 +127,19 @@ class CampaignDouble:
 
     async def event(self, campaign_id: int, kind: type, **fields: Any) -> None:
         """A customer's action, as the campaign service would record it."""
-        await self.publish(
-            kind(campaign_id=campaign_id, account_id=self.account_id, at=self.now(), **fields)
-        )
+        event = kind(campaign_id=campaign_id, account_id=self.account_id, at=self.now(), **fields)
+        if kind in STATUS_AFTER:
+            self.status[campaign_id] = STATUS_AFTER[kind]
+        await self.publish(event)
 
     # --- commands in -----------------------------------------------------------------
     async def _answer(self, msg: Msg) -> None:
         command = decode_command(msg.data)
         self.commands.append(command)
         campaign_id = command.campaign_id  # type: ignore[union-attr]
-        current = self.status.get(campaign_id)
-        if current is None or current in FINAL:
-            error = cmd.CommandError(code="invalid_transition", message=f"campaign is {current}")
+        refusal = self._refusal(command)
+        if refusal is not None:
+            error = cmd.CommandError(code="invalid_transition", message=refusal)
             await msg.respond(encode(error))
             return
         event, status = self._event_of(command)
@@ -137,6 +154,19 @@ class CampaignDouble:
             part_campaign_id=part_id,
         )
         await msg.respond(encode(cmd.CommandOk(position=position, campaign=state)))
+
+    def _refusal(self, c: Any) -> str | None:
+        """Why the campaign service would refuse `c` (a replay after a crash included)."""
+        current = self.status.get(c.campaign_id)
+        allowed = ALLOWED_FROM.get(type(c))
+        if current is None or current in FINAL or (allowed and current not in allowed):
+            return f"{type(c).__name__} refused: the campaign is {current}"
+        if isinstance(c, cmd.StartSmartPart | cmd.FinishSmartPart):
+            seen = self.parts.setdefault((type(c), c.campaign_id), set())
+            if c.part in seen:
+                return f"part {c.part} already recorded"
+            seen.add(c.part)
+        return None
 
     def _event_of(self, c: Any) -> tuple[ev.CampaignEvent, Status | None]:
         common = {"campaign_id": c.campaign_id, "account_id": self.account_id, "at": self.now()}
