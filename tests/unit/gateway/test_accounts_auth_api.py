@@ -152,3 +152,13 @@ def test_idle_keys_are_forgotten_when_the_table_is_full() -> None:
     now[0] += 5.0  # every bucket has refilled
     assert limiter.acquire("d") == 0.0
     assert len(limiter._buckets) == 1
+
+
+async def test_the_key_is_checked_before_the_body_is_read(client: httpx.AsyncClient) -> None:
+    for path in ("/api/v1/stop-list", "/api/v1/campaigns", "/api/v1/campaigns/delete"):
+        answer = await client.post(path, content=b"{", headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401, (path, answer.text)
+    patched = await client.patch(
+        "/api/v1/me", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert patched.status_code == 401

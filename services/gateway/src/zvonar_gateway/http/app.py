@@ -21,7 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.auth import KeyAuthenticator
+from zvonar_gateway.http.auth import KeyAuthenticator, key_guard
 from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import RequestContextMiddleware
@@ -91,6 +91,7 @@ def create_app(
             "account": Provide(provide_account),
             "backend": Provide(provide_backend),
         },
+        guards=[key_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

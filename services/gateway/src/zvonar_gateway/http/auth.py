@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
 from zvonar_gateway.domain.keys import hash_key, same_secret
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.deps import Account, AccountLookup, ApiError
+from zvonar_gateway.http.deps import ACCOUNT_STATE_KEY, Account, AccountLookup, ApiError
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def bearer_token(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -32,7 +34,7 @@ class KeyAuthenticator:
         self.accounts = accounts
         self.limiter = limiter
 
-    async def authenticate(self, request: Request[Any, Any, Any]) -> Account:
+    async def authenticate(self, request: ASGIConnection[Any, Any, Any, Any]) -> Account:
         token = bearer_token(request)
         if token is None:
             raise unauthorized()
@@ -61,3 +63,17 @@ def require_admin(request: Request[Any, Any, Any], admin_token: str | None) -> N
     token = bearer_token(request)
     if token is None or not same_secret(token, admin_token):
         raise unauthorized("the admin token is required")
+
+
+async def key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Every handler that takes the `account` dependency needs a valid key, checked before
+    its body is read: no key is a 401 even with a malformed or huge body."""
+    if not connection.url.path.startswith("/api/"):
+        return  # the web page has its own sign-in (session cookie)
+    if "account" not in handler.parsed_fn_signature.parameters:
+        return
+    authenticator: KeyAuthenticator = connection.app.state.authenticator
+    account = await authenticator.authenticate(connection)
+    connection.scope.setdefault("state", {})[ACCOUNT_STATE_KEY] = account

@@ -204,8 +204,15 @@ class Authenticator(Protocol):
     async def authenticate(self, request: Request[Any, Any, Any]) -> Account: ...
 
 
+ACCOUNT_STATE_KEY = "zvonar_account"
+
+
 async def provide_account(request: Request[Any, Any, Any]) -> Account:
-    """The `account` dependency: the account whose key the request carries (401 otherwise)."""
+    """The `account` dependency: the account whose key the request carries (401 otherwise).
+    The app's guard has usually checked the key already, before the body was read."""
+    known = request.scope.get("state", {}).get(ACCOUNT_STATE_KEY)
+    if isinstance(known, Account):
+        return known
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.authenticate(request)
 
