@@ -28,11 +28,20 @@ STREAM_FILTERS = {
 ApplyBatch = Callable[[Sequence[Envelope]], Awaitable[object]]
 
 
+def stream_seq(msg: Msg) -> int:
+    """The stream sequence from the ack subject, without building nats-py's whole
+    Metadata (a datetime and a dataclass per message weigh on a replay)."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9 and tokens[0] == "$JS":
+        return int(tokens[5])
+    return int(msg.metadata.sequence.stream)
+
+
 def envelope_of(msg: Msg) -> Envelope:
     headers = msg.headers or {}
     position = headers.get(POSITION_HEADER, "0")
     return Envelope(
-        seq=msg.metadata.sequence.stream,
+        seq=stream_seq(msg),
         data=msg.data,
         position=int(position) if position.isdigit() else 0,
         subject=msg.subject,
