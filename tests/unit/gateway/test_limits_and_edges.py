@@ -68,13 +68,20 @@ async def test_malformed_and_mistyped_bodies(
             assert error["details"], (path, body)
 
 
-async def test_create_needs_json_or_multipart(
+async def test_create_reads_json_or_multipart(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     answer = await client.post(
         "/api/v1/campaigns", content=b"phones", headers={**headers, "Content-Type": "text/plain"}
     )
-    assert answer.status_code == 415
+    assert answer.status_code == 400
+    body = b'{"phones": ["+79161234567"], "audio": {"kind": "tts", "text": "a"}}'
+    form_typed = await client.post(
+        "/api/v1/campaigns",
+        content=body,
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form_typed.status_code == 201, form_typed.text
     no_file = await client.post(
         "/api/v1/campaigns",
         data={"campaign": '{"audio": {"kind": "tts", "text": "a"}}'},

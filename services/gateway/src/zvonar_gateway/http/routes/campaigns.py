@@ -78,10 +78,7 @@ async def create_campaign(
         return await create_from_file(
             backend, account, raw, data, filename, idempotency_key=idempotency_key
         )
-    if content_type and "json" not in content_type:
-        raise ApiError(
-            415, "unsupported_media_type", "send application/json or multipart/form-data"
-        )
+    # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
     raw = decode_json(await request.body())
     return await create_from_json(backend, account, raw, idempotency_key=idempotency_key)
 
