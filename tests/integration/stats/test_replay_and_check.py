@@ -3,6 +3,7 @@ same tables while the service keeps serving; the consistency check; the export."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -149,6 +150,24 @@ async def test_rebuild_gives_identical_tables_and_the_service_follows(
     assert view.campaign.size == Size(total=2, answered=1, in_progress=1)
 
 
+async def test_the_rebuild_command_swaps_under_a_running_service(
+    stats: Any, feed: Any, nc: Any
+) -> None:
+    position, rows = await tell_a_story(feed)
+    await settled(feed, position, rows)
+    before = await stats.dump()
+    old = await stats.app.db.run(active_tables)
+
+    completed = await _run_cli(stats.settings, "rebuild")
+
+    assert completed.returncode == 0, completed.stderr
+    assert "events/s" in completed.stdout
+    assert (await stats.app.db.run(active_tables)).generation == old.generation + 1
+    assert await stats.dump() == before
+    reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(0), account_id=feed.account))
+    assert reply.campaign.cost == Decimal("1.80")
+
+
 async def test_the_check_passes_and_finds_a_corrupted_row(
     stats: Any, feed: Any, nc: Any, tmp_path: Path
 ) -> None:
@@ -174,7 +193,7 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     assert f"{mine} cost is 1.800001, the streams say 1.80" in differences
     assert all(line.startswith(mine) for line in differences)
 
-    completed = _run_cli(stats.settings, "check")
+    completed = await _run_cli(stats.settings, "check")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f"{mine} answered is 3, the streams say 2" in completed.stdout
 
@@ -201,7 +220,8 @@ async def test_export_writes_both_streams(stats: Any, feed: Any, tmp_path: Path)
     assert feed.account in set(table.column("account_id").to_pylist())
 
 
-def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+async def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """The operator's command in its own process, while this loop keeps serving."""
     env = {
         **os.environ,
         "NATS_URL": settings.nats_url,
@@ -212,7 +232,11 @@ def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
         env["DATABASE_URL"] = settings.database_url
     else:
         env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "zvonar_stats", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "zvonar_stats", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return subprocess.CompletedProcess(
+        args, process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+    )
