@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
+from nats.errors import ConnectionClosedError
 
 from zvonar_runtime.db import Database
 from zvonar_runtime.service import Resources
@@ -32,7 +34,9 @@ async def bootstrap(nc: Client, settings: StatsSettings) -> tuple[StatsApp, Reso
     subscription = await serve_queries(nc, queries)
 
     async def close() -> None:
-        await subscription.unsubscribe()
+        # The broker may have closed the connection already, taking the subscription along.
+        with contextlib.suppress(ConnectionClosedError):
+            await subscription.unsubscribe()
         await db.aclose()
 
     resources = Resources(
