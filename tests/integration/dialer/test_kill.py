@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,7 +66,7 @@ def dialer_process(nats_url: str, pg_url: str, tmp_path: Path) -> Iterator[Diale
         "DIALER_TIME_SCALE": "3600",
         "DIALER_TICK_SECONDS": "0.01",
         "ZVONAR_DATA_DIR": str(tmp_path),
-        "ZVONAR_LOG_LEVEL": "warning",
+        "ZVONAR_LOG_LEVEL": "info",
         "ZVONAR_LOG_FORMAT": "json",
     }
     process = DialerProcess(env, tmp_path / "dialer.log")
@@ -80,17 +81,31 @@ def carrier_rings(pg_url: str) -> Counter[tuple[str, int]]:
     return Counter((phone, int(call_id.split("-")[1])) for call_id, phone in rows)
 
 
+def wait_for_calls_in_flight(pg_url: str, timeout: float = 10.0) -> bool:
+    """Block until some numbers are `placing` (a burst is being dialled), or time out."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT COUNT(*) FROM dialer.numbers WHERE state = 'placing'")
+            if row.fetchone()[0]:  # type: ignore[index]
+                return True
+    return False
+
+
 async def test_killed_again_and_again_nobody_is_called_twice_and_nothing_is_lost(
     dialer_process: DialerProcess, double: CampaignDouble, nc: Client, pg_url: str
 ) -> None:
     dialer_process.start()
     await wait_ready(nc, ["dialer"], timeout=30)
-    campaign_id = await double.create(PHONES, speed=150, smart=SmartOptions(parts=1))
+    campaign_id = await double.create(PHONES, speed=300, smart=SmartOptions(parts=1))
 
     kills = 0
     for _ in range(KILLS):
-        await asyncio.sleep(random.uniform(1.0, 2.5))  # fault injection: kill at a random moment
+        await asyncio.sleep(random.uniform(0.5, 1.5))  # fault injection at a random moment…
         if double.of(campaign_id, cmd.FinishCampaign):
+            break
+        # …while a burst of calls is being placed, so that recovery has work to do.
+        if not await asyncio.to_thread(wait_for_calls_in_flight, pg_url):
             break
         dialer_process.kill()
         kills += 1
@@ -114,3 +129,4 @@ async def test_killed_again_and_again_nobody_is_called_twice_and_nothing_is_lost
     rings = carrier_rings(pg_url)
     assert set(rings.values()) == {1}
     assert sum(rings.values()) == expected
+    assert "calls.recovered" in dialer_process.log.read_text(), "no kill left calls to recover"
