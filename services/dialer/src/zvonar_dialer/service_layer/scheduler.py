@@ -23,7 +23,7 @@ from zvonar_dialer.domain import pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.windows import is_open, next_open
 from zvonar_dialer.service_layer import smart_parts
-from zvonar_dialer.service_layer.commanding import Commander
+from zvonar_dialer.service_layer.commanding import RETRY_AFTER_S, Commander
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import dial
 from zvonar_dialer.service_layer.preparation import prepare
@@ -40,13 +40,16 @@ class Scheduler:
         self._zones: dict[tuple[int, int], list[str]] = {}
 
     async def run(self) -> None:
-        await resolve_placing(self.deps)
-        swept = time.monotonic()
+        swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
         while True:
-            await self.pass_once()
-            if time.monotonic() - swept > SWEEP_EVERY_S:
-                await resolve_placing(self.deps)
-                swept = time.monotonic()
+            try:
+                if time.monotonic() - swept > SWEEP_EVERY_S:
+                    await resolve_placing(self.deps)
+                    swept = time.monotonic()
+                await self.pass_once()
+            except Exception:  # the store or NATS away for a moment: keep going
+                log.exception("scheduler.pass_failed")
+                await asyncio.sleep(RETRY_AFTER_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deps.scheduler_wakeup.wait(), self.deps.tick_seconds)
             self.deps.scheduler_wakeup.clear()
