@@ -175,3 +175,16 @@ async def test_a_garbled_query_gets_a_validation_error(stats: Any, feed: Any) ->
 
     reply = decode_query_reply(data)
     assert isinstance(reply, q.QueryError) and reply.code == "validation"
+
+
+async def test_a_position_never_reached_is_waited_for_two_seconds(stats: Any, feed: Any) -> None:
+    import time
+
+    await feed.ask(q.GetStopList(account_id=feed.account))  # the responder is up
+    started = time.monotonic()
+
+    page = await feed.ask(q.ListCampaigns(account_id=feed.account, min_position=2**62))
+
+    waited = time.monotonic() - started
+    assert isinstance(page, q.CampaignPage) and page.position < 2**62
+    assert 1.9 <= waited < 4.5
