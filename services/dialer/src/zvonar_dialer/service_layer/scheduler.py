@@ -132,7 +132,9 @@ class Scheduler:
             await self.leave_window(campaign, await self.queued_zones(campaign, fresh=True), now)
             return
         if campaign.status == Status.PAUSED_WINDOW:
-            await self.reenter_window(campaign, now)
+            fresh = await self.queued_zones(campaign, fresh=True)  # no resume for a stale zone
+            if any(window is None or is_open(window, tz, now) for tz in fresh):
+                await self.reenter_window(campaign, now)
             return
         # A second of wall time late is still on time; older slots are not caught up.
         horizon = dt.timedelta(seconds=max(1.0, self.deps.tick_seconds) * self.deps.clock.scale)
