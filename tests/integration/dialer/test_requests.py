@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 
@@ -150,3 +151,9 @@ async def test_a_preview_is_synthesized_into_the_audio_bucket(dialer: Dialer, nc
     assert reply.audio_object is not None and reply.duration_s > 0
     stored = await (await nc.jetstream().object_store(AUDIO_BUCKET)).get(reply.audio_object)
     assert stored.data and stored.data[:4] == b"RIFF"
+
+
+async def test_a_malformed_request_gets_a_typed_error(dialer: Dialer, nc: Client) -> None:
+    msg = await nc.request(dialer_request_subject("GetPlacement"), b'{"campaign_id": "x"}', 5)
+
+    assert "campaign_id" in msgspec.json.decode(msg.data)["error"]

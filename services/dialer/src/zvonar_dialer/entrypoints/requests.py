@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
@@ -18,7 +20,7 @@ class RequestError(msgspec.Struct, frozen=True):
 
 
 def register(broker: NatsBroker, deps: Deps) -> None:
-    def subscriber(name: str):  # type: ignore[no-untyped-def]
+    def subscriber(name: str) -> Any:
         return broker.subscriber(dialer_request_subject(name), queue=DIALER_REQUESTS_QUEUE)
 
     @subscriber("GetClock")
