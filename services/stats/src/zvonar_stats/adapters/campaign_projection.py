@@ -77,14 +77,14 @@ def _apply_one(cur: Cursor, t: Tables, envelope: Envelope) -> set[str]:
 
 
 def recount_accounts(cur: Cursor, t: Tables, accounts: set[str]) -> None:
-    """Recounts the visible rows of each touched account by status, once per batch —
+    """Recounts the visible rows of each touched account by status and tags, once per batch —
     campaign events are few next to list queries, and a recount cannot drift."""
     for account_id in sorted(accounts):
         cur.execute(f"DELETE FROM {t.account_counts} WHERE account_id = ?", (account_id,))
         cur.execute(
-            f"INSERT INTO {t.account_counts} (account_id, status, rows) "
-            f"SELECT account_id, status, COUNT(*) FROM {t.campaigns} "
-            "WHERE account_id = ? AND deleted = 0 GROUP BY account_id, status",
+            f"INSERT INTO {t.account_counts} (account_id, status, tags, rows) "
+            f"SELECT account_id, status, tags, COUNT(*) FROM {t.campaigns} "
+            "WHERE account_id = ? AND deleted = 0 GROUP BY account_id, status, tags",
             (account_id,),
         )
 

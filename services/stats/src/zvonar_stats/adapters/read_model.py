@@ -49,9 +49,9 @@ class ListFilter:
     ids: Sequence[int] | None = None
 
     def counted_ahead(self) -> bool:
-        """Account and statuses only: the total is in account_counts already."""
+        """Account, statuses and tags only: the total is in account_counts already."""
         return self.account_id is not None and not (
-            self.q or self.tags or self.created_from or self.created_to or self.ids is not None
+            self.q or self.created_from or self.created_to or self.ids is not None
         )
 
     def sql(self) -> tuple[str, list[Any]]:
@@ -111,6 +111,9 @@ def _total(cur: Cursor, t: Tables, where: ListFilter, clause: str, params: list[
         if where.statuses:
             sql += f" AND status IN ({', '.join('?' * len(where.statuses))})"
             extra.extend(str(s) for s in where.statuses)
+        for tag in where.tags:
+            sql += " AND tags LIKE ?"
+            extra.append(f"%,{tag},%")
         return int(cur.execute(sql, extra).fetchone()[0])
     return int(cur.execute(f"SELECT COUNT(*) FROM {t.campaigns} c WHERE {clause}", params)
                .fetchone()[0])  # fmt: skip

@@ -58,7 +58,7 @@ class Tables:
 
     @property
     def account_counts(self) -> str:
-        return self._name("account_counts")
+        return self._name("row_counts")
 
     def all(self) -> list[str]:
         return [
@@ -109,10 +109,11 @@ def _ddl(t: Tables) -> list[str]:
             at TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (campaign_id, seq))""",
         f"""CREATE TABLE IF NOT EXISTS {t.stop_list} (
             account_id TEXT NOT NULL, phone TEXT NOT NULL, PRIMARY KEY (account_id, phone))""",
-        # Visible rows per account and status: a list's total without counting 100,000 rows.
+        # Visible rows per account, status and tag set (a few dozen groups an account):
+        # a list's total by status and tags without counting 100,000 rows.
         f"""CREATE TABLE IF NOT EXISTS {t.account_counts} (
-            account_id TEXT NOT NULL, status TEXT NOT NULL, rows INTEGER NOT NULL,
-            PRIMARY KEY (account_id, status))""",
+            account_id TEXT NOT NULL, status TEXT NOT NULL, tags TEXT NOT NULL,
+            rows INTEGER NOT NULL, PRIMARY KEY (account_id, status, tags))""",
         f"""CREATE TABLE IF NOT EXISTS {t.checkpoints} (
             stream TEXT PRIMARY KEY, seq BIGINT NOT NULL, position BIGINT NOT NULL)""",
     ]
