@@ -56,6 +56,7 @@ class Scheduler:
 
     async def pass_once(self) -> None:
         ids = await self.deps.db.run(store.active_campaign_ids)
+        self.forget_all_but(set(ids))
         outcomes = await asyncio.gather(*(self.tick(cid) for cid in ids), return_exceptions=True)
         for cid, outcome in zip(ids, outcomes, strict=True):
             if isinstance(outcome, Exception):
@@ -63,6 +64,13 @@ class Scheduler:
                 self.commander.hold_back(cid)
 
     # --- one campaign -------------------------------------------------------------------
+    def forget_all_but(self, active: set[int]) -> None:
+        """Drop what is kept in memory for campaigns that are over (or paused)."""
+        for key in [k for k in self._zones if k[0] not in active]:
+            del self._zones[key]
+        for campaign_id in [c for c in self.deps.messages if c not in active]:
+            del self.deps.messages[campaign_id]
+
     async def tick(self, campaign_id: int) -> None:
         if self.commander.held_back(campaign_id):
             return
