@@ -189,7 +189,7 @@ def stats_pg_url(pg_database_factory: Callable[[], str]) -> str:
     return pg_database_factory()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stats_settings(request: pytest.FixtureRequest, tmp_path: Path, nats_url: str) -> StatsSettings:
     unique = uuid.uuid4().hex[:8]
     pg_url = request.getfixturevalue("stats_pg_url") if request.param == "postgres" else None
