@@ -157,3 +157,12 @@ async def test_a_malformed_request_gets_a_typed_error(dialer: Dialer, nc: Client
     msg = await nc.request(dialer_request_subject("GetPlacement"), b'{"campaign_id": "x"}', 5)
 
     assert "campaign_id" in msgspec.json.decode(msg.data)["error"]
+
+
+async def test_a_missing_audio_file_fails_the_campaign(
+    dialer: Dialer, double: CampaignDouble
+) -> None:
+    campaign_id = await double.create(["+79167300000"], audio=FileAudio(file_id="upload/nowhere"))
+
+    await wait_for(lambda: bool(double.of(campaign_id, cmd.FailCampaign)), what="failure")
+    assert "missing" in double.of(campaign_id, cmd.FailCampaign)[0].reason

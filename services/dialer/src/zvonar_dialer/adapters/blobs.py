@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
+
+
+class BlobNotFound(LookupError):
+    """No such object (or bucket): unlike a broken connection, waiting will not help."""
 
 
 class NatsBlobs:
@@ -17,7 +22,10 @@ class NatsBlobs:
         return self._buckets[bucket]
 
     async def get(self, bucket: str, name: str) -> bytes:
-        result = await (await self._bucket(bucket)).get(name)
+        try:
+            result = await (await self._bucket(bucket)).get(name)
+        except NotFoundError as exc:
+            raise BlobNotFound(f"{bucket}/{name}") from exc
         return result.data or b""
 
     async def put(self, bucket: str, name: str, data: bytes) -> None:

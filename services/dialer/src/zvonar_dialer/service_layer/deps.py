@@ -23,7 +23,9 @@ class CommandSender(Protocol):
 
 
 class BlobStore(Protocol):
-    async def get(self, bucket: str, name: str) -> bytes: ...
+    async def get(self, bucket: str, name: str) -> bytes:
+        """The object's content; a LookupError when there is no such object."""
+        ...
 
     async def put(self, bucket: str, name: str, data: bytes) -> None: ...
 

@@ -57,8 +57,8 @@ async def load_base(deps: Deps, campaign: Campaign) -> None:
     ref = campaign.phones
     try:
         data = await deps.blobs.get(ref.bucket, ref.name)
-    except Exception as exc:
-        raise PreparationError(f"the phone base {ref.name} cannot be read: {exc}") from exc
+    except LookupError as exc:  # other errors are passing: the next pass tries again
+        raise PreparationError(f"the phone base {ref.name} is missing") from exc
     # Parsing a large base (and each number's zone) takes a while: off the event loop.
     loop = asyncio.get_running_loop()
     phones = await loop.run_in_executor(None, parse_base, data, ref.sha256)
@@ -85,8 +85,8 @@ async def make_message(deps: Deps, campaign: Campaign) -> bytes:
             raise PreparationError(f"the message could not be synthesized: {exc}") from exc
     try:
         upload = await deps.blobs.get(AUDIO_BUCKET, audio.file_id)
-    except Exception as exc:
-        raise PreparationError(f"the audio file {audio.file_id} cannot be read: {exc}") from exc
+    except LookupError as exc:
+        raise PreparationError(f"the audio file {audio.file_id} is missing") from exc
     try:
         return await loop.run_in_executor(None, to_wav, upload)
     except AudioError as exc:
