@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import platform
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -69,11 +70,36 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal:"):
                 ram_kb = int(line.split()[1])
     return {
+        "commit": _commit(),
+        "load_average": os.getloadavg()[0],
         "nproc": os.cpu_count(),
         "ram_gib": round(ram_kb / 1024 / 1024, 1),
         "cpu": model,
         "python": platform.python_version(),
     }
+
+
+def _commit() -> str:
+    """HEAD's short hash, with "+dirty" when the tree has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")  # fmt: skip
 
 
 def write_json(result: Result, quick: bool) -> Path:

@@ -16,6 +16,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from bench import profiling
 from bench.campaigns import campaign_body, create_campaigns, final_count, list_campaigns
 from bench.common import Result, percentile
 from bench.stackrun import TIME_SCALE, new_account
@@ -55,7 +56,11 @@ async def run(stack: Stack, nc: Client, quick: bool, pipeline: Result | None) ->
     sub = await nc.subscribe("call.events.*.CallCompleted", cb=on_call)
     bodies = [campaign_body(700 + i, numbers, speed=speed) for i in range(campaigns)]
     ids = await create_campaigns(stack.base_url, key, bodies)
-    polls = await _poll_until_final(nc, account_id, ids, numbers)
+    profile: dict[str, object] = {}
+    query_ms: list[float] = []
+    pids = {s: stack.processes[s].pid for s in ("dialer", "stats")}
+    with profiling.sampled("lag", pids, profile):
+        polls = await _poll_until_final(nc, account_id, ids, numbers, query_ms)
     await sub.unsubscribe()
 
     delays = _delays(published, polls)
@@ -78,19 +83,24 @@ async def run(stack: Stack, nc: Client, quick: bool, pipeline: Result | None) ->
             "target_rate": target,
             "speed_per_campaign": speed,
             "poll_interval_ms": POLL_SECONDS * 1000,
+            "list_query_p50_ms": percentile(query_ms, 50),
+            "list_query_p99_ms": percentile(query_ms, 99),
+            **profile,
         },
     )
 
 
 async def _poll_until_final(
-    nc: Client, account_id: str, ids: list[int], numbers: int
+    nc: Client, account_id: str, ids: list[int], numbers: int, query_ms: list[float]
 ) -> dict[int, list[tuple[float, int]]]:
     """Per campaign, (answer time, numbers final) of every poll of the list query."""
     polls: dict[int, list[tuple[float, int]]] = defaultdict(list)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
+        asked = time.time()
         rows = await list_campaigns(nc, account_id, ids=ids)
         seen = time.time()
+        query_ms.append((seen - asked) * 1000)
         for row in rows:
             polls[row.id].append((seen, final_count(row)))
         if len(rows) == len(ids) and all(final_count(r) >= numbers for r in rows):
