@@ -91,15 +91,18 @@ ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningSer
 def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
     @contextlib.asynccontextmanager
     async def run(
-        database_url: str | None, sqlite_path: Path, *, relay: bool = True
-    ) -> AsyncIterator[RunningService]:
+        database_url: str | None, sqlite_path: Path, *, relay: bool = True,
+        poll_interval: float = 0.05,
+    ) -> AsyncIterator[RunningService]:  # fmt: skip
         store = await asyncio.to_thread(open_store, database_url, lambda: sqlite_path)
         # The production broker: its middleware binds each command's correlation id.
         broker = make_broker(CampaignSettings(nats_url=own_nats.url))
         await broker.connect()
         running: Relay | None = None
         if relay:
-            running = build_relay(store, broker.connection.jetstream(), CampaignSettings())
+            settings = CampaignSettings(database_url=database_url,
+                                        relay_poll_interval=poll_interval)  # fmt: skip
+            running = build_relay(store, broker.connection.jetstream(), settings)
         deps = build_deps(store, NatsDialer(broker.connection),
                           on_stored=running.nudge if running else None)  # fmt: skip
         register_commands(broker, deps)

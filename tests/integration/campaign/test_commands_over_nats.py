@@ -229,3 +229,26 @@ class TestOnPostgres(CommandsOverNats):
     @pytest.fixture
     def database_url(self, pg_url: str) -> str | None:
         return pg_url
+
+
+@pytest.mark.postgres
+async def test_on_postgres_a_relay_elsewhere_wakes_on_notify_not_on_its_poll(
+    campaign_service: Any, pg_url: str, tmp_path: Path, fake_dialer: Any,
+    read_stream: Callable[..., Awaitable[Any]], wait_for: Callable[..., Awaitable[Any]],
+) -> None:  # fmt: skip
+    unused = tmp_path / "unused.sqlite3"
+    # The relay polls once a minute; only the NOTIFY of the insert can wake it in time.
+    async with campaign_service(pg_url, unused, poll_interval=60.0) as relay_side:
+        async with campaign_service(pg_url, unused, relay=False) as commands:
+
+            async def listening() -> bool:
+                return relay_side.relay.nudges > 0  # the listener nudges once it listens
+
+            await wait_for(listening)
+            reply = ok(await commands.send(create("Слушатель")))
+
+            async def relayed() -> list[Any]:
+                return await read_stream()
+
+            (msg,) = await wait_for(relayed, timeout=5)
+            assert msg.headers[subjects.POSITION_HEADER] == str(reply.position)

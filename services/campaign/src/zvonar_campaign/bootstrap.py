@@ -6,6 +6,7 @@ them with the NATS adapters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from zvonar_campaign.adapters.eventstore import POSTGRES_SCHEMA, Campaigns, eventstore_env
+from zvonar_campaign.adapters.pg_listen import listen_for_inserts
 from zvonar_campaign.adapters.relay import Relay
 from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.service_layer.ports import Dialer
@@ -53,9 +55,14 @@ def build_deps(store: Store, dialer: Dialer, on_stored: Callable[[], None] | Non
 
 
 def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) -> Relay:
+    listen = None
+    database_url = settings.database_url
+    if database_url:
+        channel: str = store.app.recorder.channel_name  # type: ignore[attr-defined]
+        listen = functools.partial(listen_for_inserts, database_url, channel)
     return Relay(store.app, store.tables, js, poll_interval=settings.relay_poll_interval,
                  batch_size=settings.relay_batch_size,
-                 record_delay=settings.relay_record_delay)  # fmt: skip
+                 record_delay=settings.relay_record_delay, listen=listen)  # fmt: skip
 
 
 def nats_dialer(nc: Client) -> Dialer:

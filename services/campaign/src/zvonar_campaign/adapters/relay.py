@@ -4,13 +4,16 @@ CAMPAIGN_EVENTS stream, then records how far it got.
 Each event goes out with `Nats-Msg-Id: cl-<notification id>`, and the position is recorded
 only after JetStream acknowledged the batch, so a crash in between republishes events the
 stream's dedupe window drops. Notification ids may have gaps (rolled-back inserts): the relay
-reads "everything after my position", never "position + 1".
+reads "everything after my position", never "position + 1". It wakes on a nudge from a
+command handled in-process, on a PostgreSQL NOTIFY, or at the latest after a short poll.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import Notification
@@ -36,6 +39,7 @@ class Relay:
         poll_interval: float = 0.05,
         batch_size: int = 200,
         record_delay: float = 0.0,
+        listen: Callable[[Callable[[], None]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.app = app
         self.tables = tables
@@ -44,16 +48,30 @@ class Relay:
         self.batch_size = batch_size
         # Fault-injection aid: widens the gap between publish and record (tests only).
         self.record_delay = record_delay
+        # PostgreSQL: a LISTEN on the recorder's channel wakes the relay on every commit.
+        self.listen = listen
         self.wakeup = asyncio.Event()
+        self.nudges = 0
         self.position = 0
 
     def nudge(self) -> None:
-        """Called after a command stored events in this process: relay them now."""
+        """Called when events were stored (in this process, or NOTIFY): relay them now."""
+        self.nudges += 1
         self.wakeup.set()
 
     async def run(self) -> None:
+        listener = asyncio.create_task(self.listen(self.nudge)) if self.listen else None
+        try:
+            await self._follow()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _follow(self) -> None:
         self.position = await self.tables.relay_position()
-        log.info("relay_started", position=self.position)
+        log.info("relay_started", position=self.position, listening=self.listen is not None)
         while True:
             try:
                 relayed = await self.relay_once()
