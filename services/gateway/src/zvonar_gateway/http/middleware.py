@@ -51,7 +51,7 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - started
                 HTTP_REQUESTS.labels(route=route, status=str(status_holder["status"])).inc()
                 HTTP_SECONDS.labels(route=route).observe(elapsed)
-                log.debug(
+                log.info(
                     "http_request",
                     method=scope.get("method"),
                     path=scope.get("path"),

@@ -45,6 +45,7 @@ def envelope_of(msg: Msg) -> Envelope:
         data=msg.data,
         position=int(position) if position.isdigit() else 0,
         subject=msg.subject,
+        correlation_id=headers.get(subjects.CORRELATION_HEADER),
     )
 
 

@@ -12,3 +12,4 @@ class Envelope:
     data: bytes
     position: int = 0
     subject: str = ""
+    correlation_id: str | None = None

@@ -7,6 +7,9 @@ import asyncio
 import time
 from collections.abc import Sequence
 
+import structlog
+
+from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.adapters.call_projection import apply_call_batch
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
@@ -14,6 +17,8 @@ from zvonar_stats.adapters.checkpoints import Checkpoint
 from zvonar_stats.adapters.read_model import applied_position
 from zvonar_stats.adapters.schema import active_tables, ensure_schema
 from zvonar_stats.domain.envelope import Envelope
+
+log = structlog.get_logger("zvonar.stats.projection")
 
 
 class Projector:
@@ -34,6 +39,12 @@ class Projector:
 
         reached = await self.db.run(work)
         self._advance(reached.position)
+        for envelope in batch:
+            # Campaign events are few (a handful per campaign): one line each lets an
+            # operator follow a request's correlation id into the read model.
+            with correlation_scope(envelope.correlation_id):
+                log.info("campaign_event_projected", subject=envelope.subject,
+                         seq=envelope.seq, position=envelope.position)  # fmt: skip
         return reached
 
     async def apply_call_events(self, batch: Sequence[Envelope]) -> Checkpoint:
