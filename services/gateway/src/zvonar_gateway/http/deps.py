@@ -84,6 +84,8 @@ def unavailable(what: str) -> ApiError:
 _COMMAND_STATUS = {"invalid_transition": 409, "not_found": 404, "validation": 422, "conflict": 409}
 # Failures of the NATS link itself: the service behind is unreachable, not the input bad.
 _LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
+# How long to keep asking when no service instance is subscribed (seconds).
+NO_RESPONDERS_PATIENCE = 3.0
 
 
 class Backend:
@@ -103,14 +105,28 @@ class Backend:
         return self._nc
 
     async def _request(self, subject: str, payload: bytes, timeout: float, what: str) -> bytes:
-        try:
-            msg = await self._nc.request(
-                subject, payload, timeout=timeout, headers=correlation_headers()
-            )
-        except _LINK_ERRORS as exc:
-            log.warning("backend_unavailable", subject=subject, error=repr(exc))
-            raise unavailable(what) from exc
-        return bytes(msg.data)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        give_up = min(deadline, loop.time() + NO_RESPONDERS_PATIENCE)
+        delay = 0.05
+        while True:
+            try:
+                msg = await self._nc.request(
+                    subject, payload, timeout=max(deadline - loop.time(), 0.05),
+                    headers=correlation_headers(),
+                )  # fmt: skip
+                return bytes(msg.data)
+            except nats.errors.NoRespondersError as exc:
+                # Nobody received it (a service restarting, a subscriber being replaced):
+                # asking again is safe, and usually answered within a moment.
+                if loop.time() + delay >= give_up:
+                    log.warning("backend_unavailable", subject=subject, error=repr(exc))
+                    raise unavailable(what) from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except _LINK_ERRORS as exc:
+                log.warning("backend_unavailable", subject=subject, error=repr(exc))
+                raise unavailable(what) from exc
 
     async def command(self, command: CampaignCommand, *, timeout: float | None = None) -> CommandOk:
         subject = campaign_command_subject(type_name(command))
