@@ -34,19 +34,24 @@ class Store:
         self.db.close()
 
 
-def open_store(database_url: str | None, sqlite_path_factory: Callable[[], object]) -> Store:
+def open_store(
+    database_url: str | None, sqlite_path_factory: Callable[[], object], pool_size: int = 4
+) -> Store:
     """Opens (and creates if needed) the event store and the service's own tables."""
     sqlite_path = sqlite_path_factory()
-    db = Database.from_settings(database_url, sqlite_path, POSTGRES_SCHEMA)  # type: ignore[arg-type]
+    db = Database.from_settings(database_url, sqlite_path, POSTGRES_SCHEMA,  # type: ignore[arg-type]
+                                workers=2)  # fmt: skip
     tables = Tables(db)
     # Creates the schema on PostgreSQL before eventsourcing puts its tables in it.
     tables.create_sync()
-    app = Campaigns(env=eventstore_env(database_url, sqlite_path))  # type: ignore[arg-type]
+    env = eventstore_env(database_url, sqlite_path, pool_size)  # type: ignore[arg-type]
+    app = Campaigns(env=env)
     return Store(app=app, tables=tables, db=db)
 
 
 def open_store_for(settings: CampaignSettings) -> Store:
-    return open_store(settings.database_url, lambda: settings.sqlite_path("campaign"))
+    return open_store(settings.database_url, lambda: settings.sqlite_path("campaign"),
+                      settings.pg_pool_size)  # fmt: skip
 
 
 def build_deps(store: Store, dialer: Dialer, on_stored: Callable[[], None] | None = None) -> Deps:

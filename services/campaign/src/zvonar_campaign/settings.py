@@ -14,6 +14,8 @@ class CampaignSettings(ServiceSettings, frozen=True, kw_only=True):
     # Answer commands in this process (`zvonar-campaign relay` turns this off).
     commands: bool = True
     command_workers: int = 8
+    # eventsourcing's PostgreSQL pool (and as many overflow connections).
+    pg_pool_size: int = 4
     relay_poll_interval: float = 0.05
     relay_batch_size: int = 200
     # Fault-injection aid for tests: seconds between a batch's publish and its record.
@@ -23,6 +25,7 @@ class CampaignSettings(ServiceSettings, frozen=True, kw_only=True):
         "relay": "CAMPAIGN_RELAY",
         "commands": "CAMPAIGN_COMMANDS",
         "command_workers": "CAMPAIGN_COMMAND_WORKERS",
+        "pg_pool_size": "CAMPAIGN_PG_POOL_SIZE",
         "relay_poll_interval": "CAMPAIGN_RELAY_POLL_INTERVAL",
         "relay_batch_size": "CAMPAIGN_RELAY_BATCH_SIZE",
         "relay_record_delay": "CAMPAIGN_RELAY_RECORD_DELAY",

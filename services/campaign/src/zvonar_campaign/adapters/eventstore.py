@@ -111,7 +111,9 @@ class Campaigns(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-def eventstore_env(database_url: str | None, sqlite_path: Path) -> dict[str, str]:
+def eventstore_env(
+    database_url: str | None, sqlite_path: Path, pool_size: int = 4
+) -> dict[str, str]:
     """The eventsourcing environment for these settings (never read from os.environ)."""
     if not database_url:
         return {
@@ -128,7 +130,8 @@ def eventstore_env(database_url: str | None, sqlite_path: Path) -> dict[str, str
         "POSTGRES_USER": unquote(url.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_SCHEMA": POSTGRES_SCHEMA,
-        "POSTGRES_POOL_SIZE": "8",
-        "POSTGRES_MAX_OVERFLOW": "8",
+        # Saves serialise on the events table lock anyway; a small pool spares the server.
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "10",
     }
