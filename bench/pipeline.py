@@ -123,11 +123,16 @@ async def _stop_the_rest(stack: Stack, nc: Client, key: str, ids: list[int]) -> 
     """Stop every campaign of the row and wait for the dialer and stats to go quiet, so
     that the rows after this one run on an idle stack."""
     headers = {"Authorization": f"Bearer {key}"}
+    limit = asyncio.Semaphore(8)
     async with httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=60) as http:
-        for campaign_id in ids:
-            response = await http.post(f"/api/v1/campaigns/{campaign_id}/stop")
+
+        async def stop(campaign_id: int) -> None:
+            async with limit:
+                response = await http.post(f"/api/v1/campaigns/{campaign_id}/stop")
             if response.status_code not in (200, 409):
                 raise RuntimeError(f"stop {campaign_id}: {response.status_code} {response.text}")
+
+        await asyncio.gather(*(stop(campaign_id) for campaign_id in ids))
     await _quiet(nc)
 
 

@@ -67,9 +67,9 @@ async def run(stack: Stack, nc: Client, quick: bool) -> Result:
 
 
 async def _top_up(nc: Client, wanted: int) -> None:
-    """Publish retries of real calls (attempt 2, 3, …: new call ids, same campaigns and
-    phones) until both streams hold `wanted` events. Core publishes with a flush every few
-    thousand — this is filling, not measuring — then the stream count is checked."""
+    """Publish more calls of the pipeline's campaigns — each to a number of its own, as a
+    bigger run would — until both streams hold `wanted` events. Core publishes with a flush
+    every few thousand (this is filling, not measuring), then the stream count is checked."""
     js = nc.jetstream()
     streams = (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
     have = sum([(await js.stream_info(s)).state.messages for s in streams])
@@ -81,17 +81,17 @@ async def _top_up(nc: Client, wanted: int) -> None:
     for seq in range(1, min(calls, 2000) + 1):
         stored = await js.get_msg(subjects.CALL_EVENTS_STREAM, seq=seq)
         event = decode_call_event(stored.data or b"")
-        if isinstance(event, CallCompleted):
+        if isinstance(event, CallCompleted) and event.part == 0:
             originals.append(event)
     if not originals:
         raise RuntimeError("no call events to top the streams up from: run the pipeline row first")
     now = dt.datetime.now(dt.UTC)
     for n in range(missing):
         original = originals[n % len(originals)]
-        attempt = 2 + n // len(originals)
-        call_id = call_id_of(original.campaign_id, original.part, original.phone, attempt)
+        phone = f"+7917{n:07d}"  # never in a pipeline base (those are +7916…)
+        call_id = call_id_of(original.campaign_id, 0, phone, 1)
         event = msgspec.structs.replace(
-            original, call_id=call_id, attempt=attempt, at=now, started_at=now, final=True
+            original, call_id=call_id, phone=phone, at=now, started_at=now, final=True
         )
         subject = subjects.call_event_subject(original.campaign_id, "CallCompleted")
         await nc.publish(subject, encode(event), headers={"Nats-Msg-Id": call_id})
