@@ -88,7 +88,9 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
     ):
         env = {**os.environ, "NATS_URL": server.url, "DATABASE_URL": database_url,
                "ZVONAR_DATA_DIR": tmp, "ZVONAR_LOG_LEVEL": "warning",
-               "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY)}  # fmt: skip
+               "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY),
+               # The pool bench.raw_eventsourcing gives its baseline: 8 (+ 8 overflow).
+               "CAMPAIGN_PG_POOL_SIZE": "8"}  # fmt: skip
         service = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "zvonar_campaign", env=env, stdout=subprocess.DEVNULL
         )
