@@ -5,6 +5,7 @@ whole stream from a given sequence (rebuild, export, check)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
@@ -74,31 +75,36 @@ async def consume(
         max_deliver=-1,
     )
     sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
-    failures = 0
-    while stop is None or not stop.is_set():
-        try:
-            msgs = await sub.fetch(batch, timeout=1.0)
-        except TimeoutError:  # nats-py raises its own and asyncio's
-            _raise_if_cancelled()
-            continue
-        except NatsError as exc:  # a reconnect or a JetStream hiccup: ask again shortly
-            _raise_if_cancelled()
-            log.warning("fetch_failed", durable=durable, error=repr(exc))
-            await asyncio.sleep(0.5)
-            continue
-        _raise_if_cancelled()
-        try:
-            await apply([envelope_of(m) for m in msgs])
-        except Exception as exc:
-            failures += 1
-            log.error("batch_failed", durable=durable, size=len(msgs), error=repr(exc))
-            delay = min(0.2 * 2**failures, 5.0)
-            await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
-            await asyncio.sleep(delay)
-            continue
+    try:
         failures = 0
-        for m in msgs:
-            await m.ack()
+        while stop is None or not stop.is_set():
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except TimeoutError:  # nats-py raises its own and asyncio's
+                _raise_if_cancelled()
+                continue
+            except NatsError as exc:  # a reconnect or a JetStream hiccup: ask again shortly
+                _raise_if_cancelled()
+                log.warning("fetch_failed", durable=durable, error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            _raise_if_cancelled()
+            try:
+                await apply([envelope_of(m) for m in msgs])
+            except Exception as exc:
+                failures += 1
+                log.error("batch_failed", durable=durable, size=len(msgs), error=repr(exc))
+                delay = min(0.2 * 2**failures, 5.0)
+                await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            for m in msgs:
+                await m.ack()
+    finally:
+        # Messages fetched but never handed out would keep a drain waiting for ever.
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 def _raise_if_cancelled() -> None:
