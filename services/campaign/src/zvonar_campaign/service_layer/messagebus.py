@@ -9,7 +9,13 @@ from zvonar_campaign.service_layer.errors import Conflict, NotFound
 from zvonar_campaign.service_layer.handlers import COMMAND_HANDLERS
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_contracts.codec import type_name
-from zvonar_contracts.commands import CampaignCommand, CommandError, CommandReply, ErrorDetail
+from zvonar_contracts.commands import (
+    CampaignCommand,
+    CommandError,
+    CommandOk,
+    CommandReply,
+    ErrorDetail,
+)
 
 log = structlog.get_logger("zvonar.campaign.commands")
 
@@ -28,6 +34,10 @@ async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:
     except Conflict as exc:
         return _refused(command, CommandError(code="conflict", message=str(exc)))
     deps.on_stored()
+    if isinstance(reply, CommandOk):
+        campaign_id = reply.campaign.campaign_id if reply.campaign else None
+        log.info("command_handled", command=type_name(command), campaign_id=campaign_id,
+                 position=reply.position)  # fmt: skip
     return reply
 
 
