@@ -79,6 +79,8 @@ class Stack:
             ZVONAR_LOG_FORMAT="json",
             ZVONAR_MONITOR_PORT=str(self.monitor_ports[service]),
             DIALER_TIME_SCALE=str(self.time_scale),
+            # A test stack shares PostgreSQL (100 connections) with other stacks and tests.
+            DIALER_DB_WORKERS="8",
             PYTHONUNBUFFERED="1",
         )
         if self.database_url:

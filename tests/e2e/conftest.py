@@ -10,7 +10,9 @@ import pytest
 from tests.stack import Stack
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops once the e2e tests are done, before the reliability tests
+# start stacks of their own (PostgreSQL connections and the two cores are shared).
+@pytest.fixture(scope="package")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, pg_database_factory: Callable[[], str]
 ) -> Iterator[Stack]:
