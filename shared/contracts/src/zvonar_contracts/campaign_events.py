@@ -90,6 +90,7 @@ class SmartPartStarted(CampaignEventBase, frozen=True, tag=True):
     part: int
     part_campaign_id: int
     phone_count: int
+    started_at: dt.datetime | None = None  # the dialer's clock; None in events before v1.1
 
 
 class SmartPartFinished(CampaignEventBase, frozen=True, tag=True):

@@ -81,6 +81,7 @@ class ReleaseNumber(CampaignCommandBase, frozen=True, tag=True):
 class StartSmartPart(CampaignCommandBase, frozen=True, tag=True):
     part: int
     phone_count: int
+    started_at: dt.datetime | None = None  # the dialer's clock
 
 
 class FinishSmartPart(CampaignCommandBase, frozen=True, tag=True):

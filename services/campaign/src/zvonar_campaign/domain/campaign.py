@@ -125,6 +125,7 @@ class Campaign(Aggregate):
         part: int
         part_campaign_id: int
         phone_count: int
+        started_at: dt.datetime | None = None
 
         def apply(self, campaign: Any) -> None:
             campaign.set_part(self.part, state="started", part_campaign_id=self.part_campaign_id)
@@ -269,10 +270,13 @@ class Campaign(Aggregate):
         if phone_count < 0:
             raise ValidationFailed("phone_count", "must not be negative")
 
-    def start_smart_part(self, part: int, part_campaign_id: int, phone_count: int) -> None:
+    def start_smart_part(
+        self, part: int, part_campaign_id: int, phone_count: int,
+        started_at: dt.datetime | None = None,
+    ) -> None:  # fmt: skip
         self.check_smart_part_can_start(part, phone_count)
         self._record(self.SmartPartStarted, part=part, part_campaign_id=part_campaign_id,
-                     phone_count=phone_count)  # fmt: skip
+                     phone_count=phone_count, started_at=started_at)  # fmt: skip
 
     def finish_smart_part(self, part: int) -> None:
         state = self._existing_part(part)

@@ -119,7 +119,7 @@ def _start_smart_part(cmd: c.StartSmartPart, deps: Deps) -> CommandOk:
         campaign.check_smart_part_can_start(cmd.part, cmd.phone_count)
         if not numbers:
             numbers.append(deps.tables.next_number_sync())
-        campaign.start_smart_part(cmd.part, numbers[0], cmd.phone_count)
+        campaign.start_smart_part(cmd.part, numbers[0], cmd.phone_count, cmd.started_at)
         return ok(campaign, deps.save(campaign), part_campaign_id=numbers[0])
 
     return deps.retrying(attempt)

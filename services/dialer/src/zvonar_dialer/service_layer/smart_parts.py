@@ -116,5 +116,5 @@ async def announce_part(
         part_started(current, part, part_id)
         current.next_call_at = now
 
-    announce = cmd.StartSmartPart(campaign_id=cid, part=part, phone_count=count)
+    announce = cmd.StartSmartPart(campaign_id=cid, part=part, phone_count=count, started_at=now)
     await commander.send(campaign, announce, None, started)

@@ -86,6 +86,8 @@ _COMMAND_STATUS = {"invalid_transition": 409, "not_found": 404, "validation": 42
 _LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
 # How long to keep asking when no service instance is subscribed (seconds).
 NO_RESPONDERS_PATIENCE = 3.0
+# Accounts whose last write position is remembered for read-your-writes (oldest dropped).
+MAX_REMEMBERED_ACCOUNTS = 100_000
 
 
 class Backend:
@@ -96,6 +98,8 @@ class Backend:
     ) -> None:
         self._nc = nc
         self._stores: dict[str, Any] = {}
+        # account id -> position of its last acknowledged write, oldest first
+        self._written: dict[str, int] = {}
         # Used when a call gives no timeout of its own (the gateway's configured waits).
         self.command_timeout = command_timeout
         self.query_timeout = query_timeout
@@ -137,13 +141,30 @@ class Backend:
         if isinstance(reply, CommandError):
             details = [{"field": d.field, "message": d.message} for d in reply.details]
             raise ApiError(_COMMAND_STATUS.get(reply.code, 409), reply.code, reply.message, details)
+        if command.account_id is not None:
+            self._remember_write(command.account_id, reply.position)
         return reply
+
+    def _remember_write(self, account_id: str, position: int) -> None:
+        if len(self._written) >= MAX_REMEMBERED_ACCOUNTS and account_id not in self._written:
+            self._written.pop(next(iter(self._written)))
+        self._written[account_id] = max(position, self._written.get(account_id, 0))
+
+    def _read_your_writes(self, query: StatsQuery) -> StatsQuery:
+        """An account's reads wait for the log position of its own last acknowledged write
+        (docs/API.md "Read your own writes"), whatever the handler asked for."""
+        account_id = getattr(query, "account_id", None)
+        written = self._written.get(account_id, 0) if account_id else 0
+        if written > query.min_position:
+            return msgspec.structs.replace(query, min_position=written)
+        return query
 
     async def query(
         self, query: StatsQuery, *, timeout: float | None = None
     ) -> CampaignPage | CampaignDetail | ReportPage | StopListPage:
         subject = stats_query_subject(type_name(query))
         wait = self.query_timeout if timeout is None else timeout
+        query = self._read_your_writes(query)
         reply = decode_query_reply(await self._request(subject, encode(query), wait, "stats"))
         if isinstance(reply, QueryError):
             status = 404 if reply.code == "not_found" else 422

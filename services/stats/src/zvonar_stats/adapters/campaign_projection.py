@@ -127,9 +127,11 @@ def _part_started(cur: Cursor, t: Tables, event: Any) -> None:
     options = decode(options_json, CampaignOptions)
     tags = ",".join(tags_of(options, smart_part=event.part))
     at = rules.utc_text(event.at)
+    # Calls follow the dialer's clock; so does the part's start when the event carries it.
+    started = rules.utc_text(event.started_at or event.at)
     row = (
         event.part_campaign_id, account_id, at, name, rules.fold(name), f",{tags},", event.part,
-        event.campaign_id, str(Status.IN_PROGRESS), None, at, event.phone_count, speed,
+        event.campaign_id, str(Status.IN_PROGRESS), None, started, event.phone_count, speed,
         comment, "", caller, 0, options_json, deleted,
     )  # fmt: skip
     cur.execute(INSERT_ROW.format(table=t.campaigns), row)
