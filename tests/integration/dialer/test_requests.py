@@ -98,6 +98,19 @@ async def test_pausing_stops_the_dialling_at_once(
         return await dialer.deps.db.run(lambda c: store.campaign_status(c, campaign_id)) == "paused"
 
     await wait_for(paused, what="paused")
+
+    def placing(cur: Cursor) -> int:
+        cur.execute(
+            "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND state = 'placing'",
+            (campaign_id,),
+        )
+        return int(cur.fetchone()[0])
+
+    async def nothing_in_flight() -> bool:
+        return await dialer.deps.db.run(placing) == 0
+
+    # A burst claimed before the pause was already dialled: it finishes, nothing after it.
+    await wait_for(nothing_in_flight, what="the calls in flight to finish")
     settled = await dialer.deps.db.run(done)
     # A hundred call intervals of dialer time later, nobody more was called.
     later = await dialer_clock(nc) + dt.timedelta(seconds=100)

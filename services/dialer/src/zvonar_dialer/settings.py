@@ -20,9 +20,10 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     tick_seconds: float = 0.02
     # At most this many calls of one campaign per pass (keeps a pass short and fair).
     max_burst: int = 500
-    # Calls of one burst in flight at once through the telephony port.
-    call_concurrency: int = 64
-    # PostgreSQL connections: concurrent calls commit side by side (SQLite has one writer).
+    # Calls of one burst handed to the telephony port at once (one `place_calls` each; the
+    # simulated carrier records them in one transaction).
+    call_concurrency: int = 500
+    # PostgreSQL connections: concurrent transactions run side by side (SQLite: one writer).
     db_workers: int = 16
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6

@@ -16,12 +16,15 @@ Nothing sleeps: results come at once, so the dialer can run it at unlimited spee
 
 Every call id is recorded durably in the table `carrier_calls` of the given store, in
 the same transaction that decides the result: a call id seen before (by this instance
-or one before a restart) gets the first result back and rings nobody again.
+or one before a restart) gets the first result back and rings nobody again. A burst
+(`place_calls`) is recorded in one transaction: one commit for all its calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import structlog
@@ -92,10 +95,43 @@ def simulate(request: CallRequest) -> CallResult:
     )
 
 
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" for _ in values)
+
+
 def _result_from_row(row: Any) -> CallResult:
     call_id, outcome, duration_s, answer_text, lead = row
     return CallResult(call_id=call_id, outcome=outcome, duration_s=float(duration_s),
                       answer_text=answer_text, lead=bool(lead))  # fmt: skip
+
+
+def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, CallResult], set[str]]:
+    """(the stored result of every call id, the call ids rung now). A known call id only
+    counts one more request; `requests` = 1 afterwards means this transaction inserted it
+    (a concurrent placement of the same id waits on the row and then sees 2)."""
+    rows = []
+    for request in requests:
+        result = simulate(request)
+        rows.append((request.call_id, request.phone, request.caller_number,
+                     request.started_at.isoformat(), result.outcome, result.duration_s,
+                     result.answer_text, int(result.lead)))  # fmt: skip
+    cur.executemany(
+        "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
+        " duration_s, answer_text, lead, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+        " ON CONFLICT (call_id) DO UPDATE SET requests = carrier_calls.requests + 1",
+        rows,
+    )
+    ids = [request.call_id for request in requests]
+    cur.execute(
+        f"SELECT {_COLUMNS}, requests FROM carrier_calls WHERE call_id IN ({_marks(ids)})", ids
+    )
+    stored: dict[str, CallResult] = {}
+    rang: set[str] = set()
+    for row in cur.fetchall():
+        stored[row[0]] = _result_from_row(row[:5])
+        if int(row[5]) == 1:
+            rang.add(row[0])
+    return stored, rang
 
 
 class SimulatedCarrier:
@@ -116,34 +152,23 @@ class SimulatedCarrier:
                 self._ready = True
 
     async def place_call(self, request: CallRequest) -> CallResult:
+        (result,) = await self.place_calls([request])
+        return result
+
+    async def place_calls(self, requests: Sequence[CallRequest]) -> list[CallResult]:
+        """Ring every call id not seen before and record all of them in one transaction
+        (committed before this returns, so the dialer records a result only after the
+        carrier's record of it is durable); a call id seen before rings nobody and gets its
+        first result back."""
+        if not requests:
+            return []
         await self._ensure_schema()
-        result = simulate(request)
-
-        def record(cur: Cursor) -> tuple[CallResult, bool]:
-            cur.execute(
-                "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
-                " duration_s, answer_text, lead, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
-                " ON CONFLICT (call_id) DO NOTHING",
-                (request.call_id, request.phone, request.caller_number,
-                 request.started_at.isoformat(), result.outcome, result.duration_s,
-                 result.answer_text, int(result.lead)),
-            )  # fmt: skip
-            rang = cur.rowcount == 1
-            if not rang:
-                cur.execute(
-                    "UPDATE carrier_calls SET requests = requests + 1 WHERE call_id = ?",
-                    (request.call_id,),
-                )
-            cur.execute(f"SELECT {_COLUMNS} FROM carrier_calls WHERE call_id = ?",
-                        (request.call_id,))  # fmt: skip
-            return _result_from_row(cur.fetchone()), rang
-
-        stored, rang = await self._db.run(record)
-        if rang:
-            self.rung += 1
-        else:
-            log.info("carrier.call_replayed", call_id=request.call_id, outcome=stored.outcome)
-        return stored
+        unique = list({r.call_id: r for r in requests}.values())
+        stored, rang = await self._db.run(partial(_record, unique))
+        self.rung += len(rang)
+        for call_id in stored.keys() - rang:
+            log.info("carrier.call_replayed", call_id=call_id, outcome=stored[call_id].outcome)
+        return [stored[r.call_id] for r in requests]
 
     async def result_of(self, call_id: str) -> CallResult | None:
         await self._ensure_schema()

@@ -123,6 +123,16 @@ def has_numbers(cur: Cursor, campaign_id: int, part: int) -> bool:
 
 
 def insert_numbers(cur: Cursor, campaign_id: int, part: int, numbers: Iterable[Number]) -> None:
+    """Queue a part's numbers. The callers insert a part once, under the campaign's row lock
+    (`loaded`, `has_numbers`), so PostgreSQL takes them with one COPY instead of a statement
+    per number; SQLite (in-process, no round trips) keeps the idempotent INSERT."""
+    if cur.dialect == "postgres":
+        with cur.raw.copy(
+            "COPY numbers (campaign_id, part, seq, phone, tz, state) FROM STDIN"
+        ) as copy:
+            for n in numbers:
+                copy.write_row((campaign_id, part, n.seq, n.phone, n.tz, "queued"))
+        return
     cur.executemany(
         "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state) "
         "VALUES (?, ?, ?, ?, ?, 'queued') ON CONFLICT DO NOTHING",
@@ -184,6 +194,36 @@ def mark_done(
         (outcome, call_id, campaign_id, part, seq),
     )
     return cur.rowcount > 0
+
+
+class Final(NamedTuple):
+    """A number's final result: which number, its outcome and call id."""
+
+    seq: int
+    outcome: str
+    call_id: str
+
+
+def mark_done_many(cur: Cursor, campaign_id: int, part: int, finals: Sequence[Final]) -> set[int]:
+    """Record many numbers' final results at once; the seqs that were not final before (the
+    others are replays). On PostgreSQL the rows are locked first, so a concurrent writer of
+    the same number waits and then finds it final: a result is written once."""
+    if not finals:
+        return set()
+    seqs = [f.seq for f in finals]
+    lock = " FOR UPDATE" if cur.dialect == "postgres" else ""
+    rows = cur.execute(
+        "SELECT seq FROM numbers WHERE campaign_id = ? AND part = ? AND state <> 'done' "
+        f"AND seq IN ({_marks(seqs)}){lock}",
+        (campaign_id, part, *seqs),
+    ).fetchall()
+    open_seqs = {int(r[0]) for r in rows}
+    cur.executemany(
+        "UPDATE numbers SET state = 'done', outcome = ?, call_id = COALESCE(call_id, ?) "
+        "WHERE campaign_id = ? AND part = ? AND seq = ? AND state <> 'done'",
+        ((f.outcome, f.call_id, campaign_id, part, f.seq) for f in finals if f.seq in open_seqs),
+    )
+    return open_seqs
 
 
 def cancel_queued(cur: Cursor, campaign_id: int, parts: Sequence[int]) -> None:
@@ -300,6 +340,15 @@ def outbox_add(cur: Cursor, msg_id: str, subject: str, payload: bytes) -> None:
         "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
         (msg_id, subject, payload.decode()),
+    )
+
+
+def outbox_add_many(cur: Cursor, rows: Sequence[tuple[str, str, bytes]]) -> None:
+    """(msg_id, subject, payload) rows in one pipelined executemany."""
+    cur.executemany(
+        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "ON CONFLICT (msg_id) DO NOTHING",
+        ((msg_id, subject, payload.decode()) for msg_id, subject, payload in rows),
     )
 
 

@@ -8,6 +8,7 @@ The simulated carrier is the default adapter; a SIP trunk would be another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -44,6 +45,12 @@ class CallResult(msgspec.Struct, frozen=True):
 class Telephony(Protocol):
     async def place_call(self, request: CallRequest) -> CallResult:
         """Places the call (once per call id) and waits for its result."""
+        ...
+
+    async def place_calls(self, requests: Sequence[CallRequest]) -> list[CallResult]:
+        """Places a burst (each call id once) and returns their results in request order.
+        The adapter bounds its own concurrency; a raise leaves every call of the burst
+        unresolved (the dialer asks `result_of` or places them again with the same ids)."""
         ...
 
     async def result_of(self, call_id: str) -> CallResult | None:

@@ -50,7 +50,7 @@ class Deps:
     webhooks: WebhookPort
     caller_pool: list[str]
     max_burst: int = 500
-    call_concurrency: int = 64
+    call_concurrency: int = 500
     tick_seconds: float = 0.02
     # Set when the outbox has rows to publish / the scheduler has news to look at.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

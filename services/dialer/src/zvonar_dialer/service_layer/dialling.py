@@ -151,19 +151,20 @@ def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
 
 
 async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]) -> list[Placed]:
-    """Place every call (bounded concurrency); a call that raised stays `placing`."""
-    limit = asyncio.Semaphore(deps.call_concurrency)
+    """Hand the burst to the port in chunks of `call_concurrency` calls, the chunks at once;
+    the calls of a chunk that raised stay `placing` (recovery resolves them)."""
+    step = max(1, deps.call_concurrency)
 
-    async def one(call: store.PlacedCall) -> Placed | None:
-        async with limit:
-            try:
-                return call, await deps.telephony.place_call(request_of(campaign, call))
-            except Exception:
-                log.exception("call.place_failed", call_id=call.call_id)
-                return None
+    async def chunk(part: Sequence[store.PlacedCall]) -> list[Placed]:
+        try:
+            results = await deps.telephony.place_calls([request_of(campaign, c) for c in part])
+        except Exception:
+            log.exception("calls.place_failed", call_ids=[c.call_id for c in part])
+            return []
+        return list(zip(part, results, strict=True))
 
-    done = await asyncio.gather(*(one(c) for c in calls))
-    return [pair for pair in done if pair is not None]
+    done = await asyncio.gather(*(chunk(calls[i : i + step]) for i in range(0, len(calls), step)))
+    return [pair for placed in done for pair in placed]
 
 
 async def recording_of(
@@ -211,21 +212,36 @@ async def completed(
     )
 
 
+def record_results(
+    events: Sequence[tuple[store.PlacedCall, CallCompleted]],
+) -> Callable[[Cursor], list[CallCompleted]]:
+    """The recording transaction: each number not yet final gets its result and its
+    CallCompleted in the outbox — a handful of statements per part, not two per call."""
+
+    def work(cur: Cursor) -> list[CallCompleted]:
+        by_part: dict[tuple[int, int], dict[int, CallCompleted]] = {}
+        for call, event in events:
+            by_part.setdefault((call.campaign_id, call.part), {}).setdefault(call.seq, event)
+        fresh: list[CallCompleted] = []
+        for (campaign_id, part), of_seq in by_part.items():
+            finals = [store.Final(seq, e.outcome, e.call_id) for seq, e in of_seq.items()]
+            written = store.mark_done_many(cur, campaign_id, part, finals)
+            fresh.extend(event for seq, event in of_seq.items() if seq in written)
+        store.outbox_add_many(
+            cur,
+            [(e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
+             for e in fresh],
+        )  # fmt: skip
+        return fresh
+
+    return work
+
+
 async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> list[CallCompleted]:
     """Write each result with its event in one transaction; submit the webhooks after."""
     events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
 
-    def work(cur: Cursor) -> list[CallCompleted]:
-        fresh: list[CallCompleted] = []
-        for call, event in events:
-            if store.mark_done(
-                cur, call.campaign_id, call.part, call.seq, event.outcome, call.call_id
-            ):
-                add_to_outbox(cur, event)
-                fresh.append(event)
-        return fresh
-
-    fresh = await deps.db.run(work)
+    fresh = await deps.db.run(record_results(events))
     deps.outbox_wakeup.set()
     integration = campaign.options.integration
     if integration is not None:
