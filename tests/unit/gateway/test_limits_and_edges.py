@@ -68,6 +68,22 @@ async def test_malformed_and_mistyped_bodies(
             assert error["details"], (path, body)
 
 
+async def test_json_nested_too_deeply_is_400_not_500(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    json_headers = {**headers, "Content-Type": "application/json"}
+    deep = b"[" * 5000 + b"]" * 5000
+    bodies = [deep, b'{"phones": ' + deep + b', "audio": {"kind": "tts", "text": "x"}}']
+    # The campaign route decodes by hand; the others through Litestar's typed bodies.
+    routes = [("POST", "/api/v1/campaigns"), ("POST", "/api/v1/stop-list"),
+              ("PATCH", "/api/v1/me"), ("POST", "/api/v1/campaigns/delete")]  # fmt: skip
+    for method, path in routes:
+        for body in bodies:
+            answer = await client.request(method, path, content=body, headers=json_headers)
+            assert answer.status_code == 400, (method, path, answer.text)
+            assert answer.json()["error"]["code"] == "malformed_json"
+
+
 async def test_create_reads_json_or_multipart(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:

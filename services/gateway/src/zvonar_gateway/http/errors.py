@@ -96,6 +96,13 @@ def handle_body_invalid(_: Request[Any, Any, Any], exc: BodyInvalid) -> Response
     return error_response(422, "validation", "the request breaks a rule", list(exc.details))
 
 
+def handle_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """Litestar decodes typed bodies with msgspec, which recurses: JSON nested thousands deep
+    exhausts the stack before any handler runs. That is bad input, not a server fault."""
+    log.warning("body_nested_too_deeply", path=request.url.path)
+    return error_response(400, "malformed_json", "the body is JSON nested too deeply")
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     return error_response(500, "internal_error", "an unexpected error; it is logged")
@@ -105,5 +112,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: handle_api_error,
     BodyInvalid: handle_body_invalid,
     HTTPException: handle_http_exception,
+    RecursionError: handle_recursion,
     Exception: handle_unexpected,
 }
