@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from zvonar_contracts.commands import ModerateCampaign
 from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQueue
@@ -38,7 +39,9 @@ async def queue(request: Request[Any, Any, Any]) -> Response[str]:
 
 
 @post("/moderation/{campaign_id:int}/{decision:str}", status_code=200, include_in_schema=False)
-async def decide(request: Request[Any, Any, Any], campaign_id: int, decision: str) -> Response[str]:
+async def decide(
+    request: Request[Any, Any, Any], campaign_id: FromPath[int], decision: FromPath[str]
+) -> Response[str]:
     require_moderator(request)
     await check_csrf(request)
     if decision not in ("approve", "reject"):
