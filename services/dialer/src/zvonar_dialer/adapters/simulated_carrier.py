@@ -115,6 +115,8 @@ def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, Cal
         rows.append((request.call_id, request.phone, request.caller_number,
                      request.started_at.isoformat(), result.outcome, result.duration_s,
                      result.answer_text, int(result.lead)))  # fmt: skip
+    if cur.dialect == "postgres":
+        return _rows_of(_record_postgres(cur, rows))
     cur.executemany(
         "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
         " duration_s, answer_text, lead, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
@@ -125,9 +127,28 @@ def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, Cal
     cur.execute(
         f"SELECT {_COLUMNS}, requests FROM carrier_calls WHERE call_id IN ({_marks(ids)})", ids
     )
+    return _rows_of(cur.fetchall())
+
+
+def _record_postgres(cur: Cursor, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """The burst in one statement: insert the new ids, count a request on the known ones."""
+    columns = list(zip(*rows, strict=True))
+    cur.execute(
+        "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
+        " duration_s, answer_text, lead, requests)"
+        " SELECT *, 1 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
+        " ?::float8[], ?::text[], ?::int[])"
+        " ON CONFLICT (call_id) DO UPDATE SET requests = carrier_calls.requests + 1"
+        f" RETURNING {_COLUMNS}, requests",
+        [list(column) for column in columns],
+    )
+    return cur.fetchall()
+
+
+def _rows_of(rows: list[Any]) -> tuple[dict[str, CallResult], set[str]]:
     stored: dict[str, CallResult] = {}
     rang: set[str] = set()
-    for row in cur.fetchall():
+    for row in rows:
         stored[row[0]] = _result_from_row(row[:5])
         if int(row[5]) == 1:
             rang.add(row[0])
