@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
+import nats.errors
 from nats.js.api import DeliverPolicy
 
 from tests.stack import Stack
@@ -53,8 +54,12 @@ async def read_call_log(nats_url: str) -> CallLog:
     return log
 
 
-def call_log(stack: Stack) -> CallLog:
-    return asyncio.run(read_call_log(stack.nats_url))
+def call_log(stack: Stack) -> CallLog | None:
+    """The call log, or None while the cluster cannot answer yet (a node just restarted)."""
+    try:
+        return asyncio.run(read_call_log(stack.nats_url))
+    except (TimeoutError, nats.errors.Error):
+        return None
 
 
 def stats_check(stack: Stack) -> subprocess.CompletedProcess[str]:
