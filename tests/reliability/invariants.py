@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import nats.errors
+import psycopg
 from nats.js.api import DeliverPolicy
 
 from tests.stack import Stack
@@ -70,3 +71,22 @@ def stats_check(stack: Stack) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "zvonar_stats", "check"],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
+
+
+def numbers_rung_twice(stack: Stack) -> list[tuple[str, int]]:
+    """From the dialer's own carrier record: (campaign-part-phone, rings) rung more than once
+    — a call id ends in its attempt, so two ids for one number in one part are two rings."""
+    assert stack.database_url, "the dialer's record is read from PostgreSQL"
+    with psycopg.connect(stack.database_url) as conn:
+        rows = conn.execute(
+            "SELECT regexp_replace(call_id, '-[0-9]+$', '') AS number_part, count(*) "
+            "FROM dialer.carrier_calls GROUP BY 1 HAVING count(*) > 1"
+        ).fetchall()
+    return [(str(key), int(count)) for key, count in rows]
+
+
+def carrier_calls(stack: Stack) -> int:
+    assert stack.database_url
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM dialer.carrier_calls").fetchone()
+    return int(row[0]) if row else 0

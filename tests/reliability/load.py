@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.helpers import create, get
-from tests.reliability.invariants import call_log, stats_check
+from tests.reliability.invariants import call_log, carrier_calls, numbers_rung_twice, stats_check
 from tests.stack import Stack, wait_for
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-output" / "reliability"
@@ -50,6 +50,10 @@ def run_with_faults(
     assert not duplicated_calls, duplicated_calls[:10]
     assert not doubled_finals, doubled_finals[:10]
     assert set(log.finals) == expected_finals
+    # The dialer's own record agrees: one ring per number and part, one per call event.
+    assert numbers_rung_twice(stack) == []
+    rung = carrier_calls(stack)
+    assert rung == sum(1 for key in log.call_ids), (rung, len(log.call_ids))
     check = wait_for(
         lambda: (result := stats_check(stack)).returncode == 0 and result,
         60, 1.0, "the stats consistency check to pass",
@@ -65,6 +69,7 @@ def run_with_faults(
         "numbers_per_campaign": numbers,
         "calls_per_real_second_per_campaign": speed * stack.time_scale / 3600,
         "call_events": log.events,
+        "carrier_rings": rung,
         "seconds_to_quiet": round(quiet_after, 1),
         **done_faults,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,22 @@ def client(api_stack: Stack) -> Iterator[httpx.Client]:
         create(account, name="Существующая", phones=PHONES)
         assert account.post("/api/v1/stop-list", json={"phones": ["+79161110000"]}).is_success
         yield account
+
+
+# Every refused request's status and error code, recorded in bad-input.json at the end.
+REFUSED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_refusals() -> Iterator[None]:
+    yield
+    record(
+        "bad-input",
+        {
+            "refused_requests": sum(REFUSED.values()),
+            "by_status_and_code": dict(sorted(REFUSED.items())),
+        },
+    )
 
 
 def audio_objects(stack: Stack) -> int:
@@ -79,6 +96,7 @@ def assert_error(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert re.fullmatch(r"[a-z][a-z0-9_]*", error["code"]), error
     assert isinstance(error["message"], str) and error["message"], error
     assert isinstance(error.get("details", []), list), error
+    REFUSED[f"{response.status_code} {error['code']}"] += 1
     return dict(error)
 
 
