@@ -6,6 +6,7 @@ kept verbatim and rendered escaped on the web page."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 from collections import Counter
@@ -523,3 +524,55 @@ def test_a_rotated_out_key_stops_working_at_once(api_stack: Stack) -> None:
         assert refused.status_code == 401
     finally:
         page.close()
+
+
+# --- characters a database cannot hold ---------------------------------------------------
+
+ODD_TEXTS = ("нуль\x00байт", "одинокий \ud800 суррогат", "\u202eперевёрнуто", "🙂" * 50)
+
+
+def test_characters_postgresql_cannot_store_are_refused_or_kept(
+    api_stack: Stack, client: httpx.Client
+) -> None:
+    """NUL and lone surrogates cannot be stored in PostgreSQL text: they are either refused
+    with a 4xx up front or kept verbatim — never a 5xx, never a poisoned projection that
+    stops later campaigns from showing up."""
+    for text in ODD_TEXTS:
+        body = msgspec_json(campaign(name=text, comment=text))
+        answer = client.post(
+            "/api/v1/campaigns", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code in (201, 400, 422), (text, answer.text[:300])
+        if answer.status_code == 201:
+            assert get(client, answer.json()["id"])["name"] == text
+        else:
+            assert_error(answer, 400, 422)
+        zone = client.patch("/api/v1/me", content=msgspec_json({"timezone": text}),
+                            headers={"content-type": "application/json"})  # fmt: skip
+        assert_error(zone, 400, 422)
+        query = text.encode("utf-8", "surrogatepass")  # a lone surrogate as raw bytes
+        listed = client.get("/api/v1/campaigns", params={"q": query})
+        assert listed.status_code in (200, 400, 422), listed.text[:300]
+    some_id = client.get("/api/v1/campaigns").json()["items"][0]["id"]
+    nul = msgspec_json({"text": "нуль\x00байт"})
+    commented = client.put(f"/api/v1/campaigns/{some_id}/comment", content=nul,
+                           headers={"content-type": "application/json"})  # fmt: skip
+    assert_error(commented, 422)
+    with api_stack.admin() as admin:
+        named = admin.post("/api/v1/accounts", content=msgspec_json({"name": "a\x00b"}),
+                           headers={"content-type": "application/json"})  # fmt: skip
+        assert_error(named, 422)
+        reason = msgspec_json({"reason": "нуль\x00байт"})
+        rejected = admin.post(f"/api/v1/moderation/{some_id}/reject", content=reason,
+                              headers={"content-type": "application/json"})  # fmt: skip
+        assert_error(rejected, 404, 409, 422)
+    after = create(client, name="После странных символов", phones=PHONES)
+    assert get(client, after["id"])["name"] == "После странных символов"
+    rows = client.get("/api/v1/campaigns", params={"q": "странных"}).json()["items"]
+    assert [row["id"] for row in rows] == [after["id"]]
+
+
+def msgspec_json(value: Any) -> bytes:
+    """JSON with lone surrogates escaped as \\udXXX (the stdlib writes them; httpx's json=
+    would fail to encode them to UTF-8)."""
+    return json.dumps(value, ensure_ascii=True).encode()

@@ -8,7 +8,9 @@ import httpx
 import msgspec
 from nats.aio.client import Client
 
+from tests.unit.gateway.conftest import FakeServices
 from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.domain.storable import nul_fields
 from zvonar_gateway.http.app import create_app
 from zvonar_gateway.http.deps import Backend
 from zvonar_gateway.settings import GatewaySettings
@@ -113,3 +115,35 @@ async def test_create_reads_json_or_multipart(
         headers=headers,
     )
     assert binary.status_code == 422
+
+
+async def test_text_with_a_nul_is_422_and_nothing_is_sent(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    admin: dict[str, str],
+    services: FakeServices,
+) -> None:
+    # PostgreSQL text cannot hold U+0000: stored as an event, it would stop the projections.
+    json_headers = {**headers, "Content-Type": "application/json"}
+    nul = "нуль\x00байт"
+    body = {"name": nul, "phones": ["+79161234567"], "audio": {"kind": "tts", "text": "a"}}
+    sent_before = len(services.commands)
+    cases = [
+        ("POST", "/api/v1/campaigns", body, json_headers),
+        ("POST", "/api/v1/campaigns", {**body, "name": "ok", "comment": nul}, json_headers),
+        ("PUT", "/api/v1/campaigns/1000001/comment", {"text": nul}, json_headers),
+        ("GET", "/api/v1/campaigns?q=a%00b", None, headers),
+        ("POST", "/api/v1/accounts", {"name": nul}, {**admin, "Content-Type": "application/json"}),
+    ]
+    for method, path, payload, with_headers in cases:
+        content = None if payload is None else msgspec.json.encode(payload)
+        answer = await client.request(method, path, content=content, headers=with_headers)
+        assert answer.status_code == 422, (method, path, answer.text)
+        assert answer.json()["error"]["details"], answer.text
+    assert len(services.commands) == sent_before
+
+
+def test_nul_fields_name_every_place_a_nul_hides() -> None:
+    value = {"name": "a\x00", "ok": "b", "list": ["c", "\x00"], "k\x00": 1, "n": {"m": "\x00"}}
+    assert nul_fields(value) == ["name", "list[1]", "k\x00", "n.m"]
+    assert nul_fields(["fine", {"also": "fine"}]) == []

@@ -40,11 +40,20 @@ from zvonar_contracts.subjects import (
     dialer_request_subject,
     stats_query_subject,
 )
+from zvonar_gateway.domain.storable import nul_fields_of
 from zvonar_runtime.correlation import correlation_headers
 
 T = TypeVar("T")
 
 log = structlog.get_logger("zvonar.gateway.backend")
+
+
+def refuse_unstorable(message: msgspec.Struct, payload: bytes) -> None:
+    """Every command and query passes here: text with a NUL is a 422 before it is sent."""
+    fields = nul_fields_of(message, payload)
+    if fields:
+        details = [{"field": field, "message": "contains a NUL character"} for field in fields]
+        raise ApiError(422, "validation", "text may not contain NUL characters", details)
 
 
 class Account(msgspec.Struct, frozen=True):
@@ -135,9 +144,9 @@ class Backend:
     async def command(self, command: CampaignCommand, *, timeout: float | None = None) -> CommandOk:
         subject = campaign_command_subject(type_name(command))
         wait = self.command_timeout if timeout is None else timeout
-        reply = decode_command_reply(
-            await self._request(subject, encode(command), wait, "campaign")
-        )
+        payload = encode(command)
+        refuse_unstorable(command, payload)
+        reply = decode_command_reply(await self._request(subject, payload, wait, "campaign"))
         if isinstance(reply, CommandError):
             details = [{"field": d.field, "message": d.message} for d in reply.details]
             raise ApiError(_COMMAND_STATUS.get(reply.code, 409), reply.code, reply.message, details)
@@ -165,7 +174,9 @@ class Backend:
         subject = stats_query_subject(type_name(query))
         wait = self.query_timeout if timeout is None else timeout
         query = self._read_your_writes(query)
-        reply = decode_query_reply(await self._request(subject, encode(query), wait, "stats"))
+        payload = encode(query)
+        refuse_unstorable(query, payload)
+        reply = decode_query_reply(await self._request(subject, payload, wait, "stats"))
         if isinstance(reply, QueryError):
             status = 404 if reply.code == "not_found" else 422
             raise ApiError(status, reply.code, reply.message)

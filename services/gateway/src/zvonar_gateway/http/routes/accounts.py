@@ -18,7 +18,8 @@ from zvonar_gateway.http.routes.common import accounts_of, settings_of
 
 
 class NewAccount(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # No NUL: PostgreSQL text cannot hold one (see domain/storable.py).
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern="^[^\x00]*$")]
     timezone: str = "Europe/Moscow"
 
 
