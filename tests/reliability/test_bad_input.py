@@ -566,6 +566,17 @@ def test_characters_postgresql_cannot_store_are_refused_or_kept(
         rejected = admin.post(f"/api/v1/moderation/{some_id}/reject", content=reason,
                               headers={"content-type": "application/json"})  # fmt: skip
         assert_error(rejected, 404, 409, 422)
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+    page = sign_in_on_the_page(api_stack, key)
+    try:
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.get("/").text)
+        assert token
+        on_page = page.post(f"/campaigns/{some_id}/do/comment",
+                            data={"text": "нуль\x00байт", "_csrf": token.group(1)})  # fmt: skip
+        assert on_page.status_code == 422, on_page.text[:300]
+    finally:
+        page.close()
+    assert get(client, some_id)["comment"]["user"] != "нуль\x00байт"
     after = create(client, name="После странных символов", phones=PHONES)
     assert get(client, after["id"])["name"] == "После странных символов"
     rows = client.get("/api/v1/campaigns", params={"q": "странных"}).json()["items"]
