@@ -399,7 +399,19 @@ def outbox_add(cur: Cursor, msg_id: str, subject: str, payload: bytes) -> None:
 
 
 def outbox_add_many(cur: Cursor, rows: Sequence[tuple[str, str, bytes]]) -> None:
-    """(msg_id, subject, payload) rows in one pipelined executemany."""
+    """(msg_id, subject, payload) rows: one statement on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    if cur.dialect == "postgres":
+        msg_ids, subjects, payloads = zip(*rows, strict=True)
+        cur.execute(
+            # ORDER BY the position: the ids (publication order) follow the events' order.
+            "INSERT INTO outbox (msg_id, subject, payload) SELECT v.m, v.s, v.p "
+            "FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS v(m, s, p, i) "
+            "ORDER BY v.i ON CONFLICT (msg_id) DO NOTHING",
+            (list(msg_ids), list(subjects), [p.decode() for p in payloads]),
+        )
+        return
     cur.executemany(
         "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
