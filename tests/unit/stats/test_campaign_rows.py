@@ -47,6 +47,18 @@ def test_carousel_has_no_caller_number_and_a_release_clears_it(story: Any, mk: A
     assert story.view(CID + 1).caller_number is None
 
 
+def test_a_scheduled_row_has_its_time_before_the_scheduled_event_arrives(
+    story: Any, mk: Any
+) -> None:
+    start_at = mk.T0 + dt.timedelta(hours=4)
+    story.campaign(
+        mk.created(CID, start_at=start_at),
+        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
+                 status=Status.SCHEDULED),
+    )  # fmt: skip
+    assert story.view(CID).start == Start(kind="scheduled", at=start_at)
+
+
 def test_the_lifecycle_moves_status_and_start(story: Any, mk: Any) -> None:
     start_at = mk.T0 + dt.timedelta(days=1)
     story.campaign(

@@ -179,6 +179,12 @@ def _lifecycle(cur: Cursor, t: Tables, event: Any) -> None:
         changes["status"] = str(status)
     if isinstance(event, ev.CampaignScheduled):
         changes["scheduled_at"] = rules.utc_text(event.start_at)
+    elif isinstance(event, ev.CampaignModerated) and status == Status.SCHEDULED:
+        # The Scheduled event follows in its own message: the row must not read "scheduled"
+        # without its time in between, so the time comes from the options it was created with.
+        start_at = _options_start_at(cur, t, event.campaign_id)
+        if start_at is not None:
+            changes["scheduled_at"] = start_at
     if isinstance(event, ev.CampaignStarted):
         changes["started_at"] = rules.utc_text(event.started_at)
     comment = rules.system_comment_of(event)
@@ -188,6 +194,14 @@ def _lifecycle(cur: Cursor, t: Tables, event: Any) -> None:
         _set(cur, t, event.campaign_id, **changes)
     if status is not None:
         _mirror_on_parts(cur, t, event)
+
+
+def _options_start_at(cur: Cursor, t: Tables, campaign_id: int) -> str | None:
+    row = cur.execute(f"SELECT options FROM {t.campaigns} WHERE id = ?", (campaign_id,)).fetchone()
+    if row is None:
+        return None
+    options = decode(row[0], CampaignOptions)
+    return None if options.start_at is None else rules.utc_text(options.start_at)
 
 
 def _mirror_on_parts(cur: Cursor, t: Tables, event: Any) -> None:
