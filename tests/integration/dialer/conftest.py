@@ -195,7 +195,9 @@ class CampaignDouble:
             case cmd.ReportIdle():
                 return ev.CampaignIdle(**common, reason=c.reason, until=c.until), None
             case cmd.PauseCampaign():
-                return ev.CampaignPaused(**common, paused_by=c.paused_by), Status.PAUSED
+                return ev.CampaignPaused(
+                    **common, paused_by=c.paused_by, reason=c.reason
+                ), Status.PAUSED
         raise AssertionError(f"the double does not know {type(c).__name__}")
 
 

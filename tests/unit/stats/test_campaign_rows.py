@@ -106,6 +106,25 @@ def test_a_failure_reason_is_the_system_comment(story: Any, mk: Any) -> None:
     assert (story.view(CID).status, story.view(CID).comment.system) == (Status.ERROR, "no audio")
 
 
+def test_a_system_pause_shows_its_reason_until_the_campaign_runs_again(story: Any, mk: Any) -> None:
+    reason = "Оператор связи недоступен (ConnectionError: trunk down)"
+    story.campaign(
+        mk.created(CID),
+        mk.event(ev.CampaignStarted, CID, started_at=mk.T0),
+        mk.event(ev.CampaignPaused, CID, paused_by="system", reason=reason),
+    )
+    assert (story.view(CID).status, story.view(CID).comment.system) == (Status.PAUSED, reason)
+
+    story.campaign(mk.event(ev.CampaignResumed, CID, status=Status.IN_PROGRESS))
+    assert (story.view(CID).status, story.view(CID).comment.system) == (Status.IN_PROGRESS, "")
+
+
+def test_a_customer_pause_leaves_no_system_comment(story: Any, mk: Any) -> None:
+    story.campaign(mk.created(CID), mk.event(ev.CampaignPaused, CID, paused_by="customer"))
+
+    assert story.view(CID).comment.system == ""
+
+
 def test_the_customer_comment_changes(story: Any, mk: Any) -> None:
     story.campaign(mk.created(CID), mk.event(ev.CampaignCommentChanged, CID, text="позвонить"))
 

@@ -171,6 +171,20 @@ def test_history_rows_name_the_events_and_leave_out_nested_values() -> None:
     assert history_rows([entry], "UTC", EN)[0][1] == "Started"
 
 
+def test_history_rows_say_why_a_campaign_is_idle_in_words() -> None:
+    entry = HistoryEntry(
+        type="CampaignIdle",
+        at=dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC),
+        details={"reason": "paused_by_system", "until": None},
+    )
+    assert history_rows([entry], "UTC", RU)[0][1:] == (
+        "Ожидание", "reason: пауза системой: оператор связи недоступен"
+    )  # fmt: skip
+    assert history_rows([entry], "UTC", EN)[0][2] == (
+        "reason: paused by the system: the carrier is unreachable"
+    )
+
+
 @pytest.mark.parametrize("status", list(Status))
 def test_every_status_and_tag_has_a_label_in_both_languages(status: Status) -> None:
     assert RU.status(status) and EN.status(status) and RU.status(status) != EN.status(status)

@@ -24,6 +24,7 @@ from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.adapters.telephony import Telephony
 from zvonar_dialer.adapters.tts import Synthesizer
 from zvonar_dialer.adapters.webhooks import WebhookSender
+from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
@@ -89,6 +90,7 @@ async def bootstrap(
         max_burst=settings.max_burst,
         call_concurrency=settings.call_concurrency,
         tick_seconds=settings.tick_seconds,
+        carrier=CarrierHealth(settings.carrier_failures),
     )
     return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
 

@@ -25,6 +25,9 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     call_concurrency: int = 500
     # PostgreSQL connections: concurrent transactions run side by side (SQLite: one writer).
     db_workers: int = 16
+    # Bursts in a row the carrier could not place before running campaigns are paused by
+    # the system (they resume by themselves once it answers again).
+    carrier_failures: int = 3
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6
 
@@ -36,6 +39,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "max_burst": "DIALER_MAX_BURST",
         "call_concurrency": "DIALER_CALL_CONCURRENCY",
         "db_workers": "DIALER_DB_WORKERS",
+        "carrier_failures": "DIALER_CARRIER_FAILURES",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
     }

@@ -91,6 +91,14 @@ def active_campaign_ids(cur: Cursor) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+def paused_campaign_ids(cur: Cursor) -> list[int]:
+    rows = cur.execute(
+        "SELECT campaign_id FROM campaigns WHERE status = ? ORDER BY campaign_id",
+        (str(Status.PAUSED),),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def campaign_status(cur: Cursor, campaign_id: int) -> Status | None:
     row = cur.execute(
         "SELECT status FROM campaigns WHERE campaign_id = ?", (campaign_id,)

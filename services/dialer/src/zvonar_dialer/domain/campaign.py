@@ -45,6 +45,7 @@ class Campaign(msgspec.Struct, kw_only=True):
     finished_parts: list[int] = []
     next_call_at: dt.datetime | None = None
     idle_reported: str = ""  # the last ReportIdle sent, so it is sent once per stretch
+    system_paused: bool = False  # paused by this dialer (carrier down): it resumes it too
 
     @property
     def active(self) -> bool:
@@ -104,6 +105,7 @@ def apply_event(campaign: Campaign, event: ev.CampaignEvent, position: int | Non
     elif isinstance(event, ev.CampaignResumed):
         set_status(campaign, event.status, position)
         campaign.next_call_at = None  # pacing starts afresh: no burst for the time paused
+        campaign.system_paused = False  # resumed, by whoever
     elif type(event) in STATUS_OF_EVENT:
         set_status(campaign, STATUS_OF_EVENT[type(event)], position)
     elif isinstance(event, ev.CampaignNumberReleased):

@@ -11,6 +11,7 @@ from zvonar_contracts.commands import CampaignCommand, CommandReply
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.telephony import Telephony
 from zvonar_dialer.domain.campaign import Campaign
+from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import Tariff
 from zvonar_runtime.db import Cursor, Database
@@ -52,6 +53,8 @@ class Deps:
     max_burst: int = 500
     call_concurrency: int = 500
     tick_seconds: float = 0.02
+    # Failures of the telephony port in a row; down: running campaigns are paused by the system.
+    carrier: CarrierHealth = field(default_factory=CarrierHealth)
     # Set when the outbox has rows to publish / the scheduler has news to look at.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

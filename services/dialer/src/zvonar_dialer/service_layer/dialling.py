@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -158,9 +159,12 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
     async def chunk(part: Sequence[store.PlacedCall]) -> list[Placed]:
         try:
             results = await deps.telephony.place_calls([request_of(campaign, c) for c in part])
-        except Exception:
+        except Exception as exc:
             log.exception("calls.place_failed", call_ids=[c.call_id for c in part])
+            if deps.carrier.failed(exc, time.monotonic()):
+                log.error("carrier.down", error=deps.carrier.last_error)
             return []
+        deps.carrier.placed()
         return list(zip(part, results, strict=True))
 
     done = await asyncio.gather(*(chunk(calls[i : i + step]) for i in range(0, len(calls), step)))

@@ -6,6 +6,7 @@ result is lost."""
 from __future__ import annotations
 
 import itertools
+import time
 from functools import partial
 
 import structlog
@@ -18,7 +19,10 @@ log = structlog.get_logger(__name__)
 
 
 async def resolve_placing(deps: Deps) -> int:
-    """Finish every call left `placing`; the number of calls resolved."""
+    """Finish every call left `placing`; the number of calls resolved. While the carrier
+    is down nothing is asked (the scheduler's probe says when it is back)."""
+    if deps.carrier.down:
+        return 0
     calls = await deps.db.run(store.placing_calls)
     resolved = 0
     for campaign_id, group in itertools.groupby(calls, key=lambda c: c.campaign_id):
@@ -31,11 +35,18 @@ async def resolve_placing(deps: Deps) -> int:
                 result = await deps.telephony.result_of(call.call_id)
                 if result is None:
                     result = await deps.telephony.place_call(request_of(campaign, call))
-            except Exception:
+            except Exception as exc:
                 log.exception("call.recovery_failed", call_id=call.call_id)
+                if deps.carrier.failed(exc, time.monotonic()):
+                    log.error("carrier.down", error=deps.carrier.last_error)
+                if deps.carrier.down:
+                    break
                 continue
+            deps.carrier.answered()
             results.append((call, result))
         resolved += len(await record(deps, campaign, results))
+        if deps.carrier.down:
+            break
     if resolved:
         log.info("calls.recovered", count=resolved)
     return resolved

@@ -4,6 +4,7 @@ previews, and the simulated carrier's inbound line."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import uuid
 
@@ -31,24 +32,28 @@ def clock(deps: Deps) -> ClockReply:
     return ClockReply(now=deps.clock.now(), scale=deps.clock.scale)
 
 
+def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
+    """Where a paused campaign belongs now: scheduled while its start time is ahead,
+    paused_window while every zone it still has numbers in is outside its window."""
+    campaign = store.load_campaign(cur, campaign_id)
+    if campaign is None:
+        return Status.IN_PROGRESS
+    if campaign.start_at is not None and now < campaign.start_at:
+        return Status.SCHEDULED
+    window = campaign.options.window
+    if window is None or campaign.part_state != "dialling":
+        return Status.IN_PROGRESS
+    zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
+    if zones and not any(is_open(window, tz, now) for tz in zones):
+        return Status.PAUSED_WINDOW
+    return Status.IN_PROGRESS
+
+
 async def placement(deps: Deps, request: GetPlacement) -> PlacementReply:
     now = deps.clock.now()
-
-    def where(cur: Cursor) -> Status:
-        campaign = store.load_campaign(cur, request.campaign_id)
-        if campaign is None:
-            return Status.IN_PROGRESS
-        if campaign.start_at is not None and now < campaign.start_at:
-            return Status.SCHEDULED
-        window = campaign.options.window
-        if window is None or campaign.part_state != "dialling":
-            return Status.IN_PROGRESS
-        zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
-        if zones and not any(is_open(window, tz, now) for tz in zones):
-            return Status.PAUSED_WINDOW
-        return Status.IN_PROGRESS
-
-    return PlacementReply(status=await deps.db.run(where))
+    return PlacementReply(
+        status=await deps.db.run(lambda cur: placement_of(cur, request.campaign_id, now))
+    )
 
 
 async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> SynthesizeReply:

@@ -28,9 +28,13 @@ from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import dial
 from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
+from zvonar_dialer.service_layer.requests import placement_of
 
 log = structlog.get_logger(__name__)
 SWEEP_EVERY_S = 2.0
+# Asked of the carrier while it is down: a call id no call has, so an answer (None) means
+# the carrier is reachable again and nobody is rung.
+PROBE_CALL_ID = "zvonar-carrier-probe"
 
 
 class Scheduler:
@@ -38,6 +42,9 @@ class Scheduler:
         self.deps = deps
         self.commander = Commander(deps)
         self._zones: dict[tuple[int, int], list[str]] = {}
+        # Campaigns this dialer paused for the carrier may wait for a resume (true at start:
+        # a previous process may have paused some).
+        self._resume_due = True
 
     async def run(self) -> None:
         swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
@@ -57,6 +64,8 @@ class Scheduler:
     async def pass_once(self) -> None:
         ids = await self.deps.db.run(store.active_campaign_ids)
         self.forget_all_but(set(ids))
+        if not await self.carrier_up(ids):
+            return
         outcomes = await asyncio.gather(*(self.tick(cid) for cid in ids), return_exceptions=True)
         for cid, outcome in zip(ids, outcomes, strict=True):
             if isinstance(outcome, Exception):
@@ -174,3 +183,70 @@ class Scheduler:
 
         resume = cmd.ResumeCampaign(campaign_id=campaign.campaign_id, status=Status.IN_PROGRESS)
         await self.commander.send(campaign, resume, Status.IN_PROGRESS, from_now)
+
+    # --- the carrier down ---------------------------------------------------------------
+    async def carrier_up(self, ids: list[int]) -> bool:
+        """While the carrier is down: probe it now and then, and pause the running campaigns
+        by the system (nothing else is started or dialled). Once it answers again, resume
+        what was paused for it. True when the pass may go on."""
+        carrier = self.deps.carrier
+        if carrier.down and carrier.probe_due(time.monotonic()):
+            await self.probe()
+        if carrier.down:
+            self._resume_due = True
+            for campaign_id in ids:
+                if not self.commander.held_back(campaign_id):
+                    await self.pause_for_carrier(campaign_id)
+            return False
+        if self._resume_due:
+            self._resume_due = not await self.resume_after_carrier()
+        return True
+
+    async def probe(self) -> None:
+        carrier = self.deps.carrier
+        try:
+            await self.deps.telephony.result_of(PROBE_CALL_ID)
+        except Exception as exc:
+            carrier.failed(exc, time.monotonic())
+            log.warning("carrier.probe_failed", error=carrier.last_error,
+                        next_probe_in_s=carrier.probe_every_s)  # fmt: skip
+            return
+        if carrier.answered():
+            log.info("carrier.up")
+
+    async def pause_for_carrier(self, campaign_id: int) -> None:
+        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        if campaign is None or campaign.status != Status.IN_PROGRESS:
+            return
+
+        def paused_here(current: Campaign, _: CommandOk) -> None:
+            current.system_paused = True
+
+        await self.commander.report_idle(campaign, "paused_by_system", None)
+        reason = f"Оператор связи недоступен ({self.deps.carrier.last_error})"
+        pause = cmd.PauseCampaign(campaign_id=campaign_id, paused_by="system", reason=reason)
+        await self.commander.send(campaign, pause, Status.PAUSED, paused_here)
+
+    async def resume_after_carrier(self) -> bool:
+        """Resume every campaign paused for the carrier; False if one must be tried again."""
+        done = True
+        for campaign_id in await self.deps.db.run(store.paused_campaign_ids):
+            done = await self.resume_one(campaign_id) and done
+        return done
+
+    async def resume_one(self, campaign_id: int) -> bool:
+        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        if campaign is None or not campaign.system_paused:
+            return True
+        if self.commander.held_back(campaign_id):
+            return False
+        now = self.deps.clock.now()
+        target = await self.deps.db.run(lambda cur: placement_of(cur, campaign_id, now))
+
+        def resumed(current: Campaign, _: CommandOk) -> None:
+            current.system_paused = False
+            current.next_call_at = now
+            current.idle_reported = ""
+
+        resume = cmd.ResumeCampaign(campaign_id=campaign_id, status=target)
+        return await self.commander.send(campaign, resume, target, resumed) is not None

@@ -238,6 +238,16 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+IDLE_REASONS: dict[str, tuple[str, str]] = {
+    "window_closed": ("вне временного интервала", "outside the calling window"),
+    "all_stop_listed": ("все оставшиеся номера в стоп-листе", "every number left is stop-listed"),
+    "smart_part_delay": ("ждёт начала умной рассылки", "waiting for the smart part's delay"),
+    "paused_by_system": ("пауза системой: оператор связи недоступен",
+                         "paused by the system: the carrier is unreachable"),
+    "no_audio": ("нет аудио", "no audio"),
+}  # fmt: skip
+
+
 def lang_of(value: str | None) -> str:
     return value if value in LANGS else DEFAULT_LANG
 
@@ -266,6 +276,10 @@ class Words:
     def event(self, event_type: str) -> str:
         pair = EVENT_LABELS.get(event_type)
         return pair[self._index] if pair else event_type
+
+    def idle_reason(self, reason: str) -> str:
+        pair = IDLE_REASONS.get(reason)
+        return pair[self._index] if pair else reason
 
     def outcome(self, outcome: str) -> str:
         pair = OUTCOME_LABELS.get(outcome)

@@ -126,6 +126,8 @@ def history_rows(history: list[Any], tz: str, words: Words) -> list[tuple[str, s
                 continue
             if isinstance(value, str) and key.endswith("_at"):
                 value = _maybe_time(value, tz)
+            elif entry.type == "CampaignIdle" and key == "reason":
+                value = words.idle_reason(str(value))
             parts.append(f"{key}: {value}")
         rows.append((local_time(entry.at, tz), words.event(entry.type), ", ".join(parts)))
     return rows

@@ -150,6 +150,10 @@ def system_comment_of(event: ev.CampaignEvent) -> str | None:
             return reason
         case ev.CampaignStopped(stopped_by="system", reason=reason) if reason:
             return reason
+        case ev.CampaignPaused(paused_by="system", reason=reason) if reason:
+            return reason  # why the system paused it (the carrier down) ...
+        case ev.CampaignResumed():
+            return ""  # ... gone once it runs again
     return None
 
 
