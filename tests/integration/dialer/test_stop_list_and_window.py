@@ -44,6 +44,25 @@ async def test_stop_listed_numbers_are_reported_and_never_dialled(
     assert not set(listed) & set(dialled)
 
 
+async def test_a_campaign_whose_numbers_left_are_all_stop_listed_says_so_and_finishes(
+    dialer: Dialer, double: CampaignDouble, nc: Client
+) -> None:
+    phones = [f"+7916523450{d}" for d in range(6)]
+    await double.publish(
+        ev.StopListPhonesAdded(account_id=double.account_id, at=double.now(), phones=phones)
+    )
+    campaign_id = await double.create(phones, speed=3600)
+
+    await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
+
+    kinds = [type(c).__name__ for c in double.of(campaign_id)]
+    assert kinds == ["StartCampaign", "ReportIdle", "FinishCampaign"]
+    assert double.of(campaign_id, cmd.ReportIdle)[0].reason == "all_stop_listed"
+    events = await completed(nc, campaign_id)
+    assert sorted(e.phone for e in events) == phones
+    assert {e.outcome for e in events} == {"stop_listed"}
+
+
 async def test_a_closed_window_pauses_the_campaign_until_it_opens(
     dialer: Dialer, double: CampaignDouble, nc: Client
 ) -> None:

@@ -264,14 +264,14 @@ async def dial(
     slots: Sequence[dt.datetime],
     timezones: Sequence[str],
     now: dt.datetime,
-) -> int:
-    """One burst of a campaign: how many numbers it took (called or found stop-listed)."""
+) -> tuple[int, int]:
+    """One burst of a campaign: (numbers called, numbers found stop-listed)."""
     campaign, calls, blocked = await deps.db.run(
         claim(deps, campaign_id, part, slots, timezones, now)
     )
     if blocked:
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
-        return blocked
+        return 0, blocked
     await record(deps, campaign, await place(deps, campaign, calls))
-    return len(calls) + blocked
+    return len(calls), blocked

@@ -42,6 +42,8 @@ class Scheduler:
         self.deps = deps
         self.commander = Commander(deps)
         self._zones: dict[tuple[int, int], list[str]] = {}
+        # Parts whose numbers met since the last call placed were all stop-listed.
+        self._blocked_tail: set[tuple[int, int]] = set()
         # Campaigns this dialer paused for the carrier may wait for a resume (true at start:
         # a previous process may have paused some).
         self._resume_due = True
@@ -77,6 +79,7 @@ class Scheduler:
         """Drop what is kept in memory for campaigns that are over (or paused)."""
         for key in [k for k in self._zones if k[0] not in active]:
             del self._zones[key]
+        self._blocked_tail = {k for k in self._blocked_tail if k[0] in active}
         for campaign_id in [c for c in self.deps.messages if c not in active]:
             del self.deps.messages[campaign_id]
 
@@ -140,8 +143,12 @@ class Scheduler:
                 return
             if campaign.status == Status.PAUSED_WINDOW:
                 await self.reenter_window(campaign, now)
-            else:
-                await smart_parts.part_done(self.deps, self.commander, campaign, now)
+                return
+            if (cid, part) in self._blocked_tail:
+                # Every number left was on the stop-list: the part ends with nobody rung.
+                await self.commander.report_idle(campaign, "all_stop_listed", None)
+                self._blocked_tail.discard((cid, part))
+            await smart_parts.part_done(self.deps, self.commander, campaign, now)
             return
         window = campaign.options.window
         open_zones = [tz for tz in zones if window is None or is_open(window, tz, now)]
@@ -162,7 +169,14 @@ class Scheduler:
             self.deps.max_burst,
             horizon,
         )
-        if slots and not await dial(self.deps, cid, part, slots, open_zones, now):
+        if not slots:
+            return
+        called, blocked = await dial(self.deps, cid, part, slots, open_zones, now)
+        if called:
+            self._blocked_tail.discard((cid, part))
+        elif blocked:
+            self._blocked_tail.add((cid, part))
+        else:
             self._zones.pop((cid, part), None)  # the open zones ran dry: read them again
 
     # --- calling window -------------------------------------------------------------------
