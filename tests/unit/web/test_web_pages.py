@@ -202,6 +202,23 @@ async def test_profile_timezone_and_key_rotation(
     rotated = await web.post("/profile/rotate-key", data={"_csrf": signed_in})
     assert 'id="new-key"' in rotated.text
     assert await accounts.by_key(account[1]) is None
+    # The session that rotated the key goes on with the new one.
+    assert (await web.get("/profile")).status_code == 200
+
+
+async def test_a_key_rotated_elsewhere_signs_the_session_out(
+    web: httpx.AsyncClient, signed_in: str, accounts: AccountStore, account: tuple[Account, str]
+) -> None:
+    assert (await web.get("/profile")).status_code == 200
+    new_key = await accounts.rotate_key(account[0].id)  # as the API or another browser would
+
+    answer = await web.get("/profile")
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+    assert (await web.get("/campaigns/new")).status_code == 303  # the session is cleared
+    page = await web.get("/")
+    back = await web.post("/sign-in", data={"_csrf": csrf_of(page.text), "api_key": new_key})
+    assert back.status_code == 303
+    assert (await web.get("/profile")).status_code == 200
 
 
 async def test_stop_list_add_and_remove(web: httpx.AsyncClient, signed_in: str) -> None:

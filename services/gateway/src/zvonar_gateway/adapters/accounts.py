@@ -4,6 +4,7 @@ sha256 of their one live API key, plus a small key-value table for start-up fact
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from zvonar_gateway.domain.keys import hash_key, new_account_id, new_api_key
 from zvonar_gateway.http.deps import Account
@@ -19,6 +20,10 @@ _SCHEMA = (
     )""",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+
+
+def stamp_of(key_hash: str) -> str:
+    return hashlib.sha256(f"session:{key_hash}".encode()).hexdigest()[:16]
 
 
 def _account(row: tuple[str, str, str] | None) -> Account | None:
@@ -65,6 +70,17 @@ class AccountStore:
         def work(cur: Cursor) -> Account | None:
             cur.execute("SELECT id, name, timezone FROM accounts WHERE id = ?", (account_id,))
             return _account(cur.fetchone())
+
+        return await self.db.run(work)
+
+    async def key_stamp(self, account_id: str) -> str | None:
+        """A short fingerprint of the account's live key (None: no such account): a web
+        session signed in with a key carries it, so rotating the key ends other sessions."""
+
+        def work(cur: Cursor) -> str | None:
+            cur.execute("SELECT key_hash FROM accounts WHERE id = ?", (account_id,))
+            row = cur.fetchone()
+            return None if row is None else stamp_of(str(row[0]))
 
         return await self.db.run(work)
 

@@ -3,6 +3,7 @@ each request, so a timezone change shows at once) or the moderator."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from litestar import Request
@@ -16,10 +17,18 @@ class NotSignedIn(Exception):
 
 
 async def session_account(request: Request[Any, Any, Any]) -> Account | None:
-    account_id = (request.session or {}).get("account_id")
+    """The session's account, while the key it was signed in with is the live one: a key
+    rotated elsewhere (the API, another browser) signs this session out."""
+    session = request.session or {}
+    account_id = session.get("account_id")
     if not isinstance(account_id, str):
         return None
-    return await accounts_of(request).by_id(account_id)
+    accounts = accounts_of(request)
+    stamp = await accounts.key_stamp(account_id)
+    if stamp is None or not secrets.compare_digest(stamp, str(session.get("key", ""))):
+        request.clear_session()
+        return None
+    return await accounts.by_id(account_id)
 
 
 async def require_account(request: Request[Any, Any, Any]) -> Account:

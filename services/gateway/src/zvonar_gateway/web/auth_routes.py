@@ -38,9 +38,11 @@ async def sign_in_post(request: Request[Any, Any, Any]) -> Response[Any]:
         if admin_token and same_secret(key, admin_token):
             sign_in(request, account_id=None, admin=True)
             return Redirect("/moderation", status_code=303)
-        account = await accounts_of(request).by_key(key)
+        accounts = accounts_of(request)
+        account = await accounts.by_key(key)
         if account is not None:
-            sign_in(request, account_id=account.id, admin=False)
+            stamp = await accounts.key_stamp(account.id) or ""
+            sign_in(request, account_id=account.id, admin=False, key_stamp=stamp)
             return Redirect("/", status_code=303)
     return html(request, "signin.html", status_code=401, error=words_of(request)("bad_key"))
 

@@ -55,7 +55,10 @@ async def set_timezone(request: Request[Any, Any, Any]) -> Response[str]:
 async def rotate_key(request: Request[Any, Any, Any]) -> Response[str]:
     account = await require_account(request)
     await check_csrf(request)
-    new_key = await accounts_of(request).rotate_key(account.id)
+    accounts = accounts_of(request)
+    new_key = await accounts.rotate_key(account.id)
+    # This session rotated it: it goes on with the new key; every other one is signed out.
+    request.set_session({**request.session, "key": await accounts.key_stamp(account.id) or ""})
     return html(
         request,
         "profile.html",

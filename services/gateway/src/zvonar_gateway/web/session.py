@@ -100,12 +100,16 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
         raise CsrfError("missing or wrong CSRF token")
 
 
-def sign_in(request: Request[Any, Any, Any], *, account_id: str | None, admin: bool) -> None:
-    """A fresh session (and a fresh CSRF token) at sign-in: no fixation of the old one."""
+def sign_in(
+    request: Request[Any, Any, Any], *, account_id: str | None, admin: bool, key_stamp: str = ""
+) -> None:
+    """A fresh session (and a fresh CSRF token) at sign-in: no fixation of the old one.
+    `key_stamp` ties the session to the key it was opened with (see `session_account`)."""
     keep = {k: v for k, v in (request.session or {}).items() if k == "lang"}
     request.set_session(
-        {**keep, "account_id": account_id, "admin": admin, "csrf": secrets.token_urlsafe(24)}
-    )
+        {**keep, "account_id": account_id, "admin": admin, "key": key_stamp,
+         "csrf": secrets.token_urlsafe(24)}
+    )  # fmt: skip
 
 
 def sign_out(request: Request[Any, Any, Any]) -> None:
