@@ -9,10 +9,18 @@ main pass's on the campaign's row (the report of the campaign lists every part's
 
 A whole batch costs a handful of statements: the call ids already known, the number
 results already known, then bulk inserts and one counter upsert per touched row.
+
+A rebuild's first pass fills an empty generation nobody else writes: `apply_call_replay`
+then looks nothing up. The calls go in by COPY (a duplicate call id in the stream makes it
+fall back to the lookup), each number's best attempt is upserted with `ON CONFLICT … WHERE
+excluded.rank > rank`, and only costs are counted per batch; `finish_call_replay` counts
+the numbers' results once at the end. The tables come out exactly as apply_call_batch
+leaves them: a number's result is the first attempt of the highest rank either way.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,6 +53,104 @@ def apply_call_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Check
     reached = Checkpoint(seq=fresh[-1].seq, position=done.position)
     write_checkpoint(cur, t, CALL_STREAM_KEY, reached)
     return reached
+
+
+def apply_call_replay(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
+    """apply_call_batch for a rebuild's first pass; the counts of the numbers' results are
+    left to finish_call_replay (costs are counted here)."""
+    done = read_checkpoint(cur, t, CALL_STREAM_KEY)
+    fresh = [e for e in batch if e.seq > done.seq]
+    if not fresh:
+        return done
+    unique: dict[str, tuple[int, CallCompleted]] = {}
+    for seq, call in _decode(fresh):
+        unique.setdefault(call.call_id, (seq, call))
+    calls = list(unique.values())
+    if calls and not _insert_all_new(cur, t, calls):
+        calls = _new_calls(cur, t, calls)
+        _insert_calls(cur, t, calls)
+    if calls:
+        _replay_results(cur, t, [call for _, call in calls])
+    reached = Checkpoint(seq=fresh[-1].seq, position=done.position)
+    write_checkpoint(cur, t, CALL_STREAM_KEY, reached)
+    return reached
+
+
+def finish_call_replay(cur: Cursor, t: Tables) -> None:
+    """Adds every row's result counters, counted from its numbers, to the costs the
+    replay left in the counts table."""
+    deltas: dict[RowKey, rules.Counters] = {}
+    for campaign_id, part, category, numbers in cur.execute(
+        f"SELECT campaign_id, part, category, COUNT(*) FROM {t.numbers} "
+        "GROUP BY campaign_id, part, category"
+    ).fetchall():
+        row = deltas.setdefault((int(campaign_id), int(part)), rules.Counters())
+        row.count(category, int(numbers))
+    if deltas:
+        _store_counters(cur, t, deltas)
+
+
+def _insert_all_new(cur: Cursor, t: Tables, calls: list[tuple[int, CallCompleted]]) -> bool:
+    """Inserts the calls if none is in the ledger yet; False (and nothing written) if one is."""
+    cur.execute("SAVEPOINT replay_calls")
+    try:
+        _insert_calls(cur, t, calls)
+    except Exception as exc:
+        if not _is_unique_violation(exc):
+            raise
+        cur.execute("ROLLBACK TO SAVEPOINT replay_calls")
+        cur.execute("RELEASE SAVEPOINT replay_calls")
+        return False
+    cur.execute("RELEASE SAVEPOINT replay_calls")
+    return True
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    return getattr(exc, "sqlstate", None) == "23505"
+
+
+def _replay_results(cur: Cursor, t: Tables, calls: list[CallCompleted]) -> None:
+    """Each number's best attempt of the batch, kept where it outranks the stored one;
+    each row's cost."""
+    best: dict[NumberKey, tuple[int, str]] = {}
+    costs: dict[RowKey, rules.Counters] = {}
+    for call in calls:
+        row = costs.get((call.campaign_id, call.part))
+        if row is None:
+            row = costs[(call.campaign_id, call.part)] = rules.Counters()
+        row.cost_micros += rules.cost_micros(call.cost)
+        key = (call.campaign_id, call.part, call.phone)
+        rank = rules.rank_of(call)
+        held = best.get(key)
+        if held is None or rank > held[0]:
+            best[key] = (rank, rules.category_of(call))
+    n = t.numbers
+    upsert = (
+        f"ON CONFLICT (campaign_id, part, phone) DO UPDATE SET rank = excluded.rank, "
+        f"category = excluded.category WHERE excluded.rank > {n}.rank"
+    )
+    if cur.dialect == "postgres":
+        columns: tuple[list[Any], ...] = ([], [], [], [], [])
+        for (campaign_id, part, phone), (rank, category) in best.items():
+            for column, value in zip(
+                columns, (campaign_id, part, phone, rank, category), strict=True
+            ):
+                column.append(value)
+        cur.execute(
+            f"INSERT INTO {n} (campaign_id, part, phone, rank, category) "
+            "SELECT * FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::bigint[], ?::text[]) "
+            + upsert,
+            columns,
+        )
+    else:
+        cur.executemany(
+            f"INSERT INTO {n} (campaign_id, part, phone, rank, category) VALUES (?, ?, ?, ?, ?) "
+            + upsert,
+            [(*key, *result) for key, result in best.items()],
+        )
+    _store_counters(cur, t, costs)
 
 
 def _decode(batch: Iterable[Envelope]) -> list[tuple[int, CallCompleted]]:

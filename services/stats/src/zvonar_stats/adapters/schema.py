@@ -165,6 +165,13 @@ def drop_generation(cur: Cursor, t: Tables) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def analyze_generation(cur: Cursor, t: Tables) -> None:
+    """Fresh statistics for the planner: a generation filled by a rebuild has never been
+    analyzed, and its lookups by key are planned as if its tables were empty."""
+    for table in t.all():
+        cur.execute(f"ANALYZE {table}")
+
+
 def ensure_schema(cur: Cursor) -> Tables:
     """Creates the meta row and the active generation's tables if missing."""
     _create_meta(cur)

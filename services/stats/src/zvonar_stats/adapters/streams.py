@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header
 
 from zvonar_contracts import subjects
 from zvonar_contracts.subjects import POSITION_HEADER
@@ -25,6 +27,9 @@ STREAM_FILTERS = {
     subjects.CAMPAIGN_EVENTS_STREAM: subjects.CAMPAIGN_EVENTS_SUBJECTS[0],
     subjects.CALL_EVENTS_STREAM: subjects.CALL_EVENTS_SUBJECTS[0],
 }
+
+STATUS_HEADER = Header.STATUS.value
+DESCRIPTION_HEADER = Header.DESCRIPTION.value
 
 ApplyBatch = Callable[[Sequence[Envelope]], Awaitable[object]]
 
@@ -123,7 +128,11 @@ async def read_stream(
     js: JetStreamContext, stream: str, *, start: int = 1, end: int | None = None,
     batch: int = 1000,
 ) -> AsyncIterator[list[Envelope]]:  # fmt: skip
-    """Batches of the stream's messages from `start` up to `end` (default: its tail now)."""
+    """Batches of the stream's messages from `start` up to `end` (default: its tail now).
+
+    An ephemeral pull consumer without acks, asked for a batch at a time on an inbox of
+    our own: nats-py's `fetch` makes a task, a uuid and a timer per message, which cost a
+    replay more than decoding the message does."""
     end = await last_seq(js, stream) if end is None else end
     if end < start:
         return
@@ -131,16 +140,18 @@ async def read_stream(
         ack_policy=AckPolicy.NONE,
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
         opt_start_seq=start,
+        filter_subject=STREAM_FILTERS[stream],
         inactive_threshold=30.0,
         max_waiting=1,
     )
-    sub = await js.pull_subscribe(STREAM_FILTERS[stream], stream=stream, config=config)
+    consumer = await js.add_consumer(stream, config)
+    pull = _Pull(js, stream, str(consumer.name))
+    await pull.open()
     try:
         seq = start - 1
         while seq < end:
-            try:
-                msgs = await sub.fetch(batch, timeout=2.0)
-            except TimeoutError:
+            msgs = await pull.next(min(batch, end - seq))
+            if not msgs:
                 if seq >= await last_seq(js, stream):
                     return
                 continue
@@ -152,4 +163,60 @@ async def read_stream(
             if len(envelopes) < len(msgs):
                 return
     finally:
-        await sub.unsubscribe()
+        await pull.close()
+
+
+class _Pull:
+    """Pull requests of one consumer, answered on one inbox subscription."""
+
+    _EXPIRES = 2.0
+
+    def __init__(self, js: JetStreamContext, stream: str, consumer: str) -> None:
+        self._js = js
+        self._nc = js._nc
+        self._stream = stream
+        self._consumer = consumer
+        self._inbox = self._nc.new_inbox()
+        self._subject = f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        self._msgs: list[Msg] = []
+        self._wanted = 0
+        self._done = asyncio.Event()
+        self._error: Exception | None = None
+        self._sub: Subscription | None = None
+
+    async def open(self) -> None:
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._arrived)
+
+    async def _arrived(self, msg: Msg) -> None:
+        headers = msg.headers or {}
+        status = headers.get(STATUS_HEADER) if not msg.data else None
+        if status is None:
+            self._msgs.append(msg)
+            if len(self._msgs) >= self._wanted:
+                self._done.set()
+        elif status in ("404", "408"):  # no (more) messages; the request expired
+            self._done.set()
+        elif status != "100":  # heartbeats aside, the consumer is gone or refused us
+            self._error = NatsError(f"pull from {self._stream}: {status} "
+                                    f"{headers.get(DESCRIPTION_HEADER, '')}")  # fmt: skip
+            self._done.set()
+
+    async def next(self, wanted: int) -> list[Msg]:
+        """Up to `wanted` messages: fewer when the stream has no more for now."""
+        self._msgs, self._wanted = [], wanted
+        self._done.clear()
+        request = {"batch": wanted, "expires": int(self._EXPIRES * 1e9)}
+        await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), self._EXPIRES + 1.0)
+        if self._error is not None:
+            raise self._error
+        msgs, self._msgs, self._wanted = self._msgs, [], 0
+        return msgs
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await self._js.delete_consumer(self._stream, self._consumer)

@@ -1,6 +1,11 @@
 """Replay: fill the next generation of tables from sequence 1 of both streams while the
 service keeps serving the active one, then swap in one transaction and drop the old.
 
+The first pass over the call stream writes into empty tables only this command writes, so
+it looks nothing up (apply_call_replay) and counts the numbers' results once at its end;
+the generation is then analyzed, and any later pass (the tail the running service added
+meanwhile) goes through the service's own apply_call_batch.
+
 The swap happens only once the new generation has applied at least every message the
 running service has applied to the old one (checked under the meta row's lock, which
 every projection transaction shares), so no message falls between the two.
@@ -21,7 +26,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from zvonar_contracts import subjects
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.jetstream import connect
-from zvonar_stats.adapters.call_projection import apply_call_batch
+from zvonar_stats.adapters.call_projection import (
+    apply_call_batch,
+    apply_call_replay,
+    finish_call_replay,
+)
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
 from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint
 from zvonar_stats.adapters.schema import (
@@ -29,6 +38,7 @@ from zvonar_stats.adapters.schema import (
     CAMPAIGN_STREAM_KEY,
     Tables,
     active_tables,
+    analyze_generation,
     drop_generation,
     ensure_schema,
     recreate_generation,
@@ -57,28 +67,41 @@ class RebuildResult:
 
 
 async def rebuild(
-    db: Database, js: JetStreamContext, *, batch: int = 2000,
+    db: Database, js: JetStreamContext, *, batch: int = 5000,
     on_progress: Callable[[int], None] | None = None,
 ) -> RebuildResult:  # fmt: skip
     started = time.perf_counter()
     old = await db.run(ensure_schema)
     new = Tables(old.generation + 1)
     await db.run(lambda cur: recreate_generation(cur, new))
+    first_pass = {CALL_STREAM_KEY: apply_call_replay}
     events = 0
-    while True:
+    for stream, key, apply in STREAMS:
+        events += await _replay(db, js, new, stream, key, first_pass.get(key, apply), batch,
+                                on_progress)  # fmt: skip
+    await db.run(lambda cur: finish_call_replay(cur, new))
+    await db.run(lambda cur: analyze_generation(cur, new))
+    while (replaced := await db.run(lambda cur: _swap_if_caught_up(cur, new))) is None:
         for stream, key, apply in STREAMS:
-            start = (await db.run(lambda cur, k=key: read_checkpoint(cur, new, k))).seq + 1  # type: ignore[misc]
-            batches = read_stream(js, stream, start=start, batch=batch)
-            async for envelopes in read_ahead(batches):
-                await db.run(lambda cur, e=envelopes, a=apply: a(cur, new, e))  # type: ignore[misc]
-                events += len(envelopes)
-                if on_progress is not None:
-                    on_progress(len(envelopes))
-        replaced = await db.run(lambda cur: _swap_if_caught_up(cur, new))
-        if replaced is not None:
-            break
+            events += await _replay(db, js, new, stream, key, apply, batch, on_progress)
     await db.run(lambda cur: drop_generation(cur, replaced))
     return RebuildResult(events, time.perf_counter() - started, new.generation)
+
+
+async def _replay(
+    db: Database, js: JetStreamContext, new: Tables, stream: str, key: str, apply: Apply,
+    batch: int, on_progress: Callable[[int], None] | None,
+) -> int:  # fmt: skip
+    """Applies the stream from past the generation's checkpoint to its tail; how many
+    messages were read."""
+    start = (await db.run(lambda cur: read_checkpoint(cur, new, key))).seq + 1
+    events = 0
+    async for envelopes in read_ahead(read_stream(js, stream, start=start, batch=batch)):
+        await db.run(lambda cur, e=envelopes: apply(cur, new, e))  # type: ignore[misc]
+        events += len(envelopes)
+        if on_progress is not None:
+            on_progress(len(envelopes))
+    return events
 
 
 async def read_ahead(
@@ -128,7 +151,8 @@ async def rebuild_cli(settings: StatsSettings) -> RebuildResult:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=console) as progress:
+        # Off a terminal (a script, a log) the bar's refresh thread would only take CPU.
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
             task = progress.add_task("replaying both streams", total=total)
             result = await rebuild(db, js, on_progress=lambda n: progress.advance(task, n))
         console.print(
