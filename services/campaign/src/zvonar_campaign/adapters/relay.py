@@ -3,9 +3,14 @@ CAMPAIGN_EVENTS stream, then records how far it got.
 
 Each event goes out with `Nats-Msg-Id: cl-<notification id>`, and the position is recorded
 only after JetStream acknowledged the batch, so a crash in between republishes events the
-stream's dedupe window drops. Notification ids may have gaps (rolled-back inserts): the relay
-reads "everything after my position", never "position + 1". It wakes on a nudge from a
-command handled in-process, on a PostgreSQL NOTIFY, or at the latest after a short poll.
+stream's dedupe window drops. A batch is published without waiting for each ack in turn
+(`publish_async`, then one wait for all the acks): the messages leave on one connection in
+notification order and the server stores them in the order it reads them, so the stream keeps
+the log's order while a batch costs one round trip instead of one per event.
+
+Notification ids may have gaps (rolled-back inserts): the relay reads "everything after my
+position", never "position + 1". It wakes on a nudge from a command handled in-process, on a
+PostgreSQL NOTIFY, or at the latest after a short poll.
 """
 
 from __future__ import annotations
@@ -88,8 +93,7 @@ class Relay:
         notifications = await asyncio.to_thread(self._select, self.position)
         if not notifications:
             return 0
-        for notification in notifications:
-            await self._publish(notification)
+        await self._publish_batch(notifications)
         if self.record_delay:
             await asyncio.sleep(self.record_delay)
         self.position = notifications[-1].id
@@ -101,11 +105,27 @@ class Relay:
             start=position, limit=self.batch_size, inclusive_of_start=False
         )
 
-    async def _publish(self, notification: Notification) -> None:
+    async def _publish_batch(self, notifications: Sequence[Notification]) -> None:
+        """Publishes every event of the batch and waits for all their acks (5 s at most);
+        raises if any was refused or not acknowledged, so the position is not recorded."""
+        acks: list[asyncio.Future[Any]] = []
+        try:
+            for notification in notifications:
+                ack = await self._publish(notification)
+                if ack is not None:
+                    acks.append(ack)
+            if acks:
+                await asyncio.wait_for(asyncio.gather(*acks), timeout=5.0)
+        finally:
+            # A failure or timeout leaves acks nobody waits for: give their slots back.
+            for ack in acks:
+                ack.cancel()
+
+    async def _publish(self, notification: Notification) -> asyncio.Future[Any] | None:
         mapper = self.app.correlation_mapper
         event = to_wire(mapper.to_domain_event(notification))
         if event is None:
-            return
+            return None
         if isinstance(event, StopListEventBase):
             subject = subjects.stop_list_event_subject(event.account_id, type_name(event))
         else:
@@ -117,8 +137,9 @@ class Relay:
         correlation_id = mapper.correlation_of(notification)
         if correlation_id:
             headers[subjects.CORRELATION_HEADER] = correlation_id
-        await self.js.publish(subject, encode(event), stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                              headers=headers, timeout=5.0)  # fmt: skip
+        return await self.js.publish_async(subject, encode(event), wait_stall=5.0,
+                                           stream=subjects.CAMPAIGN_EVENTS_STREAM,
+                                           headers=headers)  # fmt: skip
 
     async def _idle(self) -> None:
         try:
