@@ -401,9 +401,10 @@ def owned_by_a(stack: Stack) -> tuple[httpx.Client, dict[str, str], list[int], s
     def recorded() -> dict[str, Any] | None:
         report = a.get(f"/api/v1/campaigns/{done['id']}/report").json()
         urls = [c["recording_url"] for c in report["calls"] if c["recording_url"]]
-        return report if get(a, done["id"])["status"] == "finished" and urls else None
+        settled = get(a, waiting["id"])["status"] == "scheduled"  # moderated, not moving on
+        return report if get(a, done["id"])["status"] == "finished" and urls and settled else None
 
-    report = wait_for(recorded, 60, 0.3, "A's recorded campaign to finish")
+    report = wait_for(recorded, 60, 0.3, "A's recorded campaign to finish, the other scheduled")
     recording = next(c["recording_url"] for c in report["calls"] if c["recording_url"])
     audio = a.get(f"/api/v1/campaigns/{done['id']}/audio").json()
     values = {

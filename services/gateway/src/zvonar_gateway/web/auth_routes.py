@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from zvonar_gateway.domain.keys import same_secret
@@ -55,7 +56,7 @@ async def sign_out_post(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/lang/{code:str}", include_in_schema=False)
-async def switch_language(request: Request[Any, Any, Any], code: str) -> Response[Any]:
+async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
     lang = code if code in LANGS else "ru"
     target = _safe_next(request.query_params.get("next"))
     cookie = Cookie(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from zvonar_contracts.commands import (
     CampaignCommand,
@@ -122,7 +123,7 @@ def _command(action: str, account: Account, cid: int, prompt: str | None) -> Cam
 
 @post("/campaigns/{campaign_id:int}/do/{action:str}", status_code=200, include_in_schema=False)
 async def campaign_action(
-    request: Request[Any, Any, Any], campaign_id: int, action: str
+    request: Request[Any, Any, Any], campaign_id: FromPath[int], action: FromPath[str]
 ) -> Response[Any]:
     account = await require_account(request)
     await check_csrf(request)

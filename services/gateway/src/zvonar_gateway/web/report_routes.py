@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from zvonar_contracts.queries import GetReport, ReportPage
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
@@ -89,7 +90,7 @@ def _charts(every: ReportPage | None, words: Words, tz: str) -> tuple[str, str |
 
 
 @get("/campaigns/{campaign_id:int}/report", include_in_schema=False)
-async def report(request: Request[Any, Any, Any], campaign_id: int) -> Response[str]:
+async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Response[str]:
     account = await require_account(request)
     backend, words, tz = backend_of(request), words_of(request), account.timezone
     page_no = page_number(request.query_params.get("page"))
@@ -136,7 +137,9 @@ async def report(request: Request[Any, Any, Any], campaign_id: int) -> Response[
 
 
 @get("/campaigns/{campaign_id:int}/report/download", include_in_schema=False)
-async def report_download(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+async def report_download(
+    request: Request[Any, Any, Any], campaign_id: FromPath[int]
+) -> Response[bytes]:
     account = await require_account(request)
     fmt = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
     every = await report_page(backend_of(request), account, campaign_id, 1, 0)
@@ -169,7 +172,7 @@ def _report_file(fmt: str, rows: list[list[Any]]) -> bytes:
 
 
 @get("/campaigns/{campaign_id:int}/recording", include_in_schema=False)
-async def recording(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+async def recording(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Response[bytes]:
     account = await require_account(request)
     name = request.query_params.get("name") or ""
     # Ownership first: the read answers not_found for another account's campaign.
@@ -181,7 +184,7 @@ async def recording(request: Request[Any, Any, Any], campaign_id: int) -> Respon
 
 
 @get("/campaigns/{campaign_id:int}/clip", include_in_schema=False)
-async def clip(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+async def clip(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Response[bytes]:
     account = await require_account(request)
     name = request.query_params.get("name") or ""
     await read_detail(backend_of(request), account.id, campaign_id)
@@ -192,7 +195,9 @@ async def clip(request: Request[Any, Any, Any], campaign_id: int) -> Response[by
 
 
 @get("/campaigns/{campaign_id:int}/recordings.zip", include_in_schema=False)
-async def recordings_zip(request: Request[Any, Any, Any], campaign_id: int) -> Response[bytes]:
+async def recordings_zip(
+    request: Request[Any, Any, Any], campaign_id: FromPath[int]
+) -> Response[bytes]:
     account = await require_account(request)
     backend = backend_of(request)
     every = await report_page(backend, account, campaign_id, 1, 0)
