@@ -16,7 +16,7 @@ from nats.aio.client import Client
 from bench import profiling, raw
 from bench.campaigns import campaign_body, create_campaigns, final_count, list_campaigns, wait_rows
 from bench.common import Result, ratio
-from bench.stackrun import new_account, start_services
+from bench.stackrun import new_account, start_services, stats_behind
 from tests.stack import Stack
 from zvonar_contracts import subjects
 
@@ -134,10 +134,10 @@ async def _stop_the_rest(stack: Stack, nc: Client, key: str, ids: list[int]) -> 
                 raise RuntimeError(f"stop {campaign_id}: {response.status_code} {response.text}")
 
         await asyncio.gather(*(stop(campaign_id) for campaign_id in ids))
-    await _quiet(nc)
+    await _quiet(nc, stack)
 
 
-async def _quiet(nc: Client, still_for: float = 5.0, timeout: float = 900) -> None:
+async def _quiet(nc: Client, stack: Stack, still_for: float = 5.0, timeout: float = 900) -> None:
     """Until the dialer has taken in every campaign event (the stops), no call event was
     stored for `still_for` seconds, and stats has applied everything."""
     js = nc.jetstream()
@@ -149,14 +149,10 @@ async def _quiet(nc: Client, still_for: float = 5.0, timeout: float = 900) -> No
         if stored != previous:
             previous, since = stored, time.monotonic()
             continue
-        pending = 0
-        for stream, durable in (
-            (subjects.CAMPAIGN_EVENTS_STREAM, subjects.DIALER_CAMPAIGN_CONSUMER),
-            (subjects.CAMPAIGN_EVENTS_STREAM, subjects.STATS_CAMPAIGN_CONSUMER),
-            (subjects.CALL_EVENTS_STREAM, subjects.STATS_CALL_CONSUMER),
-        ):
-            info = await js.consumer_info(stream, durable)
-            pending += info.num_pending + info.num_ack_pending
+        info = await js.consumer_info(
+            subjects.CAMPAIGN_EVENTS_STREAM, subjects.DIALER_CAMPAIGN_CONSUMER
+        )
+        pending = info.num_pending + info.num_ack_pending + await stats_behind(nc, stack)
         if pending == 0 and time.monotonic() - since >= still_for:
             return
     raise TimeoutError("the stack did not go quiet after the pipeline's campaigns were stopped")

@@ -18,7 +18,7 @@ from bench import profiling, raw
 from bench.campaigns import campaign_body, create_campaigns
 from bench.common import Result, ratio
 from bench.pipeline import _quiet
-from bench.stackrun import new_account
+from bench.stackrun import new_account, stats_behind
 from tests.stack import Stack
 from zvonar_contracts import subjects
 from zvonar_contracts.call_events import CallCompleted, call_id_of
@@ -34,7 +34,7 @@ async def run(stack: Stack, nc: Client, quick: bool) -> Result:
     # The live service would only compete for the two cores while it replays the top-up.
     if not (await nc.jetstream().stream_info(subjects.CALL_EVENTS_STREAM)).state.messages:
         await _seed(stack, nc)
-    await _stats_caught_up(nc)
+    await _stats_caught_up(nc, stack)
     stack.processes["stats"].terminate()
     await asyncio.to_thread(stack.processes["stats"].wait, 60)
     await _top_up(nc, wanted)
@@ -84,7 +84,7 @@ async def _seed(stack: Stack, nc: Client, campaigns: int = 10, numbers: int = 20
         if time.monotonic() > deadline:
             raise TimeoutError("the dialer did not ring the seed campaigns")
         await asyncio.sleep(0.5)
-    await _quiet(nc)
+    await _quiet(nc, stack)
 
 
 async def _top_up(nc: Client, wanted: int) -> None:
@@ -126,19 +126,11 @@ async def _top_up(nc: Client, wanted: int) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _stats_caught_up(nc: Client, timeout: float = 600) -> None:
+async def _stats_caught_up(nc: Client, stack: Stack, timeout: float = 600) -> None:
     """Wait for the running stats service to have applied everything, so that the rebuild
     does not share the CPU with it."""
-    js = nc.jetstream()
     deadline = time.monotonic() + timeout
-    for stream, durable in (
-        (subjects.CAMPAIGN_EVENTS_STREAM, subjects.STATS_CAMPAIGN_CONSUMER),
-        (subjects.CALL_EVENTS_STREAM, subjects.STATS_CALL_CONSUMER),
-    ):
-        while True:
-            info = await js.consumer_info(stream, durable)
-            if info.num_pending == 0 and info.num_ack_pending == 0:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{durable} still has {info.num_pending} pending")
-            await asyncio.sleep(0.2)
+    while (behind := await stats_behind(nc, stack)) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stats is still {behind} messages behind")
+        await asyncio.sleep(0.2)

@@ -12,10 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from nats.aio.client import Client
 
 from bench.common import postgres_database
 from tests.stack import Stack, wait_for
+from zvonar_contracts import subjects
+from zvonar_runtime.db import Database
 from zvonar_runtime.natsserver import NatsServer, free_port
+from zvonar_stats.adapters.checkpoints import read_checkpoint
+from zvonar_stats.adapters.schema import CALL_STREAM_KEY, CAMPAIGN_STREAM_KEY, active_tables
 
 # The dialer's clock runs an hour a second: pacing at the top speed is then no limit.
 TIME_SCALE = 3600.0
@@ -79,3 +84,26 @@ def new_account(stack: Stack, name: str) -> tuple[str, str]:
 
 def monotonic_deadline(seconds: float) -> float:
     return time.monotonic() + seconds
+
+
+async def stats_behind(nc: Client, stack: Stack) -> int:
+    """Messages of the two event streams the stack's stats service has not applied yet
+    (its checkpoints, read from its tables, against the streams' last sequences)."""
+    assert stack.database_url, "the bench stack runs on PostgreSQL"
+    js = nc.jetstream()
+    db = Database.from_settings(stack.database_url, Path("unused"), "stats", workers=1)
+    try:
+        applied = await db.run(
+            lambda cur: {
+                key: read_checkpoint(cur, active_tables(cur), key).seq
+                for key in (CAMPAIGN_STREAM_KEY, CALL_STREAM_KEY)
+            }
+        )
+    finally:
+        await db.aclose()
+    behind = 0
+    for stream, key in ((subjects.CAMPAIGN_EVENTS_STREAM, CAMPAIGN_STREAM_KEY),
+                        (subjects.CALL_EVENTS_STREAM, CALL_STREAM_KEY)):  # fmt: skip
+        last = int((await js.stream_info(stream)).state.last_seq)
+        behind += max(0, last - applied[key])
+    return behind

@@ -4,6 +4,7 @@ then hold the stack to the invariants. Shared by the fault, cluster and PostgreS
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,11 +55,19 @@ def run_with_faults(
     assert numbers_rung_twice(stack) == []
     rung = carrier_calls(stack)
     assert rung == sum(1 for key in log.call_ids), (rung, len(log.call_ids))
-    check = wait_for(
-        lambda: (result := stats_check(stack)).returncode == 0 and result,
-        60, 1.0, "the stats consistency check to pass",
-    )  # fmt: skip
-    assert check.returncode == 0
+    checks: list[subprocess.CompletedProcess[str]] = []
+
+    def check_passes() -> subprocess.CompletedProcess[str] | None:
+        checks.append(stats_check(stack))
+        return checks[-1] if checks[-1].returncode == 0 else None
+
+    try:
+        wait_for(check_passes, 60, 1.0, "the stats consistency check to pass")
+    except AssertionError as exc:
+        last = checks[-1]
+        sizes = {cid: get(client, cid)["size"] for cid in ids}
+        raise AssertionError(f"{exc}\n--- sizes: {sizes}\n--- check stdout:\n{last.stdout[-3000:]}"
+                             f"\n--- check stderr:\n{last.stderr[-3000:]}") from None  # fmt: skip
 
     def settled(cid: int) -> dict[str, int] | None:
         size: dict[str, int] = get(client, cid)["size"]

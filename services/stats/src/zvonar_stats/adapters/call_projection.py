@@ -42,7 +42,7 @@ NumberKey = tuple[int, int, str]
 
 
 def apply_call_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
-    done = read_checkpoint(cur, t, CALL_STREAM_KEY)
+    done = read_checkpoint(cur, t, CALL_STREAM_KEY, lock=True)
     fresh = [e for e in batch if e.seq > done.seq]
     if not fresh:
         return done

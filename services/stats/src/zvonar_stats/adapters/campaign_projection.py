@@ -42,7 +42,7 @@ _FINAL = tuple(str(s) for s in FINAL_STATUSES)
 
 
 def apply_campaign_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
-    done = read_checkpoint(cur, t, CAMPAIGN_STREAM_KEY)
+    done = read_checkpoint(cur, t, CAMPAIGN_STREAM_KEY, lock=True)
     seq, position = done.seq, done.position
     accounts: set[str] = set()
     for envelope in batch:

@@ -15,9 +15,13 @@ class Checkpoint:
     position: int = 0
 
 
-def read_checkpoint(cur: Cursor, t: Tables, stream: str) -> Checkpoint:
+def read_checkpoint(cur: Cursor, t: Tables, stream: str, *, lock: bool = False) -> Checkpoint:
+    """`lock` holds the row until the transaction ends (PostgreSQL), so two projecting
+    transactions of one stream — two instances, or a restart overlapping the old process —
+    take turns, and the second sees what the first applied."""
+    suffix = " FOR UPDATE" if lock and cur.dialect == "postgres" else ""
     row = cur.execute(
-        f"SELECT seq, position FROM {t.checkpoints} WHERE stream = ?", (stream,)
+        f"SELECT seq, position FROM {t.checkpoints} WHERE stream = ?{suffix}", (stream,)
     ).fetchone()
     return Checkpoint() if row is None else Checkpoint(seq=int(row[0]), position=int(row[1]))
 

@@ -1,12 +1,13 @@
-"""JetStream reading with nats-py: the durable pull consumers that feed the projections
-(explicit acks, a nak on error so the batch comes back) and one-off ordered reads of a
-whole stream from a given sequence (rebuild, export, check)."""
+"""JetStream reading with nats-py: the ordered reads that feed the projections from
+their stored checkpoints (`follow`), and one-off ordered reads of a whole stream from a
+given sequence (rebuild, export, check)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
@@ -55,68 +56,51 @@ def envelope_of(msg: Msg) -> Envelope:
     )
 
 
-async def consume(
+async def follow(
     js: JetStreamContext,
     *,
     stream: str,
-    subject: str,
-    durable: str,
+    position: Callable[[], Awaitable[int]],
     apply: ApplyBatch,
     batch: int = 500,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Fetch, apply in one transaction, ack — for ever; a failed batch is nacked whole.
+    """Applies the stream in order from just past the stored position, for ever.
 
-    At most one batch is unacknowledged at a time (max_ack_pending = batch), so even with
-    several instances on the same durable consumer the batches are applied in stream
-    order, which the "skip what is at or below the stored sequence" rule relies on.
+    The read model's checkpoint, not a consumer's acks, says where to go on from: an
+    ordered ephemeral consumer starts at the message after `position()`, and any break —
+    an apply that fails, a consumer the server lost, a hole in the consumer's sequence —
+    ends that consumer, and a new one starts from the checkpoint stored by then.
+
+    (A durable consumer with acks cannot promise this together with the "skip what is at
+    or below the stored sequence" rule: what a killed instance had fetched stays pending
+    until its ack wait ends while later messages are applied, and when it comes again it
+    is below the checkpoint and dropped.)
     """
-    config = ConsumerConfig(
-        durable_name=durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=60,
-        max_ack_pending=batch,
-        max_deliver=-1,
-    )
-    sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
-    try:
-        failures = 0
-        while stop is None or not stop.is_set():
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except TimeoutError:  # nats-py raises its own and asyncio's
-                _raise_if_cancelled()
-                continue
-            except NatsError as exc:  # a reconnect or a JetStream hiccup: ask again shortly
-                _raise_if_cancelled()
-                log.warning("fetch_failed", durable=durable, error=repr(exc))
-                await asyncio.sleep(0.5)
-                continue
-            _raise_if_cancelled()
-            try:
-                await apply([envelope_of(m) for m in msgs])
-            except Exception as exc:
-                failures += 1
-                log.error("batch_failed", durable=durable, size=len(msgs), error=repr(exc))
-                delay = min(0.2 * 2**failures, 5.0)
-                await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
-                await asyncio.sleep(delay)
-                continue
-            failures = 0
-            for m in msgs:
-                await m.ack()
-    finally:
-        # Messages fetched but never handed out would keep a drain waiting for ever.
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-
-
-def _raise_if_cancelled() -> None:
-    """nats-py's fetch can swallow a cancellation; the loop must still end on one."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
+    failures = 0
+    while stop is None or not stop.is_set():
+        reader: _Follower | None = None
+        try:
+            reader = _Follower(js, stream, await position() + 1, batch)
+            await reader.open()
+            while stop is None or not stop.is_set():
+                msgs = await reader.next()
+                if not msgs:
+                    continue
+                try:
+                    await apply([envelope_of(m) for m in msgs])
+                except Exception as exc:
+                    log.error("batch_failed", stream=stream, size=len(msgs), error=repr(exc))
+                    raise
+                failures = 0
+        except Exception as exc:
+            failures += 1
+            delay = min(0.2 * 2**failures, 5.0)
+            log.warning("follow_restarts", stream=stream, error=repr(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+        finally:
+            if reader is not None:
+                await reader.close()
 
 
 async def last_seq(js: JetStreamContext, stream: str) -> int:
@@ -212,6 +196,116 @@ class _Pull:
         if self._error is not None:
             raise self._error
         msgs, self._msgs, self._wanted = self._msgs, [], 0
+        return msgs
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await self._js.delete_consumer(self._stream, self._consumer)
+
+
+def consumer_seq(msg: Msg) -> int:
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9 and tokens[0] == "$JS":
+        return int(tokens[6])
+    return int(msg.metadata.sequence.consumer)
+
+
+class _Follower:
+    """An ordered read of one ephemeral consumer that does not stop at the tail.
+
+    One pull request is open at a time and is renewed from the inbox callback as soon as
+    it is used up or expires, so a message published while we wait arrives at once; no
+    more is asked for while `2 × batch` messages wait to be applied. A hole in the
+    consumer sequence, an error status, or silence past two request lifetimes ends it."""
+
+    _EXPIRES = 5.0
+
+    def __init__(self, js: JetStreamContext, stream: str, start: int, batch: int) -> None:
+        self._js = js
+        self._nc = js._nc
+        self._stream = stream
+        self._start = start
+        self._batch = batch
+        self._inbox = self._nc.new_inbox()
+        self._subject = ""
+        self._consumer = ""
+        self._sub: Subscription | None = None
+        self._buffer: list[Msg] = []
+        self._arrived = asyncio.Event()
+        self._open = False  # a pull request may still bring messages
+        self._owed = 0
+        self._cseq = 0
+        self._heard = time.monotonic()
+        self._error: Exception | None = None
+
+    async def open(self) -> None:
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self._start,
+            filter_subject=STREAM_FILTERS[self._stream],
+            inactive_threshold=30.0,
+            max_waiting=4,
+        )
+        info = await self._js.add_consumer(self._stream, config)
+        self._consumer = str(info.name)
+        self._subject = f"{self._js._prefix}.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}"
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_message)
+        await self._request()
+
+    async def _request(self) -> None:
+        self._open, self._owed = True, self._batch
+        request = {"batch": self._batch, "expires": int(self._EXPIRES * 1e9)}
+        await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
+
+    async def _on_message(self, msg: Msg) -> None:
+        self._heard = time.monotonic()
+        headers = msg.headers or {}
+        status = headers.get(STATUS_HEADER) if not msg.data else None
+        if status is None:
+            cseq = consumer_seq(msg)
+            if cseq != self._cseq + 1:
+                self._fail(f"consumer sequence {cseq} after {self._cseq}")
+                return
+            self._cseq = cseq
+            self._buffer.append(msg)
+            self._arrived.set()
+            self._owed -= 1
+            if self._owed > 0:
+                return
+        elif status not in ("404", "408"):  # not "no messages now" nor "request expired"
+            if status != "100":  # heartbeats aside, the consumer is gone or refused us
+                self._fail(f"{status} {headers.get(DESCRIPTION_HEADER, '')}")
+            return
+        self._open = False
+        if len(self._buffer) < 2 * self._batch and self._error is None:
+            await self._request()
+
+    def _fail(self, why: str) -> None:
+        self._error = NatsError(f"following {self._stream}: {why}")
+        self._arrived.set()
+
+    async def next(self) -> list[Msg]:
+        """The messages arrived since the last call (at most `batch`), or [] after waiting
+        a request's lifetime for one."""
+        if not self._buffer and self._error is None:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), self._EXPIRES)
+        if self._error is not None:
+            raise self._error
+        if not self._buffer:
+            if time.monotonic() - self._heard > 2 * self._EXPIRES + 1.0:
+                raise NatsError(f"following {self._stream}: no answer to pull requests")
+            if not self._open:
+                await self._request()
+            return []
+        msgs, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
+        if not self._open and len(self._buffer) < 2 * self._batch:
+            await self._request()
         return msgs
 
     async def close(self) -> None:

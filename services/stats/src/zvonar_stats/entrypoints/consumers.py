@@ -1,4 +1,4 @@
-"""The two durable pull consumers that feed the projections."""
+"""The two followers that feed the projections, each from its stored checkpoint."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from nats.js import JetStreamContext
 
 from zvonar_contracts import subjects
-from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
+from zvonar_stats.adapters.streams import follow
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.settings import StatsSettings
 
@@ -16,21 +16,19 @@ def consumer_jobs(
     js: JetStreamContext, projector: Projector, settings: StatsSettings
 ) -> list[Callable[[], Awaitable[None]]]:
     async def campaign_events() -> None:
-        await consume(
+        await follow(
             js,
             stream=subjects.CAMPAIGN_EVENTS_STREAM,
-            subject=STREAM_FILTERS[subjects.CAMPAIGN_EVENTS_STREAM],
-            durable=settings.campaign_durable,
+            position=projector.campaign_seq,
             apply=projector.apply_campaign_events,
             batch=settings.batch_size,
         )
 
     async def call_events() -> None:
-        await consume(
+        await follow(
             js,
             stream=subjects.CALL_EVENTS_STREAM,
-            subject=STREAM_FILTERS[subjects.CALL_EVENTS_STREAM],
-            durable=settings.call_durable,
+            position=projector.call_seq,
             apply=projector.apply_call_events,
             batch=settings.batch_size,
         )

@@ -13,9 +13,14 @@ from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.adapters.call_projection import apply_call_batch
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
-from zvonar_stats.adapters.checkpoints import Checkpoint
+from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint
 from zvonar_stats.adapters.read_model import applied_position
-from zvonar_stats.adapters.schema import active_tables, ensure_schema
+from zvonar_stats.adapters.schema import (
+    CALL_STREAM_KEY,
+    CAMPAIGN_STREAM_KEY,
+    active_tables,
+    ensure_schema,
+)
 from zvonar_stats.domain.envelope import Envelope
 
 log = structlog.get_logger("zvonar.stats.projection")
@@ -52,6 +57,20 @@ class Projector:
             return apply_call_batch(cur, active_tables(cur, lock="share"), batch)
 
         return await self.db.run(work)
+
+    async def campaign_seq(self) -> int:
+        """The last CAMPAIGN_EVENTS sequence applied to the generation in use."""
+        return await self._applied(CAMPAIGN_STREAM_KEY)
+
+    async def call_seq(self) -> int:
+        """The last CALL_EVENTS sequence applied to the generation in use."""
+        return await self._applied(CALL_STREAM_KEY)
+
+    async def _applied(self, key: str) -> int:
+        def read(cur: Cursor) -> int:
+            return read_checkpoint(cur, active_tables(cur), key).seq
+
+        return await self.db.run(read)
 
     def _advance(self, position: int) -> None:
         if position > self.position:
