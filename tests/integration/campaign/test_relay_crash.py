@@ -89,7 +89,7 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
             for _ in range(KILLS):
                 proc = relay_process()
                 seen = await _last_position(client)
-                await wait_for(lambda s=seen: _moved_past(client, s), timeout=45)
+                await wait_for(lambda s=seen: _moved_past(client, s, writer), timeout=45)
                 await asyncio.sleep(random.uniform(0, 0.1))  # a random moment to kill at
                 proc.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(proc.wait)
@@ -119,5 +119,8 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
         assert in_window >= KILLS // 2, f"only {in_window} kills between publish and record"
 
 
-async def _moved_past(nc: Client, position: int) -> bool:
+async def _moved_past(nc: Client, position: int, writer: asyncio.Task[None]) -> bool:
+    if writer.done():  # the writer failed: say why, rather than wait for events never written
+        writer.result()
+        raise AssertionError("the writer stopped")
     return await _last_position(nc) > position

@@ -85,6 +85,7 @@ async def follow(
             await reader.open()
             while stop is None or not stop.is_set():
                 msgs = await reader.next()
+                _raise_if_cancelled()
                 if not msgs:
                     continue
                 try:
@@ -191,8 +192,7 @@ class _Pull:
         self._done.clear()
         request = {"batch": wanted, "expires": int(self._EXPIRES * 1e9)}
         await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._done.wait(), self._EXPIRES + 1.0)
+        await _wait(self._done, self._EXPIRES + 1.0)
         if self._error is not None:
             raise self._error
         msgs, self._msgs, self._wanted = self._msgs, [], 0
@@ -293,8 +293,7 @@ class _Follower:
         a request's lifetime for one."""
         if not self._buffer and self._error is None:
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), self._EXPIRES)
+            await _wait(self._arrived, self._EXPIRES)
         if self._error is not None:
             raise self._error
         if not self._buffer:
@@ -314,3 +313,18 @@ class _Follower:
                 await self._sub.unsubscribe()
         with contextlib.suppress(Exception):
             await self._js.delete_consumer(self._stream, self._consumer)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Waits for `event` at most `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can
+    swallow a cancellation that arrives as the event is set, and a follower told to stop
+    would then go on for ever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+def _raise_if_cancelled() -> None:
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
