@@ -163,6 +163,13 @@ class Database:
 
         return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether `exc` says the database could not be reached or was busy (so the same
+        work may well succeed later), rather than that this work cannot be stored."""
+        if self.dialect == "sqlite":
+            return isinstance(exc, sqlite3.OperationalError)
+        return isinstance(exc, Exception) and self._is_connection_error(exc)
+
     async def run(self, work: Callable[[Cursor], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.run_sync, work)

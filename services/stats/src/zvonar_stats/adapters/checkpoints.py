@@ -3,10 +3,12 @@ stream, the highest campaign-log position — written in the same transaction as
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from zvonar_runtime.db import Cursor
 from zvonar_stats.adapters.schema import Tables
+from zvonar_stats.domain.envelope import Envelope
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,28 @@ def write_checkpoint(cur: Cursor, t: Tables, stream: str, checkpoint: Checkpoint
         f"UPDATE {t.checkpoints} SET seq = ?, position = ? WHERE stream = ?",
         (checkpoint.seq, checkpoint.position, stream),
     )
+
+
+def park(cur: Cursor, t: Tables, stream: str, envelope: Envelope, error: str) -> bool:
+    """Records `envelope` as not storable and moves the checkpoint past it, in one
+    transaction; False if the checkpoint is past it already."""
+    done = read_checkpoint(cur, t, stream, lock=True)
+    if envelope.seq <= done.seq:
+        return False
+    cur.execute(
+        "INSERT INTO stats_parked (stream, seq, subject, error, parked_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, seq) DO NOTHING",
+        (stream, envelope.seq, envelope.subject, error[:2000],
+         dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+    )  # fmt: skip
+    position = max(done.position, envelope.position)
+    write_checkpoint(cur, t, stream, Checkpoint(seq=envelope.seq, position=position))
+    return True
+
+
+def parked(cur: Cursor) -> list[tuple[str, int, str, str]]:
+    """(stream, seq, subject, error) of every parked message, oldest first."""
+    rows = cur.execute(
+        "SELECT stream, seq, subject, error FROM stats_parked ORDER BY parked_at, seq"
+    ).fetchall()
+    return [(str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]

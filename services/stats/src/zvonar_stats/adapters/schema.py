@@ -125,6 +125,12 @@ def _create_meta(cur: Cursor) -> None:
         "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"
     )
     cur.execute("INSERT INTO stats_meta (id, generation) VALUES (1, 1) ON CONFLICT (id) DO NOTHING")
+    # Messages the projection could not store, skipped so the rest could go on.
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS stats_parked (stream TEXT NOT NULL, seq BIGINT NOT NULL, "
+        "subject TEXT NOT NULL, error TEXT NOT NULL, parked_at TEXT NOT NULL, "
+        "PRIMARY KEY (stream, seq))"
+    )
 
 
 def create_generation(cur: Cursor, t: Tables) -> None:

@@ -56,12 +56,20 @@ def envelope_of(msg: Msg) -> Envelope:
     )
 
 
+# Failures in a row after which batches go one message at a time, and a message that
+# fails this many times on its own is parked.
+PARK_AFTER = 3
+
+Park = Callable[[Envelope, Exception], Awaitable[bool]]
+
+
 async def follow(
     js: JetStreamContext,
     *,
     stream: str,
     position: Callable[[], Awaitable[int]],
     apply: ApplyBatch,
+    park: Park | None = None,
     batch: int = 500,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -70,13 +78,16 @@ async def follow(
     The read model's checkpoint, not a consumer's acks, says where to go on from: an
     ordered ephemeral consumer starts at the message after `position()`, and any break —
     an apply that fails, a consumer the server lost, a hole in the consumer's sequence —
-    ends that consumer, and a new one starts from the checkpoint stored by then.
+    ends that consumer, and a new one starts from the checkpoint stored by then. A message
+    that cannot be stored is parked (`park`) once it has failed on its own `PARK_AFTER`
+    times, so one bad message does not stop the projection of every account.
 
     (A durable consumer with acks cannot promise this together with the "skip what is at
     or below the stored sequence" rule: what a killed instance had fetched stays pending
     until its ack wait ends while later messages are applied, and when it comes again it
     is below the checkpoint and dropped.)
     """
+    applier = _Applier(stream, apply, park, batch)
     failures = 0
     while stop is None or not stop.is_set():
         reader: _Follower | None = None
@@ -88,11 +99,8 @@ async def follow(
                 _raise_if_cancelled()
                 if not msgs:
                     continue
-                try:
-                    await apply([envelope_of(m) for m in msgs])
-                except Exception as exc:
-                    log.error("batch_failed", stream=stream, size=len(msgs), error=repr(exc))
-                    raise
+                if not await applier.apply([envelope_of(m) for m in msgs]):
+                    break  # a message was parked: go on from the checkpoint past it
                 failures = 0
         except Exception as exc:
             failures += 1
@@ -102,6 +110,53 @@ async def follow(
         finally:
             if reader is not None:
                 await reader.close()
+
+
+class _Applier:
+    """Applies batches; after `PARK_AFTER` failed batches in a row, the next `batch`
+    messages go one at a time, and one that fails `PARK_AFTER` times on its own is handed
+    to `park` (which refuses while the database is merely unreachable)."""
+
+    def __init__(self, stream: str, apply: ApplyBatch, park: Park | None, batch: int) -> None:
+        self._stream = stream
+        self._apply = apply
+        self._park = park
+        self._batch = batch
+        self._failures = 0
+        self._single_left = 0
+        self._stuck = (0, 0)  # (seq, failures) of the message failing on its own
+
+    async def apply(self, envelopes: list[Envelope]) -> bool:
+        """True when every message was applied; False when one was parked instead (the
+        ones after it were not applied). Raises when the batch must be tried again."""
+        if self._single_left <= 0 or self._park is None:
+            try:
+                await self._apply(envelopes)
+            except Exception as exc:
+                self._failures += 1
+                log.error("batch_failed", stream=self._stream, size=len(envelopes),
+                          first_seq=envelopes[0].seq, error=repr(exc))  # fmt: skip
+                if self._failures >= PARK_AFTER:
+                    self._single_left = self._batch
+                raise
+            self._failures = 0
+            return True
+        for envelope in envelopes:
+            try:
+                await self._apply([envelope])
+            except Exception as exc:
+                seq, times = self._stuck
+                self._stuck = (envelope.seq, times + 1 if seq == envelope.seq else 1)
+                log.error("event_failed", stream=self._stream, seq=envelope.seq,
+                          subject=envelope.subject, times=self._stuck[1],
+                          error=repr(exc))  # fmt: skip
+                if self._stuck[1] >= PARK_AFTER and await self._park(envelope, exc):
+                    self._stuck, self._failures = (0, 0), 0
+                    return False
+                raise
+            self._single_left -= 1
+        self._failures = 0
+        return True
 
 
 async def last_seq(js: JetStreamContext, stream: str) -> int:

@@ -21,6 +21,7 @@ def consumer_jobs(
             stream=subjects.CAMPAIGN_EVENTS_STREAM,
             position=projector.campaign_seq,
             apply=projector.apply_campaign_events,
+            park=projector.park_campaign_event,
             batch=settings.batch_size,
         )
 
@@ -30,6 +31,7 @@ def consumer_jobs(
             stream=subjects.CALL_EVENTS_STREAM,
             position=projector.call_seq,
             apply=projector.apply_call_events,
+            park=projector.park_call_event,
             batch=settings.batch_size,
         )
 

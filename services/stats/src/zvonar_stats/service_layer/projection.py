@@ -13,7 +13,7 @@ from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.adapters.call_projection import apply_call_batch
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
-from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint
+from zvonar_stats.adapters.checkpoints import Checkpoint, park, read_checkpoint
 from zvonar_stats.adapters.read_model import applied_position
 from zvonar_stats.adapters.schema import (
     CALL_STREAM_KEY,
@@ -65,6 +65,30 @@ class Projector:
     async def call_seq(self) -> int:
         """The last CALL_EVENTS sequence applied to the generation in use."""
         return await self._applied(CALL_STREAM_KEY)
+
+    async def park_campaign_event(self, envelope: Envelope, exc: Exception) -> bool:
+        return await self._park(CAMPAIGN_STREAM_KEY, envelope, exc)
+
+    async def park_call_event(self, envelope: Envelope, exc: Exception) -> bool:
+        return await self._park(CALL_STREAM_KEY, envelope, exc)
+
+    async def _park(self, key: str, envelope: Envelope, exc: Exception) -> bool:
+        """Skips a message that cannot be stored, recording it in `stats_parked` (an
+        operator finds it there and in the log); not while the database is unreachable."""
+        if self.db.is_transient(exc):
+            return False
+
+        def work(cur: Cursor) -> bool:
+            return park(cur, active_tables(cur, lock="share"), key, envelope, repr(exc))
+
+        parked = await self.db.run(work)
+        if parked:
+            with correlation_scope(envelope.correlation_id):
+                log.error("event_parked", stream=key, seq=envelope.seq,
+                          subject=envelope.subject, error=repr(exc))  # fmt: skip
+            if key == CAMPAIGN_STREAM_KEY:
+                self._advance(envelope.position)
+        return parked
 
     async def _applied(self, key: str) -> int:
         def read(cur: Cursor) -> int:
