@@ -35,7 +35,7 @@ from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, active_tables
-from zvonar_stats.adapters.streams import STREAM_FILTERS, follow
+from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
 from zvonar_stats.service_layer.check import find_differences
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.rebuild import rebuild
@@ -140,8 +140,8 @@ async def _project(js: JetStreamContext, db: Database, last_seq: int) -> float:
     started = time.perf_counter()
     stream = subjects.CALL_EVENTS_STREAM
     task = asyncio.create_task(
-        follow(js, stream=stream, position=projector.call_seq,
-               apply=projector.apply_call_events, batch=BATCH)
+        consume(js, stream=stream, durable="bench-stats-calls", position=projector.call_seq,
+                apply=projector.apply_call_events, batch=BATCH)
     )  # fmt: skip
 
     def reached(cur: Any) -> int:

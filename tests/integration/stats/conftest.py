@@ -198,6 +198,8 @@ def stats_settings(request: pytest.FixtureRequest, tmp_path: Path, nats_url: str
         data_dir=tmp_path,
         database_url=pg_url,
         db_schema=f"stats_{unique}",
+        campaign_durable=f"stats-campaign-test-{unique}",
+        call_durable=f"stats-call-test-{unique}",
         instance=f"stats-test-{unique}",
     )
 
@@ -208,6 +210,13 @@ async def stats(nats_url: str, stats_settings: StatsSettings, nc: Any) -> AsyncI
     await running.start()
     yield running
     await running.stop()
+    js = nc.jetstream()
+    for stream, durable in (
+        (subjects.CAMPAIGN_EVENTS_STREAM, stats_settings.campaign_durable),
+        (subjects.CALL_EVENTS_STREAM, stats_settings.call_durable),
+    ):
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(stream, durable)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Zvonar stats service: the read side.
 
-It projects CAMPAIGN_EVENTS and CALL_EVENTS — each read in order from just past the
-checkpoint stored with the rows, on an ephemeral consumer — into its own tables: the
-campaign list with smart parts as rows, the six-part size of every row, the cost
-ledger, report rows, history, stop-lists — and answers `stats.query.<Type>` (queue `stats`).
+It projects CAMPAIGN_EVENTS (durable `stats-campaign-events`) and CALL_EVENTS (durable
+`stats-call-events`) into its own tables — the campaign list with smart parts as rows, the
+six-part size of every row, the cost ledger, report rows, history, stop-lists — and
+answers `stats.query.<Type>` (queue `stats`).
 
 - domain/: the rules (statuses, start column, a number's result within a row, costs) and
   the in-memory recomputation the consistency check compares with.

@@ -89,3 +89,5 @@ def health_subject(service: str) -> str:
 # --- Durable consumer names -----------------------------------------------------------------
 MODERATION_CONSUMER: Final = "moderation-created"
 DIALER_CAMPAIGN_CONSUMER: Final = "dialer-campaign-events"
+STATS_CAMPAIGN_CONSUMER: Final = "stats-campaign-events"
+STATS_CALL_CONSUMER: Final = "stats-call-events"

@@ -1,13 +1,12 @@
-"""JetStream reading with nats-py: the ordered reads that feed the projections from
-their stored checkpoints (`follow`), and one-off ordered reads of a whole stream from a
-given sequence (rebuild, export, check)."""
+"""JetStream reading with nats-py: the durable pull consumers that feed the projections
+(explicit acks, a nak on error so the batch comes back, holes filled from the stream) and
+one-off ordered reads of a whole stream from a given sequence (rebuild, export, check)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
@@ -16,6 +15,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header
+from nats.js.errors import NotFoundError
 
 from zvonar_contracts import subjects
 from zvonar_contracts.subjects import POSITION_HEADER
@@ -63,53 +63,141 @@ PARK_AFTER = 3
 Park = Callable[[Envelope, Exception], Awaitable[bool]]
 
 
-async def follow(
+async def consume(
     js: JetStreamContext,
     *,
     stream: str,
+    durable: str,
     position: Callable[[], Awaitable[int]],
     apply: ApplyBatch,
     park: Park | None = None,
     batch: int = 500,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Applies the stream in order from just past the stored position, for ever.
+    """Fetch, apply in one transaction, ack — for ever; a failed batch is nacked whole.
 
-    The read model's checkpoint, not a consumer's acks, says where to go on from: an
-    ordered ephemeral consumer starts at the message after `position()`, and any break —
-    an apply that fails, a consumer the server lost, a hole in the consumer's sequence —
-    ends that consumer, and a new one starts from the checkpoint stored by then. A message
-    that cannot be stored is parked (`park`) once it has failed on its own `PARK_AFTER`
-    times, so one bad message does not stop the projection of every account.
+    `apply` skips what is at or below the sequence stored with the rows; `position()`
+    reads that sequence. The durable consumer is created (when missing) from the message
+    after it. A batch that does not follow on from the stored sequence — what a killed
+    instance had fetched is still pending until its ack wait ends, or another instance
+    holds it — is widened to the whole range from the stored sequence, read straight from
+    the stream, so nothing is skipped; what comes again later is below the checkpoint.
 
-    (A durable consumer with acks cannot promise this together with the "skip what is at
-    or below the stored sequence" rule: what a killed instance had fetched stays pending
-    until its ack wait ends while later messages are applied, and when it comes again it
-    is below the checkpoint and dropped.)
+    A message that cannot be stored is parked (`park`) once it has failed on its own
+    `PARK_AFTER` times, so one bad message does not stop the projection of every account.
     """
     applier = _Applier(stream, apply, park, batch)
+    sub = await _subscribe(js, stream, durable, await position() + 1, batch)
+    applied = await position()
     failures = 0
-    while stop is None or not stop.is_set():
-        reader: _Follower | None = None
-        try:
-            reader = _Follower(js, stream, await position() + 1, batch)
-            await reader.open()
-            while stop is None or not stop.is_set():
-                msgs = await reader.next()
+    try:
+        while stop is None or not stop.is_set():
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except TimeoutError:  # nats-py raises its own and asyncio's
                 _raise_if_cancelled()
-                if not msgs:
-                    continue
-                if not await applier.apply([envelope_of(m) for m in msgs]):
-                    break  # a message was parked: go on from the checkpoint past it
-                failures = 0
-        except Exception as exc:
-            failures += 1
-            delay = min(0.2 * 2**failures, 5.0)
-            log.warning("follow_restarts", stream=stream, error=repr(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-        finally:
-            if reader is not None:
-                await reader.close()
+                continue
+            except NatsError as exc:  # a reconnect, a lost consumer: ask again shortly
+                _raise_if_cancelled()
+                log.warning("fetch_failed", durable=durable, error=repr(exc))
+                await asyncio.sleep(0.5)
+                sub = await _resubscribe(js, sub, stream, durable, position, batch)
+                continue
+            _raise_if_cancelled()
+            envelopes = sorted((envelope_of(m) for m in msgs), key=lambda e: e.seq)
+            try:
+                fresh = [e for e in envelopes if e.seq > applied]
+                if fresh and not _follows_on(applied, fresh):
+                    applied = await position()  # another instance may have gone on meanwhile
+                    fresh = await _with_holes_filled(js, stream, applied, fresh, batch)
+                while fresh and not await applier.apply(fresh):
+                    pass  # one was parked: the rest go on
+                if fresh:
+                    applied = max(applied, fresh[-1].seq)
+            except Exception:
+                failures += 1
+                delay = min(0.2 * 2**failures, 5.0)
+                await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
+                await asyncio.sleep(delay)
+                applied = await _position_or(position, applied)
+                continue
+            failures = 0
+            for m in msgs:
+                await m.ack()
+    finally:
+        # Messages fetched but never handed out would keep a drain waiting for ever.
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+async def _subscribe(
+    js: JetStreamContext, stream: str, durable: str, start: int, batch: int
+) -> JetStreamContext.PullSubscription:
+    """Binds the durable consumer, creating it from `start` if it is missing."""
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
+        ack_wait=60,
+        max_ack_pending=batch,
+        max_deliver=-1,
+    )
+    return await js.pull_subscribe(STREAM_FILTERS[stream], durable=durable, stream=stream,
+                                   config=config)  # fmt: skip
+
+
+async def _resubscribe(
+    js: JetStreamContext, sub: JetStreamContext.PullSubscription, stream: str, durable: str,
+    position: Callable[[], Awaitable[int]], batch: int,
+) -> JetStreamContext.PullSubscription:  # fmt: skip
+    """The same subscription while its consumer exists; a new one (from the stored
+    sequence) if the server lost it."""
+    try:
+        await js.consumer_info(stream, durable)
+        return sub
+    except NotFoundError:
+        log.warning("consumer_recreated", durable=durable)
+    except NatsError:
+        return sub  # the server is out of reach: the next fetch tells more
+    with contextlib.suppress(Exception):
+        await sub.unsubscribe()
+    return await _subscribe(js, stream, durable, await position() + 1, batch)
+
+
+async def _with_holes_filled(
+    js: JetStreamContext, stream: str, applied: int, fresh: list[Envelope], batch: int
+) -> list[Envelope]:
+    """Every message after `applied` up to the last of `fresh`, read from the stream."""
+    fresh = [e for e in fresh if e.seq > applied]
+    if not fresh:
+        return []
+    filled: list[Envelope] = []
+    async for part in read_stream(js, stream, start=applied + 1, end=fresh[-1].seq,
+                                  batch=batch):  # fmt: skip
+        filled.extend(part)
+    log.info("hole_filled", stream=stream, after=applied, fetched=len(fresh),
+             read=len(filled))  # fmt: skip
+    return filled
+
+
+def _follows_on(applied: int, fresh: list[Envelope]) -> bool:
+    """Whether `fresh` (sorted) is exactly the messages after `applied`, with no hole."""
+    return fresh[0].seq == applied + 1 and fresh[-1].seq == applied + len(fresh)
+
+
+async def _position_or(position: Callable[[], Awaitable[int]], known: int) -> int:
+    try:
+        return await position()
+    except Exception:
+        return known
+
+
+def _raise_if_cancelled() -> None:
+    """nats-py's fetch can swallow a cancellation; the loop must still end on one."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class _Applier:
@@ -192,8 +280,8 @@ async def read_stream(
         while seq < end:
             msgs = await pull.next(min(batch, end - seq))
             if not msgs:
-                if seq >= await last_seq(js, stream):
-                    return
+                if pull.exhausted or seq >= await last_seq(js, stream):
+                    return  # what is left up to `end` was deleted from the stream
                 continue
             envelopes = [envelope_of(m) for m in msgs]
             envelopes = [e for e in envelopes if e.seq <= end]
@@ -223,6 +311,7 @@ class _Pull:
         self._done = asyncio.Event()
         self._error: Exception | None = None
         self._sub: Subscription | None = None
+        self.exhausted = False  # the last request was told there is nothing more
 
     async def open(self) -> None:
         self._sub = await self._nc.subscribe(self._inbox, cb=self._arrived)
@@ -235,6 +324,7 @@ class _Pull:
             if len(self._msgs) >= self._wanted:
                 self._done.set()
         elif status in ("404", "408"):  # no (more) messages; the request expired
+            self.exhausted = status == "404"
             self._done.set()
         elif status != "100":  # heartbeats aside, the consumer is gone or refused us
             self._error = NatsError(f"pull from {self._stream}: {status} "
@@ -243,9 +333,11 @@ class _Pull:
 
     async def next(self, wanted: int) -> list[Msg]:
         """Up to `wanted` messages: fewer when the stream has no more for now."""
-        self._msgs, self._wanted = [], wanted
+        self._msgs, self._wanted, self.exhausted = [], wanted, False
         self._done.clear()
-        request = {"batch": wanted, "expires": int(self._EXPIRES * 1e9)}
+        # no_wait: the server answers at once with what it has, and "404" once it has no
+        # more — a stream with deleted messages has fewer than asked for.
+        request = {"batch": wanted, "no_wait": True}
         await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
         await _wait(self._done, self._EXPIRES + 1.0)
         if self._error is not None:
@@ -254,132 +346,23 @@ class _Pull:
         return msgs
 
     async def close(self) -> None:
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-        with contextlib.suppress(Exception):
-            await self._js.delete_consumer(self._stream, self._consumer)
-
-
-def consumer_seq(msg: Msg) -> int:
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS":
-        return int(tokens[6])
-    return int(msg.metadata.sequence.consumer)
-
-
-class _Follower:
-    """An ordered read of one ephemeral consumer that does not stop at the tail.
-
-    One pull request is open at a time and is renewed from the inbox callback as soon as
-    it is used up or expires, so a message published while we wait arrives at once; no
-    more is asked for while `2 × batch` messages wait to be applied. A hole in the
-    consumer sequence, an error status, or silence past two request lifetimes ends it."""
-
-    _EXPIRES = 5.0
-
-    def __init__(self, js: JetStreamContext, stream: str, start: int, batch: int) -> None:
-        self._js = js
-        self._nc = js._nc
-        self._stream = stream
-        self._start = start
-        self._batch = batch
-        self._inbox = self._nc.new_inbox()
-        self._subject = ""
-        self._consumer = ""
-        self._sub: Subscription | None = None
-        self._buffer: list[Msg] = []
-        self._arrived = asyncio.Event()
-        self._open = False  # a pull request may still bring messages
-        self._owed = 0
-        self._cseq = 0
-        self._heard = time.monotonic()
-        self._error: Exception | None = None
-
-    async def open(self) -> None:
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=self._start,
-            filter_subject=STREAM_FILTERS[self._stream],
-            inactive_threshold=30.0,
-            max_waiting=4,
-        )
-        info = await self._js.add_consumer(self._stream, config)
-        self._consumer = str(info.name)
-        self._subject = f"{self._js._prefix}.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}"
-        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_message)
-        await self._request()
-
-    async def _request(self) -> None:
-        self._open, self._owed = True, self._batch
-        request = {"batch": self._batch, "expires": int(self._EXPIRES * 1e9)}
-        await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
-
-    async def _on_message(self, msg: Msg) -> None:
-        self._heard = time.monotonic()
-        headers = msg.headers or {}
-        status = headers.get(STATUS_HEADER) if not msg.data else None
-        if status is None:
-            cseq = consumer_seq(msg)
-            if cseq != self._cseq + 1:
-                self._fail(f"consumer sequence {cseq} after {self._cseq}")
-                return
-            self._cseq = cseq
-            self._buffer.append(msg)
-            self._arrived.set()
-            self._owed -= 1
-            if self._owed > 0:
-                return
-        elif status not in ("404", "408"):  # not "no messages now" nor "request expired"
-            if status != "100":  # heartbeats aside, the consumer is gone or refused us
-                self._fail(f"{status} {headers.get(DESCRIPTION_HEADER, '')}")
-            return
-        self._open = False
-        if len(self._buffer) < 2 * self._batch and self._error is None:
-            await self._request()
-
-    def _fail(self, why: str) -> None:
-        self._error = NatsError(f"following {self._stream}: {why}")
-        self._arrived.set()
-
-    async def next(self) -> list[Msg]:
-        """The messages arrived since the last call (at most `batch`), or [] after waiting
-        a request's lifetime for one."""
-        if not self._buffer and self._error is None:
-            self._arrived.clear()
-            await _wait(self._arrived, self._EXPIRES)
-        if self._error is not None:
-            raise self._error
-        if not self._buffer:
-            if time.monotonic() - self._heard > 2 * self._EXPIRES + 1.0:
-                raise NatsError(f"following {self._stream}: no answer to pull requests")
-            if not self._open:
-                await self._request()
-            return []
-        msgs, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
-        if not self._open and len(self._buffer) < 2 * self._batch:
-            await self._request()
-        return msgs
-
-    async def close(self) -> None:
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-        with contextlib.suppress(Exception):
-            await self._js.delete_consumer(self._stream, self._consumer)
+        await _drop(self._js, self._sub, self._stream, self._consumer)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Waits for `event` at most `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can
-    swallow a cancellation that arrives as the event is set, and a follower told to stop
-    would then go on for ever."""
+    swallow a cancellation that arrives as the event is set, and a reader told to stop
+    would then go on."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
 
 
-def _raise_if_cancelled() -> None:
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
+async def _drop(js: JetStreamContext, sub: Subscription | None, stream: str, name: str) -> None:
+    """Unsubscribes the inbox and deletes the ephemeral consumer, whatever state they are
+    in (its inactivity threshold removes it anyway if the server is out of reach)."""
+    if sub is not None:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+    with contextlib.suppress(Exception):
+        await js.delete_consumer(stream, name)

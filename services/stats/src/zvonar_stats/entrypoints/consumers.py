@@ -1,4 +1,4 @@
-"""The two followers that feed the projections, each from its stored checkpoint."""
+"""The two durable pull consumers that feed the projections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from nats.js import JetStreamContext
 
 from zvonar_contracts import subjects
-from zvonar_stats.adapters.streams import follow
+from zvonar_stats.adapters.streams import consume
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.settings import StatsSettings
 
@@ -16,9 +16,10 @@ def consumer_jobs(
     js: JetStreamContext, projector: Projector, settings: StatsSettings
 ) -> list[Callable[[], Awaitable[None]]]:
     async def campaign_events() -> None:
-        await follow(
+        await consume(
             js,
             stream=subjects.CAMPAIGN_EVENTS_STREAM,
+            durable=settings.campaign_durable,
             position=projector.campaign_seq,
             apply=projector.apply_campaign_events,
             park=projector.park_campaign_event,
@@ -26,9 +27,10 @@ def consumer_jobs(
         )
 
     async def call_events() -> None:
-        await follow(
+        await consume(
             js,
             stream=subjects.CALL_EVENTS_STREAM,
+            durable=settings.call_durable,
             position=projector.call_seq,
             apply=projector.apply_call_events,
             park=projector.park_call_event,
