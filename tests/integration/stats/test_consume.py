@@ -56,7 +56,7 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     def start_second() -> asyncio.Task[None]:
         reader = consume(js, stream=subjects.CALL_EVENTS_STREAM,
                          durable=stats.settings.call_durable, position=second.call_seq,
-                         apply=flaky, batch=37)  # fmt: skip
+                         apply=flaky, batch=stats.settings.batch_size)  # fmt: skip
         return asyncio.create_task(reader)
 
     task = start_second()
