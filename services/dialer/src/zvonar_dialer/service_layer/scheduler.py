@@ -32,6 +32,9 @@ from zvonar_dialer.service_layer.requests import placement_of
 
 log = structlog.get_logger(__name__)
 SWEEP_EVERY_S = 2.0
+# A pass that has not ended after this long is cut short and logged with where it waited,
+# so that one stuck wait cannot stop the dialer for every campaign.
+PASS_TIMEOUT_S = 60.0
 # Asked of the carrier while it is down: a call id no call has, so an answer (None) means
 # the carrier is reachable again and nobody is rung.
 PROBE_CALL_ID = "zvonar-carrier-probe"
@@ -52,10 +55,19 @@ class Scheduler:
         swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
         while True:
             try:
-                if time.monotonic() - swept > SWEEP_EVERY_S:
-                    await resolve_placing(self.deps)
-                    swept = time.monotonic()
-                await self.pass_once()
+                async with asyncio.timeout(PASS_TIMEOUT_S):
+                    if time.monotonic() - swept > SWEEP_EVERY_S:
+                        await resolve_placing(self.deps)
+                        swept = time.monotonic()
+                    await self.pass_once()
+            except TimeoutError:  # the traceback says which await never came back
+                log.exception("scheduler.pass_stuck", seconds=PASS_TIMEOUT_S)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # we are being stopped
+                # A library cancelled something of ours without being asked: not a stop.
+                log.exception("scheduler.pass_cancelled")
             except Exception:  # the store or NATS away for a moment: keep going
                 log.exception("scheduler.pass_failed")
                 await asyncio.sleep(RETRY_AFTER_S)
