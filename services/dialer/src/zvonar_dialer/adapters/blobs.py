@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
+
+# nats-py's object-store `get` waits for the object's chunks without a limit: a chunk that
+# never comes (the object deleted meanwhile, a consumer lost) would hold its caller — the
+# scheduler's pass — for ever. Past this, the read or write fails and is tried again later.
+BLOB_TIMEOUT_S = 30.0
 
 
 class BlobNotFound(LookupError):
@@ -23,10 +30,12 @@ class NatsBlobs:
 
     async def get(self, bucket: str, name: str) -> bytes:
         try:
-            result = await (await self._bucket(bucket)).get(name)
+            async with asyncio.timeout(BLOB_TIMEOUT_S):
+                result = await (await self._bucket(bucket)).get(name)
         except NotFoundError as exc:
             raise BlobNotFound(f"{bucket}/{name}") from exc
         return result.data or b""
 
     async def put(self, bucket: str, name: str, data: bytes) -> None:
-        await (await self._bucket(bucket)).put(name, data)
+        async with asyncio.timeout(BLOB_TIMEOUT_S):
+            await (await self._bucket(bucket)).put(name, data)
