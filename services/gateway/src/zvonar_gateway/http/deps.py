@@ -95,6 +95,9 @@ _COMMAND_STATUS = {"invalid_transition": 409, "not_found": 404, "validation": 42
 _LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
 # How long to keep asking when no service instance is subscribed (seconds).
 NO_RESPONDERS_PATIENCE = 3.0
+# nats-py's object-store get waits for missing chunks without a limit; a read or write
+# not done by then is answered 503 instead of holding the request for ever.
+OBJECT_TIMEOUT_S = 60.0
 # Accounts whose last write position is remembered for read-your-writes (oldest dropped).
 MAX_REMEMBERED_ACCOUNTS = 100_000
 
@@ -200,14 +203,16 @@ class Backend:
     async def put_object(self, bucket: str, name: str, data: bytes) -> None:
         store = await self._store(bucket)
         try:
-            await store.put(name, data)
+            async with asyncio.timeout(OBJECT_TIMEOUT_S):
+                await store.put(name, data)
         except _LINK_ERRORS as exc:
             raise unavailable("object store") from exc
 
     async def get_object(self, bucket: str, name: str) -> bytes:
         store = await self._store(bucket)
         try:
-            result = await store.get(name)
+            async with asyncio.timeout(OBJECT_TIMEOUT_S):
+                result = await store.get(name)
         except (ObjectNotFoundError, NotFoundError) as exc:
             raise ApiError(404, "not_found", f"no such object: {name}") from exc
         except _LINK_ERRORS as exc:
