@@ -18,8 +18,8 @@ import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import NoRespondersError
 
+from tests.nats_request import request
 from zvonar_campaign.adapters.dialer import NatsDialer
 from zvonar_campaign.adapters.relay import Relay
 from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
@@ -79,20 +79,12 @@ class RunningService:
     nc: Client
 
     async def send(self, command: msgspec.Struct, correlation_id: str = "") -> CommandReply:
-        """A command over NATS. Right after the service subscribed, nats-server can answer
-        "no responders" for a moment (seen with 2.15): that is asked again for up to 3 s."""
+        """A command over NATS (a momentary "no responders" asked again for up to 3 s)."""
         headers = {subjects.CORRELATION_HEADER: correlation_id} if correlation_id else None
-        deadline = time.monotonic() + 3.0
-        while True:
-            try:
-                subject = subjects.campaign_command_subject(type_name(command))
-                msg = await self.nc.request(subject, encode(command), timeout=10, headers=headers)
-            except NoRespondersError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
-                continue
-            return decode_command_reply(msg.data)
+        subject = subjects.campaign_command_subject(type_name(command))
+        data = await request(self.nc, subject, encode(command), timeout=10, patience=3.0,
+                             headers=headers)  # fmt: skip
+        return decode_command_reply(data)
 
 
 ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningService]]

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.errors import NoRespondersError
 
+from tests.nats_request import request
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import subjects
 from zvonar_contracts.call_events import CallCompleted, call_id_of
@@ -111,22 +111,7 @@ class Feed:
 
 async def ask(nc: Any, query: StatsQuery, timeout: float = 5.0) -> QueryReply:
     subject = subjects.stats_query_subject(type_name(query))
-    return decode_query_reply(await request(nc, subject, encode(query), timeout))
-
-
-async def request(nc: Any, subject: str, data: bytes, timeout: float = 5.0) -> bytes:
-    """A query over NATS. nats-server can answer "no responders" for a moment after a
-    queue subscriber was replaced (seen with 2.15 even after a flush), so that is retried."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            msg = await nc.request(subject, data, timeout=timeout)
-        except NoRespondersError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-            continue
-        return bytes(msg.data)
+    return decode_query_reply(await request(nc, subject, encode(query), timeout=timeout))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
