@@ -87,8 +87,8 @@ async def consume(
     `PARK_AFTER` times, so one bad message does not stop the projection of every account.
     """
     applier = _Applier(stream, apply, park, batch)
-    sub = await _subscribe(js, stream, durable, await position() + 1, batch)
     applied = await position()
+    sub = await _subscribe(js, stream, durable, applied + 1, batch)
     failures = 0
     try:
         while stop is None or not stop.is_set():
@@ -110,9 +110,8 @@ async def consume(
                 if fresh and not _follows_on(applied, fresh):
                     applied = await position()  # another instance may have gone on meanwhile
                     fresh = await _with_holes_filled(js, stream, applied, fresh, batch)
-                while fresh and not await applier.apply(fresh):
-                    pass  # one was parked: the rest go on
                 if fresh:
+                    await applier.apply(fresh)
                     applied = max(applied, fresh[-1].seq)
             except Exception:
                 failures += 1
@@ -214,9 +213,9 @@ class _Applier:
         self._single_left = 0
         self._stuck = (0, 0)  # (seq, failures) of the message failing on its own
 
-    async def apply(self, envelopes: list[Envelope]) -> bool:
-        """True when every message was applied; False when one was parked instead (the
-        ones after it were not applied). Raises when the batch must be tried again."""
+    async def apply(self, envelopes: list[Envelope]) -> None:
+        """Applies every message, or parks one that cannot be stored and goes on with the
+        rest; raises when the batch must be tried again."""
         if self._single_left <= 0 or self._park is None:
             try:
                 await self._apply(envelopes)
@@ -228,7 +227,7 @@ class _Applier:
                     self._single_left = self._batch
                 raise
             self._failures = 0
-            return True
+            return
         for envelope in envelopes:
             try:
                 await self._apply([envelope])
@@ -240,11 +239,10 @@ class _Applier:
                           error=repr(exc))  # fmt: skip
                 if self._stuck[1] >= PARK_AFTER and await self._park(envelope, exc):
                     self._stuck, self._failures = (0, 0), 0
-                    return False
+                    continue  # past it: the checkpoint moved with the parking
                 raise
             self._single_left -= 1
         self._failures = 0
-        return True
 
 
 async def last_seq(js: JetStreamContext, stream: str) -> int:
@@ -297,7 +295,8 @@ async def read_stream(
 class _Pull:
     """Pull requests of one consumer, answered on one inbox subscription."""
 
-    _EXPIRES = 2.0
+    # How long to wait for the answer to one request (asked with no_wait, it comes at once).
+    _PATIENCE = 3.0
 
     def __init__(self, js: JetStreamContext, stream: str, consumer: str) -> None:
         self._js = js
@@ -339,30 +338,19 @@ class _Pull:
         # more — a stream with deleted messages has fewer than asked for.
         request = {"batch": wanted, "no_wait": True}
         await self._nc.publish(self._subject, json.dumps(request).encode(), reply=self._inbox)
-        await _wait(self._done, self._EXPIRES + 1.0)
+        # Not `asyncio.wait_for`: on Python 3.11 it can swallow a cancellation that arrives
+        # as the event is set, and a reader told to stop would then go on.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._PATIENCE):
+                await self._done.wait()
         if self._error is not None:
             raise self._error
         msgs, self._msgs, self._wanted = self._msgs, [], 0
         return msgs
 
     async def close(self) -> None:
-        await _drop(self._js, self._sub, self._stream, self._consumer)
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """Waits for `event` at most `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can
-    swallow a cancellation that arrives as the event is set, and a reader told to stop
-    would then go on."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
-
-
-async def _drop(js: JetStreamContext, sub: Subscription | None, stream: str, name: str) -> None:
-    """Unsubscribes the inbox and deletes the ephemeral consumer, whatever state they are
-    in (its inactivity threshold removes it anyway if the server is out of reach)."""
-    if sub is not None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
         with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    with contextlib.suppress(Exception):
-        await js.delete_consumer(stream, name)
+            await self._js.delete_consumer(self._stream, self._consumer)
