@@ -54,23 +54,27 @@ class Scheduler:
     async def run(self) -> None:
         swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
         while True:
+            guard = asyncio.timeout(PASS_TIMEOUT_S)
             try:
-                async with asyncio.timeout(PASS_TIMEOUT_S):
+                async with guard:
                     if time.monotonic() - swept > SWEEP_EVERY_S:
                         await resolve_placing(self.deps)
                         swept = time.monotonic()
                     await self.pass_once()
-            except TimeoutError:  # the traceback says which await never came back
-                log.exception("scheduler.pass_stuck", seconds=PASS_TIMEOUT_S)
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():
                     raise  # we are being stopped
                 # A library cancelled something of ours without being asked: not a stop.
                 log.exception("scheduler.pass_cancelled")
-            except Exception:  # the store or NATS away for a moment: keep going
-                log.exception("scheduler.pass_failed")
-                await asyncio.sleep(RETRY_AFTER_S)
+            except Exception as exc:
+                if isinstance(exc, TimeoutError) and guard.expired():
+                    # The pass itself ran over (not a timeout inside it, such as an
+                    # unanswered NATS request): the traceback says which await never ended.
+                    log.exception("scheduler.pass_stuck", seconds=PASS_TIMEOUT_S)
+                else:  # the store or NATS away for a moment: keep going
+                    log.exception("scheduler.pass_failed")
+                    await asyncio.sleep(RETRY_AFTER_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deps.scheduler_wakeup.wait(), self.deps.tick_seconds)
             self.deps.scheduler_wakeup.clear()
