@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from zvonar_campaign.bootstrap import Store, build_deps, open_store
@@ -19,7 +20,15 @@ from zvonar_campaign.service_layer.messagebus import handle
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_contracts import commands as c
 from zvonar_contracts.commands import CommandError, CommandOk
-from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status, TtsAudio
+from zvonar_contracts.options import (
+    CampaignOptions,
+    FileAudio,
+    Integration,
+    PhoneBaseRef,
+    Status,
+    TtsAudio,
+    WordsIvr,
+)
 
 NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
 BIG_BASE = PhoneBaseRef(bucket="phone-bases", name="d" * 64, count=1_000_000, sha256="d" * 64)
@@ -186,3 +195,33 @@ async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) 
                     c.RemoveFromStopList(account_id="acc_1", phones=["abc"])):  # fmt: skip
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == "validation"
+
+
+async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: Deps) -> None:
+    """The campaign service checks the contract's declared lengths itself, not only when a
+    command is decoded from the wire: nothing over them is ever stored."""
+    over = [
+        ({"name": "n" * 201}, "name"),
+        ({"comment": "c" * 1001}, "comment"),
+        ({"audio": TtsAudio(text="t" * 5001)}, "audio.text"),
+        ({"ivr": WordsIvr(lead_words=["да"] * 21)}, "ivr.lead_words"),
+        ({"ivr": WordsIvr(lead_words=["w" * 51])}, "ivr.lead_words[0]"),
+        (
+            {"integration": Integration(webhook_url="https://a.test/" + "u" * 2000, secret="s")},
+            "integration.webhook_url",
+        ),
+        (
+            {"integration": Integration(webhook_url="https://a.test/", secret="s" * 201)},
+            "integration.secret",
+        ),
+        ({"audio": FileAudio(file_id="f", name="n" * 256)}, "audio.name"),
+    ]
+    before = deps.app.recorder.max_notification_id() or 0
+    for changes, named in over:
+        options = msgspec.structs.replace(create().options, **changes)
+        command = msgspec.structs.replace(create(), options=options)
+        reply = await handle(command, deps)
+        assert isinstance(reply, CommandError), named
+        assert reply.code == "validation"
+        assert [d.field for d in reply.details] == [named]
+    assert (deps.app.recorder.max_notification_id() or 0) == before

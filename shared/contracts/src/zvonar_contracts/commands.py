@@ -13,6 +13,15 @@ from typing import Literal
 import msgspec
 
 from zvonar_contracts.campaign_events import DecidedBy, Decision, IdleReason, PausedBy
+from zvonar_contracts.limits import (
+    CommentText,
+    DeleteIds,
+    Hash,
+    IdempotencyKey,
+    Reason,
+    StopListPhones,
+    Timezone,
+)
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status
 
 
@@ -25,17 +34,17 @@ class CampaignCommandBase(CommandBase, frozen=True, kw_only=True):
 
 
 class CreateCampaign(CommandBase, frozen=True, tag=True):
-    account_tz: str
+    account_tz: Timezone
     options: CampaignOptions
     phones: PhoneBaseRef
-    idempotency_key: str | None = None
-    request_hash: str = ""  # hash of the request body, to tell a replay from a key reuse
+    idempotency_key: IdempotencyKey | None = None
+    request_hash: Hash = ""  # hash of the request body, to tell a replay from a key reuse
 
 
 class ModerateCampaign(CampaignCommandBase, frozen=True, tag=True):
     decision: Decision
     decided_by: DecidedBy
-    reason: str = ""
+    reason: Reason = ""
 
 
 class StartCampaign(CampaignCommandBase, frozen=True, tag=True):
@@ -44,7 +53,7 @@ class StartCampaign(CampaignCommandBase, frozen=True, tag=True):
 
 class PauseCampaign(CampaignCommandBase, frozen=True, tag=True):
     paused_by: PausedBy = "customer"
-    reason: str = ""
+    reason: Reason = ""
 
 
 class ResumeCampaign(CampaignCommandBase, frozen=True, tag=True):
@@ -55,7 +64,7 @@ class ResumeCampaign(CampaignCommandBase, frozen=True, tag=True):
 
 class StopCampaign(CampaignCommandBase, frozen=True, tag=True):
     stopped_by: PausedBy = "customer"
-    reason: str = ""
+    reason: Reason = ""
 
 
 class MarkOutOfWindow(CampaignCommandBase, frozen=True, tag=True):
@@ -67,11 +76,11 @@ class FinishCampaign(CampaignCommandBase, frozen=True, tag=True):
 
 
 class FailCampaign(CampaignCommandBase, frozen=True, tag=True):
-    reason: str
+    reason: Reason
 
 
 class SetComment(CampaignCommandBase, frozen=True, tag=True):
-    text: str
+    text: CommentText
 
 
 class ReleaseNumber(CampaignCommandBase, frozen=True, tag=True):
@@ -97,7 +106,7 @@ class CancelAllSmartParts(CampaignCommandBase, frozen=True, tag=True):
 
 
 class CopyCampaign(CampaignCommandBase, frozen=True, tag=True):
-    account_tz: str
+    account_tz: Timezone
 
 
 class ReportIdle(CampaignCommandBase, frozen=True, tag=True):
@@ -106,15 +115,15 @@ class ReportIdle(CampaignCommandBase, frozen=True, tag=True):
 
 
 class DeleteCampaigns(CommandBase, frozen=True, tag=True):
-    campaign_ids: list[int]
+    campaign_ids: DeleteIds
 
 
 class AddToStopList(CommandBase, frozen=True, tag=True):
-    phones: list[str]
+    phones: StopListPhones
 
 
 class RemoveFromStopList(CommandBase, frozen=True, tag=True):
-    phones: list[str]
+    phones: StopListPhones
 
 
 CampaignCommand = (

@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from zvonar_contracts.limits import (
+    MAX_WEEKDAYS,
+    CommentText,
+    FileName,
+    Hash,
+    LeadKeys,
+    LeadWords,
+    Name,
+    ObjectName,
+    Phone,
+    TimeOfDay,
+    TtsText,
+    WebhookSecret,
+    WebhookUrl,
+)
 
 
 class Status(StrEnum):
@@ -44,12 +60,12 @@ class Tag(StrEnum):
 
 
 class TtsAudio(msgspec.Struct, frozen=True, tag="tts", tag_field="kind"):
-    text: str
+    text: TtsText
 
 
 class FileAudio(msgspec.Struct, frozen=True, tag="file", tag_field="kind"):
-    file_id: str
-    name: str = ""
+    file_id: ObjectName
+    name: FileName = ""
 
 
 Audio = TtsAudio | FileAudio
@@ -60,18 +76,18 @@ class CarouselRouting(msgspec.Struct, frozen=True, tag="carousel", tag_field="ki
 
 
 class CallerIdRouting(msgspec.Struct, frozen=True, tag="caller_id", tag_field="kind"):
-    number: str
+    number: Phone
 
 
 Routing = CarouselRouting | CallerIdRouting
 
 
 class WordsIvr(msgspec.Struct, frozen=True, tag="words", tag_field="kind"):
-    lead_words: list[str]
+    lead_words: LeadWords
 
 
 class KeysIvr(msgspec.Struct, frozen=True, tag="keys", tag_field="kind"):
-    lead_keys: list[str]
+    lead_keys: LeadKeys
 
 
 Ivr = WordsIvr | KeysIvr
@@ -86,21 +102,21 @@ class SmartOptions(msgspec.Struct, frozen=True):
 
 
 class CallingWindow(msgspec.Struct, frozen=True, rename={"from_": "from"}):
-    days: list[Weekday]
-    from_: str  # "HH:MM"
-    to: str  # "HH:MM"
+    days: Annotated[list[Weekday], msgspec.Meta(max_length=MAX_WEEKDAYS)]
+    from_: TimeOfDay  # "HH:MM"
+    to: TimeOfDay  # "HH:MM"
     tz: Literal["account", "callee"] = "account"
 
 
 class Integration(msgspec.Struct, frozen=True):
-    webhook_url: str
-    secret: str
+    webhook_url: WebhookUrl
+    secret: WebhookSecret
 
 
 class CampaignOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Everything a campaign was created with except the phone base itself."""
 
-    name: str
+    name: Name
     audio: Audio
     speed: int = 800
     start_at: dt.datetime | None = None
@@ -111,7 +127,7 @@ class CampaignOptions(msgspec.Struct, frozen=True, kw_only=True):
     window: CallingWindow | None = None
     integration: Integration | None = None
     amd: bool = False
-    comment: str = ""
+    comment: CommentText = ""
 
 
 def tags_of(options: CampaignOptions, *, smart_part: int | None = None) -> list[Tag]:
@@ -138,10 +154,10 @@ def tags_of(options: CampaignOptions, *, smart_part: int | None = None) -> list[
 class PhoneBaseRef(msgspec.Struct, frozen=True):
     """A normalised phone base kept in the object store: one E.164 number a line, UTF-8."""
 
-    bucket: str
-    name: str
+    bucket: ObjectName
+    name: ObjectName
     count: int
-    sha256: str
+    sha256: Hash
 
 
 class Size(msgspec.Struct, frozen=True):

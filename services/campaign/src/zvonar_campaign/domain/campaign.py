@@ -17,9 +17,9 @@ from eventsourcing.domain import Aggregate, event
 from zvonar_campaign.domain.errors import InvalidTransition, ValidationFailed
 from zvonar_campaign.domain.ids import campaign_uuid
 from zvonar_campaign.domain.transitions import can_move, is_final
+from zvonar_contracts.limits import MAX_COMMENT
 from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef, Status
 
-MAX_COMMENT = 1000
 PartState = Literal["pending", "started", "finished", "cancelled"]
 RESUME_TARGETS = frozenset({Status.IN_PROGRESS, Status.SCHEDULED, Status.PAUSED_WINDOW})
 

@@ -1,12 +1,19 @@
-"""Checks on what a new campaign is created with; each failure names its field."""
+"""Checks on what a new campaign is created with; each failure names its field.
+
+Lengths are the contract's own (`msgspec.Meta` on the structs, zvonar_contracts.limits): the
+options are converted again against their declared type, so a command built in-process is
+held to the same limits as one decoded from the wire.
+"""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
 
-from zvonar_campaign.domain.campaign import MAX_COMMENT
+import msgspec
+
 from zvonar_campaign.domain.errors import ValidationFailed
+from zvonar_contracts.limits import field_error
 from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef
 
 MAX_PHONES = 1_000_000
@@ -16,8 +23,9 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_tz: str) -> None:
+    _check_declared(options, CampaignOptions, "")
+    _check_declared(phones, PhoneBaseRef, "phones.")
     _check(1 <= options.speed <= 100_000, "speed", "must be between 1 and 100000 calls/hour")
-    _check(len(options.comment) <= MAX_COMMENT, "comment", "at most 1000 characters")
     _check(1 <= phones.count <= MAX_PHONES, "phones", "a base holds 1..1000000 numbers")
     _check(bool(_SHA256.match(phones.sha256)), "phones", "sha256 must be 64 hex digits")
     _check(bool(phones.bucket and phones.name), "phones", "bucket and name are required")
@@ -36,6 +44,15 @@ def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_t
     if options.start_at is not None:
         _check(options.start_at.tzinfo is not None, "start_at", "must carry a UTC offset")
     _check(_is_zone(account_tz), "account_tz", f"unknown timezone {account_tz!r}")
+
+
+def _check_declared(value: msgspec.Struct, type_: type[msgspec.Struct], prefix: str) -> None:
+    """Every constraint the contract declares on `type_` (lengths of texts and lists)."""
+    try:
+        msgspec.convert(msgspec.to_builtins(value), type_)
+    except msgspec.ValidationError as exc:
+        field, message = field_error(exc)
+        raise ValidationFailed(prefix + field if field else prefix.rstrip("."), message) from exc
 
 
 def _check(ok: bool, field: str, message: str) -> None:

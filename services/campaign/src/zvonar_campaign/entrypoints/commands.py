@@ -11,7 +11,13 @@ from faststream.nats.annotations import NatsMessage
 from zvonar_campaign.service_layer import messagebus
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_contracts.codec import decode, encode
-from zvonar_contracts.commands import CAMPAIGN_COMMAND_TYPES, CampaignCommand, CommandError
+from zvonar_contracts.commands import (
+    CAMPAIGN_COMMAND_TYPES,
+    CampaignCommand,
+    CommandError,
+    ErrorDetail,
+)
+from zvonar_contracts.limits import field_error
 from zvonar_contracts.subjects import CAMPAIGN_COMMANDS_QUEUE, campaign_command_subject
 
 log = structlog.get_logger("zvonar.campaign.commands")
@@ -29,9 +35,18 @@ def _register(broker: NatsBroker, deps: Deps, command_type: type, workers: int) 
     # the aggregate's optimistic concurrency (a lost race is retried from the load).
     @broker.subscriber(subject, queue=CAMPAIGN_COMMANDS_QUEUE, max_workers=workers)
     async def on_command(msg: NatsMessage) -> bytes:
+        # Decoding checks the contract's limits too (msgspec.Meta on the structs): a command
+        # that got past no gateway (sent straight over NATS) is held to the same lengths.
         try:
             command: CampaignCommand = decode(msg.body, command_type)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.info("malformed_command", subject=subject, error=str(exc))
+        except msgspec.ValidationError as exc:
+            field, message = field_error(exc)
+            field = field.removeprefix("options.")
+            log.info("malformed_command", subject=subject, field=field, error=message[:200])
+            details = [ErrorDetail(field=field, message=message)]
+            error = CommandError(code="validation", message=f"{field}: {message}", details=details)
+            return encode(error)
+        except msgspec.DecodeError as exc:
+            log.info("malformed_command", subject=subject, error=str(exc)[:200])
             return encode(CommandError(code="validation", message=f"malformed command: {exc}"))
         return encode(await messagebus.handle(command, deps))

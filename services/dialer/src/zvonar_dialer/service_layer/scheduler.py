@@ -17,6 +17,7 @@ import structlog
 
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.commands import CommandOk
+from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import Status
 from zvonar_dialer.adapters import store
 from zvonar_dialer.domain import pacing
@@ -123,7 +124,7 @@ class Scheduler:
     async def prepare(self, campaign: Campaign) -> None:
         reason = await prepare(self.deps, campaign)
         if reason is not None:
-            failure = cmd.FailCampaign(campaign_id=campaign.campaign_id, reason=reason)
+            failure = cmd.FailCampaign(campaign_id=campaign.campaign_id, reason=reason[:MAX_REASON])
             await self.commander.send(campaign, failure, Status.ERROR)
 
     async def start(self, campaign: Campaign, now: dt.datetime) -> None:
@@ -254,7 +255,9 @@ class Scheduler:
 
         await self.commander.report_idle(campaign, "paused_by_system", None)
         reason = f"Оператор связи недоступен ({self.deps.carrier.last_error})"
-        pause = cmd.PauseCampaign(campaign_id=campaign_id, paused_by="system", reason=reason)
+        pause = cmd.PauseCampaign(
+            campaign_id=campaign_id, paused_by="system", reason=reason[:MAX_REASON]
+        )
         await self.commander.send(campaign, pause, Status.PAUSED, paused_here)
 
     async def resume_after_carrier(self) -> bool:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from zvonar_contracts.limits import CommentText, Name
 from zvonar_contracts.options import (
     Audio,
     CallerIdRouting,
@@ -31,9 +32,6 @@ from zvonar_contracts.options import (
 )
 
 MAX_PHONES = 1_000_000
-MAX_NAME = 200
-MAX_COMMENT = 1000
-MAX_TTS_TEXT = 5000
 MAX_SPEED = 100_000
 MAX_SMART_PARTS = 5
 MAX_SMART_DELAY = 10_080
@@ -48,7 +46,8 @@ class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 
     audio: Audio
     phones: list[str] | None = None
-    name: str | None = None
+    # Lengths are the contract's (zvonar_contracts.limits), checked by the conversion.
+    name: Name | None = None
     speed: int = 800
     start_at: dt.datetime | None = None
     routing: Routing = CarouselRouting()
@@ -58,7 +57,7 @@ class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     window: CallingWindow | None = None
     integration: Integration | None = None
     amd: bool = False
-    comment: str = ""
+    comment: CommentText = ""
 
 
 _FIELDS = {f.encode_name: f for f in msgspec.structs.fields(CreateCampaignBody)}
@@ -84,10 +83,13 @@ def msgspec_detail(field: str, exc: msgspec.ValidationError) -> dict[str, str]:
     return detail(field, message)
 
 
-def convert_fields(raw: Any) -> CreateCampaignBody:
-    """Convert a decoded JSON object into the body, or raise BodyInvalid naming each fault."""
+def convert_body(raw: Any) -> tuple[CreateCampaignBody | None, Details]:
+    """Convert what can be converted, and name each field that cannot (wrong type, over the
+    contract's length limits). A faulty optional field is left at its default, so the rules
+    can still be checked on the rest and every fault is answered at once; None when a
+    required field is at fault or the body is not an object at all."""
     if not isinstance(raw, dict):
-        raise BodyInvalid([detail("body", "expected a JSON object")])
+        return None, [detail("body", "expected a JSON object")]
     errors: Details = []
     values: dict[str, Any] = {}
     for key in raw:
@@ -102,9 +104,9 @@ def convert_fields(raw: Any) -> CreateCampaignBody:
             values[info.name] = msgspec.convert(raw[name], info.type)
         except msgspec.ValidationError as exc:
             errors.append(msgspec_detail(name, exc))
-    if errors:
-        raise BodyInvalid(errors)
-    return CreateCampaignBody(**values)
+            if info.required:
+                return None, errors
+    return CreateCampaignBody(**values), errors
 
 
 def check_rules(
@@ -118,13 +120,9 @@ def check_rules(
     errors: Details = []
     if require_phones and not body.phones:
         errors.append(detail("phones", "at least one phone number is required"))
-    if body.name is not None and len(body.name) > MAX_NAME:
-        errors.append(detail("name", f"at most {MAX_NAME} characters"))
     if isinstance(body.audio, TtsAudio):
         if not body.audio.text.strip():
             errors.append(detail("audio.text", "must not be empty"))
-        elif len(body.audio.text) > MAX_TTS_TEXT:
-            errors.append(detail("audio.text", f"at most {MAX_TTS_TEXT} characters"))
     elif not body.audio.file_id.strip():
         errors.append(detail("audio.file_id", "must not be empty"))
     if not 1 <= body.speed <= MAX_SPEED:
@@ -140,8 +138,6 @@ def check_rules(
     errors += _smart_rules(body.smart)
     errors += _window_rules(body.window)
     errors += _integration_rules(body.integration)
-    if len(body.comment) > MAX_COMMENT:
-        errors.append(detail("comment", f"at most {MAX_COMMENT} characters"))
     return errors
 
 

@@ -9,11 +9,12 @@ import time
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from zvonar_contracts.limits import MAX_REQUEST_ID
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 log = structlog.get_logger("zvonar.gateway.http")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_ID = re.compile(rf"^[A-Za-z0-9._:-]{{1,{MAX_REQUEST_ID}}}$")
 
 
 def _route_of(scope: Scope) -> str:

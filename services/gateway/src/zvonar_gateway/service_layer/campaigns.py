@@ -20,8 +20,9 @@ from zvonar_gateway.domain.validation import (
     MAX_PHONES,
     BodyInvalid,
     CreateCampaignBody,
+    Details,
     check_rules,
-    convert_fields,
+    convert_body,
     default_name,
     detail,
     to_options,
@@ -77,11 +78,19 @@ def too_many_phones(count: int) -> ApiError:
 
 
 async def check_body(
-    backend: Backend, body: CreateCampaignBody, *, require_phones: bool
+    backend: Backend,
+    body: CreateCampaignBody | None,
+    *,
+    require_phones: bool,
+    faults: Details | None = None,
 ) -> str | None:
-    """All rules of the body (422 naming each field); returns the caller number in E.164."""
+    """All rules of the body (422 naming each field), with the `faults` its conversion
+    found; returns the caller number in E.164."""
+    errors = list(faults or [])
+    if body is None:
+        raise BodyInvalid(errors)
     now = dt.datetime.now(dt.UTC)
-    errors = check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
+    errors += check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
     file_id = body.audio.file_id.strip() if isinstance(body.audio, FileAudio) else ""
     if file_id and not await backend.object_exists(AUDIO_BUCKET, file_id):
         errors.append(detail("audio.file_id", "no uploaded audio with this file_id"))
@@ -139,8 +148,10 @@ async def create_from_json(
     backend: Backend, account: Account, raw: Any, *, idempotency_key: str | None = None
 ) -> dict[str, Any]:
     """The JSON create of docs/API.md: the API's path and the demo seeding's."""
-    body = convert_fields(raw)
-    caller = await check_body(backend, body, require_phones=True)
+    converted, faults = convert_body(raw)
+    caller = await check_body(backend, converted, require_phones=True, faults=faults)
+    assert converted is not None  # check_body refused it otherwise
+    body = converted
     phones = await import_json_phones(body.phones or [])
     return await create_campaign(
         backend,
@@ -163,8 +174,10 @@ async def create_from_file(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
-    body = convert_fields(raw)
-    caller = await check_body(backend, body, require_phones=False)
+    converted, faults = convert_body(raw)
+    caller = await check_body(backend, converted, require_phones=False, faults=faults)
+    assert converted is not None  # check_body refused it otherwise
+    body = converted
     if body.phones:
         raise BodyInvalid([detail("phones", "send the numbers in phones_file or here, not both")])
     try:

@@ -13,9 +13,10 @@ from litestar.datastructures import UploadFile
 from markupsafe import escape
 
 from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
+from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS
 from zvonar_contracts.subjects import AUDIO_BUCKET
-from zvonar_gateway.domain.validation import MAX_TTS_TEXT, BodyInvalid, convert_fields
+from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio
 from zvonar_gateway.files.phones import PhoneImport, PhoneImportError, parse_phone_file
 from zvonar_gateway.http.deps import Account, ApiError
@@ -119,8 +120,8 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     rejected = list(phones.rejected) if phones else []
     backend = backend_of(request)
     try:
-        body = convert_fields(raw)
-        caller = await check_body(backend, body, require_phones=False)
+        body, faults = convert_body(raw)
+        caller = await check_body(backend, body, require_phones=False, faults=faults)
     except BodyInvalid as exc:
         errors.update({d["field"]: d["message"] for d in exc.details if d["field"] not in errors})
         body, caller = None, None

@@ -23,9 +23,9 @@ from zvonar_contracts.commands import (
     SetComment,
     StopCampaign,
 )
+from zvonar_contracts.limits import MAX_COMMENT
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
-from zvonar_gateway.domain.validation import MAX_COMMENT
 from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     MEDIA_TYPES,

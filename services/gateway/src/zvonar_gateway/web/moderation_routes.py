@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from zvonar_contracts.commands import ModerateCampaign
+from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQueue
 from zvonar_gateway.http.deps import ApiError
 from zvonar_gateway.http.routes.common import accounts_of
@@ -48,7 +49,7 @@ async def decide(
         raise ApiError(404, "not_found", "no such decision")
     form = await request.form()
     value = form.get("reason")
-    reason = value.strip()[:1000] if isinstance(value, str) else ""
+    reason = value.strip()[:MAX_REASON] if isinstance(value, str) else ""
     words = words_of(request)
     if decision == "reject" and not reason:
         return flash(request, words("reason_required"), error=True, refresh=False)

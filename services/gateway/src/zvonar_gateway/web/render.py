@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import MediaType, Request, Response
 from litestar.response import Redirect
 
+from zvonar_contracts import limits
 from zvonar_gateway.web.i18n import Words, lang_of
 from zvonar_gateway.web.session import CSRF_FIELD, csrf_token
 
@@ -23,6 +24,8 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The contract's field limits, for the forms' maxlength attributes.
+_ENV.globals["limits"] = limits
 
 
 def words_of(request: Request[Any, Any, Any]) -> Words:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from zvonar_contracts.campaign_events import Decision
+from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import CampaignOptions, FileAudio, TtsAudio, WordsIvr
 from zvonar_moderation.domain.matching import Hit, Matcher
 from zvonar_moderation.domain.rules import Action
@@ -59,4 +60,5 @@ def judge(options: CampaignOptions, matcher: Matcher) -> Verdict:
 
 def _reason(hit: Hit, field: str) -> str:
     where = f"«{hit.phrase}» ({FIELD_LABELS[field]})"
-    return f"{hit.topic.reason} — {where}" if hit.topic.reason else f"найдено {where}"
+    reason = f"{hit.topic.reason} — {where}" if hit.topic.reason else f"найдено {where}"
+    return reason[:MAX_REASON]

@@ -20,7 +20,7 @@ from zvonar_contracts.commands import (
     SetComment,
     StopCampaign,
 )
-from zvonar_gateway.domain.validation import MAX_COMMENT
+from zvonar_contracts.limits import MAX_DELETE_IDS, CommentText
 from zvonar_gateway.http.deps import Account, Backend
 from zvonar_gateway.http.routes.common import MAX_ID, check_id
 from zvonar_gateway.http.schemas import CampaignOut, documented
@@ -31,11 +31,11 @@ CampaignId = Annotated[int, msgspec.Meta(ge=1, lt=MAX_ID)]
 
 
 class CommentBody(msgspec.Struct, forbid_unknown_fields=True):
-    text: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT)]
+    text: CommentText
 
 
 class DeleteBody(msgspec.Struct, forbid_unknown_fields=True):
-    ids: Annotated[list[CampaignId], msgspec.Meta(min_length=1, max_length=1000)]
+    ids: Annotated[list[CampaignId], msgspec.Meta(min_length=1, max_length=MAX_DELETE_IDS)]
 
 
 class Deleted(msgspec.Struct):

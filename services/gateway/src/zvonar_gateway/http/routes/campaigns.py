@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
+from zvonar_contracts.limits import MAX_IDEMPOTENCY_KEY
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
 from zvonar_gateway.domain.filters import FilterError, parse_bound
@@ -42,7 +43,8 @@ _MULTIPART = {
 }
 
 IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", max_length=200, required=False)
+    str | None,
+    HeaderParameter(name="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY, required=False),
 ]
 
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.campaign_events import Decision
 from zvonar_contracts.commands import ModerateCampaign
+from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.deps import ApiError, Backend
@@ -22,7 +23,7 @@ _FALLBACK_TZ = "UTC"
 
 
 class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REASON)]
 
 
 async def _render(

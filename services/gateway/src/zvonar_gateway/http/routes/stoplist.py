@@ -11,16 +11,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
+from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
 from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.schemas import StopListPageOut, documented
 
-MAX_STOP_PHONES = 100_000
-
 
 class StopListBody(msgspec.Struct, forbid_unknown_fields=True):
-    phones: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_STOP_PHONES)]
+    phones: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_STOP_LIST_PHONES)]
 
 
 async def _page(
