@@ -40,6 +40,16 @@ HTTP_REQUESTS = Counter(
 HTTP_SECONDS = Histogram(
     "zvonar_http_request_seconds", "HTTP request latency, per route", ["route"]
 )
+MESSAGES_PARKED = Counter(
+    "zvonar_messages_parked_total",
+    "Messages a service could not publish or store, set aside in its parked table, per reason",
+    ["service", "reason"],
+)
+MESSAGES_TOO_LARGE = Counter(
+    "zvonar_messages_too_large_total",
+    "Messages never sent because they would exceed the server's max payload, per kind",
+    ["service", "kind"],
+)
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 

@@ -11,6 +11,12 @@ the log's order while a batch costs one round trip instead of one per event.
 Notification ids may have gaps (rolled-back inserts): the relay reads "everything after my
 position", never "position + 1". It wakes on a nudge from a command handled in-process, on a
 PostgreSQL NOTIFY, or at the latest after a short poll.
+
+A stored event it cannot publish — one that would exceed the server's max payload (which
+would make nats-server close the connection every service shares), or one it cannot read —
+is parked: a row in `relay_parked`, an `event_parked` log line, a count in
+`zvonar_messages_parked_total`; the relay goes on with the next position, so one account's
+event never stops the relay for the others, after a restart neither.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from zvonar_campaign.domain.wire import to_wire
 from zvonar_contracts import subjects
 from zvonar_contracts.campaign_events import StopListEventBase
 from zvonar_contracts.codec import encode, type_name
+from zvonar_runtime.correlation import correlation_scope
+from zvonar_runtime.metrics import MESSAGES_PARKED
+from zvonar_runtime.payload import MessageTooLarge, check_fits
 
 log = structlog.get_logger("zvonar.campaign.relay")
 
@@ -123,8 +132,17 @@ class Relay:
 
     async def _publish(self, notification: Notification) -> asyncio.Future[Any] | None:
         mapper = self.app.correlation_mapper
-        event = to_wire(mapper.to_domain_event(notification))
-        if event is None:
+        correlation_id: str | None = None
+        try:
+            # Pure conversion of what is stored (no I/O): a failure here is the event's own.
+            correlation_id = mapper.correlation_of(notification)
+            event = to_wire(mapper.to_domain_event(notification))
+            if event is None:
+                return None
+            payload = encode(event)
+        except Exception as exc:
+            await self._park(notification, notification.topic, len(notification.state),
+                             "unreadable", repr(exc)[:1000], correlation_id)  # fmt: skip
             return None
         if isinstance(event, StopListEventBase):
             subject = subjects.stop_list_event_subject(event.account_id, type_name(event))
@@ -134,12 +152,36 @@ class Relay:
             subjects.MSG_ID_HEADER: f"cl-{notification.id}",
             subjects.POSITION_HEADER: str(notification.id),
         }
-        correlation_id = mapper.correlation_of(notification)
         if correlation_id:
             headers[subjects.CORRELATION_HEADER] = correlation_id
-        return await self.js.publish_async(subject, encode(event), wait_stall=5.0,
+        try:
+            check_fits(self.js._nc, subject, payload, headers)
+        except MessageTooLarge as exc:
+            await self._park(notification, type_name(event), exc.size, "too_large", str(exc),
+                             correlation_id)  # fmt: skip
+            return None
+        return await self.js.publish_async(subject, payload, wait_stall=5.0,
                                            stream=subjects.CAMPAIGN_EVENTS_STREAM,
                                            headers=headers)  # fmt: skip
+
+    async def _park(
+        self,
+        notification: Notification,
+        event_type: str,
+        size: int,
+        kind: str,
+        detail: str,
+        correlation_id: str | None,
+    ) -> None:
+        """Sets aside a stored event that cannot be published; the position moves past it
+        with the rest of its batch. Parking it again (a batch retried) records nothing."""
+        reason = f"{kind}: {detail}"
+        if not await self.tables.park_event(notification.id, event_type, size, reason):
+            return
+        MESSAGES_PARKED.labels("campaign", kind).inc()
+        with correlation_scope(correlation_id):
+            log.error("event_parked", position=notification.id, event_type=event_type,
+                      size=size, reason=reason)  # fmt: skip
 
     async def _idle(self) -> None:
         try:

@@ -1,9 +1,11 @@
 """The campaign service's own tables beside the event store: campaign numbers, Idempotency
-keys and the relay's position. Same database (SQLite file or PostgreSQL schema `campaign`).
+keys, the relay's position and the events it parked. Same database (SQLite file or
+PostgreSQL schema `campaign`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -26,6 +28,14 @@ _COMMON = (
     """CREATE TABLE IF NOT EXISTS relay_tracking (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",
+    # A stored event the relay could not publish (too large for NATS, unreadable): skipped,
+    # and kept here for an operator, with why and when (UTC, ISO 8601).
+    """CREATE TABLE IF NOT EXISTS relay_parked (
+        position BIGINT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        parked_at TEXT NOT NULL)""",
 )
 _SQLITE = (
     """CREATE TABLE IF NOT EXISTS campaign_numbers (
@@ -41,6 +51,14 @@ class IdempotencyKey(msgspec.Struct, frozen=True):
     campaign_id: int
     request_hash: str
     fresh: bool  # True: this request reserved the key; False: an earlier request holds it
+
+
+class ParkedEvent(msgspec.Struct, frozen=True):
+    position: int
+    event_type: str
+    size: int
+    reason: str
+    parked_at: str
 
 
 class Tables:
@@ -128,6 +146,29 @@ class Tables:
             )
 
         await self.db.run(work)
+
+    # --- parked events ---------------------------------------------------------------------
+    async def park_event(self, position: int, event_type: str, size: int, reason: str) -> bool:
+        """Records a stored event the relay skips; False if it was parked already."""
+
+        def work(cur: Cursor) -> bool:
+            cur.execute(
+                "INSERT INTO relay_parked VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",
+                (position, event_type, size, reason, dt.datetime.now(dt.UTC).isoformat()),
+            )
+            return bool(cur.rowcount == 1)
+
+        return await self.db.run(work)
+
+    async def parked_events(self) -> list[ParkedEvent]:
+        def work(cur: Cursor) -> list[ParkedEvent]:
+            cur.execute(
+                "SELECT position, event_type, size, reason, parked_at FROM relay_parked "
+                "ORDER BY position"
+            )
+            return [ParkedEvent(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in cur.fetchall()]
+
+        return await self.db.run(work)
 
 
 def _one(sql: str) -> Any:
