@@ -151,7 +151,8 @@ class StopListPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_fiel
 
 
 class QueryError(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
-    code: Literal["not_found", "validation"]
+    # too_large: the answer would exceed the broker's max payload (ask for a smaller page)
+    code: Literal["not_found", "validation", "too_large"]
     message: str
 
 

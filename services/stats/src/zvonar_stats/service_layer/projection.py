@@ -11,6 +11,7 @@ import structlog
 
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.db import Cursor, Database
+from zvonar_runtime.metrics import MESSAGES_PARKED
 from zvonar_stats.adapters.call_projection import apply_call_batch
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
 from zvonar_stats.adapters.checkpoints import Checkpoint, park, read_checkpoint
@@ -83,6 +84,7 @@ class Projector:
 
         parked = await self.db.run(work)
         if parked:
+            MESSAGES_PARKED.labels("stats", key).inc()
             with correlation_scope(envelope.correlation_id):
                 log.error("event_parked", stream=key, seq=envelope.seq,
                           subject=envelope.subject, error=repr(exc))  # fmt: skip
