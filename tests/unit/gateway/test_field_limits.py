@@ -3,10 +3,23 @@ together with every other fault of the body, and no command is sent."""
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from tests.unit.gateway.conftest import FakeServices
-from zvonar_contracts.commands import AddToStopList, CreateCampaign
+import httpx
+import pytest
+from nats.aio.client import Client
+
+from tests.unit.gateway.conftest import FakeServices, start_doubles
+from zvonar_contracts.codec import encode
+from zvonar_contracts.commands import AddToStopList, CreateCampaign, SetComment
+from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_runtime.correlation import correlation_scope
+from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsserver import NatsServer
+
+SMALL_MAX_PAYLOAD = 8192
 
 
 async def test_each_field_over_its_limit_is_named_and_nothing_is_sent(
@@ -63,3 +76,39 @@ async def test_idempotency_key_over_200_characters_is_refused(
     answer = await client.post("/api/v1/campaigns", json=body, headers=long_key)
     assert answer.status_code in (400, 422), answer.text[:300]
     assert not [c for c in services.commands if isinstance(c, CreateCampaign)]
+
+
+@pytest.fixture
+async def small_nats(tmp_path: Path) -> AsyncIterator[Client]:
+    """A nats-server of its own with an 8 KiB max payload, and a client of it."""
+    config = tmp_path / "small.conf"
+    config.write_text(f"max_payload: {SMALL_MAX_PAYLOAD}\n")
+    with NatsServer(tmp_path / "nats", extra_args=["-c", str(config)]) as server:
+        nc = await connect(server.url, "gateway-small")
+        yield nc
+        await nc.close()
+
+
+async def test_a_request_over_the_servers_max_payload_is_refused_and_not_sent(
+    small_nats: Client,
+) -> None:
+    """Body and headers over the limit, the body alone under it: nats-py sends it, and
+    nats-server answers by closing the connection every request of every account shares."""
+    assert small_nats.max_payload == SMALL_MAX_PAYLOAD
+    services, _ = await start_doubles(small_nats)
+    backend = Backend(small_nats, command_timeout=5.0, query_timeout=5.0)
+    overhead = len(encode(SetComment(account_id="acc_a", campaign_id=1_000_001, text="")))
+    # The correlation id is the header: 16 bytes of payload room are less than it takes.
+    comment = SetComment(account_id="acc_a", campaign_id=1_000_001,
+                         text="x" * (SMALL_MAX_PAYLOAD - overhead - 16))  # fmt: skip
+    assert len(encode(comment)) <= SMALL_MAX_PAYLOAD
+    with correlation_scope("c" * 32), pytest.raises(ApiError) as refused:
+        await backend.command(comment)
+    assert refused.value.status_code == 413
+    assert refused.value.code == "payload_too_large"
+    assert services.commands == []
+    # The connection is still there, and the next request (another account's) is answered.
+    assert small_nats.is_connected
+    with correlation_scope("c" * 32):
+        page = await backend.query(ListCampaigns(account_id="acc_b"))
+    assert isinstance(page, CampaignPage)

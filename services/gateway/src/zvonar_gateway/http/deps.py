@@ -42,6 +42,8 @@ from zvonar_contracts.subjects import (
 )
 from zvonar_gateway.domain.storable import nul_fields_of
 from zvonar_runtime.correlation import correlation_headers
+from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
+from zvonar_runtime.payload import MessageTooLarge, check_fits
 
 T = TypeVar("T")
 
@@ -121,6 +123,17 @@ class Backend:
         return self._nc
 
     async def _request(self, subject: str, payload: bytes, timeout: float, what: str) -> bytes:
+        headers = correlation_headers()
+        # A request the server would refuse (payload and headers over its max payload) is
+        # never sent: nats-server would close the connection every request shares.
+        try:
+            check_fits(self._nc, subject, payload, headers)
+        except MessageTooLarge as exc:
+            MESSAGES_TOO_LARGE.labels("gateway", what).inc()
+            log.warning("request_too_large", subject=subject, size=exc.size, limit=exc.limit)
+            raise ApiError(413, "payload_too_large",
+                           f"the request is too large to carry out ({exc.size:,} bytes "
+                           f"to the {what} service, at most {exc.limit:,})") from exc  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         give_up = min(deadline, loop.time() + NO_RESPONDERS_PATIENCE)
@@ -129,7 +142,7 @@ class Backend:
             try:
                 msg = await self._nc.request(
                     subject, payload, timeout=max(deadline - loop.time(), 0.05),
-                    headers=correlation_headers(),
+                    headers=headers,
                 )  # fmt: skip
                 return bytes(msg.data)
             except nats.errors.NoRespondersError as exc:
