@@ -15,16 +15,13 @@ import pytest
 from nats.aio.client import Client
 from structlog.testing import capture_logs
 
-from zvonar_campaign.domain.campaign import Campaign
-from zvonar_campaign.domain.ids import campaign_uuid
-from zvonar_campaign.domain.wire import to_wire
+from tests.oversize import comment_too_large_for, store_comment
 from zvonar_contracts import commands as c
 from zvonar_contracts import subjects
 from zvonar_contracts.codec import encode
 from zvonar_contracts.commands import CommandError, CommandOk
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio, WordsIvr
 from zvonar_runtime.metrics import MESSAGES_PARKED
-from zvonar_runtime.payload import message_size
 
 pytestmark = pytest.mark.integration
 
@@ -48,40 +45,6 @@ def parked_count(kind: str) -> float:
     return float(value)
 
 
-def comment_for(campaign: Campaign, max_payload: int) -> str:
-    """A comment whose CampaignCommentChanged event is a few bytes under the max payload on
-    its own, and over it once the relay's headers are added (the case nats-py lets through
-    and nats-server answers by closing the connection)."""
-
-    def payload(text: str) -> bytes:
-        event = Campaign.CommentChanged(  # type: ignore[call-arg]
-            originator_id=campaign.id, originator_version=campaign.version + 1,
-            timestamp=campaign.modified_on, campaign_id=campaign.campaign_id,
-            account_id=campaign.account_id, text=text,
-        )  # fmt: skip
-        wire = to_wire(event)
-        assert wire is not None
-        return encode(wire)
-
-    overhead = len(payload(""))
-    text = "x" * (max_payload - overhead - 16)
-    size = len(payload(text))
-    assert size <= max_payload < message_size(payload(text), {"Nats-Msg-Id": "cl-1"})
-    return text
-
-
-async def stored_comment(app: Any, campaign_id: int, text: str) -> int:
-    """Writes a CommentChanged straight into the event store, past every check."""
-
-    def work() -> int:
-        campaign: Campaign = app.repository.get(campaign_uuid(campaign_id))
-        campaign._record(Campaign.CommentChanged, text=text)
-        app.save(campaign)
-        return int(app.max_position())
-
-    return await asyncio.to_thread(work)
-
-
 async def test_an_event_too_large_for_nats_is_parked_and_the_relay_goes_on(
     campaign_service: Any, tmp_path: Path, client: Client, fake_dialer: Any,
     read_stream: Callable[..., Awaitable[list[Any]]], wait_for: Callable[..., Awaitable[Any]],
@@ -91,11 +54,11 @@ async def test_an_event_too_large_for_nats_is_parked_and_the_relay_goes_on(
     async with campaign_service(None, sqlite) as service:
         victim = ok(await service.send(create("acc_a"))).campaign
         assert victim is not None
-        text = comment_for(await asyncio.to_thread(service.store.app.repository.get,
-                                                   campaign_uuid(victim.campaign_id)),
-                           client.max_payload)  # fmt: skip
+        app = service.store.app
+        text = await asyncio.to_thread(comment_too_large_for, app, victim.campaign_id,
+                                       client.max_payload)  # fmt: skip
         with capture_logs() as logs:
-            position = await stored_comment(service.store.app, victim.campaign_id, text)
+            position = await asyncio.to_thread(store_comment, app, victim.campaign_id, text)
             assert service.relay is not None
             service.relay.nudge()
             # Another account's create right behind it is stored, relayed and answered.
