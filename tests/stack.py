@@ -21,6 +21,51 @@ from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
 T = TypeVar("T")
+DEPLOY_NATS = Path(__file__).resolve().parents[1] / "deploy" / "nats"
+NATS_USERS = (*SERVICES, "zvonar")  # one per service, and the operators' user
+
+
+def password_variable(user: str) -> str:
+    return f"ZVONAR_NATS_{'ADMIN' if user == 'zvonar' else user.upper()}_PASSWORD"
+
+
+@dataclass
+class SecuredNats:
+    """A nats-server on deploy/nats/nats.conf (its users and permissions, auth.conf), rendered
+    with fresh passwords, a free port and a temporary store."""
+
+    root: Path
+    passwords: dict[str, str] = field(
+        default_factory=lambda: {user: "pw" + secrets.token_hex(16) for user in NATS_USERS}
+    )
+    server: NatsServer | None = None
+
+    def start(self, log_file: Path | None = None) -> NatsServer:
+        conf = self.root / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "auth.conf").write_text((DEPLOY_NATS / "auth.conf").read_text())
+        text = (DEPLOY_NATS / "nats.conf").read_text()
+        assert 'store_dir: "./var/nats"' in text
+        store = self.root / "store"
+        text = text.replace('store_dir: "./var/nats"', f'store_dir: "{store}"')
+        (conf / "nats.conf").write_text(text)
+        env = {password_variable(user): pw for user, pw in self.passwords.items()}
+        self.server = NatsServer(store, config=conf / "nats.conf", env=env, log_file=log_file)
+        self.server.start()
+        return self.server
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def credentials(self, user: str) -> dict[str, str]:
+        """The environment a process needs to log in as `user`."""
+        return {"NATS_USER": user, "NATS_PASSWORD": self.passwords[user]}
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
 
 
 def wait_for(
@@ -51,6 +96,8 @@ class Stack:
     admin_token: str = field(default_factory=lambda: secrets.token_hex(16))
     http_port: int = field(default_factory=free_port)
     cluster_size: int = 1
+    # NATS on deploy/nats/nats.conf, each service logged in as its own user
+    secured: SecuredNats | None = None
     nats: NatsServer | None = None
     cluster: NatsCluster | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -87,6 +134,8 @@ class Stack:
             env["DATABASE_URL"] = self.database_url
         if self.cluster is not None:
             env["ZVONAR_STREAM_REPLICAS"] = str(len(self.cluster.nodes))
+        if self.secured is not None:
+            env.update(self.secured.credentials(service))
         env.update(self.extra_env)
         return env
 
@@ -97,6 +146,8 @@ class Stack:
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         if self.cluster_size > 1:
             self.cluster = NatsCluster(self.root / "nats", self.cluster_size).start()
+        elif self.secured is not None:
+            self.nats = self.secured.start(self.root / "logs" / "nats.log")
         else:
             self.nats = NatsServer(self.root / "nats", log_file=self.root / "logs" / "nats.log")
             self.nats.start()

@@ -10,6 +10,7 @@ from typing import Literal
 import typer
 
 from zvonar_runtime.logging import configure_logging
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_stats.settings import StatsSettings
 
 app = typer.Typer(add_completion=False, help="Zvonar stats: read models and queries.")
@@ -66,7 +67,7 @@ def export(
     kind: Literal["jsonl", "parquet"] = "jsonl" if format == "jsonl" else "parquet"
     settings = _settings()
     configure_logging("stats", "warning", settings.log_format)
-    count = asyncio.run(export_log(settings.nats_url, out, kind))
+    count = asyncio.run(export_log(settings.nats_url, out, kind, NatsAuth.from_settings(settings)))
     typer.echo(f"{count} events written to {out}")
 
 

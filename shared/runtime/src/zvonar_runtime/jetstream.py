@@ -20,6 +20,7 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from zvonar_contracts import subjects
+from zvonar_runtime.natsconn import NatsAuth, NatsWatch
 from zvonar_runtime.settings import split_servers
 
 STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -82,16 +83,31 @@ async def _ensure(js: JetStreamContext, replicas: int) -> None:
                     raise
 
 
-async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
+async def connect(
+    url: str,
+    name: str,
+    *,
+    auth: NatsAuth | None = None,
+    watch: NatsWatch | None = None,
+    connect_timeout: float = 2.0,
+) -> Client:
     """A nats-py client that keeps reconnecting for ever once it has connected; `url` may
-    list several servers of a cluster separated by commas."""
+    list several servers of a cluster separated by commas. `auth` (NatsAuth.from_settings)
+    brings the credentials and TLS; a server that refuses them raises NatsRefused at once.
+    A long-lived process passes a `watch` (which brings its own `auth`) and ends when the
+    watch's `closed` is set."""
+    watch = watch or NatsWatch(auth or NatsAuth(), url)
     try:
-        return await nats.connect(
+        client = await nats.connect(
             split_servers(url),
             name=name,
             connect_timeout=connect_timeout,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            **watch.auth.connect_kwargs(),
+            **watch.callbacks(),
         )
     except NoServersError as exc:
         raise ConnectionError(f"no NATS server answers at {url}") from exc
+    watch.connected = True
+    return client

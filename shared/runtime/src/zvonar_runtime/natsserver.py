@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -53,13 +54,20 @@ class NatsServer:
         log_file: Path | None = None,
         extra_args: list[str] | None = None,
         name: str | None = None,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`config`: a nats-server config file (users, permissions, JetStream and its store);
+        the host and port given here win over its own. `env`: added to nats-server's
+        environment (the config's $VARIABLES)."""
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
         self.log_file = log_file
         self.extra_args = extra_args or []
         self.name = name
+        self.config = config
+        self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,13 +75,13 @@ class NatsServer:
         return f"nats://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        args = [
-            nats_server_binary(),
-            "-a", self.host,
-            "-p", str(self.port),
-            "-js",
-            "-sd", str(self.store_dir),
-        ]  # fmt: skip
+        args = [nats_server_binary(), "-a", self.host, "-p", str(self.port)]
+        if self.config is not None:
+            # The config brings JetStream and its store; its monitoring port is a fixed
+            # one: off here (ports are picked free).
+            args += ["-c", str(self.config), "-m", "0"]
+        else:
+            args += ["-js", "-sd", str(self.store_dir)]
         if self.name:
             args += ["-n", self.name]
         if self.log_file:
@@ -87,6 +95,7 @@ class NatsServer:
             stdout=subprocess.DEVNULL if self.log_file else None,
             stderr=subprocess.DEVNULL if self.log_file else None,
             start_new_session=True,
+            env={**os.environ, **self.env} if self.env else None,
         )
         deadline = time.monotonic() + timeout
         while not _port_open(self.host, self.port):

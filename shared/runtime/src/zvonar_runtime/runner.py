@@ -14,6 +14,7 @@ from pathlib import Path
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.natsserver import NatsServer
 
 COLOURS = {"nats": 90, "campaign": 36, "moderation": 35, "dialer": 33, "stats": 32, "gateway": 34}
@@ -131,7 +132,7 @@ async def _stop_all(children: list[Child]) -> None:
 
 
 async def _announce_when_ready(env: dict[str, str], data_dir: Path) -> None:
-    nc = await connect(env["NATS_URL"], "zvonar-runner")
+    nc = await connect(env["NATS_URL"], "zvonar-runner", auth=NatsAuth.from_env(env))
     try:
         await wait_ready(nc, SERVICES, timeout=300)
     finally:

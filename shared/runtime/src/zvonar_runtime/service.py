@@ -33,7 +33,8 @@ from zvonar_runtime.metrics import (
     MESSAGES_PROCESSED,
     Monitor,
 )
-from zvonar_runtime.settings import ServiceSettings
+from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
+from zvonar_runtime.settings import ServiceSettings, SettingsError
 from zvonar_runtime.shutdown import shutdown_event
 
 log = structlog.get_logger("zvonar.service")
@@ -89,13 +90,19 @@ class Resources:
 Setup = Callable[[NatsBroker], Awaitable[Resources]]
 
 
-def make_broker(settings: ServiceSettings) -> NatsBroker:
+def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> NatsBroker:
+    """The service's broker, with the credentials and TLS of its settings; `watch` (made from
+    the same settings if not given) learns of a refused login and of a closed connection."""
+
     class ServiceMiddleware(CorrelationMiddleware):
         service = settings.service
 
+    watch = watch or NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
     return NatsBroker(
         settings.nats_servers,
         name=settings.instance_id,
+        security=watch.auth.security(),
+        **watch.callbacks(),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=2,
@@ -117,12 +124,28 @@ async def _watch_lag(broker: NatsBroker, service: str, durables: list[tuple[str,
         await asyncio.sleep(LAG_INTERVAL_SECONDS)
 
 
+async def connect_broker(settings: ServiceSettings) -> tuple[NatsBroker, NatsWatch]:
+    """The service's broker, connected. Bad NATS settings, or a server that refuses the
+    credentials, end the process at once with one line saying why (not a retry loop)."""
+    try:
+        watch = NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
+        broker = make_broker(settings, watch)
+        await broker.connect()
+    except (NatsRefused, SettingsError) as exc:
+        log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                  error=str(exc))  # fmt: skip
+        raise SystemExit(EXIT_CONFIG) from None
+    watch.connected = True
+    return broker, watch
+
+
 async def serve(settings: ServiceSettings, setup: Setup) -> None:
-    """Run one service until SIGINT/SIGTERM, then drain and close."""
+    """Run one service until SIGINT/SIGTERM, then drain and close. A connection the server
+    closed (nats-py does not reopen those) ends the process with status 1, for its
+    supervisor to start it again."""
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
-    broker = make_broker(settings)
-    await broker.connect()
+    broker, watch = await connect_broker(settings)
     await ensure_jetstream(broker.connection.jetstream(), settings.stream_replicas)
     resources = await setup(broker)
     await broker.start()
@@ -147,8 +170,14 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     ]
     log.info("ready", instance=settings.instance_id, nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    failed = [t for t in done if t is not waiter and t.exception() is not None]
+    closed = asyncio.create_task(watch.closed.wait())
+    done, _ = await asyncio.wait([waiter, closed, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in done if t not in (waiter, closed) and t.exception() is not None]
+    lost = closed in done and waiter not in done
+    if lost:
+        log.error("nats_connection_closed", reason=watch.reason or "closed by the server",
+                  last_error=repr(broker.connection.last_error))  # fmt: skip
+    closed.cancel()
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -157,7 +186,12 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     log.info("stopping")
     if monitor is not None:
         await monitor.stop()
-    await broker.stop()
+    if lost:
+        # A closed client cannot drain; stop the subscribers without it.
+        with contextlib.suppress(Exception):
+            await broker.stop()
+    else:
+        await broker.stop()
     for close in reversed(resources.close):
         try:
             await close()
@@ -165,5 +199,7 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
             log.exception("close_failed")
     if failed:
         log.error("background_task_failed", error=repr(failed[0].exception()))
+        raise SystemExit(1)
+    if lost:
         raise SystemExit(1)
     log.info("stopped")

@@ -37,6 +37,16 @@ class ServiceSettings(msgspec.Struct, kw_only=True, frozen=True):
     # Port for the service's own /healthz, /readyz and /metrics (0: off).
     monitor_port: int = 0
     monitor_host: str = "127.0.0.1"
+    # NATS credentials (one of: a .creds file, user and password, a token) and TLS: the CA
+    # of the servers' certificates, and a client certificate and key if they ask for one.
+    # Read through zvonar_runtime.natsconn.NatsAuth, which every NATS connection uses.
+    nats_creds: Path | None = None
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_token: str | None = None
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
 
     ENV: ClassVar[dict[str, str]] = {
         "nats_url": "NATS_URL",

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from zvonar_contracts import subjects
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsconn import NatsAuth
 
 app = typer.Typer(help="Zvonar operators' and analysts' command line.", no_args_is_help=True)
 accounts = typer.Typer(help="Accounts (admin token).", no_args_is_help=True)
@@ -101,7 +102,9 @@ def list_campaigns(
 
 
 async def _tail(stream: str, subject: str | None, from_start: bool, limit: int | None) -> None:
-    nc = await connect(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli")
+    nc = await connect(
+        os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli", auth=NatsAuth.from_env()
+    )
     try:
         js = nc.jetstream()
         filter_subject = subject or (
@@ -139,7 +142,9 @@ def tail(
 
 
 async def _export(out: Path) -> int:
-    nc = await connect(os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli")
+    nc = await connect(
+        os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli", auth=NatsAuth.from_env()
+    )
     written = 0
     try:
         js = nc.jetstream()

@@ -17,6 +17,8 @@ from zvonar_campaign.settings import CampaignSettings
 from zvonar_runtime.health import serve_health
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.logging import configure_logging
+from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
+from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import shutdown_event
 
 log = structlog.get_logger("zvonar.campaign.relay")
@@ -25,7 +27,13 @@ log = structlog.get_logger("zvonar.campaign.relay")
 async def run_relay(settings: CampaignSettings) -> None:
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
-    nc = await connect(settings.nats_url, f"{settings.instance_id}-relay")
+    try:
+        watch = NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
+        nc = await connect(settings.nats_url, f"{settings.instance_id}-relay", watch=watch)
+    except (NatsRefused, SettingsError) as exc:
+        log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                  error=str(exc))  # fmt: skip
+        raise SystemExit(EXIT_CONFIG) from None
     await ensure_jetstream(nc.jetstream(), settings.stream_replicas)
     store = await asyncio.to_thread(open_store_for, settings)
     relay = build_relay(store, nc.jetstream(), settings)
@@ -34,15 +42,23 @@ async def run_relay(settings: CampaignSettings) -> None:
     task = asyncio.create_task(relay.run())
     log.info("ready", role="relay", nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([waiter, task], return_when=asyncio.FIRST_COMPLETED)
+    closed = asyncio.create_task(watch.closed.wait())
+    await asyncio.wait([waiter, closed, task], return_when=asyncio.FIRST_COMPLETED)
     failed = task.done() and not task.cancelled() and task.exception() is not None
-    for pending in (task, waiter):
+    lost = closed.done() and not waiter.done()
+    if lost:
+        log.error("nats_connection_closed", reason=watch.reason or "closed by the server",
+                  last_error=repr(nc.last_error))  # fmt: skip
+    for pending in (task, waiter, closed):
         pending.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pending
-    await nc.drain()
+    if not nc.is_closed:
+        await nc.drain()
     await asyncio.to_thread(store.close)
     if failed:
         log.error("relay_stopped_on_error", error=repr(task.exception()))
+        raise SystemExit(1)
+    if lost:
         raise SystemExit(1)
     log.info("stopped", role="relay")

@@ -15,6 +15,7 @@ from zvonar_contracts.codec import decode_call_event, decode_campaign_stream_eve
 from zvonar_contracts.options import Size
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.read_model import all_figures
 from zvonar_stats.adapters.schema import (
@@ -73,7 +74,11 @@ def compare(expected: dict[int, Figures], actual: dict[int, tuple[Size, Decimal]
 
 
 async def check_cli(settings: StatsSettings) -> list[str]:
-    nc = await connect(settings.nats_url, f"stats-check-{settings.instance_id}")
+    nc = await connect(
+        settings.nats_url,
+        f"stats-check-{settings.instance_id}",
+        auth=NatsAuth.from_settings(settings),
+    )
     db = settings.database()
     try:
         differences = await find_differences(db, nc.jetstream())

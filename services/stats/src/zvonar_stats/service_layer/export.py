@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 
 from zvonar_contracts import subjects
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_stats.adapters.streams import read_stream
 
 STREAMS = (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
@@ -54,8 +55,10 @@ def write_parquet(records: list[dict[str, Any]], out: Path) -> None:
     pq.write_table(pa.table(columns, schema=schema), out)
 
 
-async def export_log(nats_url: str, out: Path, kind: Literal["jsonl", "parquet"]) -> int:
-    nc = await connect(nats_url, "stats-export")
+async def export_log(
+    nats_url: str, out: Path, kind: Literal["jsonl", "parquet"], auth: NatsAuth | None = None
+) -> int:
+    nc = await connect(nats_url, "stats-export", auth=auth)
     try:
         records = await _records(nc.jetstream())
     finally:

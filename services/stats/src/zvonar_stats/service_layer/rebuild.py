@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from zvonar_contracts import subjects
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_stats.adapters.call_projection import (
     apply_call_batch,
     apply_call_replay,
@@ -141,7 +142,11 @@ def _swap_if_caught_up(cur: Cursor, new: Tables) -> Tables | None:
 
 async def rebuild_cli(settings: StatsSettings) -> RebuildResult:
     console = Console()
-    nc = await connect(settings.nats_url, f"stats-rebuild-{settings.instance_id}")
+    nc = await connect(
+        settings.nats_url,
+        f"stats-rebuild-{settings.instance_id}",
+        auth=NatsAuth.from_settings(settings),
+    )
     db = settings.database()
     try:
         js = nc.jetstream()

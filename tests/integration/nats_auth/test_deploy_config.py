@@ -1,0 +1,137 @@
+"""deploy/nats/nats.conf on a real nats-server: one user per service with its permissions.
+
+A service whose credentials the server refuses ends at once with one line saying so; only
+the campaign service may publish campaign events; and the whole stack, each service logged
+in as its own user, takes a campaign from its creation to the list without a single
+permissions violation in the server's log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from tests.e2e.helpers import create, wait_status
+from tests.stack import SecuredNats, Stack, wait_for
+from zvonar_contracts import subjects
+from zvonar_runtime.jetstream import connect, ensure_jetstream
+from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredNats]:
+    root = tmp_path_factory.mktemp("secured-nats")
+    nats = SecuredNats(root)
+    nats.start(root / "nats.log")
+    yield nats
+    nats.stop()
+
+
+def _auth(secured: SecuredNats, user: str, password: str | None = None) -> NatsAuth:
+    return NatsAuth(user=user, password=password or secured.passwords[user])
+
+
+def _service_env(secured: SecuredNats, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+    env.update(NATS_URL=secured.url, ZVONAR_DATA_DIR=str(tmp_path), ZVONAR_LOG_FORMAT="json")
+    env.update(extra)
+    return env
+
+
+def test_a_service_with_a_wrong_password_exits_at_once_saying_so(
+    secured: SecuredNats, tmp_path: Path
+) -> None:
+    env = _service_env(secured, tmp_path, NATS_USER="moderation", NATS_PASSWORD="not-this-one")
+    done = subprocess.run(
+        [sys.executable, "-m", "zvonar_moderation"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == EXIT_CONFIG, output
+    expected = f"NATS refused the credentials of user 'moderation' at {secured.url}: "
+    assert expected + "Authorization Violation" in output, output
+    assert "Traceback" not in output, output
+    assert len(output.strip().splitlines()) == 1, output
+
+
+def test_a_client_with_a_wrong_password_is_refused_not_retried(secured: SecuredNats) -> None:
+    async def attempt() -> None:
+        await connect(secured.url, "wrong", auth=_auth(secured, "stats", "wrong"))
+
+    with pytest.raises(NatsRefused, match=r"user 'stats'.*Authorization Violation"):
+        asyncio.run(asyncio.wait_for(attempt(), 30))
+
+
+def test_only_the_campaign_user_publishes_campaign_events(secured: SecuredNats) -> None:
+    subject = subjects.campaign_event_subject(999_001, "CampaignCreated")
+
+    async def scenario() -> tuple[list[str], int, int, int]:
+        admin = await connect(secured.url, "admin", auth=_auth(secured, "zvonar"))
+        await ensure_jetstream(admin.jetstream())
+        campaign = await connect(secured.url, "campaign", auth=_auth(secured, "campaign"))
+        gateway_errors: list[str] = []
+        gateway = await connect(secured.url, "gateway", auth=_auth(secured, "gateway"))
+        gateway._error_cb = _collect(gateway_errors)
+        try:
+            js = admin.jetstream()
+            before = (await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)).state.messages
+            with pytest.raises(NatsTimeoutError):
+                await gateway.jetstream().publish(subject, b"{}", timeout=1.0)
+            after_gateway = (await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)).state.messages
+            ack = await campaign.jetstream().publish(subject, b"{}", timeout=5.0)
+            after_campaign = (await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)).state.messages
+            assert ack.stream == subjects.CAMPAIGN_EVENTS_STREAM
+            return gateway_errors, before, after_gateway, after_campaign
+        finally:
+            for client in (gateway, campaign, admin):
+                await client.close()
+
+    errors, before, after_gateway, after_campaign = asyncio.run(scenario())
+    assert any(
+        re.search(rf"permissions violation for publish to \"?{re.escape(subject)}", e, re.I)
+        for e in errors
+    ), errors
+    assert after_gateway == before
+    assert after_campaign == before + 1
+
+
+def _collect(into: list[str]):  # type: ignore[no-untyped-def]
+    async def on_error(exc: Exception) -> None:
+        into.append(str(exc))
+
+    return on_error
+
+
+def test_the_whole_stack_runs_on_the_deploy_config(tmp_path: Path) -> None:
+    stack = Stack(root=tmp_path, secured=SecuredNats(tmp_path / "nats-auth"))
+    try:
+        stack.start()
+        client = stack.new_account("Права")
+        phones = [f"+7916123460{d}" for d in range(4)]
+        campaign = create(client, name="По правам", phones=phones)
+        wait_status(client, campaign["id"], "finished", timeout=120)
+
+        def listed() -> bool:
+            response = client.get("/api/v1/campaigns")
+            assert response.status_code == 200, response.text
+            return any(item["id"] == campaign["id"] for item in response.json()["items"])
+
+        wait_for(listed, 30, 0.2, "the campaign in the list")
+    finally:
+        codes = stack.stop()
+    log = (tmp_path / "logs" / "nats.log").read_text(errors="replace")
+    violations = [line for line in log.splitlines() if "Violation" in line]
+    assert violations == [], "\n".join(violations[:20])
+    assert codes == dict.fromkeys(codes, 0), codes
