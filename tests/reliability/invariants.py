@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import nats.errors
@@ -20,11 +21,16 @@ from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode_call_event
 from zvonar_runtime.jetstream import connect
 
+# (campaign, number, part): what the carrier's record of rings is counted by.
+RingKey = tuple[int, str, int]
+
 
 @dataclass
 class CallLog:
     finals: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     call_ids: Counter[str] = field(default_factory=Counter)
+    # Each (campaign, number, part) whose call event says it was dialled (not stop-listed).
+    dialled: set[RingKey] = field(default_factory=set)
     events: int = 0
 
 
@@ -47,6 +53,8 @@ async def read_call_log(nats_url: str) -> CallLog:
                 log.call_ids[event.call_id] += 1
                 if event.final:
                     log.finals[(event.campaign_id, event.part, event.phone)] += 1
+                if event.outcome != "stop_listed":
+                    log.dialled.add((event.campaign_id, event.phone, event.part))
             if msg.metadata.sequence.stream >= last:
                 break
         await sub.unsubscribe()
@@ -73,20 +81,20 @@ def stats_check(stack: Stack) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def numbers_rung_twice(stack: Stack) -> list[tuple[str, int]]:
-    """From the dialer's own carrier record: (campaign-part-phone, rings) rung more than once
-    — a call id ends in its attempt, so two ids for one number in one part are two rings."""
-    assert stack.database_url, "the dialer's record is read from PostgreSQL"
-    with psycopg.connect(stack.database_url) as conn:
+def carrier_rings(database_url: str) -> Counter[RingKey]:
+    """How often the simulated carrier rang each (campaign, number, part), counted from its
+    own record of rings (`dialer.carrier_rings`: a row per ring, the call id not unique)."""
+    with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT regexp_replace(call_id, '-[0-9]+$', '') AS number_part, count(*) "
-            "FROM dialer.carrier_calls GROUP BY 1 HAVING count(*) > 1"
+            "SELECT campaign_id, phone, part, count(*) FROM dialer.carrier_rings "
+            "GROUP BY campaign_id, phone, part"
         ).fetchall()
-    return [(str(key), int(count)) for key, count in rows]
+    return Counter({(int(c), str(phone), int(part)): int(n) for c, phone, part, n in rows})
 
 
-def carrier_calls(stack: Stack) -> int:
-    assert stack.database_url
-    with psycopg.connect(stack.database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM dialer.carrier_calls").fetchone()
-    return int(row[0]) if row else 0
+def ring_faults(rings: Counter[RingKey], dialled: Collection[RingKey]) -> dict[RingKey, int]:
+    """Every (campaign, number, part) the carrier did not ring exactly as often as it should
+    have — once if it is in `dialled`, never otherwise — with how often it did. Empty when
+    nobody was rung twice, nobody dialled went unrung and nobody else was rung."""
+    keys = sorted(set(rings) | set(dialled))
+    return {key: rings[key] for key in keys if rings[key] != (1 if key in dialled else 0)}

@@ -13,7 +13,7 @@ import pytest
 from zvonar_contracts.options import WordsIvr
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.adapters.telephony import CallRequest
-from zvonar_runtime.db import Database
+from zvonar_runtime.db import Cursor, Database
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def request_for(phone: str, attempt: int = 1) -> CallRequest:
-    return CallRequest(call_id=f"1000001-0-{phone[1:]}-{attempt}", phone=phone,
-                       caller_number="+74950000001", message_duration_s=10.0, amd=True,
+    return CallRequest(call_id=f"1000001-0-{phone[1:]}-{attempt}", campaign_id=1000001,
+                       part=0, phone=phone, caller_number="+74950000001",
+                       message_duration_s=10.0, amd=True,
                        ivr=WordsIvr(lead_words=["да"]), record=False,
                        started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
 
@@ -94,3 +95,23 @@ async def test_concurrent_placements_of_one_call_id_ring_once(
 
 async def test_result_of_an_unknown_call_is_none(store: Callable[[], Database]) -> None:
     assert await SimulatedCarrier(store()).result_of("1000001-0-70000000000-1") is None
+
+
+async def test_each_ring_is_a_row_of_its_own_with_its_number_and_part(
+    store: Callable[[], Database],
+) -> None:
+    db = store()
+    carrier = SimulatedCarrier(db)
+    await carrier.place_calls([request_for("+79160000001"), request_for("+79160000002")])
+    await carrier.place_call(request_for("+79160000001"))  # a replay: no ring
+    await carrier.place_call(request_for("+79160000001", attempt=2))  # a new call: a ring
+
+    def rings(cur: Cursor) -> list[tuple[str, int, int, str]]:
+        cur.execute("SELECT call_id, campaign_id, part, phone FROM carrier_rings ORDER BY call_id")
+        return [(str(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in cur.fetchall()]
+
+    assert await db.run(rings) == [
+        ("1000001-0-79160000001-1", 1000001, 0, "+79160000001"),
+        ("1000001-0-79160000001-2", 1000001, 0, "+79160000001"),
+        ("1000001-0-79160000002-1", 1000001, 0, "+79160000002"),
+    ]

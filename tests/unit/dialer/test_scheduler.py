@@ -33,7 +33,7 @@ from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
-from zvonar_dialer.service_layer.dialling import request_of
+from zvonar_dialer.service_layer.dialling import claim, request_of
 from zvonar_dialer.service_layer.recovery import resolve_placing
 from zvonar_dialer.service_layer.requests import placement
 from zvonar_dialer.service_layer.scheduler import Scheduler
@@ -403,3 +403,139 @@ async def test_a_part_cancelled_while_it_dials_calls_nobody_more(deps: Deps, wal
     assert await deps.db.run(count("cancelled")) == 5
     assert deps.commands.kinds()[-1] == "FinishCampaign"  # type: ignore[attr-defined]
     assert "FinishSmartPart" not in deps.commands.kinds()  # type: ignore[attr-defined]
+
+
+# --- recovery re-checks before it places a call again ---------------------------------------
+async def claimed_then_crashed(deps: Deps, phones: list[str], **options: Any) -> list[str]:
+    """A started campaign whose next burst was claimed (the intent on disk, numbers
+    `placing`) by a dialer that died before it dialled anyone; the claimed call ids."""
+    await create(deps, phones, speed=100_000, **options)
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()  # prepare
+    await scheduler.pass_once()  # start
+    now = deps.clock.now()
+    _, calls, _ = await deps.db.run(claim(deps, CID, 0, [now] * len(phones), ["UTC"], now))
+    assert len(calls) == len(phones)
+    assert await deps.db.run(count("placing")) == len(phones)
+    return [c.call_id for c in calls]
+
+
+async def rung(deps: Deps, call_ids: list[str]) -> list[str]:
+    return [c for c in call_ids if await deps.telephony.result_of(c) is not None]
+
+
+COMMON: dict[str, Any] = {"campaign_id": CID, "account_id": "acc", "at": ORIGIN}
+
+
+@pytest.mark.parametrize(
+    "meanwhile",
+    [
+        ev.CampaignPaused(**COMMON, paused_by="customer"),
+        ev.CampaignPaused(**COMMON, paused_by="system"),
+        ev.CampaignOutOfWindow(**COMMON),
+        ev.CampaignStopped(**COMMON),
+        ev.CampaignDeleted(**COMMON),
+    ],
+    ids=["paused", "paused_by_system", "out_of_window", "stopped", "deleted"],
+)
+async def test_recovery_places_no_call_of_a_campaign_that_is_not_running(
+    deps: Deps, meanwhile: ev.CampaignEvent
+) -> None:
+    call_ids = await claimed_then_crashed(deps, PHONES[:4])
+    await feed(deps, meanwhile, 5000)  # while the dialer was down
+
+    assert await resolve_placing(deps) == 4
+
+    assert await rung(deps, call_ids) == []
+    assert await deps.db.run(count("queued")) == 4  # dialled at their turn if it runs again
+    assert await deps.db.run(count("placing")) == 0
+    assert await deps.db.run(outbox_events) == []
+    assert await resolve_placing(deps) == 0  # nothing left to settle: no call later either
+    assert await rung(deps, call_ids) == []
+
+
+async def test_calls_put_back_by_recovery_are_dialled_once_when_the_campaign_resumes(
+    deps: Deps, wall: Wall
+) -> None:
+    call_ids = await claimed_then_crashed(deps, PHONES[:4])
+    await feed(deps, ev.CampaignPaused(**COMMON, paused_by="customer"), 5000)
+    await resolve_placing(deps)
+    await feed(deps, ev.CampaignResumed(**COMMON, status=Status.IN_PROGRESS), 5001)
+
+    await run_passes(Scheduler(deps), wall, 5)
+
+    assert await rung(deps, call_ids) == call_ids
+    assert deps.telephony.rung == 4  # type: ignore[attr-defined]
+    events = await deps.db.run(outbox_events)
+    assert sorted(e.call_id for e in events) == sorted(call_ids)
+
+
+async def test_recovery_does_not_dial_a_number_stop_listed_while_the_dialer_was_down(
+    deps: Deps,
+) -> None:
+    call_ids = await claimed_then_crashed(deps, PHONES[:4])
+    listed = ev.StopListPhonesAdded(account_id="acc", at=ORIGIN, phones=[PHONES[1], PHONES[3]])
+    await feed(deps, listed)
+
+    assert await resolve_placing(deps) == 4
+
+    assert await rung(deps, call_ids) == [call_ids[0], call_ids[2]]
+    events = {e.phone: e for e in await deps.db.run(outbox_events)}
+    assert {p: e.outcome for p, e in events.items() if e.outcome == "stop_listed"} == {
+        PHONES[1]: "stop_listed",
+        PHONES[3]: "stop_listed",
+    }
+    assert events[PHONES[1]].call_id == call_ids[1]  # one final per number, under its call id
+    assert await deps.db.run(count("done")) == 4
+
+
+async def test_recovery_does_not_dial_a_number_whose_window_closed_while_the_dialer_was_down(
+    deps: Deps, wall: Wall
+) -> None:
+    window = CallingWindow(days=list(WEEKDAYS), from_="09:00", to="10:00")
+    call_ids = await claimed_then_crashed(deps, PHONES[:4], window=window)
+    wall.advance(61)  # 61 dialer minutes: 10:01, the window is closed
+
+    assert await resolve_placing(deps) == 4
+
+    assert await rung(deps, call_ids) == []
+    assert await deps.db.run(count("queued")) == 4
+
+
+async def test_recovery_places_a_call_the_carrier_never_placed_while_the_campaign_runs(
+    deps: Deps,
+) -> None:
+    call_ids = await claimed_then_crashed(deps, PHONES[:4])
+
+    assert await resolve_placing(deps) == 4
+
+    assert await rung(deps, call_ids) == call_ids
+    assert await deps.db.run(count("done")) == 4
+
+
+async def test_recovery_cancels_the_calls_of_a_part_cancelled_while_the_dialer_was_down(
+    deps: Deps, wall: Wall
+) -> None:
+    await create(deps, TEN, speed=100_000, smart=SmartOptions(parts=1))
+    scheduler = Scheduler(deps)
+
+    async def dialling_part_one() -> bool:
+        campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+        assert campaign is not None
+        return campaign.current_part == 1 and campaign.part_state == "dialling"
+
+    for _ in range(50):
+        if await dialling_part_one():
+            break
+        await run_passes(scheduler, wall, 1)
+    assert await dialling_part_one()
+    now = deps.clock.now()
+    _, calls, _ = await deps.db.run(claim(deps, CID, 1, [now] * 3, ["UTC"], now))
+    assert [c.phone for c in calls] == [TEN[6], TEN[7]]  # part 1: the unanswered ones
+    cancelled = ev.SmartPartsCancelled(**COMMON, parts=[1])
+    await feed(deps, cancelled, 5000)
+
+    assert await resolve_placing(deps) == 2
+
+    assert await rung(deps, [c.call_id for c in calls]) == []
+    assert await deps.db.run(count("cancelled")) == 2

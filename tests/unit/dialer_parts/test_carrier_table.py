@@ -17,7 +17,8 @@ KEYS = KeysIvr(lead_keys=["1"])
 
 def call(digit: int | str, *, amd: bool = False, ivr: Ivr | None = None) -> CallResult:
     phone = f"+7916123456{digit}"
-    request = CallRequest(call_id=f"1000001-0-{phone[1:]}-1", phone=phone, caller_number=None,
+    request = CallRequest(call_id=f"1000001-0-{phone[1:]}-1", campaign_id=1000001, part=0,
+                          phone=phone, caller_number=None,
                           message_duration_s=MESSAGE_S, amd=amd, ivr=ivr, record=False,
                           started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
     return simulate(request)

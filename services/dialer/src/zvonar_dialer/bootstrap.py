@@ -19,6 +19,7 @@ from nats.aio.client import Client
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
+from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.adapters.telephony import Telephony
@@ -91,6 +92,7 @@ async def bootstrap(
         call_concurrency=settings.call_concurrency,
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
+        campaign_log=JetStreamCampaignLog(js),
     )
     return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
 

@@ -18,6 +18,11 @@ Every call id is recorded durably in the table `carrier_calls` of the given stor
 the same transaction that decides the result: a call id seen before (by this instance
 or one before a restart) gets the first result back and rings nobody again. A burst
 (`place_calls`) is recorded in one transaction: one commit for all its calls.
+
+Every ring is also a row of its own in `carrier_rings` (its own id; the call id, the
+campaign, the part and the number), written in that transaction. It is the carrier's
+account of whom it rang, kept apart from the call-id record that decides whether to ring:
+whoever checks that nobody was rung twice in a part counts these rows per number and part.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ NO = "нет"
 YES = "да"
 YES_KEY = "1"
 
-_SCHEMA = """
+_CALLS = """
 CREATE TABLE IF NOT EXISTS carrier_calls (
     call_id TEXT PRIMARY KEY,
     phone TEXT NOT NULL,
@@ -53,6 +58,18 @@ CREATE TABLE IF NOT EXISTS carrier_calls (
     answer_text TEXT NOT NULL,
     lead INTEGER NOT NULL,
     requests INTEGER NOT NULL
+)
+"""
+_RING_ID = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}
+# One row per ring: a call id is not unique here, so a second ring would show.
+_RINGS = """
+CREATE TABLE IF NOT EXISTS carrier_rings (
+    ring_id {ring_id},
+    call_id TEXT NOT NULL,
+    campaign_id BIGINT NOT NULL,
+    part INTEGER NOT NULL,
+    phone TEXT NOT NULL,
+    started_at TEXT NOT NULL
 )
 """
 _COLUMNS = "call_id, outcome, duration_s, answer_text, lead"
@@ -108,38 +125,55 @@ def _result_from_row(row: Any) -> CallResult:
 def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, CallResult], set[str]]:
     """(the stored result of every call id, the call ids rung now). A known call id only
     counts one more request; `requests` = 1 afterwards means this transaction inserted it
-    (a concurrent placement of the same id waits on the row and then sees 2)."""
+    (a concurrent placement of the same id waits on the row and then sees 2) — and rang it,
+    so it gets its row in `carrier_rings`."""
     rows = []
     for request in requests:
         result = simulate(request)
         rows.append((request.call_id, request.phone, request.caller_number,
                      request.started_at.isoformat(), result.outcome, result.duration_s,
-                     result.answer_text, int(result.lead)))  # fmt: skip
+                     result.answer_text, int(result.lead), request.campaign_id,
+                     request.part))  # fmt: skip
     if cur.dialect == "postgres":
         return _rows_of(_record_postgres(cur, rows))
     cur.executemany(
         "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
         " duration_s, answer_text, lead, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
         " ON CONFLICT (call_id) DO UPDATE SET requests = carrier_calls.requests + 1",
-        rows,
+        [row[:8] for row in rows],
     )
     ids = [request.call_id for request in requests]
     cur.execute(
         f"SELECT {_COLUMNS}, requests FROM carrier_calls WHERE call_id IN ({_marks(ids)})", ids
     )
-    return _rows_of(cur.fetchall())
+    stored, rang = _rows_of(cur.fetchall())
+    cur.executemany(
+        "INSERT INTO carrier_rings (call_id, campaign_id, part, phone, started_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(row[0], row[8], row[9], row[1], row[3]) for row in rows if row[0] in rang],
+    )
+    return stored, rang
 
 
 def _record_postgres(cur: Cursor, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """The burst in one statement: insert the new ids, count a request on the known ones."""
+    """The burst in one statement: insert the new ids, count a request on the known ones,
+    and write a ring row for each id inserted."""
     columns = list(zip(*rows, strict=True))
     cur.execute(
-        "INSERT INTO carrier_calls (call_id, phone, caller_number, started_at, outcome,"
-        " duration_s, answer_text, lead, requests)"
-        " SELECT *, 1 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
-        " ?::float8[], ?::text[], ?::int[])"
+        "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[],"
+        " ?::text[], ?::float8[], ?::text[], ?::int[], ?::bigint[], ?::int[])"
+        " AS v(call_id, phone, caller_number, started_at, outcome, duration_s, answer_text,"
+        " lead, campaign_id, part)),"
+        " calls AS (INSERT INTO carrier_calls (call_id, phone, caller_number, started_at,"
+        " outcome, duration_s, answer_text, lead, requests)"
+        " SELECT call_id, phone, caller_number, started_at, outcome, duration_s, answer_text,"
+        " lead, 1 FROM v"
         " ON CONFLICT (call_id) DO UPDATE SET requests = carrier_calls.requests + 1"
-        f" RETURNING {_COLUMNS}, requests",
+        f" RETURNING {_COLUMNS}, requests),"
+        " rings AS (INSERT INTO carrier_rings (call_id, campaign_id, part, phone, started_at)"
+        " SELECT v.call_id, v.campaign_id, v.part, v.phone, v.started_at"
+        " FROM v JOIN calls ON calls.call_id = v.call_id WHERE calls.requests = 1)"
+        f" SELECT {_COLUMNS}, requests FROM calls",
         [list(column) for column in columns],
     )
     return cur.fetchall()
@@ -153,6 +187,11 @@ def _rows_of(rows: list[Any]) -> tuple[dict[str, CallResult], set[str]]:
         if int(row[5]) == 1:
             rang.add(row[0])
     return stored, rang
+
+
+def _create_schema(cur: Cursor) -> None:
+    cur.execute(_CALLS)
+    cur.execute(_RINGS.format(ring_id=_RING_ID[cur.dialect]))
 
 
 class SimulatedCarrier:
@@ -169,7 +208,7 @@ class SimulatedCarrier:
             return
         async with self._schema_lock:
             if not self._ready:
-                await self._db.run(lambda cur: cur.execute(_SCHEMA))
+                await self._db.run(_create_schema)
                 self._ready = True
 
     async def place_call(self, request: CallRequest) -> CallResult:

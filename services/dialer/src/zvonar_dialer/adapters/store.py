@@ -317,6 +317,30 @@ def placing_calls(cur: Cursor) -> list[PlacedCall]:
     ]
 
 
+def placing_zones(cur: Cursor, calls: Sequence[PlacedCall]) -> dict[str, str]:
+    """The zone of each of `calls` still `placing` under its call id, by call id (the others
+    were resolved meanwhile)."""
+    if not calls:
+        return {}
+    ids = [c.call_id for c in calls]
+    rows = cur.execute(
+        "SELECT call_id, tz FROM numbers WHERE campaign_id = ? AND state = 'placing' "
+        f"AND call_id IN ({_marks(ids)})",
+        (calls[0].campaign_id, *ids),
+    ).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def unplace(cur: Cursor, calls: Sequence[PlacedCall], state: str) -> None:
+    """Calls never placed go back from `placing` to `state` (`queued`: dialled at their turn
+    once their campaign runs again; `cancelled`: with their part), the intent forgotten."""
+    cur.executemany(
+        "UPDATE numbers SET state = ?, call_id = NULL, started_at = NULL, caller_number = NULL "
+        "WHERE campaign_id = ? AND part = ? AND seq = ? AND state = 'placing' AND call_id = ?",
+        ((state, c.campaign_id, c.part, c.seq, c.call_id) for c in calls),
+    )
+
+
 def part_results(cur: Cursor, campaign_id: int, part: int) -> list[tuple[int, str, str, str]]:
     """(seq, phone, tz, outcome) of every finished number of a part, in base order."""
     rows = cur.execute(

@@ -23,6 +23,8 @@ class CallRequest(msgspec.Struct, frozen=True):
     """One call to place: who, from which number, and what the callee will hear."""
 
     call_id: str
+    campaign_id: int  # the main campaign (smart parts too)
+    part: int  # 0 = the main pass, n = smart part n
     phone: str  # E.164
     caller_number: str | None  # None: the carrier's anonymous line
     message_duration_s: float

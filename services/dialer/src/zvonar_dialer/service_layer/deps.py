@@ -35,6 +35,13 @@ class SpeechSynthesizer(Protocol):
     def synthesize(self, text: str, voice: str = "ru") -> bytes: ...
 
 
+class CampaignLog(Protocol):
+    async def behind(self) -> int:
+        """How many campaign events in the stream when first asked are not yet applied to
+        the store (0: caught up)."""
+        ...
+
+
 class WebhookPort(Protocol):
     def submit(self, url: str, secret: str, payload: bytes) -> None: ...
 
@@ -60,6 +67,9 @@ class Deps:
     scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # Each campaign's message WAV, read once from the audio bucket (for recordings).
     messages: dict[int, bytes] = field(default_factory=dict)
+    # The campaign stream, which the scheduler catches up with before its first pass
+    # (None: nothing to wait for — the store is fed directly).
+    campaign_log: CampaignLog | None = None
 
 
 async def update_campaign(

@@ -141,6 +141,8 @@ def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
     options = campaign.options
     return CallRequest(
         call_id=call.call_id,
+        campaign_id=call.campaign_id,
+        part=call.part,
         phone=call.phone,
         caller_number=call.caller_number,
         message_duration_s=campaign.message_duration_s,

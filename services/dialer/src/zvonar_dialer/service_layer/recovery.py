@@ -1,25 +1,174 @@
 """Recovery: calls recorded as `placing` but never finished (a crash, a carrier error) are
-resolved through the telephony port — the carrier's result if it placed the call, otherwise
-the call placed now with the same call id — so nobody is dialled twice in a part and no
-result is lost."""
+resolved through the telephony port — the carrier's result if it placed the call — so nobody
+is dialled twice in a part and no result is lost.
+
+A call the carrier never placed is placed now (with the same call id) only if it still may
+be, checked again as at a claim: its campaign is running that part, the number's calling
+window is open, and the number is not on the account's stop-list now. Otherwise it is not
+dialled: it goes back to the queue (dialled at its turn if the campaign runs again), is
+cancelled with its cancelled part, or is final as `stop_listed`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import NamedTuple
 
 import structlog
 
+from zvonar_contracts.options import Status
 from zvonar_dialer.adapters import store
+from zvonar_dialer.adapters.telephony import CallResult
+from zvonar_dialer.domain.campaign import Campaign, part_cancelled
+from zvonar_dialer.domain.windows import is_open
 from zvonar_dialer.service_layer.deps import Deps
-from zvonar_dialer.service_layer.dialling import Placed, record, request_of
+from zvonar_dialer.service_layer.dialling import (
+    Placed,
+    add_to_outbox,
+    record,
+    request_of,
+    stop_listed_event,
+)
+from zvonar_runtime.db import Cursor
 
 log = structlog.get_logger(__name__)
 
 
+class Recheck(NamedTuple):
+    """What the re-check decided for calls the carrier never placed."""
+
+    campaign: Campaign | None
+    place: list[store.PlacedCall]  # may be placed now
+    requeued: int  # campaign not running the part, or the window closed: back to the queue
+    cancelled: int  # their part was cancelled
+    stop_listed: int  # on the stop-list now: final, never dialled
+
+
+def may_run(campaign: Campaign, part: int) -> bool:
+    """Whether the campaign dials `part` now (the claim's own condition)."""
+    return (
+        campaign.status == Status.IN_PROGRESS
+        and campaign.part_state == "dialling"
+        and campaign.current_part == part
+        and not part_cancelled(campaign, part)
+    )
+
+
+def recheck(
+    campaign_id: int, calls: Sequence[store.PlacedCall], now: dt.datetime
+) -> Callable[[Cursor], Recheck]:
+    """The transaction that decides, under the campaign's row lock, which of `calls` (never
+    placed by the carrier) may be placed now; the others are settled without a call."""
+
+    def work(cur: Cursor) -> Recheck:
+        campaign = store.load_campaign(cur, campaign_id)
+        zones = store.placing_zones(cur, calls)
+        pending = [c for c in calls if c.call_id in zones]  # not resolved meanwhile
+        if campaign is None:
+            return Recheck(None, [], 0, 0, 0)
+        cancelled = [c for c in pending if part_cancelled(campaign, c.part)]
+        window = campaign.options.window
+
+        def open_now(call: store.PlacedCall) -> bool:
+            if window is None:
+                return True
+            zone = campaign.account_tz if window.tz == "account" else zones[call.call_id]
+            return is_open(window, zone, now)
+
+        runnable = [c for c in pending if may_run(campaign, c.part) and open_now(c)]
+        requeued = [c for c in pending if c not in runnable and c not in cancelled]
+        listed = store.stop_listed(cur, campaign.account_id, [c.phone for c in runnable])
+        for call in runnable:
+            if call.phone in listed:
+                event = stop_listed_event(campaign, call.part, call.phone, now)
+                store.mark_done(cur, campaign_id, call.part, call.seq, "stop_listed", call.call_id)
+                add_to_outbox(cur, event)
+        store.unplace(cur, requeued, "queued")
+        store.unplace(cur, cancelled, "cancelled")
+        place = [c for c in runnable if c.phone not in listed]
+        return Recheck(campaign, place, len(requeued), len(cancelled), len(runnable) - len(place))
+
+    return work
+
+
+def _carrier_failed(deps: Deps, exc: Exception, call: store.PlacedCall) -> None:
+    log.exception("call.recovery_failed", call_id=call.call_id)
+    if deps.carrier.failed(exc, time.monotonic()):
+        log.error("carrier.down", error=deps.carrier.last_error)
+
+
+async def _results(
+    deps: Deps, calls: Sequence[store.PlacedCall]
+) -> tuple[list[Placed], list[store.PlacedCall]]:
+    """Ask the carrier about each call: (those it placed with their results, those it never
+    placed). A call it could not be asked about stays `placing`; all do once it is down."""
+    placed: list[Placed] = []
+    unplaced: list[store.PlacedCall] = []
+    for call in calls:
+        try:
+            result = await deps.telephony.result_of(call.call_id)
+        except Exception as exc:
+            _carrier_failed(deps, exc, call)
+            if deps.carrier.down:
+                break
+            continue
+        deps.carrier.answered()
+        if result is None:
+            unplaced.append(call)
+        else:
+            placed.append((call, result))
+    return placed, unplaced
+
+
+async def _place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]) -> list[Placed]:
+    placed: list[Placed] = []
+    for call in calls:
+        try:
+            result: CallResult = await deps.telephony.place_call(request_of(campaign, call))
+        except Exception as exc:
+            _carrier_failed(deps, exc, call)
+            if deps.carrier.down:
+                break
+            continue
+        deps.carrier.answered()
+        placed.append((call, result))
+    return placed
+
+
+async def resolve_campaign(
+    deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]
+) -> int:
+    """Resolve one campaign's `placing` calls; how many were settled."""
+    placed, unplaced = await _results(deps, calls)
+    settled = len(await record(deps, campaign, placed)) if placed else 0
+    if not unplaced or deps.carrier.down:
+        return settled
+    now = deps.clock.now()
+    checked = await deps.db.run(recheck(campaign.campaign_id, unplaced, now))
+    if checked.stop_listed:
+        deps.outbox_wakeup.set()
+    if checked.requeued or checked.cancelled or checked.stop_listed:
+        log.info(
+            "calls.not_placed_again",
+            campaign_id=campaign.campaign_id,
+            status=str(checked.campaign.status) if checked.campaign else None,
+            requeued=checked.requeued,
+            cancelled=checked.cancelled,
+            stop_listed=checked.stop_listed,
+        )
+    settled += checked.requeued + checked.cancelled + checked.stop_listed
+    if checked.campaign is None or not checked.place:
+        return settled
+    placed = await _place(deps, checked.campaign, checked.place)
+    return settled + len(await record(deps, checked.campaign, placed))
+
+
 async def resolve_placing(deps: Deps) -> int:
-    """Finish every call left `placing`; the number of calls resolved. While the carrier
+    """Settle every call left `placing`; the number of calls settled. While the carrier
     is down nothing is asked (the scheduler's probe says when it is back)."""
     if deps.carrier.down:
         return 0
@@ -29,22 +178,7 @@ async def resolve_placing(deps: Deps) -> int:
         campaign = await deps.db.run(partial(store.load_campaign, campaign_id=campaign_id))
         if campaign is None:
             continue
-        results: list[Placed] = []
-        for call in group:
-            try:
-                result = await deps.telephony.result_of(call.call_id)
-                if result is None:
-                    result = await deps.telephony.place_call(request_of(campaign, call))
-            except Exception as exc:
-                log.exception("call.recovery_failed", call_id=call.call_id)
-                if deps.carrier.failed(exc, time.monotonic()):
-                    log.error("carrier.down", error=deps.carrier.last_error)
-                if deps.carrier.down:
-                    break
-                continue
-            deps.carrier.answered()
-            results.append((call, result))
-        resolved += len(await record(deps, campaign, results))
+        resolved += await resolve_campaign(deps, campaign, list(group))
         if deps.carrier.down:
             break
     if resolved:

@@ -39,6 +39,9 @@ PASS_TIMEOUT_S = 60.0
 # Asked of the carrier while it is down: a call id no call has, so an answer (None) means
 # the carrier is reachable again and nobody is rung.
 PROBE_CALL_ID = "zvonar-carrier-probe"
+# While catching up with the campaign stream at start: how often to look, and to say so.
+CATCH_UP_POLL_S = 0.1
+CATCH_UP_LOG_EVERY_S = 10.0
 
 
 class Scheduler:
@@ -53,6 +56,7 @@ class Scheduler:
         self._resume_due = True
 
     async def run(self) -> None:
+        await self.catch_up()
         swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
         while True:
             guard = asyncio.timeout(PASS_TIMEOUT_S)
@@ -79,6 +83,29 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deps.scheduler_wakeup.wait(), self.deps.tick_seconds)
             self.deps.scheduler_wakeup.clear()
+
+    async def catch_up(self) -> None:
+        """Before the first pass (recovery included), apply every campaign event the stream
+        holds: what was published while no dialer ran — a pause, a stop, a number put on a
+        stop-list — so that nobody is dialled on a stale copy of a campaign or stop-list."""
+        campaign_log = self.deps.campaign_log
+        if campaign_log is None:
+            return
+        started = said = time.monotonic()
+        while True:
+            error = None
+            try:
+                behind = await campaign_log.behind()
+            except Exception as exc:  # NATS away for a moment, the consumer not made yet
+                behind, error = -1, repr(exc)
+            if behind == 0:
+                break
+            if time.monotonic() - said >= CATCH_UP_LOG_EVERY_S:
+                said = time.monotonic()
+                waited = round(said - started, 1)
+                log.warning("scheduler.catching_up", behind=behind, seconds=waited, error=error)
+            await asyncio.sleep(CATCH_UP_POLL_S)
+        log.info("scheduler.caught_up", seconds=round(time.monotonic() - started, 3))
 
     async def pass_once(self) -> None:
         ids = await self.deps.db.run(store.active_campaign_ids)

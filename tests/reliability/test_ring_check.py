@@ -1,0 +1,88 @@
+"""The "nobody rung twice" check that the fault suite and the dialer's kill test run can
+fail: it counts rings per (campaign, number, part) from the simulated carrier's own record
+of rings, and reports a double ring injected there — through the carrier (one number placed
+twice in a part under two call ids) or as a second ring row of one call id (which a record
+keyed by call id could never hold)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.reliability.invariants import carrier_rings, ring_faults
+from zvonar_contracts.call_events import call_id_of
+from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_runtime.db import Database
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+CAMPAIGN = 1000001
+ANN, BOB = "+79160000001", "+79160000006"
+
+
+def request_for(phone: str, part: int = 0, attempt: int = 1) -> CallRequest:
+    return CallRequest(call_id=call_id_of(CAMPAIGN, part, phone, attempt), campaign_id=CAMPAIGN,
+                       part=part, phone=phone, caller_number=None, message_duration_s=10.0,
+                       amd=True, ivr=None, record=False,
+                       started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
+
+
+@pytest.fixture
+async def carrier(pg_url: str, tmp_path: Path) -> AsyncIterator[SimulatedCarrier]:
+    """The carrier on the `dialer` schema of a fresh database, as the dialer runs it."""
+    db = Database.from_settings(pg_url, tmp_path / "unused.sqlite3", "dialer")
+    yield SimulatedCarrier(db)
+    db.close()
+
+
+async def test_one_ring_per_number_and_part_passes_the_check(
+    carrier: SimulatedCarrier, pg_url: str
+) -> None:
+    await carrier.place_calls([request_for(ANN), request_for(BOB), request_for(BOB, part=1)])
+    await carrier.place_call(request_for(BOB))  # a replayed call id rings nobody
+
+    rings = carrier_rings(pg_url)
+
+    assert rings == Counter({(CAMPAIGN, ANN, 0): 1, (CAMPAIGN, BOB, 0): 1, (CAMPAIGN, BOB, 1): 1})
+    assert ring_faults(rings, set(rings)) == {}
+
+
+async def test_a_number_placed_twice_in_a_part_is_reported(
+    carrier: SimulatedCarrier, pg_url: str
+) -> None:
+    await carrier.place_call(request_for(ANN))
+    await carrier.place_call(request_for(BOB))
+    await carrier.place_call(request_for(ANN, attempt=2))  # the injected double ring
+
+    faults = ring_faults(carrier_rings(pg_url), {(CAMPAIGN, ANN, 0), (CAMPAIGN, BOB, 0)})
+
+    assert faults == {(CAMPAIGN, ANN, 0): 2}
+
+
+async def test_one_call_id_rung_twice_is_reported(carrier: SimulatedCarrier, pg_url: str) -> None:
+    await carrier.place_call(request_for(ANN))
+    with psycopg.connect(pg_url) as conn:  # the carrier rang the same call id again
+        conn.execute(
+            "INSERT INTO dialer.carrier_rings (call_id, campaign_id, part, phone, started_at) "
+            "SELECT call_id, campaign_id, part, phone, started_at FROM dialer.carrier_rings"
+        )
+
+    faults = ring_faults(carrier_rings(pg_url), {(CAMPAIGN, ANN, 0)})
+
+    assert faults == {(CAMPAIGN, ANN, 0): 2}
+
+
+async def test_a_number_dialled_but_not_rung_and_one_rung_unasked_are_reported(
+    carrier: SimulatedCarrier, pg_url: str
+) -> None:
+    await carrier.place_call(request_for(BOB))
+
+    faults = ring_faults(carrier_rings(pg_url), {(CAMPAIGN, ANN, 0)})
+
+    assert faults == {(CAMPAIGN, ANN, 0): 0, (CAMPAIGN, BOB, 0): 1}
