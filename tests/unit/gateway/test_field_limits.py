@@ -54,6 +54,13 @@ async def test_each_field_over_its_limit_is_named_and_nothing_is_sent(
     assert answer.status_code == 422
     fields = {d["field"] for d in answer.json()["error"]["details"]}
     assert fields == {"speed", "comment", "ivr.lead_words"}
+    # A required field missing or at fault, and one over its limit: both named, never a 500.
+    for audio in ({}, {"audio": {"kind": "tts", "text": "t" * 5001}}):
+        body = {"phones": ["+79161234567"], "comment": "c" * 1001, **audio}
+        answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text[:300]
+        fields = {d["field"] for d in answer.json()["error"]["details"]}
+        assert fields == {"audio" if not audio else "audio.text", "comment"}
     assert not [c for c in services.commands if isinstance(c, CreateCampaign)]
 
 

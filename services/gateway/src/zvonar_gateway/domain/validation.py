@@ -95,18 +95,19 @@ def convert_body(raw: Any) -> tuple[CreateCampaignBody | None, Details]:
     for key in raw:
         if key not in _FIELDS:
             errors.append(detail(str(key), "unknown field"))
+    complete = True  # every required field is there and converted
     for name, info in _FIELDS.items():
         if name not in raw:
             if info.required:
                 errors.append(detail(name, "required"))
+                complete = False
             continue
         try:
             values[info.name] = msgspec.convert(raw[name], info.type)
         except msgspec.ValidationError as exc:
             errors.append(msgspec_detail(name, exc))
-            if info.required:
-                return None, errors
-    return CreateCampaignBody(**values), errors
+            complete = complete and not info.required
+    return (CreateCampaignBody(**values) if complete else None), errors
 
 
 def check_rules(
