@@ -29,6 +29,7 @@ from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
+from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
@@ -91,6 +92,7 @@ async def bootstrap(
         call_concurrency=settings.call_concurrency,
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
+        messages=MessageCache(settings.message_cache_mb * 1024 * 1024),
     )
     return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
 
