@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from zvonar_audio import AudioRejected, measure
+from zvonar_audio import AudioRejected, AudioTooLong, measure
 
 MAX_AUDIO_BYTES = 20 * 1024 * 1024
 
@@ -51,5 +51,5 @@ def clip_duration(data: bytes) -> float:
     return measure(data).duration_s
 
 
-__all__ = ["MAX_AUDIO_BYTES", "AudioCheck", "AudioRejected", "AudioTooLarge", "check_audio",
-           "clip_duration", "new_file_id"]  # fmt: skip
+__all__ = ["MAX_AUDIO_BYTES", "AudioCheck", "AudioRejected", "AudioTooLarge", "AudioTooLong",
+           "check_audio", "clip_duration", "new_file_id"]  # fmt: skip

@@ -27,6 +27,7 @@ from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
     AudioRejected,
     AudioTooLarge,
+    AudioTooLong,
     check_audio,
     new_file_id,
 )
@@ -155,7 +156,12 @@ async def upload_audio(
         raise ApiError(413, "payload_too_large", str(exc)) from exc
     except AudioRejected as exc:
         details = [{"field": "file", "message": str(exc)}]
-        raise ApiError(422, "validation", "the file is not WAV or MP3 audio", details) from exc
+        message = (
+            "the audio is over the limits (10 minutes, 200 MB of PCM)"
+            if isinstance(exc, AudioTooLong)
+            else "the file is not WAV or MP3 audio that plays as its header says"
+        )
+        raise ApiError(422, "validation", message, details) from exc
     file_id = new_file_id()
     await backend.put_object(AUDIO_BUCKET, uploaded_audio_object(account.id, file_id), content)
     return UploadedAudio(file_id=file_id, duration_s=check.duration_s, format=check.format)
