@@ -110,6 +110,21 @@ def test_decoding_stops_at_the_cap_with_memory_bounded() -> None:
     assert peak < 3600 * 8000 * 2 / 2
 
 
+def xing_mp3(claimed_frames: int, frames: int) -> bytes:
+    """MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, mono: a Xing frame claiming `claimed_frames`,
+    then `frames` silent frames of 1152 samples."""
+    header = bytes([0xFF, 0xFB, 0x90, 0xC0])
+    tag = bytes(17) + b"Xing" + (1).to_bytes(4, "big") + claimed_frames.to_bytes(4, "big")
+    first = header + tag + bytes(417 - len(header) - len(tag))
+    return first + (header + bytes(413)) * frames
+
+
+def test_an_mp3_whose_vbr_header_claims_more_than_it_holds_is_refused() -> None:
+    assert measure(xing_mp3(10, 10)).frames == 10 * 1152  # an honest header passes
+    with pytest.raises(AudioRejected, match=r"claims 2,612.2 s, the file holds 0.3 s"):
+        measure(xing_mp3(100_000, 10))
+
+
 @pytest.mark.parametrize(
     "garbage",
     [b"", b"hello, this is a text file" * 20, b"RIFF\x00\x00\x00\x00WAVEjunk",

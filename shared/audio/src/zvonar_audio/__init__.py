@@ -6,7 +6,8 @@ What holds (docs/API.md, "Limits and hostile input"):
 - the content decides, never the file name: a WAV is a RIFF/WAVE file whose every chunk fits
   in the file (a header that claims more than the file holds is refused: a `data` chunk that
   says 0xFFFFFF00 bytes in a 16 KB file is a lie, not a long message); an MP3 is MPEG audio
-  frames right after any ID3v2 tags;
+  frames right after any ID3v2 tags, and one whose VBR header (Xing/Info, VBRI) claims more
+  frames than decode is refused the same way;
 - the length is that of the sound decoded, frame by frame (miniaudio), never a header's word;
 - decoding stops as soon as the sound passes 10 minutes or 200 MB of PCM (16-bit samples at
   the file's own rate and channels), and the file is refused: memory stays bounded by the
@@ -136,6 +137,26 @@ def _starts_with_mpeg_frame(data: bytes, offset: int) -> bool:
     )
 
 
+def _mp3_claimed_samples(data: bytes, offset: int) -> int | None:
+    """The samples a VBR header in the first frame (Xing/Info, or VBRI) says the file holds:
+    its frame count times the samples of a frame; None without one."""
+    header = int.from_bytes(data[offset : offset + 4], "big")
+    mpeg1 = (header >> 19) & 0b11 == 0b11
+    if (header >> 17) & 0b11 != 0b01:  # the tags live in Layer III files only
+        return None
+    mono = (header >> 6) & 0b11 == 0b11
+    side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
+    per_frame = 1152 if mpeg1 else 576
+    xing = offset + 4 + side_info
+    if data[xing : xing + 4] in (b"Xing", b"Info") and len(data) >= xing + 12:
+        if int.from_bytes(data[xing + 4 : xing + 8], "big") & 1:  # the frame count is there
+            return int.from_bytes(data[xing + 8 : xing + 12], "big") * per_frame
+    vbri = offset + 36
+    if data[vbri : vbri + 4] == b"VBRI" and len(data) >= vbri + 18:
+        return int.from_bytes(data[vbri + 14 : vbri + 18], "big") * per_frame
+    return None
+
+
 def audio_format(data: bytes) -> AudioFormat:
     """WAV or MP3 by content, or AudioRejected saying why not."""
     if not data:
@@ -217,7 +238,20 @@ def decode(
         stream.close()  # frees the decoder at once, also when a cap stopped it early
     if frames == 0:
         raise AudioRejected(f"the {kind.upper()} file holds no sound")
+    if kind == "mp3":
+        _check_mp3_claim(data, frames * native_rate / out_rate, native_rate)
     return Decoded(kind, out_rate, out_channels, frames, b"".join(kept))
+
+
+def _check_mp3_claim(data: bytes, decoded_samples: float, rate: int) -> None:
+    """An MP3 whose VBR header claims more frames than decode is refused, like a WAV whose
+    data chunk claims more bytes than it holds (two frames' leeway for encoder padding)."""
+    claimed = _mp3_claimed_samples(data, _after_id3(data))
+    if claimed is not None and claimed > decoded_samples + 2 * 1152:
+        raise AudioRejected(
+            f"not a valid MP3 file: its header claims {claimed / rate:,.1f} s, "
+            f"the file holds {decoded_samples / rate:,.1f} s"
+        )
 
 
 def measure(data: bytes) -> Decoded:
