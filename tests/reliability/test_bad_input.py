@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 import re
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -58,12 +59,15 @@ def record_refusals() -> Iterator[None]:
 
 
 def audio_objects(stack: Stack) -> int:
+    """Uploads kept in the audio bucket (`<account>/upload/...`); the messages the dialer
+    stores meanwhile for the fixture's campaign are not uploads."""
+
     async def count() -> int:
         nc = await connect(stack.nats_url, "bad-input-audio")
         try:
             store = await nc.jetstream().object_store(AUDIO_BUCKET)
             try:
-                return len(await store.list())
+                return sum("upload/" in info.name for info in await store.list())
             except NotFoundError:
                 return 0
         finally:
@@ -186,6 +190,52 @@ def test_an_mp3_with_a_broken_header_is_not_audio(api_stack: Stack, client: http
     with Unchanged(api_stack, client, audio=True):
         for content in broken:
             assert_error(upload(client, "message.mp3", content, "audio/mpeg"), 422)
+
+
+def a_wav(samples: bytes, claimed: int | None = None) -> bytes:
+    """8 kHz 16-bit mono PCM whose data chunk says it holds `claimed` bytes (default: the
+    truth)."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(samples) if claimed is None else claimed) + samples
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def lying_wav() -> bytes:
+    """16 KB whose data chunk claims 0xFFFFFF00 bytes (issue 14: it was 201 with duration
+    1.0, and a call playing it was billed 268,436 s)."""
+    return a_wav(bytes(16_000), claimed=0xFFFFFF00)
+
+
+def eleven_minutes_of_mp3() -> bytes:
+    """Silent MPEG-2.5 Layer III frames at 8 kbit/s: 72 bytes play 72 ms, 660 KB play 11 min."""
+    return (b"\xff\xe3\x18\xc0" + bytes(68)) * round(11 * 60 / 0.072)
+
+
+def test_audio_that_lies_or_decodes_past_the_caps_is_422(
+    api_stack: Stack, client: httpx.Client
+) -> None:
+    with Unchanged(api_stack, client, audio=True):
+        assert_error(upload(client, "lying.wav", lying_wav(), "audio/wav"), 422)
+        assert_error(upload(client, "long.mp3", eleven_minutes_of_mp3(), "audio/mpeg"), 422)
+
+
+def test_another_accounts_file_id_is_refused_like_an_unknown_one(
+    api_stack: Stack, client: httpx.Client
+) -> None:
+    other = api_stack.new_account("Чужие файлы")
+    mine = upload(other, "theirs.wav", a_wav(bytes(16_000)), "audio/wav")
+    assert mine.status_code == 201, mine.text
+    with Unchanged(api_stack, client):
+        borrowed = client.post(
+            "/api/v1/campaigns",
+            json=campaign(audio={"kind": "file", "file_id": mine.json()["file_id"]}),
+        )
+        unknown = client.post(
+            "/api/v1/campaigns",
+            json=campaign(audio={"kind": "file", "file_id": "upload/" + "0" * 32}),
+        )
+        assert assert_error(borrowed, 422) == assert_error(unknown, 422)
 
 
 # --- JSON --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from nats.aio.client import Client
 
 from zvonar_contracts import commands as cmd
-from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET, message_object
 from zvonar_dialer.bootstrap import Dialer, run_in_process
 from zvonar_dialer.settings import DialerSettings
 
@@ -59,7 +59,7 @@ async def test_ten_numbers_end_finished_with_the_carrier_table(
     assert all(e.cost == Decimal("0.00") for e in events if e.outcome != "answered")
     assert [type(c).__name__ for c in double.of(campaign_id)] == ["StartCampaign", "FinishCampaign"]
     message = await (await nc.jetstream().object_store(AUDIO_BUCKET)).get(
-        f"campaign/{campaign_id}/message.wav"
+        message_object(double.account_id, campaign_id)
     )
     assert message.data and message.data[:4] == b"RIFF"
 
@@ -77,6 +77,6 @@ async def test_answered_calls_of_a_recorded_campaign_leave_a_recording(
     recordings = await nc.jetstream().object_store(RECORDINGS_BUCKET)
     for digit in "09":
         event = events[digit]
-        assert event.recording == f"{campaign_id}/{event.call_id}.wav"
+        assert event.recording == f"{double.account_id}/{campaign_id}/{event.call_id}.wav"
         stored = await recordings.get(event.recording)
         assert stored.data and stored.data[:4] == b"RIFF"

@@ -23,7 +23,7 @@ from zvonar_contracts.dialer import (
     SynthesizeReply,
 )
 from zvonar_contracts.options import WEEKDAYS, CallerIdRouting, CallingWindow, FileAudio
-from zvonar_contracts.subjects import AUDIO_BUCKET, dialer_request_subject
+from zvonar_contracts.subjects import AUDIO_BUCKET, dialer_request_subject, uploaded_audio_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import Dialer
 from zvonar_runtime.db import Cursor
@@ -146,7 +146,8 @@ async def test_placement_of_a_paused_campaign_follows_its_window(
 async def test_an_audio_file_that_is_not_audio_fails_the_campaign(
     dialer: Dialer, double: CampaignDouble, nc: Client
 ) -> None:
-    await (await nc.jetstream().object_store(AUDIO_BUCKET)).put("upload/not-audio", b"plain text")
+    name = uploaded_audio_object(double.account_id, "upload/not-audio")
+    await (await nc.jetstream().object_store(AUDIO_BUCKET)).put(name, b"plain text")
 
     campaign_id = await double.create(["+79167200000"], audio=FileAudio(file_id="upload/not-audio"))
 
@@ -158,10 +159,13 @@ async def test_an_audio_file_that_is_not_audio_fails_the_campaign(
 
 
 async def test_a_preview_is_synthesized_into_the_audio_bucket(dialer: Dialer, nc: Client) -> None:
-    reply = await ask(nc, SynthesizePreview(text="Добрый день"), SynthesizeReply)
+    reply = await ask(
+        nc, SynthesizePreview(text="Добрый день", account_id="acc_1"), SynthesizeReply
+    )
 
     assert isinstance(reply, SynthesizeReply) and reply.error is None
     assert reply.audio_object is not None and reply.duration_s > 0
+    assert reply.audio_object.startswith("acc_1/preview/")
     stored = await (await nc.jetstream().object_store(AUDIO_BUCKET)).get(reply.audio_object)
     assert stored.data and stored.data[:4] == b"RIFF"
 

@@ -27,6 +27,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from zvonar_audio import pcm_to_wav
 from zvonar_contracts.codec import decode_query, encode
 from zvonar_contracts.options import CampaignOptions, Size, Status, Tag, TtsAudio
 from zvonar_contracts.queries import (
@@ -42,7 +43,14 @@ from zvonar_contracts.queries import (
     ReportPage,
     Start,
 )
-from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET, STATS_QUERY_PREFIX
+from zvonar_contracts.subjects import (
+    AUDIO_BUCKET,
+    RECORDINGS_BUCKET,
+    STATS_QUERY_PREFIX,
+    message_object,
+    recording_object,
+    uploaded_audio_object,
+)
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
 from zvonar_gateway.files.exports import MEDIA_TYPES
 from zvonar_gateway.files.reports import REPORT_PAGE_SIZE
@@ -86,7 +94,14 @@ def a_campaign(campaign_id: int, account: Account, **changes: Any) -> CampaignVi
     return CampaignView(**fields)
 
 
-def a_call(campaign_id: int, n: int, *, recording: bool = False, part: int = 0) -> CallRow:
+def a_call(
+    campaign_id: int,
+    n: int,
+    *,
+    recording: bool = False,
+    part: int = 0,
+    account: Account = ALICE,
+) -> CallRow:
     phone = f"+7916{n:07d}"
     call_id = f"{campaign_id}-{part}-{phone.lstrip('+')}-1"
     return CallRow(
@@ -99,7 +114,7 @@ def a_call(campaign_id: int, n: int, *, recording: bool = False, part: int = 0) 
         cost=Decimal("0.35") if n % 2 else Decimal("0.00"),
         answer_text="да" if n % 2 else "",
         lead=bool(n % 2),
-        recording=f"{campaign_id}/{call_id}.wav" if recording else None,
+        recording=recording_object(account.id, campaign_id, call_id) if recording else None,
     )
 
 
@@ -278,7 +293,10 @@ async def test_uploaded_wav_is_stored_under_its_file_id(
     body = answer.json()
     assert body["file_id"].startswith("upload/")
     assert body["duration_s"] == 2.0
-    assert await backend.get_object(AUDIO_BUCKET, body["file_id"]) == content
+    # Kept in the uploading account's folder.
+    name = uploaded_audio_object(ALICE.id, body["file_id"])
+    assert name.startswith(f"{ALICE.id}/")
+    assert await backend.get_object(AUDIO_BUCKET, name) == content
 
 
 async def test_uploaded_mp3_is_accepted(client: httpx.AsyncClient) -> None:
@@ -293,7 +311,7 @@ async def test_uploaded_mp3_is_accepted(client: httpx.AsyncClient) -> None:
 async def test_not_audio_is_422_and_stores_nothing(
     client: httpx.AsyncClient, backend: Backend
 ) -> None:
-    before = await backend.list_objects(AUDIO_BUCKET, "upload/")
+    before = await backend.list_objects(AUDIO_BUCKET, "")
     answer = await client.post(
         "/api/v1/audio",
         files={"file": ("fake.wav", bytes(range(256)) * 40, "audio/wav")},
@@ -301,7 +319,59 @@ async def test_not_audio_is_422_and_stores_nothing(
     )
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["field"] == "file"
-    assert await backend.list_objects(AUDIO_BUCKET, "upload/") == before
+    assert await backend.list_objects(AUDIO_BUCKET, "") == before
+
+
+def lying_wav(wav: bytes) -> bytes:
+    """The WAV with its data chunk claiming 0xFFFFFF00 bytes (about 74 hours at 8 kHz)."""
+    data = bytearray(wav)
+    at = data.index(b"data")
+    data[at + 4 : at + 8] = (0xFFFFFF00).to_bytes(4, "little")
+    return bytes(data)
+
+
+def long_mp3(seconds: float) -> bytes:
+    """Silent MPEG-2.5 Layer III frames, 8 kbit/s, 8 kHz mono: 72 bytes play 72 ms, so ten
+    minutes fit in 600 KB. Built by hand: no MP3 encoder is installed."""
+    frame = bytes([0xFF, 0xE3, 0x18, 0xC0]) + bytes(68)
+    return frame * round(seconds / 0.072)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        # A 16 KB WAV whose data chunk claims 0xFFFFFF00 bytes: was 201 with duration 1.0,
+        # and the dialer billed its header's 268,436 s.
+        ("lying.wav", lying_wav(pcm_to_wav(bytes(16000), 8000))),
+        # 11 minutes in 660 KB: over the 10-minute cap.
+        ("long.mp3", long_mp3(11 * 60)),
+    ],
+)
+async def test_audio_that_lies_or_is_over_the_caps_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, backend: Backend, name: str, content: bytes
+) -> None:
+    assert len(content) < 1024 * 1024
+    before = await backend.list_objects(AUDIO_BUCKET, "")
+    answer = await client.post(
+        "/api/v1/audio", files={"file": (name, content, "audio/wav")}, headers=auth()
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "validation"
+    assert error["details"][0]["field"] == "file"
+    assert await backend.list_objects(AUDIO_BUCKET, "") == before
+
+
+async def test_an_mp3_just_under_the_caps_is_accepted_with_its_decoded_length(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/api/v1/audio",
+        files={"file": ("long.mp3", long_mp3(9 * 60), "audio/mpeg")},
+        headers=auth(),
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["duration_s"] == pytest.approx(9 * 60, abs=0.1)
 
 
 async def test_audio_over_20_mb_is_413(client: httpx.AsyncClient, wav_file: Path) -> None:
@@ -437,7 +507,9 @@ async def test_recording_is_served_as_wav_and_scoped_to_the_campaign(
     part = stats.add(a_campaign(1000011, ALICE, smart_part=1, parent_id=main.id))
     stats.add(a_campaign(1000012, ALICE))
     await backend.put_object(
-        RECORDINGS_BUCKET, "1000010/1000010-1-79160000001-1.wav", wav_file.read_bytes()
+        RECORDINGS_BUCKET,
+        recording_object(ALICE.id, 1000010, "1000010-1-79160000001-1"),
+        wav_file.read_bytes(),
     )
     for campaign_id in (main.id, part.id):
         answer = await client.get(
@@ -483,8 +555,10 @@ async def test_audio_clips_list_the_campaign_objects_with_playable_urls(
     client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
 ) -> None:
     stats.add(a_campaign(1000030, ALICE))
-    await backend.put_object(AUDIO_BUCKET, "campaign/1000030/message.wav", wav_file.read_bytes())
-    await backend.put_object(AUDIO_BUCKET, "campaign/10000301/message.wav", b"other campaign")
+    await backend.put_object(AUDIO_BUCKET, message_object(ALICE.id, 1000030), wav_file.read_bytes())
+    await backend.put_object(AUDIO_BUCKET, message_object(ALICE.id, 10000301), b"other campaign")
+    # Another account's folder is never listed, even under the same campaign number.
+    await backend.put_object(AUDIO_BUCKET, message_object(BOB.id, 1000030), b"bob's")
     answer = await client.get("/api/v1/campaigns/1000030/audio", headers=auth())
     assert answer.status_code == 200
     clips = answer.json()

@@ -21,16 +21,18 @@ from zvonar_contracts.options import (
     WEEKDAYS,
     CallingWindow,
     CampaignOptions,
+    FileAudio,
     PhoneBaseRef,
     SmartOptions,
     Status,
     TtsAudio,
 )
+from zvonar_contracts.subjects import uploaded_audio_object
 from zvonar_dialer.adapters import schema, store
-from zvonar_dialer.adapters.audio import pcm_to_wav
+from zvonar_dialer.adapters.audio import pcm_to_wav, wav_duration
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.domain.clock import DialerClock
-from zvonar_dialer.domain.tariff import load_tariff
+from zvonar_dialer.domain.tariff import billed_seconds, load_tariff
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import claim, request_of
@@ -71,8 +73,10 @@ class FakeCommands:
 class FakeBlobs:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.reads: list[tuple[str, str]] = []
 
     async def get(self, bucket: str, name: str) -> bytes:
+        self.reads.append((bucket, name))
         return self.objects[(bucket, name)]
 
     async def put(self, bucket: str, name: str, data: bytes) -> None:
@@ -127,7 +131,7 @@ async def create(deps: Deps, phones: list[str], campaign_id: int = CID, **option
     digest = hashlib.sha256(base).hexdigest()
     await deps.blobs.put("phone-bases", digest, base)
     ref = PhoneBaseRef(bucket="phone-bases", name=digest, count=len(phones), sha256=digest)
-    opts = CampaignOptions(name="c", audio=TtsAudio(text="Здравствуйте"), **options)
+    opts = CampaignOptions(**{"name": "c", "audio": TtsAudio(text="Здравствуйте"), **options})
     common: dict[str, Any] = {"campaign_id": campaign_id, "account_id": "acc", "at": ORIGIN}
     await feed(deps, ev.CampaignCreated(**common, options=opts, phones=ref, account_tz="UTC"), 1)
     status = Status.SCHEDULED if opts.start_at else Status.ACCEPTED
@@ -167,7 +171,7 @@ async def test_an_accepted_campaign_is_prepared_and_started_at_once(deps: Deps) 
     assert [type(c) for c in commands] == [cmd.StartCampaign]
     assert commands[0].started_at == deps.clock.now()
     assert await deps.db.run(count("queued")) == 100
-    assert ("audio", f"campaign/{CID}/message.wav") in deps.blobs.objects  # type: ignore[attr-defined]
+    assert ("audio", f"acc/campaign/{CID}/message.wav") in deps.blobs.objects  # type: ignore[attr-defined]
 
 
 async def test_a_scheduled_campaign_starts_at_its_start_time_never_before(
@@ -274,6 +278,71 @@ async def test_answered_calls_are_charged_and_unanswered_ones_are_free(
     assert events["0"].billed_s == 60 and str(events["0"].cost) == "1.80"
     assert events["6"].outcome == "no_answer" and str(events["6"].cost) == "0.00"
     assert {e.caller_number for e in events.values()} == {"+74950000001", "+74950000002"}
+
+
+# MPEG-2.5 Layer III, 8 kbit/s, 8 kHz, mono: 72 bytes play 576 samples (72 ms).
+LOW_RATE_FRAME = bytes([0xFF, 0xE3, 0x18, 0xC0]) + bytes(68)
+
+
+async def upload(deps: Deps, content: bytes, account_id: str = "acc") -> FileAudio:
+    file_id = "upload/" + hashlib.sha256(content).hexdigest()[:32]
+    await deps.blobs.put("audio", uploaded_audio_object(account_id, file_id), content)
+    return FileAudio(file_id=file_id)
+
+
+async def test_an_answered_call_is_billed_for_the_decoded_message(deps: Deps, wall: Wall) -> None:
+    """The call plays the message as decoded (90.0 s of MPEG frames) and is billed for it;
+    its recording is made from the message decoded at preparation, read back never."""
+    audio = await upload(deps, LOW_RATE_FRAME * 1250)  # 1250 × 72 ms = 90 s
+    await create(deps, ["+79160000008"], speed=100_000, audio=audio, record=True)
+    blobs: FakeBlobs = deps.blobs  # type: ignore[assignment]
+    scheduler = Scheduler(deps)
+    for _ in range(3):
+        await scheduler.pass_once()
+        wall.advance(1)
+
+    campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+    assert campaign is not None and campaign.message_duration_s == 90.0
+    [event] = await deps.db.run(outbox_events)
+    assert (event.outcome, event.duration_s) == ("answered", 90.0)
+    assert event.billed_s == billed_seconds(deps.tariff, 90.0) == 120
+    assert str(event.cost) == "4.20"  # 2 min × (1.80 + 0.30 recording)
+    assert event.recording is not None
+    recording = blobs.objects[("recordings", event.recording)]
+    assert wav_duration(recording) == 90.0
+    assert [name for bucket, name in blobs.reads if bucket == "audio"] == [
+        uploaded_audio_object("acc", audio.file_id)
+    ]
+
+
+async def test_an_upload_whose_header_lies_fails_the_campaign_and_bills_nobody(
+    deps: Deps, wall: Wall
+) -> None:
+    """A 16 KB WAV whose data chunk claims 0xFFFFFF00 bytes: the dialer took the header's
+    268,436 s as the message length and billed an answered call 8,053.20 ₽ for it."""
+    wav = bytearray(pcm_to_wav(bytes(16000), 8000))
+    at = wav.index(b"data")
+    wav[at + 4 : at + 8] = (0xFFFFFF00).to_bytes(4, "little")
+    await create(deps, ["+79160000008"], speed=100_000, audio=await upload(deps, bytes(wav)))
+    scheduler = Scheduler(deps)
+    for _ in range(3):
+        await scheduler.pass_once()
+        wall.advance(1)
+
+    failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
+    assert len(failures) == 1 and "claims" in failures[0].reason
+    assert await deps.db.run(outbox_events) == []
+    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.ERROR
+
+
+async def test_another_accounts_upload_is_not_found_by_the_dialer(deps: Deps) -> None:
+    audio = await upload(deps, pcm_to_wav(bytes(16000), 8000), account_id="acc_other")
+    await create(deps, PHONES[:1], audio=audio)  # account "acc" names the other's file_id
+
+    await Scheduler(deps).pass_once()
+
+    failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
+    assert len(failures) == 1 and "missing" in failures[0].reason
 
 
 async def test_a_pass_after_a_long_stall_does_not_fire_the_calls_it_missed(

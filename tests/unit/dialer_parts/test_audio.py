@@ -1,4 +1,4 @@
-"""Uploaded audio: WAV passes, MP3 and other WAV encodings are decoded, garbage is refused."""
+"""A campaign's message: WAV or MP3 decoded once to 8 kHz mono, lies and garbage refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import wave
 
 import pytest
 
-from zvonar_dialer.adapters.audio import AudioError, to_pcm, to_wav, wav_duration
+from zvonar_dialer.adapters.audio import LINE_RATE, AudioError, to_message, to_pcm, wav_duration
 
 MP3_FRAME_BYTES = 417  # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, no padding
 MP3_FRAME_SAMPLES = 1152
@@ -40,23 +40,36 @@ def tone_wav(seconds: float, *, rate: int = 8000, width: int = 2, channels: int 
     return buffer.getvalue()
 
 
-def test_a_16_bit_wav_passes_through_unchanged() -> None:
-    wav = tone_wav(1.5)
-    assert to_wav(wav) is wav
+def test_a_wav_is_decoded_to_8_khz_mono_with_its_length() -> None:
+    message = to_message(tone_wav(1.5, rate=22050, channels=2))
+    assert message.sample_rate == LINE_RATE
+    assert message.duration_s == pytest.approx(1.5, abs=0.001)
+    with wave.open(io.BytesIO(message.wav()), "rb") as source:
+        assert (source.getnchannels(), source.getsampwidth(), source.getframerate()) == (1, 2, 8000)
+    assert wav_duration(message.wav()) == message.duration_s
 
 
 def test_an_8_bit_wav_is_converted_to_16_bit() -> None:
-    converted = to_wav(tone_wav(1.0, width=1))
-    with wave.open(io.BytesIO(converted), "rb") as source:
-        assert source.getsampwidth() == 2
-    assert wav_duration(converted) == pytest.approx(1.0, abs=0.01)
+    message = to_message(tone_wav(1.0, width=1))
+    assert message.duration_s == pytest.approx(1.0, abs=0.01)
+    assert message.nbytes == 8000 * 2
 
 
-def test_an_mp3_is_decoded_to_a_16_bit_wav_of_the_same_length() -> None:
-    converted = to_wav(silent_mp3(40))
-    with wave.open(io.BytesIO(converted), "rb") as source:
-        assert (source.getsampwidth(), source.getframerate()) == (2, 44100)
-    assert wav_duration(converted) == pytest.approx(40 * MP3_FRAME_SAMPLES / 44100, abs=0.03)
+def test_an_mp3_is_decoded_to_the_same_length() -> None:
+    message = to_message(silent_mp3(40))
+    assert message.duration_s == pytest.approx(40 * MP3_FRAME_SAMPLES / 44100, abs=0.03)
+
+
+def test_a_wav_whose_header_claims_more_than_it_holds_is_refused() -> None:
+    """The dialer used to pass such a WAV through and take its header's length: a 16 KB file
+    whose data chunk claims 0xFFFFFF00 bytes played "268,436 s" and an answered call was
+    billed for that. Its decoder refuses it, as the gateway's does."""
+    wav = bytearray(tone_wav(1.0))
+    assert len(wav) < 16 * 1024
+    at = wav.index(b"data")
+    wav[at + 4 : at + 8] = (0xFFFFFF00).to_bytes(4, "little")
+    with pytest.raises(AudioError, match="claims"):
+        to_message(bytes(wav))
 
 
 @pytest.mark.parametrize(
@@ -66,7 +79,7 @@ def test_an_mp3_is_decoded_to_a_16_bit_wav_of_the_same_length() -> None:
 )  # fmt: skip
 def test_data_that_is_not_wav_or_mp3_is_refused(garbage: bytes) -> None:
     with pytest.raises(AudioError):
-        to_wav(garbage)
+        to_message(garbage)
 
 
 def test_to_pcm_resamples_and_downmixes() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from zvonar_audio import pcm_to_wav
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
 from zvonar_contracts.queries import GetCampaign, ListCampaigns
 
@@ -262,15 +263,50 @@ async def test_a_silent_service_is_503_with_retry_after(
     assert answer.json()["error"]["code"] == "service_unavailable"
 
 
+async def upload_audio(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    wav = pcm_to_wav(bytes(16000), 8000)  # one second
+    answer = await client.post(
+        "/api/v1/audio", files={"file": ("m.wav", wav, "audio/wav")}, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    file_id: str = answer.json()["file_id"]
+    return file_id
+
+
+def with_file(file_id: str) -> dict[str, Any]:
+    return {"phones": ["+79161234567"], "audio": {"kind": "file", "file_id": file_id}}
+
+
 async def test_an_uploaded_audio_file_can_be_used(
-    client: httpx.AsyncClient, headers: dict[str, str], nc: Any
+    client: httpx.AsyncClient, headers: dict[str, str], services: Any
 ) -> None:
-    store = await nc.jetstream().object_store("audio")
-    await store.put("upload/test-clip", b"RIFF....WAVE")
-    body = {"phones": ["+79161234567"], "audio": {"kind": "file", "file_id": "upload/test-clip"}}
-    answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
+    file_id = await upload_audio(client, headers)
+    answer = await client.post("/api/v1/campaigns", json=with_file(file_id), headers=headers)
     assert answer.status_code == 201, answer.text
     assert "audio_file" in answer.json()["tags"]
+    create = next(c for c in services.commands if isinstance(c, CreateCampaign))
+    assert create.options.audio.file_id == file_id
+
+
+async def test_another_accounts_file_id_is_refused_exactly_like_an_unknown_one(
+    client: httpx.AsyncClient, headers: dict[str, str], admin: dict[str, str], services: Any
+) -> None:
+    """docs/API.md: references in a body belong to the caller."""
+    other = await client.post(
+        "/api/v1/accounts", json={"name": "Другой", "timezone": "UTC"}, headers=admin
+    )
+    theirs = {"Authorization": f"Bearer {other.json()['api_key']}"}
+    file_id = await upload_audio(client, headers)
+
+    borrowed = await client.post("/api/v1/campaigns", json=with_file(file_id), headers=theirs)
+    unknown = await client.post(
+        "/api/v1/campaigns", json=with_file("upload/" + "0" * 32), headers=theirs
+    )
+    assert borrowed.status_code == unknown.status_code == 422, borrowed.text
+    assert borrowed.json()["error"]["code"] == unknown.json()["error"]["code"]
+    assert borrowed.json()["error"]["details"] == unknown.json()["error"]["details"]
+    assert borrowed.json()["error"]["details"][0]["field"] == "audio.file_id"
+    assert not any(isinstance(c, CreateCampaign) for c in services.commands)
 
 
 async def test_answers_have_the_documented_shapes(

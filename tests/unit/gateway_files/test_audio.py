@@ -9,6 +9,7 @@ import wave
 
 import pytest
 
+from zvonar_audio import AudioTooLong
 from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
     AudioRejected,
@@ -93,3 +94,38 @@ def test_a_text_file_is_refused() -> None:
 def test_over_twenty_megabytes_is_too_large() -> None:
     with pytest.raises(AudioTooLarge):
         check_audio(make_wav(0.1) + bytes(MAX_AUDIO_BYTES))
+
+
+def lying_wav(wav: bytes, claimed: int = 0xFFFFFF00) -> bytes:
+    data = bytearray(wav)
+    at = data.index(b"data")
+    data[at + 4 : at + 8] = claimed.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_a_wav_whose_header_claims_more_than_it_holds_is_refused() -> None:
+    """A 16 KB WAV whose data chunk claims 0xFFFFFF00 bytes was accepted as 1.0 s (and the
+    dialer billed its header's 268,436 s)."""
+    wav = make_wav(1.0)
+    assert len(wav) < 16 * 1024
+    with pytest.raises(AudioRejected, match="claims 4,294,967,040 bytes"):
+        check_audio(lying_wav(wav))
+    # A header one second too long is a lie just the same.
+    with pytest.raises(AudioRejected, match="claims"):
+        check_audio(lying_wav(wav, claimed=2 * 16000))
+
+
+# MPEG-2.5 Layer III, 8 kbit/s, 8 kHz, mono: 72 bytes play 576 samples (72 ms).
+LOW_RATE_FRAME = bytes([0xFF, 0xE3, 0x18, 0xC0]) + bytes(68)
+
+
+def test_an_mp3_that_decodes_past_ten_minutes_is_refused() -> None:
+    eleven_minutes = LOW_RATE_FRAME * round(11 * 60 / 0.072)
+    assert len(eleven_minutes) < 700_000
+    with pytest.raises(AudioTooLong, match="10 minutes"):
+        check_audio(eleven_minutes)
+
+
+def test_the_duration_is_the_decoded_one() -> None:
+    check = check_audio(LOW_RATE_FRAME * 1000)
+    assert (check.format, check.duration_s) == ("mp3", 72.0)

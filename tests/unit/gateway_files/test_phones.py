@@ -179,10 +179,11 @@ class FakeObjectStore:
         self.objects[(bucket, name)] = data
 
 
-async def test_phone_base_is_stored_under_its_sha256() -> None:
+async def test_phone_base_is_stored_under_its_sha256_in_the_accounts_folder() -> None:
     store = FakeObjectStore()
-    ref = await store_phone_base(store, ["+79161234567", "+79161234568"])
+    ref = await store_phone_base(store, "acc_1", ["+79161234567", "+79161234568"])
     content = b"+79161234567\n+79161234568"
     digest = hashlib.sha256(content).hexdigest()
-    assert (ref.bucket, ref.name, ref.count, ref.sha256) == ("phone-bases", digest, 2, digest)
-    assert store.objects == {("phone-bases", digest): content}
+    name = f"acc_1/{digest}"
+    assert (ref.bucket, ref.name, ref.count, ref.sha256) == ("phone-bases", name, 2, digest)
+    assert store.objects == {("phone-bases", name): content}

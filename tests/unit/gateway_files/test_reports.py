@@ -46,13 +46,14 @@ def a_call(n: int) -> CallRow:
         cost=Decimal("0.10"),
         answer_text="",
         lead=False,
-        recording=f"1000001/1000001-0-7916000000{n}-1.wav",
+        recording=f"acc_1/1000001/1000001-0-7916000000{n}-1.wav",
     )
 
 
 def test_a_recording_is_served_only_by_its_campaign_or_its_smart_parts() -> None:
     call_id = "1000001-1-79160000001-1"
-    assert recording_object(a_campaign(1000001), call_id) == f"1000001/{call_id}.wav"
+    # In the campaign's account's folder: another account's recordings cannot be named.
+    assert recording_object(a_campaign(1000001), call_id) == f"acc_1/1000001/{call_id}.wav"
     assert recording_object(a_campaign(1000002, parent_id=1000001), call_id) is not None
     assert recording_object(a_campaign(1000003), call_id) is None
     assert recording_object(a_campaign(1000001), "../1000003/x") is None

@@ -8,6 +8,7 @@ import io
 import zipfile
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from zvonar_gateway.adapters.accounts import AccountStore
 WAV = b"RIFF....WAVEfmt fake recording"
 
 
-def calls(cid: int) -> list[CallRow]:
+def calls(cid: int, account_id: str) -> list[CallRow]:
     start = dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC)
     return [
         CallRow(
@@ -36,7 +37,7 @@ def calls(cid: int) -> list[CallRow]:
             cost=Decimal("2.10"),
             answer_text="да",
             lead=True,
-            recording=f"{cid}/call-1.wav",
+            recording=f"{account_id}/{cid}/call-1.wav",
         ),
         CallRow(
             phone="+79161234506",
@@ -71,7 +72,7 @@ async def campaign(
         view = services.campaigns[q.campaign_id][0]
         if view.account_id != q.account_id:
             return plain(q)  # the double's not_found path for GetReport
-        rows = calls(q.campaign_id)
+        rows = calls(q.campaign_id, view.account_id)
         shown = rows if q.per_page == 0 else rows[(q.page - 1) * q.per_page :][: q.per_page]
         return ReportPage(
             campaign=view, calls=shown, total=len(rows), page=q.page, per_page=q.per_page
@@ -79,12 +80,22 @@ async def campaign(
 
     monkeypatch.setattr(services, "query", query)
     store = await nc.jetstream().object_store(RECORDINGS_BUCKET)
-    await store.put(f"{cid}/call-1.wav", WAV)
+    await store.put(recording_of(services, cid), WAV)
     return cid
 
 
+def recording_of(services: FakeServices, cid: int) -> str:
+    """The object name of the campaign's one recording, in its account's folder."""
+    return f"{services.campaigns[cid][0].account_id}/{cid}/call-1.wav"
+
+
+@pytest.fixture
+def recording(services: FakeServices, campaign: int) -> str:
+    return recording_of(services, campaign)
+
+
 async def test_the_report_page_shows_summary_calls_and_charts(
-    web: httpx.AsyncClient, campaign: int
+    web: httpx.AsyncClient, campaign: int, recording: str
 ) -> None:
     page = await web.get(f"/campaigns/{campaign}/report")
     assert page.status_code == 200, page.text
@@ -92,20 +103,20 @@ async def test_the_report_page_shows_summary_calls_and_charts(
     assert "Акция июнь" in text and "+79161234500" in text and "+79161234506" in text
     assert 'data-counter="size_total"' in text and "Ответил" in text and "Не ответил" in text
     assert 'id="chart-outcomes"' in text and 'id="chart-time"' in text
-    assert f'src="/campaigns/{campaign}/recording?name={campaign}/call-1.wav"' in text
+    assert f'src="/campaigns/{campaign}/recording?name={quote(recording)}"' in text
     assert "/static/web/chart.umd.min.js" in text and "Создана" in text
 
 
-async def test_the_report_csv_and_the_recordings(web: httpx.AsyncClient, campaign: int) -> None:
+async def test_the_report_csv_and_the_recordings(
+    web: httpx.AsyncClient, campaign: int, recording: str
+) -> None:
     csv_file = await web.get(f"/campaigns/{campaign}/report/download", params={"format": "csv"})
     text = csv_file.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("phone,part,attempt,started_at,outcome")
     assert "+79161234500" in text and f"/campaigns/{campaign}/recording?name=" in text
     xlsx = await web.get(f"/campaigns/{campaign}/report/download", params={"format": "xlsx"})
     assert xlsx.content[:2] == b"PK"
-    played = await web.get(
-        f"/campaigns/{campaign}/recording", params={"name": f"{campaign}/call-1.wav"}
-    )
+    played = await web.get(f"/campaigns/{campaign}/recording", params={"name": recording})
     assert played.status_code == 200 and played.content == WAV
     archive = await web.get(f"/campaigns/{campaign}/recordings.zip")
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
@@ -113,7 +124,7 @@ async def test_the_report_csv_and_the_recordings(web: httpx.AsyncClient, campaig
 
 
 async def test_recordings_of_another_campaign_or_account_are_not_served(
-    web: httpx.AsyncClient, campaign: int, accounts: AccountStore
+    web: httpx.AsyncClient, campaign: int, recording: str, accounts: AccountStore
 ) -> None:
     elsewhere = await web.get(f"/campaigns/{campaign}/recording", params={"name": "1/other.wav"})
     assert elsewhere.status_code == 404
@@ -127,9 +138,7 @@ async def test_recordings_of_another_campaign_or_account_are_not_served(
     await web.post("/sign-out", data={"_csrf": csrf_of(home.text)})
     page = await web.get("/")
     await web.post("/sign-in", data={"_csrf": csrf_of(page.text), "api_key": key})
-    theirs = await web.get(
-        f"/campaigns/{campaign}/recording", params={"name": f"{campaign}/call-1.wav"}
-    )
+    theirs = await web.get(f"/campaigns/{campaign}/recording", params={"name": recording})
     assert theirs.status_code == 404 and theirs.content != WAV
     report = await web.get(f"/campaigns/{campaign}/report")
     assert report.status_code == 404 and "Не найдено" in report.text

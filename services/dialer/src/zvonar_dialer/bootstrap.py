@@ -30,6 +30,7 @@ from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
+from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
@@ -93,6 +94,7 @@ async def bootstrap(
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
         campaign_log=JetStreamCampaignLog(js),
+        messages=MessageCache(settings.message_cache_mb * 1024 * 1024),
     )
     return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
 

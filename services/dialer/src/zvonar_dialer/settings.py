@@ -30,6 +30,9 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     carrier_failures: int = 3
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6
+    # Memory for the campaigns' decoded messages kept for recordings (least recently used
+    # out; 8 kHz mono is 0.94 MB a minute, so the default holds 6 ten-minute messages).
+    message_cache_mb: int = 64
 
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
@@ -42,6 +45,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "carrier_failures": "DIALER_CARRIER_FAILURES",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
+        "message_cache_mb": "DIALER_MESSAGE_CACHE_MB",
     }
 
     @property

@@ -35,6 +35,7 @@ class PlacementReply(msgspec.Struct, frozen=True, kw_only=True):
 
 class SynthesizePreview(DialerRequestBase, frozen=True, tag=True):
     text: str
+    account_id: str  # the preview is kept in this account's folder of bucket `audio`
 
 
 class SynthesizeReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,19 +1,18 @@
 """Call recordings of the simulated carrier: the message, then what the callee answered.
 
 Nobody really speaks on a simulated line, so the callee's word is synthesized and a
-pressed key becomes its DTMF tone. Both parts are brought to the message's sample rate,
-mono, 16-bit, and joined with a short pause into one WAV.
+pressed key becomes its DTMF tone. The message comes already decoded (`audio.Message`, the
+form it is played in: it is not decoded again per call); the answer is brought to its sample
+rate, mono, 16-bit, and both are joined with a short pause into one WAV.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import struct
-import wave
 from typing import Protocol
 
-from .audio import AudioError, pcm_to_wav, to_pcm, to_wav
+from .audio import Message, pcm_to_wav, to_pcm
 
 PAUSE_S = 0.3
 KEY_TONE_S = 0.25
@@ -31,14 +30,6 @@ class SpeechSynthesizer(Protocol):
     """Anything that speaks text into WAV bytes, such as `tts.Synthesizer`."""
 
     def synthesize(self, text: str, voice: str = "ru") -> bytes: ...
-
-
-def _sample_rate(wav: bytes) -> int:
-    try:
-        with wave.open(io.BytesIO(wav), "rb") as source:
-            return source.getframerate()
-    except (wave.Error, EOFError) as exc:
-        raise AudioError(f"the message is not a readable WAV: {exc}") from exc
 
 
 def _silence(seconds: float, sample_rate: int) -> bytes:
@@ -65,15 +56,13 @@ def _answer_pcm(answer_text: str, synthesizer: SpeechSynthesizer, sample_rate: i
     return to_pcm(spoken, sample_rate=sample_rate)
 
 
-def make_recording(message_wav: bytes, answer_text: str, synthesizer: SpeechSynthesizer) -> bytes:
+def make_recording(message: Message, answer_text: str, synthesizer: SpeechSynthesizer) -> bytes:
     """One mono 16-bit WAV: the message, a short pause and the callee's answer, if any."""
-    message = to_wav(message_wav)
-    sample_rate = _sample_rate(message)
-    message_pcm = to_pcm(message, sample_rate=sample_rate)
+    sample_rate = message.sample_rate
     if not answer_text.strip():
-        return pcm_to_wav(message_pcm, sample_rate)
+        return pcm_to_wav(message.pcm, sample_rate)
     answer = _answer_pcm(answer_text, synthesizer, sample_rate)
-    return pcm_to_wav(message_pcm + _silence(PAUSE_S, sample_rate) + answer, sample_rate)
+    return pcm_to_wav(message.pcm + _silence(PAUSE_S, sample_rate) + answer, sample_rate)
 
 
 __all__ = ["SpeechSynthesizer", "key_tone", "make_recording"]

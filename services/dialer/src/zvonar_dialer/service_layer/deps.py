@@ -14,6 +14,7 @@ from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import Tariff
+from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_runtime.db import Cursor, Database
 
 
@@ -65,8 +66,8 @@ class Deps:
     # Set when the outbox has rows to publish / the scheduler has news to look at.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    # Each campaign's message WAV, read once from the audio bucket (for recordings).
-    messages: dict[int, bytes] = field(default_factory=dict)
+    # The campaigns' decoded messages (for recordings), within a byte budget.
+    messages: MessageCache = field(default_factory=MessageCache)
     # The campaign stream, which the scheduler catches up with before its first pass
     # (None: nothing to wait for — the store is fed directly).
     campaign_log: CampaignLog | None = None

@@ -19,7 +19,7 @@ import structlog
 from zvonar_contracts.call_events import CallCompleted, call_id_of
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import Status, WordsIvr
-from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject
+from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject, recording_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.recording import make_recording
 from zvonar_dialer.adapters.telephony import CallRequest, CallResult
@@ -27,7 +27,7 @@ from zvonar_dialer.domain import caller_numbers, pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
 from zvonar_dialer.service_layer.deps import Deps
-from zvonar_dialer.service_layer.preparation import message_wav
+from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_runtime.db import Cursor
 
 log = structlog.get_logger(__name__)
@@ -178,11 +178,11 @@ async def recording_of(
 ) -> str | None:
     if not (campaign.options.record and result.outcome == "answered"):
         return None
-    message = await message_wav(deps, campaign.campaign_id)
+    message = await message_of(deps, campaign)
     wav = await asyncio.get_running_loop().run_in_executor(
         None, make_recording, message, result.answer_text, deps.synthesizer
     )
-    name = f"{campaign.campaign_id}/{call.call_id}.wav"
+    name = recording_object(campaign.account_id, campaign.campaign_id, call.call_id)
     await deps.blobs.put(RECORDINGS_BUCKET, name, wav)
     return name
 

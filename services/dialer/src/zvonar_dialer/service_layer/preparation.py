@@ -1,8 +1,11 @@
 """Getting a campaign ready to dial: its phone base into the numbers table (part 0) and its
-message as WAV at `campaign/<id>/message.wav` in the audio bucket.
+message, decoded once into the form it is played in (8 kHz mono, `adapters.audio`), as WAV at
+`<account_id>/campaign/<id>/message.wav` in the audio bucket. The campaign's message length —
+what an answered call plays and is billed for — is the decoded sound's.
 
 Done once, when the campaign is accepted or scheduled. A message that cannot be synthesized
-or converted fails the campaign (FailCampaign) with the reason as its system comment.
+or decoded (not audio, a header that lies, over the caps) fails the campaign (FailCampaign)
+with the reason as its system comment.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import hashlib
 import structlog
 
 from zvonar_contracts.options import TtsAudio
-from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, message_object, uploaded_audio_object
 from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.audio import AudioError, to_wav
-from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
+from zvonar_dialer.adapters.audio import AudioError, Message, to_message
+from zvonar_dialer.adapters.tts import SynthesisError
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.timezones import callee_timezone
 from zvonar_dialer.service_layer.deps import Deps, update_campaign
@@ -27,10 +30,6 @@ log = structlog.get_logger(__name__)
 
 class PreparationError(Exception):
     """The campaign cannot be dialled; the message is the reason the customer sees."""
-
-
-def message_object(campaign_id: int) -> str:
-    return f"campaign/{campaign_id}/message.wav"
 
 
 def parse_base(data: bytes, expected_sha256: str) -> list[str]:
@@ -75,29 +74,33 @@ async def load_base(deps: Deps, campaign: Campaign) -> None:
     await deps.db.run(work)
 
 
-async def make_message(deps: Deps, campaign: Campaign) -> bytes:
+async def make_message(deps: Deps, campaign: Campaign) -> Message:
     audio = campaign.options.audio
     loop = asyncio.get_running_loop()
     if isinstance(audio, TtsAudio):
         try:
-            return await loop.run_in_executor(None, deps.synthesizer.synthesize, audio.text)
+            source = await loop.run_in_executor(None, deps.synthesizer.synthesize, audio.text)
         except SynthesisError as exc:
             raise PreparationError(f"the message could not be synthesized: {exc}") from exc
+    else:
+        # The upload is looked up in the campaign's account's folder, nowhere else.
+        name = uploaded_audio_object(campaign.account_id, audio.file_id)
+        try:
+            source = await deps.blobs.get(AUDIO_BUCKET, name)
+        except LookupError as exc:
+            raise PreparationError(f"the audio file {audio.file_id} is missing") from exc
     try:
-        upload = await deps.blobs.get(AUDIO_BUCKET, audio.file_id)
-    except LookupError as exc:
-        raise PreparationError(f"the audio file {audio.file_id} is missing") from exc
-    try:
-        return await loop.run_in_executor(None, to_wav, upload)
+        return await loop.run_in_executor(None, to_message, source)
     except AudioError as exc:
         raise PreparationError(f"the audio file cannot be converted: {exc}") from exc
 
 
 async def store_message(deps: Deps, campaign: Campaign) -> None:
-    wav = await make_message(deps, campaign)
-    await deps.blobs.put(AUDIO_BUCKET, message_object(campaign.campaign_id), wav)
-    deps.messages[campaign.campaign_id] = wav
-    duration = wav_duration(wav)
+    message = await make_message(deps, campaign)
+    name = message_object(campaign.account_id, campaign.campaign_id)
+    await deps.blobs.put(AUDIO_BUCKET, name, message.wav())
+    deps.messages.put(campaign.campaign_id, message)
+    duration = message.duration_s
 
     def ready(current: Campaign) -> None:
         current.message_ready = True
@@ -121,8 +124,12 @@ async def prepare(deps: Deps, campaign: Campaign) -> str | None:
     return None
 
 
-async def message_wav(deps: Deps, campaign_id: int) -> bytes:
-    """The campaign's message, from memory or from the audio bucket."""
-    if campaign_id not in deps.messages:
-        deps.messages[campaign_id] = await deps.blobs.get(AUDIO_BUCKET, message_object(campaign_id))
-    return deps.messages[campaign_id]
+async def message_of(deps: Deps, campaign: Campaign) -> Message:
+    """The campaign's decoded message, from memory or read back from the audio bucket."""
+
+    async def load() -> Message:
+        name = message_object(campaign.account_id, campaign.campaign_id)
+        wav = await deps.blobs.get(AUDIO_BUCKET, name)
+        return await asyncio.get_running_loop().run_in_executor(None, to_message, wav)
+
+    return await deps.messages.get_or_load(campaign.campaign_id, load)

@@ -20,7 +20,7 @@ from zvonar_contracts.dialer import (
     SynthesizeReply,
 )
 from zvonar_contracts.options import Status
-from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject
+from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject, preview_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
 from zvonar_dialer.domain.windows import is_open
@@ -62,7 +62,7 @@ async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> Synthesi
         wav = await loop.run_in_executor(None, deps.synthesizer.synthesize, request.text)
     except SynthesisError as exc:
         return SynthesizeReply(error=str(exc))
-    name = f"preview/{hashlib.sha256(request.text.encode()).hexdigest()}.wav"
+    name = preview_object(request.account_id, hashlib.sha256(request.text.encode()).hexdigest())
     await deps.blobs.put(AUDIO_BUCKET, name, wav)
     return SynthesizeReply(audio_object=name, duration_s=wav_duration(wav))
 

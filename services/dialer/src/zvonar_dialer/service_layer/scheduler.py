@@ -124,8 +124,7 @@ class Scheduler:
         for key in [k for k in self._zones if k[0] not in active]:
             del self._zones[key]
         self._blocked_tail = {k for k in self._blocked_tail if k[0] in active}
-        for campaign_id in [c for c in self.deps.messages if c not in active]:
-            del self.deps.messages[campaign_id]
+        self.deps.messages.keep_only(active)
 
     async def tick(self, campaign_id: int) -> None:
         if self.commander.held_back(campaign_id):

@@ -20,7 +20,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 from zvonar_contracts.options import PhoneBaseRef
-from zvonar_contracts.subjects import PHONE_BASES_BUCKET
+from zvonar_contracts.subjects import PHONE_BASES_BUCKET, phone_base_object
 
 MAX_PHONES = 1_000_000
 # Column names that mark a CSV header; the first three are the ones docs/API.md names.
@@ -290,9 +290,13 @@ class ObjectWriter(Protocol):
     async def put_object(self, bucket: str, name: str, data: bytes) -> None: ...
 
 
-async def store_phone_base(backend: ObjectWriter, numbers: list[str]) -> PhoneBaseRef:
-    """Put the base in the object store under its sha256; the same base is stored once."""
+async def store_phone_base(
+    backend: ObjectWriter, account_id: str, numbers: list[str]
+) -> PhoneBaseRef:
+    """Put the base in the account's folder under its sha256; the account's same base is
+    stored once."""
     content = phone_base_content(numbers)
     digest = hashlib.sha256(content).hexdigest()
-    await backend.put_object(PHONE_BASES_BUCKET, digest, content)
-    return PhoneBaseRef(bucket=PHONE_BASES_BUCKET, name=digest, count=len(numbers), sha256=digest)
+    name = phone_base_object(account_id, digest)
+    await backend.put_object(PHONE_BASES_BUCKET, name, content)
+    return PhoneBaseRef(bucket=PHONE_BASES_BUCKET, name=name, count=len(numbers), sha256=digest)

@@ -8,15 +8,17 @@ archive in memory.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zipfile
 from collections.abc import AsyncIterator
 
 import structlog
 
+from zvonar_contracts import subjects
 from zvonar_contracts.queries import CampaignView, GetCampaign, GetReport, ReportPage
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
-from zvonar_gateway.files.audio import AudioRejected, wav_duration
+from zvonar_gateway.files.audio import AudioRejected, clip_duration
 from zvonar_gateway.http.deps import ApiError, Backend
 
 log = structlog.get_logger("zvonar.gateway.files")
@@ -61,7 +63,7 @@ async def report_pages(
 
 
 def call_id_of_recording(object_name: str) -> str:
-    """`<campaign_id>/<call_id>.wav` → `<call_id>`."""
+    """`<account_id>/<campaign_id>/<call_id>.wav` → `<call_id>`."""
     return object_name.rsplit("/", 1)[-1].removesuffix(".wav")
 
 
@@ -74,7 +76,7 @@ def recording_object(campaign: CampaignView, call_id: str) -> str | None:
     main_id = int(match[1])
     if main_id not in (campaign.id, campaign.parent_id):
         return None
-    return f"{main_id}/{call_id}.wav"
+    return subjects.recording_object(campaign.account_id, main_id, call_id)
 
 
 class _ZipSink:
@@ -126,7 +128,7 @@ async def recordings_zip(
 
 def clip_prefix(campaign: CampaignView) -> str:
     """A smart part plays its main campaign's message."""
-    return f"campaign/{campaign.parent_id or campaign.id}/"
+    return subjects.message_folder(campaign.account_id, campaign.parent_id or campaign.id)
 
 
 async def campaign_clips(backend: Backend, campaign: CampaignView) -> list[tuple[str, float]]:
@@ -137,7 +139,8 @@ async def campaign_clips(backend: Backend, campaign: CampaignView) -> list[tuple
         if not name.endswith(".wav"):
             continue
         try:
-            duration = wav_duration(await backend.get_object(AUDIO_BUCKET, name))
+            data = await backend.get_object(AUDIO_BUCKET, name)
+            duration = await asyncio.to_thread(clip_duration, data)
         except AudioRejected:
             log.warning("clip_unreadable", clip=name)
             continue

@@ -8,7 +8,6 @@ id, so another account's campaign is a 404 before any object is touched.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -23,8 +22,15 @@ from litestar.response import Stream
 
 from zvonar_contracts.call_events import Outcome
 from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
-from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
-from zvonar_gateway.files.audio import MAX_AUDIO_BYTES, AudioRejected, AudioTooLarge, check_audio
+from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET, uploaded_audio_object
+from zvonar_gateway.files.audio import (
+    MAX_AUDIO_BYTES,
+    AudioRejected,
+    AudioTooLarge,
+    AudioTooLong,
+    check_audio,
+    new_file_id,
+)
 from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     MEDIA_TYPES,
@@ -126,7 +132,7 @@ class AudioUpload:
 
 
 class UploadedAudio(msgspec.Struct, frozen=True):
-    file_id: str  # the object name in bucket `audio`, as FileAudio.file_id expects
+    file_id: str  # the name in the account's folder of bucket `audio` (FileAudio.file_id)
     duration_s: float
     format: Literal["wav", "mp3"]
 
@@ -145,15 +151,19 @@ async def upload_audio(
 ) -> UploadedAudio:
     content = await data.file.read()
     try:
-        check = check_audio(content)
+        check = await asyncio.to_thread(check_audio, content)
     except AudioTooLarge as exc:
         raise ApiError(413, "payload_too_large", str(exc)) from exc
     except AudioRejected as exc:
         details = [{"field": "file", "message": str(exc)}]
-        raise ApiError(422, "validation", "the file is not WAV or MP3 audio", details) from exc
-    # file_id is the object name: the dialer reads FileAudio.file_id from bucket `audio`.
-    file_id = f"upload/{uuid.uuid4().hex}"
-    await backend.put_object(AUDIO_BUCKET, file_id, content)
+        message = (
+            "the audio is over the limits (10 minutes, 200 MB of PCM)"
+            if isinstance(exc, AudioTooLong)
+            else "the file is not WAV or MP3 audio that plays as its header says"
+        )
+        raise ApiError(422, "validation", message, details) from exc
+    file_id = new_file_id()
+    await backend.put_object(AUDIO_BUCKET, uploaded_audio_object(account.id, file_id), content)
     return UploadedAudio(file_id=file_id, duration_s=check.duration_s, format=check.format)
 
 

@@ -15,7 +15,7 @@ import msgspec
 from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
 from zvonar_contracts.options import CampaignOptions, FileAudio
 from zvonar_contracts.queries import CampaignDetail, GetCampaign
-from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.domain.validation import (
     MAX_PHONES,
     BodyInvalid,
@@ -79,20 +79,26 @@ def too_many_phones(count: int) -> ApiError:
 
 async def check_body(
     backend: Backend,
+    account: Account,
     body: CreateCampaignBody | None,
     *,
     require_phones: bool,
     faults: Details | None = None,
 ) -> str | None:
     """All rules of the body (422 naming each field), with the `faults` its conversion
-    found; returns the caller number in E.164."""
+    found; returns the caller number in E.164.
+
+    An object the body names is looked up in the caller's own folder only: another
+    account's `file_id` is unknown there, and refused exactly like a made-up one."""
     errors = list(faults or [])
     if body is None:
         raise BodyInvalid(errors)
     now = dt.datetime.now(dt.UTC)
     errors += check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
     file_id = body.audio.file_id.strip() if isinstance(body.audio, FileAudio) else ""
-    if file_id and not await backend.object_exists(AUDIO_BUCKET, file_id):
+    if file_id and not await backend.object_exists(
+        AUDIO_BUCKET, uploaded_audio_object(account.id, file_id)
+    ):
         errors.append(detail("audio.file_id", "no uploaded audio with this file_id"))
     if errors:
         raise BodyInvalid(errors)
@@ -121,7 +127,7 @@ async def create_campaign(
     now = dt.datetime.now(ZoneInfo(account.timezone))
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
     options = to_options(body, name=name, caller_number=caller)
-    ref = await store_phone_base(backend, phones.numbers)
+    ref = await store_phone_base(backend, account.id, phones.numbers)
     command = CreateCampaign(
         account_id=account.id,
         account_tz=account.timezone,
@@ -149,7 +155,7 @@ async def create_from_json(
 ) -> dict[str, Any]:
     """The JSON create of docs/API.md: the API's path and the demo seeding's."""
     converted, faults = convert_body(raw)
-    caller = await check_body(backend, converted, require_phones=True, faults=faults)
+    caller = await check_body(backend, account, converted, require_phones=True, faults=faults)
     assert converted is not None  # check_body refused it otherwise
     body = converted
     phones = await import_json_phones(body.phones or [])
@@ -175,7 +181,7 @@ async def create_from_file(
 ) -> dict[str, Any]:
     """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
     converted, faults = convert_body(raw)
-    caller = await check_body(backend, converted, require_phones=False, faults=faults)
+    caller = await check_body(backend, account, converted, require_phones=False, faults=faults)
     assert converted is not None  # check_body refused it otherwise
     body = converted
     if body.phones:

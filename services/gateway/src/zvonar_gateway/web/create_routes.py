@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import uuid
 from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
@@ -15,9 +14,9 @@ from markupsafe import escape
 from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS
-from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
-from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio
+from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio, new_file_id
 from zvonar_gateway.files.phones import PhoneImport, PhoneImportError, parse_phone_file
 from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.service_layer.campaigns import check_body, create_campaign, request_hash
@@ -68,7 +67,7 @@ async def new_campaign(request: Request[Any, Any, Any]) -> Response[str]:
 
 
 async def _upload(
-    request: Request[Any, Any, Any], upload: UploadFile, errors: Errors
+    request: Request[Any, Any, Any], account: Account, upload: UploadFile, errors: Errors
 ) -> dict[str, str] | None:
     data = await upload.read()
     try:
@@ -76,8 +75,10 @@ async def _upload(
     except (AudioRejected, AudioTooLarge) as exc:
         errors["audio.file_id"] = str(exc)
         return None
-    file_id = f"upload/{uuid.uuid4()}"
-    await backend_of(request).put_object(AUDIO_BUCKET, file_id, data)
+    file_id = new_file_id()
+    await backend_of(request).put_object(
+        AUDIO_BUCKET, uploaded_audio_object(account.id, file_id), data
+    )
     return {"kind": "file", "file_id": file_id, "name": upload.filename or ""}
 
 
@@ -109,7 +110,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     audio_file = form.get("audio_file")
     if values.get("audio_kind") == "file":
         if isinstance(audio_file, UploadFile) and audio_file.filename:
-            raw["audio"] = await _upload(request, audio_file, errors) or {
+            raw["audio"] = await _upload(request, account, audio_file, errors) or {
                 "kind": "file",
                 "file_id": "",
             }
@@ -121,7 +122,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     backend = backend_of(request)
     try:
         body, faults = convert_body(raw)
-        caller = await check_body(backend, body, require_phones=False, faults=faults)
+        caller = await check_body(backend, account, body, require_phones=False, faults=faults)
     except BodyInvalid as exc:
         errors.update({d["field"]: d["message"] for d in exc.details if d["field"] not in errors})
         body, caller = None, None
@@ -147,7 +148,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/campaigns/preview", status_code=200, include_in_schema=False)
 async def preview(request: Request[Any, Any, Any]) -> Response[str]:
-    await require_account(request)
+    account = await require_account(request)
     await check_csrf(request)
     form = await request.form()
     text = form.get("tts_text")
@@ -158,7 +159,7 @@ async def preview(request: Request[Any, Any, Any]) -> Response[str]:
             media_type=MediaType.HTML,
         )
     reply = await backend_of(request).dialer(
-        SynthesizePreview(text=text), SynthesizeReply, timeout=20
+        SynthesizePreview(text=text, account_id=account.id), SynthesizeReply, timeout=20
     )
     if reply.error or not reply.audio_object:
         return Response(

@@ -16,7 +16,12 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from zvonar_contracts.queries import GetReport, ReportPage
-from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
+from zvonar_contracts.subjects import (
+    AUDIO_BUCKET,
+    RECORDINGS_BUCKET,
+    account_folder,
+    message_folder,
+)
 from zvonar_gateway.files.exports import (
     REPORT_COLUMNS,
     CsvWriter,
@@ -100,7 +105,8 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         await report_page(backend, account, campaign_id, 1, 0) if page.total <= CHART_ROWS else None
     )
     outcome_chart, time_chart = _charts(every, words, tz)
-    clips = await backend.list_objects(AUDIO_BUCKET, f"campaign/{campaign_id}/")
+    main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
+    clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
     calls = [
         {
             "phone": c.phone,
@@ -176,8 +182,9 @@ async def recording(request: Request[Any, Any, Any], campaign_id: FromPath[int])
     account = await require_account(request)
     name = request.query_params.get("name") or ""
     # Ownership first: the read answers not_found for another account's campaign.
-    await read_detail(backend_of(request), account.id, campaign_id)
-    if not name.startswith(f"{campaign_id}/") or ".." in name:
+    detail = await read_detail(backend_of(request), account.id, campaign_id)
+    main_id = detail.campaign.parent_id or campaign_id  # a smart part's calls are its main's
+    if not name.startswith(f"{account_folder(account.id)}{main_id}/") or ".." in name:
         raise ApiError(404, "not_found", "no such recording")
     data = await backend_of(request).get_object(RECORDINGS_BUCKET, name)
     return Response(data, media_type="audio/wav")
@@ -187,8 +194,9 @@ async def recording(request: Request[Any, Any, Any], campaign_id: FromPath[int])
 async def clip(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Response[bytes]:
     account = await require_account(request)
     name = request.query_params.get("name") or ""
-    await read_detail(backend_of(request), account.id, campaign_id)
-    if not name.startswith(f"campaign/{campaign_id}/") or ".." in name:
+    detail = await read_detail(backend_of(request), account.id, campaign_id)
+    folder = message_folder(account.id, detail.campaign.parent_id or campaign_id)
+    if not name.startswith(folder) or ".." in name:
         raise ApiError(404, "not_found", "no such clip")
     data = await backend_of(request).get_object(AUDIO_BUCKET, name)
     return Response(data, media_type="audio/wav")
