@@ -25,6 +25,11 @@ AUDIO_BUCKET: Final = "audio"
 RECORDINGS_BUCKET: Final = "recordings"
 ALL_BUCKETS: Final = (PHONE_BASES_BUCKET, AUDIO_BUCKET, RECORDINGS_BUCKET)
 
+# --- Key-value buckets --------------------------------------------------------------------
+# Web sessions signed out (key: the session's random id), kept for a session's lifetime so
+# a copied cookie is refused by every gateway replica, across restarts. Owned by the gateway.
+REVOKED_SESSIONS_BUCKET: Final = "web-sessions-revoked"
+
 # --- Headers -----------------------------------------------------------------------------
 CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
