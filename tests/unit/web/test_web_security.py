@@ -24,6 +24,7 @@ from zvonar_gateway.http.auth import FailureLimit
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.web import WEB_HANDLERS
+from zvonar_runtime.jetstream import connect
 
 HTMX = {"HX-Request": "true"}
 SESSION_COOKIE = "zvonar_session"
@@ -121,6 +122,24 @@ async def test_signing_in_again_after_sign_out_works(
     await web.post("/sign-out", data={"_csrf": signed_in})
     assert (await sign_in_with(web, account[1])).status_code == 303
     assert (await web.get("/profile")).status_code == 200
+
+
+async def test_a_session_is_not_let_in_while_the_session_store_is_unreachable(
+    nats_url: str, web: httpx.AsyncClient, signed_in: str, accounts: AccountStore, tmp_path: Path
+) -> None:
+    cut_off = await connect(nats_url, "gateway-cut-off")
+    app = create_app(
+        settings=make_settings(tmp_path),
+        backend=Backend(cut_off, command_timeout=1.0, query_timeout=1.0),
+        accounts=accounts,
+        health=HealthProbe(cut_off, ttl=0.0, timeout=0.2),
+        extra_handlers=WEB_HANDLERS,
+    )
+    await cut_off.close()  # NATS gone: whether the session was signed out is unknown
+    async with browser(app, cookies=copy_of(web.cookies)) as client:
+        answer = await client.get("/profile")
+    assert answer.status_code == 503, answer.text[:300]
+    assert "Сервис временно недоступен" in answer.text and "Профиль" not in answer.text
 
 
 # --- the moderator's session and the admin token ---------------------------------------------
