@@ -301,11 +301,16 @@ async def test_the_cookie_is_secure_unless_served_on_loopback(
 ) -> None:
     async with browser(gateway(nc, accounts, tmp_path, **overrides)) as client:
         answer = await client.get("/")
+        switched = await client.get("/lang/en")
     cookie = next(
         v for k, v in answer.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v
     ).lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert ("; secure" in cookie) is secure
+    lang = next(
+        v for k, v in switched.headers.multi_items() if k == "set-cookie" and "zvonar_lang" in v
+    ).lower()
+    assert "zvonar_lang=en" in lang and ("; secure" in lang) is secure
 
 
 async def test_the_session_secret_setting_is_shared_by_replicas(

@@ -70,6 +70,7 @@ async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) 
         max_age=365 * 24 * 3600,
         samesite="lax",
         httponly=True,
+        secure=settings_of(request).secure_cookies,
         path="/",
     )
     return Redirect(target, status_code=303, cookies=[cookie])
