@@ -1,5 +1,6 @@
 """Playwright on Debian's Chromium against the running stack: a browser per module, a
-page per test that records every request it makes (none may leave localhost)."""
+page per test that records every request it makes (none may leave localhost) and every
+Content-Security-Policy violation (there may be none: the page works under its CSP)."""
 
 from __future__ import annotations
 
@@ -54,17 +55,54 @@ def requests_seen() -> Recorder:
     return Recorder()
 
 
+# Runs in every document before its own scripts (Playwright's init scripts are not subject
+# to the page's CSP): each violation is also said on the console, where it is recorded.
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
+});
+"""
+
+
+class CspViolations:
+    """Console messages of CSP violations: Chromium's own ("Refused to ... because it
+    violates the following Content Security Policy directive") and the init script's."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, message: Any) -> None:
+        text = str(message.text)
+        if "Content Security Policy" in text or text.startswith("CSP violation"):
+            self.seen.append(text)
+
+
 @pytest.fixture
-def page(browser: Any, stack: Stack, requests_seen: Recorder, output_dir: Path) -> Iterator[Any]:
+def csp_violations() -> CspViolations:
+    return CspViolations()
+
+
+@pytest.fixture
+def page(
+    browser: Any,
+    stack: Stack,
+    requests_seen: Recorder,
+    csp_violations: CspViolations,
+    output_dir: Path,
+) -> Iterator[Any]:
     context = browser.new_context(
         base_url=stack.base_url, viewport={"width": 1440, "height": 900}, locale="ru-RU",
         accept_downloads=True,
     )  # fmt: skip
     context.set_default_timeout(20_000)
+    context.add_init_script(_REPORT_VIOLATIONS)
     page = context.new_page()
     page.on("request", requests_seen)
+    page.on("console", csp_violations)
     yield page
     page.screenshot(path=str(output_dir / "final.png"), full_page=True)
     context.close()
-    # Every page of every test: nothing is fetched from outside this machine.
+    # Every page of every test: nothing is fetched from outside this machine, and nothing
+    # the page needs is blocked by its Content-Security-Policy.
     assert not requests_seen.outside(), requests_seen.outside()
+    assert not csp_violations.seen, csp_violations.seen

@@ -65,6 +65,11 @@ def phone_base_object(account_id: str, sha256: str) -> str:
     return account_folder(account_id) + sha256
 
 
+# --- Key-value buckets --------------------------------------------------------------------
+# Web sessions signed out (key: the session's random id), kept for a session's lifetime so
+# a copied cookie is refused by every gateway replica, across restarts. Owned by the gateway.
+REVOKED_SESSIONS_BUCKET: Final = "web-sessions-revoked"
+
 # --- Headers -----------------------------------------------------------------------------
 CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"

@@ -5,7 +5,9 @@ SIGTERM stops them all; if one dies, the runner says which, stops the rest and e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -57,6 +59,23 @@ async def _spawn(
     return Child(name, process), asyncio.create_task(_pump(name, process.stdout))
 
 
+SESSION_SECRET_FILE = "gateway-session.key"
+
+
+def keep_session_secret(env: dict[str, str], data_dir: Path) -> None:
+    """ZVONAR_SESSION_SECRET unset: a random one kept in the data folder (made once, 0600),
+    so restarting `make run` keeps the page's sessions. Production sets it, the same on
+    every gateway replica."""
+    if env.get("ZVONAR_SESSION_SECRET", "").strip():
+        return
+    path = data_dir / SESSION_SECRET_FILE
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+    env["ZVONAR_SESSION_SECRET"] = path.read_text().strip()
+
+
 def service_command(service: str) -> list[str]:
     return [sys.executable, "-m", f"zvonar_{service}"]
 
@@ -66,6 +85,7 @@ async def run(env: dict[str, str] | None = None) -> int:
     data_dir = Path(env.get("ZVONAR_DATA_DIR") or "./var").resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     env["ZVONAR_DATA_DIR"] = str(data_dir)
+    keep_session_secret(env, data_dir)
     env.setdefault("ZVONAR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
     env["PYTHONUNBUFFERED"] = "1"
 

@@ -1,4 +1,5 @@
-"""A token bucket per API key, kept in memory: `rate` tokens a second, up to `burst`."""
+"""A token bucket per key (an API key's hash, a client address), kept in memory: `rate`
+tokens a second, up to `burst`."""
 
 from __future__ import annotations
 
@@ -38,8 +39,7 @@ class RateLimiter:
         for key in idle:
             del self._buckets[key]
 
-    def acquire(self, key: str) -> float:
-        """Take a token for `key`; 0.0 if allowed, else the seconds until one is free."""
+    def _refill(self, key: str) -> _Bucket:
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None and len(self._buckets) >= self.max_keys:
@@ -48,6 +48,17 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(tokens=float(self.burst), updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
+        return bucket
+
+    def peek(self, key: str) -> float:
+        """Like `acquire` but takes no token: 0.0 if one is free, else the seconds until one is.
+        For limits on failures: check before the attempt, `acquire` only when it failed."""
+        bucket = self._refill(key)
+        return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self.rate
+
+    def acquire(self, key: str) -> float:
+        """Take a token for `key`; 0.0 if allowed, else the seconds until one is free."""
+        bucket = self._refill(key)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0.0

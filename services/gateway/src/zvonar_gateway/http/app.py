@@ -21,10 +21,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.auth import KeyAuthenticator, key_guard
+from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
 from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
-from zvonar_gateway.http.middleware import RequestContextMiddleware
+from zvonar_gateway.http.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from zvonar_gateway.http.openapi import document_errors
 from zvonar_gateway.http.routes import accounts, actions, campaigns, moderation, stoplist, system
 from zvonar_gateway.http.routes.system import HealthProbe
@@ -79,6 +79,7 @@ def create_app(
             "backend": backend,
             "accounts": accounts,
             "authenticator": KeyAuthenticator(accounts, limiter),
+            FAILURES_STATE_KEY: FailureLimit(settings.auth_failures_per_minute),
             "health": health or HealthProbe(backend.nc),
         }
     )
@@ -101,5 +102,5 @@ def create_app(
     document_errors(app)
     # Around the whole app, not per route: unmatched paths (404/405) get a request id and
     # are counted too.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    app.asgi_handler = RequestContextMiddleware(SecurityHeadersMiddleware(app.asgi_handler))
     return app

@@ -10,6 +10,7 @@ from litestar import Request
 
 from zvonar_gateway.http.deps import Account, Backend
 from zvonar_gateway.http.routes.common import accounts_of
+from zvonar_gateway.web.session import session_data
 
 
 class NotSignedIn(Exception):
@@ -19,7 +20,7 @@ class NotSignedIn(Exception):
 async def session_account(request: Request[Any, Any, Any]) -> Account | None:
     """The session's account, while the key it was signed in with is the live one: a key
     rotated elsewhere (the API, another browser) signs this session out."""
-    session = request.session or {}
+    session = session_data(request)
     account_id = session.get("account_id")
     if not isinstance(account_id, str):
         return None
@@ -39,7 +40,7 @@ async def require_account(request: Request[Any, Any, Any]) -> Account:
 
 
 def require_moderator(request: Request[Any, Any, Any]) -> None:
-    if not (request.session or {}).get("admin"):
+    if not session_data(request).get("admin"):
         raise NotSignedIn()
 
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from zvonar_gateway.domain.keys import same_secret
+from zvonar_gateway.http.auth import client_address, failure_limit_of
 from zvonar_gateway.http.routes.common import accounts_of, settings_of
 from zvonar_gateway.web.i18n import LANGS
 from zvonar_gateway.web.render import LANG_COOKIE, html, words_of
@@ -29,6 +30,9 @@ def _safe_next(value: str | None) -> str:
 @post("/sign-in", status_code=200, include_in_schema=False)
 async def sign_in_post(request: Request[Any, Any, Any]) -> Response[Any]:
     await check_csrf(request)
+    failures = failure_limit_of(request)
+    client = client_address(request)
+    failures.check(client)  # a 429 page once this address has failed too often
     form = await request.form()
     value = form.get("api_key")
     key = value.strip() if isinstance(value, str) else ""
@@ -45,13 +49,14 @@ async def sign_in_post(request: Request[Any, Any, Any]) -> Response[Any]:
             stamp = await accounts.key_stamp(account.id) or ""
             sign_in(request, account_id=account.id, admin=False, key_stamp=stamp)
             return Redirect("/", status_code=303)
+    failures.failed(client)
     return html(request, "signin.html", status_code=401, error=words_of(request)("bad_key"))
 
 
 @post("/sign-out", status_code=200, include_in_schema=False)
 async def sign_out_post(request: Request[Any, Any, Any]) -> Response[Any]:
     await check_csrf(request)
-    sign_out(request)
+    await sign_out(request)
     return Redirect("/", status_code=303)
 
 
@@ -65,6 +70,7 @@ async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) 
         max_age=365 * 24 * 3600,
         samesite="lax",
         httponly=True,
+        secure=settings_of(request).secure_cookies,
         path="/",
     )
     return Redirect(target, status_code=303, cookies=[cookie])

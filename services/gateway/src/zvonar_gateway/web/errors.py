@@ -16,13 +16,18 @@ from zvonar_gateway.web.session import CsrfError
 log = structlog.get_logger("zvonar.gateway.web")
 
 
-def _answer(request: Request[Any, Any, Any], status: int, message: str) -> Response[str]:
+def _answer(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
     if is_htmx(request):
         body = render("_flash.html", message=message, error=True)
     else:
         words = words_of(request)
         body = render("error.html", t=words, lang=words.lang, message=message, status=status)
-    return Response(body, status_code=status, media_type=MediaType.HTML)
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=headers)
 
 
 def on_not_signed_in(request: Request[Any, Any, Any], _: NotSignedIn) -> Response[Any]:
@@ -38,12 +43,14 @@ def on_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[str
     words = words_of(request)
     if exc.status_code == 503:
         message = words("unavailable")
+    elif exc.status_code == 429:
+        message = words("too_many_attempts").format(seconds=exc.headers.get("Retry-After", "60"))
     elif exc.status_code == 404:
         message = f"{words('not_found')}: {exc.message}"
     else:
         fields = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details)
         message = f"{words('error')}: {exc.message}" + (f" ({fields})" if fields else "")
-    return _answer(request, exc.status_code, message)
+    return _answer(request, exc.status_code, message, exc.headers)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

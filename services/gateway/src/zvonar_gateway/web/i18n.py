@@ -50,6 +50,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "sign_in_title": ("Вход в личный кабинет", "Sign in"),
     "api_key": ("API-ключ (или токен модератора)", "API key (or the moderator token)"),
     "bad_key": ("Ключ не подходит", "The key is not valid"),
+    "too_many_attempts": (
+        "Слишком много неудачных попыток входа; попробуйте снова через {seconds} с",
+        "Too many failed sign-ins; try again in {seconds} s",
+    ),
     "search": ("Поиск", "Search"),
     "search_placeholder": ("ID/№ или название", "ID/No. or name"),
     "tags": ("Теги рассылки", "Campaign tags"),

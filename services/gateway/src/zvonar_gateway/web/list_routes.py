@@ -37,7 +37,7 @@ from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.web.auth import backend_of, require_account, session_account
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of
-from zvonar_gateway.web.session import check_csrf
+from zvonar_gateway.web.session import check_csrf, session_data
 from zvonar_gateway.web.view import row_view
 
 _MAX_SELECTED = 1000
@@ -79,7 +79,7 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     account = await session_account(request)
     if account is None:
-        if (request.session or {}).get("admin"):
+        if session_data(request).get("admin"):
             return redirect(request, "/moderation")
         return html(request, "signin.html", error=None)
     context = await _table_context(request, account)

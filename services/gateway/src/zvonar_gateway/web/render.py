@@ -11,7 +11,7 @@ from litestar.response import Redirect
 
 from zvonar_contracts import limits
 from zvonar_gateway.web.i18n import Words, lang_of
-from zvonar_gateway.web.session import CSRF_FIELD, csrf_token
+from zvonar_gateway.web.session import CSRF_FIELD, csrf_token, session_data
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -49,7 +49,7 @@ def html(
     **context: Any,
 ) -> Response[str]:
     """A page or fragment with what every template needs: words, CSRF token, who is in."""
-    session = request.session or {}
+    session = session_data(request)
     base = {
         "t": words_of(request),
         "lang": words_of(request).lang,

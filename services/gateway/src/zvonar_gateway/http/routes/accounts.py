@@ -68,7 +68,7 @@ def profile(account: NamedDependency[Account]) -> Profile:
 async def create_account(
     request: Request[Any, Any, Any], data: JSONBody[NewAccount]
 ) -> AccountCreated:
-    require_admin(request, settings_of(request).admin_token)
+    await require_admin(request, settings_of(request).admin_token)
     if not data.name.strip():
         raise ApiError(
             422, "validation", "the name is empty", [{"field": "name", "message": "required"}]

@@ -46,7 +46,7 @@ async def moderation_queue(
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    require_admin(request, settings_of(request).admin_token)
+    await require_admin(request, settings_of(request).admin_token)
     reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
     if not isinstance(reply, CampaignPage):
         raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
@@ -63,7 +63,7 @@ async def _decide(
     decision: Decision,
     reason: str,
 ) -> dict[str, Any]:
-    require_admin(request, settings_of(request).admin_token)
+    await require_admin(request, settings_of(request).admin_token)
     cid = check_id(campaign_id)
     command = ModerateCampaign(
         campaign_id=cid,

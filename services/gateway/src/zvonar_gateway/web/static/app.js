@@ -47,6 +47,16 @@
     }
   });
 
+  // The table's poll (no triggering event) waits while a menu or a prompt is open; a
+  // refresh after an action goes through. (Not an hx-trigger filter: those need eval.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var config = event.detail.requestConfig || {};
+    if (elt && elt.id === "table" && !config.triggeringEvent && !window.pollAllowed()) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "table") { reapply(); }
   });
@@ -74,6 +84,14 @@
     window.zvonarPrompting = false;
     if (text === null) { return; }
     htmx.ajax("POST", button.dataset.url, { target: "#flash", values: { text: text }, source: button });
+  });
+
+  // A form that asks first (data-confirm), e.g. the key rotation.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
   });
 
   // The download form submits only the selected rows, the ones on other pages included.
