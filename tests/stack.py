@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from zvonar_contracts.subjects import SERVICES
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
 T = TypeVar("T")
@@ -106,6 +107,12 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    def nats_auth(self) -> NatsAuth:
+        """How a test's own client logs in: as the operators' user on a secured stack."""
+        if self.secured is None:
+            return NatsAuth()
+        return NatsAuth(user="zvonar", password=self.secured.passwords["zvonar"])
 
     @property
     def nats_url(self) -> str:
