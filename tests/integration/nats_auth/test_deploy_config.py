@@ -1,9 +1,10 @@
 """deploy/nats/nats.conf on a real nats-server: one user per service with its permissions.
 
 A service whose credentials the server refuses ends at once with one line saying so; only
-the campaign service may publish campaign events; and the whole stack, each service logged
-in as its own user, takes a campaign from its creation to the list without a single
-permissions violation in the server's log."""
+the campaign service may publish campaign events; over TLS a client trusts the CA it is
+given (NATS_TLS_CA); and the whole stack, each service logged in as its own user, takes a
+campaign from its creation to the list without a single permissions violation in the
+server's log."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from tests.e2e.helpers import create, wait_status
 from tests.stack import SecuredNats, Stack, wait_for
+from tests.tlsfiles import make_tls_files
 from zvonar_contracts import subjects
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused
+from zvonar_runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +138,39 @@ def test_the_whole_stack_runs_on_the_deploy_config(tmp_path: Path) -> None:
     violations = [line for line in log.splitlines() if "Violation" in line]
     assert violations == [], "\n".join(violations[:20])
     assert codes == dict.fromkeys(codes, 0), codes
+
+
+def test_over_tls_a_service_trusts_the_servers_ca_and_nothing_else(tmp_path: Path) -> None:
+    tls = make_tls_files(tmp_path / "tls")
+    nats = SecuredNats(tmp_path / "nats", tls=tls)
+    nats.start(tmp_path / "nats.log")
+    try:
+
+        async def ask_stream_info(auth: NatsAuth) -> int:
+            nc = await connect(nats.url, "tls-test", auth=auth)
+            try:
+                await ensure_jetstream(nc.jetstream())
+                info = await nc.jetstream().stream_info(subjects.CAMPAIGN_EVENTS_STREAM)
+                return info.state.messages
+            finally:
+                await nc.close()
+
+        trusted = NatsAuth.from_settings(
+            ServiceSettings.from_env({"NATS_TLS_CA": str(tls.ca), **nats.credentials("stats")})
+        )
+        assert asyncio.run(asyncio.wait_for(ask_stream_info(trusted), 30)) == 0
+        untrusted = _auth(nats, "stats")  # the system's CAs do not know the test CA
+        with pytest.raises(NatsRefused, match=r"TLS with NATS at .* failed: .*certificate"):
+            asyncio.run(asyncio.wait_for(ask_stream_info(untrusted), 30))
+        env = _service_env(nats, tmp_path, **nats.credentials("moderation"))
+        done = subprocess.run(
+            [sys.executable, "-m", "zvonar_moderation"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == EXIT_CONFIG, done.stdout + done.stderr
+        assert "TLS with NATS at" in done.stdout, done.stdout + done.stderr
+    finally:
+        nats.stop()
