@@ -25,6 +25,7 @@ from tests.tlsfiles import make_tls_files
 from zvonar_contracts import subjects
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused
+from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -174,3 +175,19 @@ def test_over_tls_a_service_trusts_the_servers_ca_and_nothing_else(tmp_path: Pat
         assert "TLS with NATS at" in done.stdout, done.stdout + done.stderr
     finally:
         nats.stop()
+
+
+def test_a_token_server_takes_nats_token_and_refuses_another(tmp_path: Path) -> None:
+    with NatsServer(tmp_path / "store", extra_args=["--auth", "t0ken"]) as server:
+
+        async def ping(token: str) -> None:
+            auth = NatsAuth.from_settings(ServiceSettings.from_env({"NATS_TOKEN": token}))
+            nc = await connect(server.url, "token-test", auth=auth)
+            try:
+                await nc.flush(timeout=5)
+            finally:
+                await nc.close()
+
+        asyncio.run(asyncio.wait_for(ping("t0ken"), 30))
+        with pytest.raises(NatsRefused, match=r"NATS refused the token at .*Authorization"):
+            asyncio.run(asyncio.wait_for(ping("other"), 30))
