@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ from tests.e2e.helpers import create, wait_status
 from tests.stack import SecuredNats, Stack, wait_for
 from tests.tlsfiles import make_tls_files
 from zvonar_contracts import subjects
+from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused
+from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.settings import ServiceSettings
 
@@ -78,6 +80,19 @@ def test_a_client_with_a_wrong_password_is_refused_not_retried(secured: SecuredN
         asyncio.run(asyncio.wait_for(attempt(), 30))
 
 
+@dataclass
+class _Collecting(NatsWatch):
+    """Keeps what the server told the client went wrong (a refused publish among them)."""
+
+    errors: list[str] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def on_error(self, exc: Exception) -> None:
+        self.errors.append(str(exc))
+        self.arrived.set()
+        await super().on_error(exc)
+
+
 def test_only_the_campaign_user_publishes_campaign_events(secured: SecuredNats) -> None:
     subject = subjects.campaign_event_subject(999_001, "CampaignCreated")
 
@@ -85,9 +100,8 @@ def test_only_the_campaign_user_publishes_campaign_events(secured: SecuredNats) 
         admin = await connect(secured.url, "admin", auth=_auth(secured, "zvonar"))
         await ensure_jetstream(admin.jetstream())
         campaign = await connect(secured.url, "campaign", auth=_auth(secured, "campaign"))
-        gateway_errors: list[str] = []
-        gateway = await connect(secured.url, "gateway", auth=_auth(secured, "gateway"))
-        gateway._error_cb = _collect(gateway_errors)
+        watch = _Collecting(_auth(secured, "gateway"), secured.url)
+        gateway = await connect(secured.url, "gateway", watch=watch)
         try:
             js = admin.jetstream()
             before = (await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)).state.messages
@@ -97,25 +111,56 @@ def test_only_the_campaign_user_publishes_campaign_events(secured: SecuredNats) 
             ack = await campaign.jetstream().publish(subject, b"{}", timeout=5.0)
             after_campaign = (await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)).state.messages
             assert ack.stream == subjects.CAMPAIGN_EVENTS_STREAM
-            return gateway_errors, before, after_gateway, after_campaign
+            return watch.errors, before, after_gateway, after_campaign
         finally:
             for client in (gateway, campaign, admin):
                 await client.close()
 
     errors, before, after_gateway, after_campaign = asyncio.run(scenario())
-    assert any(
-        re.search(rf"permissions violation for publish to \"?{re.escape(subject)}", e, re.I)
-        for e in errors
-    ), errors
+    assert any(_refused_publish(subject, e) for e in errors), errors
     assert after_gateway == before
     assert after_campaign == before + 1
 
 
-def _collect(into: list[str]):  # type: ignore[no-untyped-def]
-    async def on_error(exc: Exception) -> None:
-        into.append(str(exc))
+def _refused_publish(subject: str, error: str) -> bool:
+    pattern = rf"permissions violation for publish to \"?{re.escape(subject)}"
+    return re.search(pattern, error, re.I) is not None
 
-    return on_error
+
+@pytest.mark.parametrize(
+    ("subject", "owner"),
+    [
+        (subjects.campaign_event_subject(999_002, "CampaignStarted"), "campaign"),
+        (subjects.stop_list_event_subject("acc_x", "PhonesAdded"), "campaign"),
+        (subjects.call_event_subject(999_002, "CallFinished"), "dialer"),
+    ],
+)
+def test_no_other_service_publishes_an_owners_events(
+    secured: SecuredNats, subject: str, owner: str
+) -> None:
+    async def refused_for(user: str) -> bool:
+        watch = _Collecting(_auth(secured, user), secured.url)
+        nc = await connect(secured.url, user, watch=watch)
+        try:
+            await nc.publish(subject, b"{}")
+            await nc.flush(timeout=5)
+            async with asyncio.timeout(10):
+                while not any(_refused_publish(subject, e) for e in watch.errors):
+                    watch.arrived.clear()  # nothing can arrive between the check and here
+                    await watch.arrived.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            await nc.close()
+
+    others = [s for s in SERVICES if s != owner]
+
+    async def everyone() -> list[bool]:
+        return await asyncio.gather(*map(refused_for, others))
+
+    refused = asyncio.run(asyncio.wait_for(everyone(), 60))
+    assert dict(zip(others, refused, strict=True)) == dict.fromkeys(others, True)
 
 
 def test_the_whole_stack_runs_on_the_deploy_config(tmp_path: Path) -> None:
