@@ -46,7 +46,7 @@ def _create(index: int) -> bytes:
 
 async def _wait_ready(nc: Client, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    probe = encode(PauseCampaign(campaign_id=1))
+    probe = encode(PauseCampaign(account_id="acc_bench", campaign_id=1))
     while True:
         try:
             await nc.request(campaign_command_subject("PauseCampaign"), probe, timeout=0.5)

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tests.tlsfiles import TlsFiles
 from zvonar_contracts.subjects import SERVICES
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
 T = TypeVar("T")
@@ -35,6 +37,7 @@ class SecuredNats:
     with fresh passwords, a free port and a temporary store."""
 
     root: Path
+    tls: TlsFiles | None = None  # clients must then speak TLS, trusting tls.ca
     passwords: dict[str, str] = field(
         default_factory=lambda: {user: "pw" + secrets.token_hex(16) for user in NATS_USERS}
     )
@@ -48,6 +51,11 @@ class SecuredNats:
         assert 'store_dir: "./var/nats"' in text
         store = self.root / "store"
         text = text.replace('store_dir: "./var/nats"', f'store_dir: "{store}"')
+        if self.tls is not None:
+            text += (
+                f'\ntls {{\n  cert_file: "{self.tls.cert}"\n  key_file: "{self.tls.key}"\n'
+                f"  timeout: 5\n}}\n"
+            )
         (conf / "nats.conf").write_text(text)
         env = {password_variable(user): pw for user, pw in self.passwords.items()}
         self.server = NatsServer(store, config=conf / "nats.conf", env=env, log_file=log_file)
@@ -106,6 +114,12 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    def nats_auth(self) -> NatsAuth:
+        """How a test's own client logs in: as the operators' user on a secured stack."""
+        if self.secured is None:
+            return NatsAuth()
+        return NatsAuth(user="zvonar", password=self.secured.passwords["zvonar"])
 
     @property
     def nats_url(self) -> str:

@@ -47,7 +47,7 @@ def size_tuple(size: dict[str, int]) -> tuple[int, ...]:
 
 def dialer_now(stack: Stack) -> dt.datetime:
     async def ask() -> dt.datetime:
-        nc = await connect(stack.nats_url, "e2e-clock")
+        nc = await connect(stack.nats_url, "e2e-clock", auth=stack.nats_auth())
         try:
             msg = await nc.request(dialer_request_subject("GetClock"), encode(GetClock()), 5)
         finally:

@@ -17,7 +17,7 @@ from zvonar_campaign.domain.wire import to_wire
 from zvonar_contracts import commands as c
 from zvonar_contracts import subjects
 from zvonar_contracts.campaign_events import StopListEventBase
-from zvonar_contracts.codec import decode_campaign_stream_event, type_name
+from zvonar_contracts.codec import decode_campaign_stream_event, decode_command_reply, type_name
 from zvonar_contracts.commands import CommandError, CommandOk
 from zvonar_contracts.options import (
     CallerIdRouting,
@@ -83,42 +83,72 @@ class CommandsOverNats:
         assert replay.campaign.campaign_id == cid
         refused(await send(create(key="k1", request_hash="other")), "conflict")
 
-        accepted = ok(await send(c.ModerateCampaign(campaign_id=cid, decision="accepted",
+        accepted = ok(await send(c.ModerateCampaign(account_id=ACCOUNT, campaign_id=cid,
+                                                    decision="accepted",
                                                     decided_by="rules")))  # fmt: skip
         assert accepted.campaign is not None
         assert accepted.campaign.status is Status.SCHEDULED  # start_at is ahead of the dialer
         for command, status in [
-            (c.StartCampaign(campaign_id=cid, started_at=START_AT), Status.IN_PROGRESS),
+            (
+                c.StartCampaign(account_id=ACCOUNT, campaign_id=cid, started_at=START_AT),
+                Status.IN_PROGRESS,
+            ),
             (c.PauseCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED),
             # The customer's resume asks the dialer, which places it out of its window.
             (c.ResumeCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED_WINDOW),
-            (c.ResumeCampaign(campaign_id=cid, status=Status.IN_PROGRESS), Status.IN_PROGRESS),
-            (c.MarkOutOfWindow(campaign_id=cid, reopens_at=START_AT), Status.PAUSED_WINDOW),
-            (c.ResumeCampaign(campaign_id=cid, status=Status.IN_PROGRESS), Status.IN_PROGRESS),
-            (c.ReportIdle(campaign_id=cid, reason="smart_part_delay"), Status.IN_PROGRESS),
+            (
+                c.ResumeCampaign(account_id=ACCOUNT, campaign_id=cid, status=Status.IN_PROGRESS),
+                Status.IN_PROGRESS,
+            ),
+            (
+                c.MarkOutOfWindow(account_id=ACCOUNT, campaign_id=cid, reopens_at=START_AT),
+                Status.PAUSED_WINDOW,
+            ),
+            (
+                c.ResumeCampaign(account_id=ACCOUNT, campaign_id=cid, status=Status.IN_PROGRESS),
+                Status.IN_PROGRESS,
+            ),
+            (
+                c.ReportIdle(account_id=ACCOUNT, campaign_id=cid, reason="smart_part_delay"),
+                Status.IN_PROGRESS,
+            ),
             (c.SetComment(campaign_id=cid, account_id=ACCOUNT, text="звонить"), Status.IN_PROGRESS),
             (c.ReleaseNumber(campaign_id=cid, account_id=ACCOUNT), Status.IN_PROGRESS),
         ]:
             reply = ok(await send(command))
             assert reply.campaign is not None and reply.campaign.status is status, command
 
-        refused(await send(c.SetComment(campaign_id=cid, text="x" * 1001)), "validation")
-        refused(await send(c.ReleaseNumber(campaign_id=cid)), "invalid_transition")
+        refused(
+            await send(c.SetComment(account_id=ACCOUNT, campaign_id=cid, text="x" * 1001)),
+            "validation",
+        )
+        refused(
+            await send(c.ReleaseNumber(account_id=ACCOUNT, campaign_id=cid)), "invalid_transition"
+        )
         refused(await send(c.PauseCampaign(campaign_id=cid, account_id="acc_other")), "not_found")
-        refused(await send(c.PauseCampaign(campaign_id=999)), "not_found")
+        refused(await send(c.PauseCampaign(account_id=ACCOUNT, campaign_id=999)), "not_found")
 
-        part = ok(await send(c.StartSmartPart(campaign_id=cid, part=1, phone_count=2)))
-        again = ok(await send(c.StartSmartPart(campaign_id=cid, part=1, phone_count=2)))
+        part = ok(
+            await send(c.StartSmartPart(account_id=ACCOUNT, campaign_id=cid, part=1, phone_count=2))
+        )
+        again = ok(
+            await send(c.StartSmartPart(account_id=ACCOUNT, campaign_id=cid, part=1, phone_count=2))
+        )
         assert part.campaign is not None and again.campaign is not None
         assert part.campaign.part_campaign_id == again.campaign.part_campaign_id == cid + 1
         assert again.position == part.position  # a retry stores nothing
-        ok(await send(c.FinishSmartPart(campaign_id=cid, part=1)))
+        ok(await send(c.FinishSmartPart(account_id=ACCOUNT, campaign_id=cid, part=1)))
         ok(await send(c.CancelLastSmartPart(campaign_id=cid, account_id=ACCOUNT)))
-        refused(await send(c.CancelAllSmartParts(campaign_id=cid)), "invalid_transition")
-        finished = ok(await send(c.FinishCampaign(campaign_id=cid)))
+        refused(
+            await send(c.CancelAllSmartParts(account_id=ACCOUNT, campaign_id=cid)),
+            "invalid_transition",
+        )
+        finished = ok(await send(c.FinishCampaign(account_id=ACCOUNT, campaign_id=cid)))
         assert finished.campaign is not None and finished.campaign.status is Status.FINISHED
         before = finished.position
-        refused(await send(c.PauseCampaign(campaign_id=cid)), "invalid_transition")
+        refused(
+            await send(c.PauseCampaign(account_id=ACCOUNT, campaign_id=cid)), "invalid_transition"
+        )
 
         copy = ok(await send(c.CopyCampaign(campaign_id=cid, account_id=ACCOUNT,
                                             account_tz="Europe/Moscow")))  # fmt: skip
@@ -128,6 +158,42 @@ class CommandsOverNats:
 
         await self._other_commands(service)
         await self._check_the_stream(service)
+
+    async def test_a_command_without_an_account_is_refused_and_changes_nothing(
+        self, service: Any
+    ) -> None:
+        send = service.send
+        created = ok(await send(create("Чужая"))).campaign
+        assert created is not None
+        cid = created.campaign_id
+        ok(await send(c.ModerateCampaign(account_id=ACCOUNT, campaign_id=cid,
+                                         decision="accepted", decided_by="rules")))  # fmt: skip
+        started = ok(await send(c.StartCampaign(account_id=ACCOUNT, campaign_id=cid,
+                                                started_at=START_AT)))  # fmt: skip
+        # What a system command looked like before: no account, so no ownership check.
+        for body in (f'{{"campaign_id": {cid}}}', f'{{"campaign_id": {cid}, "account_id": null}}',
+                     f'{{"campaign_id": {cid}, "account_id": ""}}'):  # fmt: skip
+            for kind in ("PauseCampaign", "StopCampaign", "FinishCampaign"):
+                msg = await service.nc.request(
+                    subjects.campaign_command_subject(kind), body.encode(), timeout=5
+                )
+                reply = refused(decode_command_reply(msg.data), "validation")
+                assert "account_id" in reply.message, reply
+        stopped = [
+            b'{"phones": ["+79161234567"]}',
+            b'{"phones": ["+79161234567"], "account_id": ""}',
+        ]
+        for body in stopped:
+            msg = await service.nc.request(
+                subjects.campaign_command_subject("AddToStopList"), body, timeout=5
+            )
+            refused(decode_command_reply(msg.data), "validation")
+        # Another account's command on it is as if it did not exist.
+        refused(await send(c.StopCampaign(account_id="acc_other", campaign_id=cid)), "not_found")
+        app = service.store.app
+        assert app.max_position() == started.position
+        events = list(app.events.get(campaign_uuid(cid)))
+        assert [type(e).__name__ for e in events][-1] == "Started"
 
     async def test_two_instances_share_commands_without_losing_an_event(
         self, service: Any, campaign_service: Any, database_url: str | None, tmp_path: Path
@@ -139,7 +205,10 @@ class CommandsOverNats:
             assert sorted(numbers) == list(range(1_000_001, 1_000_021))
             target = numbers[0]
             # Both instances answer the queue group; races on one campaign are retried.
-            comments = [c.SetComment(campaign_id=target, text=f"#{i}") for i in range(30)]
+            comments = [
+                c.SetComment(account_id=ACCOUNT, campaign_id=target, text=f"#{i}")
+                for i in range(30)
+            ]
             replies = await asyncio.gather(*(service.send(cmd) for cmd in comments))
             positions = [ok(reply).position for reply in replies]
             assert len(set(positions)) == 30
@@ -152,18 +221,26 @@ class CommandsOverNats:
         unclear = ok(await send(create("Займы"))).campaign
         assert unclear is not None
         n = unclear.campaign_id
-        clarify = c.ModerateCampaign(campaign_id=n, decision="clarification", decided_by="rules")
+        clarify = c.ModerateCampaign(
+            account_id=ACCOUNT, campaign_id=n, decision="clarification", decided_by="rules"
+        )
         assert ok(await send(clarify)).campaign.status is Status.CLARIFICATION  # type: ignore[union-attr]
-        reject = c.ModerateCampaign(campaign_id=n, decision="rejected", decided_by="moderator",
-                                    reason="кредиты")  # fmt: skip
+        reject = c.ModerateCampaign(account_id=ACCOUNT, campaign_id=n, decision="rejected",
+                                    decided_by="moderator", reason="кредиты")  # fmt: skip
         assert ok(await send(reject)).campaign.status is Status.REJECTED  # type: ignore[union-attr]
         failing = ok(await send(create("Ошибка"))).campaign
         assert failing is not None
-        failed = ok(await send(c.FailCampaign(campaign_id=failing.campaign_id, reason="tts")))
+        failed = ok(
+            await send(
+                c.FailCampaign(account_id=ACCOUNT, campaign_id=failing.campaign_id, reason="tts")
+            )
+        )
         assert failed.campaign is not None and failed.campaign.status is Status.ERROR
         running = ok(await send(create("Идёт"))).campaign
         assert running is not None
-        stopped = ok(await send(c.StopCampaign(campaign_id=running.campaign_id)))
+        stopped = ok(
+            await send(c.StopCampaign(account_id=ACCOUNT, campaign_id=running.campaign_id))
+        )
         assert stopped.campaign is not None and stopped.campaign.status is Status.STOPPED
         live = ok(await send(create("Удалить"))).campaign
         assert live is not None
@@ -171,13 +248,14 @@ class CommandsOverNats:
         doomed = [n, live.campaign_id, 42]
         deleted = ok(await send(c.DeleteCampaigns(account_id=ACCOUNT, campaign_ids=doomed)))
         assert deleted.deleted == [n, live.campaign_id]
-        refused(await send(c.SetComment(campaign_id=n, text="gone")), "not_found")
+        refused(
+            await send(c.SetComment(account_id=ACCOUNT, campaign_id=n, text="gone")), "not_found"
+        )
         nothing = ok(await send(c.DeleteCampaigns(account_id=ACCOUNT, campaign_ids=[n])))
         assert nothing.deleted == [] and nothing.position == deleted.position
 
         ok(await send(c.AddToStopList(account_id=ACCOUNT, phones=["+79161234567"])))
         ok(await send(c.RemoveFromStopList(account_id=ACCOUNT, phones=["+79161234567"])))
-        refused(await send(c.AddToStopList(phones=["+79161234567"])), "validation")
         refused(await send(create("Плохо", speed=0)), "validation")
         bad = await service.nc.request(subjects.campaign_command_subject("PauseCampaign"),
                                        b'{"campaign_id": "x"}', timeout=5)  # fmt: skip

@@ -80,7 +80,9 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
                                           options=options, phones=PHONES)  # fmt: skip
                 reply = await service.send(create)
                 campaign_id = reply.campaign.campaign_id
-                await service.send(c.SetComment(campaign_id=campaign_id, text=f"#{n}"))
+                await service.send(
+                    c.SetComment(account_id="acc_k", campaign_id=campaign_id, text=f"#{n}")
+                )
                 await asyncio.sleep(0.01)  # a steady stream, leaving the CPU to the relay
 
         writer = asyncio.create_task(write())

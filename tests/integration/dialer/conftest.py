@@ -137,6 +137,10 @@ class CampaignDouble:
         command = decode_command(msg.data)
         self.commands.append(command)
         campaign_id = command.campaign_id  # type: ignore[union-attr]
+        if command.account_id != self.account_id:  # another account's campaign: unknown
+            missing = f"campaign {campaign_id} not found for {command.account_id}"
+            await msg.respond(encode(cmd.CommandError(code="not_found", message=missing)))
+            return
         refusal = self._refusal(command)
         if refusal is not None:
             error = cmd.CommandError(code="invalid_transition", message=refusal)

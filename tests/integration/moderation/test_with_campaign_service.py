@@ -91,9 +91,9 @@ async def test_rules_and_moderators_decide_through_the_campaign_service(
     assert "азартные игры" in moderated[gambling][0].reason
     assert {e.decided_by for events in moderated.values() for e in events} == {"rules"}
 
-    approve = ModerateCampaign(campaign_id=loan_approved, decision="accepted",
+    approve = ModerateCampaign(account_id="acc_mod", campaign_id=loan_approved, decision="accepted",
                                decided_by="moderator")  # fmt: skip
-    reject = ModerateCampaign(campaign_id=loan_rejected, decision="rejected",
+    reject = ModerateCampaign(account_id="acc_mod", campaign_id=loan_rejected, decision="rejected",
                               decided_by="moderator", reason="Нет лицензии ЦБ")  # fmt: skip
     await command(client, approve)
     await command(client, reject)

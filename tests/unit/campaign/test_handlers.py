@@ -102,8 +102,8 @@ async def test_acceptance_schedules_only_when_the_start_is_ahead_of_the_dialer_c
     behind = (await ok(create(NOW - dt.timedelta(hours=1)), deps)).campaign
     assert ahead is not None and behind is not None
     for campaign, status in ((ahead, Status.SCHEDULED), (behind, Status.ACCEPTED)):
-        accept = c.ModerateCampaign(campaign_id=campaign.campaign_id, decision="accepted",
-                                    decided_by="rules")  # fmt: skip
+        accept = c.ModerateCampaign(account_id="acc_1", campaign_id=campaign.campaign_id,
+                                    decision="accepted", decided_by="rules")  # fmt: skip
         moderated = await ok(accept, deps)
         assert moderated.campaign is not None and moderated.campaign.status is status
     assert dialer.asked == ["clock", "clock"]
@@ -115,8 +115,9 @@ async def test_a_customer_resume_goes_where_the_dialer_places_it(
     campaign = (await ok(create(), deps)).campaign
     assert campaign is not None
     n = campaign.campaign_id
-    for command in (c.ModerateCampaign(campaign_id=n, decision="accepted", decided_by="rules"),
-                    c.StartCampaign(campaign_id=n, started_at=NOW),
+    for command in (c.ModerateCampaign(account_id="acc_1", campaign_id=n, decision="accepted",
+                                       decided_by="rules"),
+                    c.StartCampaign(account_id="acc_1", campaign_id=n, started_at=NOW),
                     c.PauseCampaign(campaign_id=n, account_id="acc_1")):  # fmt: skip
         await ok(command, deps)
     resumed = await ok(c.ResumeCampaign(campaign_id=n, account_id="acc_1"), deps)
@@ -129,7 +130,9 @@ async def test_a_customer_resume_of_a_running_campaign_is_refused_without_asking
 ) -> None:
     campaign = (await ok(create(), deps)).campaign
     assert campaign is not None
-    reply = await handle(c.ResumeCampaign(campaign_id=campaign.campaign_id), deps)
+    reply = await handle(
+        c.ResumeCampaign(account_id="acc_1", campaign_id=campaign.campaign_id), deps
+    )
     assert isinstance(reply, CommandError) and reply.code == "invalid_transition"
     assert dialer.asked == []
 
@@ -159,10 +162,12 @@ async def test_a_key_reserved_by_a_request_that_died_before_storing_is_completed
 async def test_a_refused_command_stores_nothing(deps: Deps, store: Store) -> None:
     created = await ok(create(), deps)
     n = created.campaign.campaign_id  # type: ignore[union-attr]
-    for command, code in ((c.FinishCampaign(campaign_id=n), "invalid_transition"),
-                          (c.SetComment(campaign_id=n, text="я" * 1001), "validation"),
+    mine = {"account_id": "acc_1", "campaign_id": n}
+    for command, code in ((c.FinishCampaign(**mine), "invalid_transition"),
+                          (c.SetComment(**mine, text="я" * 1001), "validation"),
                           (c.PauseCampaign(campaign_id=n, account_id="acc_2"), "not_found"),
-                          (c.StartSmartPart(campaign_id=n, part=1, phone_count=1),
+                          (c.PauseCampaign(campaign_id=n, account_id=""), "validation"),
+                          (c.StartSmartPart(**mine, part=1, phone_count=1),
                            "invalid_transition")):  # fmt: skip
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == code, command
@@ -180,7 +185,7 @@ async def test_a_long_history_is_loaded_from_a_snapshot(deps: Deps, store: Store
     assert campaign is not None
     n = campaign.campaign_id
     for i in range(60):
-        await ok(c.SetComment(campaign_id=n, text=f"#{i}"), deps)
+        await ok(c.SetComment(account_id="acc_1", campaign_id=n, text=f"#{i}"), deps)
     snapshots = list(store.app.snapshots.get(campaign_uuid(n)))  # type: ignore[union-attr]
     assert [s.originator_version for s in snapshots] == [50]
     loaded = store.app.repository.get(campaign_uuid(n))
@@ -191,7 +196,7 @@ async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) 
     added = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
     again = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
     assert again.position == added.position  # nothing new, nothing stored
-    for command in (c.AddToStopList(phones=["+79161234567"]),
+    for command in (c.AddToStopList(account_id="", phones=["+79161234567"]),
                     c.RemoveFromStopList(account_id="acc_1", phones=["abc"])):  # fmt: skip
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == "validation"

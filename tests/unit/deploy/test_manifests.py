@@ -3,6 +3,7 @@ command and image names a real console entry point, every probe a real health en
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.stack import NATS_USERS, password_variable
+from tests.tlsfiles import make_tls_files
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.natsserver import nats_server_binary
 
@@ -46,6 +49,11 @@ def k8s_documents() -> list[dict[str, Any]]:
 
 def of_kind(kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in k8s_documents() if d["kind"] == kind}
+
+
+def nats_secret(user: str) -> str:
+    """The Secret with a NATS user's NATS_USER and NATS_PASSWORD (made at install time)."""
+    return f"zvonar-nats-{'admin' if user == 'zvonar' else user}"
 
 
 def unit_file(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -138,7 +146,9 @@ def test_settings_come_from_the_configmap_and_the_secret() -> None:
     for deployment in of_kind("Deployment").values():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         sources = {next(iter(s.values()))["name"] for s in container["envFrom"]}
-        assert sources == {"zvonar-settings", "zvonar-secrets"}
+        # Each service logs in to NATS as its own user: NATS_USER and NATS_PASSWORD.
+        own = nats_secret(container["command"][0].removeprefix("zvonar-"))
+        assert sources == {"zvonar-settings", "zvonar-secrets", own}
 
 
 def test_no_secret_values_ship_the_operator_creates_the_secret() -> None:
@@ -182,15 +192,50 @@ def test_nats_runs_as_a_three_node_statefulset() -> None:
     assert "jetstream" in conf
 
 
+NATS_PASSWORDS = {password_variable(user): f"pw{user}" for user in NATS_USERS}
+
+
 @pytest.mark.parametrize("node", [1, 2, 3])
-def test_nats_cluster_configs_are_valid(node: int) -> None:
+def test_nats_cluster_configs_are_valid(node: int, tmp_path: Path) -> None:
     path = DEPLOY / "nats" / f"nats-{node}.conf"
     text = path.read_text()
     assert f"server_name: nats-{node}" in text
     assert len(re.findall(r"nats-route://", text)) == 3
-    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(path)],
-                             capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert "include ./auth.conf" in text
+    # Checked as installed: next to auth.conf, with its TLS files and the passwords.
+    tls = make_tls_files(tmp_path / "tls")
+    for name in ("server.crt", "server.key", "ca.crt"):
+        assert f"/etc/nats/tls/{name}" in text
+    text = text.replace("/etc/nats/tls/", f"{tls.ca.parent}/")
+    (tmp_path / "nats.conf").write_text(text)
+    (tmp_path / "auth.conf").write_text((DEPLOY / "nats" / "auth.conf").read_text())
+    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(tmp_path / "nats.conf")],
+                             capture_output=True, text=True, timeout=30,
+                             env={**os.environ, **NATS_PASSWORDS})  # fmt: skip
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_dev_nats_config_listens_on_loopback_with_a_user_per_service() -> None:
+    text = (DEPLOY / "nats" / "nats.conf").read_text()
+    assert re.search(r"^listen: 127\.0\.0\.1:4222$", text, re.M)
+    assert re.search(r"^http: 127\.0\.0\.1:8222$", text, re.M)
+    assert "include ./auth.conf" in text
+    auth = (DEPLOY / "nats" / "auth.conf").read_text()
+    users = re.findall(r"^\s*user: (\w+)$", auth, re.M)
+    assert sorted(users) == sorted(NATS_USERS)
+    for user in NATS_USERS:
+        assert f"password: ${password_variable(user)}" in auth
+
+
+def test_k8s_nats_has_the_same_users_and_their_passwords_from_each_services_secret() -> None:
+    data = of_kind("ConfigMap")["nats-config"]["data"]
+    assert data["auth.conf"] == (DEPLOY / "nats" / "auth.conf").read_text()
+    assert "include ./auth.conf" in data["nats.conf"]
+    [nats] = of_kind("StatefulSet")["nats"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef") for e in nats["env"]}
+    for user in NATS_USERS:
+        ref = env[password_variable(user)]
+        assert ref == {"name": nats_secret(user), "key": "NATS_PASSWORD"}, user
 
 
 def test_a_systemd_unit_per_service_runs_its_entry_point() -> None:

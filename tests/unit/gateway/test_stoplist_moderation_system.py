@@ -50,10 +50,12 @@ async def test_moderators_approve_and_reject_with_the_admin_token(
     approved = await client.post(f"/api/v1/moderation/{first}/approve", headers=admin)
     assert approved.status_code == 200 and approved.json()["status"] == "accepted"
     decision = next(c for c in services.commands if isinstance(c, ModerateCampaign))
+    # A moderator's command acts for the campaign's owner, looked up by the gateway.
+    owner = services.campaigns[first][0].account_id
     assert (decision.decision, decision.decided_by, decision.account_id) == (
         "accepted",
         "moderator",
-        None,
+        owner,
     )
     no_reason = await client.post(f"/api/v1/moderation/{second}/reject", json={}, headers=admin)
     assert no_reason.status_code == 422

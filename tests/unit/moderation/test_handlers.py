@@ -75,6 +75,7 @@ async def test_a_decision_is_sent_by_the_rules_and_recorded(rules: RulesFile) ->
     assert await moderate_new_campaign(created(1000001, "Казино!"), deps) == "decided"
     [command] = campaign.sent
     assert (command.decision, command.decided_by) == ("rejected", "rules")
+    assert command.account_id == "acc_1"  # the campaign's account, from its event
     assert "азартные игры" in command.reason
     assert store.rows[1000001][1] == "decided"
 

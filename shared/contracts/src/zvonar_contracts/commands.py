@@ -1,14 +1,16 @@
 """Commands to the campaign service (request-reply on `campaign.cmd.<Type>`) and their replies.
 
-A command is imperative and has one handler. `account_id` scopes customer commands: a
-campaign of another account answers `not_found`. System commands (from the dialer or
-moderation, or a moderator with the admin token) leave it None.
+A command is imperative and has one handler. Every command names the account it acts for,
+and the campaign service applies it only to that account's campaigns (another account's
+answers `not_found`): a customer's command carries the customer's account; the dialer's and
+moderation's carry the account of the campaign, from its events; a moderator's carries the
+owner the gateway looked up. A command without one is malformed (a `validation` error).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -26,7 +28,7 @@ from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status
 
 
 class CommandBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    account_id: str | None = None
+    account_id: Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class CampaignCommandBase(CommandBase, frozen=True, kw_only=True):

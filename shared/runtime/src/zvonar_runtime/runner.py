@@ -1,6 +1,8 @@
 """`make run`: nats-server (unless NATS_URL is set) and the five services as separate
-processes, each line of their output prefixed with the process name. Ctrl-C (SIGINT) or
-SIGTERM stops them all; if one dies, the runner says which, stops the rest and exits 1."""
+processes, each line of their output prefixed with the process name. A service that exits
+is started again, after a back-off (a service ends itself when NATS closed its connection);
+one whose settings or credentials are refused stops the runner with status 1. Ctrl-C
+(SIGINT) or SIGTERM stops them all."""
 
 from __future__ import annotations
 
@@ -16,18 +18,22 @@ from pathlib import Path
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsconn import NatsAuth
+from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth
 from zvonar_runtime.natsserver import NatsServer
 
 COLOURS = {"nats": 90, "campaign": 36, "moderation": 35, "dialer": 33, "stats": 32, "gateway": 34}
 STOP_GRACE_SECONDS = 20.0
+# Pauses before restarting a service that exited, doubling while it keeps exiting soon after
+# its start; one that ran STABLE_SECONDS starts again from the first.
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_SECONDS = 60.0
 
 
 @dataclass
 class Child:
     name: str
     process: asyncio.subprocess.Process
-    expected_exit: bool = False
+    pump: asyncio.Task[None]
 
 
 def _prefix(name: str) -> str:
@@ -38,6 +44,10 @@ def _prefix(name: str) -> str:
     return label + " "
 
 
+def _say(name: str, text: str) -> None:
+    print(f"{_prefix(name)}{text}", flush=True)
+
+
 async def _pump(name: str, stream: asyncio.StreamReader) -> None:
     prefix = _prefix(name)
     while line := await stream.readline():
@@ -45,9 +55,7 @@ async def _pump(name: str, stream: asyncio.StreamReader) -> None:
         sys.stdout.flush()
 
 
-async def _spawn(
-    name: str, args: list[str], env: dict[str, str]
-) -> tuple[Child, asyncio.Task[None]]:
+async def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
     process = await asyncio.create_subprocess_exec(
         *args,
         env=env,
@@ -56,7 +64,7 @@ async def _spawn(
         start_new_session=True,
     )
     assert process.stdout is not None
-    return Child(name, process), asyncio.create_task(_pump(name, process.stdout))
+    return Child(name, process, asyncio.create_task(_pump(name, process.stdout)))
 
 
 SESSION_SECRET_FILE = "gateway-session.key"
@@ -80,6 +88,63 @@ def service_command(service: str) -> list[str]:
     return [sys.executable, "-m", f"zvonar_{service}"]
 
 
+@dataclass
+class Supervisor:
+    """Keeps one service running: a process that exits while the runner is not stopping is
+    started again after a pause that doubles with each quick exit (RESTART_DELAYS), as a
+    supervisor would in production — a service ends itself when NATS closed its connection.
+    An exit with EXIT_CONFIG (settings or credentials refused) is not retried."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    stop: asyncio.Event
+    restarts: int = 0
+    gave_up: bool = False
+
+    async def run(self) -> int | None:
+        """Until `stop` is set (or the service gave up); returns its last exit status."""
+        loop = asyncio.get_running_loop()
+        quick_exits = 0
+        code: int | None = None
+        while not self.stop.is_set():
+            started = loop.time()
+            child = await _spawn(self.name, self.args, self.env)
+            code = await self._wait(child)
+            if self.stop.is_set():
+                return code
+            if code == EXIT_CONFIG:
+                _say(self.name, f"process exited with code {code} (bad settings); not restarting")
+                self.gave_up = True
+                return code
+            quick_exits = 0 if loop.time() - started >= STABLE_SECONDS else quick_exits + 1
+            delay = RESTART_DELAYS[min(max(quick_exits - 1, 0), len(RESTART_DELAYS) - 1)]
+            _say(self.name, f"process exited with code {code}; restarting in {delay:g} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay)
+            if not self.stop.is_set():
+                self.restarts += 1
+                _say(self.name, f"restarting (restart {self.restarts})")
+        return code
+
+    async def _wait(self, child: Child) -> int:
+        """The child's exit status; on `stop`, SIGTERM first, then SIGKILL after the grace."""
+        exited = asyncio.create_task(child.process.wait())
+        stopping = asyncio.create_task(self.stop.wait())
+        await asyncio.wait([exited, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not exited.done():
+            child.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(exited), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                _say(self.name, "did not stop in time; killed")
+                child.process.kill()
+        code = await exited
+        await child.pump
+        return code
+
+
 async def run(env: dict[str, str] | None = None) -> int:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("ZVONAR_DATA_DIR") or "./var").resolve()
@@ -94,61 +159,33 @@ async def run(env: dict[str, str] | None = None) -> int:
         nats_server = NatsServer(data_dir / "nats", log_file=data_dir / "logs" / "nats.log")
         nats_server.start()
         env["NATS_URL"] = nats_server.url
-        print(f"{_prefix('nats')}nats-server with JetStream at {nats_server.url}", flush=True)
+        _say("nats", f"nats-server with JetStream at {nats_server.url}")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    children: list[Child] = []
-    pumps: list[asyncio.Task[None]] = []
-    for service in SERVICES:
-        child, pump = await _spawn(service, service_command(service), env)
-        children.append(child)
-        pumps.append(pump)
-
+    supervisors = [Supervisor(s, service_command(s), env, stop) for s in SERVICES]
+    running = {asyncio.create_task(sup.run()): sup for sup in supervisors}
     ready_task = asyncio.create_task(_announce_when_ready(env, data_dir))
     stop_task = asyncio.create_task(stop.wait())
-    exits = {asyncio.create_task(c.process.wait()): c for c in children}
-    done, _ = await asyncio.wait([stop_task, *exits], return_when=asyncio.FIRST_COMPLETED)
-
-    code = 0
-    died = [exits[t] for t in done if t in exits]
-    if died:
-        for child in died:
-            print(
-                f"{_prefix(child.name)}process exited with code {child.process.returncode}; "
-                "stopping everything",
-                flush=True,
-            )
-        code = 1
+    # A supervisor returns before `stop` only when its service gave up: stop everything.
+    await asyncio.wait([stop_task, *running], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
     ready_task.cancel()
-    await _stop_all(children)
-    await asyncio.gather(*pumps, return_exceptions=True)
+    codes = await asyncio.gather(*running)
     if nats_server is not None:
         nats_server.stop()
-    unclean = [c for c in children if c.process.returncode not in (0, None)]
-    for child in [] if died else unclean:
-        print(f"{_prefix(child.name)}exited with code {child.process.returncode}", flush=True)
-        code = 1
+    code = 0
+    for supervisor, last in zip(supervisors, codes, strict=True):
+        if supervisor.gave_up:
+            _say(supervisor.name, "stopped everything: this service cannot start")
+            code = 1
+        elif last not in (0, None):
+            _say(supervisor.name, f"exited with code {last}")
+            code = 1
     return code
-
-
-async def _stop_all(children: list[Child]) -> None:
-    for child in children:
-        if child.process.returncode is None:
-            child.process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*(c.process.wait() for c in children)), STOP_GRACE_SECONDS
-        )
-    except TimeoutError:
-        for child in children:
-            if child.process.returncode is None:
-                print(f"{_prefix(child.name)}did not stop in time; killed", flush=True)
-                child.process.kill()
-        await asyncio.gather(*(c.process.wait() for c in children))
 
 
 async def _announce_when_ready(env: dict[str, str], data_dir: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from zvonar_campaign.domain.campaign import Campaign
-from zvonar_campaign.domain.errors import InvalidTransition, ValidationFailed
+from zvonar_campaign.domain.errors import InvalidTransition
 from zvonar_campaign.domain.validation import check_new_campaign
 from zvonar_campaign.service_layer.errors import Conflict, NotFound
 from zvonar_campaign.service_layer.unit import Deps, ok
@@ -17,10 +17,8 @@ from zvonar_contracts.options import Status
 
 
 async def create(cmd: c.CreateCampaign, deps: Deps) -> CommandOk:
-    if cmd.account_id is None:
-        raise ValidationFailed("account_id", "a campaign belongs to an account")
     check_new_campaign(cmd.options, cmd.phones, cmd.account_tz)
-    return await deps.in_thread(lambda: _create(cmd, cmd.account_id or "", deps))
+    return await deps.in_thread(lambda: _create(cmd, cmd.account_id, deps))
 
 
 def _create(cmd: c.CreateCampaign, account_id: str, deps: Deps) -> CommandOk:
@@ -180,14 +178,14 @@ def _delete(cmd: c.DeleteCampaigns, deps: Deps) -> CommandOk:
 
 
 async def add_to_stop_list(cmd: c.AddToStopList, deps: Deps) -> CommandOk:
-    account_id = _account_of(cmd)
-    return await deps.in_thread(lambda: _stop_list(account_id, deps, lambda s: s.add(cmd.phones)))
+    return await deps.in_thread(
+        lambda: _stop_list(cmd.account_id, deps, lambda s: s.add(cmd.phones))
+    )
 
 
 async def remove_from_stop_list(cmd: c.RemoveFromStopList, deps: Deps) -> CommandOk:
-    account_id = _account_of(cmd)
     return await deps.in_thread(
-        lambda: _stop_list(account_id, deps, lambda s: s.remove(cmd.phones))
+        lambda: _stop_list(cmd.account_id, deps, lambda s: s.remove(cmd.phones))
     )
 
 
@@ -198,12 +196,6 @@ def _stop_list(account_id: str, deps: Deps, decide: Callable[[Any], None]) -> Co
         return CommandOk(position=deps.save(stop_list))
 
     return deps.retrying(attempt)
-
-
-def _account_of(cmd: c.AddToStopList | c.RemoveFromStopList) -> str:
-    if not cmd.account_id:
-        raise ValidationFailed("account_id", "a stop-list belongs to an account")
-    return cmd.account_id
 
 
 async def _change(cmd: c.CampaignCommandBase, deps: Deps,

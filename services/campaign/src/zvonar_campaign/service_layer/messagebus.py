@@ -23,6 +23,8 @@ log = structlog.get_logger("zvonar.campaign.commands")
 async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:
     handler = COMMAND_HANDLERS[type(command)]
     try:
+        if not command.account_id:  # decoding refuses it too; a command built in-process
+            raise ValidationFailed("account_id", "a command acts for an account")
         reply = await handler(command, deps)
     except ValidationFailed as exc:
         return _refused(command, CommandError(code="validation", message=str(exc),

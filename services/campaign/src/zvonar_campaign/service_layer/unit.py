@@ -50,13 +50,13 @@ class Deps:
         return await asyncio.to_thread(run)
 
     # --- blocking helpers, called inside `in_thread` ---------------------------------------
-    def load_campaign(self, campaign_id: int, account_id: str | None) -> Campaign:
+    def load_campaign(self, campaign_id: int, account_id: str) -> Campaign:
         """The campaign, unless it is missing, deleted or another account's (all alike)."""
         try:
             campaign: Campaign = self.app.repository.get(campaign_uuid(campaign_id))
         except AggregateNotFoundError:
             raise NotFound(f"campaign {campaign_id} not found") from None
-        if campaign.deleted or (account_id is not None and campaign.account_id != account_id):
+        if campaign.deleted or campaign.account_id != account_id:
             raise NotFound(f"campaign {campaign_id} not found")
         return campaign
 
@@ -83,7 +83,7 @@ class Deps:
                 time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
         raise Conflict("the campaign is changing too fast; retry the command")
 
-    def change(self, campaign_id: int, account_id: str | None,
+    def change(self, campaign_id: int, account_id: str,
                decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip
         def attempt() -> CommandOk:
             campaign = self.load_campaign(campaign_id, account_id)

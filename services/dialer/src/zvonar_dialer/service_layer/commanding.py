@@ -74,5 +74,10 @@ class Commander:
         def reported(current: Campaign, _: CommandOk) -> None:
             current.idle_reported = reason
 
-        idle = cmd.ReportIdle(campaign_id=campaign.campaign_id, reason=reason, until=until)
+        idle = cmd.ReportIdle(
+            account_id=campaign.account_id,
+            campaign_id=campaign.campaign_id,
+            reason=reason,
+            until=until,
+        )
         await self.send(campaign, idle, None, reported)

@@ -142,7 +142,7 @@ class Scheduler:
         elif campaign.part_state == "starting":
             await smart_parts.announce_part(self.deps, self.commander, campaign, now)
         elif campaign.part_state == "done":
-            finish = cmd.FinishCampaign(campaign_id=campaign_id)
+            finish = cmd.FinishCampaign(account_id=campaign.account_id, campaign_id=campaign_id)
             await self.commander.send(campaign, finish, Status.FINISHED)
         else:
             await self.run_part(campaign, now)
@@ -150,7 +150,11 @@ class Scheduler:
     async def prepare(self, campaign: Campaign) -> None:
         reason = await prepare(self.deps, campaign)
         if reason is not None:
-            failure = cmd.FailCampaign(campaign_id=campaign.campaign_id, reason=reason[:MAX_REASON])
+            failure = cmd.FailCampaign(
+                account_id=campaign.account_id,
+                campaign_id=campaign.campaign_id,
+                reason=reason[:MAX_REASON],
+            )
             await self.commander.send(campaign, failure, Status.ERROR)
 
     async def start(self, campaign: Campaign, now: dt.datetime) -> None:
@@ -160,7 +164,9 @@ class Scheduler:
         def from_now(current: Campaign, _: CommandOk) -> None:
             current.next_call_at = now
 
-        started = cmd.StartCampaign(campaign_id=campaign.campaign_id, started_at=now)
+        started = cmd.StartCampaign(
+            account_id=campaign.account_id, campaign_id=campaign.campaign_id, started_at=now
+        )
         await self.commander.send(campaign, started, Status.IN_PROGRESS, from_now)
 
     async def queued_zones(self, campaign: Campaign, *, fresh: bool = False) -> list[str]:
@@ -230,7 +236,9 @@ class Scheduler:
         reopenings = [t for t in (next_open(window, tz, now) for tz in zones) if t is not None]
         reopens_at = min(reopenings) if reopenings else None
         await self.commander.report_idle(campaign, "window_closed", reopens_at)
-        out = cmd.MarkOutOfWindow(campaign_id=campaign.campaign_id, reopens_at=reopens_at)
+        out = cmd.MarkOutOfWindow(
+            account_id=campaign.account_id, campaign_id=campaign.campaign_id, reopens_at=reopens_at
+        )
         await self.commander.send(campaign, out, Status.PAUSED_WINDOW)
 
     async def reenter_window(self, campaign: Campaign, now: dt.datetime) -> None:
@@ -238,7 +246,11 @@ class Scheduler:
             current.next_call_at = now
             current.idle_reported = ""
 
-        resume = cmd.ResumeCampaign(campaign_id=campaign.campaign_id, status=Status.IN_PROGRESS)
+        resume = cmd.ResumeCampaign(
+            account_id=campaign.account_id,
+            campaign_id=campaign.campaign_id,
+            status=Status.IN_PROGRESS,
+        )
         await self.commander.send(campaign, resume, Status.IN_PROGRESS, from_now)
 
     # --- the carrier down ---------------------------------------------------------------
@@ -282,7 +294,10 @@ class Scheduler:
         await self.commander.report_idle(campaign, "paused_by_system", None)
         reason = f"Оператор связи недоступен ({self.deps.carrier.last_error})"
         pause = cmd.PauseCampaign(
-            campaign_id=campaign_id, paused_by="system", reason=reason[:MAX_REASON]
+            account_id=campaign.account_id,
+            campaign_id=campaign_id,
+            paused_by="system",
+            reason=reason[:MAX_REASON],
         )
         await self.commander.send(campaign, pause, Status.PAUSED, paused_here)
 
@@ -307,5 +322,7 @@ class Scheduler:
             current.next_call_at = now
             current.idle_reported = ""
 
-        resume = cmd.ResumeCampaign(campaign_id=campaign_id, status=target)
+        resume = cmd.ResumeCampaign(
+            account_id=campaign.account_id, campaign_id=campaign_id, status=target
+        )
         return await self.commander.send(campaign, resume, target, resumed) is not None

@@ -36,7 +36,9 @@ async def finish_part(commander: Commander, campaign: Campaign) -> bool:
     def finished(current: Campaign, _: CommandOk) -> None:
         current.finished_parts = sorted({*current.finished_parts, part})
 
-    finish = cmd.FinishSmartPart(campaign_id=campaign.campaign_id, part=part)
+    finish = cmd.FinishSmartPart(
+        account_id=campaign.account_id, campaign_id=campaign.campaign_id, part=part
+    )
     return await commander.send(campaign, finish, None, finished) is not None
 
 
@@ -116,5 +118,11 @@ async def announce_part(
         part_started(current, part, part_id)
         current.next_call_at = now
 
-    announce = cmd.StartSmartPart(campaign_id=cid, part=part, phone_count=count, started_at=now)
+    announce = cmd.StartSmartPart(
+        account_id=campaign.account_id,
+        campaign_id=cid,
+        part=part,
+        phone_count=count,
+        started_at=now,
+    )
     await commander.send(campaign, announce, None, started)

@@ -227,6 +227,12 @@ async def read_detail(
     return reply
 
 
+async def owner_of(backend: Backend, campaign_id: int) -> str:
+    """The account a campaign belongs to: a moderator's command acts for it (every command
+    names its account, and the campaign service checks the campaign is that account's)."""
+    return (await read_detail(backend, None, campaign_id)).campaign.account_id
+
+
 async def read_campaign(
     backend: Backend, account: Account, campaign_id: int, *, min_position: int = 0
 ) -> dict[str, Any]:

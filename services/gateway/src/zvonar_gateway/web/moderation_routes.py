@@ -13,6 +13,7 @@ from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQueue
 from zvonar_gateway.http.deps import ApiError
 from zvonar_gateway.http.routes.common import accounts_of
+from zvonar_gateway.service_layer.campaigns import owner_of
 from zvonar_gateway.web.auth import backend_of, require_moderator
 from zvonar_gateway.web.render import flash, html, words_of
 from zvonar_gateway.web.report_routes import page_number
@@ -54,6 +55,7 @@ async def decide(
     if decision == "reject" and not reason:
         return flash(request, words("reason_required"), error=True, refresh=False)
     command = ModerateCampaign(
+        account_id=await owner_of(backend_of(request), campaign_id),
         campaign_id=campaign_id,
         decided_by="moderator",
         reason=reason,

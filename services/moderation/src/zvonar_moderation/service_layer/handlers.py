@@ -35,6 +35,7 @@ async def moderate_new_campaign(event: CampaignCreated, deps: Dependencies) -> O
         return "duplicate"
     verdict = judge(event.options, deps.rules.matcher())
     command = ModerateCampaign(
+        account_id=event.account_id,
         campaign_id=event.campaign_id,
         decision=verdict.decision,
         decided_by="rules",

@@ -17,7 +17,7 @@ from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.deps import ApiError, Backend
 from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
-from zvonar_gateway.service_layer.campaigns import campaign_id_of, read_detail
+from zvonar_gateway.service_layer.campaigns import campaign_id_of, owner_of, read_detail
 
 _FALLBACK_TZ = "UTC"
 
@@ -66,6 +66,7 @@ async def _decide(
     await require_admin(request, settings_of(request).admin_token)
     cid = check_id(campaign_id)
     command = ModerateCampaign(
+        account_id=await owner_of(backend, cid),
         campaign_id=cid,
         decision=decision,
         decided_by="moderator",
