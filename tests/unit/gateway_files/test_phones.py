@@ -16,7 +16,7 @@ from zvonar_gateway.files.phones import (
     fast_e164,
     normalise_phones,
     parse_phone_file,
-    store_phone_base,
+    phone_base,
 )
 
 
@@ -171,18 +171,9 @@ def test_a_file_of_a_million_numbers_plus_header_is_accepted() -> None:
     assert result.rejected == []
 
 
-class FakeObjectStore:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    async def put_object(self, bucket: str, name: str, data: bytes) -> None:
-        self.objects[(bucket, name)] = data
-
-
-async def test_phone_base_is_stored_under_its_sha256() -> None:
-    store = FakeObjectStore()
-    ref = await store_phone_base(store, ["+79161234567", "+79161234568"])
+def test_phone_base_is_named_by_its_sha256() -> None:
+    ref, stored = phone_base(["+79161234567", "+79161234568"])
     content = b"+79161234567\n+79161234568"
     digest = hashlib.sha256(content).hexdigest()
     assert (ref.bucket, ref.name, ref.count, ref.sha256) == ("phone-bases", digest, 2, digest)
-    assert store.objects == {("phone-bases", digest): content}
+    assert stored == content

@@ -30,6 +30,9 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     carrier_failures: int = 3
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6
+    # Webhooks to loopback, private and reserved addresses too (a customer's own network,
+    # tests); off: only public addresses (docs/API.md "Limits and hostile input").
+    webhook_allow_private: bool = False
 
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
@@ -42,6 +45,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "carrier_failures": "DIALER_CARRIER_FAILURES",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
+        "webhook_allow_private": "ZVONAR_WEBHOOK_ALLOW_PRIVATE",
     }
 
     @property
