@@ -197,3 +197,8 @@ async def test_a_web_form_that_is_not_utf8_is_400(page: httpx.AsyncClient) -> No
     answer = await page.post("/sign-in", content=body, headers=form_type)
     assert answer.status_code == 400, answer.text[:300]
     assert "text/html" in answer.headers["content-type"]
+    # URL-encoded: Litestar would read %FF as U+FFFD and go on.
+    url_encoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body in (b"api_key=%FF%FE&_csrf=x", b"api_key=\xd0&_csrf=x", b"%C3=1&_csrf=x"):
+        answer = await page.post("/sign-in", content=body, headers=url_encoded)
+        assert answer.status_code == 400, (body, answer.text[:300])

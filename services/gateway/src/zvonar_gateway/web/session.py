@@ -20,6 +20,7 @@ from litestar.middleware.session.client_side import ClientSideSessionBackend, Co
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from zvonar_gateway.domain.keys import same_secret
+from zvonar_gateway.web.form_text import refuse_form_not_utf8
 
 SECRET_ENV = "ZVONAR_SESSION_SECRET"
 SECRET_FILE = "gateway-session.key"
@@ -89,7 +90,9 @@ def csrf_token(request: Request[Any, Any, Any]) -> str:
 
 
 async def check_csrf(request: Request[Any, Any, Any]) -> None:
-    """Every state-changing request carries the token: htmx in a header, forms in a field."""
+    """Every state-changing request carries the token: htmx in a header, forms in a field
+    (and a form's text must be UTF-8)."""
+    await refuse_form_not_utf8(request)
     expected = request.session.get("csrf") if request.session else None
     given = request.headers.get(CSRF_HEADER)
     if not given:
