@@ -146,6 +146,19 @@ class Fuzzer:
 SIZES = (20_000, 300_000, 1_500_000)
 NOT_UTF8 = (b"\xff", b"\xfe\xff", b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80")
 MARK = "\u2603MARK\u2603"
+# A create body with every optional field present, so that each of its text fields (the
+# webhook's URL and secret, IVR words, the caller number...) is grown in turn.
+FULL_CREATE: dict[str, Any] = {
+    "name": "Полная", "phones": ["+79161239870", "+79161239871"],
+    "audio": {"kind": "tts", "text": "Здравствуйте"}, "speed": 800,
+    "start_at": "2099-01-01T10:00:00+03:00",
+    "routing": {"kind": "caller_id", "number": "+79161239999"},
+    "ivr": {"kind": "words", "lead_words": ["да", "интересно"]},
+    "smart": {"parts": 2, "delay_minutes": 30}, "record": True,
+    "window": {"days": ["mon", "tue"], "from": "09:00", "to": "21:00", "tz": "account"},
+    "integration": {"webhook_url": "https://93.184.215.14/hook", "secret": "s3cr3t"},
+    "amd": True, "comment": "полная",
+}  # fmt: skip
 # Endpoints that change which key works: not driven with the fuzzing account's key.
 KEY_PATHS = ("/api/v1/me/keys/rotate", "/api/v1/accounts")
 
@@ -267,6 +280,13 @@ class HostileFuzzer:
         status, _ = self.send("not_utf8", case, body, "application/json")
         assert status >= 400, f"text that is not UTF-8 was accepted ({status})"
 
+    def oversize_every_create_field(self) -> None:
+        request = Sent("POST", "/api/v1/campaigns")
+        for path in leaf_paths(FULL_CREATE):
+            if isinstance(value_at(FULL_CREATE, path), str):
+                body = replaced(FULL_CREATE, path, "я" * 750_000)
+                self.send("oversize", request, json.dumps(body).encode(), "application/json")
+
     def not_utf8_form(self, junk: bytes) -> None:
         form = (
             b'--B\r\ncontent-disposition: form-data; name="campaign"\r\n\r\n'
@@ -317,6 +337,10 @@ class HostileFuzzer:
             if takes_json or "{campaign_id}" in operation.path:
                 self._fuzz(operation.label, "cross_account", self.cross_account, examples,
                            cases, picks)  # fmt: skip
+        try:
+            self.oversize_every_create_field()
+        except Exception as exc:
+            self.failures.append(f"POST /api/v1/campaigns [oversize, every field]: {exc}")
         self._fuzz("POST /api/v1/campaigns (form)", "not_utf8", self.not_utf8_form, examples,
                    st.sampled_from(NOT_UTF8))  # fmt: skip
         if self.other_state() != self.other_before:
