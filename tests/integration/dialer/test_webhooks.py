@@ -1,4 +1,6 @@
-"""A campaign with an integration posts each call result, signed, to the customer's URL."""
+"""A campaign with an integration posts each call result, signed, to the customer's URL —
+when that URL is on a public address, or private targets are allowed (the receiver here is
+on loopback: ZVONAR_WEBHOOK_ALLOW_PRIVATE=1, as a customer's own network would need)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import hmac
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
@@ -16,6 +19,7 @@ from zvonar_contracts.codec import decode
 from zvonar_contracts.options import Integration
 from zvonar_dialer.adapters.webhooks import SIGNATURE_HEADER
 from zvonar_dialer.bootstrap import Dialer
+from zvonar_dialer.settings import DialerSettings
 
 from .conftest import CampaignDouble, wait_for
 
@@ -38,6 +42,22 @@ class Hook(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.fixture
+def dialer_settings(
+    nats_url: str, pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> DialerSettings:
+    private = "private_targets_refused" not in request.node.name
+    return DialerSettings(
+        nats_url=nats_url,
+        database_url=pg_url,
+        data_dir=tmp_path,
+        time_scale=3600.0,
+        tick_seconds=0.01,
+        log_format="console",
+        webhook_allow_private=private,
+    )
 
 
 @pytest.fixture
@@ -68,3 +88,15 @@ async def test_each_call_result_is_posted_signed_to_the_webhook(
     results = [decode(body, CallCompleted) for _, body in receiver.posts]
     assert {r.campaign_id for r in results} == {campaign_id}
     assert sorted(r.phone for r in results) == phones
+
+
+async def test_with_private_targets_refused_a_loopback_webhook_gets_no_post(
+    dialer: Dialer, double: CampaignDouble, receiver: Receiver
+) -> None:
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    phones = [f"+7916523451{d}" for d in range(3)]
+    await double.create(phones, speed=3600, integration=Integration(webhook_url=url, secret=SECRET))
+
+    await wait_for(lambda: dialer.webhooks.failed >= 3, what="three refused webhooks")
+    assert receiver.posts == []
+    assert dialer.webhooks.delivered == 0

@@ -1,4 +1,6 @@
-"""Webhooks against a real HTTP receiver on loopback: signed, retried, never blocking."""
+"""Webhooks against a real HTTP receiver on loopback: signed, retried, never blocking; and
+refused when the target is not a public address (the receiver here is on loopback, so the
+senders that deliver to it allow private targets, as ZVONAR_WEBHOOK_ALLOW_PRIVATE=1 does)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -61,7 +63,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def sender() -> AsyncIterator[WebhookSender]:
-    webhooks = WebhookSender(base_delay_s=0.05, max_delay_s=0.2, timeout_s=2.0)
+    webhooks = WebhookSender(base_delay_s=0.05, max_delay_s=0.2, timeout_s=2.0, allow_private=True)
     await webhooks.start()
     yield webhooks
     await webhooks.stop(drain_timeout_s=1.0)
@@ -110,7 +112,7 @@ async def test_429_is_retried_and_a_client_error_is_not(
 async def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(
     receiver: Receiver,
 ) -> None:
-    webhooks = WebhookSender(attempts=3, base_delay_s=0.01)
+    webhooks = WebhookSender(attempts=3, base_delay_s=0.01, allow_private=True)
     await webhooks.start()
     receiver.statuses = [503] * 10
     webhooks.submit(receiver.url, SECRET, BODY)
@@ -122,7 +124,7 @@ async def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(
 async def test_an_unreachable_receiver_is_retried_without_blocking_the_caller(
     receiver: Receiver,
 ) -> None:
-    webhooks = WebhookSender(attempts=2, base_delay_s=0.01, timeout_s=1.0)
+    webhooks = WebhookSender(attempts=2, base_delay_s=0.01, timeout_s=1.0, allow_private=True)
     await webhooks.start()
     started = time.monotonic()
     for n in range(50):
@@ -140,9 +142,71 @@ async def test_only_http_urls_are_accepted(sender: WebhookSender) -> None:
 
 
 async def test_stop_waits_for_queued_deliveries(receiver: Receiver) -> None:
-    webhooks = WebhookSender(workers=1)
+    webhooks = WebhookSender(workers=1, allow_private=True)
     await webhooks.start()
     for n in range(5):
         webhooks.submit(receiver.url, SECRET, f'{{"n": {n}}}'.encode())
     await webhooks.stop()
     assert len(receiver.posts) == 5 and webhooks.delivered == 5
+
+
+# --- targets that are not public (SSRF) ---------------------------------------------------
+
+
+def resolving(names: dict[str, list[str]]) -> Callable[[str, int], Awaitable[list[str]]]:
+    """A resolver port that knows only `names` (what DNS answers at delivery time)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in names:
+            raise OSError(f"{host} does not resolve")
+        return names[host]
+
+    return resolve
+
+
+async def test_a_loopback_url_gets_no_post_unless_private_targets_are_allowed(
+    receiver: Receiver,
+) -> None:
+    webhooks = WebhookSender(attempts=3, base_delay_s=0.01)
+    await webhooks.start()
+    try:
+        webhooks.submit(receiver.url, SECRET, BODY)
+        await until(lambda: webhooks.failed == 1)
+    finally:
+        await webhooks.stop()
+    assert receiver.posts == []
+
+
+async def test_a_name_that_resolves_private_at_delivery_time_gets_no_post(
+    receiver: Receiver,
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    # Public when the campaign was created, perhaps; loopback (and a public one) now.
+    dns = resolving({"hooks.customer.test": ["93.184.215.14", "127.0.0.1"]})
+    webhooks = WebhookSender(attempts=3, base_delay_s=0.01, resolve=dns)
+    await webhooks.start()
+    try:
+        webhooks.submit(f"http://hooks.customer.test:{port}/hooks/calls", SECRET, BODY)
+        await until(lambda: webhooks.failed == 1)
+    finally:
+        await webhooks.stop()
+    assert receiver.posts == []
+
+
+async def test_the_post_goes_to_the_address_checked_with_the_name_as_host(
+    receiver: Receiver,
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    # The name exists only in this resolver: a post that arrives went to the address it
+    # gave, not to a second look-up of the name.
+    dns = resolving({"hooks.customer.test": ["127.0.0.1"]})
+    webhooks = WebhookSender(base_delay_s=0.01, allow_private=True, resolve=dns)
+    await webhooks.start()
+    try:
+        webhooks.submit(f"http://hooks.customer.test:{port}/hooks/calls", SECRET, BODY)
+        await until(lambda: webhooks.delivered == 1)
+    finally:
+        await webhooks.stop()
+    [post] = receiver.posts
+    assert post.headers["host"] == f"hooks.customer.test:{port}"
+    assert post.path == "/hooks/calls" and post.body == BODY

@@ -188,3 +188,15 @@ async def test_a_position_never_reached_is_waited_for_two_seconds(stats: Any, fe
     waited = time.monotonic() - started
     assert isinstance(page, q.CampaignPage) and page.position < 2**62
     assert 1.9 <= waited < 4.5
+
+
+async def test_a_search_of_any_text_is_answered(stats: Any, feed: Any) -> None:
+    """Digits that are not ASCII ("²" is a digit to str.isdigit) or that overflow an id
+    column are searched as a part of the name, never taken for an id."""
+    position = await feed.campaign(feed.created(0, name="Квадрат²"), feed.created(1))
+    for text in ("²", "9" * 30, "9" * 5000, "١٢٣", str(2**63), "²" + str(feed.cid(1))):
+        found = await feed.ask(q.ListCampaigns(account_id=feed.account, q=text,
+                                               min_position=position))  # fmt: skip
+        assert isinstance(found, q.CampaignPage), (text, found)
+        expected = [feed.cid(0)] if text == "²" else []
+        assert [i.id for i in found.items] == expected, text

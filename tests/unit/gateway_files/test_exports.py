@@ -169,3 +169,26 @@ def test_xlsx_keeps_text_that_looks_like_a_formula_as_text() -> None:
     assert sheet is not None
     cell = sheet.cell(row=2, column=3)
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x","y")', "s")
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+            "\t=1", "\r=1"]  # fmt: skip
+
+
+def test_csv_cells_a_spreadsheet_would_run_get_a_quote_in_front() -> None:
+    writer = CsvWriter(CAMPAIGN_COLUMNS)
+    views = [a_campaign(name=text, comment=Comment(user=text, system="")) for text in FORMULAS]
+    data = writer.header() + writer.rows([campaign_row(view, MOSCOW) for view in views])
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert [row[2] for row in rows[1:]] == ["'" + text for text in FORMULAS]
+    assert [row[10] for row in rows[1:]] == ["'" + text for text in FORMULAS]
+    assert rows[1][0] == "2202344" and rows[1][9] == "1.80"  # the service's own numbers
+
+
+def test_csv_keeps_the_phones_the_service_normalised_and_defuses_answers() -> None:
+    call = a_call(answer_text="=cmd|' /C calc'!A0", phone="+79161234569")
+    writer = CsvWriter(REPORT_COLUMNS)
+    text = (writer.header() + writer.rows([report_row(call, MOSCOW, None)])).decode("utf-8-sig")
+    [parsed] = list(csv.DictReader(io.StringIO(text)))
+    assert parsed["phone"] == "+79161234569"
+    assert parsed["answer_text"] == "'=cmd|' /C calc'!A0"

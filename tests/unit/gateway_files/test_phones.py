@@ -16,7 +16,7 @@ from zvonar_gateway.files.phones import (
     fast_e164,
     normalise_phones,
     parse_phone_file,
-    store_phone_base,
+    phone_base,
 )
 
 
@@ -171,19 +171,10 @@ def test_a_file_of_a_million_numbers_plus_header_is_accepted() -> None:
     assert result.rejected == []
 
 
-class FakeObjectStore:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    async def put_object(self, bucket: str, name: str, data: bytes) -> None:
-        self.objects[(bucket, name)] = data
-
-
-async def test_phone_base_is_stored_under_its_sha256_in_the_accounts_folder() -> None:
-    store = FakeObjectStore()
-    ref = await store_phone_base(store, "acc_1", ["+79161234567", "+79161234568"])
+def test_phone_base_is_named_by_its_sha256_in_the_accounts_folder() -> None:
+    ref, stored = phone_base("acc_1", ["+79161234567", "+79161234568"])
     content = b"+79161234567\n+79161234568"
     digest = hashlib.sha256(content).hexdigest()
     name = f"acc_1/{digest}"
     assert (ref.bucket, ref.name, ref.count, ref.sha256) == ("phone-bases", name, 2, digest)
-    assert store.objects == {("phone-bases", name): content}
+    assert stored == content

@@ -76,7 +76,9 @@ async def bootstrap(
     origin = await db.run(lambda cur: store.clock_origin(cur, wall()))
     js = nc.jetstream()
     webhooks = WebhookSender(
-        attempts=settings.webhook_attempts, timeout_s=settings.webhook_timeout_s
+        attempts=settings.webhook_attempts,
+        timeout_s=settings.webhook_timeout_s,
+        allow_private=settings.webhook_allow_private,
     )
     await webhooks.start()
     deps = Deps(

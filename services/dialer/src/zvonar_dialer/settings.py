@@ -33,6 +33,9 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     # Memory for the campaigns' decoded messages kept for recordings (least recently used
     # out; 8 kHz mono is 0.94 MB a minute, so the default holds 6 ten-minute messages).
     message_cache_mb: int = 64
+    # Webhooks to loopback, private and reserved addresses too (a customer's own network,
+    # tests); off: only public addresses (docs/API.md "Limits and hostile input").
+    webhook_allow_private: bool = False
 
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
@@ -46,6 +49,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
         "message_cache_mb": "DIALER_MESSAGE_CACHE_MB",
+        "webhook_allow_private": "ZVONAR_WEBHOOK_ALLOW_PRIVATE",
     }
 
     @property

@@ -30,6 +30,9 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     query_timeout: float = 10.0
     # A 1,000,000-number JSON body is ~20 MB; leave room for formatting, refuse beyond.
     max_body_bytes: int = 48 * 1024 * 1024
+    # Webhooks to loopback, private and reserved addresses too (a customer's own network,
+    # tests); off: only public addresses (docs/API.md "Limits and hostile input").
+    webhook_allow_private: bool = False
 
     ENV: ClassVar[dict[str, str]] = {
         "http_host": "ZVONAR_HTTP_HOST",
@@ -44,6 +47,7 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
         "command_timeout": "ZVONAR_COMMAND_TIMEOUT",
         "query_timeout": "ZVONAR_QUERY_TIMEOUT",
         "max_body_bytes": "ZVONAR_MAX_BODY_BYTES",
+        "webhook_allow_private": "ZVONAR_WEBHOOK_ALLOW_PRIVATE",
     }
 
     @property

@@ -8,6 +8,12 @@ body, so a re-sent call result keeps its id and the receiver can drop duplicates
 Connection errors, timeouts, 429 and 5xx are retried with exponential backoff; other
 answers end the delivery. When the queue is full, new deliveries are dropped and logged
 rather than blocking the dialer.
+
+Before each attempt the URL's host is resolved and every address checked
+(zvonar_runtime.webhook_targets): one that is loopback, private, link-local or reserved
+ends the delivery unsent, unless private targets are allowed. The post then goes to the
+checked address itself (the name kept for the Host header and TLS), so a name that
+resolves differently a moment later cannot redirect it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
+
+from zvonar_runtime.webhook_targets import (
+    Resolver,
+    WebhookHostUnresolved,
+    WebhookTargetRefused,
+    checked_addresses,
+    system_resolve,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +87,8 @@ class WebhookSender:
         max_delay_s: float = 30.0,
         timeout_s: float = 10.0,
         queue_size: int = 10_000,
+        allow_private: bool = False,
+        resolve: Resolver = system_resolve,
     ) -> None:
         if attempts < 1 or workers < 1:
             raise ValueError("a webhook sender needs at least one worker and one attempt")
@@ -80,6 +96,8 @@ class WebhookSender:
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s
         self._timeout_s = timeout_s
+        self._allow_private = allow_private
+        self._resolve = resolve
         self._worker_count = workers
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=queue_size)
         self._workers: list[asyncio.Task[None]] = []
@@ -91,7 +109,13 @@ class WebhookSender:
     async def start(self) -> None:
         if self._workers:
             return
-        self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False)
+        # No proxy from the environment: the address checked is the one connected to. No
+        # kept-alive connections either: the pool knows a connection by its address only,
+        # and would carry another host's post over a TLS session verified for the first.
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout_s, follow_redirects=False, trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )  # fmt: skip
         self._workers = [asyncio.create_task(self._work(), name=f"webhook-{n}")
                          for n in range(self._worker_count)]  # fmt: skip
 
@@ -149,10 +173,18 @@ class WebhookSender:
         reason = ""
         for attempt in range(1, self.attempts + 1):
             try:
+                url, extra = await self._to_checked_address(delivery.url)
                 response = await self._client.post(
-                    delivery.url, content=delivery.payload,
-                    headers={**headers, ATTEMPT_HEADER: str(attempt)},
+                    url, content=delivery.payload,
+                    headers={**headers, **extra, ATTEMPT_HEADER: str(attempt)},
+                    extensions={"sni_hostname": httpx.URL(delivery.url).raw_host.decode()},
                 )  # fmt: skip
+            except WebhookHostUnresolved as exc:
+                reason = str(exc)
+            except WebhookTargetRefused as exc:
+                log.warning("webhook.target_refused", url=delivery.url, reason=str(exc),
+                            delivery=delivery.delivery_id)  # fmt: skip
+                return False
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:
@@ -170,6 +202,15 @@ class WebhookSender:
         log.warning("webhook.gave_up", url=delivery.url, attempts=self.attempts,
                     reason=reason, delivery=delivery.delivery_id)  # fmt: skip
         return False
+
+    async def _to_checked_address(self, url: str) -> tuple[httpx.URL, dict[str, str]]:
+        """The URL with its host replaced by a checked address, and the Host header that
+        keeps the name the customer gave."""
+        addresses = await checked_addresses(
+            url, allow_private=self._allow_private, resolve=self._resolve
+        )
+        original = httpx.URL(url)
+        return original.copy_with(host=addresses[0]), {"Host": original.netloc.decode()}
 
 
 __all__ = ["WebhookError", "WebhookSender", "check_url", "delivery_id_of", "signature"]

@@ -1,7 +1,10 @@
 """Text no store can hold: PostgreSQL refuses NUL (U+0000) in text columns, so a command
 carrying one would be stored as an event and then stop every projection that reads it (the
 stats service's batch fails on it again and again). The gateway refuses such text up front,
-naming the fields, before anything is stored."""
+naming the fields, before anything is stored.
+
+Nor can a message outgrow what the broker takes (NATS refuses one over its max payload):
+such a request is refused naming its largest field, before anything is stored either."""
 
 from __future__ import annotations
 
@@ -38,3 +41,18 @@ def nul_fields_of(message: msgspec.Struct, encoded: bytes) -> list[str]:
     if _ENCODED_NUL not in encoded:
         return []
     return nul_fields(msgspec.to_builtins(message))
+
+
+def largest_field(value: Any, path: str = "") -> tuple[str, int]:
+    """The dotted path and length of the longest string or list in `value`."""
+    best = (path or "body", len(value) if isinstance(value, (str, list, tuple)) else 0)
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)) and value and not isinstance(value[0], str):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    for where, item in items:
+        found = largest_field(item, where)
+        if found[1] > best[1]:
+            best = found
+    return best

@@ -4,6 +4,10 @@ The list file has the columns of the page "Рассылки" with its Russian la
 has the call rows of docs/API.md. Times are in the account's timezone, money is an exact string
 ("1.80"). Both writers take rows one at a time, so a report of millions of calls is written as
 it is read: CSV chunk by chunk, XLSX through openpyxl's write-only mode into a temporary file.
+
+Text a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
+return) is written with a ' in front; only numbers the service normalised itself (E.164
+phones, marked `Verbatim`) are written as they are, so "+7916..." stays a phone number.
 """
 
 from __future__ import annotations
@@ -25,6 +29,15 @@ from zvonar_contracts.queries import CallRow, CampaignView
 
 ExportFormat = Literal["csv", "xlsx"]
 _CENT = Decimal("0.01")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Verbatim(str):
+    """Text the service wrote itself (an E.164 number it normalised): no formula to defuse."""
+
+    __slots__ = ()
+
+
 Cell = str | int | float | bool | None
 
 MEDIA_TYPES: dict[str, str] = {
@@ -156,7 +169,7 @@ def campaign_row(view: CampaignView, tz: str) -> list[Cell]:
 def report_row(call: CallRow, tz: str, recording_url: str | None) -> list[Cell]:
     started_at = _local(call.started_at, tz).isoformat() if call.started_at else None
     return [
-        call.phone,
+        Verbatim(call.phone),
         call.part,
         call.attempt,
         started_at,
@@ -172,9 +185,18 @@ def report_row(call: CallRow, tz: str, recording_url: str | None) -> list[Cell]:
 # --- writers -------------------------------------------------------------------------------
 
 
+def defused(text: str) -> str:
+    """`text` as a spreadsheet shows it and never runs: a formula start gets a ' in front."""
+    if isinstance(text, Verbatim) or not text.startswith(_FORMULA_STARTS):
+        return text
+    return "'" + text
+
+
 def _csv_cell(value: Cell) -> Cell:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return defused(value)
     return "" if value is None else value
 
 

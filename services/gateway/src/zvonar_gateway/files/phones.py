@@ -13,7 +13,6 @@ import csv
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
 
 import msgspec
 import phonenumbers
@@ -286,17 +285,12 @@ def phone_base_content(numbers: Sequence[str]) -> bytes:
     return "\n".join(numbers).encode()
 
 
-class ObjectWriter(Protocol):
-    async def put_object(self, bucket: str, name: str, data: bytes) -> None: ...
-
-
-async def store_phone_base(
-    backend: ObjectWriter, account_id: str, numbers: list[str]
-) -> PhoneBaseRef:
-    """Put the base in the account's folder under its sha256; the account's same base is
-    stored once."""
+def phone_base(account_id: str, numbers: Sequence[str]) -> tuple[PhoneBaseRef, bytes]:
+    """The base as stored (one number a line) and its reference, in the account's folder
+    under its sha256: the account's same base is stored once, and the reference is known
+    before anything is stored."""
     content = phone_base_content(numbers)
     digest = hashlib.sha256(content).hexdigest()
     name = phone_base_object(account_id, digest)
-    await backend.put_object(PHONE_BASES_BUCKET, name, content)
-    return PhoneBaseRef(bucket=PHONE_BASES_BUCKET, name=name, count=len(numbers), sha256=digest)
+    ref = PhoneBaseRef(bucket=PHONE_BASES_BUCKET, name=name, count=len(numbers), sha256=digest)
+    return ref, content

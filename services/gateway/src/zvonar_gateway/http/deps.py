@@ -40,7 +40,7 @@ from zvonar_contracts.subjects import (
     dialer_request_subject,
     stats_query_subject,
 )
-from zvonar_gateway.domain.storable import nul_fields_of
+from zvonar_gateway.domain.storable import largest_field, nul_fields_of
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
 from zvonar_runtime.payload import MessageTooLarge, check_fits
@@ -56,6 +56,21 @@ def refuse_unstorable(message: msgspec.Struct, payload: bytes) -> None:
     if fields:
         details = [{"field": field, "message": "contains a NUL character"} for field in fields]
         raise ApiError(422, "validation", "text may not contain NUL characters", details)
+
+
+# Room left under the broker's max payload for the headers (correlation id, reply inbox).
+HEADERS_ROOM = 4096
+
+
+def refuse_oversize(message: msgspec.Struct, payload: bytes, max_payload: int) -> None:
+    """A message the broker would refuse is a 422 naming its largest field, before it is
+    sent (nats-py would raise, and nats-server close the connection, on one over the limit)."""
+    if len(payload) + HEADERS_ROOM <= max_payload:
+        return
+    field, _ = largest_field(msgspec.to_builtins(message))
+    limit = max_payload - HEADERS_ROOM
+    detail = {"field": field, "message": f"too large: the request must fit {limit:,} bytes"}
+    raise ApiError(422, "validation", "the request is too large to carry out", [detail])
 
 
 class Account(msgspec.Struct, frozen=True):
@@ -157,11 +172,18 @@ class Backend:
                 log.warning("backend_unavailable", subject=subject, error=repr(exc))
                 raise unavailable(what) from exc
 
+    def check_command(self, command: CampaignCommand) -> bytes:
+        """The command encoded, once it is known to be storable and sendable (422 if not):
+        a use case checks this before it stores anything the command refers to."""
+        payload = encode(command)
+        refuse_unstorable(command, payload)
+        refuse_oversize(command, payload, self._nc.max_payload)
+        return payload
+
     async def command(self, command: CampaignCommand, *, timeout: float | None = None) -> CommandOk:
         subject = campaign_command_subject(type_name(command))
         wait = self.command_timeout if timeout is None else timeout
-        payload = encode(command)
-        refuse_unstorable(command, payload)
+        payload = self.check_command(command)
         reply = decode_command_reply(await self._request(subject, payload, wait, "campaign"))
         if isinstance(reply, CommandError):
             details = [{"field": d.field, "message": d.message} for d in reply.details]
@@ -231,6 +253,16 @@ class Backend:
         except _LINK_ERRORS as exc:
             raise unavailable("object store") from exc
         return bytes(result.data or b"")
+
+    async def delete_object(self, bucket: str, name: str) -> None:
+        store = await self._store(bucket)
+        try:
+            async with asyncio.timeout(OBJECT_TIMEOUT_S):
+                await store.delete(name)
+        except (ObjectNotFoundError, NotFoundError):
+            return
+        except _LINK_ERRORS as exc:
+            raise unavailable("object store") from exc
 
     async def object_exists(self, bucket: str, name: str) -> bool:
         """Whether `name` is in `bucket`, read from its metadata (the content stays put)."""

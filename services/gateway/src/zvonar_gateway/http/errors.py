@@ -103,6 +103,13 @@ def handle_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Re
     return error_response(400, "malformed_json", "the body is JSON nested too deeply")
 
 
+def handle_invalid_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    """Text that is not UTF-8 (in a JSON string, a form field, a part's name) is bad input:
+    Litestar and msgspec raise this decoding the body before any handler runs."""
+    log.warning("body_not_utf8", path=request.url.path, at=exc.start)
+    return error_response(400, "invalid_utf8", "the request holds text that is not valid UTF-8")
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     return error_response(500, "internal_error", "an unexpected error; it is logged")
@@ -113,5 +120,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     BodyInvalid: handle_body_invalid,
     HTTPException: handle_http_exception,
     RecursionError: handle_recursion,
+    UnicodeDecodeError: handle_invalid_utf8,
     Exception: handle_unexpected,
 }

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
-from zvonar_contracts.options import CampaignOptions, FileAudio
+from zvonar_contracts.options import CampaignOptions, FileAudio, Integration
 from zvonar_contracts.queries import CampaignDetail, GetCampaign
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.domain.validation import (
@@ -34,10 +34,18 @@ from zvonar_gateway.files.phones import (
     e164_or_reason,
     normalise_phones,
     parse_phone_file,
-    store_phone_base,
+    phone_base,
 )
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
+from zvonar_runtime.logging import get_logger
+from zvonar_runtime.webhook_targets import (
+    WebhookHostUnresolved,
+    WebhookTargetRefused,
+    checked_addresses,
+)
+
+log = get_logger("zvonar.gateway.campaigns")
 
 MAX_REJECTED_SHOWN = 10_000
 # A conservative pace at which the campaign service takes in a phone base.
@@ -77,6 +85,21 @@ def too_many_phones(count: int) -> ApiError:
     )
 
 
+async def webhook_url_errors(integration: Integration | None, *, allow_private: bool) -> list[Any]:
+    """`integration.webhook_url` on a loopback, private, link-local or reserved address is a
+    422 unless private targets are allowed. A host that does not resolve yet is let through:
+    the dialer checks the address again at every delivery."""
+    if integration is None or allow_private:
+        return []
+    try:
+        await checked_addresses(integration.webhook_url, allow_private=False)
+    except WebhookHostUnresolved as exc:
+        log.info("webhook_host_unresolved", reason=str(exc))
+    except WebhookTargetRefused as exc:
+        return [detail("integration.webhook_url", str(exc))]
+    return []
+
+
 async def check_body(
     backend: Backend,
     account: Account,
@@ -84,6 +107,7 @@ async def check_body(
     *,
     require_phones: bool,
     faults: Details | None = None,
+    allow_private_webhooks: bool = False,
 ) -> str | None:
     """All rules of the body (422 naming each field), with the `faults` its conversion
     found; returns the caller number in E.164.
@@ -95,6 +119,8 @@ async def check_body(
         raise BodyInvalid(errors)
     now = dt.datetime.now(dt.UTC)
     errors += check_rules(body, now=now, phone_number=phone_number, require_phones=require_phones)
+    if not any(error["field"] == "integration.webhook_url" for error in errors):
+        errors += await webhook_url_errors(body.integration, allow_private=allow_private_webhooks)
     file_id = body.audio.file_id.strip() if isinstance(body.audio, FileAudio) else ""
     if file_id and not await backend.object_exists(
         AUDIO_BUCKET, uploaded_audio_object(account.id, file_id)
@@ -116,7 +142,11 @@ async def create_campaign(
     idempotency_key: str | None,
     body_hash: str,
 ) -> dict[str, Any]:
-    """Store the base, send CreateCampaign, answer the campaign as stats shows it."""
+    """Store the base, send CreateCampaign, answer the campaign as stats shows it.
+
+    The command is checked (storable, not over the broker's limit) before the base is
+    stored; a base this request stored is removed again if the campaign service refuses
+    the command, so a refused request leaves nothing behind."""
     if not phones.numbers:
         raise ApiError(
             422,
@@ -127,7 +157,7 @@ async def create_campaign(
     now = dt.datetime.now(ZoneInfo(account.timezone))
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
     options = to_options(body, name=name, caller_number=caller)
-    ref = await store_phone_base(backend, account.id, phones.numbers)
+    ref, content = phone_base(account.id, phones.numbers)
     command = CreateCampaign(
         account_id=account.id,
         account_tz=account.timezone,
@@ -136,9 +166,22 @@ async def create_campaign(
         idempotency_key=idempotency_key,
         request_hash=body_hash,
     )
+    backend.check_command(command)
+    # The same base is stored once (named by its sha256): one already there is not ours to
+    # remove, nor stored again.
+    stored_here = not await backend.object_exists(ref.bucket, ref.name)
+    if stored_here:
+        await backend.put_object(ref.bucket, ref.name, content)
     # The campaign service reads the whole base before it answers: a big base earns more time.
     timeout = backend.command_timeout + len(phones.numbers) / CREATE_NUMBERS_PER_SECOND
-    ok = await backend.command(command, timeout=timeout)
+    try:
+        ok = await backend.command(command, timeout=timeout)
+    except ApiError as exc:
+        # Refused (4xx): no campaign refers to the base. Unanswered (503): one may, so it stays.
+        if stored_here and exc.status_code < 500:
+            await backend.delete_object(ref.bucket, ref.name)
+            log.info("phone_base_removed", name=ref.name, status=exc.status_code)
+        raise
     campaign = await campaign_after(backend, account, ok)
     # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
     # `rejected_total` always counts them all.
@@ -151,11 +194,23 @@ async def create_campaign(
 
 
 async def create_from_json(
-    backend: Backend, account: Account, raw: Any, *, idempotency_key: str | None = None
+    backend: Backend,
+    account: Account,
+    raw: Any,
+    *,
+    idempotency_key: str | None = None,
+    allow_private_webhooks: bool = False,
 ) -> dict[str, Any]:
     """The JSON create of docs/API.md: the API's path and the demo seeding's."""
     converted, faults = convert_body(raw)
-    caller = await check_body(backend, account, converted, require_phones=True, faults=faults)
+    caller = await check_body(
+        backend,
+        account,
+        converted,
+        require_phones=True,
+        faults=faults,
+        allow_private_webhooks=allow_private_webhooks,
+    )
     assert converted is not None  # check_body refused it otherwise
     body = converted
     phones = await import_json_phones(body.phones or [])
@@ -178,10 +233,18 @@ async def create_from_file(
     filename: str,
     *,
     idempotency_key: str | None = None,
+    allow_private_webhooks: bool = False,
 ) -> dict[str, Any]:
     """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
     converted, faults = convert_body(raw)
-    caller = await check_body(backend, account, converted, require_phones=False, faults=faults)
+    caller = await check_body(
+        backend,
+        account,
+        converted,
+        require_phones=False,
+        faults=faults,
+        allow_private_webhooks=allow_private_webhooks,
+    )
     assert converted is not None  # check_body refused it otherwise
     body = converted
     if body.phones:

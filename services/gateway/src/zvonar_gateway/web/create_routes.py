@@ -122,7 +122,15 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     backend = backend_of(request)
     try:
         body, faults = convert_body(raw)
-        caller = await check_body(backend, account, body, require_phones=False, faults=faults)
+        allow_private = request.app.state.settings.webhook_allow_private
+        caller = await check_body(
+            backend,
+            account,
+            body,
+            require_phones=False,
+            faults=faults,
+            allow_private_webhooks=allow_private,
+        )
     except BodyInvalid as exc:
         errors.update({d["field"]: d["message"] for d in exc.details if d["field"] not in errors})
         body, caller = None, None

@@ -53,8 +53,15 @@ def on_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[str
     return _answer(request, exc.status_code, message, exc.headers)
 
 
+def on_invalid_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[str]:
+    """A form whose text is not UTF-8 (Litestar decodes the fields before the handler)."""
+    log.warning("form_not_utf8", path=request.url.path, at=exc.start)
+    return _answer(request, 400, f"{words_of(request)('error')}: not valid UTF-8")
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     NotSignedIn: on_not_signed_in,
     CsrfError: on_csrf,
     ApiError: on_api_error,
+    UnicodeDecodeError: on_invalid_utf8,
 }

@@ -51,7 +51,8 @@ def _filters(request: Request[Any, Any, Any]) -> ListFilters:
 def _selected(values: list[str]) -> list[int]:
     ids = []
     for value in values:
-        if value.isdigit() and 0 < int(value) < 2**62:
+        # ASCII digits only: "²" is a digit to isdigit() and no number to int().
+        if value.isascii() and value.isdigit() and len(value) < 19 and 0 < int(value) < 2**62:
             ids.append(int(value))
     return list(dict.fromkeys(ids))[:_MAX_SELECTED]
 

@@ -61,7 +61,11 @@ async def report_page(
 
 
 def page_number(value: str | None) -> int:
-    return min(int(value), 1_000_000) if value and value.isdigit() and int(value) > 0 else 1
+    # ASCII digits only: "²" is a digit to isdigit() and no number to int().
+    if not (value and value.isascii() and value.isdigit()):
+        return 1
+    # int() refuses over 4,300 digits; a number that long is past the last page anyway.
+    return max(1, min(int(value) if len(value) <= 4000 else 1_000_000, 1_000_000))
 
 
 def recording_url(cid: int, name: str | None) -> str | None:

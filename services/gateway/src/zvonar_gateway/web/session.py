@@ -33,6 +33,7 @@ from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from zvonar_gateway.adapters.sessions import RevokedSessions
 from zvonar_gateway.domain.keys import same_secret
 from zvonar_gateway.settings import GatewaySettings
+from zvonar_gateway.web.form_text import refuse_form_not_utf8
 
 log = structlog.get_logger("zvonar.gateway.web")
 
@@ -172,7 +173,9 @@ def csrf_token(request: Request[Any, Any, Any]) -> str:
 
 
 async def check_csrf(request: Request[Any, Any, Any]) -> None:
-    """Every state-changing request carries the token: htmx in a header, forms in a field."""
+    """Every state-changing request carries the token: htmx in a header, forms in a field
+    (and a form's text must be UTF-8)."""
+    await refuse_form_not_utf8(request)
     expected = session_data(request).get("csrf")
     given = request.headers.get(CSRF_HEADER)
     if not given:

@@ -2,9 +2,10 @@
 the moderation queue and stop-lists. Every function runs inside one transaction and reads
 the active generation first, so a rebuild's swap never shows half of two generations.
 
-Search (`q`): all digits matches the campaign with that exact id OR any name containing
-those digits (a name like "Акция 2026" is found by "2026"); anything else is a
-case-insensitive part of the name, matched on the casefold()ed copy.
+Search (`q`): ASCII digits that fit an id match the campaign with that exact id OR any
+name containing those digits (a name like "Акция 2026" is found by "2026"); anything else
+("²", thirty nines) is a case-insensitive part of the name, matched on the casefold()ed
+copy.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ _VIEW_COLUMNS = (
     "c.caller_number, c.has_smart, k.stop_listed, k.answered, k.leads, k.not_answered, "
     "k.cost_micros"
 )
+
+
+# Campaign ids are BIGINT: a longer run of digits names no campaign (and overflows a bind).
+_MAX_ID = 2**63 - 1
+
+
+def campaign_id_in(q: str) -> int | None:
+    """The id `q` names, if it is ASCII digits within the id column's range."""
+    if not (q.isascii() and q.isdigit()) or len(q) > 19:
+        return None
+    value = int(q)
+    return value if value <= _MAX_ID else None
 
 
 def _from(t: Tables) -> str:
@@ -77,9 +90,10 @@ class ListFilter:
             params.extend(self.ids)
         if self.q:
             pattern = "%" + _escape_like(rules.fold(self.q)) + "%"
-            if self.q.isdigit():
+            campaign_id = campaign_id_in(self.q)
+            if campaign_id is not None:
                 where.append("(c.id = ? OR c.name_folded LIKE ? ESCAPE '\\')")
-                params.extend([int(self.q), pattern])
+                params.extend([campaign_id, pattern])
             else:
                 where.append("c.name_folded LIKE ? ESCAPE '\\'")
                 params.append(pattern)

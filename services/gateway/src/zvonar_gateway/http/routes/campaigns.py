@@ -19,7 +19,7 @@ from zvonar_gateway.domain.validation import CreateCampaignBody
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import body_operation
 from zvonar_gateway.http.render import render_campaign
-from zvonar_gateway.http.routes.common import check_id, decode_json
+from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
 from zvonar_gateway.http.schemas import (
     CampaignDetailOut,
     CampaignPageOut,
@@ -75,14 +75,19 @@ async def create_campaign(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").lower()
+    allow_private = settings_of(request).webhook_allow_private
     if content_type.startswith("multipart/form-data"):
         raw, data, filename = await _multipart_parts(request)
         return await create_from_file(
-            backend, account, raw, data, filename, idempotency_key=idempotency_key
-        )
+            backend, account, raw, data, filename,
+            idempotency_key=idempotency_key, allow_private_webhooks=allow_private,
+        )  # fmt: skip
     # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
     raw = decode_json(await request.body())
-    return await create_from_json(backend, account, raw, idempotency_key=idempotency_key)
+    return await create_from_json(
+        backend, account, raw,
+        idempotency_key=idempotency_key, allow_private_webhooks=allow_private,
+    )  # fmt: skip
 
 
 def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime | None:

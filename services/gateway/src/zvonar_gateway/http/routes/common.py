@@ -38,6 +38,8 @@ def decode_json(data: bytes, what: str = "the body") -> Any:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"{what} is not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_utf8", f"{what} holds text that is not valid UTF-8") from exc
     except RecursionError as exc:
         # msgspec decodes recursively: `[[[[…` a thousand deep exhausts the stack.
         raise ApiError(400, "malformed_json", f"{what} is JSON nested too deeply") from exc
