@@ -111,8 +111,10 @@ async def test_a_request_over_the_servers_max_payload_is_refused_and_not_sent(
     assert len(encode(comment)) <= SMALL_MAX_PAYLOAD
     with correlation_scope("c" * 32), pytest.raises(ApiError) as refused:
         await backend.command(comment)
-    assert refused.value.status_code == 413
-    assert refused.value.code == "payload_too_large"
+    # A command is checked before anything it refers to is stored: a 422 naming its field.
+    assert refused.value.status_code == 422
+    assert refused.value.code == "validation"
+    assert [d["field"] for d in refused.value.details] == ["text"]
     assert services.commands == []
     # The connection is still there, and the next request (another account's) is answered.
     assert small_nats.is_connected
