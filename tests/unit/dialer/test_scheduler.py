@@ -15,8 +15,9 @@ import pytest
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import CallCompleted
-from zvonar_contracts.codec import decode
+from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.dialer import GetPlacement
+from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import (
     WEEKDAYS,
     CallingWindow,
@@ -31,6 +32,7 @@ from zvonar_contracts.subjects import uploaded_audio_object
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.audio import pcm_to_wav, wav_duration
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.adapters.tts import SynthesisError
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import billed_seconds, load_tariff
 from zvonar_dialer.service_layer import campaign_events
@@ -608,3 +610,23 @@ async def test_recovery_cancels_the_calls_of_a_part_cancelled_while_the_dialer_w
 
     assert await rung(deps, [c.call_id for c in calls]) == []
     assert await deps.db.run(count("cancelled")) == 2
+
+
+class LongWindedSynthesizer:
+    def synthesize(self, text: str, voice: str = "ru") -> bytes:
+        raise SynthesisError("the engine says: " + "нет " * 1000)
+
+
+async def test_a_failure_reason_longer_than_the_contract_allows_is_clipped(deps: Deps) -> None:
+    """The campaign service refuses a FailCampaign whose reason is over the contract's
+    limit: the campaign would never reach `error`. The dialer sends it clipped."""
+    deps.synthesizer = LongWindedSynthesizer()  # type: ignore[assignment]
+    await create(deps, PHONES[:2])
+
+    await Scheduler(deps).pass_once()
+
+    failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
+    assert len(failures) == 1
+    assert failures[0].reason.startswith("the message could not be synthesized")
+    assert len(failures[0].reason) == MAX_REASON
+    assert decode(encode(failures[0]), cmd.FailCampaign) == failures[0]  # within the contract

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from zvonar_contracts.limits import MAX_REASON
+from zvonar_contracts.options import CampaignOptions, TtsAudio
 from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
 from zvonar_moderation.adapters.rules_file import RulesFile
 from zvonar_moderation.domain.matching import Lemmatize, Matcher
 from zvonar_moderation.domain.rules import RulesError, parse_rulebook
+from zvonar_moderation.domain.verdict import judge
 from zvonar_moderation.settings import ModerationSettings
 
 CUSTOM = """
@@ -90,3 +93,17 @@ def test_the_rules_path_comes_from_the_environment() -> None:
     assert settings.rules_path == Path("/etc/zvonar/rules.toml")
     assert ModerationSettings.from_env({}).rules_path is None
     assert ModerationSettings.from_env({}).consumer == "moderation-created"
+
+
+def test_a_reason_longer_than_the_contract_allows_is_clipped_to_it(lemmatize: Lemmatize) -> None:
+    """An operator's long rejection text still fits ModerateCampaign.reason (the campaign
+    service refuses a longer one, and the campaign would stay in moderation)."""
+    long_reason = "Запрещено. " * 200
+    text = CUSTOM.replace("Реклама табака запрещена", long_reason)
+    matcher = Matcher(parse_rulebook(text), lemmatize)
+    options = CampaignOptions(name="Акция", audio=TtsAudio(text="Купите электронную сигарету"))
+    verdict = judge(options, matcher)
+    assert verdict.decision == "rejected"
+    assert len(verdict.reason) == MAX_REASON
+    assert verdict.reason.startswith("Запрещено.")
+    assert verdict.reason.endswith("— «сигарета» (текст ролика)")  # where it was found stays

@@ -60,5 +60,8 @@ def judge(options: CampaignOptions, matcher: Matcher) -> Verdict:
 
 def _reason(hit: Hit, field: str) -> str:
     where = f"«{hit.phrase}» ({FIELD_LABELS[field]})"
-    reason = f"{hit.topic.reason} — {where}" if hit.topic.reason else f"найдено {where}"
-    return reason[:MAX_REASON]
+    if not hit.topic.reason:
+        return f"найдено {where}"[:MAX_REASON]
+    # At most the contract's length (a longer one is refused); the topic's text gives way.
+    room = max(MAX_REASON - len(where) - 3, 0)
+    return f"{hit.topic.reason[:room]} — {where}"[:MAX_REASON]
