@@ -581,3 +581,23 @@ async def test_the_scheduler_does_nothing_before_it_has_caught_up_with_the_campa
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_stop_that_comes_as_the_scheduler_is_woken_stops_it(deps: Deps) -> None:
+    passed = asyncio.Event()
+
+    class Observed(Scheduler):
+        async def pass_once(self) -> None:
+            await super().pass_once()
+            passed.set()  # the run goes on into its wait without yielding
+
+    deps.tick_seconds = 3600.0
+    running = asyncio.create_task(Observed(deps).run())
+    async with asyncio.timeout(10):
+        await passed.wait()
+    deps.scheduler_wakeup.set()  # news for the scheduler…
+    running.cancel()  # …and the dialer stopped, in the same turn of the loop
+
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await running
