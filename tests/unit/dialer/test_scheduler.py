@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -630,3 +632,63 @@ async def test_a_failure_reason_longer_than_the_contract_allows_is_clipped(deps:
     assert failures[0].reason.startswith("the message could not be synthesized")
     assert len(failures[0].reason) == MAX_REASON
     assert decode(encode(failures[0]), cmd.FailCampaign) == failures[0]  # within the contract
+
+
+class BehindLog:
+    """A campaign log double: so many events behind until the test lets it catch up."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.asked_thrice = asyncio.Event()
+        self.caught_up = False
+
+    async def behind(self) -> int:
+        self.asked += 1
+        if self.asked >= 3:
+            self.asked_thrice.set()
+        return 0 if self.caught_up else 7
+
+
+async def test_the_scheduler_does_nothing_before_it_has_caught_up_with_the_campaign_log(
+    deps: Deps,
+) -> None:
+    await create(deps, PHONES[:4], speed=100_000)
+    campaign_log = BehindLog()
+    deps.campaign_log = campaign_log
+    running = asyncio.create_task(Scheduler(deps).run())
+    try:
+        async with asyncio.timeout(10):
+            await campaign_log.asked_thrice.wait()
+        assert deps.commands.sent == []  # type: ignore[attr-defined]
+        assert await deps.db.run(count("queued")) == 0  # not even prepared
+
+        campaign_log.caught_up = True
+        async with asyncio.timeout(10):
+            while not await deps.db.run(count("done")):  # the first call (the wall stands)
+                await deps.outbox_wakeup.wait()  # set when results are recorded
+                deps.outbox_wakeup.clear()
+        assert deps.commands.kinds()[0] == "StartCampaign"  # type: ignore[attr-defined]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_a_stop_that_comes_as_the_scheduler_is_woken_stops_it(deps: Deps) -> None:
+    passed = asyncio.Event()
+
+    class Observed(Scheduler):
+        async def pass_once(self) -> None:
+            await super().pass_once()
+            passed.set()  # the run goes on into its wait without yielding
+
+    deps.tick_seconds = 3600.0
+    running = asyncio.create_task(Observed(deps).run())
+    async with asyncio.timeout(10):
+        await passed.wait()
+    deps.scheduler_wakeup.set()  # news for the scheduler…
+    running.cancel()  # …and the dialer stopped, in the same turn of the loop
+
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await running

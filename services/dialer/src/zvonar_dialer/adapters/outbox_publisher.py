@@ -51,6 +51,9 @@ class OutboxPublisher:
                 published = 0
                 await asyncio.sleep(IDLE_WAIT_S)
             if published == 0:
+                # asyncio.timeout, not 3.11's wait_for, which swallows a stop that comes as
+                # the wakeup is set.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), IDLE_WAIT_S)
+                    async with asyncio.timeout(IDLE_WAIT_S):
+                        await self._wakeup.wait()
                 self._wakeup.clear()

@@ -70,7 +70,6 @@ def recheck(
         pending = [c for c in calls if c.call_id in zones]  # not resolved meanwhile
         if campaign is None:
             return Recheck(None, [], 0, 0, 0)
-        cancelled = [c for c in pending if part_cancelled(campaign, c.part)]
         window = campaign.options.window
 
         def open_now(call: store.PlacedCall) -> bool:
@@ -79,8 +78,16 @@ def recheck(
             zone = campaign.account_tz if window.tz == "account" else zones[call.call_id]
             return is_open(window, zone, now)
 
-        runnable = [c for c in pending if may_run(campaign, c.part) and open_now(c)]
-        requeued = [c for c in pending if c not in runnable and c not in cancelled]
+        cancelled: list[store.PlacedCall] = []
+        requeued: list[store.PlacedCall] = []
+        runnable: list[store.PlacedCall] = []
+        for call in pending:
+            if part_cancelled(campaign, call.part):
+                cancelled.append(call)
+            elif may_run(campaign, call.part) and open_now(call):
+                runnable.append(call)
+            else:
+                requeued.append(call)
         listed = store.stop_listed(cur, campaign.account_id, [c.phone for c in runnable])
         for call in runnable:
             if call.phone in listed:

@@ -80,8 +80,11 @@ class Scheduler:
                 else:  # the store or NATS away for a moment: keep going
                     log.exception("scheduler.pass_failed")
                     await asyncio.sleep(RETRY_AFTER_S)
+            # asyncio.timeout, not wait_for: 3.11's wait_for returns the wait's result when a
+            # stop comes as the wakeup is set, swallowing the stop (the scheduler ran on).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.deps.scheduler_wakeup.wait(), self.deps.tick_seconds)
+                async with asyncio.timeout(self.deps.tick_seconds):
+                    await self.deps.scheduler_wakeup.wait()
             self.deps.scheduler_wakeup.clear()
 
     async def catch_up(self) -> None:
