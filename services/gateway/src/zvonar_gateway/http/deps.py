@@ -32,6 +32,7 @@ from zvonar_contracts.queries import (
     CampaignPage,
     QueryError,
     ReportPage,
+    ReportRows,
     StatsQuery,
     StopListPage,
 )
@@ -173,7 +174,7 @@ class Backend:
 
     async def query(
         self, query: StatsQuery, *, timeout: float | None = None
-    ) -> CampaignPage | CampaignDetail | ReportPage | StopListPage:
+    ) -> CampaignPage | CampaignDetail | ReportPage | ReportRows | StopListPage:
         subject = stats_query_subject(type_name(query))
         wait = self.query_timeout if timeout is None else timeout
         query = self._read_your_writes(query)
