@@ -93,8 +93,12 @@ class CallingWindow(msgspec.Struct, frozen=True, rename={"from_": "from"}):
 
 
 class Integration(msgspec.Struct, frozen=True):
+    """Where each call result is posted. The webhook secret itself is never here (nor in any
+    event, reply or log): it is sealed in bucket WEBHOOK_SECRETS_BUCKET under `secret_ref`
+    (None: none was given). Old events' `secret` field is ignored when decoded."""
+
     webhook_url: str
-    secret: str
+    secret_ref: str | None = None
 
 
 class CampaignOptions(msgspec.Struct, frozen=True, kw_only=True):

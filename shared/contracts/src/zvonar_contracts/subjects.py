@@ -25,6 +25,11 @@ AUDIO_BUCKET: Final = "audio"
 RECORDINGS_BUCKET: Final = "recordings"
 ALL_BUCKETS: Final = (PHONE_BASES_BUCKET, AUDIO_BUCKET, RECORDINGS_BUCKET)
 
+# --- Key-value buckets ------------------------------------------------------------------
+# Webhook secrets sealed by the gateway, read by the dialer (zvonar_runtime.secrets); the
+# events carry only the key (Integration.secret_ref).
+WEBHOOK_SECRETS_BUCKET: Final = "webhook-secrets"
+
 # --- Headers -----------------------------------------------------------------------------
 CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"

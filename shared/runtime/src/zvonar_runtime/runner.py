@@ -15,6 +15,7 @@ from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.natsserver import NatsServer
+from zvonar_runtime.secrets import SECRETS_KEY_ENV, key_text
 
 COLOURS = {"nats": 90, "campaign": 36, "moderation": 35, "dialer": 33, "stats": 32, "gateway": 34}
 STOP_GRACE_SECONDS = 20.0
@@ -65,6 +66,9 @@ async def run(env: dict[str, str] | None = None) -> int:
     data_dir = Path(env.get("ZVONAR_DATA_DIR") or "./var").resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     env["ZVONAR_DATA_DIR"] = str(data_dir)
+    # One key for the gateway (seals webhook secrets) and the dialer (opens them): the given
+    # one, else the data folder's key file, made on the first run.
+    env[SECRETS_KEY_ENV] = key_text(data_dir, env)
     env.setdefault("ZVONAR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
     env["PYTHONUNBUFFERED"] = "1"
 

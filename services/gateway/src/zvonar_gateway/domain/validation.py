@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -41,6 +41,15 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _KEY = re.compile(r"^[0-9*#]$")
 
 Details = list[dict[str, str]]
+MAX_SECRET = 200
+
+
+class IntegrationBody(msgspec.Struct, frozen=True):
+    """`integration` as the customer sends it. The secret is write-only: the gateway seals it
+    apart (zvonar_runtime.secrets) and the campaign's options keep only a reference."""
+
+    webhook_url: str
+    secret: Annotated[str, msgspec.Meta(max_length=MAX_SECRET)]
 
 
 class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -56,7 +65,7 @@ class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     smart: SmartOptions | None = None
     record: bool = False
     window: CallingWindow | None = None
-    integration: Integration | None = None
+    integration: IntegrationBody | None = None
     amd: bool = False
     comment: str = ""
 
@@ -182,7 +191,7 @@ def _window_rules(window: CallingWindow | None) -> Details:
     return errors
 
 
-def _integration_rules(integration: Integration | None) -> Details:
+def _integration_rules(integration: IntegrationBody | None) -> Details:
     if integration is None:
         return []
     url = urlsplit(integration.webhook_url)
@@ -197,8 +206,10 @@ def default_name(now: dt.datetime) -> str:
 
 
 def to_options(
-    body: CreateCampaignBody, *, name: str, caller_number: str | None
+    body: CreateCampaignBody, *, name: str, caller_number: str | None, secret_ref: str | None = None
 ) -> CampaignOptions:
+    """The options the campaign is created with: the webhook secret is already sealed away,
+    `secret_ref` names it."""
     routing: Routing = body.routing
     if isinstance(routing, CallerIdRouting) and caller_number is not None:
         routing = CallerIdRouting(number=caller_number)
@@ -215,7 +226,9 @@ def to_options(
         smart=body.smart,
         record=body.record,
         window=body.window,
-        integration=body.integration,
+        integration=None
+        if body.integration is None
+        else Integration(webhook_url=body.integration.webhook_url, secret_ref=secret_ref),
         amd=body.amd,
         comment=body.comment,
     )

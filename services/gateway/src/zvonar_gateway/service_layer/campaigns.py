@@ -111,7 +111,10 @@ async def create_campaign(
         )
     now = dt.datetime.now(ZoneInfo(account.timezone))
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
-    options = to_options(body, name=name, caller_number=caller)
+    # The webhook secret is write-only: sealed apart, the campaign keeps a reference.
+    secret = body.integration.secret if body.integration else ""
+    secret_ref = await backend.put_secret(secret) if secret else None
+    options = to_options(body, name=name, caller_number=caller, secret_ref=secret_ref)
     ref = await store_phone_base(backend, phones.numbers)
     command = CreateCampaign(
         account_id=account.id,
@@ -123,7 +126,14 @@ async def create_campaign(
     )
     # The campaign service reads the whole base before it answers: a big base earns more time.
     timeout = backend.command_timeout + len(phones.numbers) / CREATE_NUMBERS_PER_SECOND
-    ok = await backend.command(command, timeout=timeout)
+    try:
+        ok = await backend.command(command, timeout=timeout)
+    except ApiError as exc:
+        # Refused (an idempotency key reused, ...): no campaign holds the secret. A 503 may
+        # still have created the campaign, so its secret stays.
+        if secret_ref is not None and exc.status_code < 500:
+            await backend.drop_secret(secret_ref)
+        raise
     campaign = await campaign_after(backend, account, ok)
     # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
     # `rejected_total` always counts them all.
@@ -216,8 +226,15 @@ async def read_campaign(
 
 
 def render_options(options: CampaignOptions, tz: str) -> dict[str, Any]:
+    """The body the campaign was created with; of the webhook only the URL and whether it is
+    signed with a secret (the secret is write-only, its reference internal)."""
     rendered: dict[str, Any] = msgspec.to_builtins(options)
     rendered["start_at"] = render_time(options.start_at, tz)
+    if options.integration is not None:
+        rendered["integration"] = {
+            "webhook_url": options.integration.webhook_url,
+            "has_secret": options.integration.secret_ref is not None,
+        }
     return rendered
 
 
