@@ -39,7 +39,7 @@ from zvonar_gateway.http.deps import ApiError, Backend
 log = structlog.get_logger("zvonar.gateway.files")
 
 # Rows asked for in one chunk (the stats service may send fewer to keep a reply small).
-REPORT_CHUNK_ROWS = 1000
+REPORT_CHUNK_ROWS = 5000
 CALL_ID = re.compile(r"(\d+)-\d+-\d+-\d+")
 
 

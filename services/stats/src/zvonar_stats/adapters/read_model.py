@@ -151,6 +151,18 @@ _CALL_COLUMNS = (
 )
 
 
+def _campaign_view(
+    cur: Cursor, t: Tables, campaign_id: int, account_id: str
+) -> CampaignView | None:
+    """The account's campaign row alone (no options, no history): a report reads it per chunk."""
+    row = cur.execute(
+        f"SELECT {_VIEW_COLUMNS} {_from(t)} WHERE c.id = ? AND c.deleted = 0", (campaign_id,)
+    ).fetchone()
+    if row is None or row[1] != account_id:
+        return None
+    return _views(cur, t, [row])[0]
+
+
 def _report_scope(view: CampaignView) -> tuple[str, list[Any]]:
     """A main campaign's report lists the calls of every part; a part's, its own."""
     if view.parent_id is not None:
@@ -162,11 +174,10 @@ def report(
     cur: Cursor, campaign_id: int, account_id: str, *, offset: int, limit: int
 ) -> tuple[CampaignView, list[CallRow], int] | None:
     """One page of the report and the number of its rows."""
-    found = get_campaign(cur, campaign_id, account_id)
-    if found is None:
-        return None
-    view = found[0]
     t = active_tables(cur)
+    view = _campaign_view(cur, t, campaign_id, account_id)
+    if view is None:
+        return None
     clause, params = _report_scope(view)
     total = int(cur.execute(f"SELECT COUNT(*) FROM {t.calls} WHERE {clause}", params)
                 .fetchone()[0])  # fmt: skip
@@ -182,11 +193,10 @@ def report_rows(
 ) -> tuple[CampaignView, list[tuple[ReportKey, CallRow]]] | None:
     """Up to `limit` report rows after `after`, each with its key: a keyset read on the
     (campaign_id, part, seq) index, as quick for the millionth row as for the first."""
-    found = get_campaign(cur, campaign_id, account_id)
-    if found is None:
-        return None
-    view = found[0]
     t = active_tables(cur)
+    view = _campaign_view(cur, t, campaign_id, account_id)
+    if view is None:
+        return None
     clause, params = _report_scope(view)
     if after is not None:
         clause += " AND (part, seq) > (?, ?)"  # a row value: a range on the index

@@ -18,10 +18,12 @@ from zvonar_stats.domain import rules
 from zvonar_stats.service_layer.projection import Projector
 
 MAX_PER_PAGE = 10_000
-# A report page or chunk is cut here in rows, and a chunk also in bytes: a reply must stay well
-# under NATS's 1 MiB (a bigger one closes the connection), whatever the rows hold.
-MAX_REPORT_ROWS = 1000
-REPORT_REPLY_BUDGET = 256 * 1024
+# A report page is at most MAX_REPORT_PAGE rows (the API's pages are 200); a chunk of report
+# rows at most MAX_REPORT_ROWS and REPORT_REPLY_BUDGET bytes: a reply must stay well under
+# NATS's 1 MiB (a bigger one closes the connection), whatever the rows hold.
+MAX_REPORT_PAGE = 1000
+MAX_REPORT_ROWS = 5000
+REPORT_REPLY_BUDGET = 512 * 1024
 MIN_POSITION_WAIT_S = 2.0
 
 
@@ -56,7 +58,7 @@ def _check_paging(query: q.StatsQuery) -> None:
         return
     page = getattr(query, "page", 1)
     per_page = getattr(query, "per_page", 1)
-    highest = MAX_REPORT_ROWS if isinstance(query, q.GetReport) else MAX_PER_PAGE
+    highest = MAX_REPORT_PAGE if isinstance(query, q.GetReport) else MAX_PER_PAGE
     if page < 1:
         raise InvalidQuery("page starts at 1")
     if not 1 <= per_page <= highest:
