@@ -1,6 +1,8 @@
 """A campaign with an integration posts each call result, signed, to the customer's URL —
 when that URL is on a public address, or private targets are allowed (the receiver here is
-on loopback: ZVONAR_WEBHOOK_ALLOW_PRIVATE=1, as a customer's own network would need)."""
+on loopback: ZVONAR_WEBHOOK_ALLOW_PRIVATE=1, as a customer's own network would need). The
+campaign carries only a reference: the dialer opens the secret the gateway sealed under the
+shared key."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from zvonar_contracts.options import Integration
 from zvonar_dialer.adapters.webhooks import SIGNATURE_HEADER
 from zvonar_dialer.bootstrap import Dialer
 from zvonar_dialer.settings import DialerSettings
+from zvonar_runtime.secrets import SecretStore, secrets_key
 
 from .conftest import CampaignDouble, wait_for
 
@@ -72,13 +75,19 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def test_each_call_result_is_posted_signed_to_the_webhook(
-    dialer: Dialer, double: CampaignDouble, nc: Client, receiver: Receiver
+    dialer: Dialer,
+    dialer_settings: DialerSettings,
+    double: CampaignDouble,
+    nc: Client,
+    receiver: Receiver,
 ) -> None:
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     phones = [f"+7916523450{d}" for d in range(10)]
-    campaign_id = await double.create(
-        phones, speed=3600, integration=Integration(webhook_url=url, secret=SECRET)
-    )
+    # As the gateway does: sealed under the key the dialer shares (here its data folder's).
+    sealed = SecretStore(nc, secrets_key(dialer_settings.data_dir))
+    ref = await sealed.put(SECRET)
+    integration = Integration(webhook_url=url, secret_ref=ref)
+    campaign_id = await double.create(phones, speed=3600, integration=integration)
 
     await wait_for(lambda: len(receiver.posts) >= 10, what="ten webhook posts")
 

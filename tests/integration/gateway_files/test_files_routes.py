@@ -27,6 +27,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from tests.report_rows import rows_reply
 from zvonar_audio import pcm_to_wav
 from zvonar_contracts.codec import decode_query, encode
 from zvonar_contracts.options import CampaignOptions, Size, Status, Tag, TtsAudio
@@ -38,6 +39,7 @@ from zvonar_contracts.queries import (
     Comment,
     GetCampaign,
     GetReport,
+    GetReportRows,
     ListCampaigns,
     QueryError,
     ReportPage,
@@ -53,7 +55,7 @@ from zvonar_contracts.subjects import (
 )
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
 from zvonar_gateway.files.exports import MEDIA_TYPES
-from zvonar_gateway.files.reports import REPORT_PAGE_SIZE
+from zvonar_gateway.files.reports import REPORT_CHUNK_ROWS
 from zvonar_gateway.http.deps import (
     Account,
     ApiError,
@@ -154,11 +156,8 @@ class FakeStats:
             if view is None:
                 return not_found
             calls = self.calls[view.id]
-            if query.per_page:
-                start = (query.page - 1) * query.per_page
-                chosen = calls[start : start + query.per_page]
-            else:
-                chosen = calls
+            start = (query.page - 1) * query.per_page
+            chosen = calls[start : start + query.per_page]
             return ReportPage(
                 campaign=view,
                 calls=chosen,
@@ -166,6 +165,11 @@ class FakeStats:
                 page=query.page,
                 per_page=query.per_page,
             )
+        if isinstance(query, GetReportRows):
+            view = self._owned(query.campaign_id, query.account_id)
+            if view is None:
+                return not_found
+            return rows_reply(view, self.calls[view.id], query)
         if isinstance(query, ListCampaigns):
             rows = [
                 view
@@ -467,7 +471,7 @@ async def test_report_per_page_out_of_range_is_422(
 async def test_report_csv_holds_every_row_across_pages(
     client: httpx.AsyncClient, stats: FakeStats
 ) -> None:
-    rows = REPORT_PAGE_SIZE * 2 + 345
+    rows = REPORT_CHUNK_ROWS * 2 + 345
     stats.add(a_campaign(1000004, ALICE), [a_call(1000004, n) for n in range(rows)])
     answer = await client.get(
         "/api/v1/campaigns/1000004/report", params={"format": "csv"}, headers=auth()
@@ -479,8 +483,10 @@ async def test_report_csv_holds_every_row_across_pages(
     assert parsed[1]["phone"] == "+79160000001"
     assert parsed[1]["started_at"] == "2026-06-18T10:00:01+03:00"
     assert parsed[1]["cost"] == "0.35"
-    report_queries = [q for q in stats.queries if isinstance(q, GetReport)]
-    assert [q.page for q in report_queries] == [1, 2, 3]
+    report_queries = [q for q in stats.queries if isinstance(q, GetReportRows)]
+    assert [q.after.seq if q.after else None for q in report_queries] == [
+        None, REPORT_CHUNK_ROWS - 1, 2 * REPORT_CHUNK_ROWS - 1
+    ]  # fmt: skip
 
 
 async def test_report_xlsx_opens_with_openpyxl(client: httpx.AsyncClient, stats: FakeStats) -> None:

@@ -75,6 +75,7 @@ def test_runner_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -
         assert set(_instances(url)) == set(SERVICES)
         _read_until(process, r"Zvonar is ready at http://", 30)
         assert (tmp_path / "data" / "nats").is_dir()
+        assert len((tmp_path / "data" / "secrets.key").read_text().strip()) == 44
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     finally:

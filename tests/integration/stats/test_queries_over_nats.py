@@ -55,7 +55,7 @@ async def test_a_campaign_with_calls_and_a_smart_part_reads_back_whole(
     assert [item.id for item in page.items] == [part_id, cid]
 
     async def report_complete() -> bool:
-        reply = await feed.ask(q.GetReport(campaign_id=cid, account_id=feed.account, per_page=0))
+        reply = await feed.ask(q.GetReport(campaign_id=cid, account_id=feed.account, per_page=1000))
         return isinstance(reply, q.ReportPage) and reply.total == 5
 
     await feed.eventually(report_complete)
@@ -87,7 +87,7 @@ async def test_a_campaign_with_calls_and_a_smart_part_reads_back_whole(
     assert part.size == Size(total=2, answered=1, in_progress=1)
     assert part.cost == Decimal("0.60")
 
-    report = await feed.ask(q.GetReport(campaign_id=cid, account_id=feed.account, per_page=0))
+    report = await feed.ask(q.GetReport(campaign_id=cid, account_id=feed.account, per_page=1000))
     first = report.calls[0]
     assert (first.phone, first.part, first.attempt, first.outcome) == (
         "+79160000001", 0, 1, "answered"

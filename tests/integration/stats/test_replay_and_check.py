@@ -54,7 +54,7 @@ async def settled(feed: Any, position: int, report_rows: int) -> None:
 
     async def complete() -> bool:
         reply = await feed.ask(q.GetReport(campaign_id=feed.cid(0), account_id=feed.account,
-                                           per_page=0))  # fmt: skip
+                                           per_page=1000))  # fmt: skip
         other = await feed.ask(q.GetReport(campaign_id=feed.cid(2), account_id=feed.account))
         return reply.total == report_rows and other.total == 1
 

@@ -29,7 +29,7 @@ def test_every_option_shows_its_tag() -> None:
         smart=SmartOptions(parts=1),
         record=True,
         window=CallingWindow(days=["mon"], from_="09:00", to="18:00"),
-        integration=Integration(webhook_url="https://example.test/h", secret="s"),
+        integration=Integration(webhook_url="https://example.test/h", secret_ref="r1"),
         amd=True,
     )
     assert tags_of(options) == [

@@ -132,7 +132,7 @@ def test_probes_point_at_health_endpoints_on_declared_ports() -> None:
         assert _port_number(container, ready["port"]) == MONITOR_PORT
 
 
-SECRET_KEYS = ("DATABASE_URL", "ZVONAR_ADMIN_TOKEN", "ZVONAR_SESSION_SECRET")
+SECRET_KEYS = ("DATABASE_URL", "ZVONAR_ADMIN_TOKEN", "ZVONAR_SESSION_SECRET", "ZVONAR_SECRETS_KEY")
 PLACEHOLDERS = re.compile(r"change-?me|changeit|s3cr3t|hunter2|password123", re.IGNORECASE)
 
 

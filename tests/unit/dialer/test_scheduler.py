@@ -100,6 +100,18 @@ class FakeWebhooks:
         self.posts.append((url, secret, payload))
 
 
+class FakeSecrets:
+    """Sealed webhook secrets by reference."""
+
+    def __init__(self) -> None:
+        self.sealed: dict[str, str] = {}
+
+    async def get(self, ref: str) -> str:
+        if ref not in self.sealed:
+            raise LookupError(ref)
+        return self.sealed[ref]
+
+
 @pytest.fixture
 def wall() -> Wall:
     return Wall()
@@ -118,6 +130,7 @@ def deps(tmp_path: Path, wall: Wall) -> Iterator[Deps]:
         synthesizer=SilentSynthesizer(),
         tariff=load_tariff(),
         webhooks=FakeWebhooks(),
+        secrets=FakeSecrets(),
         caller_pool=["+74950000001", "+74950000002"],
     )
     db.close()

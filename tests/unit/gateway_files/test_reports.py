@@ -9,9 +9,19 @@ import zipfile
 from decimal import Decimal
 from typing import Any, cast
 
+import msgspec
+
+from tests.report_rows import rows_reply
 from zvonar_contracts.options import Size, Status, Tag
-from zvonar_contracts.queries import CallRow, CampaignView, Comment, GetReport, ReportPage, Start
-from zvonar_gateway.files.reports import recording_object, recordings_zip
+from zvonar_contracts.queries import (
+    CallRow,
+    CampaignView,
+    Comment,
+    GetReportRows,
+    ReportRows,
+    Start,
+)
+from zvonar_gateway.files.reports import recording_object, recordings_zip, report_rows
 from zvonar_gateway.http.deps import ApiError, Backend
 
 
@@ -61,24 +71,18 @@ def test_a_recording_is_served_only_by_its_campaign_or_its_smart_parts() -> None
 
 
 class FakeBackend:
-    """Reports two rows a page and keeps recordings in a dict."""
+    """Reports two rows a chunk and keeps recordings in a dict."""
 
     def __init__(self, calls: list[CallRow], recordings: dict[str, bytes]) -> None:
         self.calls = calls
         self.recordings = recordings
-        self.pages_read: list[int] = []
+        self.chunks_read: list[int | None] = []
 
-    async def query(self, query: Any, *, timeout: float = 10.0) -> ReportPage:
-        assert isinstance(query, GetReport)
-        self.pages_read.append(query.page)
-        start = (query.page - 1) * query.per_page
-        return ReportPage(
-            campaign=a_campaign(query.campaign_id),
-            calls=self.calls[start : start + query.per_page],
-            total=len(self.calls),
-            page=query.page,
-            per_page=query.per_page,
-        )
+    async def query(self, query: Any, *, timeout: float = 10.0) -> ReportRows:
+        assert isinstance(query, GetReportRows)
+        self.chunks_read.append(None if query.after is None else query.after.seq)
+        query = msgspec.structs.replace(query, limit=2)
+        return rows_reply(a_campaign(query.campaign_id), self.calls, query)
 
     async def get_object(self, bucket: str, name: str) -> bytes:
         if name not in self.recordings:
@@ -94,10 +98,10 @@ async def test_the_zip_is_written_one_recording_at_a_time() -> None:
     del recordings[calls[2].recording or ""]  # lost from the store: skipped, not fatal
     fake = FakeBackend(calls, recordings)
     backend = cast(Backend, fake)
-    first = await fake.query(GetReport(campaign_id=1000001, account_id="acc_1", per_page=2))
+    first = await report_rows(backend, "acc_1", 1000001)
     chunks = [chunk async for chunk in recordings_zip(backend, "acc_1", first)]
 
-    assert fake.pages_read == [1, 2, 3]
+    assert fake.chunks_read == [None, 1, 3]
     assert max(len(chunk) for chunk in chunks) < 2 * 50_000  # never the whole archive at once
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as archive:
         assert archive.testzip() is None

@@ -14,10 +14,11 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from tests.report_rows import rows_reply
 from tests.unit.gateway.conftest import FakeServices
 from tests.unit.web.conftest import csrf_of
 from tests.unit.web.test_web_pages import create
-from zvonar_contracts.queries import CallRow, GetReport, ReportPage
+from zvonar_contracts.queries import CallRow, GetReport, GetReportRows, ReportPage
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
 
@@ -67,13 +68,15 @@ async def campaign(
     plain = services.query
 
     def query(q: Any) -> Any:
-        if not isinstance(q, GetReport):
+        if not isinstance(q, GetReport | GetReportRows):
             return plain(q)
         view = services.campaigns[q.campaign_id][0]
         if view.account_id != q.account_id:
             return plain(q)  # the double's not_found path for GetReport
         rows = calls(q.campaign_id, view.account_id)
-        shown = rows if q.per_page == 0 else rows[(q.page - 1) * q.per_page :][: q.per_page]
+        if isinstance(q, GetReportRows):
+            return rows_reply(view, rows, q)
+        shown = rows[(q.page - 1) * q.per_page :][: q.per_page]
         return ReportPage(
             campaign=view, calls=shown, total=len(rows), page=q.page, per_page=q.per_page
         )

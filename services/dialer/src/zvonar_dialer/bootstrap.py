@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -35,6 +36,7 @@ from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
+from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 
 
@@ -90,6 +92,7 @@ async def bootstrap(
         synthesizer=synthesizer or Synthesizer(),
         tariff=load_tariff(settings.tariff_file),
         webhooks=webhooks,
+        secrets=SecretStore(nc, secrets_key(Path(settings.data_dir))),
         caller_pool=settings.caller_numbers,
         max_burst=settings.max_burst,
         call_concurrency=settings.call_concurrency,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 import uvicorn
@@ -19,6 +20,7 @@ from zvonar_gateway.http.deps import Backend
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_runtime.db import Database
+from zvonar_runtime.secrets import secrets_key
 
 log = structlog.get_logger("zvonar.gateway")
 
@@ -91,7 +93,10 @@ async def build(settings: GatewaySettings, nc: Client) -> Gateway:
     accounts = AccountStore(db)
     await accounts.migrate()
     backend = Backend(
-        nc, command_timeout=settings.command_timeout, query_timeout=settings.query_timeout
+        nc,
+        command_timeout=settings.command_timeout,
+        query_timeout=settings.query_timeout,
+        secrets_key=secrets_key(Path(settings.data_dir)),
     )
     app = create_app(
         settings=settings, backend=backend, accounts=accounts, extra_handlers=WEB_HANDLERS

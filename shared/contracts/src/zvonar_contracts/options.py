@@ -21,9 +21,9 @@ from zvonar_contracts.limits import (
     Name,
     ObjectName,
     Phone,
+    SecretRef,
     TimeOfDay,
     TtsText,
-    WebhookSecret,
     WebhookUrl,
 )
 
@@ -109,8 +109,12 @@ class CallingWindow(msgspec.Struct, frozen=True, rename={"from_": "from"}):
 
 
 class Integration(msgspec.Struct, frozen=True):
+    """Where each call result is posted. The webhook secret itself is never here (nor in any
+    event, reply or log): it is sealed in bucket WEBHOOK_SECRETS_BUCKET under `secret_ref`
+    (None: none was given). Old events' `secret` field is ignored when decoded."""
+
     webhook_url: WebhookUrl
-    secret: WebhookSecret
+    secret_ref: SecretRef | None = None
 
 
 class CampaignOptions(msgspec.Struct, frozen=True, kw_only=True):

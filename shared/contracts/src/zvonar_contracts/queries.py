@@ -94,10 +94,30 @@ class GetCampaign(QueryBase, frozen=True, tag=True):
 
 
 class GetReport(QueryBase, frozen=True, tag=True):
+    """One page of a campaign's report (the HTTP report and the web page)."""
+
     campaign_id: int
     account_id: str
     page: int = 1
-    per_page: int = 50  # 0: every row (exports)
+    per_page: int = 50
+
+
+class ReportKey(msgspec.Struct, frozen=True, array_like=True):
+    """A report row's place in the report's order: (part, seq)."""
+
+    part: int
+    seq: int
+
+
+class GetReportRows(QueryBase, frozen=True, tag=True):
+    """The report's rows in order, a chunk at a time (files, charts): those after `after`
+    (None: from the first), at most `limit`, fewer when the reply would grow past a bound
+    well under NATS's 1 MiB. A report of any size is read chunk after chunk."""
+
+    campaign_id: int
+    account_id: str
+    after: ReportKey | None = None
+    limit: int = 1000
 
 
 class GetModerationQueue(QueryBase, frozen=True, tag=True):
@@ -111,7 +131,9 @@ class GetStopList(QueryBase, frozen=True, tag=True):
     per_page: int = 50
 
 
-StatsQuery = ListCampaigns | GetCampaign | GetReport | GetModerationQueue | GetStopList
+StatsQuery = (
+    ListCampaigns | GetCampaign | GetReport | GetReportRows | GetModerationQueue | GetStopList
+)
 STATS_QUERY_TYPES: tuple[type, ...] = StatsQuery.__args__  # type: ignore[attr-defined]
 
 
@@ -142,6 +164,13 @@ class ReportPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field=
     position: int = 0
 
 
+class ReportRows(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
+    campaign: CampaignView
+    calls: list[CallRow]
+    next: ReportKey | None  # where the next chunk starts; None: this is the last one
+    position: int = 0
+
+
 class StopListPage(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="result"):
     phones: list[str]
     total: int
@@ -156,4 +185,4 @@ class QueryError(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field=
     message: str
 
 
-QueryReply = CampaignPage | CampaignDetail | ReportPage | StopListPage | QueryError
+QueryReply = CampaignPage | CampaignDetail | ReportPage | ReportRows | StopListPage | QueryError

@@ -69,6 +69,9 @@ def phone_base_object(account_id: str, sha256: str) -> str:
 # Web sessions signed out (key: the session's random id), kept for a session's lifetime so
 # a copied cookie is refused by every gateway replica, across restarts. Owned by the gateway.
 REVOKED_SESSIONS_BUCKET: Final = "web-sessions-revoked"
+# Webhook secrets sealed by the gateway, read by the dialer (zvonar_runtime.secrets); the
+# events carry only the key (Integration.secret_ref).
+WEBHOOK_SECRETS_BUCKET: Final = "webhook-secrets"
 
 # --- Headers -----------------------------------------------------------------------------
 CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"

@@ -1,5 +1,6 @@
-"""JetStream set-up shared by every service: the two event streams and the object-store
-buckets, created if missing and left alone if present (any service may start first)."""
+"""JetStream set-up shared by every service: the two event streams, the object-store
+buckets and the webhook secrets' key-value bucket, created if missing and left alone if
+present (any service may start first)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
+    KeyValueConfig,
     ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
@@ -81,6 +83,21 @@ async def _ensure(js: JetStreamContext, replicas: int) -> None:
             except BadRequestError as exc:
                 if exc.err_code != 10058:
                     raise
+    try:
+        await js.key_value(subjects.WEBHOOK_SECRETS_BUCKET)
+    except NotFoundError:
+        try:
+            await js.create_key_value(
+                KeyValueConfig(
+                    bucket=subjects.WEBHOOK_SECRETS_BUCKET,
+                    storage=StorageType.FILE,
+                    replicas=replicas,
+                    max_value_size=4096,
+                )
+            )
+        except BadRequestError as exc:
+            if exc.err_code != 10058:
+                raise
 
 
 async def connect(

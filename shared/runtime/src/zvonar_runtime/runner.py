@@ -20,6 +20,7 @@ from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth
 from zvonar_runtime.natsserver import NatsServer
+from zvonar_runtime.secrets import SECRETS_KEY_ENV, key_text
 
 COLOURS = {"nats": 90, "campaign": 36, "moderation": 35, "dialer": 33, "stats": 32, "gateway": 34}
 STOP_GRACE_SECONDS = 20.0
@@ -151,6 +152,9 @@ async def run(env: dict[str, str] | None = None) -> int:
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     env["ZVONAR_DATA_DIR"] = str(data_dir)
     keep_session_secret(env, data_dir)
+    # One key for the gateway (seals webhook secrets) and the dialer (opens them): the given
+    # one, else the data folder's key file, made on the first run.
+    env[SECRETS_KEY_ENV] = key_text(data_dir, env)
     env.setdefault("ZVONAR_LOG_FORMAT", "console" if sys.stdout.isatty() else "json")
     env["PYTHONUNBUFFERED"] = "1"
 

@@ -47,6 +47,12 @@ class WebhookPort(Protocol):
     def submit(self, url: str, secret: str, payload: bytes) -> None: ...
 
 
+class SecretReader(Protocol):
+    async def get(self, ref: str) -> str:
+        """The webhook secret sealed under `ref`; a LookupError when it cannot be read."""
+        ...
+
+
 @dataclass
 class Deps:
     db: Database
@@ -57,6 +63,7 @@ class Deps:
     synthesizer: SpeechSynthesizer
     tariff: Tariff
     webhooks: WebhookPort
+    secrets: SecretReader
     caller_pool: list[str]
     max_burst: int = 500
     call_concurrency: int = 500

@@ -250,13 +250,31 @@ async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> l
     fresh = await deps.db.run(record_results(events))
     deps.outbox_wakeup.set()
     integration = campaign.options.integration
-    if integration is not None:
+    if integration is not None and fresh:
+        secret = await webhook_secret(deps, campaign)
         for event in fresh:
+            if secret is None:
+                break
             try:
-                deps.webhooks.submit(integration.webhook_url, integration.secret, encode(event))
+                deps.webhooks.submit(integration.webhook_url, secret, encode(event))
             except ValueError as exc:  # a bad URL must not stop the dialling
                 log.warning("webhook.not_submitted", call_id=event.call_id, error=str(exc))
     return fresh
+
+
+async def webhook_secret(deps: Deps, campaign: Campaign) -> str | None:
+    """The secret the campaign's webhooks are signed with ("" when none was given); None
+    when it cannot be read (a key that differs from the gateway's, a lost bucket): then
+    nothing is posted rather than posts the customer would have to refuse."""
+    integration = campaign.options.integration
+    if integration is None or integration.secret_ref is None:
+        return ""
+    try:
+        return await deps.secrets.get(integration.secret_ref)
+    except LookupError as exc:
+        log.error("webhook.secret_unreadable", campaign_id=campaign.campaign_id,
+                  secret_ref=integration.secret_ref, error=str(exc))  # fmt: skip
+        return None
 
 
 async def dial(

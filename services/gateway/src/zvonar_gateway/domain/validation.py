@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from zvonar_contracts.limits import CommentText, Name
+from zvonar_contracts.limits import CommentText, Name, WebhookSecret, WebhookUrl
 from zvonar_contracts.options import (
     Audio,
     CallerIdRouting,
@@ -41,6 +41,14 @@ _KEY = re.compile(r"^[0-9*#]$")
 Details = list[dict[str, str]]
 
 
+class IntegrationBody(msgspec.Struct, frozen=True):
+    """`integration` as the customer sends it. The secret is write-only: the gateway seals it
+    apart (zvonar_runtime.secrets) and the campaign's options keep only a reference."""
+
+    webhook_url: WebhookUrl
+    secret: WebhookSecret
+
+
 class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The body of `POST /api/v1/campaigns` (only `phones` and `audio` are required)."""
 
@@ -55,7 +63,7 @@ class CreateCampaignBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     smart: SmartOptions | None = None
     record: bool = False
     window: CallingWindow | None = None
-    integration: Integration | None = None
+    integration: IntegrationBody | None = None
     amd: bool = False
     comment: CommentText = ""
 
@@ -179,7 +187,7 @@ def _window_rules(window: CallingWindow | None) -> Details:
     return errors
 
 
-def _integration_rules(integration: Integration | None) -> Details:
+def _integration_rules(integration: IntegrationBody | None) -> Details:
     if integration is None:
         return []
     url = urlsplit(integration.webhook_url)
@@ -194,8 +202,10 @@ def default_name(now: dt.datetime) -> str:
 
 
 def to_options(
-    body: CreateCampaignBody, *, name: str, caller_number: str | None
+    body: CreateCampaignBody, *, name: str, caller_number: str | None, secret_ref: str | None = None
 ) -> CampaignOptions:
+    """The options the campaign is created with: the webhook secret is already sealed away,
+    `secret_ref` names it."""
     routing: Routing = body.routing
     if isinstance(routing, CallerIdRouting) and caller_number is not None:
         routing = CallerIdRouting(number=caller_number)
@@ -212,7 +222,9 @@ def to_options(
         smart=body.smart,
         record=body.record,
         window=body.window,
-        integration=body.integration,
+        integration=None
+        if body.integration is None
+        else Integration(webhook_url=body.integration.webhook_url, secret_ref=secret_ref),
         amd=body.amd,
         comment=body.comment,
     )

@@ -1,9 +1,9 @@
 """Reading a campaign's report, recordings and audio clips through the backend, in pieces.
 
 A report can hold millions of call rows and a recording archive gigabytes of WAV: rows are
-read from the stats service a page at a time (a page stays well under NATS's 1 MB message
-limit) and recordings one object at a time, so the gateway never holds a whole report or
-archive in memory.
+read from the stats service a chunk at a time (GetReportRows: a keyset read, and a reply the
+stats service keeps well under NATS's 1 MiB message limit) and recordings one object at a
+time, so the gateway never holds a whole report or archive in memory.
 """
 
 from __future__ import annotations
@@ -11,20 +11,36 @@ from __future__ import annotations
 import asyncio
 import re
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import structlog
 
 from zvonar_contracts import subjects
-from zvonar_contracts.queries import CampaignView, GetCampaign, GetReport, ReportPage
+from zvonar_contracts.queries import (
+    CampaignView,
+    GetCampaign,
+    GetReport,
+    GetReportRows,
+    ReportPage,
+    ReportRows,
+)
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET
 from zvonar_gateway.files.audio import AudioRejected, clip_duration
+from zvonar_gateway.files.exports import (
+    REPORT_COLUMNS,
+    CsvWriter,
+    ExportFormat,
+    XlsxWriter,
+    read_chunks,
+    report_row,
+)
 from zvonar_gateway.http.deps import ApiError, Backend
 
 log = structlog.get_logger("zvonar.gateway.files")
 
-# ~300 bytes a row as JSON: 1000 rows keep a reply near 300 KB.
-REPORT_PAGE_SIZE = 1000
+# Rows asked for in one chunk (the stats service may send fewer to keep a reply small).
+REPORT_CHUNK_ROWS = 5000
 CALL_ID = re.compile(r"(\d+)-\d+-\d+-\d+")
 
 
@@ -48,18 +64,65 @@ async def report_page(
     return reply
 
 
-async def report_pages(
-    backend: Backend, account_id: str, first: ReportPage
-) -> AsyncIterator[ReportPage]:
-    """The first page (already read, so that a 404 comes before a file starts) and the rest."""
-    page = first
-    while True:
-        yield page
-        if len(page.calls) < page.per_page or page.page * page.per_page >= page.total:
-            return
-        page = await report_page(
-            backend, account_id, first.campaign.id, page.page + 1, first.per_page
+async def report_rows(
+    backend: Backend, account_id: str, campaign_id: int, after: ReportRows | None = None
+) -> ReportRows:
+    """The first chunk of the report's rows, or the one after `after`."""
+    reply = await backend.query(
+        GetReportRows(
+            campaign_id=campaign_id,
+            account_id=account_id,
+            after=None if after is None else after.next,
+            limit=REPORT_CHUNK_ROWS,
         )
+    )
+    if not isinstance(reply, ReportRows):
+        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+    return reply
+
+
+async def report_chunks(
+    backend: Backend, account_id: str, first: ReportRows
+) -> AsyncIterator[ReportRows]:
+    """The first chunk (already read, so that a 404 comes before a file starts) and the rest,
+    one request at a time."""
+    chunk = first
+    while True:
+        yield chunk
+        if chunk.next is None:
+            return
+        chunk = await report_rows(backend, account_id, first.campaign.id, chunk)
+
+
+async def report_file(
+    backend: Backend,
+    account_id: str,
+    tz: str,
+    first: ReportRows,
+    fmt: ExportFormat,
+    recording_url: Callable[[str | None], str | None],
+) -> AsyncIterator[bytes] | Iterator[bytes]:
+    """The bytes of the report's CSV (produced chunk by chunk as rows come) or XLSX (rows
+    written to openpyxl's write-only sheet as they come, the file spooled to disk)."""
+
+    def rows(chunk: ReportRows) -> list[list[Any]]:
+        return [report_row(call, tz, recording_url(call.recording)) for call in chunk.calls]
+
+    chunks = report_chunks(backend, account_id, first)
+    if fmt == "csv":
+        writer = CsvWriter(REPORT_COLUMNS)
+
+        async def csv_chunks() -> AsyncIterator[bytes]:
+            yield writer.header()
+            async for chunk in chunks:
+                yield writer.rows(rows(chunk))
+
+        return csv_chunks()
+    # openpyxl is CPU work: a big report would hold up every other request on the loop.
+    xlsx = XlsxWriter("Отчет", REPORT_COLUMNS)
+    async for chunk in chunks:
+        await asyncio.to_thread(xlsx.append, rows(chunk))
+    return read_chunks(await asyncio.to_thread(xlsx.save))
 
 
 def call_id_of_recording(object_name: str) -> str:
@@ -102,18 +165,17 @@ class _ZipSink:
 
 
 async def recordings_zip(
-    backend: Backend, account_id: str, first: ReportPage
+    backend: Backend, account_id: str, first: ReportRows
 ) -> AsyncIterator[bytes]:
-    """A zip of every recording of the report, produced member by member."""
+    """A zip of every recording of the report, produced member by member (each call row has
+    a call id of its own, so each recording comes once)."""
     sink = _ZipSink()
-    seen: set[str] = set()
     # WAV barely compresses; storing keeps the CPU for the calls.
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
-        async for page in report_pages(backend, account_id, first):
-            for call in page.calls:
-                if call.recording is None or call.recording in seen:
+        async for chunk in report_chunks(backend, account_id, first):
+            for call in chunk.calls:
+                if call.recording is None:
                     continue
-                seen.add(call.recording)
                 try:
                     data = await backend.get_object(RECORDINGS_BUCKET, call.recording)
                 except ApiError as exc:

@@ -9,6 +9,7 @@ runs.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -32,6 +33,7 @@ from zvonar_contracts.queries import (
     CampaignPage,
     QueryError,
     ReportPage,
+    ReportRows,
     StatsQuery,
     StopListPage,
 )
@@ -44,6 +46,7 @@ from zvonar_gateway.domain.storable import largest_field, nul_fields_of
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
 from zvonar_runtime.payload import MessageTooLarge, check_fits
+from zvonar_runtime.secrets import SecretStore
 
 T = TypeVar("T")
 
@@ -123,10 +126,18 @@ class Backend:
     """How the gateway talks to the other services; one per app."""
 
     def __init__(
-        self, nc: Client, *, command_timeout: float = 10.0, query_timeout: float = 10.0
+        self,
+        nc: Client,
+        *,
+        command_timeout: float = 10.0,
+        query_timeout: float = 10.0,
+        secrets_key: bytes | None = None,
     ) -> None:
         self._nc = nc
         self._stores: dict[str, Any] = {}
+        # Webhook secrets are sealed under the key the dialer shares (ZVONAR_SECRETS_KEY);
+        # without one (tests) a key of its own, so what it seals only it can open.
+        self._secrets = SecretStore(nc, secrets_key or os.urandom(32))
         # account id -> position of its last acknowledged write, oldest first
         self._written: dict[str, int] = {}
         # Used when a call gives no timeout of its own (the gateway's configured waits).
@@ -208,7 +219,7 @@ class Backend:
 
     async def query(
         self, query: StatsQuery, *, timeout: float | None = None
-    ) -> CampaignPage | CampaignDetail | ReportPage | StopListPage:
+    ) -> CampaignPage | CampaignDetail | ReportPage | ReportRows | StopListPage:
         subject = stats_query_subject(type_name(query))
         wait = self.query_timeout if timeout is None else timeout
         query = self._read_your_writes(query)
@@ -226,6 +237,22 @@ class Backend:
         subject = dialer_request_subject(type_name(request))
         data = await self._request(subject, encode(request), timeout, "dialer")
         return decode(data, reply_type)
+
+    async def put_secret(self, secret: str) -> str:
+        """Seal a webhook secret into its bucket; the reference the campaign carries."""
+        try:
+            async with asyncio.timeout(OBJECT_TIMEOUT_S):
+                return await self._secrets.put(secret)
+        except _LINK_ERRORS as exc:
+            raise unavailable("secret store") from exc
+
+    async def drop_secret(self, ref: str) -> None:
+        """Forget a secret no campaign came to hold (its create was refused)."""
+        try:
+            async with asyncio.timeout(OBJECT_TIMEOUT_S):
+                await self._secrets.delete(ref)
+        except _LINK_ERRORS:
+            log.warning("secret_not_dropped", secret_ref=ref)
 
     async def _store(self, bucket: str) -> Any:
         if bucket not in self._stores:

@@ -8,7 +8,6 @@ id, so another account's campaign is a 404 before any object is touched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -34,24 +33,22 @@ from zvonar_gateway.files.audio import (
 from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     MEDIA_TYPES,
-    REPORT_COLUMNS,
     CsvWriter,
     ExportFormat,
     XlsxWriter,
     campaign_row,
     read_chunks,
-    report_row,
 )
 from zvonar_gateway.files.reports import (
-    REPORT_PAGE_SIZE,
     call_id_of_recording,
     campaign_clips,
     campaign_of,
     clip_prefix,
     recording_object,
     recordings_zip,
+    report_file,
     report_page,
-    report_pages,
+    report_rows,
 )
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import inline_schema
@@ -216,32 +213,14 @@ def _recording_url(view: CampaignView, recording: str | None, base: str) -> str 
 
 
 async def _report_file(
-    backend: Backend, account: Account, first: ReportPage, fmt: ExportFormat, base: str
+    backend: Backend, account: Account, campaign_id: int, fmt: ExportFormat, base: str
 ) -> FileStream:
+    first = await report_rows(backend, account.id, campaign_id)
     view = first.campaign
-
-    def rows(page: ReportPage) -> list[list[Any]]:
-        return [
-            report_row(call, account.timezone, _recording_url(view, call.recording, base))
-            for call in page.calls
-        ]
-
-    pages = report_pages(backend, account.id, first)
-    if fmt == "csv":
-        writer = CsvWriter(REPORT_COLUMNS)
-
-        async def csv_chunks() -> AsyncIterator[bytes]:
-            yield writer.header()
-            async for page in pages:
-                yield writer.rows(rows(page))
-
-        content: Any = csv_chunks()
-    else:
-        # openpyxl is CPU work: a big report would hold up every other request on the loop.
-        xlsx = XlsxWriter("Отчет", REPORT_COLUMNS)
-        async for page in pages:
-            await asyncio.to_thread(xlsx.append, rows(page))
-        content = read_chunks(await asyncio.to_thread(xlsx.save))
+    content = await report_file(
+        backend, account.id, account.timezone, first, fmt,
+        lambda recording: _recording_url(view, recording, base),
+    )  # fmt: skip
     return FileStream(
         content, media_type=MEDIA_TYPES[fmt], headers=_attachment(f"report-{view.id}.{fmt}")
     )
@@ -267,8 +246,7 @@ async def campaign_report(
     _checked_id(campaign_id)
     base = _base_url(request)
     if format != "json":
-        first = await report_page(backend, account.id, campaign_id, 1, REPORT_PAGE_SIZE)
-        return await _report_file(backend, account, first, format, base)
+        return await _report_file(backend, account, campaign_id, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
     return ReportAnswer(
         campaign=render_campaign(reply.campaign, account.timezone),
@@ -311,7 +289,7 @@ async def call_recording(
 async def recordings_archive(
     campaign_id: FromPath[int], account: NamedDependency[Account], backend: NamedDependency[Backend]
 ) -> FileStream:
-    first = await report_page(backend, account.id, _checked_id(campaign_id), 1, REPORT_PAGE_SIZE)
+    first = await report_rows(backend, account.id, _checked_id(campaign_id))
     return FileStream(
         recordings_zip(backend, account.id, first),
         media_type="application/zip",

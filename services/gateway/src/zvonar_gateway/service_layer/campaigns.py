@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
-from zvonar_contracts.options import CampaignOptions, FileAudio, Integration
+from zvonar_contracts.options import CampaignOptions, FileAudio
 from zvonar_contracts.queries import CampaignDetail, GetCampaign
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.domain.validation import (
@@ -21,6 +21,7 @@ from zvonar_gateway.domain.validation import (
     BodyInvalid,
     CreateCampaignBody,
     Details,
+    IntegrationBody,
     check_rules,
     convert_body,
     default_name,
@@ -85,7 +86,9 @@ def too_many_phones(count: int) -> ApiError:
     )
 
 
-async def webhook_url_errors(integration: Integration | None, *, allow_private: bool) -> list[Any]:
+async def webhook_url_errors(
+    integration: IntegrationBody | None, *, allow_private: bool
+) -> list[Any]:
     """`integration.webhook_url` on a loopback, private, link-local or reserved address is a
     422 unless private targets are allowed. A host that does not resolve yet is let through:
     the dialer checks the address again at every delivery."""
@@ -156,7 +159,10 @@ async def create_campaign(
         )
     now = dt.datetime.now(ZoneInfo(account.timezone))
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
-    options = to_options(body, name=name, caller_number=caller)
+    # The webhook secret is write-only: sealed apart, the campaign keeps a reference.
+    secret = body.integration.secret if body.integration else ""
+    secret_ref = await backend.put_secret(secret) if secret else None
+    options = to_options(body, name=name, caller_number=caller, secret_ref=secret_ref)
     ref, content = phone_base(account.id, phones.numbers)
     command = CreateCampaign(
         account_id=account.id,
@@ -166,21 +172,30 @@ async def create_campaign(
         idempotency_key=idempotency_key,
         request_hash=body_hash,
     )
-    backend.check_command(command)
-    # The same base is stored once (named by its sha256): one already there is not ours to
-    # remove, nor stored again.
-    stored_here = not await backend.object_exists(ref.bucket, ref.name)
-    if stored_here:
-        await backend.put_object(ref.bucket, ref.name, content)
+    try:
+        backend.check_command(command)
+        # The same base is stored once (named by its sha256): one already there is not ours
+        # to remove, nor stored again.
+        stored_here = not await backend.object_exists(ref.bucket, ref.name)
+        if stored_here:
+            await backend.put_object(ref.bucket, ref.name, content)
+    except ApiError:
+        if secret_ref is not None:  # no campaign will hold it
+            await backend.drop_secret(secret_ref)
+        raise
     # The campaign service reads the whole base before it answers: a big base earns more time.
     timeout = backend.command_timeout + len(phones.numbers) / CREATE_NUMBERS_PER_SECOND
     try:
         ok = await backend.command(command, timeout=timeout)
     except ApiError as exc:
-        # Refused (4xx): no campaign refers to the base. Unanswered (503): one may, so it stays.
-        if stored_here and exc.status_code < 500:
-            await backend.delete_object(ref.bucket, ref.name)
-            log.info("phone_base_removed", name=ref.name, status=exc.status_code)
+        # Refused (4xx): no campaign refers to the base nor holds the secret. Unanswered
+        # (503): one may, so they stay.
+        if exc.status_code < 500:
+            if stored_here:
+                await backend.delete_object(ref.bucket, ref.name)
+                log.info("phone_base_removed", name=ref.name, status=exc.status_code)
+            if secret_ref is not None:
+                await backend.drop_secret(secret_ref)
         raise
     campaign = await campaign_after(backend, account, ok)
     # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
@@ -304,8 +319,15 @@ async def read_campaign(
 
 
 def render_options(options: CampaignOptions, tz: str) -> dict[str, Any]:
+    """The body the campaign was created with; of the webhook only the URL and whether it is
+    signed with a secret (the secret is write-only, its reference internal)."""
     rendered: dict[str, Any] = msgspec.to_builtins(options)
     rendered["start_at"] = render_time(options.start_at, tz)
+    if options.integration is not None:
+        rendered["integration"] = {
+            "webhook_url": options.integration.webhook_url,
+            "has_secret": options.integration.secret_ref is not None,
+        }
     return rendered
 
 

@@ -3,32 +3,25 @@ paging, their CSV/XLSX, the recordings (player and zip) and the audio clips."""
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
 import math
-import zipfile
 from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
+from litestar.response import Stream
 
-from zvonar_contracts.queries import GetReport, ReportPage
+from zvonar_contracts.queries import CallRow, GetReport, ReportPage
 from zvonar_contracts.subjects import (
     AUDIO_BUCKET,
     RECORDINGS_BUCKET,
     account_folder,
     message_folder,
 )
-from zvonar_gateway.files.exports import (
-    REPORT_COLUMNS,
-    CsvWriter,
-    XlsxWriter,
-    money_text,
-    report_row,
-)
+from zvonar_gateway.files import reports
+from zvonar_gateway.files.exports import MEDIA_TYPES, ExportFormat, money_text
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account
@@ -72,8 +65,18 @@ def recording_url(cid: int, name: str | None) -> str | None:
     return f"/campaigns/{cid}/recording?name={quote(name)}" if name else None
 
 
-def _charts(every: ReportPage | None, words: Words, tz: str) -> tuple[str, str | None]:
-    counts = Counter(str(call.outcome) for call in every.calls) if every else Counter()
+async def every_call(backend: Backend, account: Account, cid: int) -> list[CallRow]:
+    """Every call row of the report, read chunk after chunk (for the charts, small reports)."""
+    calls: list[CallRow] = []
+    async for chunk in reports.report_chunks(
+        backend, account.id, await reports.report_rows(backend, account.id, cid)
+    ):
+        calls.extend(chunk.calls)
+    return calls
+
+
+def _charts(every: list[CallRow] | None, words: Words, tz: str) -> tuple[str, str | None]:
+    counts = Counter(str(call.outcome) for call in every) if every else Counter()
     outcome_chart = {
         "type": "doughnut",
         "data": {
@@ -86,7 +89,7 @@ def _charts(every: ReportPage | None, words: Words, tz: str) -> tuple[str, str |
     }
     if every is None:
         return json.dumps(outcome_chart), None
-    labels, values = calls_over_time([c.started_at for c in every.calls if c.started_at], tz)
+    labels, values = calls_over_time([c.started_at for c in every if c.started_at], tz)
     time_chart = {
         "type": "bar",
         "data": {
@@ -105,9 +108,7 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
     page_no = page_number(request.query_params.get("page"))
     detail = await read_detail(backend, account.id, campaign_id)
     page = await report_page(backend, account, campaign_id, page_no, PER_PAGE)
-    every = (
-        await report_page(backend, account, campaign_id, 1, 0) if page.total <= CHART_ROWS else None
-    )
+    every = await every_call(backend, account, campaign_id) if page.total <= CHART_ROWS else None
     outcome_chart, time_chart = _charts(every, words, tz)
     main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
     clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
@@ -147,38 +148,23 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
 
 
 @get("/campaigns/{campaign_id:int}/report/download", include_in_schema=False)
-async def report_download(
-    request: Request[Any, Any, Any], campaign_id: FromPath[int]
-) -> Response[bytes]:
+async def report_download(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Stream:
     account = await require_account(request)
-    fmt = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
-    every = await report_page(backend_of(request), account, campaign_id, 1, 0)
+    backend = backend_of(request)
+    fmt: ExportFormat = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
+    first = await reports.report_rows(backend, account.id, campaign_id)
     base = str(request.base_url).rstrip("/")
-    rows = []
-    for call in every.calls:
-        url = recording_url(campaign_id, call.recording)
-        rows.append(report_row(call, account.timezone, f"{base}{url}" if url else None))
-    content = await asyncio.to_thread(_report_file, fmt, rows)
-    media = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    )
-    return Response(
+
+    def url_of(name: str | None) -> str | None:
+        url = recording_url(campaign_id, name)
+        return f"{base}{url}" if url else None
+
+    content = await reports.report_file(backend, account.id, account.timezone, first, fmt, url_of)
+    return Stream(
         content,
-        media_type=media,
+        media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="report-{campaign_id}.{fmt}"'},
     )
-
-
-def _report_file(fmt: str, rows: list[list[Any]]) -> bytes:
-    if fmt == "csv":
-        writer = CsvWriter(REPORT_COLUMNS)
-        return writer.header() + writer.rows(rows)
-    book = XlsxWriter("report", REPORT_COLUMNS)
-    book.append(rows)
-    with book.save() as file:
-        return bytes(file.read())
 
 
 @get("/campaigns/{campaign_id:int}/recording", include_in_schema=False)
@@ -207,20 +193,12 @@ async def clip(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> R
 
 
 @get("/campaigns/{campaign_id:int}/recordings.zip", include_in_schema=False)
-async def recordings_zip(
-    request: Request[Any, Any, Any], campaign_id: FromPath[int]
-) -> Response[bytes]:
+async def recordings_zip(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Stream:
     account = await require_account(request)
     backend = backend_of(request)
-    every = await report_page(backend, account, campaign_id, 1, 0)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted({c.recording for c in every.calls if c.recording}):
-            archive.writestr(
-                name.rsplit("/", 1)[-1], await backend.get_object(RECORDINGS_BUCKET, name)
-            )
-    return Response(
-        buffer.getvalue(),
+    first = await reports.report_rows(backend, account.id, campaign_id)
+    return Stream(
+        reports.recordings_zip(backend, account.id, first),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="recordings-{campaign_id}.zip"'},
     )

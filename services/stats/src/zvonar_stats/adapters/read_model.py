@@ -18,7 +18,7 @@ from typing import Any
 
 from zvonar_contracts.codec import decode
 from zvonar_contracts.options import CampaignOptions, Size, Status, Tag
-from zvonar_contracts.queries import CallRow, CampaignView, Comment, HistoryEntry
+from zvonar_contracts.queries import CallRow, CampaignView, Comment, HistoryEntry, ReportKey
 from zvonar_runtime.db import Cursor
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CAMPAIGN_STREAM_KEY, Tables, active_tables
@@ -160,43 +160,82 @@ def _history(cur: Cursor, t: Tables, campaign_id: int) -> list[HistoryEntry]:
     ]
 
 
-def report(
-    cur: Cursor, campaign_id: int, account_id: str, *, offset: int, limit: int | None
-) -> tuple[CampaignView, list[CallRow], int] | None:
-    """A main campaign's report lists the calls of every part; a part's, its own."""
-    found = get_campaign(cur, campaign_id, account_id)
-    if found is None:
+_CALL_COLUMNS = (
+    "phone, part, attempt, started_at, outcome, duration_s, cost, answer_text, lead, recording"
+)
+
+
+def _campaign_view(
+    cur: Cursor, t: Tables, campaign_id: int, account_id: str
+) -> CampaignView | None:
+    """The account's campaign row alone (no options, no history): a report reads it per chunk."""
+    row = cur.execute(
+        f"SELECT {_VIEW_COLUMNS} {_from(t)} WHERE c.id = ? AND c.deleted = 0", (campaign_id,)
+    ).fetchone()
+    if row is None or row[1] != account_id:
         return None
-    view = found[0]
-    t = active_tables(cur)
+    return _views(cur, t, [row])[0]
+
+
+def _report_scope(view: CampaignView) -> tuple[str, list[Any]]:
+    """A main campaign's report lists the calls of every part; a part's, its own."""
     if view.parent_id is not None:
-        clause, params = "campaign_id = ? AND part = ?", [view.parent_id, view.smart_part]
-    else:
-        clause, params = "campaign_id = ?", [view.id]
+        return "campaign_id = ? AND part = ?", [view.parent_id, view.smart_part]
+    return "campaign_id = ?", [view.id]
+
+
+def report(
+    cur: Cursor, campaign_id: int, account_id: str, *, offset: int, limit: int
+) -> tuple[CampaignView, list[CallRow], int] | None:
+    """One page of the report and the number of its rows."""
+    t = active_tables(cur)
+    view = _campaign_view(cur, t, campaign_id, account_id)
+    if view is None:
+        return None
+    clause, params = _report_scope(view)
     total = int(cur.execute(f"SELECT COUNT(*) FROM {t.calls} WHERE {clause}", params)
                 .fetchone()[0])  # fmt: skip
-    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = cur.execute(
-        f"SELECT phone, part, attempt, started_at, outcome, duration_s, cost, answer_text, "
-        f"lead, recording FROM {t.calls} WHERE {clause} ORDER BY part, seq{page}",
-        params,
+        f"SELECT {_CALL_COLUMNS} FROM {t.calls} WHERE {clause} ORDER BY part, seq LIMIT ? OFFSET ?",
+        [*params, limit, offset],
     ).fetchall()
-    calls = [
-        CallRow(
-            phone=phone,
-            part=part,
-            attempt=attempt,
-            started_at=rules.from_utc_text(started),
-            outcome=outcome,
-            duration_s=float(duration),
-            cost=Decimal(cost),
-            answer_text=answer,
-            lead=bool(lead),
-            recording=recording,
-        )
-        for phone, part, attempt, started, outcome, duration, cost, answer, lead, recording in rows
-    ]
-    return view, calls, total
+    return view, [_call_row(row) for row in rows], total
+
+
+def report_rows(
+    cur: Cursor, campaign_id: int, account_id: str, *, after: ReportKey | None, limit: int
+) -> tuple[CampaignView, list[tuple[ReportKey, CallRow]]] | None:
+    """Up to `limit` report rows after `after`, each with its key: a keyset read on the
+    (campaign_id, part, seq) index, as quick for the millionth row as for the first."""
+    t = active_tables(cur)
+    view = _campaign_view(cur, t, campaign_id, account_id)
+    if view is None:
+        return None
+    clause, params = _report_scope(view)
+    if after is not None:
+        clause += " AND (part, seq) > (?, ?)"  # a row value: a range on the index
+        params += [after.part, after.seq]
+    rows = cur.execute(
+        f"SELECT {_CALL_COLUMNS}, seq FROM {t.calls} WHERE {clause} ORDER BY part, seq LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return view, [(ReportKey(part=int(row[1]), seq=int(row[-1])), _call_row(row)) for row in rows]
+
+
+def _call_row(row: Sequence[Any]) -> CallRow:
+    phone, part, attempt, started, outcome, duration, cost, answer, lead, recording = row[:10]
+    return CallRow(
+        phone=phone,
+        part=part,
+        attempt=attempt,
+        started_at=rules.from_utc_text(started),
+        outcome=outcome,
+        duration_s=float(duration),
+        cost=Decimal(cost),
+        answer_text=answer,
+        lead=bool(lead),
+        recording=recording,
+    )
 
 
 def stop_list(cur: Cursor, account_id: str, *, offset: int, limit: int) -> tuple[list[str], int]:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from zvonar_contracts import queries as q
+from zvonar_contracts.codec import encode
 from zvonar_contracts.options import Status
 from zvonar_runtime.db import Database
 from zvonar_stats.adapters import read_model
@@ -17,6 +18,12 @@ from zvonar_stats.domain import rules
 from zvonar_stats.service_layer.projection import Projector
 
 MAX_PER_PAGE = 10_000
+# A report page is at most MAX_REPORT_PAGE rows (the API's pages are 200); a chunk of report
+# rows at most MAX_REPORT_ROWS and REPORT_REPLY_BUDGET bytes: a reply must stay well under
+# NATS's 1 MiB (a bigger one closes the connection), whatever the rows hold.
+MAX_REPORT_PAGE = 1000
+MAX_REPORT_ROWS = 5000
+REPORT_REPLY_BUDGET = 512 * 1024
 MIN_POSITION_WAIT_S = 2.0
 
 
@@ -45,13 +52,17 @@ class QueryService:
 
 
 def _check_paging(query: q.StatsQuery) -> None:
+    if isinstance(query, q.GetReportRows):
+        if not 1 <= query.limit <= MAX_REPORT_ROWS:
+            raise InvalidQuery(f"limit must be 1..{MAX_REPORT_ROWS}")
+        return
     page = getattr(query, "page", 1)
     per_page = getattr(query, "per_page", 1)
-    lowest = 0 if isinstance(query, q.GetReport) else 1
+    highest = MAX_REPORT_PAGE if isinstance(query, q.GetReport) else MAX_PER_PAGE
     if page < 1:
         raise InvalidQuery("page starts at 1")
-    if not lowest <= per_page <= MAX_PER_PAGE:
-        raise InvalidQuery(f"per_page must be {lowest}..{MAX_PER_PAGE}")
+    if not 1 <= per_page <= highest:
+        raise InvalidQuery(f"per_page must be 1..{highest}")
 
 
 def _utc(moment: dt.datetime | None, name: str) -> str | None:
@@ -92,11 +103,10 @@ async def _detail(db: Database, query: Any, position: int) -> q.QueryReply:
 
 
 async def _report(db: Database, query: Any, position: int) -> q.QueryReply:
-    limit = query.per_page or None
     offset = (query.page - 1) * query.per_page
     found = await db.run(
         lambda cur: read_model.report(
-            cur, query.campaign_id, query.account_id, offset=offset, limit=limit
+            cur, query.campaign_id, query.account_id, offset=offset, limit=query.per_page
         )
     )
     if found is None:
@@ -106,6 +116,35 @@ async def _report(db: Database, query: Any, position: int) -> q.QueryReply:
         campaign=view, calls=calls, total=total, page=query.page, per_page=query.per_page,
         position=position,
     )  # fmt: skip
+
+
+async def _report_rows(db: Database, query: Any, position: int) -> q.QueryReply:
+    found = await db.run(
+        lambda cur: read_model.report_rows(
+            cur, query.campaign_id, query.account_id, after=query.after, limit=query.limit
+        )
+    )
+    if found is None:
+        return _not_found(query.campaign_id)
+    view, rows = found
+    calls = _within_budget(view, [call for _key, call in rows])
+    # Every row read was sent: the next chunk reads on only if this one was full.
+    if len(calls) == len(rows):
+        last = rows[-1][0] if len(rows) == query.limit else None
+    else:
+        last = rows[len(calls) - 1][0]
+    return q.ReportRows(campaign=view, calls=calls, next=last, position=position)
+
+
+def _within_budget(view: q.CampaignView, calls: list[q.CallRow]) -> list[q.CallRow]:
+    """The leading rows whose reply fits REPORT_REPLY_BUDGET (at least one: a row came in
+    one NATS message, so it fits in one)."""
+    used = len(encode(view)) + 200  # the envelope: tags, position, the next key
+    for count, call in enumerate(calls):
+        used += len(encode(call)) + 1
+        if used > REPORT_REPLY_BUDGET and count > 0:
+            return calls[:count]
+    return calls
 
 
 async def _moderation_queue(db: Database, query: Any, position: int) -> q.QueryReply:
@@ -140,6 +179,7 @@ QUERY_HANDLERS: dict[type, Handler] = {
     q.ListCampaigns: _list,
     q.GetCampaign: _detail,
     q.GetReport: _report,
+    q.GetReportRows: _report_rows,
     q.GetModerationQueue: _moderation_queue,
     q.GetStopList: _stop_list,
 }
