@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,8 @@ from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.adapters.sip.carrier import SipCarrier
+from zvonar_dialer.adapters.sip.config import sip_config
 from zvonar_dialer.adapters.telephony import Telephony
 from zvonar_dialer.adapters.tts import Synthesizer
 from zvonar_dialer.adapters.webhooks import WebhookSender
@@ -29,11 +31,13 @@ from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
+from zvonar_dialer.service_layer.preparation import message_wav
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.service import Resources, make_broker
+from zvonar_runtime.settings import SettingsError
 
 
 @dataclass
@@ -42,16 +46,53 @@ class Dialer:
     scheduler: Scheduler
     outbox: OutboxPublisher
     webhooks: WebhookSender
+    sip: SipCarrier | None = None
 
     def resources(self) -> Resources:
         async def ready() -> bool:
             return await self.deps.db.ping()
 
+        close: list[Callable[[], Awaitable[None]]] = [self.deps.db.aclose, self.webhooks.stop]
+        if self.sip is not None:
+            close.append(self.stop_calls)
         return Resources(
             checks={"database": ready},
             background=[self.scheduler.run, self.outbox.run],
-            close=[self.deps.db.aclose, self.webhooks.stop],
+            close=close,
         )
+
+    async def stop_calls(self) -> None:
+        """Calls in progress end with the process (their numbers stay `placing`: the next
+        process finds them interrupted); then the SIP socket closes."""
+        for task in list(self.deps.calls):
+            task.cancel()
+        await asyncio.gather(*self.deps.calls, return_exceptions=True)
+        if self.sip is not None:
+            await self.sip.stop()
+
+
+def sip_carrier(settings: DialerSettings, deps: Callable[[], Deps]) -> SipCarrier:
+    """The SIP trunk of the settings; the message of a campaign is read through `deps`."""
+    config = sip_config(
+        trunk=settings.sip_trunk,
+        user=settings.sip_user,
+        password=settings.sip_password,
+        bind=settings.sip_bind,
+        public_host=settings.sip_public_host,
+        rtp_ports=settings.rtp_ports,
+        dial_format=settings.sip_dial_format,
+        channels=settings.sip_channels,
+        cps=settings.sip_cps,
+        ring_timeout_s=settings.sip_ring_timeout_s,
+        no_answer_s=settings.sip_no_answer_s,
+        max_call_s=settings.sip_max_call_s,
+        ivr_wait_s=settings.ivr_wait_s,
+    )
+
+    async def message(campaign_id: int) -> bytes:
+        return await message_wav(deps(), campaign_id)
+
+    return SipCarrier(config, message)
 
 
 def open_database(settings: DialerSettings) -> Database:
@@ -77,6 +118,12 @@ async def bootstrap(
         attempts=settings.webhook_attempts, timeout_s=settings.webhook_timeout_s
     )
     await webhooks.start()
+    sip: SipCarrier | None = None
+    if telephony is None and settings.carrier == "sip":
+        sip = telephony = sip_carrier(settings, lambda: deps)
+        await sip.start()
+    elif telephony is None and settings.carrier != "simulated":
+        raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
     deps = Deps(
         db=db,
         clock=DialerClock(origin, settings.time_scale, wall),
@@ -92,7 +139,8 @@ async def bootstrap(
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
     )
-    return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
+    outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
+    return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:

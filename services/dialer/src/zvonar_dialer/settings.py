@@ -30,6 +30,21 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     carrier_failures: int = 3
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 6
+    # The telephony (docs: ../shared/docs/TELEPHONY.md): `simulated` or `sip`.
+    carrier: str = "simulated"
+    sip_trunk: str = ""  # sip:host[:port][;transport=udp|tcp]
+    sip_user: str = ""
+    sip_password: str = ""
+    sip_bind: str = "0.0.0.0:5060"
+    sip_public_host: str = ""  # empty: the local address of the route to the trunk
+    rtp_ports: str = "20000-20999"
+    sip_dial_format: str = "digits"  # digits | e164 | national
+    sip_channels: int = 30
+    sip_cps: float = 10.0
+    sip_ring_timeout_s: float = 30.0
+    sip_no_answer_s: float = 32.0
+    sip_max_call_s: float = 300.0
+    ivr_wait_s: float = 5.0
 
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
@@ -42,6 +57,20 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "carrier_failures": "DIALER_CARRIER_FAILURES",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
+        "carrier": "DIALER_CARRIER",
+        "sip_trunk": "DIALER_SIP_TRUNK",
+        "sip_user": "DIALER_SIP_USER",
+        "sip_password": "DIALER_SIP_PASSWORD",
+        "sip_bind": "DIALER_SIP_BIND",
+        "sip_public_host": "DIALER_SIP_PUBLIC_HOST",
+        "rtp_ports": "DIALER_RTP_PORTS",
+        "sip_dial_format": "DIALER_SIP_DIAL_FORMAT",
+        "sip_channels": "DIALER_SIP_CHANNELS",
+        "sip_cps": "DIALER_SIP_CPS",
+        "sip_ring_timeout_s": "DIALER_SIP_RING_TIMEOUT_S",
+        "sip_no_answer_s": "DIALER_SIP_NO_ANSWER_S",
+        "sip_max_call_s": "DIALER_SIP_MAX_CALL_S",
+        "ivr_wait_s": "DIALER_IVR_WAIT_S",
     }
 
     @property

@@ -3,7 +3,7 @@
 The dialer hands every call a deterministic call id (campaign, part, phone, attempt).
 An adapter must be idempotent on it: placing a call id it has seen returns the first
 call's result and rings nobody, and `result_of` answers for calls placed before a crash.
-The simulated carrier is the default adapter; a SIP trunk would be another.
+The simulated carrier is the default adapter; adapters/sip is the SIP trunk.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class CallRequest(msgspec.Struct, frozen=True):
     ivr: Ivr | None  # listen for words or keys after the message
     record: bool
     started_at: datetime  # the dialer's clock
+    campaign_id: int = 0  # whose message the callee hears (the SIP carrier plays it)
 
 
 class CallResult(msgspec.Struct, frozen=True):
@@ -40,6 +41,10 @@ class CallResult(msgspec.Struct, frozen=True):
     duration_s: float
     answer_text: str = ""  # the word said or the key pressed
     lead: bool = False  # the answer is one of the IVR's lead words or keys
+    reason: str = ""  # why a call failed without reaching the carrier ("interrupted")
+    # A failure the carrier-health breaker counts (the trunk refused or did not answer).
+    carrier_error: str = ""
+    recording_wav: bytes | None = None  # the callee's side, when the carrier records it
 
 
 class Telephony(Protocol):

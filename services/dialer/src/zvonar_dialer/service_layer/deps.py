@@ -60,6 +60,9 @@ class Deps:
     scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # Each campaign's message WAV, read once from the audio bucket (for recordings).
     messages: dict[int, bytes] = field(default_factory=dict)
+    # Calls placed in the background (a real carrier: they take real time).
+    calls: set[asyncio.Task[None]] = field(default_factory=set)
+    calls_in_progress: set[str] = field(default_factory=set)  # their call ids
 
 
 async def update_campaign(

@@ -37,6 +37,10 @@ Claim = tuple[Campaign | None, list[store.PlacedCall], int]
 Placed = tuple[store.PlacedCall, CallResult]
 
 
+class CarrierRefused(Exception):
+    """A call the carrier refused or never answered (SIP 403, 5xx, no answer in 32 s)."""
+
+
 def stop_listed_event(campaign: Campaign, part: int, phone: str, now: dt.datetime) -> CallCompleted:
     return CallCompleted(
         campaign_id=campaign.campaign_id,
@@ -148,6 +152,7 @@ def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
         ivr=options.ivr,
         record=options.record,
         started_at=call.started_at,
+        campaign_id=campaign.campaign_id,
     )
 
 
@@ -164,7 +169,11 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
             if deps.carrier.failed(exc, time.monotonic()):
                 log.error("carrier.down", error=deps.carrier.last_error)
             return []
-        deps.carrier.placed()
+        for result in results:
+            if not result.carrier_error:
+                deps.carrier.placed()
+            elif deps.carrier.failed(CarrierRefused(result.carrier_error), time.monotonic()):
+                log.error("carrier.down", error=deps.carrier.last_error)
         return list(zip(part, results, strict=True))
 
     done = await asyncio.gather(*(chunk(calls[i : i + step]) for i in range(0, len(calls), step)))
@@ -176,10 +185,12 @@ async def recording_of(
 ) -> str | None:
     if not (campaign.options.record and result.outcome == "answered"):
         return None
-    message = await message_wav(deps, campaign.campaign_id)
-    wav = await asyncio.get_running_loop().run_in_executor(
-        None, make_recording, message, result.answer_text, deps.synthesizer
-    )
+    wav = result.recording_wav
+    if wav is None:  # the simulated carrier: the message and the simulated answer
+        message = await message_wav(deps, campaign.campaign_id)
+        wav = await asyncio.get_running_loop().run_in_executor(
+            None, make_recording, message, result.answer_text, deps.synthesizer
+        )
     name = f"{campaign.campaign_id}/{call.call_id}.wav"
     await deps.blobs.put(RECORDINGS_BUCKET, name, wav)
     return name
@@ -273,5 +284,31 @@ async def dial(
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
         return 0, blocked
-    await record(deps, campaign, await place(deps, campaign, calls))
+    if getattr(deps.telephony, "background", False):
+        # Real calls take real time: they go on while the scheduler serves other campaigns
+        # (the part waits for them: its numbers stay `placing` until their results).
+        ids = {c.call_id for c in calls}
+        deps.calls_in_progress |= ids
+        task = asyncio.create_task(place_and_record(deps, campaign, calls))
+        deps.calls.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            deps.calls.discard(task)
+            deps.calls_in_progress -= ids
+
+        task.add_done_callback(done)
+        return len(calls), blocked
+    await place_and_record(deps, campaign, calls)
     return len(calls), blocked
+
+
+async def place_and_record(
+    deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]
+) -> None:
+    try:
+        await record(deps, campaign, await place(deps, campaign, calls))
+    except Exception:
+        if not getattr(deps.telephony, "background", False):
+            raise
+        # Left `placing`: recovery resolves them (the SIP carrier knows their results).
+        log.exception("calls.record_failed", call_ids=[c.call_id for c in calls])

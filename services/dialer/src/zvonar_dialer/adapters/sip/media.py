@@ -1,0 +1,220 @@
+"""A call's media on aiortp: the campaign's message out as G.711 RTP in 20 ms packets at
+real-time pace, the callee's RTP in (recorded, read for AMD, its RFC 4733 keys collected).
+
+The message is converted once per campaign to 8 kHz mono G.711 (both laws) and every call
+of the campaign reads the same bytes: a call keeps only its position in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import miniaudio
+import structlog
+from aiortp import RTPSession, get_codec
+from aiortp.cn import measure_level
+
+log = structlog.get_logger(__name__)
+
+RATE = 8000
+PTIME_S = 0.020
+FRAME = 160  # samples (and G.711 bytes) in 20 ms
+PCMU, PCMA = 0, 8
+SILENCE = {PCMU: b"\xff" * FRAME, PCMA: b"\xd5" * FRAME}
+# AMD (TELEPHONY.md step 4)
+AMD_LISTEN_S = 4.0
+AMD_PAUSE_S = 0.8
+AMD_SILENCE_S = 2.5
+VOICE_LEVEL = 45  # -dBov: a 20 ms frame louder than -45 dBov is voice
+
+
+def to_g711(wav: bytes) -> dict[int, bytes]:
+    """The message as 8 kHz mono G.711: {payload type: bytes}, both laws."""
+    decoded = miniaudio.decode(
+        wav, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1, sample_rate=RATE
+    )
+    pcm = decoded.samples.tobytes()
+    return {pt: get_codec(pt).encode(pcm) for pt in (PCMU, PCMA)}
+
+
+class MessageCache:
+    """Each campaign's message converted once, shared by all its calls."""
+
+    def __init__(self, source: Callable[[int], Awaitable[bytes]]) -> None:
+        self._source = source
+        self._ready: dict[int, asyncio.Future[dict[int, bytes]]] = {}
+        self.conversions = 0
+
+    async def get(self, campaign_id: int) -> dict[int, bytes]:
+        future = self._ready.get(campaign_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._ready[campaign_id] = future
+            try:
+                wav = await self._source(campaign_id)
+                loop = asyncio.get_running_loop()
+                future.set_result(await loop.run_in_executor(None, to_g711, wav))
+                self.conversions += 1
+            except BaseException as exc:
+                del self._ready[campaign_id]
+                future.set_exception(exc)
+                future.exception()  # retrieved: a later call converts again
+                raise
+        return await asyncio.shield(future)
+
+    def forget(self, keep: set[int]) -> None:
+        for campaign_id in [c for c in self._ready if c not in keep]:
+            del self._ready[campaign_id]
+
+
+def wav_of(pcm: bytes) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(RATE)
+        writer.writeframes(pcm)
+    return out.getvalue()
+
+
+@dataclass
+class Amd:
+    """Voice activity of the callee's first seconds, frame by frame (20 ms each)."""
+
+    frames: int = 0
+    first_voice: int | None = None
+    last_voice: int | None = None
+    longest_pause: int = 0  # frames of silence after the first voice, longest run
+
+    def feed(self, pcm: bytes) -> None:
+        voiced = measure_level(pcm) < VOICE_LEVEL
+        if voiced:
+            if self.first_voice is None:
+                self.first_voice = self.frames
+            elif self.last_voice is not None:
+                self.longest_pause = max(self.longest_pause, self.frames - self.last_voice - 1)
+            self.last_voice = self.frames
+        self.frames += 1
+
+    def verdict(self, elapsed_s: float) -> str | None:
+        """ "machine", "person", or None (still listening) after `elapsed_s` from the answer."""
+        pause = round(AMD_PAUSE_S / PTIME_S)
+        if self.first_voice is None:
+            return "person" if elapsed_s >= AMD_SILENCE_S else None
+        assert self.last_voice is not None
+        silent_now = self.frames - self.last_voice - 1
+        if self.longest_pause >= pause or silent_now >= pause:
+            return "person"  # a greeting and then a pause: someone waiting for an answer
+        if elapsed_s >= AMD_LISTEN_S:
+            return "machine"
+        return None
+
+
+@dataclass
+class CallMedia:
+    """One answered call's RTP: send the message, collect what comes back."""
+
+    session: RTPSession
+    payload_type: int
+    record: bool
+    amd: Amd | None
+    received: bytearray = field(default_factory=bytearray)
+    keys: list[str] = field(default_factory=list)
+    key_pressed: asyncio.Event = field(default_factory=asyncio.Event)
+    packets_in: int = 0
+    late_ms: list[float] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        local: tuple[str, int],
+        remote: tuple[str, int],
+        payload_type: int,
+        dtmf_payload_type: int,
+        *,
+        record: bool,
+        amd: bool,
+    ) -> CallMedia:
+        session = await RTPSession.create(
+            local_addr=local,
+            remote_addr=remote,
+            payload_type=payload_type,
+            dtmf_payload_type=dtmf_payload_type,
+            symmetric_rtp=True,
+            plc=False,
+        )
+        media = cls(session, payload_type, record, Amd() if amd else None)
+        session.on_audio = media._on_audio
+        session.on_dtmf = media._on_dtmf
+        return media
+
+    def _on_audio(self, pcm: bytes, _timestamp: int) -> None:
+        self.packets_in += 1
+        if self.record:
+            self.received += pcm
+        if self.amd is not None:
+            self.amd.feed(pcm)
+
+    def _on_dtmf(self, digit: str, _duration: int) -> None:
+        self.key(digit)
+
+    def key(self, digit: str) -> None:
+        self.keys.append(digit)
+        self.key_pressed.set()
+
+    async def listen_for_machine(self, hung_up: asyncio.Event) -> bool:
+        """AMD: True for an answering machine (TELEPHONY.md step 4)."""
+        assert self.amd is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not hung_up.is_set():
+            verdict = self.amd.verdict(loop.time() - started)
+            if verdict is not None:
+                return verdict == "machine"
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PTIME_S):
+                    await hung_up.wait()
+        return False
+
+    async def play(self, audio: bytes, stop: asyncio.Event, until_s: float) -> bool:
+        """Send `audio` (G.711, this call's law) in 20 ms packets at real-time pace, from
+        the port the SDP advertised. False if `stop` was set (the callee hung up) first."""
+        loop = asyncio.get_running_loop()
+        view = memoryview(audio)
+        frames = (len(audio) + FRAME - 1) // FRAME
+        start = loop.time()
+        timestamp = self.session._sender._current_timestamp if self.session._sender else 0
+        for n in range(frames):
+            due = start + n * PTIME_S
+            if due - start > until_s:
+                return True
+            delay = due - loop.time()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
+            if stop.is_set():
+                return False
+            self.late_ms.append((loop.time() - due) * 1000)
+            chunk = bytes(view[n * FRAME : (n + 1) * FRAME])
+            if len(chunk) < FRAME:  # the last packet filled up with silence
+                chunk += SILENCE[self.payload_type][: FRAME - len(chunk)]
+            self.session.send_audio(chunk, (timestamp + n * FRAME) & 0xFFFFFFFF)
+        with contextlib.suppress(TimeoutError):  # until the last packet has been heard
+            async with asyncio.timeout(max(0.0, start + frames * PTIME_S - loop.time())):
+                await stop.wait()
+        return not stop.is_set()
+
+    def recording(self) -> bytes | None:
+        return wav_of(bytes(self.received)) if self.record else None
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+__all__ = ["PCMA", "PCMU", "Amd", "CallMedia", "MessageCache", "to_g711", "wav_of"]

@@ -1,0 +1,198 @@
+"""The SIP carrier against SIPp on 127.0.0.1: each final answer of TELEPHONY.md's table, the
+CANCEL at the ring timeout, digest auth, the message out and back (-rtp_echo) into a
+recording, an RFC 4733 key, AMD — and SIPp's own record of what we sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from zvonar_contracts.options import KeysIvr
+from zvonar_dialer.adapters.sip.carrier import SipCarrier
+from zvonar_dialer.adapters.telephony import CallRequest
+
+from .conftest import MESSAGE_S, Sipp, wav_stats
+
+pytestmark = [pytest.mark.integration]
+
+SippFactory = Callable[..., Awaitable[Sipp]]
+CarrierFactory = Callable[..., Awaitable[SipCarrier]]
+PHONE = "+79161234567"
+
+
+def call(call_id: str = "77-0-79161234567-1", **changes: object) -> CallRequest:
+    fields: dict[str, object] = {
+        "call_id": call_id,
+        "phone": PHONE,
+        "caller_number": "+74950000001",
+        "message_duration_s": MESSAGE_S,
+        "amd": False,
+        "ivr": None,
+        "record": False,
+        "started_at": dt.datetime.now(dt.UTC),
+        "campaign_id": 77,
+    }
+    fields.update(changes)
+    return CallRequest(**fields)  # type: ignore[arg-type]
+
+
+async def test_answered_call_plays_the_message_and_records_it_coming_back(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_answer", rtp_echo=True)
+    carrier = await carrier_factory(sipp)
+
+    result = await carrier.place_call(call(record=True))
+
+    assert result.outcome == "answered"
+    assert MESSAGE_S <= result.duration_s < MESSAGE_S + 2.0
+    assert result.recording_wav is not None
+    seconds, rms = wav_stats(result.recording_wav)
+    assert seconds >= MESSAGE_S - 0.25  # the echoed message, 20 ms packets at real time
+    assert rms > 1000  # a tone, not silence
+    assert carrier.messages.conversions == 1
+    await sipp.finished()
+    (invite,) = sipp.received("INVITE")
+    assert invite.first_line == f"INVITE sip:79161234567@127.0.0.1:{sipp.port} SIP/2.0"
+    assert invite.header("X-Zvonar-Call-Id") == "77-0-79161234567-1"
+    assert (invite.header("From") or "").startswith("<sip:74950000001@127.0.0.1>")
+    for line in ("m=audio", " 8 0 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000",
+                 "a=rtpmap:101 telephone-event/8000", "a=ptime:20"):  # fmt: skip
+        assert line in invite.text
+    assert len(sipp.received("ACK")) == 1
+    assert len(sipp.received("BYE")) == 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "outcome", "counted"),
+    [("uas_busy", "busy", False), ("uas_not_found", "failed", False),
+     ("uas_unavailable", "failed", True)],
+)  # fmt: skip
+async def test_refusals_map_to_outcomes_and_are_acknowledged(
+    sipp_factory: SippFactory,
+    carrier_factory: CarrierFactory,
+    scenario: str,
+    outcome: str,
+    counted: bool,
+) -> None:
+    sipp = await sipp_factory(scenario)
+    carrier = await carrier_factory(sipp, dial_format="national")
+
+    result = await carrier.place_call(call())
+
+    assert (result.outcome, bool(result.carrier_error)) == (outcome, counted)
+    assert result.duration_s == 0.0
+    await sipp.finished()
+    (invite,) = sipp.received("INVITE")
+    assert invite.first_line.startswith("INVITE sip:89161234567@")
+    assert len(sipp.received("ACK")) == 1  # the non-2xx final answer is ACKed
+
+
+async def test_ring_timeout_cancels_the_call(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_ring")
+    carrier = await carrier_factory(sipp, ring_timeout_s=1.0)
+
+    result = await carrier.place_call(call())
+
+    assert result.outcome == "no_answer"
+    assert not result.carrier_error
+    await sipp.finished()
+    assert len(sipp.received("INVITE")) == 1
+    assert len(sipp.received("CANCEL")) == 1
+    assert len(sipp.received("ACK")) == 1  # of the 487
+
+
+async def test_digest_challenge_is_answered_once_with_the_same_call_id(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_auth")
+    carrier = await carrier_factory(sipp, user="zvonar", password="secret")
+
+    result = await carrier.place_call(call())
+
+    assert result.outcome == "answered"
+    await sipp.finished()
+    first, second = sipp.received("INVITE")
+    assert first.header("Authorization") is None
+    assert (second.header("Authorization") or "").startswith("Digest ")
+    assert first.header("X-Zvonar-Call-Id") == second.header("X-Zvonar-Call-Id")
+    assert first.header("Call-ID") == second.header("Call-ID")
+
+
+async def test_wrong_password_is_a_carrier_failure(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_auth")
+    carrier = await carrier_factory(sipp, user="zvonar", password="wrong")
+
+    result = await carrier.place_call(call())
+
+    assert result.outcome == "failed"
+    assert result.carrier_error.startswith("403")
+
+
+async def test_rfc4733_key_makes_a_lead(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_dtmf")
+    carrier = await carrier_factory(sipp, ivr_wait_s=5.0)
+
+    result = await carrier.place_call(call(ivr=KeysIvr(lead_keys=["1"])))
+
+    assert (result.outcome, result.answer_text, result.lead) == ("answered", "1", True)
+
+
+async def test_long_greeting_is_an_answering_machine(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_machine")
+    carrier = await carrier_factory(sipp)
+
+    result = await carrier.place_call(call(amd=True))
+
+    assert result.outcome == "machine"
+    assert 3.5 <= result.duration_s < 6.0  # hung up after 4 s of speech, not the message
+
+
+async def test_silent_callee_is_a_person_for_amd(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_answer")  # no echo: silence from the callee
+    carrier = await carrier_factory(sipp)
+
+    result = await carrier.place_call(call(amd=True))
+
+    assert result.outcome == "answered"
+    assert result.duration_s >= 2.5 + MESSAGE_S  # 2.5 s of silence, then the message
+
+
+async def test_tcp_trunk(sipp_factory: SippFactory, carrier_factory: CarrierFactory) -> None:
+    sipp = await sipp_factory("uas_answer", transport="t1")
+    carrier = await carrier_factory(sipp)
+
+    result = await carrier.place_call(call())
+
+    assert result.outcome == "answered"
+    await sipp.finished()
+    (invite,) = sipp.received("INVITE")
+    assert "SIP/2.0/TCP" in (invite.header("Via") or "")
+
+
+async def test_a_call_id_is_placed_once_and_unknown_ones_are_interrupted(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_busy")
+    carrier = await carrier_factory(sipp)
+
+    first = await carrier.place_call(call())
+    again = await carrier.place_call(call())
+    lost = await carrier.result_of("77-0-79160000000-1")
+
+    assert first == again
+    assert lost is not None and (lost.outcome, lost.reason) == ("failed", "interrupted")
+    await sipp.finished()
+    assert len(sipp.received("INVITE")) == 1
