@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.dialer.conftest import dialer_settings, double  # noqa: F401 - fixtures
 from zvonar_dialer.adapters.sip.carrier import SipCarrier
 from zvonar_dialer.adapters.sip.config import sip_config
 

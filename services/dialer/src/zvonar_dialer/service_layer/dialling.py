@@ -224,6 +224,7 @@ async def completed(
         lead=result.lead,
         recording=await recording_of(deps, campaign, call, result),
         caller_number=call.caller_number,
+        reason=result.reason,
     )
 
 
@@ -287,19 +288,24 @@ async def dial(
     if getattr(deps.telephony, "background", False):
         # Real calls take real time: they go on while the scheduler serves other campaigns
         # (the part waits for them: its numbers stay `placing` until their results).
-        ids = {c.call_id for c in calls}
-        deps.calls_in_progress |= ids
-        task = asyncio.create_task(place_and_record(deps, campaign, calls))
-        deps.calls.add(task)
-
-        def done(task: asyncio.Task[None]) -> None:
-            deps.calls.discard(task)
-            deps.calls_in_progress -= ids
-
-        task.add_done_callback(done)
+        # Each result is recorded (and counted by the breaker) as soon as its call ends.
+        for call in calls:
+            in_background(deps, campaign, call)
         return len(calls), blocked
     await place_and_record(deps, campaign, calls)
     return len(calls), blocked
+
+
+def in_background(deps: Deps, campaign: Campaign, call: store.PlacedCall) -> None:
+    deps.calls_in_progress.add(call.call_id)
+    task = asyncio.create_task(place_and_record(deps, campaign, [call]))
+    deps.calls.add(task)
+
+    def done(task: asyncio.Task[None]) -> None:
+        deps.calls.discard(task)
+        deps.calls_in_progress.discard(call.call_id)
+
+    task.add_done_callback(done)
 
 
 async def place_and_record(

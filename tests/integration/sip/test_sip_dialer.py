@@ -1,0 +1,116 @@
+"""The dialer with DIALER_CARRIER=sip against SIPp, end to end: a campaign's calls go out as
+INVITEs (one per number and part, SIPp's own record says), their results come back as
+CallCompleted with cost and the callee's recording; refusals by the trunk pause running
+campaigns by the system; a call cut off by a dialer stop is `failed`, `interrupted`, and
+never sent again in the same part."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+import msgspec
+import pytest
+from nats.aio.client import Client
+
+from tests.integration.dialer.conftest import CampaignDouble, completed, wait_for
+from zvonar_contracts import commands as cmd
+from zvonar_contracts.options import CallerIdRouting
+from zvonar_contracts.subjects import RECORDINGS_BUCKET
+from zvonar_dialer.bootstrap import run_in_process
+from zvonar_dialer.settings import DialerSettings
+
+from .conftest import Sipp, free_ports, wav_stats
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+SippFactory = Callable[..., Awaitable[Sipp]]
+CALLER = "+74950000009"
+
+
+def over_sip(settings: DialerSettings, sipp: Sipp, **changes: object) -> DialerSettings:
+    rtp = free_ports(60)
+    fields: dict[str, object] = {
+        "carrier": "sip",
+        "sip_trunk": f"sip:127.0.0.1:{sipp.port}",
+        "sip_bind": "127.0.0.1:0",
+        "sip_public_host": "127.0.0.1",
+        "rtp_ports": f"{rtp}-{rtp + 59}",
+        "sip_ring_timeout_s": 2.0,
+        "ivr_wait_s": 1.0,
+        "sip_cps": 50.0,
+    }
+    fields.update(changes)
+    return msgspec.structs.replace(settings, **fields)
+
+
+async def test_a_recorded_campaign_over_sip(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    phones = ["+79161230001", "+79161230002", "+79161230003"]
+    sipp = await sipp_factory("uas_answer", rtp_echo=True, calls=len(phones))
+    async with run_in_process(over_sip(dialer_settings, sipp)):
+        campaign_id = await double.create(
+            phones, speed=3600, record=True, routing=CallerIdRouting(number=CALLER)
+        )
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
+        )
+
+    events = await completed(nc, campaign_id)
+    assert sorted(e.phone for e in events) == phones
+    recordings = await nc.jetstream().object_store(RECORDINGS_BUCKET)
+    for event in events:
+        assert event.outcome == "answered"
+        assert event.duration_s > 0.5 and event.cost > Decimal("0.00")
+        assert event.caller_number == CALLER
+        assert event.recording == f"{campaign_id}/{event.call_id}.wav"
+        seconds, rms = wav_stats((await recordings.get(event.recording)).data or b"")
+        assert seconds > 0.5 and rms > 300  # the message came back (-rtp_echo), not silence
+    await sipp.finished()
+    invites = sipp.received("INVITE")
+    assert sorted(i.header("X-Zvonar-Call-Id") or "" for i in invites) == sorted(
+        e.call_id for e in events
+    )
+    assert sorted(i.first_line.split()[1].split("@")[0] for i in invites) == [
+        f"sip:{p.lstrip('+')}" for p in phones
+    ]
+    assert all((i.header("From") or "").startswith("<sip:74950000009@") for i in invites)
+
+
+async def test_three_refusals_pause_running_campaigns_by_the_system(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    sipp = await sipp_factory("uas_unavailable", calls=3)
+    phones = [f"+7916123100{d}" for d in range(6)]
+    async with run_in_process(over_sip(dialer_settings, sipp, sip_cps=1.0)):
+        campaign_id = await double.create(phones, speed=3600)
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.PauseCampaign)), timeout=30, what="pause"
+        )
+        (pause,) = double.of(campaign_id, cmd.PauseCampaign)
+        assert pause.paused_by == "system"
+        assert "503" in pause.reason
+
+    events = await completed(nc, campaign_id)
+    assert [e.outcome for e in events] == ["failed"] * 3
+    assert all(e.cost == Decimal("0.00") for e in events)
+
+
+async def test_a_call_cut_off_by_a_stop_is_interrupted_and_not_sent_again(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    sipp = await sipp_factory("uas_ring", calls=1)
+    settings = over_sip(dialer_settings, sipp, sip_ring_timeout_s=30.0)
+    async with run_in_process(settings):
+        campaign_id = await double.create(["+79161239999"], speed=3600)
+        await wait_for(lambda: bool(sipp.received("INVITE")), timeout=20, what="the INVITE")
+    # The dialer is gone with its call ringing; the next one finds the call interrupted.
+    async with run_in_process(settings):
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=30, what="finish"
+        )
+    (event,) = await completed(nc, campaign_id)
+    assert (event.outcome, event.reason, event.cost) == ("failed", "interrupted", Decimal("0.00"))
+    await sipp.stop()
+    assert len(sipp.received("INVITE")) == 1
