@@ -14,7 +14,8 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     service: str = "dialer"
     # The dialer's clock runs this many times faster than the wall clock.
     time_scale: float = 1.0
-    caller_pool: str = DEFAULT_CALLER_POOL
+    caller_pool: str = DEFAULT_CALLER_POOL  # ZVONAR_CALLER_POOL, the older name
+    caller_numbers_list: str = ""  # DIALER_CALLER_NUMBERS: replaces the pool when set
     tariff_path: str = ""  # empty: the tariff shipped with the dialer
     # Wall seconds between two scheduler passes; calls due meanwhile go out as one burst.
     tick_seconds: float = 0.02
@@ -49,6 +50,7 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
         "caller_pool": "ZVONAR_CALLER_POOL",
+        "caller_numbers_list": "DIALER_CALLER_NUMBERS",
         "tariff_path": "DIALER_TARIFF",
         "tick_seconds": "DIALER_TICK_SECONDS",
         "max_burst": "DIALER_MAX_BURST",
@@ -75,7 +77,8 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
 
     @property
     def caller_numbers(self) -> list[str]:
-        return [n.strip() for n in self.caller_pool.split(",") if n.strip()]
+        pool = self.caller_numbers_list or self.caller_pool
+        return [n.strip() for n in pool.split(",") if n.strip()]
 
     @property
     def tariff_file(self) -> Path | None:
