@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import math
 import os
@@ -92,6 +93,7 @@ def wav_stats(data: bytes) -> tuple[float, float]:
 class SipMessage:
     direction: str  # "received" or "sent", as SIPp saw it
     text: str
+    at: float = 0.0  # when SIPp logged it (epoch seconds)
 
     @property
     def first_line(self) -> str:
@@ -174,10 +176,12 @@ class Sipp:
             return []
         text = self.log_file.read_text(errors="replace")
         found = []
-        for block in re.split(r"-{10,}[^\n]*\n", text):
+        parts = re.split(r"-{10,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n", text)
+        for stamp, block in zip(parts[1::2], parts[2::2], strict=True):
             match = re.match(r"\s*\S+ message (received|sent)[^\n]*\n\s*\n?", block)
             if match:
-                found.append(SipMessage(match[1], block[match.end() :].lstrip()))
+                at = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                found.append(SipMessage(match[1], block[match.end() :].lstrip(), at))
         return found
 
     def received(self, method: str) -> list[SipMessage]:

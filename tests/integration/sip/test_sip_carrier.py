@@ -196,3 +196,20 @@ async def test_a_call_id_is_placed_once_and_unknown_ones_are_interrupted(
     assert lost is not None and (lost.outcome, lost.reason) == ("failed", "interrupted")
     await sipp.finished()
     assert len(sipp.received("INVITE")) == 1
+
+
+async def test_invites_keep_to_the_cps_limit(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_busy", calls=8)
+    carrier = await carrier_factory(sipp, cps=4.0)
+
+    results = await carrier.place_calls([call(f"77-0-7916000000{n}-1") for n in range(8)])
+
+    assert [r.outcome for r in results] == ["busy"] * 8
+    await sipp.finished()
+    times = sorted(m.at for m in sipp.received("INVITE"))
+    assert len(times) == 8
+    # at most 4 in any 1-second window: the 5th comes a second after the 1st, and so on
+    assert all(later - first >= 0.95 for first, later in zip(times, times[4:], strict=False))
+    assert times[-1] - times[0] < 2.5  # and no slower than the limit asks

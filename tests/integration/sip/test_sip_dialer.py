@@ -114,3 +114,23 @@ async def test_a_call_cut_off_by_a_stop_is_interrupted_and_not_sent_again(
     assert (event.outcome, event.reason, event.cost) == ("failed", "interrupted", Decimal("0.00"))
     await sipp.stop()
     assert len(sipp.received("INVITE")) == 1
+
+
+async def test_one_channel_makes_calls_wait_and_says_why(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    phones = ["+79161240001", "+79161240002", "+79161240003"]
+    sipp = await sipp_factory("uas_answer", calls=len(phones))
+    async with run_in_process(over_sip(dialer_settings, sipp, sip_channels=1)):
+        campaign_id = await double.create(phones, speed=3600)
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
+        )
+
+    assert "no_free_channel" in [c.reason for c in double.of(campaign_id, cmd.ReportIdle)]
+    assert [e.outcome for e in await completed(nc, campaign_id)] == ["answered"] * 3
+    await sipp.finished()
+    invites = sorted(m.at for m in sipp.received("INVITE"))
+    byes = sorted(m.at for m in sipp.received("BYE"))
+    assert len(invites) == len(byes) == 3
+    assert byes[0] <= invites[1] and byes[1] <= invites[2]  # one call at a time

@@ -160,8 +160,9 @@ class SipCarrier:
         await self.endpoint.stop()
 
     @property
-    def free_channels(self) -> int:
-        return self.config.channels - self.busy_channels
+    def channels_total(self) -> int:
+        """`DIALER_SIP_CHANNELS`: the scheduler claims no more calls than lines are free."""
+        return self.config.channels
 
     # --- the port ----------------------------------------------------------------------
     async def place_calls(self, requests: Sequence[CallRequest]) -> list[CallResult]:
