@@ -128,7 +128,7 @@ class Sipp:
 
     async def start(self) -> None:
         binary = sipp_binary()
-        self.port = free_ports(1)
+        self.port = self.port or free_ports(1)
         self.media_port = free_ports(4, 1)
         args = [
             binary, "-sf", str(SCENARIOS / f"{self.scenario}.xml"),

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from zvonar_contracts.options import KeysIvr
-from zvonar_dialer.adapters.sip.carrier import SipCarrier
+from zvonar_dialer.adapters.sip.carrier import CarrierUnavailable, SipCarrier
 from zvonar_dialer.adapters.telephony import CallRequest
 
 from .conftest import MESSAGE_S, Sipp, wav_stats
@@ -213,3 +213,21 @@ async def test_invites_keep_to_the_cps_limit(
     # at most 4 in any 1-second window: the 5th comes a second after the 1st, and so on
     assert all(later - first >= 0.95 for first, later in zip(times, times[4:], strict=False))
     assert times[-1] - times[0] < 2.5  # and no slower than the limit asks
+
+
+async def test_after_a_trunk_failure_probes_ping_the_trunk(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_unavailable")
+    carrier = await carrier_factory(sipp, no_answer_s=1.0)
+    assert (await carrier.place_call(call())).carrier_error
+    await sipp.finished()
+
+    with pytest.raises(CarrierUnavailable):  # nobody answers the OPTIONS
+        await carrier.result_of("zvonar-carrier-probe")
+    back = await sipp_factory("uas_options_and_answer", port=sipp.port)
+    answer = await carrier.result_of("zvonar-carrier-probe")
+
+    assert answer is not None and answer.reason == "interrupted"
+    await back.finished()
+    assert len(back.received("OPTIONS")) == 1

@@ -78,12 +78,13 @@ async def test_a_recorded_campaign_over_sip(
     assert all((i.header("From") or "").startswith("<sip:74950000009@") for i in invites)
 
 
-async def test_three_refusals_pause_running_campaigns_by_the_system(
+async def test_refusals_pause_by_the_system_and_the_trunk_back_resumes(
     sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
 ) -> None:
     sipp = await sipp_factory("uas_unavailable", calls=3)
     phones = [f"+7916123100{d}" for d in range(6)]
-    async with run_in_process(over_sip(dialer_settings, sipp, sip_cps=1.0)):
+    settings = over_sip(dialer_settings, sipp, sip_cps=1.0, sip_no_answer_s=3.0)
+    async with run_in_process(settings):
         campaign_id = await double.create(phones, speed=3600)
         await wait_for(
             lambda: bool(double.of(campaign_id, cmd.PauseCampaign)), timeout=30, what="pause"
@@ -91,10 +92,21 @@ async def test_three_refusals_pause_running_campaigns_by_the_system(
         (pause,) = double.of(campaign_id, cmd.PauseCampaign)
         assert pause.paused_by == "system"
         assert "503" in pause.reason
+        # The trunk is back (answers the probe's OPTIONS, or a call): the campaign resumes.
+        await sipp.finished()
+        back = await sipp_factory("uas_options_and_answer", port=sipp.port, calls=100)
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
+        )
+        assert double.of(campaign_id, cmd.ResumeCampaign)
 
-    events = await completed(nc, campaign_id)
-    assert [e.outcome for e in events] == ["failed"] * 3
-    assert all(e.cost == Decimal("0.00") for e in events)
+    outcomes = {e.phone: e.outcome for e in await completed(nc, campaign_id)}
+    assert sorted(outcomes) == phones
+    assert [outcomes[p] for p in phones[:3]] == ["failed"] * 3
+    assert "answered" in outcomes.values()
+    await back.stop()
+    answered = {i.header("X-Zvonar-Call-Id") for i in back.received("INVITE")}
+    assert len(answered) == len(back.received("INVITE"))  # nobody rung twice
 
 
 async def test_a_call_cut_off_by_a_stop_is_interrupted_and_not_sent_again(

@@ -41,6 +41,13 @@ BUSY = {486, 600, 603}
 NO_ANSWER = {480, 408, 487}
 NO_SUCH_NUMBER = {404, 484, 604}
 USER_AGENT = "Zvonar"
+PING_TIMEOUT_S = 5.0
+
+
+class CarrierUnavailable(Exception):
+    """The trunk does not answer (a probe while the carrier is down)."""
+
+
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 
 
@@ -145,6 +152,8 @@ class SipCarrier:
         self._results: dict[str, CallResult] = {}
         self._in_flight: dict[str, asyncio.Future[CallResult]] = {}
         self._live: dict[str, _Live] = {}  # by SIP Call-ID
+        # A call ended with a trunk failure since the last success: probes ping the trunk.
+        self._trunk_failing = False
         self.invites_sent = 0
         self.started = False
 
@@ -185,6 +194,7 @@ class SipCarrier:
             finally:
                 self._in_flight.pop(request.call_id, None)
             self._results[request.call_id] = result
+            self._trunk_failing = bool(result.carrier_error)
             future.set_result(result)
             return result
         return await asyncio.shield(future)
@@ -193,12 +203,41 @@ class SipCarrier:
         known = self._results.get(call_id)
         if known is not None or call_id in self._in_flight:
             return known
+        if self._trunk_failing:
+            await self.ping()  # raises while the trunk does not answer: the breaker stays open
         # Placed by an earlier process that died during it: nobody can say whether the
         # INVITE left, so it is not sent again (TELEPHONY.md "Exactly once").
         return CallResult(call_id=call_id, outcome="failed", duration_s=0.0, reason="interrupted")
 
-    def in_flight(self) -> set[str]:
-        return set(self._in_flight)
+    async def ping(self) -> None:
+        """OPTIONS to the trunk; a CarrierUnavailable unless it answers below 500 in time."""
+        options = SipRequest(method="OPTIONS", uri=f"sip:{self._trunk_hostport()}")
+        options.headers.append("Via", self.endpoint.via())
+        options.headers.set_single("Max-Forwards", "70")
+        options.headers.set_single("From", f"<sip:zvonar@{self.endpoint.public_host}>;tag="
+                                   f"{uuid.uuid4().hex[:10]}")  # fmt: skip
+        options.headers.set_single("To", f"<sip:{self._trunk_hostport()}>")
+        options.headers.set_single("Call-ID", f"{uuid.uuid4().hex}@{self.endpoint.public_host}")
+        options.headers.set_single("CSeq", "1 OPTIONS")
+        options.headers.set_single("User-Agent", USER_AGENT)
+        transaction = await self.endpoint.request(
+            options, min(PING_TIMEOUT_S, self.config.no_answer_s)
+        )
+        response = await transaction.responses.get()
+        if response is None or response.status_code >= 500:
+            answer = (
+                "no answer"
+                if response is None
+                else f"{response.status_code} {response.reason_phrase}"
+            )
+            raise CarrierUnavailable(f"the trunk answers OPTIONS with {answer}")
+        self._trunk_failing = False
+        log.info("sip.trunk_answers", status=response.status_code)
+
+    def _trunk_hostport(self) -> str:
+        host = self.config.trunk_host
+        host = f"[{host}]" if ":" in host else host
+        return f"{host}:{self.config.trunk_port}"
 
     # --- one call ----------------------------------------------------------------------
     async def _call(self, request: CallRequest) -> CallResult:
@@ -271,12 +310,11 @@ class SipCarrier:
         loop = asyncio.get_running_loop()
         number = dial_string(request.phone, config.dial_format)
         suffix = ";transport=tcp" if config.transport == "tcp" else ""
-        host = config.trunk_host if ":" not in config.trunk_host else f"[{config.trunk_host}]"
         dialog = Dialog(
             call_id=f"{uuid.uuid4().hex}@{self.endpoint.public_host}",
             local_tag=uuid.uuid4().hex[:10],
             local_uri=f"sip:{self._caller_user(request)}@{self.endpoint.public_host}",
-            remote_uri=f"sip:{number}@{host}:{config.trunk_port}{suffix}",
+            remote_uri=f"sip:{number}@{self._trunk_hostport()}{suffix}",
         )
         live = _Live()
         self._live[dialog.call_id] = live
