@@ -116,6 +116,8 @@ class Sipp:
     rtp_echo: bool = False
     transport: str = "u1"
     calls: int = 1  # SIPp exits by itself after this many calls
+    remote: str = ""  # host:port: SIPp is the caller (UAC) and calls there
+    service: str = ""  # the number a UAC dials (-s)
     port: int = 0
     media_port: int = 0
     process: asyncio.subprocess.Process | None = None
@@ -138,6 +140,8 @@ class Sipp:
         ]  # fmt: skip
         if self.rtp_echo:
             args.append("-rtp_echo")
+        if self.remote:
+            args[1:1] = [self.remote, "-s", self.service]
         self.process = await asyncio.create_subprocess_exec(
             *args,
             stdout=asyncio.subprocess.DEVNULL,
@@ -147,6 +151,8 @@ class Sipp:
         kind = socket.SOCK_STREAM if self.transport.startswith("t") else socket.SOCK_DGRAM
         deadline = asyncio.get_running_loop().time() + 15
         while _free(self.port, kind):  # until SIPp holds its port
+            if self.process.returncode == 0 and self.remote:
+                break  # a caller done already
             if self.process.returncode is not None:
                 error = self.err_file.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"sipp exited with {self.process.returncode}: {error}")

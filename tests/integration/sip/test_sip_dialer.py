@@ -13,8 +13,9 @@ import msgspec
 import pytest
 from nats.aio.client import Client
 
-from tests.integration.dialer.conftest import CampaignDouble, completed, wait_for
+from tests.integration.dialer.conftest import CampaignDouble, call_events, completed, wait_for
 from zvonar_contracts import commands as cmd
+from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.options import CallerIdRouting
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
 from zvonar_dialer.bootstrap import run_in_process
@@ -146,3 +147,39 @@ async def test_one_channel_makes_calls_wait_and_says_why(
     byes = sorted(m.at for m in sipp.received("BYE"))
     assert len(invites) == len(byes) == 3
     assert byes[0] <= invites[1] and byes[1] <= invites[2]  # one call at a time
+
+
+async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    trunk = await sipp_factory("uas_answer", calls=1)
+    port = free_ports(1)
+    dialer = f"127.0.0.1:{port}"
+    async with run_in_process(over_sip(dialer_settings, trunk, sip_bind=dialer)):
+        campaign_id = await double.create(
+            ["+79161250001"], speed=3600, routing=CallerIdRouting(number=CALLER)
+        )
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
+        )
+        # The number in the national format (8…) is the campaign's +7… caller number.
+        caller = await sipp_factory(
+            "uac_incoming", remote=dialer, service="84950000009", rtp_echo=True
+        )
+        stranger = await sipp_factory("uac_incoming_refused", remote=dialer, service="74990000000")
+        await caller.finished()
+        await stranger.finished()
+
+        async def answered() -> bool:
+            events = await call_events(nc, campaign_id)
+            return any(isinstance(e, InboundCallAnswered) for e in events)
+
+        await wait_for(answered, timeout=20, what="InboundCallAnswered")
+
+    assert caller.process is not None and caller.process.returncode == 0  # 200, ACK, our BYE
+    assert stranger.process is not None and stranger.process.returncode == 0  # the 404
+    (ok,) = [m for m in caller.messages() if m.first_line.startswith("SIP/2.0 200")][:1]
+    assert "m=audio" in ok.text and "PCMA/8000" in ok.text
+    assert len(caller.received("BYE")) == 1
+    (event,) = [e for e in await call_events(nc, campaign_id) if isinstance(e, InboundCallAnswered)]
+    assert (event.number, event.caller, event.played) == (CALLER, "+79990001122", True)

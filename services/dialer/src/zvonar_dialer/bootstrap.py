@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -30,6 +31,7 @@ from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
+from zvonar_dialer.service_layer import requests as requests_service
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
 from zvonar_dialer.service_layer.preparation import message_wav
 from zvonar_dialer.service_layer.scheduler import Scheduler
@@ -139,6 +141,8 @@ async def bootstrap(
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
     )
+    if sip is not None:
+        sip.inbound = partial(requests_service.inbound_to_any, deps)
     outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
     return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 

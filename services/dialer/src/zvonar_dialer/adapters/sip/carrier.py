@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,7 +32,7 @@ from aiosipua.sdp import parse_sdp
 from zvonar_contracts.options import KeysIvr
 
 from ..telephony import CallOutcome, CallRequest, CallResult
-from .config import SipConfig, dial_string
+from .config import SipConfig, dial_string, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache
 from .signalling import Addr, ClientTransaction, SipEndpoint
 
@@ -100,9 +101,11 @@ def answer_media(body: str) -> tuple[Addr, int, int] | None:
 
 @dataclass
 class _Live:
-    """A call in progress, as incoming in-dialog requests (BYE, INFO) see it."""
+    """A call in progress, as incoming in-dialog requests (BYE, INFO, ACK) see it."""
 
     hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+    last_response: SipResponse | None = None  # an incoming call's, re-sent for a re-sent INVITE
     media: CallMedia | None = None
     info_keys: list[str] = field(default_factory=list)
 
@@ -126,6 +129,47 @@ class CpsLimit:
                     continue
                 await asyncio.sleep(wait)
             self._starts.append(loop.time())
+
+
+# Someone calls `numbers` (one request-URI user in every format it may stand for):
+# the campaign that holds one of them (its answer recorded), or None.
+InboundLookup = Callable[[set[str], str], Awaitable[int | None]]
+_URI_USER = re.compile(r"^sips?:(?P<user>[^@;:]+)@")
+
+
+def uri_user(uri: str) -> str:
+    match = _URI_USER.match(uri.strip().strip("<>"))
+    return match["user"] if match else ""
+
+
+def e164_of(user: str) -> str:
+    """A caller's number as E.164 when it looks like a phone number (else as it came)."""
+    digits = user.lstrip("+")
+    if not digits.isdigit():
+        return user
+    if digits.startswith("8") and len(digits) == 11:
+        digits = f"7{digits[1:]}"
+    return f"+{digits}"
+
+
+def sdp_answer(host: str, rtp_port: int, payload_type: int, events: int) -> str:
+    session = str(int(time.time()))
+    family = "IP6" if ":" in host else "IP4"
+    name = "PCMA" if payload_type == PCMA else "PCMU"
+    return "\r\n".join([
+        "v=0",
+        f"o=zvonar {session} {session} IN {family} {host}",
+        "s=zvonar",
+        f"c=IN {family} {host}",
+        "t=0 0",
+        f"m=audio {rtp_port} RTP/AVP {payload_type} {events}",
+        f"a=rtpmap:{payload_type} {name}/8000",
+        f"a=rtpmap:{events} telephone-event/8000",
+        f"a=fmtp:{events} 0-16",
+        "a=ptime:20",
+        "a=sendrecv",
+        "",
+    ])  # fmt: skip
 
 
 class SipCarrier:
@@ -154,6 +198,8 @@ class SipCarrier:
         self._live: dict[str, _Live] = {}  # by SIP Call-ID
         # A call ended with a trunk failure since the last success: probes ping the trunk.
         self._trunk_failing = False
+        self.inbound: InboundLookup | None = None  # wired by bootstrap
+        self._tasks: set[asyncio.Task[None]] = set()
         self.invites_sent = 0
         self.started = False
 
@@ -166,6 +212,9 @@ class SipCarrier:
     async def stop(self) -> None:
         for future in self._in_flight.values():
             future.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.endpoint.stop()
 
     @property
@@ -485,9 +534,11 @@ class SipCarrier:
     # --- requests from the trunk -------------------------------------------------------
     def _on_request(self, request: SipRequest, addr: Addr) -> None:
         method = request.method.upper()
-        if method == "ACK":
-            return
         live = self._live.get(request.call_id or "")
+        if method == "ACK":
+            if live is not None:
+                live.acked.set()
+            return
         if method == "BYE":
             if live is None:
                 self.endpoint.reply(request, addr, 481, "Call/Transaction Does Not Exist")
@@ -509,12 +560,98 @@ class SipCarrier:
             self.endpoint.reply(request, addr, 200, "OK", headers={"Allow": ALLOW})
             return
         if method == "INVITE":
-            self.endpoint.reply(request, addr, 404, "Not Found", to_tag=uuid.uuid4().hex[:10])
+            if live is not None:  # a re-sent INVITE (or a re-INVITE, not supported)
+                if live.last_response is not None and ";tag=" not in (
+                    request.get_header("to") or ""
+                ):
+                    self.endpoint.transmit(live.last_response, addr)
+                else:
+                    self.endpoint.reply(request, addr, 488, "Not Acceptable Here")
+                return
+            self._live[request.call_id or ""] = _Live()
+            task = asyncio.get_running_loop().create_task(self._incoming(request, addr))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             return
         if method == "CANCEL":
             self.endpoint.reply(request, addr, 481, "Call/Transaction Does Not Exist")
             return
         self.endpoint.reply(request, addr, 405, "Method Not Allowed", headers={"Allow": ALLOW})
+
+    async def _incoming(self, invite: SipRequest, addr: Addr) -> None:
+        """A call to one of our caller numbers: the campaign that holds it plays its message
+        once and hangs up; a number nobody holds (or released) is refused with 404."""
+        sip_call_id = invite.call_id or ""
+        live = self._live[sip_call_id]
+        tag = uuid.uuid4().hex[:10]
+        rtp_port = 0
+        try:
+            self.endpoint.reply(invite, addr, 100, "Trying")
+            number = uri_user(invite.uri)
+            from_header = invite.get_header("from") or ""
+            caller = e164_of(uri_user(from_header.split(">")[0].split("<")[-1]))
+            numbers = number_variants(number)
+            campaign_id = None
+            if numbers and self.inbound is not None:
+                campaign_id = await self.inbound(numbers, caller)
+            offer = answer_media(invite.text)
+            if campaign_id is None or offer is None:
+                status, reason = (
+                    (404, "Not Found") if campaign_id is None else (488, "Not Acceptable Here")
+                )
+                live.last_response = self.endpoint.reply(invite, addr, status, reason, to_tag=tag)
+                log.info("sip.inbound_refused", number=number, caller=caller, status=status)
+                return
+            remote, payload_type, events = offer
+            audio = await self.messages.get(campaign_id)
+            rtp_port, _ = await self.ports.allocate()
+            body = sdp_answer(self.endpoint.public_host, rtp_port, payload_type, events).encode()
+            contact = self.endpoint.contact(number)
+            live.last_response = self.endpoint.reply(
+                invite, addr, 200, "OK", to_tag=tag, headers={"Contact": contact, "Allow": ALLOW},
+                body=body, content_type="application/sdp",
+            )  # fmt: skip
+            await self._until_acked(live, addr)
+            log.info("sip.inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
+            media = await CallMedia.open((self.config.bind_host, rtp_port), remote, payload_type,
+                                         events, record=False, amd=False)  # fmt: skip
+            try:
+                await media.play(audio[payload_type], live.hung_up, self.config.max_call_s)
+            finally:
+                await media.close()
+            if not live.hung_up.is_set():
+                dialog = Dialog(
+                    call_id=sip_call_id,
+                    local_tag=tag,
+                    remote_tag=(invite.from_addr.tag if invite.from_addr else "") or "",
+                    local_uri=invite.uri,
+                    remote_uri=from_header.split(">")[0].split("<")[-1].split(";")[0],
+                    remote_target=str(invite.contact[0].uri) if invite.contact else "",
+                )
+                dialog.confirm()
+                await self.endpoint.request(self._in_dialog(dialog, "BYE"), dest=addr)
+        finally:
+            if rtp_port:
+                await self.ports.release(rtp_port)
+            # a while longer: a re-sent INVITE or the ACK of a 404 still finds the call
+            asyncio.get_running_loop().call_later(32.0, self._live.pop, sip_call_id, None)
+
+    async def _until_acked(self, live: _Live, addr: Addr) -> None:
+        """Re-send the 200 until its ACK (UDP, RFC 3261 §13.3.1.4), at most 64·T1."""
+        interval = 0.5
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(32.0):
+                while not live.acked.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(interval):
+                            await live.acked.wait()
+                    if (
+                        not live.acked.is_set()
+                        and not self.endpoint.reliable
+                        and live.last_response
+                    ):
+                        self.endpoint.transmit(live.last_response, addr)
+                    interval = min(interval * 2, 4.0)
 
 
 def _dtmf_relay(body: str) -> str:

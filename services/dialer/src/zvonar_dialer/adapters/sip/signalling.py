@@ -251,12 +251,16 @@ class SipEndpoint:
         except (OSError, RuntimeError) as exc:  # the socket closed under us: a timeout follows
             log.warning("sip.send_failed", error=str(exc), addr=f"{addr[0]}:{addr[1]}")
 
-    async def request(self, request: SipRequest, timeout_s: float = 64 * T1) -> ClientTransaction:
-        """Send `request` to the trunk in a new client transaction."""
-        await self.connected()
-        transaction = ClientTransaction(self, request, self.trunk, timeout_s)
+    async def request(
+        self, request: SipRequest, timeout_s: float = 64 * T1, dest: Addr | None = None
+    ) -> ClientTransaction:
+        """Send `request` in a new client transaction, to the trunk unless `dest` says."""
+        target = dest or self.trunk
+        if target == self.trunk:
+            await self.connected()
+        transaction = ClientTransaction(self, request, target, timeout_s)
         self._transactions[transaction.key] = transaction
-        self.transmit(request, self.trunk)
+        self.transmit(request, target)
         return transaction
 
     def forget(self, transaction: ClientTransaction, after_s: float) -> None:
