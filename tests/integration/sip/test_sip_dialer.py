@@ -14,10 +14,12 @@ import pytest
 from nats.aio.client import Client
 
 from tests.integration.dialer.conftest import CampaignDouble, call_events, completed, wait_for
+from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.options import CallerIdRouting
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
+from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
 
@@ -183,3 +185,15 @@ async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
     assert len(caller.received("BYE")) == 1
     (event,) = [e for e in await call_events(nc, campaign_id) if isinstance(e, InboundCallAnswered)]
     assert (event.number, event.caller, event.played) == (CALLER, "+79990001122", True)
+
+    # After "Освободить номер" the number is nobody's: 404.
+    async with run_in_process(over_sip(dialer_settings, trunk, sip_bind=dialer)) as running:
+        await double.event(campaign_id, ev.CampaignNumberReleased, number=CALLER)
+
+        async def released() -> bool:
+            return await running.deps.db.run(lambda cur: store.route_of(cur, CALLER)) is None
+
+        await wait_for(released, timeout=20, what="the release applied")
+        refused = await sipp_factory("uac_incoming_refused", remote=dialer, service="74950000009")
+        await refused.finished()
+    assert refused.process is not None and refused.process.returncode == 0
