@@ -247,8 +247,9 @@ async def carrier_factory(
             "max_call_s": 30.0,
             "ivr_wait_s": 1.0,
         }
+        recognizer = changes.pop("recognizer", None)
         options.update(changes)
-        carrier = SipCarrier(sip_config(**options), message_source)  # type: ignore[arg-type]
+        carrier = SipCarrier(sip_config(**options), message_source, recognizer)  # type: ignore[arg-type]
         await carrier.start()
         carriers.append(carrier)
         return carrier

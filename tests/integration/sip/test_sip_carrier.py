@@ -5,11 +5,11 @@ recording, an RFC 4733 key, AMD — and SIPp's own record of what we sent."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
-from zvonar_contracts.options import KeysIvr
+from zvonar_contracts.options import KeysIvr, WordsIvr
 from zvonar_dialer.adapters.sip.carrier import CarrierUnavailable, SipCarrier
 from zvonar_dialer.adapters.telephony import CallRequest
 
@@ -231,3 +231,33 @@ async def test_after_a_trunk_failure_probes_ping_the_trunk(
     assert answer is not None and answer.reason == "interrupted"
     await back.finished()
     assert len(back.received("OPTIONS")) == 1
+
+
+class HeardYes:
+    """A recognizer double: records what it was given, hears "да"."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int, list[str]]] = []
+
+    async def recognize(self, pcm: bytes, rate: int, words: Sequence[str]) -> str:
+        self.asked.append((len(pcm), rate, list(words)))
+        return "да"
+
+
+async def test_ivr_words_go_to_the_recognizer_port_or_stay_empty(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_machine", calls=2)  # the callee talks on through the wait
+    recognizer = HeardYes()
+    with_port = await carrier_factory(sipp, ivr_wait_s=1.0, recognizer=recognizer)
+    without = await carrier_factory(sipp, ivr_wait_s=1.0)
+    words = WordsIvr(lead_words=["Да"])
+
+    heard = await with_port.place_call(call("77-0-1-1", ivr=words))
+    nothing = await without.place_call(call("77-0-2-1", ivr=words))
+
+    assert (heard.answer_text, heard.lead) == ("да", True)
+    ((size, rate, asked_words),) = recognizer.asked
+    assert rate == 8000 and asked_words == ["Да"]
+    assert 0.7 * 16000 <= size <= 1.3 * 16000  # the callee's audio of the 1 s IVR wait
+    assert (nothing.outcome, nothing.answer_text, nothing.lead) == ("answered", "", False)

@@ -29,8 +29,9 @@ from aiosipua.dialog import Dialog
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
-from zvonar_contracts.options import KeysIvr
+from zvonar_contracts.options import KeysIvr, WordsIvr
 
+from ..recognizer import Recognizer
 from ..telephony import CallOutcome, CallRequest, CallResult
 from .config import SipConfig, dial_string, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache
@@ -177,8 +178,14 @@ class SipCarrier:
 
     background = True  # calls take real time: the dialer does not wait for them in a pass
 
-    def __init__(self, config: SipConfig, message_source: Callable[[int], Awaitable[bytes]]):
+    def __init__(
+        self,
+        config: SipConfig,
+        message_source: Callable[[int], Awaitable[bytes]],
+        recognizer: Recognizer | None = None,
+    ):
         self.config = config
+        self.recognizer = recognizer
         self.messages = MessageCache(message_source)
         self.endpoint = SipEndpoint(
             (config.bind_host, config.bind_port),
@@ -493,6 +500,10 @@ class SipCarrier:
         if isinstance(request.ivr, KeysIvr) and keys and outcome == "answered":
             text = keys[0]
             lead = text in request.ivr.lead_keys
+        heard = media.listening
+        if isinstance(request.ivr, WordsIvr) and heard is not None and self.recognizer:
+            text = await self.recognizer.recognize(bytes(heard), 8000, request.ivr.lead_words)
+            lead = text.strip().casefold() in {w.strip().casefold() for w in request.ivr.lead_words}
         log.info("sip.call_done", call_id=request.call_id, outcome=outcome, duration_s=duration,
                  packets_in=media.packets_in, keys="".join(keys))  # fmt: skip
         return CallResult(
@@ -511,6 +522,8 @@ class SipCarrier:
         played = await media.play(audio, live.hung_up, self.config.max_call_s)
         if not played or request.ivr is None or media.keys:
             return
+        if isinstance(request.ivr, WordsIvr) and self.recognizer is not None:
+            media.listening = bytearray()  # the answer to the message, for the recognizer
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.ivr_wait_s):
                 hang = asyncio.ensure_future(live.hung_up.wait())

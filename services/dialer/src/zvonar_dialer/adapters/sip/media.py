@@ -127,6 +127,7 @@ class CallMedia:
     keys: list[str] = field(default_factory=list)
     key_pressed: asyncio.Event = field(default_factory=asyncio.Event)
     packets_in: int = 0
+    listening: bytearray | None = None  # the callee's audio for a recognizer, while set
     late_ms: list[float] = field(default_factory=list)
 
     @classmethod
@@ -157,6 +158,8 @@ class CallMedia:
         self.packets_in += 1
         if self.record:
             self.received += pcm
+        if self.listening is not None:
+            self.listening += pcm
         if self.amd is not None:
             self.amd.feed(pcm)
 
