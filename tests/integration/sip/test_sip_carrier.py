@@ -261,3 +261,16 @@ async def test_ivr_words_go_to_the_recognizer_port_or_stay_empty(
     assert rate == 8000 and asked_words == ["Да"]
     assert 0.7 * 16000 <= size <= 1.3 * 16000  # the callee's audio of the 1 s IVR wait
     assert (nothing.outcome, nothing.answer_text, nothing.lead) == ("answered", "", False)
+
+
+async def test_sip_info_key_makes_a_lead(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    sipp = await sipp_factory("uas_info")
+    carrier = await carrier_factory(sipp)
+
+    result = await carrier.place_call(call(ivr=KeysIvr(lead_keys=["1"])))
+
+    assert (result.outcome, result.answer_text, result.lead) == ("answered", "1", True)
+    await sipp.finished()
+    assert sipp.process is not None and sipp.process.returncode == 0  # its INFO got our 200
