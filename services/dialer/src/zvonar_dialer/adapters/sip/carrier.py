@@ -34,7 +34,7 @@ from zvonar_contracts.options import KeysIvr, WordsIvr
 from ..recognizer import Recognizer
 from ..telephony import CallOutcome, CallRequest, CallResult
 from .config import SipConfig, dial_string, number_variants
-from .media import PCMA, PCMU, CallMedia, MessageCache
+from .media import PCMA, PCMU, CallMedia, MessageCache, Pacer
 from .signalling import Addr, ClientTransaction, SipEndpoint
 
 log = structlog.get_logger(__name__)
@@ -127,7 +127,7 @@ class CpsLimit:
         loop = asyncio.get_running_loop()
         async with self._lock:
             now = loop.time()
-            if self._next < now - self.interval:
+            if self._next < now - 1.0:
                 self._next = now  # idle for a while: the schedule starts again now
             due = self._next
             if len(self._starts) >= self.per_window:
@@ -204,6 +204,7 @@ class SipCarrier:
         )
         low, high = config.rtp_ports
         self.ports = PortAllocator((low, high))
+        self.pacer = Pacer()
         self.channels = asyncio.Semaphore(config.channels)
         self.busy_channels = 0
         self.cps = CpsLimit(config.cps)
@@ -233,6 +234,7 @@ class SipCarrier:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pacer.stop()
         await self.endpoint.stop()
 
     @property
@@ -532,7 +534,7 @@ class SipCarrier:
         self, request: CallRequest, media: CallMedia, audio: bytes, live: _Live
     ) -> None:
         """The message, then the IVR wait for a key (if none came yet)."""
-        played = await media.play(audio, live.hung_up, self.config.max_call_s)
+        played = await media.play(audio, live.hung_up, self.pacer)
         if not played or request.ivr is None or media.keys:
             return
         if isinstance(request.ivr, WordsIvr) and self.recognizer is not None:
@@ -642,7 +644,7 @@ class SipCarrier:
             media = await CallMedia.open((self.config.bind_host, rtp_port), remote, payload_type,
                                          events, record=False, amd=False)  # fmt: skip
             try:
-                await media.play(audio[payload_type], live.hung_up, self.config.max_call_s)
+                await media.play(audio[payload_type], live.hung_up, self.pacer)
             finally:
                 await media.close()
             if not live.hung_up.is_set():

@@ -184,34 +184,22 @@ class CallMedia:
                     await hung_up.wait()
         return False
 
-    async def play(self, audio: bytes, stop: asyncio.Event, until_s: float) -> bool:
+    async def play(self, audio: bytes, stop: asyncio.Event, pacer: Pacer) -> bool:
         """Send `audio` (G.711, this call's law) in 20 ms packets at real-time pace, from
-        the port the SDP advertised. False if `stop` was set (the callee hung up) first."""
-        loop = asyncio.get_running_loop()
-        view = memoryview(audio)
-        frames = (len(audio) + FRAME - 1) // FRAME
-        start = loop.time()
-        timestamp = self.session._sender._current_timestamp if self.session._sender else 0
-        for n in range(frames):
-            due = start + n * PTIME_S
-            if due - start > until_s:
-                return True
-            delay = due - loop.time()
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await stop.wait()
-            if stop.is_set():
-                return False
-            self.late_ms.append((loop.time() - due) * 1000)
-            chunk = bytes(view[n * FRAME : (n + 1) * FRAME])
-            if len(chunk) < FRAME:  # the last packet filled up with silence
-                chunk += SILENCE[self.payload_type][: FRAME - len(chunk)]
-            self.session.send_audio(chunk, (timestamp + n * FRAME) & 0xFFFFFFFF)
-        with contextlib.suppress(TimeoutError):  # until the last packet has been heard
-            async with asyncio.timeout(max(0.0, start + frames * PTIME_S - loop.time())):
-                await stop.wait()
-        return not stop.is_set()
+        the port the SDP advertised, on the carrier's one clock (`pacer`). False if `stop`
+        was set (the callee hung up) first."""
+        stream = _Stream(self, memoryview(audio), stop)
+        pacer.add(stream)
+        try:
+            return await stream.done
+        finally:
+            pacer.remove(stream)
+
+    def send_frame(self, view: memoryview, n: int, timestamp: int) -> None:
+        chunk = bytes(view[n * FRAME : (n + 1) * FRAME])
+        if len(chunk) < FRAME:  # the last packet filled up with silence
+            chunk += SILENCE[self.payload_type][: FRAME - len(chunk)]
+        self.session.send_audio(chunk, (timestamp + n * FRAME) & 0xFFFFFFFF)
 
     def recording(self) -> bytes | None:
         return wav_of(bytes(self.received)) if self.record else None
@@ -220,4 +208,81 @@ class CallMedia:
         await self.session.close()
 
 
-__all__ = ["PCMA", "PCMU", "Amd", "CallMedia", "MessageCache", "to_g711", "wav_of"]
+@dataclass(eq=False)
+class _Stream:
+    """One call's message on the pacer: the shared bytes and how far it is."""
+
+    media: CallMedia
+    view: memoryview
+    stop: asyncio.Event
+    done: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    start: float = -1.0  # the tick it started on
+    sent: int = 0
+    timestamp: int = 0
+
+    @property
+    def frames(self) -> int:
+        return (len(self.view) + FRAME - 1) // FRAME
+
+
+class Pacer:
+    """One 20 ms clock for every call of the carrier: each tick sends every stream the
+    packets now due (catching up after a late tick, so a call keeps real-time position),
+    and records how late each packet left. One timer for all calls instead of one per
+    packet per call."""
+
+    def __init__(self) -> None:
+        self._streams: set[_Stream] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, stream: _Stream) -> None:
+        sender = stream.media.session._sender
+        stream.timestamp = sender._current_timestamp if sender is not None else 0
+        self._streams.add(stream)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def remove(self, stream: _Stream) -> None:
+        self._streams.discard(stream)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
+        while self._streams:
+            delay = tick - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = loop.time()
+            for stream in list(self._streams):
+                self._serve(stream, tick, now)
+            tick += PTIME_S
+            if tick < now - 1.0:  # the loop was stopped for over a second: no burst of it
+                tick = now
+
+    def _serve(self, stream: _Stream, tick: float, now: float) -> None:
+        if stream.done.done():
+            return
+        if stream.stop.is_set():
+            stream.done.set_result(False)
+            return
+        if stream.start < 0:
+            stream.start = tick
+        due = min(stream.frames, int((now - stream.start) / PTIME_S) + 1)
+        media = stream.media
+        while stream.sent < due:
+            media.late_ms.append((now - (stream.start + stream.sent * PTIME_S)) * 1000)
+            media.send_frame(stream.view, stream.sent, stream.timestamp)
+            stream.sent += 1
+        if stream.sent >= stream.frames and now >= stream.start + stream.frames * PTIME_S:
+            stream.done.set_result(True)  # the last packet has been heard
+
+
+__all__ = ["PCMA", "PCMU", "Amd", "CallMedia", "MessageCache", "Pacer", "to_g711", "wav_of"]
