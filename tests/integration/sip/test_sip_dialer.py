@@ -129,6 +129,7 @@ async def test_a_call_cut_off_by_a_stop_is_interrupted_and_not_sent_again(
     assert (event.outcome, event.reason, event.cost) == ("failed", "interrupted", Decimal("0.00"))
     await sipp.stop()
     assert len(sipp.received("INVITE")) == 1
+    assert len(sipp.received("CANCEL")) == 1  # the stopping dialer stopped the ringing
 
 
 async def test_one_channel_makes_calls_wait_and_says_why(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import structlog
 from aiortp import PortAllocator
 from aiosipua.auth import SipDigestAuth, answer_challenge
-from aiosipua.dialog import Dialog
+from aiosipua.dialog import Dialog, DialogState
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
@@ -389,6 +389,7 @@ class SipCarrier:
         live = _Live()
         self._live[dialog.call_id] = live
         sdp = sdp_offer(self.endpoint.public_host, rtp_port)
+        transaction: ClientTransaction | None = None
         try:
             invite = self._invite(dialog, request, sdp, None)
             transaction = await self.endpoint.request(invite, config.no_answer_s)
@@ -436,8 +437,20 @@ class SipCarrier:
                 return await self._answered(
                     request, dialog, transaction, response, audio, rtp_port, live, cancelled
                 )
+        except asyncio.CancelledError:
+            self._abandon(dialog, transaction, live)
+            raise
         finally:
             self._live.pop(dialog.call_id, None)
+
+    def _abandon(self, dialog: Dialog, transaction: ClientTransaction | None, live: _Live) -> None:
+        """The dialer stops during the call: hang up (BYE) or stop the ringing (CANCEL) as
+        it goes, without waiting for answers. The number stays `placing`: interrupted."""
+        with contextlib.suppress(Exception):
+            if dialog.state == DialogState.CONFIRMED and not live.hung_up.is_set():
+                self.endpoint.transmit(self._in_dialog(dialog, "BYE"), self.endpoint.trunk)
+            elif transaction is not None and transaction.provisional and transaction.final is None:
+                self.endpoint.transmit(self._cancel(transaction.request), self.endpoint.trunk)
 
     async def _next(
         self, transaction: ClientTransaction, until: float | None
@@ -551,6 +564,7 @@ class SipCarrier:
 
     async def _bye(self, dialog: Dialog) -> None:
         bye = self._in_dialog(dialog, "BYE")
+        dialog.terminate()
         await self.endpoint.request(bye)  # its answer ends the transaction; nobody waits
 
     def _result(
