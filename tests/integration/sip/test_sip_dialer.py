@@ -17,7 +17,7 @@ from tests.integration.dialer.conftest import CampaignDouble, call_events, compl
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import InboundCallAnswered
-from zvonar_contracts.options import CallerIdRouting
+from zvonar_contracts.options import CallerIdRouting, KeysIvr
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
 from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import run_in_process
@@ -198,3 +198,20 @@ async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
         refused = await sipp_factory("uac_incoming_refused", remote=dialer, service="74950000009")
         await refused.finished()
     assert refused.process is not None and refused.process.returncode == 0
+
+
+async def test_a_key_pressed_over_sip_makes_a_lead_in_the_campaign(
+    sipp_factory: SippFactory, dialer_settings: DialerSettings, double: CampaignDouble, nc: Client
+) -> None:
+    sipp = await sipp_factory("uas_dtmf", calls=1)
+    async with run_in_process(over_sip(dialer_settings, sipp, ivr_wait_s=3.0)):
+        campaign_id = await double.create(
+            ["+79161260001"], speed=3600, ivr=KeysIvr(lead_keys=["1"])
+        )
+        await wait_for(
+            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
+        )
+
+    (event,) = await completed(nc, campaign_id)
+    assert (event.outcome, event.answer_text, event.lead) == ("answered", "1", True)
+    assert event.cost > Decimal("0.00")
