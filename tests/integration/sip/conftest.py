@@ -248,8 +248,9 @@ async def carrier_factory(
             "ivr_wait_s": 1.0,
         }
         recognizer = changes.pop("recognizer", None)
+        source = changes.pop("message_source", message_source)
         options.update(changes)
-        carrier = SipCarrier(sip_config(**options), message_source, recognizer)  # type: ignore[arg-type]
+        carrier = SipCarrier(sip_config(**options), source, recognizer)  # type: ignore[arg-type]
         await carrier.start()
         carriers.append(carrier)
         return carrier

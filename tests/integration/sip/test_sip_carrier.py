@@ -274,3 +274,30 @@ async def test_sip_info_key_makes_a_lead(
     assert (result.outcome, result.answer_text, result.lead) == ("answered", "1", True)
     await sipp.finished()
     assert sipp.process is not None and sipp.process.returncode == 0  # its INFO got our 200
+
+
+async def test_a_call_whose_message_could_not_be_read_is_placed_again_later(
+    sipp_factory: SippFactory,
+    carrier_factory: CarrierFactory,
+    message_source: Callable[[int], Awaitable[bytes]],
+) -> None:
+    sipp = await sipp_factory("uas_busy")
+    reads = 0
+
+    async def flaky(campaign_id: int) -> bytes:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise LookupError("the audio bucket is away")
+        return await message_source(campaign_id)
+
+    carrier = await carrier_factory(sipp, message_source=flaky)
+
+    with pytest.raises(LookupError):
+        await carrier.place_call(call())
+    assert await carrier.result_of(call().call_id) is None  # no INVITE left: not interrupted
+    result = await carrier.place_call(call())
+
+    assert result.outcome == "busy"
+    await sipp.finished()
+    assert len(sipp.received("INVITE")) == 1

@@ -211,6 +211,7 @@ class SipCarrier:
         self.auth = SipDigestAuth(config.user, config.password) if config.user else None
         self._results: dict[str, CallResult] = {}
         self._in_flight: dict[str, asyncio.Future[CallResult]] = {}
+        self._unsent: set[str] = set()  # placing raised before the INVITE left
         self._live: dict[str, _Live] = {}  # by SIP Call-ID
         # A call ended with a trunk failure since the last success: probes ping the trunk.
         self._trunk_failing = False
@@ -272,6 +273,8 @@ class SipCarrier:
         known = self._results.get(call_id)
         if known is not None or call_id in self._in_flight:
             return known
+        if call_id in self._unsent:
+            return None  # it failed before its INVITE left: place it again
         if self._trunk_failing:
             await self.ping()  # raises while the trunk does not answer: the breaker stays open
         # Placed by an earlier process that died during it: nobody can say whether the
@@ -315,9 +318,15 @@ class SipCarrier:
             self.peak_channels = max(self.peak_channels, self.busy_channels)
             rtp_port = 0
             try:
-                audio = await self.messages.get(request.campaign_id)
-                rtp_port, _ = await self.ports.allocate()
-                await self.cps.take()
+                try:
+                    audio = await self.messages.get(request.campaign_id)
+                    rtp_port, _ = await self.ports.allocate()
+                    await self.cps.take()
+                except Exception:
+                    # Nothing left for the trunk: the call may be placed again (recovery).
+                    self._unsent.add(request.call_id)
+                    raise
+                self._unsent.discard(request.call_id)
                 return await self._dial(request, audio, rtp_port)
             finally:
                 self.busy_channels -= 1
