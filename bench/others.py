@@ -17,6 +17,7 @@ MODULES = {
     "campaign_create": "bench.campaign_create",
     "dialer_calls": "bench.dialer_calls",
     "stats_pipeline": "bench.stats_pipeline",
+    "sip": "bench.sip_calls",
 }
 # Keys the benches use for their figure and their baseline, most specific first.
 FIGURE_KEYS = ("figure", "calls_per_s", "events_per_s", "creates_per_s", "rate", "p99_ms")

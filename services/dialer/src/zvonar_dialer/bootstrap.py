@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
+from zvonar_dialer.adapters.sip.carrier import SipCarrier
+from zvonar_dialer.adapters.sip.config import sip_config
 from zvonar_dialer.adapters.telephony import Telephony
 from zvonar_dialer.adapters.tts import Synthesizer
 from zvonar_dialer.adapters.webhooks import WebhookSender
@@ -30,14 +33,17 @@ from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
+from zvonar_dialer.service_layer import requests as requests_service
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
 from zvonar_dialer.service_layer.message_cache import MessageCache
+from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
+from zvonar_runtime.settings import SettingsError
 
 
 @dataclass
@@ -46,16 +52,57 @@ class Dialer:
     scheduler: Scheduler
     outbox: OutboxPublisher
     webhooks: WebhookSender
+    sip: SipCarrier | None = None
 
     def resources(self) -> Resources:
         async def ready() -> bool:
             return await self.deps.db.ping()
 
+        close: list[Callable[[], Awaitable[None]]] = [self.deps.db.aclose, self.webhooks.stop]
+        if self.sip is not None:
+            close.append(self.stop_calls)
         return Resources(
             checks={"database": ready},
             background=[self.scheduler.run, self.outbox.run],
-            close=[self.deps.db.aclose, self.webhooks.stop],
+            close=close,
         )
+
+    async def stop_calls(self) -> None:
+        """Calls in progress end with the process (their numbers stay `placing`: the next
+        process finds them interrupted); then the SIP socket closes."""
+        for task in list(self.deps.calls):
+            task.cancel()
+        await asyncio.gather(*self.deps.calls, return_exceptions=True)
+        if self.sip is not None:
+            await self.sip.stop()
+
+
+def sip_carrier(settings: DialerSettings, deps: Callable[[], Deps]) -> SipCarrier:
+    """The SIP trunk of the settings; the message of a campaign is read through `deps`."""
+    config = sip_config(
+        trunk=settings.sip_trunk,
+        user=settings.sip_user,
+        password=settings.sip_password,
+        bind=settings.sip_bind,
+        public_host=settings.sip_public_host,
+        rtp_ports=settings.rtp_ports,
+        dial_format=settings.sip_dial_format,
+        channels=settings.sip_channels,
+        cps=settings.sip_cps,
+        ring_timeout_s=settings.sip_ring_timeout_s,
+        no_answer_s=settings.sip_no_answer_s,
+        max_call_s=settings.sip_max_call_s,
+        ivr_wait_s=settings.ivr_wait_s,
+    )
+
+    async def message(campaign_id: int) -> bytes:
+        current = deps()
+        campaign = await current.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        if campaign is None:
+            raise LookupError(f"campaign {campaign_id} is not known to this dialer")
+        return (await message_of(current, campaign)).wav()
+
+    return SipCarrier(config, message)
 
 
 def open_database(settings: DialerSettings) -> Database:
@@ -83,6 +130,12 @@ async def bootstrap(
         allow_private=settings.webhook_allow_private,
     )
     await webhooks.start()
+    sip: SipCarrier | None = None
+    if telephony is None and settings.carrier == "sip":
+        sip = telephony = sip_carrier(settings, lambda: deps)
+        await sip.start()
+    elif telephony is None and settings.carrier != "simulated":
+        raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
     deps = Deps(
         db=db,
         clock=DialerClock(origin, settings.time_scale, wall),
@@ -101,7 +154,10 @@ async def bootstrap(
         campaign_log=JetStreamCampaignLog(js),
         messages=MessageCache(settings.message_cache_mb * 1024 * 1024),
     )
-    return Dialer(deps, Scheduler(deps), OutboxPublisher(db, js, deps.outbox_wakeup), webhooks)
+    if sip is not None:
+        sip.inbound = partial(requests_service.inbound_to_any, deps)
+    outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
+    return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:

@@ -14,7 +14,8 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     service: str = "dialer"
     # The dialer's clock runs this many times faster than the wall clock.
     time_scale: float = 1.0
-    caller_pool: str = DEFAULT_CALLER_POOL
+    caller_pool: str = DEFAULT_CALLER_POOL  # ZVONAR_CALLER_POOL, the older name
+    caller_numbers_list: str = ""  # DIALER_CALLER_NUMBERS: replaces the pool when set
     tariff_path: str = ""  # empty: the tariff shipped with the dialer
     # Wall seconds between two scheduler passes; calls due meanwhile go out as one burst.
     tick_seconds: float = 0.02
@@ -36,10 +37,26 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     # Webhooks to loopback, private and reserved addresses too (a customer's own network,
     # tests); off: only public addresses (docs/API.md "Limits and hostile input").
     webhook_allow_private: bool = False
+    # The telephony (docs: ../shared/docs/TELEPHONY.md): `simulated` or `sip`.
+    carrier: str = "simulated"
+    sip_trunk: str = ""  # sip:host[:port][;transport=udp|tcp]
+    sip_user: str = ""
+    sip_password: str = ""
+    sip_bind: str = "0.0.0.0:5060"
+    sip_public_host: str = ""  # empty: the local address of the route to the trunk
+    rtp_ports: str = "20000-20999"
+    sip_dial_format: str = "digits"  # digits | e164 | national
+    sip_channels: int = 30
+    sip_cps: float = 10.0
+    sip_ring_timeout_s: float = 30.0
+    sip_no_answer_s: float = 32.0
+    sip_max_call_s: float = 300.0
+    ivr_wait_s: float = 5.0
 
     ENV: ClassVar[dict[str, str]] = {
         "time_scale": "DIALER_TIME_SCALE",
         "caller_pool": "ZVONAR_CALLER_POOL",
+        "caller_numbers_list": "DIALER_CALLER_NUMBERS",
         "tariff_path": "DIALER_TARIFF",
         "tick_seconds": "DIALER_TICK_SECONDS",
         "max_burst": "DIALER_MAX_BURST",
@@ -50,11 +67,26 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
         "message_cache_mb": "DIALER_MESSAGE_CACHE_MB",
         "webhook_allow_private": "ZVONAR_WEBHOOK_ALLOW_PRIVATE",
+        "carrier": "DIALER_CARRIER",
+        "sip_trunk": "DIALER_SIP_TRUNK",
+        "sip_user": "DIALER_SIP_USER",
+        "sip_password": "DIALER_SIP_PASSWORD",
+        "sip_bind": "DIALER_SIP_BIND",
+        "sip_public_host": "DIALER_SIP_PUBLIC_HOST",
+        "rtp_ports": "DIALER_RTP_PORTS",
+        "sip_dial_format": "DIALER_SIP_DIAL_FORMAT",
+        "sip_channels": "DIALER_SIP_CHANNELS",
+        "sip_cps": "DIALER_SIP_CPS",
+        "sip_ring_timeout_s": "DIALER_SIP_RING_TIMEOUT_S",
+        "sip_no_answer_s": "DIALER_SIP_NO_ANSWER_S",
+        "sip_max_call_s": "DIALER_SIP_MAX_CALL_S",
+        "ivr_wait_s": "DIALER_IVR_WAIT_S",
     }
 
     @property
     def caller_numbers(self) -> list[str]:
-        return [n.strip() for n in self.caller_pool.split(",") if n.strip()]
+        pool = self.caller_numbers_list or self.caller_pool
+        return [n.strip() for n in pool.split(",") if n.strip()]
 
     @property
     def tariff_file(self) -> Path | None:

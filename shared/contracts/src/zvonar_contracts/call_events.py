@@ -44,6 +44,7 @@ class CallCompleted(CallEventBase, frozen=True, tag=True):
     recording: str | None = None  # object name in the recordings bucket
     caller_number: str | None = None
     final: bool = True  # the number's last attempt in this part
+    reason: str = ""  # why a `failed` call failed, when the dialer knows ("interrupted")
 
 
 class InboundCallAnswered(CallEventBase, frozen=True, tag=True):

@@ -17,7 +17,12 @@ PausedBy = Literal["customer", "system"]
 Decision = Literal["accepted", "rejected", "clarification"]
 DecidedBy = Literal["rules", "moderator"]
 IdleReason = Literal[
-    "window_closed", "all_stop_listed", "smart_part_delay", "paused_by_system", "no_audio"
+    "window_closed",
+    "all_stop_listed",
+    "smart_part_delay",
+    "paused_by_system",
+    "no_audio",
+    "no_free_channel",
 ]
 
 

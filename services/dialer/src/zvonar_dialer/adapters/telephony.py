@@ -3,7 +3,7 @@
 The dialer hands every call a deterministic call id (campaign, part, phone, attempt).
 An adapter must be idempotent on it: placing a call id it has seen returns the first
 call's result and rings nobody, and `result_of` answers for calls placed before a crash.
-The simulated carrier is the default adapter; a SIP trunk would be another.
+The simulated carrier is the default adapter; adapters/sip is the SIP trunk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class CallRequest(msgspec.Struct, frozen=True):
     """One call to place: who, from which number, and what the callee will hear."""
 
     call_id: str
-    campaign_id: int  # the main campaign (smart parts too)
+    campaign_id: int  # the main campaign (smart parts too): whose message the callee hears
     part: int  # 0 = the main pass, n = smart part n
     phone: str  # E.164
     caller_number: str | None  # None: the carrier's anonymous line
@@ -42,6 +42,10 @@ class CallResult(msgspec.Struct, frozen=True):
     duration_s: float
     answer_text: str = ""  # the word said or the key pressed
     lead: bool = False  # the answer is one of the IVR's lead words or keys
+    reason: str = ""  # why a call failed without reaching the carrier ("interrupted")
+    # A failure the carrier-health breaker counts (the trunk refused or did not answer).
+    carrier_error: str = ""
+    recording_wav: bytes | None = None  # the callee's side, when the carrier records it
 
 
 class Telephony(Protocol):

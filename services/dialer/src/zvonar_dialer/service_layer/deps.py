@@ -78,6 +78,9 @@ class Deps:
     # The campaign stream, which the scheduler catches up with before its first pass
     # (None: nothing to wait for — the store is fed directly).
     campaign_log: CampaignLog | None = None
+    # Calls placed in the background (a real carrier: they take real time).
+    calls: set[asyncio.Task[None]] = field(default_factory=set)
+    calls_in_progress: set[str] = field(default_factory=set)  # their call ids
 
 
 async def update_campaign(

@@ -37,6 +37,10 @@ Claim = tuple[Campaign | None, list[store.PlacedCall], int]
 Placed = tuple[store.PlacedCall, CallResult]
 
 
+class CarrierRefused(Exception):
+    """A call the carrier refused or never answered (SIP 403, 5xx, no answer in 32 s)."""
+
+
 def stop_listed_event(campaign: Campaign, part: int, phone: str, now: dt.datetime) -> CallCompleted:
     return CallCompleted(
         campaign_id=campaign.campaign_id,
@@ -166,7 +170,11 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
             if deps.carrier.failed(exc, time.monotonic()):
                 log.error("carrier.down", error=deps.carrier.last_error)
             return []
-        deps.carrier.placed()
+        for result in results:
+            if not result.carrier_error:
+                deps.carrier.placed()
+            elif deps.carrier.failed(CarrierRefused(result.carrier_error), time.monotonic()):
+                log.error("carrier.down", error=deps.carrier.last_error)
         return list(zip(part, results, strict=True))
 
     done = await asyncio.gather(*(chunk(calls[i : i + step]) for i in range(0, len(calls), step)))
@@ -178,10 +186,12 @@ async def recording_of(
 ) -> str | None:
     if not (campaign.options.record and result.outcome == "answered"):
         return None
-    message = await message_of(deps, campaign)
-    wav = await asyncio.get_running_loop().run_in_executor(
-        None, make_recording, message, result.answer_text, deps.synthesizer
-    )
+    wav = result.recording_wav
+    if wav is None:  # the simulated carrier: the message and the simulated answer
+        message = await message_of(deps, campaign)
+        wav = await asyncio.get_running_loop().run_in_executor(
+            None, make_recording, message, result.answer_text, deps.synthesizer
+        )
     name = recording_object(campaign.account_id, campaign.campaign_id, call.call_id)
     await deps.blobs.put(RECORDINGS_BUCKET, name, wav)
     return name
@@ -215,6 +225,7 @@ async def completed(
         lead=result.lead,
         recording=await recording_of(deps, campaign, call, result),
         caller_number=call.caller_number,
+        reason=result.reason,
     )
 
 
@@ -293,5 +304,36 @@ async def dial(
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
         return 0, blocked
-    await record(deps, campaign, await place(deps, campaign, calls))
+    if getattr(deps.telephony, "background", False):
+        # Real calls take real time: they go on while the scheduler serves other campaigns
+        # (the part waits for them: its numbers stay `placing` until their results).
+        # Each result is recorded (and counted by the breaker) as soon as its call ends.
+        for call in calls:
+            in_background(deps, campaign, call)
+        return len(calls), blocked
+    await place_and_record(deps, campaign, calls)
     return len(calls), blocked
+
+
+def in_background(deps: Deps, campaign: Campaign, call: store.PlacedCall) -> None:
+    deps.calls_in_progress.add(call.call_id)
+    task = asyncio.create_task(place_and_record(deps, campaign, [call]))
+    deps.calls.add(task)
+
+    def done(task: asyncio.Task[None]) -> None:
+        deps.calls.discard(task)
+        deps.calls_in_progress.discard(call.call_id)
+
+    task.add_done_callback(done)
+
+
+async def place_and_record(
+    deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]
+) -> None:
+    try:
+        await record(deps, campaign, await place(deps, campaign, calls))
+    except Exception:
+        if not getattr(deps.telephony, "background", False):
+            raise
+        # Left `placing`: recovery resolves them (the SIP carrier knows their results).
+        log.exception("calls.record_failed", call_ids=[c.call_id for c in calls])

@@ -180,6 +180,7 @@ async def resolve_placing(deps: Deps) -> int:
     if deps.carrier.down:
         return 0
     calls = await deps.db.run(store.placing_calls)
+    calls = [c for c in calls if c.call_id not in deps.calls_in_progress]  # not lost: going on
     resolved = 0
     for campaign_id, group in itertools.groupby(calls, key=lambda c: c.campaign_id):
         campaign = await deps.db.run(partial(store.load_campaign, campaign_id=campaign_id))

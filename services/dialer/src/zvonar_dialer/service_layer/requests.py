@@ -92,3 +92,13 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
     if campaign_id is not None:
         deps.outbox_wakeup.set()
     return InboundCallReply(campaign_id=campaign_id, played=campaign_id is not None)
+
+
+async def inbound_to_any(deps: Deps, numbers: set[str], caller: str) -> int | None:
+    """A call arriving over SIP for `numbers` (one dialled number in each format it may
+    stand for): the campaign holding one of them, its InboundCallAnswered recorded."""
+    for number in sorted(numbers):
+        reply = await inbound_call(deps, InboundCall(caller=caller, number=number))
+        if reply.campaign_id is not None:
+            return reply.campaign_id
+    return None

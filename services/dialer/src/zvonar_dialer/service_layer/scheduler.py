@@ -223,6 +223,13 @@ class Scheduler:
         )
         if not slots:
             return
+        channels = getattr(self.deps.telephony, "channels_total", None)
+        if channels is not None:  # a real carrier: no more calls than free lines
+            free = channels - len(self.deps.calls_in_progress)
+            if free <= 0:
+                await self.commander.report_idle(campaign, "no_free_channel", None)
+                return
+            slots = slots[:free]
         called, blocked = await dial(self.deps, cid, part, slots, open_zones, now)
         if called:
             self._blocked_tail.discard((cid, part))

@@ -249,6 +249,7 @@ IDLE_REASONS: dict[str, tuple[str, str]] = {
     "paused_by_system": ("пауза системой: оператор связи недоступен",
                          "paused by the system: the carrier is unreachable"),
     "no_audio": ("нет аудио", "no audio"),
+    "no_free_channel": ("ждёт свободной линии", "waiting for a free line"),
 }  # fmt: skip
 
 
