@@ -100,11 +100,17 @@ async def test_each_call_result_is_posted_signed_to_the_webhook(
 
 
 async def test_with_private_targets_refused_a_loopback_webhook_gets_no_post(
-    dialer: Dialer, double: CampaignDouble, receiver: Receiver
+    dialer: Dialer,
+    dialer_settings: DialerSettings,
+    double: CampaignDouble,
+    nc: Client,
+    receiver: Receiver,
 ) -> None:
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     phones = [f"+7916523451{d}" for d in range(3)]
-    await double.create(phones, speed=3600, integration=Integration(webhook_url=url, secret=SECRET))
+    ref = await SecretStore(nc, secrets_key(dialer_settings.data_dir)).put(SECRET)
+    integration = Integration(webhook_url=url, secret_ref=ref)
+    await double.create(phones, speed=3600, integration=integration)
 
     await wait_for(lambda: dialer.webhooks.failed >= 3, what="three refused webhooks")
     assert receiver.posts == []

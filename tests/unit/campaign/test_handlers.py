@@ -212,12 +212,12 @@ async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: De
         ({"ivr": WordsIvr(lead_words=["да"] * 21)}, "ivr.lead_words"),
         ({"ivr": WordsIvr(lead_words=["w" * 51])}, "ivr.lead_words[0]"),
         (
-            {"integration": Integration(webhook_url="https://a.test/" + "u" * 2000, secret="s")},
+            {"integration": Integration(webhook_url="https://a.test/" + "u" * 2000)},
             "integration.webhook_url",
         ),
         (
-            {"integration": Integration(webhook_url="https://a.test/", secret="s" * 201)},
-            "integration.secret",
+            {"integration": Integration(webhook_url="https://a.test/", secret_ref="r" * 129)},
+            "integration.secret_ref",
         ),
         ({"audio": FileAudio(file_id="f", name="n" * 256)}, "audio.name"),
     ]

@@ -88,13 +88,13 @@ CASES: list[tuple[str, Any, Any]] = [
     ),
     (
         "options.integration.webhook_url",
-        {"integration": {"webhook_url": "https://x.test/" + "u" * 1985, "secret": "s"}},
-        {"integration": {"webhook_url": "https://x.test/" + "u" * 1986, "secret": "s"}},
+        {"integration": {"webhook_url": "https://x.test/" + "u" * 1985}},
+        {"integration": {"webhook_url": "https://x.test/" + "u" * 1986}},
     ),
     (
-        "options.integration.secret",
-        {"integration": {"webhook_url": "https://x.test/", "secret": "s" * 200}},
-        {"integration": {"webhook_url": "https://x.test/", "secret": "s" * 201}},
+        "options.integration.secret_ref",
+        {"integration": {"webhook_url": "https://x.test/", "secret_ref": "r" * 128}},
+        {"integration": {"webhook_url": "https://x.test/", "secret_ref": "r" * 129}},
     ),
     (
         "options.routing.number",
@@ -141,7 +141,7 @@ def test_the_largest_allowed_create_is_far_below_the_broker_limit() -> None:
         ivr=WordsIvr(lead_words=[worst * limits.MAX_LEAD_WORD] * limits.MAX_LEAD_WORDS),
         window=CallingWindow(days=["mon"] * limits.MAX_WEEKDAYS, from_="09:00", to="18:00"),
         integration=Integration(
-            webhook_url=worst * limits.MAX_WEBHOOK_URL, secret=worst * limits.MAX_WEBHOOK_SECRET
+            webhook_url=worst * limits.MAX_WEBHOOK_URL, secret_ref=worst * limits.MAX_HASH
         ),
         comment=worst * limits.MAX_COMMENT,
     )
