@@ -123,8 +123,8 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Check and change the settings: nothing is called before you press Start.",
     ),
     "copy_base": (
-        "База номеров из рассылки {id}: {count} — или вставьте другую",
-        "The phone base of campaign {id}: {count} — or paste another",
+        "Будет использована база номеров рассылки {id} ({count} шт.), если не вставить другую",
+        "The phone base of campaign {id} ({count} numbers) is used unless you paste another",
     ),
     "copy_audio": ("Аудиофайл из рассылки {id}", "The audio file of campaign {id}"),
     "csrf": ("Сессия устарела, обновите страницу", "The session expired; reload the page"),
