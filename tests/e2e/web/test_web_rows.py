@@ -264,6 +264,15 @@ def test_listen_and_comment_dialogs(page: Any, stack: Stack, output_dir: Path) -
     comment.get_by_role("button", name="Отмена").click()
     expect(comment).to_be_hidden()
     expect(row(page, campaign["id"]).locator(".comment-user")).to_contain_text("Перезвонить")
+    # A refused action says so at its row too (past maxlength, as a script could send it).
+    menu.locator("summary").click()
+    menu.get_by_role("button", name="Комментарий", exact=True).click()
+    page.evaluate("document.querySelector('#comment-dialog textarea').value = 'я'.repeat(1001)")
+    comment.get_by_role("button", name="Сохранить").click()
+    expect(page.locator(f"#result-{campaign['id']} .flash.error")).to_be_visible()
+    expect(page.locator("#flash")).to_be_empty()
+    expect(row(page, campaign["id"]).locator(".comment-user")).to_contain_text("Перезвонить")
+    shot(page, output_dir, "03-error-at-row")
 
 
 def test_stop_asks_first(page: Any, stack: Stack, output_dir: Path) -> None:
