@@ -7,6 +7,10 @@ smart parts link to their main campaign and back, "Скопировать" opens
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
+import struct
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +363,38 @@ def test_copy_opens_the_create_form_filled_in(page: Any, stack: Stack, output_di
     assert copied["size"]["total"] == 4  # the original's base
     assert {"smart", "recording", "recognition", "window"} <= set(copied["tags"])
     shot(page, output_dir, "02-copy-created")
+
+
+def tone_wav(seconds: float, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        samples = [round(8000 * math.sin(2 * math.pi * 440 * n / rate))
+                   for n in range(round(seconds * rate))]  # fmt: skip
+        out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+    return buffer.getvalue()
+
+
+def test_a_copy_keeps_the_uploaded_audio_file(page: Any, stack: Stack, output_dir: Path) -> None:
+    client, key = account(stack, "Копия файла")
+    upload = client.post(
+        "/api/v1/audio", files={"file": ("привет.wav", tone_wav(1.0), "audio/wav")}
+    )
+    assert upload.status_code == 201, upload.text
+    file_id = upload.json()["file_id"]
+    original = create(client, name="С файлом", phones=PHONES[:2], start_at=future(),
+                      audio={"kind": "file", "file_id": file_id, "name": "привет.wav"})  # fmt: skip
+    wait_status(client, original["id"], "scheduled")
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, key)
+    page.goto(f"/campaigns/new?copy={original['id']}")
+    expect(page.locator("input[name=audio_kind][value=file]")).to_be_checked()
+    expect(page.locator("#copy-audio")).to_contain_text("привет.wav")
+    page.click("#create-submit")
+    expect(page.locator("#created")).to_contain_text("С файлом")
+    copy_id = int(page.locator("#created").inner_text().split(":")[1].split("—")[0])
+    copied = get(client, copy_id)
+    assert "audio_file" in copied["tags"] and copied["size"]["total"] == 2
+    shot(page, output_dir, "01-copy-with-file")
