@@ -4,6 +4,7 @@ case (`service_layer.campaigns`), and the TTS preview through the dialer."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -14,14 +15,19 @@ from markupsafe import escape
 from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS
-from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
+from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio, new_file_id
 from zvonar_gateway.files.phones import PhoneImport, PhoneImportError, parse_phone_file
 from zvonar_gateway.http.deps import Account, ApiError
-from zvonar_gateway.service_layer.campaigns import check_body, create_campaign, request_hash
+from zvonar_gateway.service_layer.campaigns import (
+    check_body,
+    create_campaign,
+    read_detail,
+    request_hash,
+)
 from zvonar_gateway.web.auth import backend_of, require_account
-from zvonar_gateway.web.forms import Errors, form_to_body
+from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.session import check_csrf
 
@@ -36,6 +42,7 @@ def _form_page(
     errors: Errors,
     rejected: list[Any],
     status_code: int = 200,
+    copy_count: int | None = None,
 ) -> Response[str]:
     return html(
         request,
@@ -48,7 +55,31 @@ def _form_page(
         errors=errors,
         rejected=rejected,
         nonce=values.get("nonce") or secrets.token_urlsafe(12),
+        copy_count=copy_count,
     )
+
+
+def _campaign_id(text: str | None) -> int | None:
+    # ASCII digits only: "²" is a digit to isdigit() and no number to int().
+    if text and text.isascii() and text.isdigit() and len(text) < 19 and 0 < int(text) < 2**62:
+        return int(text)
+    return None
+
+
+async def _copied_base(
+    request: Request[Any, Any, Any], account: Account, campaign_id: int
+) -> tuple[bytes, int] | None:
+    """The phone base a campaign of this account was created with ("Скопировать")."""
+    detail = await read_detail(backend_of(request), account.id, campaign_id)
+    for entry in detail.history:
+        ref = entry.details.get("phones")
+        if entry.type == "CampaignCreated" and isinstance(ref, dict):
+            name, bucket = str(ref.get("name", "")), str(ref.get("bucket", ""))
+            if not name.startswith(account_folder(account.id)) or ".." in name:
+                return None
+            data = await backend_of(request).get_object(bucket, name)
+            return data, int(ref.get("count", 0))
+    return None
 
 
 @get("/campaigns/new", include_in_schema=False)
@@ -63,7 +94,17 @@ async def new_campaign(request: Request[Any, Any, Any]) -> Response[str]:
         "window_to": "21:00",
         "smart_delay": "60",
     }
-    return _form_page(request, account, defaults, ["mon", "tue", "wed", "thu", "fri"], {}, [])
+    source = _campaign_id(request.query_params.get("copy"))
+    if source is None:
+        return _form_page(request, account, defaults, ["mon", "tue", "wed", "thu", "fri"], {}, [])
+    # "Скопировать": the form filled in from the campaign, to edit before anyone is called.
+    detail = await read_detail(backend_of(request), account.id, source)
+    now = dt.datetime.now(dt.UTC)
+    values, days = options_to_values(detail.options, account.timezone, now)
+    values["copy_of"] = str(source)
+    base = await _copied_base(request, account, source)
+    count = base[1] if base else None
+    return _form_page(request, account, values, days, {}, [], copy_count=count)
 
 
 async def _upload(
@@ -83,12 +124,14 @@ async def _upload(
 
 
 async def _phones(
-    values: dict[str, str], upload: Any, errors: Errors
+    values: dict[str, str], upload: Any, errors: Errors, copied: bytes | None = None
 ) -> tuple[PhoneImport | None, bytes]:
     if isinstance(upload, UploadFile) and upload.filename:
         data, name = await upload.read(), upload.filename
     else:
         data, name = (values.get("phones_text") or "").encode(), "pasted.txt"
+    if copied is not None and not data.strip():
+        data, name = copied, "copied.txt"  # the copied campaign's base, nothing else given
     if not data.strip():
         errors["phones"] = "at least one phone number is required"
         return None, data
@@ -114,10 +157,22 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
                 "kind": "file",
                 "file_id": "",
             }
+        elif values.get("copy_audio"):
+            # The copied campaign's file: check_body makes sure it is this account's.
+            raw["audio"] = {
+                "kind": "file",
+                "file_id": values["copy_audio"],
+                "name": values.get("copy_audio_name", ""),
+            }
         else:
             raw["audio"] = {"kind": "file", "file_id": ""}
             errors["audio.file_id"] = "choose a WAV or MP3 file"
-    phones, phone_bytes = await _phones(values, form.get("phones_file"), errors)
+    source = _campaign_id(values.get("copy_of"))
+    copied = await _copied_base(request, account, source) if source is not None else None
+    copy_count = copied[1] if copied else None
+    phones, phone_bytes = await _phones(
+        values, form.get("phones_file"), errors, copied[0] if copied else None
+    )
     rejected = list(phones.rejected) if phones else []
     backend = backend_of(request)
     try:
@@ -135,7 +190,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
         errors.update({d["field"]: d["message"] for d in exc.details if d["field"] not in errors})
         body, caller = None, None
     if errors or body is None or phones is None:
-        return _form_page(request, account, values, days, errors, rejected, 422)
+        return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     try:
         campaign = await create_campaign(
             backend,
@@ -150,7 +205,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
         if exc.status_code >= 500:
             raise
         errors.update({d["field"]: d["message"] for d in exc.details} or {"phones": exc.message})
-        return _form_page(request, account, values, days, errors, rejected, 422)
+        return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     return html(request, "created.html", account=account, campaign=campaign, rejected=rejected)
 
 

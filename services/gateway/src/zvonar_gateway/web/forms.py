@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from zvonar_contracts.options import WEEKDAYS
+from zvonar_contracts.options import (
+    WEEKDAYS,
+    CallerIdRouting,
+    CampaignOptions,
+    FileAudio,
+    TtsAudio,
+    WordsIvr,
+)
 
 Errors = dict[str, str]
 
@@ -82,3 +89,57 @@ def form_to_body(
     if url:
         body["integration"] = {"webhook_url": url, "secret": values.get("webhook_secret") or ""}
     return body, errors
+
+
+def options_to_values(
+    options: CampaignOptions, tz: str, now: dt.datetime
+) -> tuple[dict[str, str], list[str]]:
+    """The create form's fields filled from a campaign's options ("Скопировать"): the
+    inverse of `form_to_body`. A start time already past is left out (the copy starts when
+    it is launched); an uploaded audio file is named by `copy_audio`."""
+    values: dict[str, str] = {
+        "name": options.name,
+        "speed": str(options.speed),
+        "comment": options.comment,
+        "routing_kind": "carousel",
+        "ivr_kind": "none",
+        "window_from": "09:00",
+        "window_to": "21:00",
+        "smart_delay": "60",
+    }
+    if options.record:
+        values["record"] = "on"
+    if options.amd:
+        values["amd"] = "on"
+    if isinstance(options.audio, FileAudio):
+        values["audio_kind"] = "file"
+        values["copy_audio"] = options.audio.file_id
+        values["copy_audio_name"] = options.audio.name
+    elif isinstance(options.audio, TtsAudio):
+        values["audio_kind"] = "tts"
+        values["tts_text"] = options.audio.text
+    if options.start_at is not None and options.start_at > now:
+        values["start_at"] = options.start_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+    if isinstance(options.routing, CallerIdRouting):
+        values["routing_kind"] = "caller_id"
+        values["caller_number"] = options.routing.number
+    if isinstance(options.ivr, WordsIvr):
+        values["ivr_kind"] = "words"
+        values["ivr_words"] = ", ".join(options.ivr.lead_words)
+    elif options.ivr is not None:
+        values["ivr_kind"] = "keys"
+        values["ivr_keys"] = ", ".join(options.ivr.lead_keys)
+    if options.smart is not None:
+        values["smart_parts"] = str(options.smart.parts)
+        values["smart_delay"] = str(options.smart.delay_minutes)
+    days = ["mon", "tue", "wed", "thu", "fri"]
+    if options.window is not None:
+        values["window_on"] = "on"
+        values["window_from"] = options.window.from_
+        values["window_to"] = options.window.to
+        values["window_tz"] = options.window.tz
+        days = list(options.window.days)
+    if options.integration is not None:
+        values["webhook_url"] = options.integration.webhook_url
+        values["webhook_secret"] = options.integration.secret
+    return values, days

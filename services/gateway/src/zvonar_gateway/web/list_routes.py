@@ -65,8 +65,16 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
         raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
     words = words_of(request)
     pages = max(1, math.ceil(reply.total / query.per_page))
+    rows = [row_view(view, account.timezone, words) for view in reply.items]
+    # A smart part links to its main campaign and the main one to its parts on this page.
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for row in sorted(rows, key=lambda r: r.smart_part or 0):
+        if row.parent_id is not None and row.smart_part is not None:
+            parts.setdefault(row.parent_id, []).append((row.smart_part, row.id))
     return {
-        "rows": [row_view(view, account.timezone, words) for view in reply.items],
+        "rows": rows,
+        "parts": parts,
+        "on_page": {row.id for row in rows},
         "total": reply.total,
         "page": reply.page,
         "pages": pages,

@@ -204,4 +204,21 @@ async def recordings_zip(request: Request[Any, Any, Any], campaign_id: FromPath[
     )
 
 
-HANDLERS = [report, report_download, recording, clip, recordings_zip]
+@get("/campaigns/{campaign_id:int}/clips", include_in_schema=False)
+async def clips_dialog(
+    request: Request[Any, Any, Any], campaign_id: FromPath[int]
+) -> Response[str]:
+    """The dialog "Прослушать записи": a player for every audio clip of the campaign."""
+    account = await require_account(request)
+    backend = backend_of(request)
+    detail = await read_detail(backend, account.id, campaign_id)
+    main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
+    found = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
+    clips = [
+        (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
+        for name, _ in found
+    ]
+    return html(request, "_clips.html", clips=clips, campaign_id=campaign_id)
+
+
+HANDLERS = [report, report_download, recording, clip, recordings_zip, clips_dialog]

@@ -50,8 +50,11 @@ class RowView(msgspec.Struct, frozen=True, kw_only=True):
     can_resume: bool
     can_stop: bool
     has_smart: bool
+    can_cancel_smart: bool
     caller_number: str | None
     running: bool
+    parent_id: int | None = None
+    smart_part: int | None = None
 
 
 def local_time(value: dt.datetime | None, tz: str) -> str:
@@ -80,6 +83,7 @@ def tag_views(view: CampaignView, words: Words) -> list[TagView]:
 
 
 def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
+    has_smart = view.smart_size is not None and view.smart_part is None
     return RowView(
         id=view.id,
         created=f"{page_time(view.created_at, tz)} (id {view.id})",
@@ -97,9 +101,14 @@ def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
         can_pause=view.status in _PAUSABLE,
         can_resume=view.status is Status.PAUSED,
         can_stop=view.status not in FINAL_STATUSES,
-        has_smart=view.smart_size is not None and view.smart_part is None,
+        has_smart=has_smart,
+        # Parts are cancelled while the main campaign runs: it finishes only after its last
+        # part, so a finished (or stopped, rejected) one has none left to cancel.
+        can_cancel_smart=has_smart and view.status not in FINAL_STATUSES,
         caller_number=view.caller_number,
         running=view.status in _RUNNING,
+        parent_id=view.parent_id,
+        smart_part=view.smart_part,
     )
 
 

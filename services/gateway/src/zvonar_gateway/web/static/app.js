@@ -1,13 +1,23 @@
-/* The page's small behaviours: the selection survives the table's polling, the "..." menu
-   pauses polling while open, comments are asked with a prompt, charts are drawn. */
+/* The page's small behaviours: the selection survives the table's polling, the table is
+   morphed in place (scroll, an open "..." menu, focus and action results stay), the row
+   dialogs (clips, comment), charts are drawn. */
 (function () {
   "use strict";
   var selected = new Set();
 
-  window.pollAllowed = function () {
-    // Re-rendering the table under an open menu or a prompt would close it under the cursor.
-    return !document.querySelector("details.menu[open]") && !window.zvonarPrompting;
-  };
+  // The poll morphs the table (idiomorph): rows and cells are updated in place, so the
+  // scroll position, focus and text selection stay; what the server cannot know stays too:
+  // an open "..." menu and the result of an action shown at its row.
+  if (window.Idiomorph) {
+    Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (attr, element) {
+      if (attr === "open" && element.matches && element.matches("details.menu")) { return false; }
+      return true;
+    };
+    Idiomorph.defaults.callbacks.beforeNodeMorphed = function (oldNode) {
+      if (oldNode.classList && oldNode.classList.contains("row-result")) { return false; }
+      return true;
+    };
+  }
 
   function reapply() {
     document.querySelectorAll("#table .row-check").forEach(function (box) {
@@ -47,16 +57,6 @@
     }
   });
 
-  // The table's poll (no triggering event) waits while a menu or a prompt is open; a
-  // refresh after an action goes through. (Not an hx-trigger filter: those need eval.)
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail.elt;
-    var config = event.detail.requestConfig || {};
-    if (elt && elt.id === "table" && !config.triggeringEvent && !window.pollAllowed()) {
-      event.preventDefault();
-    }
-  });
-
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "table") { reapply(); }
   });
@@ -69,22 +69,69 @@
     if (menu) { menu.open = false; }
   });
 
+  // A refused action says why where it was asked: at its row (or in the flash area).
   document.addEventListener("htmx:responseError", function (event) {
-    var flash = document.getElementById("flash");
-    if (flash && event.detail.xhr) {
-      flash.innerHTML = event.detail.xhr.responseText;
+    var target = event.detail.target;
+    var place = target && target.classList && target.classList.contains("row-result")
+      ? target : document.getElementById("flash");
+    if (place && event.detail.xhr) {
+      place.innerHTML = event.detail.xhr.responseText;
     }
   });
 
+  function openDialog(dialog, title) {
+    dialog.querySelector(".dialog-title").textContent = title;
+    if (!dialog.open) { dialog.showModal(); }
+  }
+
+  // "Прослушать записи": a dialog that plays every clip of the campaign.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".listen-action") : null;
+    if (!button) { return; }
+    var dialog = document.getElementById("listen-dialog");
+    var menu = button.closest("details.menu");
+    if (menu) { menu.open = false; }
+    var body = dialog.querySelector(".dialog-body");
+    body.textContent = dialog.dataset.loading;
+    openDialog(dialog, button.dataset.title);
+    htmx.ajax("GET", button.dataset.url, { target: body, source: body });
+  });
+
+  // "Комментарий": a dialog with a multi-line field; the result is shown at the row.
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest(".comment-action") : null;
     if (!button) { return; }
-    window.zvonarPrompting = true;
-    var text = window.prompt(button.dataset.prompt, button.dataset.current || "");
-    window.zvonarPrompting = false;
-    if (text === null) { return; }
-    htmx.ajax("POST", button.dataset.url, { target: "#flash", values: { text: text }, source: button });
+    var dialog = document.getElementById("comment-dialog");
+    var form = dialog.querySelector("form");
+    var menu = button.closest("details.menu");
+    if (menu) { menu.open = false; }
+    form.dataset.url = button.dataset.url;
+    form.dataset.id = button.dataset.id;
+    form.elements.text.value = button.dataset.current || "";
+    openDialog(dialog, button.dataset.title);
+    form.elements.text.focus();
   });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "comment-form") { return; }
+    event.preventDefault();
+    var target = document.getElementById("result-" + form.dataset.id) || document.getElementById("flash");
+    htmx.ajax("POST", form.dataset.url, {
+      target: target, source: target, values: { text: form.elements.text.value }
+    });
+    form.closest("dialog").close();
+  });
+
+  // A dialog's "Закрыть"/"Отмена" button, and closing stops its players.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("dialog .dialog-close") : null;
+    if (button) { button.closest("dialog").close(); }
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.tagName !== "DIALOG") { return; }
+    event.target.querySelectorAll("audio").forEach(function (audio) { audio.pause(); });
+  }, true);
 
   // A form that asks first (data-confirm), e.g. the key rotation.
   document.addEventListener("submit", function (event) {
