@@ -15,7 +15,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from zvonar_contracts.queries import GetReport, ReportPage
+from zvonar_contracts.queries import CallRow, GetReport, ReportPage
 from zvonar_contracts.subjects import (
     AUDIO_BUCKET,
     RECORDINGS_BUCKET,
@@ -23,11 +23,13 @@ from zvonar_contracts.subjects import (
     message_folder,
 )
 from zvonar_gateway.files.exports import (
-    REPORT_COLUMNS,
+    MEDIA_TYPES,
     CsvWriter,
+    Verbatim,
     XlsxWriter,
+    money,
     money_text,
-    report_row,
+    page_time,
 )
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
@@ -109,6 +111,8 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         await report_page(backend, account, campaign_id, 1, 0) if page.total <= CHART_ROWS else None
     )
     outcome_chart, time_chart = _charts(every, words, tz)
+    # Too many rows to read them all here: the zip is offered and says so itself if empty.
+    has_recordings = any(c.recording for c in every.calls) if every else page.total > 0
     main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
     clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
     calls = [
@@ -138,6 +142,7 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         page=page.page,
         pages=max(1, math.ceil(page.total / PER_PAGE)),
         outcome_chart=outcome_chart,
+        has_recordings=has_recordings,
         time_chart=time_chart,
         clips=[
             (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
@@ -154,16 +159,14 @@ async def report_download(
     fmt = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
     every = await report_page(backend_of(request), account, campaign_id, 1, 0)
     base = str(request.base_url).rstrip("/")
+    words = words_of(request)
     rows = []
     for call in every.calls:
         url = recording_url(campaign_id, call.recording)
-        rows.append(report_row(call, account.timezone, f"{base}{url}" if url else None))
-    content = await asyncio.to_thread(_report_file, fmt, rows)
-    media = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    )
+        rows.append(page_report_row(call, account.timezone, f"{base}{url}" if url else None, words))
+    content = await asyncio.to_thread(_report_file, fmt, rows, report_columns(words))
+    # Litestar adds "; charset=utf-8" to a text/ type itself: name the type alone.
+    media = "text/csv" if fmt == "csv" else MEDIA_TYPES["xlsx"]
     return Response(
         content,
         media_type=media,
@@ -171,11 +174,37 @@ async def report_download(
     )
 
 
-def _report_file(fmt: str, rows: list[list[Any]]) -> bytes:
+_REPORT_HEADERS = ("phone", "part", "attempt", "started", "outcome", "duration", "cost_total",
+                   "answer", "lead", "recording")  # fmt: skip
+
+
+def report_columns(words: Words) -> tuple[str, ...]:
+    """The report file's header in the page's language (Russian by default)."""
+    return tuple(words(key) for key in _REPORT_HEADERS)
+
+
+def page_report_row(call: CallRow, tz: str, url: str | None, words: Words) -> list[Any]:
+    """A call as the page's file shows it: labels in the page's language, local time as the
+    page writes it, numbers as numbers (the cost a decimal, written as a numeric cell)."""
+    return [
+        Verbatim(call.phone),
+        call.part,
+        call.attempt,
+        page_time(call.started_at, tz) if call.started_at else None,
+        words.outcome(str(call.outcome)),
+        round(call.duration_s, 1),
+        money(call.cost),
+        call.answer_text,
+        words("yes") if call.lead else words("no"),
+        url,
+    ]
+
+
+def _report_file(fmt: str, rows: list[list[Any]], columns: tuple[str, ...]) -> bytes:
     if fmt == "csv":
-        writer = CsvWriter(REPORT_COLUMNS)
+        writer = CsvWriter(columns)
         return writer.header() + writer.rows(rows)
-    book = XlsxWriter("report", REPORT_COLUMNS)
+    book = XlsxWriter("report", columns)
     book.append(rows)
     with book.save() as file:
         return bytes(file.read())
@@ -213,6 +242,12 @@ async def recordings_zip(
     account = await require_account(request)
     backend = backend_of(request)
     every = await report_page(backend, account, campaign_id, 1, 0)
+    if not any(c.recording for c in every.calls):
+        # Nothing to download: said on a page, not an empty archive.
+        words = words_of(request)
+        return html(  # type: ignore[return-value]
+            request, "error.html", status_code=404, message=words("no_recordings"), status=404
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted({c.recording for c in every.calls if c.recording}):
