@@ -49,5 +49,6 @@ def english_words(text: str, also_allowed: frozenset[str] = frozenset()) -> list
     text = re.sub(r"https?://\S+", " ", text)
     text = re.sub(r"\S+@\S+", " ", text)
     text = re.sub(r"\S*/\S*", " ", text)  # paths, file ids, IANA zone names
+    text = re.sub(r"\S+\.(?:wav|mp3|csv|txt|xlsx|zip)\b", " ", text, flags=re.I)  # file names
     allowed = ALLOWED | {w.lower() for w in also_allowed}
     return [w for w in _LATIN_WORD.findall(text) if w.lower() not in allowed]
