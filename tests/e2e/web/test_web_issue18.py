@@ -161,6 +161,10 @@ def test_a_too_large_audio_is_refused_before_upload_and_a_kept_upload_is_used(
         "Файл больше 20 МБ: выберите файл поменьше"
     )
     assert page.eval_on_selector("#audio-file", "el => el.files.length") == 0
+    # The file fields speak the page's language, not the browser's ("Choose File").
+    audio_field = page.locator("#audio-file + .file-button")
+    expect(audio_field).to_have_text("Выбрать файл")
+    expect(page.locator("#audio-file ~ .file-name")).to_have_text("Файл не выбран")
     assert not posted  # nothing went to the server
     screens(page, output_dir, "ru-08-audio-too-large")
     # A good file with a fault elsewhere (no numbers): the upload stays, named on the form.
@@ -168,6 +172,7 @@ def test_a_too_large_audio_is_refused_before_upload_and_a_kept_upload_is_used(
         "#audio-file", {"name": "привет.wav", "mimeType": "audio/wav", "buffer": tiny_wav()}
     )
     expect(page.locator("#audio-size-error")).to_be_hidden()
+    expect(page.locator("#audio-file ~ .file-name")).to_have_text("привет.wav")
     page.fill("input[name=name]", "С файлом")
     page.click("#create-submit")
     expect(page.locator("[data-field=phones]")).to_be_visible()

@@ -202,7 +202,12 @@ _WORDS: dict[str, tuple[str, str]] = {
     "preview_failed": ("Не удалось синтезировать речь", "The speech could not be synthesized"),
     "not_utf8": ("Ошибка: текст не в кодировке UTF-8", "Error: the text is not UTF-8"),
     "audio_chosen": ("Загружен файл", "Uploaded file"),
-    "audio_replace": ("Заменить", "Replace"),
+    "audio_replace": (
+        "чтобы заменить, выберите другой файл ниже",
+        "to replace it, choose another file below",
+    ),
+    "choose_file": ("Выбрать файл", "Choose a file"),
+    "no_file": ("Файл не выбран", "No file chosen"),
     "audio_too_large": (
         "Файл больше {mb} МБ: выберите файл поменьше",
         "The file is over {mb} MB; choose a smaller one",

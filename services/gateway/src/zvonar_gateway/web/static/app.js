@@ -141,6 +141,9 @@
     if (!box) { return; }
     box.hidden = !on;
     box.textContent = on ? input.dataset.tooLarge : "";
+    var name = input.parentNode ? input.parentNode.querySelector(".file-name") : null;
+    var meta = document.querySelector('meta[name="file-words"]');
+    if (on && name && meta) { name.textContent = meta.content.split("|")[1]; }
   }
 
   document.addEventListener("change", function (event) {
@@ -205,5 +208,35 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.id === "filters" && event.detail.successful) { filtersToAddress(elt); }
+  });
+})();
+
+/* File fields in the page's language: the browser's own button speaks the browser's
+   language ("Choose File"), so it is hidden behind a button and a name of ours. */
+(function () {
+  "use strict";
+  function enhance(input) {
+    if (input.dataset.enhanced) { return; }
+    var meta = document.querySelector('meta[name="file-words"]');
+    if (!meta) { return; }
+    var words = meta.content.split("|");
+    input.dataset.enhanced = "1";
+    input.classList.add("file-native");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "file-button";
+    button.textContent = words[0];
+    var name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = words[1];
+    button.addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", function () {
+      name.textContent = input.files && input.files.length ? input.files[0].name : words[1];
+    });
+    input.insertAdjacentElement("afterend", name);
+    input.insertAdjacentElement("afterend", button);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll('input[type="file"]').forEach(enhance);
   });
 })();
