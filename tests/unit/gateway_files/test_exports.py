@@ -76,7 +76,7 @@ def test_campaign_row_reads_like_the_page() -> None:
         "1 / 0 / 0 / 0 / 0 / 1",
         "0 / 0 / 0 / 0 / 0 / 0",
         800,
-        "1.80",
+        Decimal("1.80"),
         "мой",
     ]
 
@@ -118,7 +118,7 @@ def test_campaign_list_xlsx_parses_back() -> None:
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[0] == list(CAMPAIGN_COLUMNS)
     assert [row[0] for row in rows[1:]] == [1000001, 1000002]
-    assert rows[1][9] == "1.80"  # money stays an exact string
+    assert rows[1][9] == 1.8  # money is a number cell (shown as 1.80: its format is 0.00)
     assert rows[1][6] == "1 / 0 / 0 / 0 / 0 / 1"
 
 
@@ -131,7 +131,7 @@ def test_report_rows_render_times_in_the_account_zone() -> None:
         "2026-06-18T10:00:05+03:00",
         "answered",
         12.5,
-        "0.35",
+        Decimal("0.35"),
         "да",
         True,
         "http://gw/rec.wav",

@@ -32,7 +32,10 @@ FORM = {
 
 
 async def create(web: httpx.AsyncClient, csrf: str, **overrides: str) -> httpx.Response:
-    return await web.post("/campaigns/new", data={"_csrf": csrf, **FORM, **overrides})
+    # A created campaign is answered with a redirect (Post/Redirect/Get), followed here.
+    return await web.post(
+        "/campaigns/new", data={"_csrf": csrf, **FORM, **overrides}, follow_redirects=True
+    )
 
 
 async def test_sign_in_page_and_session_cookie(
@@ -289,7 +292,7 @@ async def test_create_with_an_uploaded_audio_file_and_a_phone_file(
         "audio_file": ("привет.wav", tiny_wav(), "audio/wav"),
         "phones_file": ("base.csv", "телефон\n+79161112233\nabc\n".encode(), "text/csv"),
     }
-    answer = await web.post("/campaigns/new", data=data, files=files)
+    answer = await web.post("/campaigns/new", data=data, files=files, follow_redirects=True)
     assert answer.status_code == 200, answer.text
     assert "abc" in answer.text
     command = next(c for c in services.commands if isinstance(c, CreateCampaign))

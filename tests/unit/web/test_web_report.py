@@ -115,7 +115,7 @@ async def test_the_report_csv_and_the_recordings(
 ) -> None:
     csv_file = await web.get(f"/campaigns/{campaign}/report/download", params={"format": "csv"})
     text = csv_file.content.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("phone,part,attempt,started_at,outcome")
+    assert text.splitlines()[0].startswith("Телефон,Часть,Попытка,Начало,Исход")
     assert "+79161234500" in text and f"/campaigns/{campaign}/recording?name=" in text
     xlsx = await web.get(f"/campaigns/{campaign}/report/download", params={"format": "xlsx"})
     assert xlsx.content[:2] == b"PK"

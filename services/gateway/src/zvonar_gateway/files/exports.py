@@ -1,8 +1,9 @@
 """CSV and XLSX files of the campaign list and of a campaign's report.
 
 The list file has the columns of the page "Рассылки" with its Russian labels; the report file
-has the call rows of docs/API.md. Times are in the account's timezone, money is an exact string
-("1.80"). Both writers take rows one at a time, so a report of millions of calls is written as
+has the call rows of docs/API.md. Times are in the account's timezone, money is an exact
+decimal: "1.80" in CSV, a number cell shown with its cents in XLSX. Both writers take rows
+one at a time, so a report of millions of calls is written as
 it is read: CSV chunk by chunk, XLSX through openpyxl's write-only mode into a temporary file.
 
 Text a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
@@ -38,7 +39,7 @@ class Verbatim(str):
     __slots__ = ()
 
 
-Cell = str | int | float | bool | None
+Cell = str | int | float | bool | Decimal | None
 
 MEDIA_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
@@ -146,7 +147,12 @@ def tags_text(view: CampaignView) -> str:
 
 
 def money_text(value: Decimal) -> str:
-    return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
+    return str(money(value))
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount to the cent: written as "1.80" in CSV and as a number cell in XLSX."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def campaign_row(view: CampaignView, tz: str) -> list[Cell]:
@@ -161,7 +167,7 @@ def campaign_row(view: CampaignView, tz: str) -> list[Cell]:
         size_text(view.size),
         size_text(view.smart_size),
         view.speed,
-        money_text(view.cost),
+        money(view.cost),
         comment,
     ]
 
@@ -175,7 +181,7 @@ def report_row(call: CallRow, tz: str, recording_url: str | None) -> list[Cell]:
         started_at,
         call.outcome,
         call.duration_s,
-        money_text(call.cost),
+        money(call.cost),
         call.answer_text,
         call.lead,
         recording_url,
@@ -239,6 +245,10 @@ class XlsxWriter:
         if isinstance(value, str) and value.startswith("="):
             cell = WriteOnlyCell(self._sheet, value=value)
             cell.data_type = "s"
+            return cell
+        if isinstance(value, Decimal):  # money: a number cell shown with its cents
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.number_format = "0.00"
             return cell
         return value
 

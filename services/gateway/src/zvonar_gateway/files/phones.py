@@ -220,6 +220,11 @@ def _is_header(row: list[str]) -> bool:
     return any(char.isalpha() for char in text) and not any(char.isdigit() for char in text)
 
 
+def _is_column_names(row: list[str]) -> bool:
+    """A known column name only: a pasted line of words is a bad number, said as one."""
+    return any(cell.strip().lower() in HEADER_WORDS for cell in row)
+
+
 def _phone_column(header: list[str]) -> int:
     cells = [cell.strip().lower() for cell in header]
     for name in (*PHONE_COLUMNS, *sorted(HEADER_WORDS)):
@@ -254,10 +259,10 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, row
 
 
-def _entries(text: str) -> Iterator[tuple[int, str]]:
+def _entries(text: str, guess_header: bool = True) -> Iterator[tuple[int, str]]:
     column = 0
     for index, (line, row) in enumerate(_rows(text)):
-        if index == 0 and _is_header(row):
+        if index == 0 and (_is_header(row) if guess_header else _is_column_names(row)):
             column = _phone_column(row)
             continue
         if not "".join(row).strip():
@@ -265,7 +270,9 @@ def _entries(text: str) -> Iterator[tuple[int, str]]:
         yield line, (row[column] if column < len(row) else "").strip()
 
 
-def parse_phone_file(data: bytes, filename: str, region: str = "RU") -> PhoneImport:
+def parse_phone_file(
+    data: bytes, filename: str, region: str = "RU", *, guess_header: bool = True
+) -> PhoneImport:
     """Read a TXT (one number a line) or CSV phone base; `line` is the line of the file.
 
     `filename` only names the file in errors: the shape is read from the content, since
@@ -276,7 +283,7 @@ def parse_phone_file(data: bytes, filename: str, region: str = "RU") -> PhoneImp
     except UnreadablePhoneFile as exc:
         raise UnreadablePhoneFile(f"{filename}: {exc}") from exc
     try:
-        return _import(_entries(text), region)
+        return _import(_entries(text, guess_header), region)
     except csv.Error as exc:
         raise UnreadablePhoneFile(f"{filename}: not a readable CSV file ({exc})") from exc
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 import zipfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import structlog
 
 from zvonar_contracts import subjects
 from zvonar_contracts.queries import (
+    CallRow,
     CampaignView,
     GetCampaign,
     GetReport,
@@ -101,16 +102,24 @@ async def report_file(
     first: ReportRows,
     fmt: ExportFormat,
     recording_url: Callable[[str | None], str | None],
+    *,
+    columns: Sequence[str] = REPORT_COLUMNS,
+    row: Callable[[CallRow, str | None], list[Any]] | None = None,
 ) -> AsyncIterator[bytes] | Iterator[bytes]:
     """The bytes of the report's CSV (produced chunk by chunk as rows come) or XLSX (rows
-    written to openpyxl's write-only sheet as they come, the file spooled to disk)."""
+    written to openpyxl's write-only sheet as they come, the file spooled to disk). `columns`
+    and `row` (a call and its recording's URL) shape the file; the API's by default."""
+
+    def one(call: CallRow) -> list[Any]:
+        url = recording_url(call.recording)
+        return row(call, url) if row is not None else report_row(call, tz, url)
 
     def rows(chunk: ReportRows) -> list[list[Any]]:
-        return [report_row(call, tz, recording_url(call.recording)) for call in chunk.calls]
+        return [one(call) for call in chunk.calls]
 
     chunks = report_chunks(backend, account_id, first)
     if fmt == "csv":
-        writer = CsvWriter(REPORT_COLUMNS)
+        writer = CsvWriter(tuple(columns))
 
         async def csv_chunks() -> AsyncIterator[bytes]:
             yield writer.header()
@@ -119,7 +128,7 @@ async def report_file(
 
         return csv_chunks()
     # openpyxl is CPU work: a big report would hold up every other request on the loop.
-    xlsx = XlsxWriter("Отчет", REPORT_COLUMNS)
+    xlsx = XlsxWriter("Отчет", tuple(columns))
     async for chunk in chunks:
         await asyncio.to_thread(xlsx.append, rows(chunk))
     return read_chunks(await asyncio.to_thread(xlsx.save))

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import secrets
 from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import FromPath
 from markupsafe import escape
 
 from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
@@ -17,8 +20,19 @@ from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS
 from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
-from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio, new_file_id
-from zvonar_gateway.files.phones import PhoneImport, PhoneImportError, parse_phone_file
+from zvonar_gateway.files.audio import (
+    MAX_AUDIO_BYTES,
+    AudioRejected,
+    AudioTooLarge,
+    check_audio,
+    new_file_id,
+)
+from zvonar_gateway.files.phones import (
+    PhoneImport,
+    PhoneImportError,
+    RejectedPhone,
+    parse_phone_file,
+)
 from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.service_layer.campaigns import (
     check_body,
@@ -28,10 +42,26 @@ from zvonar_gateway.service_layer.campaigns import (
 )
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values
-from zvonar_gateway.web.render import html, words_of
+from zvonar_gateway.web.messages import field_error, rejected_lines
+from zvonar_gateway.web.render import html, redirect, words_of
 from zvonar_gateway.web.session import check_csrf
+from zvonar_runtime.logging import get_logger
 
 _MAX_PREVIEWS = 5
+# Rejected lines shown after the redirect to the created page (kept in the session cookie).
+_SESSION_REJECTED = 20
+_FILE_ID = re.compile(r"upload/[0-9a-f]{32}")
+_DEFAULTS = {
+    "speed": "800",
+    "audio_kind": "tts",
+    "routing_kind": "carousel",
+    "ivr_kind": "none",
+    "window_from": "09:00",
+    "window_to": "21:00",
+    "smart_delay": "60",
+}
+_DEFAULT_DAYS = ("mon", "tue", "wed", "thu", "fri")
+log = get_logger("zvonar.gateway.web")
 
 
 def _form_page(
@@ -44,6 +74,7 @@ def _form_page(
     status_code: int = 200,
     copy_count: int | None = None,
 ) -> Response[str]:
+    lang = words_of(request).lang
     return html(
         request,
         "create.html",
@@ -52,10 +83,12 @@ def _form_page(
         v=values,
         days=days,
         weekdays=list(WEEKDAYS),
-        errors=errors,
-        rejected=rejected,
+        # The API's English messages, said in the page's language by field and message.
+        errors={field: field_error(field, message, lang) for field, message in errors.items()},
+        rejected=rejected_lines(rejected, lang),
         nonce=values.get("nonce") or secrets.token_urlsafe(12),
         copy_count=copy_count,
+        max_audio_bytes=MAX_AUDIO_BYTES,
     )
 
 
@@ -85,18 +118,9 @@ async def _copied_base(
 @get("/campaigns/new", include_in_schema=False)
 async def new_campaign(request: Request[Any, Any, Any]) -> Response[str]:
     account = await require_account(request)
-    defaults = {
-        "speed": "800",
-        "audio_kind": "tts",
-        "routing_kind": "carousel",
-        "ivr_kind": "none",
-        "window_from": "09:00",
-        "window_to": "21:00",
-        "smart_delay": "60",
-    }
     source = _campaign_id(request.query_params.get("copy"))
     if source is None:
-        return _form_page(request, account, defaults, ["mon", "tue", "wed", "thu", "fri"], {}, [])
+        return _form_page(request, account, dict(_DEFAULTS), list(_DEFAULT_DAYS), {}, [])
     # "Скопировать": the form filled in from the campaign, to edit before anyone is called.
     detail = await read_detail(backend_of(request), account.id, source)
     now = dt.datetime.now(dt.UTC)
@@ -111,6 +135,9 @@ async def _upload(
     request: Request[Any, Any, Any], account: Account, upload: UploadFile, errors: Errors
 ) -> dict[str, str] | None:
     data = await upload.read()
+    if not data:
+        errors["audio.file_id"] = "the audio file is empty"
+        return None
     try:
         await asyncio.to_thread(check_audio, data)
     except (AudioRejected, AudioTooLarge) as exc:
@@ -126,6 +153,7 @@ async def _upload(
 async def _phones(
     values: dict[str, str], upload: Any, errors: Errors, copied: bytes | None = None
 ) -> tuple[PhoneImport | None, bytes]:
+    pasted = not (isinstance(upload, UploadFile) and upload.filename)
     if isinstance(upload, UploadFile) and upload.filename:
         data, name = await upload.read(), upload.filename
     else:
@@ -136,26 +164,50 @@ async def _phones(
         errors["phones"] = "at least one phone number is required"
         return None, data
     try:
-        return await asyncio.to_thread(parse_phone_file, data, name), data
+        # Pasted lines are numbers: only a known column name ("телефон") is taken for a
+        # header, never a first line that merely has no digits.
+        imported = await asyncio.to_thread(parse_phone_file, data, name, guess_header=not pasted)
     except PhoneImportError as exc:
         errors["phones"] = str(exc)
         return None, data
+    if not imported.numbers:
+        errors["phones"] = "no valid phone number"  # said with the other faults, at once
+    return imported, data
 
 
 @post("/campaigns/new", status_code=200, include_in_schema=False)
 async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    try:
+        await check_csrf(request)
+        form = await request.form()
+    except RequestEntityTooLarge:
+        # Over the body limit (the browser checks the audio's size first; this is the rest).
+        log.warning("create_form_too_large", path=request.url.path)
+        errors = {"audio.file_id": f"audio files are limited to {MAX_AUDIO_BYTES} bytes"}
+        return _form_page(request, account, dict(_DEFAULTS), list(_DEFAULT_DAYS), errors, [], 413)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     days = [str(d) for d in form.getall("window_days", [])]
     raw, errors = form_to_body(values, days, account.timezone)
     audio_file = form.get("audio_file")
+    kept = _kept_file_id(values)
     if values.get("audio_kind") == "file":
         if isinstance(audio_file, UploadFile) and audio_file.filename:
-            raw["audio"] = await _upload(request, account, audio_file, errors) or {
+            uploaded = await _upload(request, account, audio_file, errors)
+            raw["audio"] = uploaded or {"kind": "file", "file_id": ""}
+            if uploaded:
+                # Kept through any other fault of the form: the customer need not choose
+                # the file again.
+                values["audio_file_id"] = uploaded["file_id"]
+                values["audio_file_name"] = uploaded["name"]
+            else:
+                values.pop("audio_file_id", None)
+                values.pop("audio_file_name", None)
+        elif kept:
+            raw["audio"] = {
                 "kind": "file",
-                "file_id": "",
+                "file_id": kept,
+                "name": values.get("audio_file_name", ""),
             }
         elif values.get("copy_audio"):
             # The copied campaign's file: check_body makes sure it is this account's.
@@ -189,6 +241,9 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     except BodyInvalid as exc:
         errors.update({d["field"]: d["message"] for d in exc.details if d["field"] not in errors})
         body, caller = None, None
+        if any(d["field"] == "audio.file_id" for d in exc.details):
+            values.pop("audio_file_id", None)  # gone (or never this account's): choose again
+            values.pop("audio_file_name", None)
     if errors or body is None or phones is None:
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     try:
@@ -206,7 +261,45 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
             raise
         errors.update({d["field"]: d["message"] for d in exc.details} or {"phones": exc.message})
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
-    return html(request, "created.html", account=account, campaign=campaign, rejected=rejected)
+    # Post/Redirect/Get: the address becomes the campaign's, a reload posts nothing again.
+    created_rows = {
+        "id": campaign["id"],
+        "rows": _rejected_for_session(rejected),
+        "total": len(rejected),
+    }
+    request.set_session({**request.session, "created_rejected": created_rows})
+    return redirect(request, f"/campaigns/{campaign['id']}/created")
+
+
+def _rejected_for_session(rejected: list[Any]) -> list[list[Any]]:
+    return [[r.line, r.value[:40], r.reason] for r in rejected[:_SESSION_REJECTED]]
+
+
+def _kept_file_id(values: dict[str, str]) -> str:
+    """The file uploaded with an earlier try of this form (checked to be this account's
+    upload by `check_body`, like any file_id); "" when there is none or it is malformed."""
+    file_id = (values.get("audio_file_id") or "").strip()
+    return file_id if _FILE_ID.fullmatch(file_id) else ""
+
+
+@get("/campaigns/{campaign_id:int}/created", include_in_schema=False)
+async def created(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Response[str]:
+    account = await require_account(request)
+    detail = await read_detail(backend_of(request), account.id, campaign_id)
+    view = detail.campaign
+    kept = request.session.get("created_rejected") or {}
+    rows = kept.get("rows", []) if kept.get("id") == campaign_id else []
+    rejected = [RejectedPhone(int(r[0]), str(r[1]), str(r[2])) for r in rows if len(r) == 3]
+    campaign = {"id": view.id, "name": view.name, "status": str(view.status)}
+    lang = words_of(request).lang
+    return html(
+        request,
+        "created.html",
+        account=account,
+        campaign=campaign,
+        rejected=rejected_lines(rejected, lang),
+        rejected_total=kept.get("total", len(rejected)) if rows else 0,
+    )
 
 
 @post("/campaigns/preview", status_code=200, include_in_schema=False)
@@ -217,16 +310,14 @@ async def preview(request: Request[Any, Any, Any]) -> Response[str]:
     text = form.get("tts_text")
     text = text.strip() if isinstance(text, str) else ""
     if not text or len(text) > MAX_TTS_TEXT:
-        return Response(
-            f'<p class="field-error">{words_of(request)("error")}: 1..{MAX_TTS_TEXT}</p>',
-            media_type=MediaType.HTML,
-        )
+        message = words_of(request)("tts_length").format(max=MAX_TTS_TEXT)
+        return Response(f'<p class="field-error">{escape(message)}</p>', media_type=MediaType.HTML)
     reply = await backend_of(request).dialer(
         SynthesizePreview(text=text, account_id=account.id), SynthesizeReply, timeout=20
     )
     if reply.error or not reply.audio_object:
         return Response(
-            f'<p class="field-error">{escape(reply.error or "no audio")}</p>',
+            f'<p class="field-error">{escape(words_of(request)("preview_failed"))}</p>',
             media_type=MediaType.HTML,
         )
     # Only objects synthesized for this session may be fetched through the preview URL.
@@ -245,4 +336,4 @@ async def preview_audio(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(data, media_type="audio/wav")
 
 
-HANDLERS = [new_campaign, submit_campaign, preview, preview_audio]
+HANDLERS = [new_campaign, submit_campaign, created, preview, preview_audio]

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 
 from zvonar_gateway.http.deps import ApiError
 from zvonar_gateway.web.auth import NotSignedIn
+from zvonar_gateway.web.messages import api_message, field_error
 from zvonar_gateway.web.render import is_htmx, redirect, render, words_of
 from zvonar_gateway.web.session import CsrfError
 
@@ -46,17 +47,21 @@ def on_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[str
     elif exc.status_code == 429:
         message = words("too_many_attempts").format(seconds=exc.headers.get("Retry-After", "60"))
     elif exc.status_code == 404:
-        message = f"{words('not_found')}: {exc.message}"
+        message = f"{words('not_found')}: {api_message(exc.code, exc.message, words.lang)}"
     else:
-        fields = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details)
-        message = f"{words('error')}: {exc.message}" + (f" ({fields})" if fields else "")
+        # The API's English said in the page's language, by code, field and message.
+        said = api_message(exc.code, exc.message, words.lang)
+        fields = "; ".join(
+            field_error(str(d.get("field")), str(d.get("message")), words.lang) for d in exc.details
+        )
+        message = f"{words('error')}: {said}" + (f" ({fields})" if fields else "")
     return _answer(request, exc.status_code, message, exc.headers)
 
 
 def on_invalid_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[str]:
     """A form whose text is not UTF-8 (Litestar decodes the fields before the handler)."""
     log.warning("form_not_utf8", path=request.url.path, at=exc.start)
-    return _answer(request, 400, f"{words_of(request)('error')}: not valid UTF-8")
+    return _answer(request, 400, words_of(request)("not_utf8"))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -141,5 +141,5 @@ def options_to_values(
         days = list(options.window.days)
     if options.integration is not None:
         values["webhook_url"] = options.integration.webhook_url
-        values["webhook_secret"] = options.integration.secret
+        # The secret is write-only (sealed apart, never read back): typed again for a copy.
     return values, days

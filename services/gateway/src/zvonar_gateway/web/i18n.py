@@ -218,6 +218,31 @@ _WORDS: dict[str, tuple[str, str]] = {
     "size_leads": ("Лиды", "Leads"),
     "size_not_answered": ("Не ответили", "Not answered"),
     "size_in_progress": ("В процессе", "In progress"),
+    "tts_length": ("Введите текст: от 1 до {max} символов", "Type a text of 1 to {max} characters"),
+    "preview_failed": ("Не удалось синтезировать речь", "The speech could not be synthesized"),
+    "not_utf8": ("Ошибка: текст не в кодировке UTF-8", "Error: the text is not UTF-8"),
+    "audio_chosen": ("Загружен файл", "Uploaded file"),
+    "audio_replace": (
+        "чтобы заменить, выберите другой файл ниже",
+        "to replace it, choose another file below",
+    ),
+    "choose_file": ("Выбрать файл", "Choose a file"),
+    "no_file": ("Файл не выбран", "No file chosen"),
+    "audio_too_large": (
+        "Файл больше {mb} МБ: выберите файл поменьше",
+        "The file is over {mb} MB; choose a smaller one",
+    ),
+    "stop_list_empty": ("Стоп-лист пуст", "The stop-list is empty"),
+    "no_calls": ("Звонков пока нет", "No calls yet"),
+    "no_recordings": ("Записей разговоров нет", "There are no recordings"),
+    "header_line": ("Первая строка принята за заголовок", "The first line was taken for a header"),
+    "dates_reversed": (
+        "Дата «от» позже даты «до»: таких рассылок нет",
+        "The from date is after the to date: nothing can match",
+    ),
+    "bad_date": ("Дата в виде ДД.ММ.ГГГГ", "A date as DD.MM.YYYY"),
+    "rejected_more": ("и ещё", "and more"),
+    "export_phone": ("Телефон", "Phone"),
 }
 
 WEEKDAY_LABELS: dict[str, tuple[str, str]] = {

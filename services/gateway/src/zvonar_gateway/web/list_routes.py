@@ -64,6 +64,10 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
     if not isinstance(reply, CampaignPage):
         raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
     words = words_of(request)
+    if filter_error:
+        filter_error = words("bad_date")
+    elif query.created_from and query.created_to and query.created_from > query.created_to:
+        filter_error = words("dates_reversed")  # nothing can match: say why the list is empty
     pages = max(1, math.ceil(reply.total / query.per_page))
     rows = [row_view(view, account.timezone, words) for view in reply.items]
     # A smart part links to its main campaign and the main one to its parts on this page.
@@ -185,7 +189,8 @@ async def export_selected(request: Request[Any, Any, Any]) -> Response[Any]:
     content = await asyncio.to_thread(_file_bytes, fmt, rows)
     return Response(
         content,
-        media_type=MEDIA_TYPES[fmt],
+        # Litestar adds "; charset=utf-8" to a text/ type itself: name the type alone.
+        media_type="text/csv" if fmt == "csv" else MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="campaigns.{fmt}"'},
     )
 

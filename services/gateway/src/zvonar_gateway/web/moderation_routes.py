@@ -3,6 +3,7 @@ approve and reject-with-reason."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -63,8 +64,14 @@ async def decide(
     )
     ok = await backend_of(request).command(command)
     await backend_of(request).query(GetCampaign(campaign_id=campaign_id, min_position=ok.position))
-    # The decided row is replaced by a line saying so: the queue no longer holds it.
-    return html(request, "_decided.html", campaign_id=campaign_id, decision=decision)
+    # The decided row is replaced by a line saying so: the queue no longer holds it. The
+    # heading's count is the queue's as stats now has it (others decide too), sent as an event.
+    left = await backend_of(request).query(GetModerationQueue(page=1, per_page=1))
+    total = left.total if isinstance(left, CampaignPage) else None
+    headers = {"HX-Trigger": json.dumps({"queue-count": total})} if total is not None else None
+    return html(
+        request, "_decided.html", campaign_id=campaign_id, decision=decision, headers=headers
+    )
 
 
 HANDLERS = [queue, decide]

@@ -17,6 +17,7 @@ from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.http.routes.accounts import check_timezone
 from zvonar_gateway.http.routes.common import accounts_of
 from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.web.messages import field_error, rejected_lines
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.report_routes import page_number
 from zvonar_gateway.web.session import check_csrf
@@ -82,6 +83,10 @@ async def _stop_list(
     if not isinstance(reply, StopListPage):
         raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
     context = {"message": None, "rejected": [], "error": None, **extra}
+    lang = words_of(request).lang
+    context["rejected"] = rejected_lines(context["rejected"], lang)
+    if context["error"]:
+        context["error"] = field_error("phones", str(context["error"]), lang)
     return html(
         request,
         "stoplist.html",
@@ -111,8 +116,9 @@ async def stop_list_add(request: Request[Any, Any, Any]) -> Response[str]:
     else:
         text = form.get("phones_text")
         data, name = (text if isinstance(text, str) else "").encode(), "pasted.txt"
+    pasted = name == "pasted.txt"
     try:
-        imported = await asyncio.to_thread(parse_phone_file, data, name)
+        imported = await asyncio.to_thread(parse_phone_file, data, name, guess_header=not pasted)
     except PhoneImportError as exc:
         return await _stop_list(request, account, 1, error=str(exc))
     if not imported.numbers:
@@ -121,7 +127,7 @@ async def stop_list_add(request: Request[Any, Any, Any]) -> Response[str]:
             account,
             1,
             rejected=imported.rejected,
-            error=words_of(request)("nothing_selected"),
+            error="no valid phone number",
         )
     ok = await backend_of(request).command(
         AddToStopList(account_id=account.id, phones=imported.numbers)

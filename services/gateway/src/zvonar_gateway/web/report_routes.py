@@ -21,7 +21,14 @@ from zvonar_contracts.subjects import (
     message_folder,
 )
 from zvonar_gateway.files import reports
-from zvonar_gateway.files.exports import MEDIA_TYPES, ExportFormat, money_text
+from zvonar_gateway.files.exports import (
+    MEDIA_TYPES,
+    ExportFormat,
+    Verbatim,
+    money,
+    money_text,
+    page_time,
+)
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account
@@ -110,6 +117,8 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
     page = await report_page(backend, account, campaign_id, page_no, PER_PAGE)
     every = await every_call(backend, account, campaign_id) if page.total <= CHART_ROWS else None
     outcome_chart, time_chart = _charts(every, words, tz)
+    # Too many rows to read them all here: the zip is offered and says so itself if empty.
+    has_recordings = any(c.recording for c in every) if every is not None else page.total > 0
     main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
     clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
     calls = [
@@ -139,6 +148,7 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         page=page.page,
         pages=max(1, math.ceil(page.total / PER_PAGE)),
         outcome_chart=outcome_chart,
+        has_recordings=has_recordings,
         time_chart=time_chart,
         clips=[
             (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
@@ -154,17 +164,58 @@ async def report_download(request: Request[Any, Any, Any], campaign_id: FromPath
     fmt: ExportFormat = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
     first = await reports.report_rows(backend, account.id, campaign_id)
     base = str(request.base_url).rstrip("/")
+    words = words_of(request)
 
     def url_of(name: str | None) -> str | None:
         url = recording_url(campaign_id, name)
         return f"{base}{url}" if url else None
 
-    content = await reports.report_file(backend, account.id, account.timezone, first, fmt, url_of)
+    def row(call: CallRow, url: str | None) -> list[Any]:
+        return page_report_row(call, account.timezone, url, words)
+
+    content = await reports.report_file(
+        backend,
+        account.id,
+        account.timezone,
+        first,
+        fmt,
+        url_of,
+        columns=report_columns(words),
+        row=row,
+    )
+    # Litestar adds "; charset=utf-8" to a text/ type itself: name the type alone.
+    media = "text/csv" if fmt == "csv" else MEDIA_TYPES["xlsx"]
     return Stream(
         content,
-        media_type=MEDIA_TYPES[fmt],
+        media_type=media,
         headers={"Content-Disposition": f'attachment; filename="report-{campaign_id}.{fmt}"'},
     )
+
+
+_REPORT_HEADERS = ("phone", "part", "attempt", "started", "outcome", "duration", "cost_total",
+                   "answer", "lead", "recording")  # fmt: skip
+
+
+def report_columns(words: Words) -> tuple[str, ...]:
+    """The report file's header in the page's language (Russian by default)."""
+    return tuple(words(key) for key in _REPORT_HEADERS)
+
+
+def page_report_row(call: CallRow, tz: str, url: str | None, words: Words) -> list[Any]:
+    """A call as the page's file shows it: labels in the page's language, local time as the
+    page writes it, numbers as numbers (the cost a decimal, written as a numeric cell)."""
+    return [
+        Verbatim(call.phone),
+        call.part,
+        call.attempt,
+        page_time(call.started_at, tz) if call.started_at else None,
+        words.outcome(str(call.outcome)),
+        round(call.duration_s, 1),
+        money(call.cost),
+        call.answer_text,
+        words("yes") if call.lead else words("no"),
+        url,
+    ]
 
 
 @get("/campaigns/{campaign_id:int}/recording", include_in_schema=False)
@@ -197,6 +248,12 @@ async def recordings_zip(request: Request[Any, Any, Any], campaign_id: FromPath[
     account = await require_account(request)
     backend = backend_of(request)
     first = await reports.report_rows(backend, account.id, campaign_id)
+    if first.next is None and not any(c.recording for c in first.calls):
+        # Nothing to download: said on a page, not an empty archive.
+        words = words_of(request)
+        return html(  # type: ignore[return-value]
+            request, "error.html", status_code=404, message=words("no_recordings"), status=404
+        )
     return Stream(
         reports.recordings_zip(backend, account.id, first),
         media_type="application/zip",

@@ -14,6 +14,7 @@ from zvonar_contracts.options import FINAL_STATUSES, Status, Tag
 from zvonar_contracts.queries import CampaignView
 from zvonar_gateway.files.exports import money_text, page_time, size_text
 from zvonar_gateway.web.i18n import Words
+from zvonar_gateway.web.messages import system_comment
 
 # Which actions a row offers, by status (docs/API.md "Act"); the rest are always there.
 _PAUSABLE = {Status.ACCEPTED, Status.SCHEDULED, Status.IN_PROGRESS, Status.PAUSED_WINDOW}
@@ -97,7 +98,7 @@ def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
         speed=view.speed,
         cost=money_text(view.cost),
         comment_user=view.comment.user,
-        comment_system=view.comment.system,
+        comment_system=system_comment(view.comment.system, words.lang),
         can_pause=view.status in _PAUSABLE,
         can_resume=view.status is Status.PAUSED,
         can_stop=view.status not in FINAL_STATUSES,

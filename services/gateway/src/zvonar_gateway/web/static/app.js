@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var selected = new Set();
+  window.zvonarSelectedCount = function () { return selected.size; };
 
   // The poll morphs the table (idiomorph): rows and cells are updated in place, so the
   // scroll position, focus and text selection stay; what the server cannot know stays too:
@@ -168,5 +169,121 @@
       var spec = JSON.parse(canvas.dataset.chart);
       new Chart(canvas, spec);
     });
+  });
+})();
+
+/* Issue 18 (form errors, empty states, filters in the address). */
+(function () {
+  "use strict";
+
+  // An audio file over the server's limit is refused here, before a byte is uploaded.
+  function audioTooLarge(input) {
+    var limit = parseInt(input.dataset.maxBytes || "0", 10);
+    var file = input.files && input.files[0];
+    return limit > 0 && file && file.size > limit;
+  }
+
+  function showAudioError(input, on) {
+    var box = document.getElementById("audio-size-error");
+    if (!box) { return; }
+    box.hidden = !on;
+    box.textContent = on ? input.dataset.tooLarge : "";
+    var name = input.parentNode ? input.parentNode.querySelector(".file-name") : null;
+    var meta = document.querySelector('meta[name="file-words"]');
+    if (on && name && meta) { name.textContent = meta.content.split("|")[1]; }
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.id !== "audio-file") { return; }
+    if (audioTooLarge(input)) {
+      input.value = "";
+      showAudioError(input, true);
+    } else {
+      showAudioError(input, false);
+      // A newly chosen file replaces the one kept from the earlier try.
+      var kept = document.getElementById("kept-audio");
+      if (kept && input.files && input.files.length) { kept.remove(); }
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var input = event.target.querySelector ? event.target.querySelector("#audio-file") : null;
+    if (input && audioTooLarge(input)) {
+      event.preventDefault();
+      input.value = "";
+      showAudioError(input, true);
+    }
+  });
+
+  // "Удалить" with no row selected says so instead of asking to confirm.
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || elt.id !== "delete-selected") { return; }
+    var count = window.zvonarSelectedCount ? window.zvonarSelectedCount()
+      : document.querySelectorAll("#table .row-check:checked").length;
+    if (count > 0) { return; }
+    var form = document.getElementById("bulk");
+    event.preventDefault();
+    var flash = document.getElementById("flash");
+    if (flash && form) {
+      flash.innerHTML = '<p class="flash error" role="status" id="nothing-selected"></p>';
+      flash.firstChild.textContent = form.dataset.empty;
+    }
+  });
+
+  // The moderation heading's count follows the queue.
+  document.addEventListener("queue-count", function (event) {
+    var count = document.getElementById("queue-count");
+    if (count && event.detail && event.detail.value !== undefined) {
+      count.textContent = String(event.detail.value);
+    }
+  });
+
+  // The filters are in the address: a bookmark or a reload opens the same list.
+  function filtersToAddress(form) {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string" && value !== "" && !(key === "page" && value === "1")) {
+        params.append(key, value);
+      }
+    });
+    var query = params.toString();
+    history.replaceState(history.state, "", location.pathname + (query ? "?" + query : ""));
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "filters" && event.detail.successful) { filtersToAddress(elt); }
+  });
+})();
+
+/* File fields in the page's language: the browser's own button speaks the browser's
+   language ("Choose File"), so it is hidden behind a button and a name of ours. */
+(function () {
+  "use strict";
+  function enhance(input) {
+    if (input.dataset.enhanced) { return; }
+    var meta = document.querySelector('meta[name="file-words"]');
+    if (!meta) { return; }
+    var words = meta.content.split("|");
+    input.dataset.enhanced = "1";
+    input.classList.add("file-native");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "file-button";
+    button.textContent = words[0];
+    var name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = words[1];
+    button.addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", function () {
+      name.textContent = input.files && input.files.length ? input.files[0].name : words[1];
+    });
+    input.insertAdjacentElement("afterend", name);
+    input.insertAdjacentElement("afterend", button);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll('input[type="file"]').forEach(enhance);
   });
 })();
