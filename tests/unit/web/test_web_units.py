@@ -11,11 +11,13 @@ import pytest
 
 from zvonar_contracts.options import Size, Status, Tag
 from zvonar_contracts.queries import CampaignView, Comment, HistoryEntry, Start
+from zvonar_gateway.domain.timezones import RUSSIA, real_zones, zone_options
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.forms import form_to_body
+from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.session import SECRET_FILE, session_secret
-from zvonar_gateway.web.view import calls_over_time, history_rows, row_view
+from zvonar_gateway.web.view import calls_over_time, row_view
 
 RU, EN = Words("ru"), Words("en")
 
@@ -166,9 +168,11 @@ def test_history_rows_name_the_events_and_leave_out_nested_values() -> None:
         details={"started_at": "2026-06-01T08:00:00Z", "phones": {"count": 3}},
     )
     assert history_rows([entry], "Europe/Moscow", RU) == [
-        ("01.06.2026 (10:00:00)", "Запущена", "started_at: 01.06.2026 (11:00:00)")
+        ("01.06.2026 (10:00:00)", "Запущена", "первые звонки в 01.06.2026 (11:00:00)")
     ]
-    assert history_rows([entry], "UTC", EN)[0][1] == "Started"
+    assert history_rows([entry], "UTC", EN)[0][1:] == (
+        "Started", "calling began at 01.06.2026 (08:00:00)"
+    )  # fmt: skip
 
 
 def test_history_rows_say_why_a_campaign_is_idle_in_words() -> None:
@@ -178,11 +182,51 @@ def test_history_rows_say_why_a_campaign_is_idle_in_words() -> None:
         details={"reason": "paused_by_system", "until": None},
     )
     assert history_rows([entry], "UTC", RU)[0][1:] == (
-        "Ожидание", "reason: пауза системой: оператор связи недоступен"
+        "Ожидание", "пауза системой: оператор связи недоступен"
     )  # fmt: skip
     assert history_rows([entry], "UTC", EN)[0][2] == (
-        "reason: paused by the system: the carrier is unreachable"
+        "paused by the system: the carrier is unreachable"
     )
+
+
+def test_history_is_written_for_people_in_the_account_zone() -> None:
+    """Issue 18 point 7: no field names, no account_tz, the idle `until` re-zoned."""
+    at = dt.datetime(2026, 11, 29, 5, 0, tzinfo=dt.UTC)
+
+    def entry(kind: str, **details: object) -> HistoryEntry:
+        return HistoryEntry(type=kind, at=at, details=details)
+
+    history = [
+        entry("CampaignCreated", account_tz="Europe/Moscow", phones={"file": "x"}),
+        entry("CampaignModerated", decided_by="rules", decision="accepted", status="accepted"),
+        entry("CampaignModerated", decided_by="moderator", decision="rejected",
+              status="rejected", reason="Нужна лицензия"),
+        entry("CampaignPaused", paused_by="customer", reason=""),
+        entry("CampaignResumed", status="paused_window"),
+        entry("CampaignIdle", reason="window_closed", until="2026-11-29T05:45:28Z"),
+        entry("SmartPartStarted", part=1, part_campaign_id=1000009, phone_count=4),
+        entry("CampaignCommentChanged", text="Перезвонить"),
+    ]  # fmt: skip
+    said = [details for _, _, details in history_rows(history, "Europe/Moscow", RU)]
+    assert said == [
+        "",
+        "одобрена автоматической проверкой",
+        "отклонена модератором, причина: Нужна лицензия",
+        "клиентом",
+        "статус: Пауза — вне временного интервала",
+        "вне временного интервала, до 29.11.2026 (08:45:28)",
+        "часть 1 (рассылка 1000009), номеров: 4",
+        "«Перезвонить»",
+    ]
+    english = [details for _, _, details in history_rows(history, "UTC", EN)]
+    assert english[1:4] == [
+        "approved by the automatic check",
+        "rejected by a moderator, reason: Нужна лицензия",
+        "by the customer",
+    ]
+    everything = " ".join(said + english)
+    for internal in ("account_tz", "decided_by", "paused_by", "Europe/Moscow", "2026-11-29T"):
+        assert internal not in everything
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -190,3 +234,28 @@ def test_every_status_and_tag_has_a_label_in_both_languages(status: Status) -> N
     assert RU.status(status) and EN.status(status) and RU.status(status) != EN.status(status)
     for tag in Tag:
         assert RU.tag(tag) and EN.tag(tag)
+
+
+def test_timezones_offered_are_real_with_russia_first_and_offsets() -> None:
+    """Issue 18 point 11: Russia's zones first (west to east) with offset and city; no
+    "localtime", "Factory" or legacy aliases; an old choice outside the list is kept."""
+    winter = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
+    options = zone_options("ru", "Europe/Moscow", winter)
+    names = [o.name for o in options]
+    assert set(names[: len(RUSSIA)]) == set(RUSSIA)
+    offsets = [o.label.split(" ")[0] for o in options[: len(RUSSIA)]]
+    assert offsets == sorted(offsets)  # west to east: UTC+02:00 ... UTC+12:00
+    assert options[0].label == "UTC+02:00 — Калининград"
+    labels = {o.name: o.label for o in options}
+    assert labels["Europe/Moscow"] == "UTC+03:00 — Москва"
+    assert labels["Asia/Kamchatka"] == "UTC+12:00 — Петропавловск-Камчатский"
+    assert labels["America/New_York"] == "UTC-05:00 — America/New York"
+    assert labels["UTC"] == "UTC+00:00 — UTC"
+    summer = {o.name: o.label for o in zone_options("en", None, winter.replace(month=7))}
+    assert summer["America/New_York"] == "UTC-04:00 — America/New York"
+    assert summer["Europe/Moscow"] == "UTC+03:00 — Moscow"
+    for unreal in ("localtime", "Factory", "posixrules", "W-SU", "US/Eastern", "Etc/GMT-3"):
+        assert unreal not in names and unreal not in real_zones()
+    assert 300 < len(names) < 500
+    kept = zone_options("ru", "W-SU", winter)
+    assert kept[-1].name == "W-SU"

@@ -32,11 +32,11 @@ from zvonar_gateway.files.exports import (
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.view import (
     calls_over_time,
-    history_rows,
     local_time,
     row_view,
     size_counters,

@@ -5,7 +5,6 @@ account's timezone and the page's language (the seed's formats: `DD.MM.YYYY (HH:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -113,31 +112,6 @@ def size_counters(view: CampaignView) -> list[tuple[str, int]]:
         ("size_not_answered", size.not_answered),
         ("size_in_progress", size.in_progress),
     ]
-
-
-def history_rows(history: list[Any], tz: str, words: Words) -> list[tuple[str, str, str]]:
-    """(time, event label, details) for the report's status history; nested values (the
-    phone base reference) are left out, times are re-zoned."""
-    rows = []
-    for entry in history:
-        parts = []
-        for key, value in sorted(entry.details.items()):
-            if value in ("", None) or isinstance(value, dict | list):
-                continue
-            if isinstance(value, str) and key.endswith("_at"):
-                value = _maybe_time(value, tz)
-            elif entry.type == "CampaignIdle" and key == "reason":
-                value = words.idle_reason(str(value))
-            parts.append(f"{key}: {value}")
-        rows.append((local_time(entry.at, tz), words.event(entry.type), ", ".join(parts)))
-    return rows
-
-
-def _maybe_time(text: str, tz: str) -> str:
-    try:
-        return page_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
-    except ValueError:
-        return text
 
 
 def _bucket(span: dt.timedelta) -> tuple[int, str]:
