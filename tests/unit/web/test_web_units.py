@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from zvonar_contracts.options import Size, Status, Tag
+from zvonar_contracts.options import CampaignOptions, Size, Status, Tag, TtsAudio, WordsIvr
 from zvonar_contracts.queries import CampaignView, Comment, HistoryEntry, Start
 from zvonar_gateway.domain.timezones import RUSSIA, real_zones, zone_options
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.forms import form_to_body
 from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
+from zvonar_gateway.web.moderation_view import Piece, caught_phrases, mark, said
 from zvonar_gateway.web.session import SECRET_FILE, session_secret
 from zvonar_gateway.web.view import calls_over_time, row_view
 
@@ -259,3 +260,26 @@ def test_timezones_offered_are_real_with_russia_first_and_offsets() -> None:
     assert 300 < len(names) < 500
     kept = zone_options("ru", "W-SU", winter)
     assert kept[-1].name == "W-SU"
+
+
+def test_the_moderators_marks_fall_on_the_rules_hit_in_any_word_form() -> None:
+    """Issue 18 point 2: the phrase moderation quoted, marked where the text says it."""
+    comment = "Финансовые услуги (кредиты, займы): нужно уточнение — «кредит» (текст ролика)"
+    assert caught_phrases(comment) == ["кредит"]
+    text = "Оформите кредит! С кредитом проще, кредо — нет."
+    pieces = mark(text, ["кредит"])
+    assert "".join(p.text for p in pieces) == text
+    assert [p.text for p in pieces if p.hit] == ["кредит", "кредитом"]
+    phrase = mark("Лучшие Ставок на спорт тут", ["ставки на спорт"])
+    assert [p.text for p in phrase if p.hit] == ["Ставок на спорт"]
+    assert mark("ничего такого", ["кредит"]) == [Piece("ничего такого", False)]
+    options = CampaignOptions(
+        name="Кредиты всем",
+        audio=TtsAudio(text="Дадим кредит"),
+        ivr=WordsIvr(lead_words=["да", "кредит"]),
+    )
+    says = said(options, comment, 12)
+    assert [p.text for p in says.name if p.hit] == ["Кредиты"]
+    assert [p.text for p in says.text if p.hit] == ["кредит"]
+    assert [[p.hit for p in word] for word in says.lead_words] == [[False], [True]]
+    assert (says.numbers, says.has_file, says.file_name) == (12, False, [])

@@ -179,6 +179,12 @@ _WORDS: dict[str, tuple[str, str]] = {
     "reason": ("Причина", "Reason"),
     "reason_required": ("Укажите причину", "Give a reason"),
     "account": ("Аккаунт", "Account"),
+    "col_says": ("Что говорит рассылка", "What the campaign says"),
+    "tts_text": ("Текст ролика", "Message text"),
+    "audio_file": ("Аудиофайл", "Audio file"),
+    "lead_words": ("Слова-лиды", "Lead words"),
+    "lead_keys": ("Клавиши-лиды", "Lead keys"),
+    "numbers_count": ("Номеров в базе", "Numbers in the base"),
     "empty_queue": ("Очередь пуста", "The queue is empty"),
     "error": ("Ошибка", "Error"),
     "unavailable": (
