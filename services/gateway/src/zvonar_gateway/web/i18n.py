@@ -157,6 +157,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "recording": ("Запись", "Recording"),
     "clips": ("Аудиоролики", "Audio clips"),
     "no_clips": ("Аудиороликов нет", "No audio clips"),
+    "seconds_short": ("с", "s"),
     "recordings_zip": ("Скачать записи (zip)", "Download recordings (zip)"),
     "timezone": ("Часовой пояс", "Timezone"),
     "save": ("Сохранить", "Save"),

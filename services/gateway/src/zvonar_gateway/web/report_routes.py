@@ -29,6 +29,7 @@ from zvonar_gateway.files.exports import (
     money_text,
     report_row,
 )
+from zvonar_gateway.files.reports import campaign_clips, clip_prefix
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account
@@ -109,8 +110,9 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         await report_page(backend, account, campaign_id, 1, 0) if page.total <= CHART_ROWS else None
     )
     outcome_chart, time_chart = _charts(every, words, tz)
-    main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
-    clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
+    # The clips the API's GET /campaigns/{id}/audio lists, read the same way (a smart part
+    # plays its main campaign's message).
+    prefix, clips = clip_prefix(detail.campaign), await campaign_clips(backend, detail.campaign)
     calls = [
         {
             "phone": c.phone,
@@ -140,8 +142,8 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         outcome_chart=outcome_chart,
         time_chart=time_chart,
         clips=[
-            (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
-            for name, _ in clips
+            (name, f"{duration:.1f}", f"/campaigns/{campaign_id}/clip?name={quote(prefix + name)}")
+            for name, duration in clips
         ],
     )
 
