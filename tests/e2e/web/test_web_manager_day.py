@@ -111,6 +111,21 @@ def test_a_smart_part_report_plays_its_main_campaigns_message(
     page.wait_for_function("a => a.readyState >= 1 && a.duration > 0", arg=player.element_handle())
     shot(page, output_dir, "01-smart-part-clips")
 
+    # The main's calls over time: one bar per step from the first call to the last, quiet
+    # steps at 0, every call counted.
+    wait_status(client, main["id"], "finished", timeout=90)
+    page.goto(f"/campaigns/{main['id']}/report")
+    expect(page.locator("tr.call-row").first).to_be_visible()
+    calls = int(page.locator("#calls h2").inner_text().split("(")[1].rstrip(")"))
+    page.wait_for_function("() => Chart.getChart(document.getElementById('chart-time'))")
+    labels, counts = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('chart-time'));"
+        " return [c.data.labels, c.data.datasets[0].data]; }"
+    )
+    assert len(labels) == len(counts) == len(set(labels)) and sum(counts) == calls
+    assert counts[0] > 0 and counts[-1] > 0
+    shot(page, output_dir, "02-main-report-chart")
+
 
 def test_a_campaign_that_never_rang_has_no_start_and_its_history_reads_plainly(
     page: Any, stack: Stack, output_dir: Path

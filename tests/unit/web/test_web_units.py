@@ -156,9 +156,21 @@ def test_calls_are_counted_per_bar_of_local_time() -> None:
     base = dt.datetime(2026, 6, 1, 7, 0, 10, tzinfo=dt.UTC)
     later = [base, base + dt.timedelta(seconds=20), base + dt.timedelta(hours=2)]
     labels, counts = calls_over_time(later, "Europe/Moscow")
-    assert labels == ["01.06 10:00", "01.06 12:00"] and counts == [2, 1]
+    # Issue 18: a continuous time axis — every minute from the first call to the last.
+    assert (labels[0], labels[1], labels[-1], len(labels)) == (
+        "01.06 10:00", "01.06 10:01", "01.06 12:00", 121
+    )  # fmt: skip
+    assert (counts[0], counts[-1], sum(counts), len(counts)) == (2, 1, 3, 121)
     quick = [base, base + dt.timedelta(seconds=5), base + dt.timedelta(seconds=31)]
-    assert calls_over_time(quick, "Europe/Moscow") == (["10:00:10", "10:00:40"], [2, 1])
+    assert calls_over_time(quick, "Europe/Moscow") == (
+        ["10:00:10", "10:00:20", "10:00:30", "10:00:40"], [2, 0, 0, 1]
+    )  # fmt: skip
+    # Bars follow the local wall clock, even in a zone half an hour off UTC.
+    days = [base, base + dt.timedelta(days=3)]
+    hourly, _ = calls_over_time(days, "Asia/Kolkata")
+    assert (hourly[0], hourly[-1], len(hourly)) == ("01.06 12:00", "04.06 12:00", 73)
+    month, per_day = calls_over_time([base, base + dt.timedelta(days=20)], "UTC")
+    assert (month[0], month[-1], len(month), sum(per_day)) == ("01.06", "21.06", 21, 2)
     assert calls_over_time([], "UTC") == ([], [])
 
 

@@ -92,9 +92,27 @@ def _charts(every: ReportPage | None, words: Words, tz: str) -> tuple[str, str |
         "type": "bar",
         "data": {
             "labels": labels,
-            "datasets": [{"label": words("calls"), "data": values, "backgroundColor": "#1d5fd1"}],
+            "datasets": [
+                {
+                    "label": words("calls"),
+                    "data": values,
+                    "backgroundColor": "#1d5fd1",
+                    # Bars side by side, as on a time line: a quiet stretch is a gap.
+                    "barPercentage": 1.0,
+                    "categoryPercentage": 1.0,
+                }
+            ],
         },
-        "options": {"responsive": True, "maintainAspectRatio": False, "animation": False},
+        "options": {
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "animation": False,
+            "plugins": {"legend": {"display": False}},
+            "scales": {
+                "x": {"ticks": {"autoSkip": True, "maxRotation": 0}},
+                "y": {"beginAtZero": True, "ticks": {"precision": 0}},
+            },
+        },
     }
     return json.dumps(outcome_chart), json.dumps(time_chart)
 
