@@ -200,3 +200,46 @@ def test_the_profile_offers_real_zones_russia_first_with_offsets(
     assert refused.status == 422
     page.goto("/profile")
     expect(page.locator("#timezone option:checked")).to_have_text("UTC+10:00 — Владивосток")
+
+
+def test_tags_are_chips_and_dates_read_dd_mm_yyyy_in_an_english_browser(
+    browser: Any, stack: Stack, output_dir: Path, csp_violations: Any
+) -> None:
+    client, key = account(stack, "Фильтры")
+    recorded = create(client, name="С записью", phones=PHONES[:1], start_at=future(), record=True)
+    plain = create(client, name="Без записи", phones=PHONES[:1], start_at=future())
+    # A browser in American English: its own date inputs would read MM/DD/YYYY.
+    context = browser.new_context(base_url=stack.base_url, viewport=LAPTOP, locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("console", csp_violations)
+    try:
+        sign_in(page, key)
+        expect(page.locator("#table tbody tr[data-id]")).to_have_count(2)
+        chips = page.locator("#tag-filter label.chip")
+        expect(chips).to_have_count(9)
+        for index in range(9):  # every tag in view, none behind a scrolled list
+            expect(chips.nth(index)).to_be_in_viewport()
+        chips.filter(has_text="С записью").click()
+        expect(page.locator("#table tbody tr[data-id]")).to_have_count(1)
+        expect(row(page, recorded["id"])).to_be_visible()
+        expect(page.locator("#tag-filter input[value=recording]")).to_be_checked()
+        shot(page, output_dir, "01-tag-chip-on")
+        chips.filter(has_text="С записью").click()
+        expect(page.locator("#table tbody tr[data-id]")).to_have_count(2)
+
+        date_from = page.locator("#filters input[name=date_from]")
+        expect(date_from).to_have_attribute("placeholder", "ДД.ММ.ГГГГ")
+        tomorrow = dt.datetime.now(ZoneInfo("Europe/Moscow")) + dt.timedelta(days=1)
+        date_from.fill(tomorrow.strftime("%d.%m.%Y"))
+        date_from.dispatch_event("change")
+        expect(page.locator("#table tbody tr[data-id]")).to_have_count(0)
+        today = tomorrow - dt.timedelta(days=1)
+        date_from.fill(today.strftime("%d.%m.%Y"))
+        date_from.dispatch_event("change")
+        expect(page.locator("#table tbody tr[data-id]")).to_have_count(2)
+        expect(row(page, plain["id"])).to_be_visible()
+        shot(page, output_dir, "02-dates-dd-mm-yyyy")
+    finally:
+        context.close()
+    assert not csp_violations.seen, csp_violations.seen

@@ -81,6 +81,7 @@ def test_filters_read_from_the_query_and_turned_into_the_stats_query() -> None:
     tags = {"tag": ["recording", "nonsense", "recording"]}
     filters = read_filters(params.get, lambda key: tags.get(key, []))
     assert filters.q == "весна" and filters.tags == ["recording"] and filters.page == 3
+    assert filters.date_from == "01.06.2026"
     query, error = to_query(filters, "acc_1", "Europe/Moscow")
     assert error is None
     assert query.statuses == [Status.PAUSED] and query.tags == [Tag.RECORDING]
@@ -89,6 +90,22 @@ def test_filters_read_from_the_query_and_turned_into_the_stats_query() -> None:
     assert "tag=recording" in filters.query_string(page=4) and "page=4" in filters.query_string(
         page=4
     )
+
+
+def test_filter_dates_are_shown_and_typed_as_dd_mm_yyyy() -> None:
+    """Issue 18 point 14: the page's way of writing a date, whatever the browser's locale."""
+    typed = {"date_from": "01.06.2026", "date_to": "2.6.2026", "time_to": "12:30"}
+    filters = read_filters(typed.get, lambda key: [])
+    assert (filters.date_from, filters.date_to) == ("01.06.2026", "2.6.2026")
+    query, error = to_query(filters, "acc_1", "Europe/Moscow")
+    assert error is None
+    assert query.created_from == dt.datetime(2026, 5, 31, 21, 0, tzinfo=dt.UTC)
+    assert query.created_to == dt.datetime(2026, 6, 2, 9, 30, 59, 999_999, tzinfo=dt.UTC)
+    # An old bookmark's ISO date still works, and is shown the page's way.
+    old = read_filters({"date_from": "2026-06-01"}.get, lambda key: [])
+    assert old.date_from == "01.06.2026"
+    assert to_query(old, "acc_1", "UTC")[0].created_from == dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    assert to_query(ListFilters(date_from="31.02.2026"), "acc_1", "UTC")[1]
 
 
 def test_an_unreadable_date_is_reported_and_ignored() -> None:

@@ -158,6 +158,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "clips": ("Аудиоролики", "Audio clips"),
     "no_clips": ("Аудиороликов нет", "No audio clips"),
     "seconds_short": ("с", "s"),
+    "date_placeholder": ("ДД.ММ.ГГГГ", "DD.MM.YYYY"),
     "recordings_zip": ("Скачать записи (zip)", "Download recordings (zip)"),
     "timezone": ("Часовой пояс", "Timezone"),
     "save": ("Сохранить", "Save"),
