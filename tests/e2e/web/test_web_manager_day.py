@@ -243,3 +243,32 @@ def test_tags_are_chips_and_dates_read_dd_mm_yyyy_in_an_english_browser(
     finally:
         context.close()
     assert not csp_violations.seen, csp_violations.seen
+
+
+def test_the_create_form_says_each_label_once_and_shows_the_chosen_message_kind(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    _, key = account(stack, "Форма")
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, key)
+    page.goto("/campaigns/new")
+    # No field repeats its group's title ("Название" over "Название").
+    doubled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#create-form fieldset')).flatMap(f => {
+             const title = f.querySelector('legend').textContent.trim();
+             return Array.from(f.querySelectorAll('label'))
+               .filter(l => l.textContent.trim().startsWith(title)).map(() => title); })"""
+    )
+    assert doubled == []
+    tts, upload = page.locator("textarea[name=tts_text]"), page.locator("input[name=audio_file]")
+    expect(tts).to_be_visible()
+    expect(page.locator("#preview-button")).to_be_visible()
+    expect(upload).to_be_hidden()
+    shot(page, output_dir, "01-create-tts")
+    page.check("input[name=audio_kind][value=file]")
+    expect(upload).to_be_visible()
+    expect(tts).to_be_hidden()
+    expect(page.locator("#preview-button")).to_be_hidden()
+    shot(page, output_dir, "02-create-file")
+    page.check("input[name=audio_kind][value=tts]")
+    expect(tts).to_be_visible()
