@@ -126,7 +126,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "ivr_none": ("Нет", "None"),
     "ivr_words": ("Слова (лид-слова через запятую)", "Words (lead words, comma separated)"),
     "ivr_keys": ("Клавиши (лид-клавиши через запятую)", "Keys (lead keys, comma separated)"),
-    "smart_parts": ("Частей (повторный обзвон не ответивших)", "Parts (re-dials of those who did not answer)"),
+    "smart_parts": ("Частей (повторный обзвон не ответивших)", "Parts (redials of the unanswered)"),
     "smart_delay": ("Задержка, минут", "Delay, minutes"),
     "record": ("Записывать разговоры", "Record conversations"),
     "window": ("Ограничить время и дни рассылки", "Limit the hours and days"),
