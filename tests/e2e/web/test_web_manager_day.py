@@ -272,3 +272,20 @@ def test_the_create_form_says_each_label_once_and_shows_the_chosen_message_kind(
     shot(page, output_dir, "02-create-file")
     page.check("input[name=audio_kind][value=tts]")
     expect(tts).to_be_visible()
+
+    # The start typed as ДД.ММ.ГГГГ and ЧЧ:ММ (the browser's own date input would follow
+    # its UI language: mm/dd/yyyy and AM/PM in this Chromium).
+    day = (dt.datetime.now(ZoneInfo("Europe/Moscow")) + dt.timedelta(days=3)).strftime("%d.%m.%Y")
+    expect(page.locator("input[name=start_date]")).to_have_attribute("placeholder", "ДД.ММ.ГГГГ")
+    page.fill("input[name=name]", "С датой старта")
+    page.fill("textarea[name=phones_text]", PHONES[0])
+    page.fill("textarea[name=tts_text]", "Здравствуйте!")
+    page.fill("input[name=start_date]", day)
+    page.fill("input[name=start_time]", "10:30")
+    page.click("#create-submit")
+    expect(page.locator("#created")).to_contain_text("С датой старта")
+    campaign_id = int(page.locator("#created").inner_text().split(":")[1].split("—")[0])
+    page.click("#to-list")
+    expect(row(page, campaign_id).locator(".start")).to_have_text(
+        f"Запланирована на {day} (10:30:00)", timeout=30_000
+    )

@@ -153,6 +153,19 @@ def test_the_create_form_becomes_the_api_body() -> None:
     assert body["record"] and body["amd"] and body["comment"] == "мой"
 
 
+def test_the_create_forms_start_is_typed_as_dd_mm_yyyy_and_hh_mm() -> None:
+    """Issue 18 point 14: the start date typed the page's way, whatever the browser's locale."""
+    body, errors = form_to_body(
+        {"start_date": "18.06.2026", "start_time": "9:05", "audio_kind": "tts"}, [], "Europe/Moscow"
+    )
+    assert errors == {} and body["start_at"] == "2026-06-18T09:05:00+03:00"
+    body, _ = form_to_body({"start_date": "1.7.2026"}, [], "UTC")
+    assert body["start_at"] == "2026-07-01T00:00:00+00:00"
+    _, errors = form_to_body({"start_date": "31.02.2026", "start_time": "10:00"}, [], "UTC")
+    assert set(errors) == {"start_at"}
+    assert "start_at" not in form_to_body({"start_date": "", "start_time": "10:00"}, [], "UTC")[0]
+
+
 def test_the_create_form_names_its_own_faults() -> None:
     body, errors = form_to_body(
         {"speed": "быстро", "start_at": "вчера", "smart_parts": "x"}, [], "UTC"

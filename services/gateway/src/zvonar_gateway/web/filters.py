@@ -89,6 +89,7 @@ def _bound(date: str, time: str, tz: str, *, end: bool) -> dt.datetime | None:
     if not date:
         return None
     date = _iso(date)
+    time = f"0{time}" if re.fullmatch(r"\d:\d\d", time) else time
     text = f"{date}T{time}" if time else date
     moment = parse_bound(text, ZoneInfo(tz), end_of_day=end)
     if end and time and moment is not None:

@@ -160,6 +160,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "no_clips": ("Аудиороликов нет", "No audio clips"),
     "seconds_short": ("с", "s"),
     "date_placeholder": ("ДД.ММ.ГГГГ", "DD.MM.YYYY"),
+    "time_placeholder": ("ЧЧ:ММ", "HH:MM"),
+    "start_date": ("Дата старта", "Start date"),
     "recordings_zip": ("Скачать записи (zip)", "Download recordings (zip)"),
     "timezone": ("Часовой пояс", "Timezone"),
     "save": ("Сохранить", "Save"),
