@@ -69,6 +69,11 @@ async def test_patch_me_validates_the_zone(
     wrong_type = await client.patch("/api/v1/me", json={"timezone": 5}, headers=headers)
     assert wrong_type.status_code == 422
     assert wrong_type.json()["error"]["details"][0]["field"] == "timezone"
+    # Issue 18 point 11: zoneinfo loads these, yet none is a zone a customer lives in.
+    for unreal in ("localtime", "Factory", "posixrules", "W-SU", "US/Eastern", "Etc/GMT-3"):
+        refused = await client.patch("/api/v1/me", json={"timezone": unreal}, headers=headers)
+        assert refused.status_code == 422, unreal
+        assert refused.json()["error"]["details"][0]["field"] == "timezone"
     good = await client.patch("/api/v1/me", json={"timezone": "Asia/Tokyo"}, headers=headers)
     assert good.status_code == 200 and good.json()["timezone"] == "Asia/Tokyo"
     assert (await client.get("/api/v1/me", headers=headers)).json()["timezone"] == "Asia/Tokyo"

@@ -89,6 +89,31 @@ def test_the_lifecycle_moves_status_and_start(story: Any, mk: Any) -> None:
     assert story.view(CID).status == Status.FINISHED
 
 
+def test_a_campaign_that_never_called_shows_no_start_once_paused(story: Any, mk: Any) -> None:
+    """Issue 18 point 8: started outside its window, paused before one call rang."""
+    started = mk.T0 + dt.timedelta(minutes=1)
+    story.campaign(
+        mk.created(CID),
+        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
+                 status=Status.ACCEPTED),
+        mk.event(ev.CampaignStarted, CID, started_at=started),
+    )  # fmt: skip
+    assert story.view(CID).start == Start(kind="started", at=started)  # it is calling now
+    story.campaign(mk.event(ev.CampaignOutOfWindow, CID))
+    assert story.view(CID).start.kind == "out_of_window"
+
+    story.campaign(mk.event(ev.CampaignPaused, CID, paused_by="customer"))
+    assert story.view(CID).start == Start(kind="not_started")
+    story.campaign(mk.event(ev.CampaignStopped, CID))
+    assert story.view(CID).start == Start(kind="not_started")
+
+    # Once a call has rung, the start time is the campaign's, whatever its status.
+    story.campaign(mk.created(CID + 1), mk.event(ev.CampaignStarted, CID + 1, started_at=started))
+    story.calls(mk.call(CID + 1, "+79160000001", "no_answer"))
+    story.campaign(mk.event(ev.CampaignPaused, CID + 1, paused_by="customer"))
+    assert story.view(CID + 1).start == Start(kind="started", at=started)
+
+
 def test_a_rejection_reason_is_the_system_comment(story: Any, mk: Any) -> None:
     story.campaign(
         mk.created(CID),

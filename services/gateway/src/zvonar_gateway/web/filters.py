@@ -4,6 +4,7 @@ typed, kept to re-fill the form and the polling fragment, and the stats query it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -59,17 +60,36 @@ def read_filters(
         q=(get("q") or "").strip()[:200],
         tags=list(dict.fromkeys(tags)),
         status=status if status in Status.__members__.values() else "",
-        date_from=(get("date_from") or "").strip(),
+        date_from=dotted((get("date_from") or "").strip()),
         time_from=(get("time_from") or "").strip(),
-        date_to=(get("date_to") or "").strip(),
+        date_to=dotted((get("date_to") or "").strip()),
         time_to=(get("time_to") or "").strip(),
         page=_page(get("page")),
     )
 
 
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def dotted(date: str) -> str:
+    """A date as the page shows it, DD.MM.YYYY (an ISO date of an old bookmark turned so)."""
+    try:
+        return dt.date.fromisoformat(date).strftime("%d.%m.%Y") if len(date) == 10 else date
+    except ValueError:
+        return date
+
+
+def _iso(date: str) -> str:
+    """DD.MM.YYYY (the page's way, whatever the browser's locale) as YYYY-MM-DD."""
+    found = _DOTTED.fullmatch(date)
+    return f"{found[3]}-{int(found[2]):02d}-{int(found[1]):02d}" if found else date
+
+
 def _bound(date: str, time: str, tz: str, *, end: bool) -> dt.datetime | None:
     if not date:
         return None
+    date = _iso(date)
+    time = f"0{time}" if re.fullmatch(r"\d:\d\d", time) else time
     text = f"{date}T{time}" if time else date
     moment = parse_bound(text, ZoneInfo(tz), end_of_day=end)
     if end and time and moment is not None:

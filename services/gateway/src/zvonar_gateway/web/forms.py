@@ -4,6 +4,7 @@ the page goes through the very validation the API uses (`domain.validation`)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +44,22 @@ def local_start(text: str, tz: str) -> str | None:
     return moment.isoformat()
 
 
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _start_typed(values: Mapping[str, str]) -> str:
+    """The start as the page asks it, ДД.ММ.ГГГГ and ЧЧ:ММ (midnight when no time), in
+    the ISO form local_start reads; what does not read so is passed on to fail there."""
+    date = (values.get("start_date") or "").strip()
+    time = (values.get("start_time") or "").strip() or "00:00"
+    time = f"0{time}" if re.fullmatch(r"\d:\d\d", time) else time
+    if not date:
+        return ""
+    found = _DOTTED_DATE.fullmatch(date)
+    iso = f"{found[3]}-{int(found[2]):02d}-{int(found[1]):02d}" if found else date
+    return f"{iso}T{time}"
+
+
 def form_to_body(
     values: Mapping[str, str], days: list[str], tz: str
 ) -> tuple[dict[str, Any], Errors]:
@@ -58,7 +75,7 @@ def form_to_body(
         body["name"] = values["name"].strip()
     if values.get("audio_kind", "tts") == "tts":
         body["audio"] = {"kind": "tts", "text": values.get("tts_text") or ""}
-    start = (values.get("start_at") or "").strip()
+    start = (values.get("start_at") or "").strip() or _start_typed(values)
     if start:
         try:
             body["start_at"] = local_start(start, tz)

@@ -12,6 +12,7 @@ from litestar.datastructures import UploadFile
 
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.queries import GetStopList, StopListPage
+from zvonar_gateway.domain.timezones import zone_options
 from zvonar_gateway.files.phones import PhoneImportError, e164_or_reason, parse_phone_file
 from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.http.routes.accounts import check_timezone
@@ -21,7 +22,6 @@ from zvonar_gateway.web.messages import field_error, rejected_lines
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.report_routes import page_number
 from zvonar_gateway.web.session import check_csrf
-from zvonar_gateway.web.timezones import timezone_names
 
 PER_PAGE = 50
 
@@ -30,7 +30,12 @@ PER_PAGE = 50
 async def profile(request: Request[Any, Any, Any]) -> Response[str]:
     account = await require_account(request)
     return html(
-        request, "profile.html", account=account, zones=timezone_names(), message=None, new_key=None
+        request,
+        "profile.html",
+        account=account,
+        zones=zone_options(words_of(request).lang, account.timezone),
+        message=None,
+        new_key=None,
     )
 
 
@@ -46,7 +51,7 @@ async def set_timezone(request: Request[Any, Any, Any]) -> Response[str]:
         request,
         "profile.html",
         account=updated,
-        zones=timezone_names(),
+        zones=zone_options(words_of(request).lang, updated.timezone),
         message=words_of(request)("saved"),
         new_key=None,
     )
@@ -64,7 +69,7 @@ async def rotate_key(request: Request[Any, Any, Any]) -> Response[str]:
         request,
         "profile.html",
         account=account,
-        zones=timezone_names(),
+        zones=zone_options(words_of(request).lang, account.timezone),
         message=None,
         new_key=new_key,
     )

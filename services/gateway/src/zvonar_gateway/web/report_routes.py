@@ -29,14 +29,15 @@ from zvonar_gateway.files.exports import (
     money_text,
     page_time,
 )
+from zvonar_gateway.files.reports import campaign_clips, clip_prefix
 from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.view import (
     calls_over_time,
-    history_rows,
     local_time,
     row_view,
     size_counters,
@@ -101,9 +102,27 @@ def _charts(every: list[CallRow] | None, words: Words, tz: str) -> tuple[str, st
         "type": "bar",
         "data": {
             "labels": labels,
-            "datasets": [{"label": words("calls"), "data": values, "backgroundColor": "#1d5fd1"}],
+            "datasets": [
+                {
+                    "label": words("calls"),
+                    "data": values,
+                    "backgroundColor": "#1d5fd1",
+                    # Bars side by side, as on a time line: a quiet stretch is a gap.
+                    "barPercentage": 1.0,
+                    "categoryPercentage": 1.0,
+                }
+            ],
         },
-        "options": {"responsive": True, "maintainAspectRatio": False, "animation": False},
+        "options": {
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "animation": False,
+            "plugins": {"legend": {"display": False}},
+            "scales": {
+                "x": {"ticks": {"autoSkip": True, "maxRotation": 0}},
+                "y": {"beginAtZero": True, "ticks": {"precision": 0}},
+            },
+        },
     }
     return json.dumps(outcome_chart), json.dumps(time_chart)
 
@@ -119,8 +138,9 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
     outcome_chart, time_chart = _charts(every, words, tz)
     # Too many rows to read them all here: the zip is offered and says so itself if empty.
     has_recordings = any(c.recording for c in every) if every is not None else page.total > 0
-    main_id = detail.campaign.parent_id or campaign_id  # a smart part plays its main's message
-    clips = await backend.list_objects(AUDIO_BUCKET, message_folder(account.id, main_id))
+    # The clips the API's GET /campaigns/{id}/audio lists, read the same way (a smart part
+    # plays its main campaign's message).
+    prefix, clips = clip_prefix(detail.campaign), await campaign_clips(backend, detail.campaign)
     calls = [
         {
             "phone": c.phone,
@@ -151,8 +171,8 @@ async def report(request: Request[Any, Any, Any], campaign_id: FromPath[int]) ->
         has_recordings=has_recordings,
         time_chart=time_chart,
         clips=[
-            (name.rsplit("/", 1)[-1], f"/campaigns/{campaign_id}/clip?name={quote(name)}")
-            for name, _ in clips
+            (name, f"{duration:.1f}", f"/campaigns/{campaign_id}/clip?name={quote(prefix + name)}")
+            for name, duration in clips
         ],
     )
 

@@ -5,7 +5,7 @@ account's timezone and the page's language (the seed's formats: `DD.MM.YYYY (HH:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -125,50 +125,39 @@ def size_counters(view: CampaignView) -> list[tuple[str, int]]:
     ]
 
 
-def history_rows(history: list[Any], tz: str, words: Words) -> list[tuple[str, str, str]]:
-    """(time, event label, details) for the report's status history; nested values (the
-    phone base reference) are left out, times are re-zoned."""
-    rows = []
-    for entry in history:
-        parts = []
-        for key, value in sorted(entry.details.items()):
-            if value in ("", None) or isinstance(value, dict | list):
-                continue
-            if isinstance(value, str) and key.endswith("_at"):
-                value = _maybe_time(value, tz)
-            elif entry.type == "CampaignIdle" and key == "reason":
-                value = words.idle_reason(str(value))
-            parts.append(f"{key}: {value}")
-        rows.append((local_time(entry.at, tz), words.event(entry.type), ", ".join(parts)))
-    return rows
-
-
-def _maybe_time(text: str, tz: str) -> str:
-    try:
-        return page_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
-    except ValueError:
-        return text
-
-
-def _bucket(span: dt.timedelta) -> tuple[int, str]:
-    """Seconds per bar and the label format: a few dozen bars whatever the campaign's span."""
+def _bucket(span: dt.timedelta) -> tuple[dt.timedelta, str]:
+    """Width of a bar and the label format: a few dozen to a few hundred bars whatever the
+    campaign's span."""
+    if span > dt.timedelta(days=14):
+        return dt.timedelta(days=1), "%d.%m"
     if span > dt.timedelta(days=2):
-        return 3600, "%d.%m %H:00"
+        return dt.timedelta(hours=1), "%d.%m %H:00"
     if span > dt.timedelta(minutes=30):
-        return 60, "%d.%m %H:%M"
-    return 10, "%H:%M:%S"
+        return dt.timedelta(minutes=1), "%d.%m %H:%M"
+    return dt.timedelta(seconds=10), "%H:%M:%S"
+
+
+_EPOCH = dt.datetime(2000, 1, 1)  # bars are cut on the local wall clock from here
 
 
 def calls_over_time(starts: list[dt.datetime], tz: str) -> tuple[list[str], list[int]]:
-    """Calls counted per bar of local time, in order; the bar's width follows the span."""
+    """Calls counted per bar of local time on a continuous axis: every bar from the first
+    call's to the last's, the quiet ones at 0, so the gaps show as gaps."""
     if not starts:
         return [], []
     zone = ZoneInfo(tz)
-    moments = sorted((s if s.tzinfo else s.replace(tzinfo=dt.UTC)).astimezone(zone) for s in starts)
-    seconds, label = _bucket(moments[-1] - moments[0])
-    counts: dict[dt.datetime, int] = {}
-    for moment in moments:
-        stamp = int(moment.timestamp()) // seconds * seconds
-        bar = dt.datetime.fromtimestamp(stamp, zone)
-        counts[bar] = counts.get(bar, 0) + 1
-    return [bar.strftime(label) for bar in counts], list(counts.values())
+    moments = sorted(
+        (s if s.tzinfo else s.replace(tzinfo=dt.UTC)).astimezone(zone).replace(tzinfo=None)
+        for s in starts
+    )
+    step, label = _bucket(moments[-1] - moments[0])
+
+    def bar_of(moment: dt.datetime) -> dt.datetime:
+        return _EPOCH + (moment - _EPOCH) // step * step
+
+    counts = Counter(bar_of(moment) for moment in moments)
+    bars, bar = [], bar_of(moments[0])
+    while bar <= moments[-1]:
+        bars.append(bar)
+        bar += step
+    return [b.strftime(label) for b in bars], [counts.get(b, 0) for b in bars]

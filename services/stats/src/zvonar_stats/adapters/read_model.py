@@ -307,7 +307,8 @@ def _view(row: Sequence[Any], smart_size: Size | None) -> CampaignView:
         smart_part=row[5],
         parent_id=None if row[6] is None else int(row[6]),
         status=status,
-        start=rules.start_of(status, scheduled_at, started_at),
+        # answered + not answered: calls that rang (stop-listed numbers were never dialled)
+        start=rules.start_of(status, scheduled_at, started_at, bool(row[17] or row[19])),
         size=_size(row),
         smart_size=smart_size,
         speed=int(row[11]),

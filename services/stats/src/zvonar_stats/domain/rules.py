@@ -158,11 +158,17 @@ def system_comment_of(event: ev.CampaignEvent) -> str | None:
 
 
 def start_of(
-    status: Status, scheduled_at: dt.datetime | None, started_at: dt.datetime | None
+    status: Status,
+    scheduled_at: dt.datetime | None,
+    started_at: dt.datetime | None,
+    called: bool = True,
 ) -> Start:
+    """The start column. A campaign the dialer started outside its window has a start time
+    but never rang anyone: once paused or ended it reads as not started (`called` says
+    whether any call of its own has ended); while in progress it is calling now."""
     if status == Status.PAUSED_WINDOW:
         return Start(kind="out_of_window")
-    if started_at is not None:
+    if started_at is not None and (called or status == Status.IN_PROGRESS):
         return Start(kind="started", at=started_at)
     if scheduled_at is not None and status in (Status.SCHEDULED, Status.PAUSED):
         return Start(kind="scheduled", at=scheduled_at)

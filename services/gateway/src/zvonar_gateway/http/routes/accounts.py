@@ -3,15 +3,14 @@ its key (the old key stops at once)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 import msgspec
 from litestar import Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from zvonar_gateway.domain.timezones import real_zones
 from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.http.routes.common import accounts_of, settings_of
@@ -44,13 +43,9 @@ class NewKey(msgspec.Struct):
     api_key: str
 
 
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones()) | {"UTC"}
-
-
 def check_timezone(name: str) -> str:
-    if name not in _zones():
+    # Real zones only: no "localtime", "Factory" or legacy aliases (domain/timezones.py).
+    if name not in real_zones():
         raise ApiError(
             422,
             "validation",
