@@ -215,12 +215,12 @@ def test_delete_with_nothing_selected_and_filters_in_the_address(
     page.reload()
     expect(page.locator("#status-filter")).to_have_value(status)
     expect(row(page, planned["id"])).to_be_visible()
-    page.fill("input[name=date_from]", "2026-05-02")
-    page.fill("input[name=date_to]", "2026-05-01")
+    page.fill("input[name=date_from]", "02.05.2026")  # typed as ДД.ММ.ГГГГ
+    page.fill("input[name=date_to]", "01.05.2026")
     expect(page.locator("#table p.error")).to_have_text(
         "Дата «от» позже даты «до»: таких рассылок нет"
     )
-    assert "date_from=2026-05-02" in page.url and "date_to=2026-05-01" in page.url
+    assert "date_from=02.05.2026" in page.url and "date_to=01.05.2026" in page.url
     screens(page, output_dir, "ru-11-filters")
     icon = page.request.get("/static/web/favicon.svg")
     assert icon.ok and page.locator("link[rel=icon]").count() == 1
