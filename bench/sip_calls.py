@@ -50,7 +50,7 @@ async def measure(calls: int, cps: float, message_s: float) -> dict[str, float]:
         requests = [
             CallRequest(call_id=f"bench-{n}", phone=f"+7916{n:07d}", caller_number="+74950000001",
                         message_duration_s=message_s, amd=False, ivr=None, record=False,
-                        started_at=now, campaign_id=1)
+                        started_at=now, campaign_id=1, part=0)
             for n in range(calls)
         ]  # fmt: skip
         started = time.perf_counter()

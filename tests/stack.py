@@ -142,8 +142,6 @@ class Stack:
             DIALER_TIME_SCALE=str(self.time_scale),
             # A test stack shares PostgreSQL (100 connections) with other stacks and tests.
             DIALER_DB_WORKERS="8",
-            # Webhook receivers of the tests listen on loopback.
-            ZVONAR_WEBHOOK_ALLOW_PRIVATE="1",
             PYTHONUNBUFFERED="1",
         )
         if self.database_url:

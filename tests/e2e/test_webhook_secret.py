@@ -10,7 +10,7 @@ import hmac
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -40,6 +40,22 @@ class Hook(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, pg_database_factory: Callable[[], str]
+) -> Iterator[Stack]:
+    """A stack of its own whose gateway and dialer let webhooks reach loopback, where the
+    receiver here listens (ZVONAR_WEBHOOK_ALLOW_PRIVATE=1, as a customer's own network
+    needs); the shared stack keeps the default and refuses private targets."""
+    running = Stack(
+        root=tmp_path_factory.mktemp("stack-webhooks"),
+        database_url=pg_database_factory(),
+        extra_env={"ZVONAR_WEBHOOK_ALLOW_PRIVATE": "1"},
+    ).start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture

@@ -245,10 +245,12 @@ class HostileFuzzer:
 
     def state(self) -> tuple[Any, ...]:
         """What a refused request must leave as it was: the fuzzing account's campaigns,
-        stop-list and profile, and the audio and phone-base stores."""
+        stop-list and profile, the uploads in the audio store (not the messages the dialer
+        stores meanwhile for campaigns accepted earlier) and the phone-base store."""
+        uploads = {n for n in stored_objects(self.stack, AUDIO_BUCKET) if "/upload/" in n}
         return (
             snapshot(self.fuzzer.account),
-            stored_objects(self.stack, AUDIO_BUCKET),
+            uploads,
             stored_objects(self.stack, PHONE_BASES_BUCKET),
         )
 

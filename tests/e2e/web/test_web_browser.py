@@ -16,6 +16,7 @@ from tests.e2e.helpers import create, wait_status
 from tests.e2e.web.pages import (
     account,
     expect_status,
+    future,
     open_menu_and,
     row,
     search,
@@ -27,13 +28,6 @@ from tests.stack import Stack
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
 
 PHONES = [f"+7916123450{d}" for d in range(10)]
-
-
-def future(days: int = 3650) -> str:
-    """A start time the stack's dialer clock (3600x: a day in 24 s) does not reach while the
-    suite runs: 3 days were reached 72 s after the stack started, on a busy machine before
-    the test looked."""
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat()
 
 
 def test_sign_in_create_with_tts_and_smart_parts_and_watch_it_finish(

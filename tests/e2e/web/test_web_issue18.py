@@ -6,7 +6,6 @@ English, at 1366x768 and 1920x1080."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import wave
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, get, wait_status
-from tests.e2e.web.pages import account, row, sign_in
+from tests.e2e.web.pages import account, future, row, sign_in
 from tests.english import english_words
 from tests.stack import Stack, wait_for
 
@@ -24,10 +23,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
 
 PHONES = [f"+7916123460{d}" for d in range(10)]
 SIZES = {"1366": (1366, 768), "1920": (1920, 1080)}
-
-
-def future(days: int = 3) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat()
 
 
 def tiny_wav() -> bytes:

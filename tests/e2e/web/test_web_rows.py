@@ -6,7 +6,6 @@ smart parts link to their main campaign and back, "Скопировать" opens
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 import struct
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, get, wait_status
-from tests.e2e.web.pages import account, expect_status, row, shot, sign_in
+from tests.e2e.web.pages import account, expect_status, future, row, shot, sign_in
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
@@ -33,12 +32,6 @@ _COUNT_SWAPS = """() => {
     if (e.detail.target && e.detail.target.id === "table") { window.tableSwaps += 1; }
   });
 }"""
-
-
-def future(days: int = 3650) -> str:
-    # Far ahead: the dialer's clock runs at 3600x from the stack's start, so "in 3 days" is
-    # already past for it after a few minutes of other tests.
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat()
 
 
 START = future()

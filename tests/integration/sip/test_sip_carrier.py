@@ -33,6 +33,7 @@ def call(call_id: str = "77-0-79161234567-1", **changes: object) -> CallRequest:
         "record": False,
         "started_at": dt.datetime.now(dt.UTC),
         "campaign_id": 77,
+        "part": 0,
     }
     fields.update(changes)
     return CallRequest(**fields)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.options import CallerIdRouting, KeysIvr
-from zvonar_contracts.subjects import RECORDINGS_BUCKET
+from zvonar_contracts.subjects import RECORDINGS_BUCKET, recording_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
@@ -67,7 +67,7 @@ async def test_a_recorded_campaign_over_sip(
         assert event.outcome == "answered"
         assert event.duration_s > 0.5 and event.cost > Decimal("0.00")
         assert event.caller_number == CALLER
-        assert event.recording == f"{campaign_id}/{event.call_id}.wav"
+        assert event.recording == recording_object(double.account_id, campaign_id, event.call_id)
         seconds, rms = wav_stats((await recordings.get(event.recording)).data or b"")
         assert seconds > 0.5 and rms > 300  # the message came back (-rtp_echo), not silence
     await sipp.finished()

@@ -31,6 +31,9 @@ from zvonar_runtime.correlation import current_correlation_id
 
 T = TypeVar("T")
 RETRIES = 12
+# A busy machine can make RETRIES quick attempts lose to the same writers each time: keep
+# trying for this long before the command is answered `conflict`.
+RETRY_SECONDS = 3.0
 
 
 @dataclass
@@ -75,12 +78,15 @@ class Deps:
         return self.app.max_position()
 
     def retrying(self, work: Callable[[], T]) -> T:
-        for attempt in range(RETRIES):
+        give_up = time.monotonic() + RETRY_SECONDS
+        attempt = 0
+        while attempt < RETRIES or time.monotonic() < give_up:
             try:
                 return work()
             except IntegrityError:
                 # Another writer moved the aggregate on: back off a little, load again, decide.
                 time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
+                attempt += 1
         raise Conflict("the campaign is changing too fast; retry the command")
 
     def change(self, campaign_id: int, account_id: str,
