@@ -48,3 +48,27 @@ async def test_a_stop_that_comes_as_the_publisher_is_woken_stops_it(db: Database
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(10):
             await running
+
+
+async def test_a_stop_swallowed_as_jetstream_answers_stops_it(db: Database) -> None:
+    """nats-py's publish awaits the acknowledgement through 3.11's asyncio.wait_for, which
+    returns the answer and loses the cancellation when both come in the same turn."""
+    publishing = asyncio.Event()
+
+    class AnsweredAsStopped(OutboxPublisher):
+        async def publish_pending(self) -> int:
+            publishing.set()
+            try:
+                await asyncio.Event().wait()  # the acknowledgement awaited
+            except asyncio.CancelledError:
+                pass  # …and returned with the stop: swallowed
+            return 0
+
+    running = asyncio.create_task(AnsweredAsStopped(db, NoJetStream(), asyncio.Event()).run())  # type: ignore[arg-type]
+    async with asyncio.timeout(10):
+        await publishing.wait()
+    running.cancel()
+
+    done, _ = await asyncio.wait([running], timeout=5)
+    assert running in done, "the outbox publisher ran on after it was stopped"
+    assert running.cancelled()

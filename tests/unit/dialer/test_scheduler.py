@@ -705,3 +705,59 @@ async def test_a_stop_that_comes_as_the_scheduler_is_woken_stops_it(deps: Deps) 
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(10):
             await running
+
+
+class AnsweredAsStopped:
+    """A campaign log read through a NATS request whose answer comes in the same turn of the
+    loop as the stop: Python 3.11's asyncio.wait_for (inside nats-py's request) then returns
+    the answer and the cancellation is lost — the task stays marked `cancelling()`."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def behind(self) -> int:
+        self.asked.set()
+        try:
+            await asyncio.Event().wait()  # the request in flight
+        except asyncio.CancelledError:
+            pass  # the answer was there: wait_for returns it, the stop is swallowed
+        return 0
+
+
+async def test_a_stop_swallowed_by_a_nats_request_while_catching_up_still_stops_it(
+    deps: Deps,
+) -> None:
+    campaign_log = AnsweredAsStopped()
+    deps.campaign_log = campaign_log
+    running = asyncio.create_task(Scheduler(deps).run())
+    async with asyncio.timeout(10):
+        await campaign_log.asked.wait()
+    running.cancel()
+
+    # asyncio.wait, not `await running`: a scheduler that runs on must fail the test, not
+    # hang it (awaiting it would only be swallowed again).
+    done, _ = await asyncio.wait([running], timeout=5)
+    assert running in done, "the scheduler ran on after it was stopped"
+    assert running.cancelled()
+
+
+async def test_a_stop_swallowed_by_a_command_in_a_pass_still_stops_it(deps: Deps) -> None:
+    await create(deps, PHONES[:4], speed=100_000)
+    sending = asyncio.Event()
+
+    class AnsweredAsStoppedCommands(FakeCommands):
+        async def send(self, command: cmd.CampaignCommand) -> cmd.CommandReply | None:
+            sending.set()
+            with contextlib.suppress(asyncio.CancelledError):  # as 3.11's wait_for would
+                await asyncio.Event().wait()
+            return await super().send(command)
+
+    deps.commands = AnsweredAsStoppedCommands()
+    running = asyncio.create_task(Scheduler(deps).run())
+    async with asyncio.timeout(10):
+        await sending.wait()
+    running.cancel()
+
+    done, _ = await asyncio.wait([running], timeout=5)
+    assert running in done, "the scheduler ran on after it was stopped"
+    assert running.cancelled()

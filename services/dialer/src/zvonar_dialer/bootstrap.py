@@ -44,6 +44,11 @@ from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError
+from zvonar_runtime.shutdown import bounded, stop_tasks
+
+# How long each step of stopping an in-process dialer may take (its background jobs, the
+# broker, each resource closed); the webhook sender's own drain is 5 s of it.
+STOP_STEP_S = 10.0
 
 
 @dataclass
@@ -177,17 +182,19 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
     await broker.start()
     resources = dialer.resources()
     tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(job())  # type: ignore[arg-type]
+        asyncio.create_task(job(), name=getattr(job, "__qualname__", None))  # type: ignore[arg-type]
         for job in resources.background
     ]
     try:
         yield dialer
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await broker.stop()
+        # Each step bounded: whatever state the dialer is in, it stops within seconds, and
+        # the log says what did not stop in time.
+        await stop_tasks(tasks, STOP_STEP_S)
+        await bounded(broker.stop, "broker.stop", STOP_STEP_S)
         for close in reversed(resources.close):
-            await close()
+            await bounded(close, getattr(close, "__qualname__", repr(close)), STOP_STEP_S)
+        # A background job that had failed before the stop fails the run, as it did.
+        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]

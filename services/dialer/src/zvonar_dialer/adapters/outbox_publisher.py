@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from zvonar_contracts.subjects import MSG_ID_HEADER
 from zvonar_dialer.adapters import store
 from zvonar_runtime.db import Database
+from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger(__name__)
 BATCH = 500
@@ -44,6 +45,9 @@ class OutboxPublisher:
 
     async def run(self) -> None:
         while True:
+            # A stop that came as JetStream acknowledged a publish is swallowed by 3.11's
+            # wait_for inside nats-py: it must stop the loop all the same.
+            raise_if_stopping()
             try:
                 published = await self.publish_pending()
             except Exception:

@@ -122,8 +122,9 @@ class WebhookSender:
     async def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Lets queued deliveries finish for a while, then stops the workers."""
         if self._workers:
-            try:
-                await asyncio.wait_for(self._queue.join(), timeout=drain_timeout_s)
+            try:  # asyncio.timeout, not 3.11's wait_for, which can swallow a stop
+                async with asyncio.timeout(drain_timeout_s):
+                    await self._queue.join()
             except TimeoutError:
                 log.warning("webhook.stop_undelivered", pending=self._queue.qsize())
             for worker in self._workers:

@@ -30,6 +30,7 @@ from zvonar_dialer.service_layer.dialling import dial
 from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
 from zvonar_dialer.service_layer.requests import placement_of
+from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger(__name__)
 SWEEP_EVERY_S = 2.0
@@ -59,6 +60,9 @@ class Scheduler:
         await self.catch_up()
         swept = -SWEEP_EVERY_S  # resolve what a previous process left placing, first of all
         while True:
+            # A stop that a NATS request swallowed (3.11's wait_for) still stops us: each
+            # round's own timeouts would otherwise turn it into a TimeoutError, for ever.
+            raise_if_stopping()
             guard = asyncio.timeout(PASS_TIMEOUT_S)
             try:
                 async with guard:
@@ -101,6 +105,7 @@ class Scheduler:
                 behind = await campaign_log.behind()
             except Exception as exc:  # NATS away for a moment, the consumer not made yet
                 behind, error = -1, repr(exc)
+            raise_if_stopping()  # a stop that came as NATS answered (see run)
             if behind == 0:
                 break
             if time.monotonic() - said >= CATCH_UP_LOG_EVERY_S:
