@@ -9,6 +9,7 @@ from typing import Literal
 
 import typer
 
+from zvonar_runtime.cli import package_version
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import NatsAuth
 from zvonar_stats.settings import StatsSettings
@@ -20,8 +21,19 @@ def _settings() -> StatsSettings:
     return StatsSettings.from_env(service="stats")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(package_version("zvonar-stats"))
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
-def _default(ctx: typer.Context) -> None:
+def _default(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version"
+    ),
+) -> None:
     if ctx.invoked_subcommand is None:
         run_service()
 
