@@ -1,5 +1,10 @@
 """structlog set-up: JSON lines when stdout is not a terminal, a console renderer when it
-is; the correlation id and the service name ride along on every line."""
+is; the correlation id and the service name ride along on every line.
+
+Every logger goes through it: structlog's own, and the standard library's (faststream, nats,
+uvicorn, Litestar — the gateway builds its app with `logging_config=None` and runs uvicorn
+with `log_config=None`, so neither installs a plain-text handler of its own). Exceptions are
+rendered as a traceback string in "exception"."""
 
 from __future__ import annotations
 
@@ -40,6 +45,9 @@ def configure_logging(
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # A stdlib record's exc_info becomes a formatted "exception" string, not
+                # the repr of a traceback object.
+                structlog.processors.format_exc_info,
                 renderer,
             ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -47,7 +55,7 @@ def configure_logging(
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(max(numeric, logging.INFO))
+    root.setLevel(numeric)
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -115,6 +115,9 @@ def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> Na
         # faststream's own logger brings its own handler and format; this one goes through
         # the root handler that configure_logging() set up, so every line is one format.
         logger=logging.getLogger("zvonar.broker"),
+        # faststream's per-message "Received" / "Processed" lines: debug, not info (two
+        # lines per message are noise, and CPU on the hot path).
+        log_level=logging.DEBUG,
     )
 
 
