@@ -83,3 +83,28 @@ def test_debug_shows_the_traceback() -> None:
     assert done.returncode != 0
     assert "Traceback" in done.stderr or "CliError" in done.stderr
     assert "does not answer" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["export", "--out", "events.jsonl"], ["rebuild"], ["check"]],
+    ids=["export", "rebuild", "check"],
+)
+def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
+    args: list[str], tmp_path: Path
+) -> None:
+    url = f"nats://127.0.0.1:{_closed_port()}"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ZVONAR_", "NATS_"))}
+    environ.update(NATS_URL=url, ZVONAR_DATA_DIR=str(tmp_path))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "zvonar_stats", *args, "--timeout", str(TIMEOUT)],
+        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert done.returncode == EXIT_UNREACHABLE, done.stdout + done.stderr
+    line = _one_line(done.stderr)
+    assert line == f"zvonar-stats: no NATS server answered at {url} within {TIMEOUT:g} s"
+    assert done.stdout == ""
+    assert not (tmp_path / "events.jsonl").exists()
+    assert took < TIMEOUT + 30
