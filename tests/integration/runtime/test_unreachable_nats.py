@@ -103,3 +103,45 @@ def test_unreachable_nats_is_logged_and_sigterm_stops_the_start_up(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_sigterm_while_nats_is_gone_stops_the_running_service(tmp_path: Path) -> None:
+    """Ready, then NATS goes away: the service says so and SIGTERM still stops it in time,
+    with status 0 and no traceback (it cannot drain a reconnecting client)."""
+    from zvonar_runtime.natsserver import NatsServer
+
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    env = dict(os.environ, NATS_URL=server.url, ZVONAR_LOG_FORMAT="json",
+               ZVONAR_DATA_DIR=str(tmp_path))  # fmt: skip
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zvonar_moderation"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process)
+        _wait_for_event(lines, "ready", timeout=90)
+        server.stop()
+        record = _wait_for_event(lines, "nats_unreachable", timeout=60)
+        assert record["url"] == server.url
+        assert record["phase"] == "running"
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code = process.wait(timeout=30)
+        took = time.monotonic() - sent
+        rest: list[str] = []
+        while (line := lines.get(timeout=10)) is not None:
+            rest.append(line)
+        assert took < STOP_WITHIN_SECONDS, f"stopped {took:.1f} s after SIGTERM"
+        assert code == 0, "".join(rest)
+        assert not any("Traceback" in line for line in rest), "".join(rest)
+        assert any('"event": "stopped"' in line for line in rest)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        server.stop()

@@ -41,6 +41,8 @@ log = structlog.get_logger("zvonar.service")
 LAG_INTERVAL_SECONDS = 5.0
 # The broker's reconnect wait: the "retry in" of a `nats_unreachable` line.
 RECONNECT_SECONDS = 1
+# Time given to stopping the subscribers (and closing the client) when NATS is not there.
+STOP_WITHOUT_NATS_SECONDS = 1.0
 
 
 def consumer_label(subject: str) -> str:
@@ -231,10 +233,17 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     log.info("stopping")
     if monitor is not None:
         await monitor.stop()
-    if lost:
-        # A closed client cannot drain; stop the subscribers without it.
+    connection = broker.connection
+    if not lost and not connection.is_connected:
+        # NATS is down and the client is reconnecting: it cannot drain, and waiting for it
+        # would outlast the supervisor's patience. Messages in hand are redelivered.
+        log.warning("stopping_without_drain", reason="NATS unreachable", nats=settings.nats_url)
+    if lost or not connection.is_connected:
+        # A closed or reconnecting client cannot drain; stop the subscribers without it.
         with contextlib.suppress(Exception):
-            await broker.stop()
+            await asyncio.wait_for(broker.stop(), STOP_WITHOUT_NATS_SECONDS)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), STOP_WITHOUT_NATS_SECONDS)
     else:
         await broker.stop()
     for close in reversed(resources.close):
