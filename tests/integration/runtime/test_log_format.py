@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ def log_sink() -> Iterator[io.StringIO]:
     """Logging configured into a buffer for the test; the previous set-up restored after."""
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
+    warnings.simplefilter("always")
     saved_config = structlog.get_config()
     sink = io.StringIO()
     yield sink
@@ -36,6 +38,8 @@ def log_sink() -> Iterator[io.StringIO]:
     root.setLevel(saved_level)
     structlog.configure(**saved_config)
     structlog.contextvars.clear_contextvars()
+    logging.captureWarnings(False)
+    warnings.resetwarnings()
 
 
 def _records(sink: io.StringIO) -> list[dict[str, Any]]:
@@ -85,7 +89,12 @@ async def test_stdlib_exception_and_uvicorn_lines_are_json_with_a_traceback(
     except ZeroDivisionError:
         logging.getLogger("some.library").exception("library_failed")
 
+    warnings.warn("a library's deprecation", DeprecationWarning, stacklevel=1)
+
     records = _records(log_sink)
+    (warned,) = [r for r in records if r.get("logger") == "py.warnings"]
+    assert "a library's deprecation" in warned["event"]
+    assert warned["level"] == "warning"
     uvicorn_lines = [r for r in records if r.get("logger", "").startswith("uvicorn")]
     assert any("Uvicorn running on" in r["event"] for r in uvicorn_lines), records
     assert all(r["service"] == "gateway" and "timestamp" in r for r in uvicorn_lines)

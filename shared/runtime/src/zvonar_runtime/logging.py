@@ -56,6 +56,8 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # `warnings.warn` from libraries: a log line of logger "py.warnings", not plain stderr.
+    logging.captureWarnings(True)
     structlog.contextvars.bind_contextvars(service=service)
 
 
