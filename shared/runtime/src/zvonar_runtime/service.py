@@ -135,18 +135,13 @@ async def _watch_lag(broker: NatsBroker, service: str, durables: list[tuple[str,
 
 async def connect_broker(settings: ServiceSettings) -> tuple[NatsBroker, NatsWatch]:
     """The service's broker, connected. Bad NATS settings, or a server that refuses the
-    credentials, end the process at once with one line saying why (not a retry loop); a
-    server that does not answer is tried again for ever, with `nats_unreachable` lines."""
-    try:
-        watch = NatsWatch(
-            NatsAuth.from_settings(settings), settings.nats_url, retry_seconds=RECONNECT_SECONDS
-        )
-        broker = make_broker(settings, watch)
-        await broker.connect()
-    except (NatsRefused, SettingsError) as exc:
-        log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
-                  error=str(exc))  # fmt: skip
-        raise SystemExit(EXIT_CONFIG) from None
+    credentials, raise SettingsError or NatsRefused at once (not a retry loop); a server
+    that does not answer is tried again for ever, with `nats_unreachable` lines."""
+    watch = NatsWatch(
+        NatsAuth.from_settings(settings), settings.nats_url, retry_seconds=RECONNECT_SECONDS
+    )
+    broker = make_broker(settings, watch)
+    await broker.connect()
     watch.connected = True
     watch.failed_attempts = 0
     return broker, watch
@@ -178,9 +173,15 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
     started = _Started()
-    log.info("starting", nats=settings.nats_url)
+    log.debug("starting", nats=settings.nats_url)
     try:
-        broker, watch = await until_stopped(stop, connect_broker(settings))
+        try:
+            broker, watch = await until_stopped(stop, connect_broker(settings))
+        except (NatsRefused, SettingsError) as exc:
+            # One line saying why, and the status a supervisor leaves alone.
+            log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                      error=str(exc))  # fmt: skip
+            raise SystemExit(EXIT_CONFIG) from None
         started.broker = broker
         await until_stopped(
             stop, ensure_jetstream(broker.connection.jetstream(), settings.stream_replicas)

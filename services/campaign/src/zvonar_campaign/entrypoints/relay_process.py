@@ -27,7 +27,7 @@ log = structlog.get_logger("zvonar.campaign.relay")
 async def run_relay(settings: CampaignSettings) -> None:
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
-    log.info("starting", role="relay", nats=settings.nats_url)
+    log.debug("starting", role="relay", nats=settings.nats_url)
     try:
         watch = NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
         nc = await until_stopped(
