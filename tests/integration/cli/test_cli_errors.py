@@ -108,3 +108,29 @@ def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
     assert done.stdout == ""
     assert not (tmp_path / "events.jsonl").exists()
     assert took < TIMEOUT + 30
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "expected"),
+    [
+        ("zvonar_cli", ["campaigns", "list", "--bogus"],
+         "zvonar: No such option: --bogus (see 'zvonar campaigns list --help')"),
+        ("zvonar_cli", ["events", "tail", "bogus"],
+         "zvonar: Invalid value: stream is campaign or call (see 'zvonar events tail --help')"),
+        ("zvonar_stats", ["export", "--out", "x.jsonl", "--format", "csv"],
+         "zvonar-stats: Invalid value: format is jsonl or parquet "
+         "(see 'zvonar-stats export --help')"),
+    ],
+    ids=["unknown-option", "bad-argument", "stats-bad-format"],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_and_exit_2(
+    module: str, args: list[str], expected: str, tmp_path: Path
+) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("ZVONAR_", "NATS_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert _one_line(done.stderr) == expected
+    assert done.stdout == ""

@@ -11,7 +11,7 @@ from typing import Literal, NoReturn
 
 import typer
 
-from zvonar_runtime.cli import EXIT_CONFIG, EXIT_UNREACHABLE, package_version
+from zvonar_runtime.cli import EXIT_CONFIG, EXIT_UNREACHABLE, package_version, run_click_app
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.settings import SettingsError
@@ -149,8 +149,8 @@ def check(timeout: float = TIMEOUT_OPTION) -> None:
     raise typer.Exit(1 if differences else 0)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_click_app(app, "zvonar-stats", argv))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ Exit codes of every Zvonar command (documented in the README):
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,3 +47,27 @@ def service_parser(
     )
     parser.add_argument("--version", action="version", version=package_version(distribution))
     return parser
+
+
+def run_click_app(app: Callable[..., Any], prog: str, argv: Sequence[str] | None = None) -> int:
+    """Run a typer command line and return its exit status, a usage error as one line on
+    stderr (`prog: No such option: --x (see 'prog sub --help')`) rather than a boxed
+    panel; no arguments at all still print the help. For the typer-based commands only."""
+    import typer
+
+    try:
+        result = app(args=list(argv) if argv is not None else None, prog_name=prog,
+                     standalone_mode=False)  # fmt: skip
+    except typer.TyperException as exc:  # typer's (vendored click's) usage and other errors
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            help_text = ctx.get_help()  # typer's rich help prints itself and returns ""
+            if help_text.strip():
+                print(help_text, file=sys.stderr)
+            return EXIT_USAGE
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"{prog}: {exc.format_message()}{hint}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
+    except (typer.Abort, KeyboardInterrupt):
+        return 130
+    return result if isinstance(result, int) else EXIT_OK

@@ -32,7 +32,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from zvonar_contracts import subjects
-from zvonar_runtime.cli import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, package_version
+from zvonar_runtime.cli import (
+    EXIT_FAILED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    package_version,
+    run_click_app,
+)
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import NatsAuth, NatsRefused
@@ -102,12 +108,13 @@ def _options(
 def main(argv: list[str] | None = None) -> None:
     """The `zvonar` command: the typer app, with a known failure as one line on stderr."""
     try:
-        app(args=argv, prog_name="zvonar")
+        code = run_click_app(app, "zvonar", argv)
     except CliError as exc:
         if state.debug:
             raise
         err_console.print(f"zvonar: {exc}", style="red", highlight=False, soft_wrap=True)
         sys.exit(exc.code)
+    sys.exit(code)
 
 
 STREAMS = {"campaign": subjects.CAMPAIGN_EVENTS_STREAM, "call": subjects.CALL_EVENTS_STREAM}
