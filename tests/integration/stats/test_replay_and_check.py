@@ -163,10 +163,11 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     progress: list[int] = []
     totals: list[int] = []
     assert await find_differences(db, nc.jetstream(), progress.append, totals.append) == []
-    # The progress bar's figures: the events up to the read model's checkpoints, all read.
+    # The progress bar's figures: the total is the checkpoints' sequences (an upper bound:
+    # a stream's sequence can have gaps), and every batch read is counted.
     (total,) = totals
-    assert total > 0
-    assert sum(progress) == total
+    assert 0 < sum(progress) <= total
+    assert all(n > 0 for n in progress)
 
     def corrupt(cur: Any) -> None:
         t = active_tables(cur)

@@ -106,6 +106,8 @@ async def check_cli(settings: StatsSettings) -> list[str]:
                 on_progress=lambda n: progress.advance(task, n),
                 on_total=lambda total: progress.update(task, total=total),
             )
+            # The total is the checkpoints' sequences; gaps in them leave the bar short.
+            progress.update(task, completed=progress.tasks[0].total or 0)
     finally:
         await db.aclose()
         await nc.close()
