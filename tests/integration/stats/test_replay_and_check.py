@@ -160,7 +160,14 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     position, rows = await tell_a_story(feed)
     await settled(feed, position, rows)
     db = stats.app.db
-    assert await find_differences(db, nc.jetstream()) == []
+    progress: list[int] = []
+    totals: list[int] = []
+    assert await find_differences(db, nc.jetstream(), progress.append, totals.append) == []
+    # The progress bar's figures: the total is the checkpoints' sequences (an upper bound:
+    # a stream's sequence can have gaps), and every batch read is counted.
+    (total,) = totals
+    assert 0 < sum(progress) <= total
+    assert all(n > 0 for n in progress)
 
     def corrupt(cur: Any) -> None:
         t = active_tables(cur)

@@ -11,10 +11,10 @@ restarted on its own (a light process without the broker framework).
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 from zvonar_campaign.settings import CampaignSettings
+from zvonar_runtime.cli import service_parser
 
 
 def make_setup(settings: CampaignSettings) -> Any:
@@ -43,11 +43,16 @@ def make_setup(settings: CampaignSettings) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args != ["relay"]:
-        raise SystemExit(f"usage: zvonar-campaign [relay], not {' '.join(args)!r}")
+    parser = service_parser("zvonar-campaign", "zvonar-campaign", __doc__)
+    parser.add_argument(
+        "role",
+        nargs="?",
+        choices=["relay"],
+        help="run the relay alone (default: commands and the relay in one process)",
+    )
+    args = parser.parse_args(argv)
     settings = CampaignSettings.from_env()
-    if args == ["relay"]:
+    if args.role == "relay":
         from zvonar_campaign.entrypoints.relay_process import run_relay
 
         asyncio.run(run_relay(settings))

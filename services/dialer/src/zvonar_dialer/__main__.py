@@ -1,17 +1,23 @@
-"""Entry point of the dialer service: `zvonar-dialer` or `python -m zvonar_dialer`."""
+"""Entry point of the dialer service: `zvonar-dialer` or `python -m zvonar_dialer`.
+
+Runs the dialer: takes dial orders, places calls through the carrier, reports outcomes."""
 
 from __future__ import annotations
 
 import asyncio
 
-from faststream.nats import NatsBroker
-
-from zvonar_dialer.bootstrap import bootstrap, register
-from zvonar_dialer.settings import DialerSettings
-from zvonar_runtime.service import Resources, serve
+from zvonar_runtime.cli import service_parser
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_parser("zvonar-dialer", "zvonar-dialer", __doc__).parse_args(argv)
+    # Imported after the arguments: `--help` and `--version` start nothing and answer fast.
+    from faststream.nats import NatsBroker
+
+    from zvonar_dialer.bootstrap import bootstrap, register
+    from zvonar_dialer.settings import DialerSettings
+    from zvonar_runtime.service import Resources, serve
+
     settings = DialerSettings.from_env()
 
     async def setup(broker: NatsBroker) -> Resources:

@@ -1,17 +1,24 @@
-"""Entry point of the gateway service: `zvonar-gateway` or `python -m zvonar_gateway`."""
+"""Entry point of the gateway service: `zvonar-gateway` or `python -m zvonar_gateway`.
+
+Runs the gateway: the HTTP API, the web page and webhook deliveries."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
-from faststream.nats import NatsBroker
+from zvonar_runtime.cli import service_parser
 
-from zvonar_gateway.bootstrap import build
-from zvonar_gateway.settings import GatewaySettings
-from zvonar_runtime.service import Resources, serve
+if TYPE_CHECKING:
+    from zvonar_gateway.settings import GatewaySettings
 
 
-def make_setup(settings: GatewaySettings):  # type: ignore[no-untyped-def]
+def make_setup(settings: GatewaySettings) -> Any:
+    from faststream.nats import NatsBroker
+
+    from zvonar_gateway.bootstrap import build
+    from zvonar_runtime.service import Resources
+
     async def setup(broker: NatsBroker) -> Resources:
         gateway = await build(settings, broker.connection)
         return Resources(
@@ -23,7 +30,12 @@ def make_setup(settings: GatewaySettings):  # type: ignore[no-untyped-def]
     return setup
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_parser("zvonar-gateway", "zvonar-gateway", __doc__).parse_args(argv)
+    # Imported after the arguments: `--help` and `--version` start nothing and answer fast.
+    from zvonar_gateway.settings import GatewaySettings
+    from zvonar_runtime.service import serve
+
     settings = GatewaySettings.from_env()
     asyncio.run(serve(settings, make_setup(settings)))
 

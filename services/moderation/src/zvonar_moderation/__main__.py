@@ -1,17 +1,23 @@
-"""Entry point of the moderation service: `zvonar-moderation` or `python -m zvonar_moderation`."""
+"""Entry point of the moderation service: `zvonar-moderation` or `python -m zvonar_moderation`.
+
+Runs moderation: reviews submitted campaigns and approves or rejects them."""
 
 from __future__ import annotations
 
 import asyncio
 
-from faststream.nats import NatsBroker
-
-from zvonar_moderation.bootstrap import bootstrap, resources_of
-from zvonar_moderation.settings import ModerationSettings
-from zvonar_runtime.service import Resources, serve
+from zvonar_runtime.cli import service_parser
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_parser("zvonar-moderation", "zvonar-moderation", __doc__).parse_args(argv)
+    # Imported after the arguments: `--help` and `--version` start nothing and answer fast.
+    from faststream.nats import NatsBroker
+
+    from zvonar_moderation.bootstrap import bootstrap, resources_of
+    from zvonar_moderation.settings import ModerationSettings
+    from zvonar_runtime.service import Resources, serve
+
     settings = ModerationSettings.from_env(service="moderation")
 
     async def setup(broker: NatsBroker) -> Resources:

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import typer
 
+from zvonar_runtime.cli import EXIT_CONFIG, EXIT_UNREACHABLE, package_version, run_click_app
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import NatsAuth
+from zvonar_runtime.settings import SettingsError
 from zvonar_stats.settings import StatsSettings
 
 app = typer.Typer(add_completion=False, help="Zvonar stats: read models and queries.")
@@ -20,8 +24,70 @@ def _settings() -> StatsSettings:
     return StatsSettings.from_env(service="stats")
 
 
+@dataclass
+class _State:
+    debug: bool = False
+
+
+state = _State()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """One line on stderr and the exit code (the README's table); --debug: the traceback."""
+    typer.echo(f"zvonar-stats: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _operator(settings: StatsSettings, timeout: float) -> None:
+    """Before an operator's command: its log on stderr (quiet unless --debug), and NATS
+    answering within `timeout` seconds, or a one-line error and exit 3 (not a hang)."""
+    configure_logging(
+        "stats", "debug" if state.debug else "error", settings.log_format, stream=sys.stderr
+    )
+    from zvonar_runtime.jetstream import connect
+    from zvonar_runtime.natsconn import NatsRefused
+
+    async def probe() -> None:
+        auth = NatsAuth.from_settings(settings)
+        nc = await asyncio.wait_for(
+            connect(settings.nats_url, "zvonar-stats-cli", auth=auth), timeout
+        )
+        await nc.close()
+
+    try:
+        asyncio.run(probe())
+    except (NatsRefused, SettingsError) as exc:
+        if state.debug:
+            raise
+        _fail(str(exc), EXIT_CONFIG)
+    except (TimeoutError, OSError):
+        if state.debug:
+            raise
+        _fail(
+            f"no NATS server answered at {settings.nats_url} within {timeout:g} s", EXIT_UNREACHABLE
+        )
+
+
+TIMEOUT_OPTION = typer.Option(
+    10.0, "--timeout", min=0.1, help="seconds to wait for NATS before giving up (exit 3)"
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(package_version("zvonar-stats"))
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
-def _default(ctx: typer.Context) -> None:
+def _default(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version"
+    ),
+    debug: bool = typer.Option(False, "--debug", help="tracebacks and the NATS client's log"),
+) -> None:
+    state.debug = debug
     if ctx.invoked_subcommand is None:
         run_service()
 
@@ -45,12 +111,12 @@ def run_service() -> None:
 
 
 @app.command()
-def rebuild() -> None:
+def rebuild(timeout: float = TIMEOUT_OPTION) -> None:
     """Rebuild every read model from sequence 1 of both streams, aside, then swap."""
     from zvonar_stats.service_layer.rebuild import rebuild_cli
 
     settings = _settings()
-    configure_logging("stats", "warning", settings.log_format)
+    _operator(settings, timeout)
     asyncio.run(rebuild_cli(settings))
 
 
@@ -58,6 +124,7 @@ def rebuild() -> None:
 def export(
     out: Path = typer.Option(..., "--out", help="file to write"),
     format: str = typer.Option("jsonl", "--format", help="jsonl or parquet"),
+    timeout: float = TIMEOUT_OPTION,
 ) -> None:
     """Write the event log of both streams for analysts."""
     from zvonar_stats.service_layer.export import export_log
@@ -66,24 +133,24 @@ def export(
         raise typer.BadParameter("format is jsonl or parquet")
     kind: Literal["jsonl", "parquet"] = "jsonl" if format == "jsonl" else "parquet"
     settings = _settings()
-    configure_logging("stats", "warning", settings.log_format)
+    _operator(settings, timeout)
     count = asyncio.run(export_log(settings.nats_url, out, kind, NatsAuth.from_settings(settings)))
     typer.echo(f"{count} events written to {out}")
 
 
 @app.command()
-def check() -> None:
+def check(timeout: float = TIMEOUT_OPTION) -> None:
     """Recompute every row's counters and cost from the streams; exit 1 on a difference."""
     from zvonar_stats.service_layer.check import check_cli
 
     settings = _settings()
-    configure_logging("stats", "warning", settings.log_format)
+    _operator(settings, timeout)
     differences = asyncio.run(check_cli(settings))
     raise typer.Exit(1 if differences else 0)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_click_app(app, "zvonar-stats", argv))
 
 
 if __name__ == "__main__":

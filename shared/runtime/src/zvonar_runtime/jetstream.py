@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+import structlog
 from nats.aio.client import Client
 from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -24,6 +25,8 @@ from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableErr
 from zvonar_contracts import subjects
 from zvonar_runtime.natsconn import NatsAuth, NatsWatch
 from zvonar_runtime.settings import split_servers
+
+log = structlog.get_logger("zvonar.jetstream")
 
 STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CAMPAIGN_EVENTS_SUBJECTS),
@@ -51,13 +54,22 @@ async def ensure_jetstream(
     answers with time-outs or 503s for a few seconds: keep trying for `wait_seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
+    next_log = loop.time()
     while True:
         try:
             await _ensure(js, replicas)
             return
-        except (TimeoutError, NatsTimeoutError, ServiceUnavailableError):
+        except (TimeoutError, NatsTimeoutError, ServiceUnavailableError) as exc:
             if loop.time() > deadline:
                 raise
+            if loop.time() >= next_log:
+                log.warning(
+                    "jetstream_unavailable",
+                    error=str(exc) or type(exc).__name__,
+                    retry_in_seconds=0.5,
+                    gives_up_in_seconds=round(deadline - loop.time()),
+                )
+                next_log = loop.time() + 10.0
             await asyncio.sleep(0.5)
 
 
@@ -120,11 +132,12 @@ async def connect(
             name=name,
             connect_timeout=connect_timeout,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=watch.retry_seconds,
             **watch.auth.connect_kwargs(),
             **watch.callbacks(),
         )
     except NoServersError as exc:
         raise ConnectionError(f"no NATS server answers at {url}") from exc
     watch.connected = True
+    watch.failed_attempts = 0
     return client

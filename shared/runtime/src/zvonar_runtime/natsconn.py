@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +24,15 @@ from faststream.nats.security import (
     NatsToken,
     NatsUserPassword,
 )
+from nats import errors as nats_errors
 
+from zvonar_runtime.cli import EXIT_CONFIG as EXIT_CONFIG
 from zvonar_runtime.settings import ServiceSettings, SettingsError
 
 log = structlog.get_logger("zvonar.nats")
 
 # What the server says when it will not have us; trying again changes nothing.
 _REFUSALS = ("authorization violation", "authorization timeout", "authentication")
-# Exit status of a process whose configuration is wrong (sysexits EX_CONFIG): a supervisor
-# may leave it down (systemd: RestartPreventExitStatus=78).
-EXIT_CONFIG = 78
 
 
 class NatsRefused(ConnectionError):
@@ -158,6 +158,18 @@ class NatsAuth:
         return None
 
 
+# Errors that mean "no server answers (yet)": reconnecting will outlast them.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    nats_errors.NoServersError,
+    nats_errors.StaleConnectionError,
+    nats_errors.ConnectionClosedError,
+)
+# After the first few failed attempts in a row, one `nats_unreachable` line this often.
+UNREACHABLE_LOG_EVERY_SECONDS = 10.0
+
+
 @dataclass
 class NatsWatch:
     """The error and closed callbacks of one client.
@@ -166,13 +178,18 @@ class NatsWatch:
     again for ever). Afterwards a closed connection, which nats-py never reopens (the server
     closed it on a protocol violation such as a message over max_payload, or stopped taking
     our credentials), sets `closed`: the process should end so that its supervisor starts
-    it afresh."""
+    it afresh. While no server answers (at start-up or after a disconnection) it logs
+    `nats_unreachable` with the URL and when the client tries again (`retry_seconds`, the
+    client's reconnect wait): every attempt at first, then once every ten seconds."""
 
     auth: NatsAuth
     url: str
     connected: bool = False
     reason: str = ""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    retry_seconds: float = 0.5
+    failed_attempts: int = 0
+    _last_logged: float = 0.0
 
     async def on_error(self, exc: Exception) -> None:
         refused = self.auth.refusal(exc, self.url)
@@ -182,10 +199,37 @@ class NatsWatch:
             # Reconnecting with credentials the server no longer takes cannot succeed.
             self.reason = str(refused)
             self.closed.set()
+        if refused is None and isinstance(exc, _UNREACHABLE):
+            self._unreachable(exc)
+            return
         log.warning("nats_error", error=str(exc) or repr(exc), url=self.url)
+
+    def _unreachable(self, exc: Exception) -> None:
+        self.failed_attempts += 1
+        now = time.monotonic()
+        if self.failed_attempts > 3 and now - self._last_logged < UNREACHABLE_LOG_EVERY_SECONDS:
+            return
+        self._last_logged = now
+        log.warning(
+            "nats_unreachable",
+            url=self.url,
+            error=str(exc) or type(exc).__name__,
+            attempts=self.failed_attempts,
+            retry_in_seconds=self.retry_seconds,
+            phase="running" if self.connected else "start-up",
+        )
+
+    async def on_reconnected(self) -> None:
+        if self.failed_attempts:
+            log.info("nats_reconnected", url=self.url, after_attempts=self.failed_attempts)
+        self.failed_attempts = 0
 
     async def on_closed(self) -> None:
         self.closed.set()
 
     def callbacks(self) -> dict[str, Any]:
-        return {"error_cb": self.on_error, "closed_cb": self.on_closed}
+        return {
+            "error_cb": self.on_error,
+            "closed_cb": self.on_closed,
+            "reconnected_cb": self.on_reconnected,
+        }

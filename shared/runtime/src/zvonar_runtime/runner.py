@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zvonar_contracts.subjects import SERVICES
-from zvonar_runtime.health import wait_ready
-from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth
+from zvonar_runtime.cli import EXIT_CONFIG, service_parser
 from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.secrets import SECRETS_KEY_ENV, key_text
 
@@ -193,6 +191,11 @@ async def run(env: dict[str, str] | None = None) -> int:
 
 
 async def _announce_when_ready(env: dict[str, str], data_dir: Path) -> None:
+    # Imported here: `zvonar-run --help` answers without loading the NATS client stack.
+    from zvonar_runtime.health import wait_ready
+    from zvonar_runtime.jetstream import connect
+    from zvonar_runtime.natsconn import NatsAuth
+
     nc = await connect(env["NATS_URL"], "zvonar-runner", auth=NatsAuth.from_env(env))
     try:
         await wait_ready(nc, SERVICES, timeout=300)
@@ -211,7 +214,8 @@ async def _announce_when_ready(env: dict[str, str], data_dir: Path) -> None:
     print("+" + "-" * (width + 2) + "+", flush=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_parser("zvonar-run", "zvonar-runtime", __doc__).parse_args(argv)
     sys.exit(asyncio.run(run()))
 
 

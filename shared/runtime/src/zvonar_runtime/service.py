@@ -35,10 +35,14 @@ from zvonar_runtime.metrics import (
 )
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.settings import ServiceSettings, SettingsError
-from zvonar_runtime.shutdown import shutdown_event
+from zvonar_runtime.shutdown import Stopped, shutdown_event, until_stopped
 
 log = structlog.get_logger("zvonar.service")
 LAG_INTERVAL_SECONDS = 5.0
+# The broker's reconnect wait: the "retry in" of a `nats_unreachable` line.
+RECONNECT_SECONDS = 1
+# Time given to stopping the subscribers (and closing the client) when NATS is not there.
+STOP_WITHOUT_NATS_SECONDS = 1.0
 
 
 def consumer_label(subject: str) -> str:
@@ -97,20 +101,25 @@ def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> Na
     class ServiceMiddleware(CorrelationMiddleware):
         service = settings.service
 
-    watch = watch or NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
+    watch = watch or NatsWatch(
+        NatsAuth.from_settings(settings), settings.nats_url, retry_seconds=RECONNECT_SECONDS
+    )
     return NatsBroker(
         settings.nats_servers,
         name=settings.instance_id,
         security=watch.auth.security(),
         **watch.callbacks(),
         max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
+        reconnect_time_wait=RECONNECT_SECONDS,
         connect_timeout=2,
         middlewares=(ServiceMiddleware,),
         graceful_timeout=15.0,
         # faststream's own logger brings its own handler and format; this one goes through
         # the root handler that configure_logging() set up, so every line is one format.
         logger=logging.getLogger("zvonar.broker"),
+        # faststream's per-message "Received" / "Processed" lines: debug, not info (two
+        # lines per message are noise, and CPU on the hot path).
+        log_level=logging.DEBUG,
     )
 
 
@@ -126,30 +135,69 @@ async def _watch_lag(broker: NatsBroker, service: str, durables: list[tuple[str,
 
 async def connect_broker(settings: ServiceSettings) -> tuple[NatsBroker, NatsWatch]:
     """The service's broker, connected. Bad NATS settings, or a server that refuses the
-    credentials, end the process at once with one line saying why (not a retry loop)."""
-    try:
-        watch = NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
-        broker = make_broker(settings, watch)
-        await broker.connect()
-    except (NatsRefused, SettingsError) as exc:
-        log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
-                  error=str(exc))  # fmt: skip
-        raise SystemExit(EXIT_CONFIG) from None
+    credentials, raise SettingsError or NatsRefused at once (not a retry loop); a server
+    that does not answer is tried again for ever, with `nats_unreachable` lines."""
+    watch = NatsWatch(
+        NatsAuth.from_settings(settings), settings.nats_url, retry_seconds=RECONNECT_SECONDS
+    )
+    broker = make_broker(settings, watch)
+    await broker.connect()
     watch.connected = True
+    watch.failed_attempts = 0
     return broker, watch
 
 
+@dataclass
+class _Started:
+    """What start-up has made so far: closed in reverse if SIGTERM cuts it short."""
+
+    broker: NatsBroker | None = None
+    resources: Resources | None = None
+
+
+async def _give_up_start(started: _Started) -> None:
+    if started.resources is not None:
+        for close in reversed(started.resources.close):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close(), 1.0)
+    if started.broker is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(started.broker.stop(), 1.0)
+
+
 async def serve(settings: ServiceSettings, setup: Setup) -> None:
-    """Run one service until SIGINT/SIGTERM, then drain and close. A connection the server
-    closed (nats-py does not reopen those) ends the process with status 1, for its
+    """Run one service until SIGINT/SIGTERM, then drain and close. SIGINT/SIGTERM during
+    start-up (NATS not answering, the store not opening) stops it at once. A connection the
+    server closed (nats-py does not reopen those) ends the process with status 1, for its
     supervisor to start it again."""
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
-    broker, watch = await connect_broker(settings)
-    await ensure_jetstream(broker.connection.jetstream(), settings.stream_replicas)
-    resources = await setup(broker)
-    await broker.start()
-    await serve_health(broker.connection, settings.service, settings.instance_id, resources.checks)
+    started = _Started()
+    log.debug("starting", nats=settings.nats_url)
+    try:
+        try:
+            broker, watch = await until_stopped(stop, connect_broker(settings))
+        except (NatsRefused, SettingsError) as exc:
+            # One line saying why, and the status a supervisor leaves alone.
+            log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                      error=str(exc))  # fmt: skip
+            raise SystemExit(EXIT_CONFIG) from None
+        started.broker = broker
+        await until_stopped(
+            stop, ensure_jetstream(broker.connection.jetstream(), settings.stream_replicas)
+        )
+        resources = started.resources = await until_stopped(stop, setup(broker))
+        await until_stopped(stop, broker.start())
+        await until_stopped(
+            stop,
+            serve_health(
+                broker.connection, settings.service, settings.instance_id, resources.checks
+            ),
+        )
+    except Stopped:
+        log.info("stopped_during_start_up")
+        await _give_up_start(started)
+        return
 
     async def ready() -> bool:
         if not broker.connection.is_connected:
@@ -186,10 +234,17 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     log.info("stopping")
     if monitor is not None:
         await monitor.stop()
-    if lost:
-        # A closed client cannot drain; stop the subscribers without it.
+    connection = broker.connection
+    if not lost and not connection.is_connected:
+        # NATS is down and the client is reconnecting: it cannot drain, and waiting for it
+        # would outlast the supervisor's patience. Messages in hand are redelivered.
+        log.warning("stopping_without_drain", reason="NATS unreachable", nats=settings.nats_url)
+    if lost or not connection.is_connected:
+        # A closed or reconnecting client cannot drain; stop the subscribers without it.
         with contextlib.suppress(Exception):
-            await broker.stop()
+            await asyncio.wait_for(broker.stop(), STOP_WITHOUT_NATS_SECONDS)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), STOP_WITHOUT_NATS_SECONDS)
     else:
         await broker.stop()
     for close in reversed(resources.close):

@@ -1,15 +1,23 @@
-"""Graceful shutdown: SIGINT and SIGTERM become an asyncio.Event the service awaits; a stop
-that a library swallowed is raised again; each step of a shutdown is bounded in time."""
+"""Graceful shutdown: SIGINT and SIGTERM become an asyncio.Event the service awaits;
+`until_stopped` lets a start-up step be given up as soon as that event is set; a stop that
+a library swallowed is raised again; each step of a shutdown is bounded in time."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger("zvonar.shutdown")
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived before the step was done; the step was cancelled."""
 
 
 def shutdown_event() -> asyncio.Event:
@@ -73,3 +81,20 @@ async def bounded(step: Callable[[], Awaitable[object]], what: str, timeout_s: f
         log.error("shutdown.step_failed", step=what, error=repr(error))
         return False
     return True
+
+
+async def until_stopped(stop: asyncio.Event, step: Awaitable[T], *, cancel_wait: float = 2.0) -> T:
+    """The result of `step`, or `Stopped` once `stop` is set first (the step is cancelled
+    and given `cancel_wait` seconds to unwind)."""
+    task = asyncio.ensure_future(step)
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait([task], timeout=cancel_wait)
+    raise Stopped

@@ -1,5 +1,5 @@
 """`python -m zvonar_cli` is `zvonar`."""
 
-from zvonar_cli.main import app
+from zvonar_cli.main import main
 
-app()
+main()

@@ -2,7 +2,12 @@
 straight from the JetStream streams.
 
 Configuration comes from the environment: ZVONAR_URL (gateway, default
-http://127.0.0.1:8000), ZVONAR_API_KEY, ZVONAR_ADMIN_TOKEN, NATS_URL.
+http://127.0.0.1:8000), ZVONAR_API_KEY, ZVONAR_ADMIN_TOKEN, NATS_URL (and the NATS_* login
+and TLS settings), ZVONAR_TIMEOUT (seconds to wait for the gateway or NATS, default 10).
+
+Errors are one line on stderr (`--debug` adds the traceback), with the exit codes of
+zvonar_runtime.cli: 0 done, 1 failed (the gateway refused the request), 2 usage (a bad option,
+a missing setting), 3 unreachable (the gateway or NATS did not answer in time).
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from nats.errors import Error as NatsError
 from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 from rich.console import Console
@@ -23,8 +32,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from zvonar_contracts import subjects
+from zvonar_runtime.cli import (
+    EXIT_FAILED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    package_version,
+    run_click_app,
+)
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsconn import NatsAuth
+from zvonar_runtime.logging import configure_logging
+from zvonar_runtime.natsconn import NatsAuth, NatsRefused
+from zvonar_runtime.settings import SettingsError
 
 app = typer.Typer(help="Zvonar operators' and analysts' command line.", no_args_is_help=True)
 accounts = typer.Typer(help="Accounts (admin token).", no_args_is_help=True)
@@ -34,20 +52,126 @@ app.add_typer(accounts, name="accounts")
 app.add_typer(campaigns, name="campaigns")
 app.add_typer(events, name="events")
 console = Console()
+# Progress bars and errors go to stderr (stdout carries the data); bars only on a terminal.
+err_console = Console(stderr=True)
+DEFAULT_TIMEOUT = 10.0
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed as one line on stderr, exit with `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class _State:
+    debug: bool = False
+
+
+state = _State()
+
+
+def _timeout() -> float:
+    raw = os.environ.get("ZVONAR_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        raise CliError(f"ZVONAR_TIMEOUT is a number of seconds, not {raw!r}", EXIT_USAGE) from None
+    if value <= 0:
+        raise CliError("ZVONAR_TIMEOUT must be above 0", EXIT_USAGE)
+    return value
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(package_version("zvonar-cli"))
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and NATS logs.")] = False,
+) -> None:
+    state.debug = debug
+    # The NATS client's own warnings (every failed attempt) only with --debug, and on stderr.
+    configure_logging("cli", "debug" if debug else "critical", "console", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `zvonar` command: the typer app, with a known failure as one line on stderr."""
+    try:
+        code = run_click_app(app, "zvonar", argv)
+    except CliError as exc:
+        if state.debug:
+            raise
+        err_console.print(f"zvonar: {exc}", style="red", highlight=False, soft_wrap=True)
+        sys.exit(exc.code)
+    sys.exit(code)
+
 
 STREAMS = {"campaign": subjects.CAMPAIGN_EVENTS_STREAM, "call": subjects.CALL_EVENTS_STREAM}
 SIZE_PARTS = ("total", "stop_listed", "answered", "leads", "not_answered", "in_progress")
 
 
-def _gateway(token_var: str) -> httpx.Client:
+@contextmanager
+def _gateway(token_var: str) -> Iterator[httpx.Client]:
+    """A client of the gateway's API; a gateway that does not answer is a CliError."""
     token = os.environ.get(token_var)
     if not token:
-        raise typer.BadParameter(f"set {token_var}")
-    return httpx.Client(
-        base_url=os.environ.get("ZVONAR_URL", "http://127.0.0.1:8000"),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
+        raise CliError(f"set {token_var}", EXIT_USAGE)
+    base_url = os.environ.get("ZVONAR_URL", "http://127.0.0.1:8000")
+    timeout = _timeout()
+    try:
+        with httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        ) as client:
+            yield client
+    except httpx.TimeoutException:
+        raise CliError(
+            f"the gateway at {base_url} did not answer within {timeout:g} s", EXIT_UNREACHABLE
+        ) from None
+    except httpx.TransportError as exc:
+        raise CliError(
+            f"the gateway at {base_url} does not answer: {exc or type(exc).__name__}",
+            EXIT_UNREACHABLE,
+        ) from None
+
+
+async def _nats() -> Any:
+    """A NATS client; none answering within the timeout (or refusing us) is a CliError."""
+    url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+    timeout = _timeout()
+    try:
+        auth = NatsAuth.from_env()
+        return await asyncio.wait_for(connect(url, "zvonar-cli", auth=auth), timeout)
+    except SettingsError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except NatsRefused as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except (TimeoutError, ConnectionError, OSError):
+        raise CliError(
+            f"no NATS server answered at {url} within {timeout:g} s", EXIT_UNREACHABLE
+        ) from None
+
+
+def _run_nats(job: Any) -> Any:
+    """Run a NATS coroutine; NATS lost or silent on the way is a CliError."""
+    try:
+        return asyncio.run(job)
+    except (TimeoutError, NatsError) as exc:
+        raise CliError(
+            f"NATS stopped answering: {exc or type(exc).__name__}", EXIT_UNREACHABLE
+        ) from None
 
 
 def _answer(response: httpx.Response) -> Any:
@@ -58,8 +182,7 @@ def _answer(response: httpx.Response) -> Any:
         message = f"{error['code']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
         message = response.text
-    console.print(f"[red]{response.status_code} {message}[/red]")
-    raise typer.Exit(1)
+    raise CliError(f"{response.status_code} {message}", EXIT_FAILED)
 
 
 @accounts.command("create")
@@ -102,9 +225,7 @@ def list_campaigns(
 
 
 async def _tail(stream: str, subject: str | None, from_start: bool, limit: int | None) -> None:
-    nc = await connect(
-        os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli", auth=NatsAuth.from_env()
-    )
+    nc = await _nats()
     try:
         js = nc.jetstream()
         filter_subject = subject or (
@@ -136,15 +257,14 @@ def tail(
     if stream not in STREAMS:
         raise typer.BadParameter("stream is campaign or call")
     try:
-        asyncio.run(_tail(stream, subject, from_start, limit))
+        _run_nats(_tail(stream, subject, from_start, limit))
     except KeyboardInterrupt:
         pass
 
 
 async def _export(out: Path) -> int:
-    nc = await connect(
-        os.environ.get("NATS_URL", "nats://127.0.0.1:4222"), "zvonar-cli", auth=NatsAuth.from_env()
-    )
+    wait = _timeout()
+    nc = await _nats()
     written = 0
     try:
         js = nc.jetstream()
@@ -155,7 +275,8 @@ async def _export(out: Path) -> int:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
-                console=console,
+                console=err_console,
+                disable=not err_console.is_terminal,
             ) as progress,
         ):
             for name in STREAMS.values():
@@ -172,7 +293,9 @@ async def _export(out: Path) -> int:
                     ordered_consumer=True,
                     deliver_policy=DeliverPolicy.ALL,
                 )
-                async for msg in sub.messages:
+                while True:
+                    # A stream that stops delivering (NATS lost) ends the export, not hangs it.
+                    msg = await sub.next_msg(timeout=wait)
                     seq = msg.metadata.sequence.stream
                     record = {"stream": name, "seq": seq, "subject": msg.subject}
                     record["event"] = json.loads(msg.data)
@@ -190,5 +313,5 @@ async def _export(out: Path) -> int:
 @events.command("export")
 def export(out: Annotated[Path, typer.Option(help="JSON-lines file to write")]) -> None:
     """Write every event of both streams to a JSON-lines file, with a progress bar."""
-    written = asyncio.run(_export(out))
+    written = _run_nats(_export(out))
     console.print(f"{written} events written to {out}")

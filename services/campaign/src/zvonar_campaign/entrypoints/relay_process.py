@@ -19,7 +19,7 @@ from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.settings import SettingsError
-from zvonar_runtime.shutdown import shutdown_event
+from zvonar_runtime.shutdown import Stopped, shutdown_event, until_stopped
 
 log = structlog.get_logger("zvonar.campaign.relay")
 
@@ -27,15 +27,27 @@ log = structlog.get_logger("zvonar.campaign.relay")
 async def run_relay(settings: CampaignSettings) -> None:
     configure_logging(settings.service, settings.log_level, settings.log_format)
     stop = shutdown_event()
+    log.debug("starting", role="relay", nats=settings.nats_url)
     try:
         watch = NatsWatch(NatsAuth.from_settings(settings), settings.nats_url)
-        nc = await connect(settings.nats_url, f"{settings.instance_id}-relay", watch=watch)
+        nc = await until_stopped(
+            stop, connect(settings.nats_url, f"{settings.instance_id}-relay", watch=watch)
+        )
     except (NatsRefused, SettingsError) as exc:
         log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
                   error=str(exc))  # fmt: skip
         raise SystemExit(EXIT_CONFIG) from None
-    await ensure_jetstream(nc.jetstream(), settings.stream_replicas)
-    store = await asyncio.to_thread(open_store_for, settings)
+    except Stopped:
+        log.info("stopped_during_start_up", role="relay")
+        return
+    try:
+        await until_stopped(stop, ensure_jetstream(nc.jetstream(), settings.stream_replicas))
+        store = await until_stopped(stop, asyncio.to_thread(open_store_for, settings))
+    except Stopped:
+        log.info("stopped_during_start_up", role="relay")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 1.0)
+        return
     relay = build_relay(store, nc.jetstream(), settings)
     await serve_health(nc, settings.service, f"{settings.instance_id}-relay",
                        {"store": store.db.ping})  # fmt: skip

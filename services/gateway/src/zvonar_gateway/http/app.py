@@ -98,6 +98,9 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         state=state,
         debug=debug,
+        # Litestar's default logging config replaces the root handler with a plain-text
+        # one; without it every line goes through zvonar_runtime.logging's formatter.
+        logging_config=None,
     )
     document_errors(app)
     # Around the whole app, not per route: unmatched paths (404/405) get a request id and

@@ -4,9 +4,12 @@ streams (up to the sequences the read model has applied) and compared with the r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from nats.js import JetStreamContext
+from rich.console import Console
+from rich.progress import Progress
 
 from zvonar_contracts import subjects
 from zvonar_contracts.call_events import CallEvent
@@ -40,16 +43,28 @@ def _snapshot(cur: Cursor) -> tuple[dict[int, tuple[Size, Decimal]], int, int]:
     )
 
 
-async def find_differences(db: Database, js: JetStreamContext) -> list[str]:
-    """What the read model holds that the streams do not say, one line per difference."""
+async def find_differences(
+    db: Database,
+    js: JetStreamContext,
+    on_progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> list[str]:
+    """What the read model holds that the streams do not say, one line per difference.
+    `on_total` learns how many events will be read, `on_progress` each batch read."""
     await db.run(ensure_schema)
     actual, campaign_seq, call_seq = await db.run(_snapshot)
+    if on_total is not None:
+        on_total(campaign_seq + call_seq)
     campaign_events: list[CampaignStreamEvent] = []
     async for batch in read_stream(js, subjects.CAMPAIGN_EVENTS_STREAM, end=campaign_seq):
         campaign_events.extend(decode_campaign_stream_event(e.data) for e in batch)
+        if on_progress is not None:
+            on_progress(len(batch))
     call_events: list[CallEvent] = []
     async for batch in read_stream(js, subjects.CALL_EVENTS_STREAM, end=call_seq):
         call_events.extend(decode_call_event(e.data) for e in batch)
+        if on_progress is not None:
+            on_progress(len(batch))
     return compare(recompute(campaign_events, call_events), actual)
 
 
@@ -81,7 +96,18 @@ async def check_cli(settings: StatsSettings) -> list[str]:
     )
     db = settings.database()
     try:
-        differences = await find_differences(db, nc.jetstream())
+        # The bar on stderr, only on a terminal (stdout carries the differences).
+        console = Console(stderr=True)
+        with Progress(console=console, disable=not console.is_terminal) as progress:
+            task = progress.add_task("reading both streams", total=None)
+            differences = await find_differences(
+                db,
+                nc.jetstream(),
+                on_progress=lambda n: progress.advance(task, n),
+                on_total=lambda total: progress.update(task, total=total),
+            )
+            # The total is the checkpoints' sequences; gaps in them leave the bar short.
+            progress.update(task, completed=progress.tasks[0].total or 0)
     finally:
         await db.aclose()
         await nc.close()

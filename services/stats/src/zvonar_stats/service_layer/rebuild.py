@@ -156,8 +156,12 @@ async def rebuild_cli(settings: StatsSettings) -> RebuildResult:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
-        # Off a terminal (a script, a log) the bar's refresh thread would only take CPU.
-        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        # The bar on stderr (stdout carries the result), and only on a terminal: off one (a
+        # script, a log) its refresh thread would only take CPU.
+        bar_console = Console(stderr=True)
+        with Progress(
+            *columns, console=bar_console, disable=not bar_console.is_terminal
+        ) as progress:
             task = progress.add_task("replaying both streams", total=total)
             result = await rebuild(db, js, on_progress=lambda n: progress.advance(task, n))
         console.print(
