@@ -238,7 +238,10 @@ class HostileFuzzer:
         self.other_before = self.other_state()
 
     def _other_finished(self) -> bool:
-        return all(get(self.other, cid)["status"] == "finished" for cid in self.other_ids)
+        """Finished, and their calls counted: the call events come on a stream of their own
+        and may follow CampaignFinished into the read model."""
+        views = [get(self.other, cid) for cid in self.other_ids]
+        return all(v["status"] == "finished" and v["size"]["in_progress"] == 0 for v in views)
 
     def other_state(self) -> tuple[Any, ...]:
         return (snapshot(self.other), *[get(self.other, cid) for cid in self.other_ids])
@@ -345,8 +348,12 @@ class HostileFuzzer:
             self.failures.append(f"POST /api/v1/campaigns [oversize, every field]: {exc}")
         self._fuzz("POST /api/v1/campaigns (form)", "not_utf8", self.not_utf8_form, examples,
                    st.sampled_from(NOT_UTF8))  # fmt: skip
-        if self.other_state() != self.other_before:
-            self.failures.append("cross_account: the other account's objects changed")
+        after = self.other_state()
+        if after != self.other_before:
+            self.failures.append(
+                f"cross_account: the other account's objects changed: {self.other_before!r} "
+                f"-> {after!r}"
+            )
 
     def _fuzz(self, label: str, strategy: str, check: Callable[..., None], n: int,
               *strategies: Any) -> None:  # fmt: skip
