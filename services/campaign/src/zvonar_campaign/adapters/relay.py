@@ -39,6 +39,7 @@ from zvonar_contracts.codec import encode, type_name
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.metrics import MESSAGES_PARKED
 from zvonar_runtime.payload import MessageTooLarge, check_fits
+from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger("zvonar.campaign.relay")
 
@@ -87,6 +88,8 @@ class Relay:
         self.position = await self.tables.relay_position()
         log.info("relay_started", position=self.position, listening=self.listen is not None)
         while True:
+            # A stop lost inside a library's wait_for (3.11) still stops the relay.
+            raise_if_stopping()
             try:
                 relayed = await self.relay_once()
             except (asyncio.CancelledError, KeyboardInterrupt):
@@ -184,8 +187,9 @@ class Relay:
                       size=size, reason=reason)  # fmt: skip
 
     async def _idle(self) -> None:
-        try:
-            await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_interval)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that comes in
+        # the same turn as the wake-up, and the relay would never stop.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_interval):
+                await self.wakeup.wait()
         self.wakeup.clear()
