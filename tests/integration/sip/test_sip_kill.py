@@ -83,8 +83,13 @@ async def test_killed_mid_call_nobody_is_rung_twice_in_a_part(
         # mid-call: numbers `placing` and SIPp already answering some of them
         if not await asyncio.to_thread(wait_for_calls_in_flight, pg_url, 30.0):
             break
-        await wait_for(lambda: bool(sipp.received("INVITE")), timeout=20, what="an INVITE")
-        await asyncio.sleep(0.5)  # into the message
+        # Into the message: a call answered and acknowledged, its RTP flowing.
+        acks = len(sipp.received("ACK"))
+        await wait_for(
+            lambda seen=acks: len(sipp.received("ACK")) > seen,  # type: ignore[misc]
+            timeout=20,
+            what="an answered call",
+        )
         if double.of(campaign_id, cmd.FinishCampaign):
             break
         dialer.kill()
