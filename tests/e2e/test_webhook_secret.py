@@ -9,37 +9,19 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.e2e.helpers import create, get
 from tests.stack import Stack, wait_for
+from tests.webhook_receiver import Receiver, running_receiver
 from zvonar_contracts import subjects
 from zvonar_runtime.jetstream import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 PHONES = [f"+7916777000{d}" for d in (1, 6, 9)]
-
-
-class Receiver(ThreadingHTTPServer):
-    posts: list[tuple[str, bytes]]
-
-
-class Hook(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.posts.append((self.headers.get("X-Zvonar-Signature", ""), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +42,8 @@ def stack(
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), Hook)
-    server.posts = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_receiver() as server:
+        yield server
 
 
 def campaign_events(stack: Stack, campaign_id: int) -> list[bytes]:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
 
+from tests.webhook_receiver import Receiver, running_receiver
 from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode
 from zvonar_contracts.options import Integration
-from zvonar_dialer.adapters.webhooks import SIGNATURE_HEADER
 from zvonar_dialer.bootstrap import Dialer
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.secrets import SecretStore, secrets_key
@@ -28,23 +26,6 @@ from .conftest import CampaignDouble, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 SECRET = "s3cret"
-
-
-class Receiver(ThreadingHTTPServer):
-    posts: list[tuple[str, bytes]]
-
-
-class Hook(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.posts.append((self.headers[SIGNATURE_HEADER], body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -65,13 +46,8 @@ def dialer_settings(
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), Hook)
-    server.posts = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_receiver() as server:
+        yield server
 
 
 async def test_each_call_result_is_posted_signed_to_the_webhook(
