@@ -24,6 +24,7 @@ from zvonar_campaign.adapters.dialer import NatsDialer
 from zvonar_campaign.adapters.relay import Relay
 from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
 from zvonar_campaign.entrypoints.commands import register_commands
+from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
 from zvonar_contracts import subjects
 from zvonar_contracts.codec import decode_command_reply, encode, type_name
@@ -77,6 +78,7 @@ class RunningService:
     store: Store
     relay: Relay | None
     nc: Client
+    deps: Deps
 
     async def send(self, command: msgspec.Struct, correlation_id: str = "") -> CommandReply:
         """A command over NATS (a momentary "no responders" asked again for up to 3 s)."""
@@ -112,7 +114,7 @@ def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
         await broker.start()
         task = asyncio.create_task(running.run()) if running else None
         try:
-            yield RunningService(store=store, relay=running, nc=client)
+            yield RunningService(store=store, relay=running, nc=client, deps=deps)
         finally:
             if task is not None:
                 task.cancel()

@@ -24,15 +24,23 @@ log = structlog.get_logger("zvonar.campaign.commands")
 
 
 def register_commands(broker: NatsBroker, deps: Deps, *, workers: int = 8) -> None:
+    locks = messagebus.CampaignLocks()
     for command_type in CAMPAIGN_COMMAND_TYPES:
-        _register(broker, deps, command_type, workers)
+        _register(broker, deps, locks, command_type, workers)
 
 
-def _register(broker: NatsBroker, deps: Deps, command_type: type, workers: int) -> None:
+def _register(
+    broker: NatsBroker,
+    deps: Deps,
+    locks: messagebus.CampaignLocks,
+    command_type: type,
+    workers: int,
+) -> None:
     subject = campaign_command_subject(command_type.__struct_config__.tag)  # type: ignore[attr-defined]
 
-    # Commands on different campaigns run side by side; one campaign's are serialised by
-    # the aggregate's optimistic concurrency (a lost race is retried from the load).
+    # Commands on different campaigns run side by side; one campaign's wait in line in this
+    # instance (`locks`), and the aggregate's optimistic concurrency settles races with other
+    # instances (a lost race is retried from the load).
     @broker.subscriber(subject, queue=CAMPAIGN_COMMANDS_QUEUE, max_workers=workers)
     async def on_command(msg: NatsMessage) -> bytes:
         # Decoding checks the contract's limits too (msgspec.Meta on the structs): a command
@@ -49,4 +57,4 @@ def _register(broker: NatsBroker, deps: Deps, command_type: type, workers: int) 
         except msgspec.DecodeError as exc:
             log.info("malformed_command", subject=subject, error=str(exc)[:200])
             return encode(CommandError(code="validation", message=f"malformed command: {exc}"))
-        return encode(await messagebus.handle(command, deps))
+        return encode(await locks.run(command, deps))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import structlog
 
 from zvonar_campaign.domain.errors import DomainError, ValidationFailed
@@ -18,6 +22,43 @@ from zvonar_contracts.commands import (
 )
 
 log = structlog.get_logger("zvonar.campaign.commands")
+
+
+class CampaignLocks:
+    """One lock per campaign, so an instance never races itself on one aggregate.
+
+    Commands for one campaign that reach the same instance at once would otherwise all load
+    the same version and all but one lose the save, each retrying against its siblings until
+    the retry budget runs out on a busy machine (`conflict`). Holding them in line here leaves
+    the optimistic retry for what it is for: a race with another instance.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextmanager
+    def _entry(self, key: int) -> Iterator[asyncio.Lock]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            yield lock
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def run(self, command: CampaignCommand, deps: Deps) -> CommandReply:
+        key = getattr(command, "campaign_id", None)
+        if not isinstance(key, int):
+            return await handle(command, deps)
+        with self._entry(key) as lock:
+            async with lock:
+                return await handle(command, deps)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:

@@ -42,6 +42,9 @@ class Deps:
     tables: Tables
     dialer: Dialer
     on_stored: Callable[[], None] = field(default=lambda: None)
+    # Saves that lost an optimistic-concurrency race and were tried again (another writer
+    # moved the aggregate on between this one's load and save).
+    lost_races: int = 0
 
     async def in_thread(self, work: Callable[[], T]) -> T:
         correlation_id = current_correlation_id()
@@ -84,6 +87,7 @@ class Deps:
             try:
                 return work()
             except IntegrityError:
+                self.lost_races += 1
                 # Another writer moved the aggregate on: back off a little, load again, decide.
                 time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
                 attempt += 1
