@@ -34,9 +34,31 @@ MOVES_TO: dict[Status, list[Move]] = {
     S.FINISHED: [lambda c: c.finish()],
     S.STOPPED: [lambda c: c.stop("customer", "")],
 }
-PRODUCT_TABLE = {
-    (source, target) for source, targets in ALLOWED_MOVES.items() for target in targets
-} | {(source, S.STOPPED) for source in S if source not in FINAL_STATUSES}
+# docs/PRODUCT.md's "Allowed moves", written out here by hand — not read from the code, so a
+# wrong table in the code fails this test instead of being copied into it.
+PRODUCT_MOVES = """
+moderation    -> accepted scheduled clarification rejected error
+clarification -> accepted scheduled rejected
+accepted      -> in_progress paused error
+scheduled     -> in_progress paused error
+in_progress   -> paused paused_window finished error
+paused_window -> in_progress paused
+paused        -> in_progress scheduled paused_window
+"""
+PRODUCT_FINAL = {"finished", "stopped", "rejected", "error"}
+
+
+def _product_table() -> set[tuple[Status, Status]]:
+    table: set[tuple[Status, Status]] = set()
+    for line in PRODUCT_MOVES.strip().splitlines():
+        source, targets = (part.split() for part in line.split("->"))
+        table |= {(S(source[0]), S(target)) for target in targets}
+    # "any status that is not final -> stopped"
+    table |= {(source, S.STOPPED) for source in S if source.value not in PRODUCT_FINAL}
+    return table
+
+
+PRODUCT_TABLE = _product_table()
 
 PAIRS = [(source, target) for source in S for target in MOVES_TO]
 
@@ -67,6 +89,10 @@ def test_a_move_is_allowed_exactly_when_the_product_table_lists_it(
 
 
 def test_the_table_in_code_is_the_table_of_the_product() -> None:
+    in_code = {(source, target) for source in S for target in S if can_move(source, target)}
+    assert in_code == PRODUCT_TABLE
+    assert {status.value for status in FINAL_STATUSES} == PRODUCT_FINAL
+    assert set(ALLOWED_MOVES) == {s for s, target in PRODUCT_TABLE if target is not S.STOPPED}
     assert can_move(S.PAUSED, S.SCHEDULED)
     assert not can_move(S.FINISHED, S.STOPPED)
     assert not can_move(S.MODERATION, S.IN_PROGRESS)
