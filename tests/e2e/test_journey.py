@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import time
 import wave
 import zipfile
 from decimal import Decimal
@@ -140,13 +139,28 @@ def test_pause_resume_and_stop(stack: Stack) -> None:
     client = stack.new_account("Пауза")
     phones = [f"+7916200{n:04d}" for n in range(40)]
     campaign = create(client, name="Медленная", phones=phones, speed=1)
+    # A witness at the same speed in another account: its calls show the dialer went on
+    # dialling while the paused campaign placed nothing (no fixed sleep stands in for that).
+    witness_client = stack.new_account("Свидетель")
+    witness = create(witness_client, name="Свидетель", phones=phones, speed=1)
     wait_status(client, campaign["id"], "in_progress")
     paused = client.post(f"/api/v1/campaigns/{campaign['id']}/pause")
     assert paused.status_code == 200, paused.text
     assert paused.json()["status"] == "paused"
-    time.sleep(1.5)  # let calls already placed report back
+
+    def witness_calls() -> int:
+        return int(get(witness_client, witness["id"])["size"]["in_progress"])
+
+    def witness_placed(more: int, since: int) -> bool:
+        return witness_calls() <= since - more
+
+    # Two witness calls after the pause: a call of the paused campaign already placed then
+    # (a few dialer seconds long) has reported back; three more: nothing new was placed.
+    waiting = witness_calls()
+    wait_for(lambda: witness_placed(2, waiting), timeout=60, what="two witness calls")
     frozen = size_tuple(get(client, campaign["id"])["size"])
-    time.sleep(3)  # at 1 call per dialer hour (a second), three calls would have been made
+    waiting = witness_calls()
+    wait_for(lambda: witness_placed(3, waiting), timeout=60, what="three more witness calls")
     assert size_tuple(get(client, campaign["id"])["size"]) == frozen
     assert frozen[-1] > 0
     resumed = client.post(f"/api/v1/campaigns/{campaign['id']}/resume")

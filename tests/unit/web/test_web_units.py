@@ -325,3 +325,24 @@ def test_the_moderators_marks_fall_on_the_rules_hit_in_any_word_form() -> None:
     assert [p.text for p in says.text if p.hit] == ["кредит"]
     assert [[p.hit for p in word] for word in says.lead_words] == [[False], [True]]
     assert (says.numbers, says.has_file, says.file_name) == (12, False, [])
+
+
+def test_the_real_zones_walk_the_tz_folder_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each walk of the tz folder opens ~600 files: asked once per zone name, the first
+    account created held the gateway's event loop for 46 s on a busy machine."""
+    import zoneinfo
+
+    walks = []
+    walk = zoneinfo.available_timezones
+
+    def counted() -> set[str]:
+        walks.append(1)
+        return walk()
+
+    monkeypatch.setattr(zoneinfo, "available_timezones", counted)
+    real_zones.cache_clear()
+    try:
+        assert "Europe/Moscow" in real_zones()
+    finally:
+        real_zones.cache_clear()
+    assert len(walks) == 1
