@@ -134,6 +134,11 @@ def health_subject(service: str) -> str:
     return f"zvonar.health.{service}"
 
 
+def health_queue(service: str) -> str:
+    """The queue group of a service's health answers: one instance answers each ask."""
+    return f"health-{service}"
+
+
 # --- Durable consumer names -----------------------------------------------------------------
 MODERATION_CONSUMER: Final = "moderation-created"
 DIALER_CAMPAIGN_CONSUMER: Final = "dialer-campaign-events"

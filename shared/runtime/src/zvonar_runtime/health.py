@@ -14,7 +14,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.health import HealthReply
-from zvonar_contracts.subjects import health_subject
+from zvonar_contracts.subjects import health_queue, health_subject
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -40,7 +40,7 @@ async def serve_health(
         )
         await msg.respond(encode(reply))
 
-    await nc.subscribe(health_subject(service), queue=f"health-{service}", cb=answer)
+    await nc.subscribe(health_subject(service), queue=health_queue(service), cb=answer)
 
 
 async def ask_health(nc: Client, service: str, timeout: float = 1.0) -> HealthReply | None:
