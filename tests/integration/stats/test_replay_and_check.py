@@ -189,7 +189,6 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     assert f"{mine} answered is 3, the streams say 2" in completed.stdout
 
 
-
 async def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
     """The operator's command in its own process, while this loop keeps serving."""
     env = {
