@@ -60,12 +60,15 @@ def test_export_writes_every_event_of_both_streams(own_nats: NatsServer, tmp_pat
 
     asyncio.run(_publish(own_nats.url))
     out = tmp_path / "events.jsonl"
-    result = _zvonar(own_nats.url, "events", "export", "--out", str(out))
+    result = _zvonar(own_nats.url, "events", "export", "--out", str(out), "--hash-key", "k")
     assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "4 events written to" in result.stderr
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [line["stream"] for line in lines] == ["CAMPAIGN_EVENTS"] * 3 + ["CALL_EVENTS"]
     assert lines[2]["event"]["text"] == "комментарий 2"
-    assert lines[3]["event"]["type"] == "CallCompleted"
+    assert lines[3]["type"] == "CallCompleted"
+    assert lines[3]["event"]["phone"].startswith("h:")
 
 
 def test_tail_from_start_prints_json_lines(own_nats: NatsServer) -> None:

@@ -17,6 +17,7 @@ resumed into the same folder adds a part and the same export run again replaces 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -548,9 +549,11 @@ class StreamReader:
     async def _close(self) -> None:
         if self._sub is not None:
             sub, self._sub = self._sub, None
-            try:
+            # Best effort: NATS may be gone (the consumer then goes by itself after 30 s
+            # of inactivity), and the error that brought us here is the one to tell.
+            with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-            finally:
+            with contextlib.suppress(Exception):
                 await self.js.delete_consumer(self.stream, self._consumer)
 
     async def expected(self) -> int:

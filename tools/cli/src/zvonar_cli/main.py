@@ -13,11 +13,11 @@ a missing setting), 3 unreachable (the gateway or NATS did not answer in time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,7 +127,7 @@ STREAMS = {"campaign": subjects.CAMPAIGN_EVENTS_STREAM, "call": subjects.CALL_EV
 SIZE_PARTS = ("total", "stop_listed", "answered", "leads", "not_answered", "in_progress")
 
 
-@contextmanager
+@contextlib.contextmanager
 def _gateway(token_var: str) -> Iterator[httpx.Client]:
     """A client of the gateway's API; a gateway that does not answer is a CliError."""
     token = os.environ.get(token_var)
@@ -168,6 +168,12 @@ async def _nats() -> Any:
         raise CliError(
             f"no NATS server answered at {url} within {timeout:g} s", EXIT_UNREACHABLE
         ) from None
+
+
+async def _close(nc: Any) -> None:
+    """Close the client; a connection already lost has nothing left to close."""
+    with contextlib.suppress(Exception):
+        await nc.close()
 
 
 def _run_nats(job: Any) -> Any:
@@ -249,7 +255,7 @@ async def _tail(stream: str, subject: str | None, from_start: bool, limit: int |
             if limit is not None and seen >= limit:
                 break
     finally:
-        await nc.close()
+        await _close(nc)
 
 
 @events.command("tail")
@@ -295,7 +301,7 @@ async def _export(sink: exporting.Sink, options: dict[str, Any]) -> exporting.Ou
                 nc.jetstream(), sink, timeout=wait, progress=advance, **options
             )
     finally:
-        await nc.close()
+        await _close(nc)
 
 
 def _usage(exc: exporting.ExportError) -> CliError:
