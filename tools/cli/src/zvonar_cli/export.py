@@ -337,7 +337,8 @@ class JsonlSink:
             self._file.close()
             self._tmp.unlink(missing_ok=True)
         else:
-            self._file.flush()
+            with contextlib.suppress(OSError):  # stdout may be a pipe nobody reads any more
+                self._file.flush()
 
 
 # --- Parquet ---------------------------------------------------------------------------------

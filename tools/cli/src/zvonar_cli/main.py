@@ -61,6 +61,7 @@ console = Console()
 # Progress bars and errors go to stderr (stdout carries the data); bars only on a terminal.
 err_console = Console(stderr=True)
 DEFAULT_TIMEOUT = 10.0
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 class CliError(Exception):
@@ -396,6 +397,10 @@ def export(
                "batch": batch}  # fmt: skip
     try:
         outcome: exporting.Outcome = _run_nats(_export(sink, options))
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head`): end quietly, as a shell pipeline does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except BaseException:
         sink.discard()  # nothing half-written is left behind
         raise
