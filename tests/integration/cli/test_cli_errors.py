@@ -131,9 +131,12 @@ def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
          "not 'yesterday'"),
         ("zvonar_cli", ["events", "export", "--include-phones", "--format", "parquet"],
          "zvonar: --format parquet writes a folder: give --out"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--out", "no/such.jsonl"],
+         "zvonar: --out no/such.jsonl: no folder no"),
     ],
     ids=["unknown-option", "bad-argument", "export-bad-format", "export-unknown-type",
-         "export-no-hash-key", "export-bad-seq", "export-bad-time", "export-parquet-stdout"],
+         "export-no-hash-key", "export-bad-seq", "export-bad-time", "export-parquet-stdout",
+         "export-no-folder"],
 )  # fmt: skip
 def test_a_usage_error_is_one_line_and_exit_2(
     module: str, args: list[str], expected: str, tmp_path: Path

@@ -382,6 +382,9 @@ def export(
             raise exporting.ExportError("--format parquet writes a folder: give --out")
         if out is not None and format == "jsonl" and out.is_dir():
             raise exporting.ExportError(f"--out {out} is a folder; JSON Lines go to a file")
+        for option, path in (("--out", out), ("--resume-file", resume_file)):
+            if path is not None and not path.absolute().parent.is_dir():
+                raise exporting.ExportError(f"{option} {path}: no folder {path.parent}")
 
         sink: exporting.Sink
         if format == "parquet":
