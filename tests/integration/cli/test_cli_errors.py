@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from zvonar_cli.export import EVENT_TYPES
 from zvonar_runtime.cli import EXIT_UNREACHABLE, EXIT_USAGE
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,9 @@ def _one_line(text: str) -> str:
 def test_export_with_nats_down_is_one_line_and_exit_3(tmp_path: Path) -> None:
     url = f"nats://127.0.0.1:{_closed_port()}"
     out = tmp_path / "events.jsonl"
-    done, took = _zvonar("events", "export", "--out", str(out), NATS_URL=url)
+    done, took = _zvonar(
+        "events", "export", "--out", str(out), NATS_URL=url, ZVONAR_EXPORT_HASH_KEY="k"
+    )
     assert done.returncode == EXIT_UNREACHABLE, done.stderr
     line = _one_line(done.stderr)
     assert line == f"zvonar: no NATS server answered at {url} within {TIMEOUT:g} s"
@@ -85,11 +88,7 @@ def test_debug_shows_the_traceback() -> None:
     assert "does not answer" in done.stderr
 
 
-@pytest.mark.parametrize(
-    "args",
-    [["export", "--out", "events.jsonl"], ["rebuild"], ["check"]],
-    ids=["export", "rebuild", "check"],
-)
+@pytest.mark.parametrize("args", [["rebuild"], ["check"]], ids=["rebuild", "check"])
 def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
     args: list[str], tmp_path: Path
 ) -> None:
@@ -117,11 +116,27 @@ def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
          "zvonar: No such option: --bogus (see 'zvonar campaigns list --help')"),
         ("zvonar_cli", ["events", "tail", "bogus"],
          "zvonar: Invalid value: stream is campaign or call (see 'zvonar events tail --help')"),
-        ("zvonar_stats", ["export", "--out", "x.jsonl", "--format", "csv"],
-         "zvonar-stats: Invalid value: format is jsonl or parquet "
-         "(see 'zvonar-stats export --help')"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--format", "csv"],
+         "zvonar: --format is jsonl or parquet"),
+        ("zvonar_cli", ["events", "export", "--type", "CallDropped"],
+         "zvonar: unknown event type CallDropped (one of: " + ", ".join(EVENT_TYPES) + ")"),
+        ("zvonar_cli", ["events", "export"],
+         "zvonar: phone numbers are hashed with a key: set ZVONAR_EXPORT_HASH_KEY (or "
+         "--hash-key), or pass --include-phones"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--from-seq", "12"],
+         "zvonar: --from-seq is STREAM=SEQUENCE with STREAM campaign or call (campaign=120), "
+         "not '12'"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--since", "yesterday"],
+         "zvonar: --since is an ISO 8601 date or date-time (2026-06-17T13:00:00+03:00), "
+         "not 'yesterday'"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--format", "parquet"],
+         "zvonar: --format parquet writes a folder: give --out"),
+        ("zvonar_cli", ["events", "export", "--include-phones", "--out", "no/such.jsonl"],
+         "zvonar: --out no/such.jsonl: no folder no"),
     ],
-    ids=["unknown-option", "bad-argument", "stats-bad-format"],
+    ids=["unknown-option", "bad-argument", "export-bad-format", "export-unknown-type",
+         "export-no-hash-key", "export-bad-seq", "export-bad-time", "export-parquet-stdout",
+         "export-no-folder"],
 )  # fmt: skip
 def test_a_usage_error_is_one_line_and_exit_2(
     module: str, args: list[str], expected: str, tmp_path: Path

@@ -60,12 +60,15 @@ def test_export_writes_every_event_of_both_streams(own_nats: NatsServer, tmp_pat
 
     asyncio.run(_publish(own_nats.url))
     out = tmp_path / "events.jsonl"
-    result = _zvonar(own_nats.url, "events", "export", "--out", str(out))
+    result = _zvonar(own_nats.url, "events", "export", "--out", str(out), "--hash-key", "k")
     assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "4 events written to" in result.stderr
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [line["stream"] for line in lines] == ["CAMPAIGN_EVENTS"] * 3 + ["CALL_EVENTS"]
     assert lines[2]["event"]["text"] == "комментарий 2"
-    assert lines[3]["event"]["type"] == "CallCompleted"
+    assert lines[3]["type"] == "CallCompleted"
+    assert lines[3]["event"]["phone"].startswith("h:")
 
 
 def test_tail_from_start_prints_json_lines(own_nats: NatsServer) -> None:
@@ -77,3 +80,37 @@ def test_tail_from_start_prints_json_lines(own_nats: NatsServer) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["seq"] for line in lines] == [1, 2]
     assert lines[0]["subject"] == "campaign.events.1000001.CampaignCommentChanged"
+
+
+def test_export_into_a_pipe_closed_early_ends_quietly(own_nats: NatsServer) -> None:
+    """`zvonar events export | head -1`: status 141 as for any writer whose reader left, no
+    traceback."""
+    import asyncio
+
+    from zvonar_runtime.jetstream import connect, ensure_jetstream
+
+    async def publish_many() -> None:
+        nc = await connect(own_nats.url, "cli-test")
+        js = nc.jetstream()
+        await ensure_jetstream(js)
+        text = "x" * 500
+        for _ in range(600):  # ~400 kB of JSON lines: more than a pipe holds
+            event = CampaignCommentChanged(campaign_id=1000001, account_id="a", at=AT, text=text)
+            await js.publish(
+                campaign_event_subject(1000001, "CampaignCommentChanged"), encode(event)
+            )
+        await nc.close()
+
+    asyncio.run(publish_many())
+    env = dict(os.environ, NATS_URL=own_nats.url, ZVONAR_EXPORT_HASH_KEY="k")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zvonar_cli", "events", "export", "--batch", "50"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    first = json.loads(process.stdout.readline())
+    assert first["seq"] == 1
+    process.stdout.close()
+    assert process.wait(timeout=120) == 141
+    err = process.stderr.read().decode()
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

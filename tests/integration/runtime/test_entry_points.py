@@ -33,7 +33,6 @@ SCRIPTS = _scripts()
 SUBCOMMANDS = [
     ("zvonar-stats", ["serve"]),
     ("zvonar-stats", ["rebuild"]),
-    ("zvonar-stats", ["export"]),
     ("zvonar-stats", ["check"]),
     ("zvonar-campaign", ["relay"]),
     ("zvonar", ["campaigns", "list"]),

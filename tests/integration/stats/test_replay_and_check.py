@@ -1,10 +1,9 @@
 """Exactly-once effect under redelivery, restarts and duplicates; a rebuild that gives the
-same tables while the service keeps serving; the consistency check; the export."""
+same tables while the service keeps serving; the consistency check."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from zvonar_contracts.options import Size, SmartOptions, Status
 from zvonar_stats.adapters.schema import active_tables
 from zvonar_stats.adapters.streams import read_stream
 from zvonar_stats.service_layer.check import find_differences
-from zvonar_stats.service_layer.export import export_log
 from zvonar_stats.service_layer.rebuild import rebuild
 
 pytestmark = pytest.mark.integration
@@ -189,28 +187,6 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     completed = await _run_cli(stats.settings, "check")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f"{mine} answered is 3, the streams say 2" in completed.stdout
-
-
-async def test_export_writes_both_streams(stats: Any, feed: Any, tmp_path: Path) -> None:
-    await tell_a_story(feed)
-    out = tmp_path / "log.jsonl"
-
-    count = await export_log(stats.settings.nats_url, out, "jsonl")
-
-    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == count
-    mine = [r for r in records if r["account_id"] == feed.account]
-    assert {r["stream"] for r in mine} == {"CAMPAIGN_EVENTS", "CALL_EVENTS"}
-    assert [r["type"] for r in mine if r["stream"] == "CAMPAIGN_EVENTS"][:2] == [
-        "CampaignCreated", "CampaignModerated"
-    ]  # fmt: skip
-    import pyarrow.parquet as pq
-
-    table_path = tmp_path / "log.parquet"
-    assert await export_log(stats.settings.nats_url, table_path, "parquet") >= count
-    table = pq.read_table(table_path)
-    assert {"stream", "seq", "subject", "type", "payload"} <= set(table.column_names)
-    assert feed.account in set(table.column("account_id").to_pylist())
 
 
 async def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:

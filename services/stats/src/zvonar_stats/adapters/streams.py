@@ -1,6 +1,6 @@
 """JetStream reading with nats-py: the durable pull consumers that feed the projections
 (explicit acks, a nak on error so the batch comes back, holes filled from the stream) and
-one-off ordered reads of a whole stream from a given sequence (rebuild, export, check)."""
+one-off ordered reads of a whole stream from a given sequence (rebuild, check)."""
 
 from __future__ import annotations
 
