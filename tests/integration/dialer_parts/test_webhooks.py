@@ -90,7 +90,8 @@ class Clock:
 
 
 class Secrets:
-    sealed = {"ref-1": SECRET}
+    def __init__(self) -> None:
+        self.sealed = {"ref-1": SECRET}
 
     async def get(self, ref: str) -> str:
         if ref not in self.sealed:
