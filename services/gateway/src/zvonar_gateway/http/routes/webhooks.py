@@ -54,14 +54,19 @@ async def list_webhook_deliveries(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
     campaign_id: FromPath[int],
-    state: Annotated[DeliveryState | None, QueryParameter()] = None,
+    # `state` is a name Litestar keeps for the app state: the query key is given apart.
+    delivery_state: Annotated[DeliveryState | None, QueryParameter(name="state")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=MAX_DELIVERIES_PAGE)] = 50,
 ) -> dict[str, Any]:
     campaign_id = check_id(campaign_id)
     await read_detail(backend, account.id, campaign_id)  # 404 unless it is the caller's
     request = ListWebhookDeliveries(
-        campaign_id=campaign_id, account_id=account.id, state=state, page=page, per_page=per_page
+        campaign_id=campaign_id,
+        account_id=account.id,
+        state=delivery_state,
+        page=page,
+        per_page=per_page,
     )
     try:
         reply = await backend.dialer(request, WebhookDeliveryPage)
