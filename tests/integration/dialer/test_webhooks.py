@@ -97,7 +97,10 @@ async def test_each_call_result_is_posted_signed_and_logged(
     integration = await integration_of(nc, dialer_settings, receiver.url)
     campaign_id = await double.create(phones, speed=3600, integration=integration)
 
-    await wait_for(lambda: len(receiver.posts) >= 10, what="ten webhook posts")
+    async def ten_delivered() -> bool:  # posted, and the answer recorded
+        return (await delivery_log(nc, campaign_id, state="delivered")).total == 10
+
+    await wait_for(ten_delivered, what="ten webhook posts delivered")
 
     verifier = Webhook(SECRET.encode())
     results = [
