@@ -357,3 +357,60 @@ async def test_the_post_goes_to_the_address_checked_with_the_name_as_host(
     [post] = receiver.posts
     assert post.headers["host"] == f"hooks.customer.test:{port}"
     assert post.path == "/hooks/calls" and post.body == BODY
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 30.0
+) -> None:
+    """Wait (polling) until `check()` holds; fails after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_slow_receiver_holds_one_slot_while_the_others_post_on(
+    db: Database, receiver: Receiver, clock: Clock
+) -> None:
+    release = asyncio.Event()
+    held: list[bytes] = []
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(await reader.readuntil(b"\r\n\r\n"))
+        await release.wait()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    slow_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/slow"
+    wakeup = asyncio.Event()
+    sender = WebhookSender(db, Secrets(), wakeup, now=clock, allow_private=True,
+                           timeout_s=60.0, concurrency=2)  # fmt: skip
+    running = asyncio.create_task(sender.run())
+    try:
+        await queue(db, slow_url, n=0)
+        wakeup.set()
+        await eventually(lambda: bool(held), "the slow post in flight")
+        # Results recorded while the slow post is in flight: the free slot takes them.
+        for n in range(1, 6):
+            await queue(db, receiver.url, n=n)
+        wakeup.set()
+        await eventually(lambda: len(receiver.posts) == 5, "the five other posts")
+        release.set()
+
+        async def all_delivered() -> bool:
+            return {r.state for r in await log_of(db)} == {"delivered"}
+
+        await eventually(all_delivered, "the slow post delivered too")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+    assert len(await log_of(db)) == 6

@@ -199,54 +199,80 @@ class WebhookSender:
             self._client = None
 
     async def run(self) -> None:
+        """Keep up to `concurrency` posts in flight: a slot that frees takes the next due
+        row, so one slow receiver holds one slot, not a whole batch."""
         await self.start()
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
                 raise_if_stopping()
-                try:
-                    sent = await self.send_due()
-                except Exception:
-                    log.exception("webhook.send_failed")
-                    sent = 0
-                if sent:
-                    continue
-                wait = IDLE_WAIT_S
-                with contextlib.suppress(Exception):
-                    due = await self._db.run(store.webhook_next_due)
-                    if due is not None:
-                        wait = min(max(due - self._now(), 0.01), IDLE_WAIT_S)
-                # asyncio.timeout, not 3.11's wait_for, which swallows a stop that comes as
-                # the wakeup is set.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wakeup.wait()
-                self._wakeup.clear()
+                free = self._concurrency - len(in_flight)
+                rows: list[store.DueDelivery] = []
+                if free > 0:
+                    try:
+                        rows = await self._claim(free)
+                    except Exception:
+                        log.exception("webhook.claim_failed")
+                for row in rows:
+                    in_flight.add(asyncio.create_task(self.post(row), name="webhook-post"))
+                if rows and len(rows) == free:
+                    continue  # every slot taken: wait for one below
+                await self._idle(in_flight)
         finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
             await self.stop()
 
-    async def send_due(self) -> int:
-        """Post every row due now (at most a few batches' worth); how many were tried."""
-        await self.start()
+    async def _idle(self, in_flight: set[asyncio.Task[None]]) -> None:
+        """Wait for a post to end, new rows (the wakeup) or, with a slot free, the next
+        row's due time."""
+        wait = IDLE_WAIT_S
+        if len(in_flight) < self._concurrency:
+            with contextlib.suppress(Exception):
+                due = await self._db.run(store.webhook_next_due)
+                if due is not None:
+                    wait = min(max(due - self._now(), 0.01), IDLE_WAIT_S)
+        waker = asyncio.create_task(self._wakeup.wait())
+        try:
+            done, _ = await asyncio.wait({*in_flight, waker}, timeout=wait,
+                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            waker.cancel()
+        in_flight.difference_update(done)
+        self._wakeup.clear()
+
+    async def _claim(self, limit: int) -> list[store.DueDelivery]:
         now = self._now()
-        limit = self._concurrency * 4
-        rows = await self._db.run(
+        return await self._db.run(
             lambda cur: store.webhook_claim_due(cur, now, limit, self._lease_s)
         )
-        if not rows:
-            return 0
+
+    async def send_due(self) -> int:
+        """Post every row due now, a few batches' worth at most, and wait for the answers;
+        how many were tried (one round of `run`, for tests and tools)."""
+        await self.start()
+        rows = await self._claim(self._concurrency * 4)
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(row: store.DueDelivery) -> None:
             async with gate:
-                try:
-                    attempt = await self._attempt(row)
-                except Exception as exc:  # a fault of ours: tried again, said in the log
-                    log.exception("webhook.attempt_error", webhook_id=row.webhook_id)
-                    attempt = Attempt(delivered=False, retry=True, error=repr(exc))
-            await self._record(row, attempt)
+                await self.post(row)
 
         await asyncio.gather(*(one(row) for row in rows))
         return len(rows)
+
+    async def post(self, row: store.DueDelivery) -> None:
+        """One attempt at a claimed row, and its outcome recorded."""
+        try:
+            attempt = await self._attempt(row)
+        except Exception as exc:  # a fault of ours: tried again, said in the log
+            log.exception("webhook.attempt_error", webhook_id=row.webhook_id)
+            attempt = Attempt(delivered=False, retry=True, error=repr(exc))
+        try:
+            await self._record(row, attempt)
+        except Exception:  # the row stays claimed: tried again once its lease is over
+            log.exception("webhook.record_failed", webhook_id=row.webhook_id)
 
     async def _record(self, row: store.DueDelivery, attempt: Attempt) -> None:
         now = self._now()
