@@ -1,5 +1,5 @@
 """The scheduler and the dialling steps on a real SQLite store with fakes for the ports
-(campaign commands, blobs, synthesizer, webhooks) and a wall clock the test moves."""
+(campaign commands, blobs, synthesizer, secrets) and a wall clock the test moves."""
 
 from __future__ import annotations
 
@@ -92,14 +92,6 @@ class SilentSynthesizer:
         return pcm_to_wav(b"\x00\x00" * 16000 * 2, 16000)  # two seconds
 
 
-class FakeWebhooks:
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str, bytes]] = []
-
-    def submit(self, url: str, secret: str, payload: bytes) -> None:
-        self.posts.append((url, secret, payload))
-
-
 class FakeSecrets:
     """Sealed webhook secrets by reference."""
 
@@ -129,7 +121,6 @@ def deps(tmp_path: Path, wall: Wall) -> Iterator[Deps]:
         telephony=SimulatedCarrier(db),
         synthesizer=SilentSynthesizer(),
         tariff=load_tariff(),
-        webhooks=FakeWebhooks(),
         secrets=FakeSecrets(),
         caller_pool=["+74950000001", "+74950000002"],
     )

@@ -1,6 +1,6 @@
 """Fixtures for the gateway API tests: the app on a real nats-server, with small responders
-playing the campaign and stats services (a test double of those ports), and an account
-store on SQLite."""
+playing the campaign and stats services and the dialer's delivery log (test doubles of
+those ports), and an account store on SQLite."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from zvonar_contracts.codec import decode_command, decode_query, encode
+from zvonar_contracts.codec import decode, decode_command, decode_query, encode
 from zvonar_contracts.commands import (
     CampaignState,
     CommandError,
@@ -31,6 +31,7 @@ from zvonar_contracts.commands import (
     SetComment,
     StopCampaign,
 )
+from zvonar_contracts.dialer import ListWebhookDeliveries, WebhookDelivery, WebhookDeliveryPage
 from zvonar_contracts.options import FINAL_STATUSES, CampaignOptions, Size, Status, tags_of
 from zvonar_contracts.queries import (
     CampaignDetail,
@@ -70,6 +71,10 @@ class FakeServices:
     commands: list[Any] = field(default_factory=list)
     queries: list[Any] = field(default_factory=list)
     silent: bool = False  # True: stop answering (a service that hangs)
+    # The dialer's webhook deliveries by campaign, newest first, and the requests for them.
+    deliveries: dict[int, list[WebhookDelivery]] = field(default_factory=dict)
+    dialer_requests: list[ListWebhookDeliveries] = field(default_factory=list)
+    dialer_silent: bool = False  # True: the dialer stops answering
 
     def _store(self, view: CampaignView, options: CampaignOptions, event: str) -> int:
         self.position += 1
@@ -216,6 +221,18 @@ class FakeServices:
             )
         return QueryError(code="validation", message="unknown query")
 
+    def webhook_deliveries(self, request: ListWebhookDeliveries) -> WebhookDeliveryPage:
+        self.dialer_requests.append(request)
+        owned = self._owned(request.account_id, request.campaign_id) is not None
+        items = self.deliveries.get(request.campaign_id, []) if owned else []
+        if request.state is not None:
+            items = [i for i in items if i.state == request.state]
+        start = (request.page - 1) * request.per_page
+        return WebhookDeliveryPage(
+            items=items[start : start + request.per_page], total=len(items),
+            page=request.page, per_page=request.per_page,
+        )  # fmt: skip
+
     def clarify(self, campaign_id: int) -> None:
         view, options = self.campaigns[campaign_id]
         self.campaigns[campaign_id] = (
@@ -236,9 +253,15 @@ async def start_doubles(nc: Client) -> tuple[FakeServices, list[Any]]:
         if not fake.silent:
             await msg.respond(encode(fake.query(decode_query(msg.data))))
 
+    async def on_deliveries(msg: Msg) -> None:
+        if not (fake.silent or fake.dialer_silent):
+            request = decode(msg.data, ListWebhookDeliveries)
+            await msg.respond(encode(fake.webhook_deliveries(request)))
+
     subs = [
         await nc.subscribe("campaign.cmd.>", queue="campaign", cb=on_command),
         await nc.subscribe("stats.query.>", queue="stats", cb=on_query),
+        await nc.subscribe("dialer.req.ListWebhookDeliveries", queue="dialer", cb=on_deliveries),
     ]
     await nc.flush()
     return fake, subs

@@ -47,7 +47,7 @@ from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import bounded, stop_tasks
 
 # How long each step of stopping an in-process dialer may take (its background jobs, the
-# broker, each resource closed); the webhook sender's own drain is 5 s of it.
+# broker, each resource closed).
 STOP_STEP_S = 10.0
 
 
@@ -68,7 +68,7 @@ class Dialer:
             close.append(self.stop_calls)
         return Resources(
             checks={"database": ready},
-            background=[self.scheduler.run, self.outbox.run],
+            background=[self.scheduler.run, self.outbox.run, self.webhooks.run],
             close=close,
         )
 
@@ -129,12 +129,6 @@ async def bootstrap(
     db = open_database(settings)
     origin = await db.run(lambda cur: store.clock_origin(cur, wall()))
     js = nc.jetstream()
-    webhooks = WebhookSender(
-        attempts=settings.webhook_attempts,
-        timeout_s=settings.webhook_timeout_s,
-        allow_private=settings.webhook_allow_private,
-    )
-    await webhooks.start()
     sip: SipCarrier | None = None
     if telephony is None and settings.carrier == "sip":
         sip = telephony = sip_carrier(settings, lambda: deps)
@@ -149,7 +143,6 @@ async def bootstrap(
         telephony=telephony or SimulatedCarrier(db),
         synthesizer=synthesizer or Synthesizer(),
         tariff=load_tariff(settings.tariff_file),
-        webhooks=webhooks,
         secrets=SecretStore(nc, secrets_key(Path(settings.data_dir))),
         caller_pool=settings.caller_numbers,
         max_burst=settings.max_burst,
@@ -162,6 +155,15 @@ async def bootstrap(
     if sip is not None:
         sip.inbound = partial(requests_service.inbound_to_any, deps)
     outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
+    webhooks = WebhookSender(
+        db, deps.secrets, deps.webhook_wakeup,
+        timeout_s=settings.webhook_timeout_s,
+        base_delay_s=settings.webhook_retry_first_s,
+        max_delay_s=settings.webhook_retry_max_s,
+        give_up_after_s=settings.webhook_give_up_s,
+        concurrency=settings.webhook_concurrency,
+        allow_private=settings.webhook_allow_private,
+    )  # fmt: skip
     return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 
 

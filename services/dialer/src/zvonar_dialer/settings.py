@@ -29,8 +29,14 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
     # Bursts in a row the carrier could not place before running campaigns are paused by
     # the system (they resume by themselves once it answers again).
     carrier_failures: int = 3
+    # Webhook posts (docs/webhooks.md): each attempt's timeout; the wait after a failed
+    # attempt doubles from the first to the longest (with jitter) until the post is given
+    # up, this long after the call result.
     webhook_timeout_s: float = 5.0
-    webhook_attempts: int = 6
+    webhook_retry_first_s: float = 5.0
+    webhook_retry_max_s: float = 3600.0
+    webhook_give_up_s: float = 24 * 3600.0
+    webhook_concurrency: int = 16
     # Memory for the campaigns' decoded messages kept for recordings (least recently used
     # out; 8 kHz mono is 0.94 MB a minute, so the default holds 6 ten-minute messages).
     message_cache_mb: int = 64
@@ -64,7 +70,10 @@ class DialerSettings(ServiceSettings, frozen=True, kw_only=True):
         "db_workers": "DIALER_DB_WORKERS",
         "carrier_failures": "DIALER_CARRIER_FAILURES",
         "webhook_timeout_s": "DIALER_WEBHOOK_TIMEOUT",
-        "webhook_attempts": "DIALER_WEBHOOK_ATTEMPTS",
+        "webhook_retry_first_s": "DIALER_WEBHOOK_RETRY_FIRST_S",
+        "webhook_retry_max_s": "DIALER_WEBHOOK_RETRY_MAX_S",
+        "webhook_give_up_s": "DIALER_WEBHOOK_GIVE_UP_S",
+        "webhook_concurrency": "DIALER_WEBHOOK_CONCURRENCY",
         "message_cache_mb": "DIALER_MESSAGE_CACHE_MB",
         "webhook_allow_private": "ZVONAR_WEBHOOK_ALLOW_PRIVATE",
         "carrier": "DIALER_CARRIER",

@@ -1,9 +1,10 @@
 """Requests the dialer answers (`dialer.req.<Type>`): its clock, where a campaign belongs,
-TTS previews, and the simulated carrier's inbound line."""
+TTS previews, the simulated carrier's inbound line, and a campaign's webhook deliveries."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -56,4 +57,45 @@ class InboundCallReply(msgspec.Struct, frozen=True, kw_only=True):
     played: bool
 
 
-DialerRequest = GetClock | GetPlacement | SynthesizePreview | InboundCall
+# A page of the delivery log holds at most this many rows: with every text field bounded
+# (an error is cut to MAX_DELIVERY_ERROR characters) a page stays far under the broker's
+# 1 MiB max payload.
+MAX_DELIVERIES_PAGE = 200
+MAX_DELIVERY_ERROR = 500
+DeliveryState = Literal["pending", "delivered", "failed", "dropped"]
+
+
+class ListWebhookDeliveries(DialerRequestBase, frozen=True, tag=True):
+    """A page of one campaign's webhook deliveries, newest first; only the account's own
+    campaign has any (another account's is answered as an empty log)."""
+
+    campaign_id: int
+    account_id: str
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    per_page: Annotated[int, msgspec.Meta(ge=1, le=MAX_DELIVERIES_PAGE)] = 50
+    state: DeliveryState | None = None
+
+
+class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One webhook post of an event and what became of it."""
+
+    id: str  # the `webhook-id` header, the same on every attempt
+    event: str  # the event type posted (CallCompleted)
+    call_id: str | None
+    state: DeliveryState
+    attempts: int
+    last_status: int | None  # the HTTP status of the last answer (None: no answer)
+    last_error: str | None
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime | None  # None once delivered, failed or dropped
+    delivered_at: dt.datetime | None
+
+
+class WebhookDeliveryPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[WebhookDelivery]
+    total: int
+    page: int
+    per_page: int
+
+
+DialerRequest = GetClock | GetPlacement | SynthesizePreview | InboundCall | ListWebhookDeliveries

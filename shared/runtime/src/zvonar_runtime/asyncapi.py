@@ -26,9 +26,11 @@ from zvonar_contracts.dialer import (
     GetPlacement,
     InboundCall,
     InboundCallReply,
+    ListWebhookDeliveries,
     PlacementReply,
     SynthesizePreview,
     SynthesizeReply,
+    WebhookDeliveryPage,
 )
 from zvonar_contracts.health import HealthReply
 from zvonar_contracts.queries import STATS_QUERY_TYPES, QueryReply
@@ -38,6 +40,7 @@ DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
     (GetPlacement, PlacementReply),
     (SynthesizePreview, SynthesizeReply),
     (InboundCall, InboundCallReply),
+    (ListWebhookDeliveries, WebhookDeliveryPage),
 )
 
 

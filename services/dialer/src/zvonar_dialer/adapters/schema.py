@@ -51,6 +51,36 @@ def outbox_table(dialect: str) -> str:
         payload TEXT NOT NULL)"""
 
 
+def webhook_tables(dialect: str) -> tuple[str, ...]:
+    """The webhook outbox and delivery log: one row per post of an event to a campaign's
+    URL, written with the call result that causes it; the sender updates it after each
+    attempt. Times are wall-clock seconds since the epoch. The secret is not here: the row
+    names it (`secret_ref`), the sender opens it at each attempt."""
+    return (
+        f"""CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        id {_OUTBOX_ID[dialect]},
+        webhook_id TEXT NOT NULL UNIQUE,
+        campaign_id BIGINT NOT NULL,
+        account_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        call_id TEXT,
+        url TEXT NOT NULL,
+        secret_ref TEXT,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        next_attempt_at DOUBLE PRECISION,
+        delivered_at DOUBLE PRECISION)""",
+        "CREATE INDEX IF NOT EXISTS webhook_deliveries_due "
+        "ON webhook_deliveries (state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS webhook_deliveries_of_campaign "
+        "ON webhook_deliveries (campaign_id, id)",
+    )
+
+
 def create_schema(cur: Cursor) -> None:
-    for statement in (*TABLES, outbox_table(cur.dialect)):
+    for statement in (*TABLES, outbox_table(cur.dialect), *webhook_tables(cur.dialect)):
         cur.execute(statement)

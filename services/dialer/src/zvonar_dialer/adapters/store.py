@@ -463,6 +463,141 @@ def outbox_delete(cur: Cursor, ids: Sequence[int]) -> None:
         cur.execute(f"DELETE FROM outbox WHERE id IN ({_marks(ids)})", tuple(ids))
 
 
+# --- webhook deliveries (the webhook outbox and its log) -----------------------------------
+class NewDelivery(NamedTuple):
+    """A webhook post to make, written with the call result that causes it."""
+
+    webhook_id: str
+    campaign_id: int
+    account_id: str
+    event: str
+    call_id: str | None
+    url: str
+    secret_ref: str | None
+    payload: bytes
+    created_at: float  # wall-clock seconds since the epoch; due at once
+
+
+class DueDelivery(NamedTuple):
+    id: int
+    webhook_id: str
+    campaign_id: int
+    url: str
+    secret_ref: str | None
+    payload: bytes
+    attempts: int
+    created_at: float
+
+
+class DeliveryRow(NamedTuple):
+    webhook_id: str
+    event: str
+    call_id: str | None
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    created_at: float
+    next_attempt_at: float | None
+    delivered_at: float | None
+
+
+def webhook_add_many(cur: Cursor, rows: Sequence[NewDelivery]) -> None:
+    """Queue posts; one already queued under the same webhook id is left as it is."""
+    cur.executemany(
+        "INSERT INTO webhook_deliveries (webhook_id, campaign_id, account_id, event, call_id, "
+        "url, secret_ref, payload, state, attempts, created_at, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (webhook_id) DO NOTHING",
+        (
+            (r.webhook_id, r.campaign_id, r.account_id, r.event, r.call_id, r.url,
+             r.secret_ref, r.payload.decode(), r.created_at, r.created_at)
+            for r in rows
+        ),
+    )  # fmt: skip
+
+
+def webhook_claim_due(cur: Cursor, now: float, limit: int, lease_s: float) -> list[DueDelivery]:
+    """Pending posts due by `now`, oldest due first, leased for `lease_s`: their next
+    attempt moves past the lease, so another sender (or this one, after a crash mid-post)
+    takes them again only once the lease is over."""
+    lock = " FOR UPDATE SKIP LOCKED" if cur.dialect == "postgres" else ""
+    rows = cur.execute(
+        "SELECT id, webhook_id, campaign_id, url, secret_ref, payload, attempts, created_at "
+        "FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? "
+        f"ORDER BY next_attempt_at, id LIMIT ?{lock}",
+        (now, limit),
+    ).fetchall()
+    due = [
+        DueDelivery(int(r[0]), str(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]).encode(),
+                    int(r[6]), float(r[7]))
+        for r in rows
+    ]  # fmt: skip
+    if due:
+        ids = [d.id for d in due]
+        cur.execute(
+            f"UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id IN ({_marks(ids)})",
+            (now + lease_s, *ids),
+        )
+    return due
+
+
+def webhook_attempted(
+    cur: Cursor,
+    delivery_id: int,
+    *,
+    state: str,
+    status: int | None,
+    error: str | None,
+    next_attempt_at: float | None,
+    delivered_at: float | None,
+) -> None:
+    """Record one attempt of a post and what follows it."""
+    cur.execute(
+        "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, "
+        "last_error = ?, next_attempt_at = ?, delivered_at = ? WHERE id = ?",
+        (state, status, error, next_attempt_at, delivered_at, delivery_id),
+    )
+
+
+def webhook_next_due(cur: Cursor) -> float | None:
+    """When the earliest pending post is due (None: nothing pending)."""
+    row = cur.execute(
+        "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'"
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def webhook_page(
+    cur: Cursor,
+    campaign_id: int,
+    account_id: str,
+    state: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[list[DeliveryRow], int]:
+    """A page of a campaign's posts, newest first, and how many there are in all."""
+    where = "campaign_id = ? AND account_id = ?"
+    params: list[object] = [campaign_id, account_id]
+    if state is not None:
+        where += " AND state = ?"
+        params.append(state)
+    total = int(cur.execute(
+        f"SELECT COUNT(*) FROM webhook_deliveries WHERE {where}", params
+    ).fetchone()[0])  # fmt: skip
+    rows = cur.execute(
+        "SELECT webhook_id, event, call_id, state, attempts, last_status, last_error, "
+        f"created_at, next_attempt_at, delivered_at FROM webhook_deliveries WHERE {where} "
+        "ORDER BY id DESC LIMIT ? OFFSET ?",
+        (*params, per_page, (page - 1) * per_page),
+    ).fetchall()
+    return [
+        DeliveryRow(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4]),
+                    None if r[5] is None else int(r[5]), r[6], float(r[7]),
+                    None if r[8] is None else float(r[8]), None if r[9] is None else float(r[9]))
+        for r in rows
+    ], total  # fmt: skip
+
+
 def count_numbers(cur: Cursor, campaign_id: int, part: int) -> int:
     row = cur.execute(
         "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND part = ?", (campaign_id, part)

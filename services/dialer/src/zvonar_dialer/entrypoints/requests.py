@@ -9,7 +9,12 @@ from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
 from zvonar_contracts.codec import decode, encode
-from zvonar_contracts.dialer import GetPlacement, InboundCall, SynthesizePreview
+from zvonar_contracts.dialer import (
+    GetPlacement,
+    InboundCall,
+    ListWebhookDeliveries,
+    SynthesizePreview,
+)
 from zvonar_contracts.subjects import DIALER_REQUESTS_QUEUE, dialer_request_subject
 from zvonar_dialer.service_layer import requests
 from zvonar_dialer.service_layer.deps import Deps
@@ -50,3 +55,11 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         except msgspec.DecodeError as exc:
             return encode(RequestError(error=str(exc)))
         return encode(await requests.inbound_call(deps, request))
+
+    @subscriber("ListWebhookDeliveries")
+    async def list_webhook_deliveries(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, ListWebhookDeliveries)
+        except msgspec.DecodeError as exc:  # a malformed or out-of-range request
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.webhook_deliveries(deps, request))

@@ -43,10 +43,6 @@ class CampaignLog(Protocol):
         ...
 
 
-class WebhookPort(Protocol):
-    def submit(self, url: str, secret: str, payload: bytes) -> None: ...
-
-
 class SecretReader(Protocol):
     async def get(self, ref: str) -> str:
         """The webhook secret sealed under `ref`; a LookupError when it cannot be read."""
@@ -62,7 +58,6 @@ class Deps:
     telephony: Telephony
     synthesizer: SpeechSynthesizer
     tariff: Tariff
-    webhooks: WebhookPort
     secrets: SecretReader
     caller_pool: list[str]
     max_burst: int = 500
@@ -73,6 +68,8 @@ class Deps:
     # Set when the outbox has rows to publish / the scheduler has news to look at.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when webhook posts were queued (the webhook sender looks at once).
+    webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # The campaigns' decoded messages (for recordings), within a byte budget.
     messages: MessageCache = field(default_factory=MessageCache)
     # The campaign stream, which the scheduler catches up with before its first pass

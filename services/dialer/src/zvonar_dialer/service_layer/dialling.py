@@ -23,6 +23,7 @@ from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject, rec
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.recording import make_recording
 from zvonar_dialer.adapters.telephony import CallRequest, CallResult
+from zvonar_dialer.adapters.webhooks import webhook_id_of
 from zvonar_dialer.domain import caller_numbers, pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
@@ -229,11 +230,34 @@ async def completed(
     )
 
 
+def webhook_rows(campaign: Campaign, events: Sequence[CallCompleted]) -> list[store.NewDelivery]:
+    """The webhook posts of `events` when the campaign has an integration (none otherwise)."""
+    integration = campaign.options.integration
+    if integration is None:
+        return []
+    created = time.time()
+    return [
+        store.NewDelivery(
+            webhook_id=webhook_id_of(e.campaign_id, "CallCompleted", e.call_id),
+            campaign_id=e.campaign_id,
+            account_id=e.account_id,
+            event="CallCompleted",
+            call_id=e.call_id,
+            url=integration.webhook_url,
+            secret_ref=integration.secret_ref,
+            payload=encode(e),
+            created_at=created,
+        )
+        for e in events
+    ]
+
+
 def record_results(
-    events: Sequence[tuple[store.PlacedCall, CallCompleted]],
+    campaign: Campaign, events: Sequence[tuple[store.PlacedCall, CallCompleted]]
 ) -> Callable[[Cursor], list[CallCompleted]]:
-    """The recording transaction: each number not yet final gets its result and its
-    CallCompleted in the outbox — a handful of statements per part, not two per call."""
+    """The recording transaction: each number not yet final gets its result, its
+    CallCompleted in the outbox and, with an integration, its webhook post in the webhook
+    outbox — a handful of statements per part, not two per call."""
 
     def work(cur: Cursor) -> list[CallCompleted]:
         by_part: dict[tuple[int, int], dict[int, CallCompleted]] = {}
@@ -249,43 +273,21 @@ def record_results(
             [(e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
              for e in fresh],
         )  # fmt: skip
+        store.webhook_add_many(cur, webhook_rows(campaign, fresh))
         return fresh
 
     return work
 
 
 async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> list[CallCompleted]:
-    """Write each result with its event in one transaction; submit the webhooks after."""
+    """Write each result with its event (and its webhook post) in one transaction."""
     events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
 
-    fresh = await deps.db.run(record_results(events))
+    fresh = await deps.db.run(record_results(campaign, events))
     deps.outbox_wakeup.set()
-    integration = campaign.options.integration
-    if integration is not None and fresh:
-        secret = await webhook_secret(deps, campaign)
-        for event in fresh:
-            if secret is None:
-                break
-            try:
-                deps.webhooks.submit(integration.webhook_url, secret, encode(event))
-            except ValueError as exc:  # a bad URL must not stop the dialling
-                log.warning("webhook.not_submitted", call_id=event.call_id, error=str(exc))
+    if fresh and campaign.options.integration is not None:
+        deps.webhook_wakeup.set()
     return fresh
-
-
-async def webhook_secret(deps: Deps, campaign: Campaign) -> str | None:
-    """The secret the campaign's webhooks are signed with ("" when none was given); None
-    when it cannot be read (a key that differs from the gateway's, a lost bucket): then
-    nothing is posted rather than posts the customer would have to refuse."""
-    integration = campaign.options.integration
-    if integration is None or integration.secret_ref is None:
-        return ""
-    try:
-        return await deps.secrets.get(integration.secret_ref)
-    except LookupError as exc:
-        log.error("webhook.secret_unreadable", campaign_id=campaign.campaign_id,
-                  secret_ref=integration.secret_ref, error=str(exc))  # fmt: skip
-        return None
 
 
 async def dial(

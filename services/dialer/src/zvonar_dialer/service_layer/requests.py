@@ -1,5 +1,5 @@
 """Answers to `dialer.req.*`: the dialer's clock, where a paused campaign belongs, TTS
-previews, and the simulated carrier's inbound line."""
+previews, the simulated carrier's inbound line, and a campaign's webhook deliveries."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from zvonar_contracts.dialer import (
     GetPlacement,
     InboundCall,
     InboundCallReply,
+    ListWebhookDeliveries,
     PlacementReply,
     SynthesizePreview,
     SynthesizeReply,
+    WebhookDelivery,
+    WebhookDeliveryPage,
 )
 from zvonar_contracts.options import Status
 from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject, preview_object
@@ -102,3 +105,28 @@ async def inbound_to_any(deps: Deps, numbers: set[str], caller: str) -> int | No
         if reply.campaign_id is not None:
             return reply.campaign_id
     return None
+
+
+def _at(epoch: float | None) -> dt.datetime | None:
+    return None if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
+async def webhook_deliveries(deps: Deps, request: ListWebhookDeliveries) -> WebhookDeliveryPage:
+    """A page of the campaign's webhook deliveries (the account's own campaign only)."""
+    rows, total = await deps.db.run(lambda cur: store.webhook_page(
+        cur, request.campaign_id, request.account_id, request.state,
+        request.page, request.per_page,
+    ))  # fmt: skip
+    items = [
+        WebhookDelivery(
+            id=r.webhook_id, event=r.event, call_id=r.call_id, state=r.state,  # type: ignore[arg-type]
+            attempts=r.attempts, last_status=r.last_status, last_error=r.last_error,
+            created_at=dt.datetime.fromtimestamp(r.created_at, dt.UTC),
+            next_attempt_at=_at(r.next_attempt_at) if r.state == "pending" else None,
+            delivered_at=_at(r.delivered_at),
+        )
+        for r in rows
+    ]  # fmt: skip
+    return WebhookDeliveryPage(
+        items=items, total=total, page=request.page, per_page=request.per_page
+    )

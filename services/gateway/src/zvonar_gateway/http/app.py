@@ -26,13 +26,22 @@ from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from zvonar_gateway.http.openapi import document_errors
-from zvonar_gateway.http.routes import accounts, actions, campaigns, moderation, stoplist, system
+from zvonar_gateway.http.routes import (
+    accounts,
+    actions,
+    campaigns,
+    moderation,
+    stoplist,
+    system,
+    webhooks,
+)
 from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
 
 API_HANDLERS: list[Any] = [
     *accounts.HANDLERS,
     *campaigns.HANDLERS,
+    *webhooks.HANDLERS,
     *actions.HANDLERS,
     *stoplist.HANDLERS,
     *moderation.HANDLERS,

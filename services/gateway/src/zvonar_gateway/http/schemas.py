@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar.openapi import ResponseSpec
 
+from zvonar_contracts.dialer import DeliveryState
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import StartKind
 
@@ -75,6 +76,26 @@ class CampaignPageOut(msgspec.Struct):
 class StopListPageOut(msgspec.Struct, kw_only=True):
     items: list[dict[str, str]]
     phones: list[str]
+    total: int
+    page: int
+    per_page: int
+
+
+class WebhookDeliveryOut(msgspec.Struct, kw_only=True):
+    id: str  # the `webhook-id` header, the same on every attempt
+    event: str
+    call_id: str | None
+    state: DeliveryState
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    created_at: str
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
+class WebhookDeliveryPageOut(msgspec.Struct):
+    items: list[WebhookDeliveryOut]
     total: int
     page: int
     per_page: int
