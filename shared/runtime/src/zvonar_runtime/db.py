@@ -12,12 +12,11 @@ import asyncio
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-
-from zvonar_runtime.retry import retry
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgres"]
@@ -130,21 +129,21 @@ class Database:
     # --- transactions ----------------------------------------------------------------------
     def run_sync(self, work: Callable[[Cursor], T], *, retries: int = 5) -> T:
         """Run `work` in one transaction in the calling thread, retrying lost connections
-        (`retries` times, 0.4 s, 0.8 s, ... up to 3 s apart, each on a new connection)."""
+        (`retries` times, 0.4 s, 0.8 s, ... up to 3 s apart, each on a new connection).
 
-        @retry(on=self._lost_connection, attempts=retries + 1, timeout=None,
-               wait_initial=0.4, wait_max=3.0, wait_jitter=0)  # fmt: skip
-        def transaction() -> T:
-            return self._transaction(work)
-
-        return transaction()
-
-    def _lost_connection(self, exc: Exception) -> bool:
-        """Whether `exc` is worth a retry; if so the broken connection is dropped first."""
-        if not self._is_connection_error(exc):
-            return False
-        self._drop_connection()
-        return True
+        A plain loop rather than stamina (zvonar_runtime.retry): this is every transaction
+        of every service, and stamina's bookkeeping costs tens of microseconds per call even
+        when the first attempt succeeds; this loop costs nothing then."""
+        attempt = 0
+        while True:
+            try:
+                return self._transaction(work)
+            except Exception as exc:
+                if not self._is_connection_error(exc) or attempt >= retries:
+                    raise
+                attempt += 1
+                self._drop_connection()
+                time.sleep(min(0.2 * 2**attempt, 3.0))
 
     def _transaction(self, work: Callable[[Cursor], T]) -> T:
         conn = self._connection()
