@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import msgspec
 import pytest
 from nats.aio.client import Client
 
@@ -40,7 +39,7 @@ async def any_store_dialer(
 ) -> AsyncIterator[Dialer]:
     """The dialer on PostgreSQL (DATABASE_URL) and on its default SQLite file."""
     if request.param == "sqlite":
-        dialer_settings = msgspec.structs.replace(dialer_settings, database_url=None)
+        dialer_settings = dialer_settings.model_copy(update={"database_url": None})
     async with run_in_process(dialer_settings) as running:
         yield running
 

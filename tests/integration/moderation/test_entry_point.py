@@ -50,7 +50,7 @@ class Process:
         self.log_path = tmp_path / "moderation.log"
         env = {**os.environ, "NATS_URL": private_nats.url,
                "ZVONAR_DATA_DIR": str(tmp_path / "data"),
-               "ZVONAR_MODERATION_RULES": str(self.rules), "ZVONAR_MONITOR_PORT": str(self.port),
+               "MODERATION_RULES": str(self.rules), "ZVONAR_MONITOR_PORT": str(self.port),
                "ZVONAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}  # fmt: skip
         env.pop("DATABASE_URL", None)
         with self.log_path.open("wb") as log:

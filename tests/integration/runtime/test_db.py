@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from zvonar_runtime.db import Cursor, Database
@@ -67,3 +68,31 @@ def test_postgres_tables_live_in_the_service_schema(
     finally:
         first.close()
         second.close()
+
+
+def test_postgres_a_lost_connection_is_tried_again_on_a_new_one(
+    pg_database_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    url = pg_database_factory()
+    db = Database.from_settings(url, tmp_path / "x", "svc")
+    admin = psycopg.connect(url, autocommit=True)
+    try:
+        first = db.run_sync(lambda cur: cur.execute("SELECT pg_backend_pid()").fetchone()[0])
+        # Waits (up to 30 s) until that backend has gone: the next transaction meets a dead
+        # connection, is retried on a fresh one and succeeds.
+        admin.execute("SELECT pg_terminate_backend(%s, 30000)", (first,))
+        again = db.run_sync(lambda cur: cur.execute("SELECT pg_backend_pid()").fetchone()[0])
+        assert again != first
+
+        calls: list[int] = []
+
+        def fails(cur: Cursor) -> None:
+            calls.append(1)
+            raise ValueError("not a connection error")
+
+        with pytest.raises(ValueError, match="not a connection error"):
+            db.run_sync(fails)
+        assert calls == [1]  # other errors are not retried
+    finally:
+        admin.close()
+        db.close()

@@ -54,7 +54,9 @@ def test_every_entry_point_is_found() -> None:
     }
 
 
-def _run(command: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: str, args: list[str], tmp_path: Path, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     """The script's own target, called as the console script would call it."""
     _, module, function = SCRIPTS[command]
     code = f"import sys; sys.argv[0] = {command!r}; from {module} import {function}; {function}()"
@@ -65,6 +67,7 @@ def _run(command: str, args: list[str], tmp_path: Path) -> subprocess.CompletedP
         NATS_URL="nats://127.0.0.1:9",
         ZVONAR_DATA_DIR=str(data_dir),
         ZVONAR_LOG_FORMAT="json",
+        **extra_env,
     )
     done = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -109,3 +112,19 @@ def test_an_unknown_argument_is_a_usage_error(tmp_path: Path) -> None:
     done = _run("zvonar-dialer", ["--frobnicate"], tmp_path)
     assert done.returncode == 2
     assert "unrecognized arguments: --frobnicate" in done.stderr
+
+
+SERVICES = ["zvonar-campaign", "zvonar-dialer", "zvonar-gateway", "zvonar-moderation",
+            "zvonar-stats"]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", SERVICES)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_exit_78(
+    command: str, tmp_path: Path
+) -> None:
+    done = _run(command, [], tmp_path, ZVONAR_STREAM_REPLICAS="three")
+    assert done.returncode == 78, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"{command}: ")
+    assert "ZVONAR_STREAM_REPLICAS" in line and "'three'" in line

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-import msgspec
 import pytest
 from nats.aio.client import Client
 
@@ -44,7 +43,7 @@ def over_sip(settings: DialerSettings, sipp: Sipp, **changes: object) -> DialerS
         "sip_cps": 50.0,
     }
     fields.update(changes)
-    return msgspec.structs.replace(settings, **fields)
+    return settings.model_copy(update=fields)
 
 
 async def test_a_recorded_campaign_over_sip(

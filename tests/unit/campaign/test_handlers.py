@@ -13,9 +13,12 @@ from typing import Any
 
 import msgspec
 import pytest
+import stamina
+from eventsourcing.persistence import IntegrityError
 
 from zvonar_campaign.bootstrap import Store, build_deps, open_store
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
+from zvonar_campaign.service_layer.errors import Conflict
 from zvonar_campaign.service_layer.messagebus import handle
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_contracts import commands as c
@@ -230,3 +233,38 @@ async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: De
         assert reply.code == "validation"
         assert [d.field for d in reply.details] == [named]
     assert (deps.app.recorder.max_notification_id() or 0) == before
+
+
+def test_a_contended_change_is_decided_again_until_it_goes_through(deps: Deps) -> None:
+    tries: list[int] = []
+
+    def contended() -> str:
+        tries.append(1)
+        if len(tries) < 4:
+            raise IntegrityError("another writer moved the campaign on")
+        return "stored"
+
+    assert deps.retrying(contended) == "stored"
+    assert len(tries) == 4
+
+
+def test_a_campaign_contended_for_ever_is_answered_conflict(deps: Deps) -> None:
+    tries: list[int] = []
+
+    def always() -> None:
+        tries.append(1)
+        raise IntegrityError("another writer moved the campaign on")
+
+    # stamina's test mode: no waiting, at most 5 attempts instead of RETRY_SECONDS' worth.
+    with stamina.set_testing(True, attempts=5), pytest.raises(Conflict, match="too fast"):
+        deps.retrying(always)
+    assert len(tries) == 5
+    tries.clear()
+
+    def broken() -> None:
+        tries.append(1)
+        raise ValueError("not a conflict")
+
+    with pytest.raises(ValueError, match="not a conflict"):
+        deps.retrying(broken)
+    assert tries == [1]  # anything else is not retried

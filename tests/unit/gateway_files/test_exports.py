@@ -15,8 +15,10 @@ from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     REPORT_COLUMNS,
     CsvWriter,
+    Verbatim,
     XlsxWriter,
     campaign_row,
+    phone_cell,
     read_chunks,
     report_row,
 )
@@ -172,7 +174,10 @@ def test_xlsx_keeps_text_that_looks_like_a_formula_as_text() -> None:
 
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-            "\t=1", "\r=1"]  # fmt: skip
+            "|calc", "%2B1", "\t=1", "\r=1"]  # fmt: skip
+# What a spreadsheet gets: a ' in front (defusedcsv also escapes a DDE |), text otherwise kept.
+SHOWN = ['\'=HYPERLINK("http://x","y")', "'+1+cmd\\|' /C calc'!A0", "'-2+3", "'@SUM(A1)",
+         "'\\|calc", "'%2B1", "'\t=1", "'\r=1"]  # fmt: skip
 
 
 def test_csv_cells_a_spreadsheet_would_run_get_a_quote_in_front() -> None:
@@ -180,15 +185,33 @@ def test_csv_cells_a_spreadsheet_would_run_get_a_quote_in_front() -> None:
     views = [a_campaign(name=text, comment=Comment(user=text, system="")) for text in FORMULAS]
     data = writer.header() + writer.rows([campaign_row(view, MOSCOW) for view in views])
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert [row[2] for row in rows[1:]] == ["'" + text for text in FORMULAS]
-    assert [row[10] for row in rows[1:]] == ["'" + text for text in FORMULAS]
+    assert [row[2] for row in rows[1:]] == SHOWN
+    assert [row[10] for row in rows[1:]] == SHOWN
     assert rows[1][0] == "2202344" and rows[1][9] == "1.80"  # the service's own numbers
 
 
 def test_csv_keeps_the_phones_the_service_normalised_and_defuses_answers() -> None:
-    call = a_call(answer_text="=cmd|' /C calc'!A0", phone="+79161234569")
+    call = a_call(answer_text='=HYPERLINK("http://x")', phone="+79161234567")
     writer = CsvWriter(REPORT_COLUMNS)
     text = (writer.header() + writer.rows([report_row(call, MOSCOW, None)])).decode("utf-8-sig")
     [parsed] = list(csv.DictReader(io.StringIO(text)))
-    assert parsed["phone"] == "+79161234569"
-    assert parsed["answer_text"] == "'=cmd|' /C calc'!A0"
+    assert parsed["phone"] == "+79161234567"  # a number a spreadsheet or an import reads
+    assert parsed["answer_text"] == '\'=HYPERLINK("http://x")'
+
+
+def test_text_a_user_typed_is_defused_even_when_it_looks_like_a_phone() -> None:
+    view = a_campaign(name="+79161234567", comment=Comment(user="-1", system=""))
+    data = CsvWriter(CAMPAIGN_COLUMNS).rows([campaign_row(view, MOSCOW)])
+    [row] = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    assert row[2] == "'+79161234567"
+    assert row[10] == "-1"  # a plain number runs nothing: defusedcsv leaves it
+
+
+def test_only_an_e164_number_is_written_verbatim() -> None:
+    assert isinstance(phone_cell("+79161234567"), Verbatim)
+    for text in ("+7916=1+1", "=1", "79161234567", "+"):
+        assert not isinstance(phone_cell(text), Verbatim)
+    call = a_call(phone="+7916=1+1")
+    data = CsvWriter(REPORT_COLUMNS).rows([report_row(call, MOSCOW, None)])
+    [row] = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    assert row[0] == "'+7916=1+1"

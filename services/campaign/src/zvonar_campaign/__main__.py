@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from zvonar_campaign.settings import CampaignSettings
-from zvonar_runtime.cli import service_parser
+from zvonar_runtime.cli import load_settings, service_parser
 
 
 def make_setup(settings: CampaignSettings) -> Any:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         help="run the relay alone (default: commands and the relay in one process)",
     )
     args = parser.parse_args(argv)
-    settings = CampaignSettings.from_env()
+    settings = load_settings(CampaignSettings, "zvonar-campaign")
     if args.role == "relay":
         from zvonar_campaign.entrypoints.relay_process import run_relay
 

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pydantic import Field
 
-from zvonar_runtime.settings import ServiceSettings
+from zvonar_runtime.settings import ServiceSettings, env
 
 
-class CampaignSettings(ServiceSettings, frozen=True, kw_only=True):
+class CampaignSettings(ServiceSettings):
     service: str = "campaign"
     # Run the relay in this process (CAMPAIGN_RELAY=0 when a separate `relay` process runs it).
-    relay: bool = True
+    relay: bool = Field(True, validation_alias=env("CAMPAIGN_RELAY"))
     # Answer commands in this process (`zvonar-campaign relay` turns this off).
-    commands: bool = True
-    command_workers: int = 8
+    commands: bool = Field(True, validation_alias=env("CAMPAIGN_COMMANDS"))
+    command_workers: int = Field(8, validation_alias=env("CAMPAIGN_COMMAND_WORKERS"))
     # eventsourcing's PostgreSQL pool (and as many overflow connections).
-    pg_pool_size: int = 4
-    relay_poll_interval: float = 0.05
-    relay_batch_size: int = 200
+    pg_pool_size: int = Field(4, validation_alias=env("CAMPAIGN_PG_POOL_SIZE"))
+    relay_poll_interval: float = Field(0.05, validation_alias=env("CAMPAIGN_RELAY_POLL_INTERVAL"))
+    relay_batch_size: int = Field(200, validation_alias=env("CAMPAIGN_RELAY_BATCH_SIZE"))
     # Fault-injection aid for tests: seconds between a batch's publish and its record.
-    relay_record_delay: float = 0.0
-
-    ENV: ClassVar[dict[str, str]] = {
-        "relay": "CAMPAIGN_RELAY",
-        "commands": "CAMPAIGN_COMMANDS",
-        "command_workers": "CAMPAIGN_COMMAND_WORKERS",
-        "pg_pool_size": "CAMPAIGN_PG_POOL_SIZE",
-        "relay_poll_interval": "CAMPAIGN_RELAY_POLL_INTERVAL",
-        "relay_batch_size": "CAMPAIGN_RELAY_BATCH_SIZE",
-        "relay_record_delay": "CAMPAIGN_RELAY_RECORD_DELAY",
-    }
+    relay_record_delay: float = Field(0.0, validation_alias=env("CAMPAIGN_RELAY_RECORD_DELAY"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from zvonar_runtime.cli import service_parser
+from zvonar_runtime.cli import load_settings, service_parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     from zvonar_dialer.settings import DialerSettings
     from zvonar_runtime.service import Resources, serve
 
-    settings = DialerSettings.from_env()
+    settings = load_settings(DialerSettings, "zvonar-dialer")
 
     async def setup(broker: NatsBroker) -> Resources:
         dialer = await bootstrap(settings, broker.connection)

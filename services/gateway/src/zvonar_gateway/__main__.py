@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from zvonar_runtime.cli import service_parser
+from zvonar_runtime.cli import load_settings, service_parser
 
 if TYPE_CHECKING:
     from zvonar_gateway.settings import GatewaySettings
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     from zvonar_gateway.settings import GatewaySettings
     from zvonar_runtime.service import serve
 
-    settings = GatewaySettings.from_env()
+    settings = load_settings(GatewaySettings, "zvonar-gateway")
     asyncio.run(serve(settings, make_setup(settings)))
 
 

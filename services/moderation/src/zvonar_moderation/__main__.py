@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from zvonar_runtime.cli import service_parser
+from zvonar_runtime.cli import load_settings, service_parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     from zvonar_moderation.settings import ModerationSettings
     from zvonar_runtime.service import Resources, serve
 
-    settings = ModerationSettings.from_env(service="moderation")
+    settings = load_settings(ModerationSettings, "zvonar-moderation", service="moderation")
 
     async def setup(broker: NatsBroker) -> Resources:
         return resources_of(await bootstrap(settings, broker))

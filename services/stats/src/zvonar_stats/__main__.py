@@ -11,7 +11,13 @@ from typing import NoReturn
 
 import typer
 
-from zvonar_runtime.cli import EXIT_CONFIG, EXIT_UNREACHABLE, package_version, run_click_app
+from zvonar_runtime.cli import (
+    EXIT_CONFIG,
+    EXIT_UNREACHABLE,
+    load_settings,
+    package_version,
+    run_click_app,
+)
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.settings import SettingsError
@@ -21,7 +27,7 @@ app = typer.Typer(add_completion=False, help="Zvonar stats: read models and quer
 
 
 def _settings() -> StatsSettings:
-    return StatsSettings.from_env(service="stats")
+    return load_settings(StatsSettings, "zvonar-stats", service="stats")
 
 
 @dataclass

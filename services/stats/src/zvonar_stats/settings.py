@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pydantic import Field
 
 from zvonar_contracts import subjects
 from zvonar_runtime.db import Database
-from zvonar_runtime.settings import ServiceSettings
+from zvonar_runtime.settings import ServiceSettings, env
 
 
-class StatsSettings(ServiceSettings, frozen=True, kw_only=True):
+class StatsSettings(ServiceSettings):
     service: str = "stats"
     # Messages fetched and applied in one transaction.
-    batch_size: int = 500
+    batch_size: int = Field(500, validation_alias=env("STATS_BATCH_SIZE"))
     # The agreed durable names; a test or a side-by-side replay may use its own.
-    campaign_durable: str = subjects.STATS_CAMPAIGN_CONSUMER
-    call_durable: str = subjects.STATS_CALL_CONSUMER
+    campaign_durable: str = Field(
+        subjects.STATS_CAMPAIGN_CONSUMER, validation_alias=env("STATS_CAMPAIGN_DURABLE")
+    )
+    call_durable: str = Field(
+        subjects.STATS_CALL_CONSUMER, validation_alias=env("STATS_CALL_DURABLE")
+    )
     # PostgreSQL schema of the read models (SQLite: the file's name).
-    db_schema: str = "stats"
-
-    ENV: ClassVar[dict[str, str]] = {
-        "batch_size": "STATS_BATCH_SIZE",
-        "campaign_durable": "STATS_CAMPAIGN_DURABLE",
-        "call_durable": "STATS_CALL_DURABLE",
-        "db_schema": "STATS_DB_SCHEMA",
-    }
+    db_schema: str = Field("stats", validation_alias=env("STATS_DB_SCHEMA"))
 
     def database(self) -> Database:
         """SQLite <data_dir>/stats.sqlite3, or the `stats` schema when DATABASE_URL is set."""

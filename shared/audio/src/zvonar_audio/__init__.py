@@ -78,7 +78,11 @@ def pcm_to_wav(pcm: bytes, sample_rate: int, channels: int = 1) -> bytes:
 
 
 def _wav_format(data: bytes) -> tuple[int, int]:
-    """(channels, sample rate) of a RIFF/WAVE file whose chunks all fit in the file."""
+    """(channels, sample rate) of a RIFF/WAVE file whose chunks all fit in the file.
+
+    Walked here rather than with mutagen.wave: mutagen (1.48) takes a chunk's size on trust,
+    so a `data` chunk claiming 2 GB in a small file is read as a 37-hour recording, and a
+    LIST chunk claiming 1 GB is accepted without a word."""
     fmt: bytes | None = None
     has_data = False
     offset = _RIFF_HEADER

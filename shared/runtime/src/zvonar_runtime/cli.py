@@ -16,7 +16,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from zvonar_runtime.settings import ServiceSettings
+
+S = TypeVar("S", bound="ServiceSettings")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,6 +52,18 @@ def service_parser(
     )
     parser.add_argument("--version", action="version", version=package_version(distribution))
     return parser
+
+
+def load_settings(settings_cls: type[S], prog: str, **overrides: Any) -> S:
+    """The service's settings from the environment; a bad value is one line on stderr
+    naming the variable (`prog: DIALER_MAX_BURST: ...`) and exit status 78."""
+    from zvonar_runtime.settings import SettingsError
+
+    try:
+        return settings_cls.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def run_click_app(app: Callable[..., Any], prog: str, argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,14 @@
 """Settings read from the environment once, at start-up: one object per service.
 
-A service subclasses `ServiceSettings`; each field is read from the variable named in
-`ENV` (or the field's name upper-cased) and converted with msgspec, so a bad value fails
-loudly at start-up rather than deep inside a handler.
+A service subclasses `ServiceSettings` (pydantic-settings) and declares, for each field read
+from the environment, the variable(s) it comes from with `env("NAME", "OLD_NAME")`: the first
+one set wins, and an old name stays accepted while the docs call it deprecated. A field with
+no `env(...)` is never read from the environment (no guessing from the field's name). A bad
+value fails at start-up with one line naming the variable: `SettingsError`, which the
+entry points turn into exit status 78.
+
+`Settings.from_env(environ, **overrides)` reads; constructing a settings class directly
+(`GatewaySettings(data_dir=...)`, as tests do) reads no environment at all.
 """
 
 from __future__ import annotations
@@ -10,72 +16,125 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, Self, cast
 
-import msgspec
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class SettingsError(ValueError):
     pass
 
 
-def _from_text(type_: type, value: Any) -> Any:
-    if type_ is Path and isinstance(value, str):
-        return Path(value)
-    raise NotImplementedError(f"cannot read {type_!r} from the environment")
+def env(*names: str) -> AliasChoices:
+    """The environment variables a field is read from, the preferred name first."""
+    return AliasChoices(*names)
 
 
-class ServiceSettings(msgspec.Struct, kw_only=True, frozen=True):
+def env_names(field: FieldInfo) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    return [alias] if isinstance(alias, str) else []
+
+
+class EnvironSource(PydanticBaseSettingsSource):
+    """Each field from the first of its declared variables that is set and not empty, in a
+    given mapping (os.environ by default). Undeclared fields are not read."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        for name in env_names(field):
+            value = self.environ.get(name)
+            if value:
+                return value, name, False
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, name, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[name] = value  # keyed by the variable: an error names it
+        return values
+
+
+def _describe(error: Any) -> str:
+    """`NAME: what is wrong (got 'value')`, NAME the variable (or the override's field)."""
+    where = ".".join(str(part) for part in error["loc"])
+    value = error.get("input")
+    got = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+    return f"{where}: {error['msg']}{got}"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        case_sensitive=True,
+        validate_by_name=True,  # construction and overrides by field name
+        validate_by_alias=True,  # the environment, by variable name
+    )
+
     service: str = "zvonar"
-    nats_url: str = "nats://127.0.0.1:4222"
-    data_dir: Path = Path("./var")
-    database_url: str | None = None
-    log_level: str = "info"
-    log_format: str = "auto"  # auto | json | console
-    instance: str = ""
-    stream_replicas: int = 1
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=env("NATS_URL"))
+    data_dir: Path = Field(Path("./var"), validation_alias=env("ZVONAR_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=env("DATABASE_URL"))
+    log_level: str = Field("info", validation_alias=env("ZVONAR_LOG_LEVEL"))
+    # auto | json | console
+    log_format: str = Field("auto", validation_alias=env("ZVONAR_LOG_FORMAT"))
+    instance: str = Field("", validation_alias=env("ZVONAR_INSTANCE"))
+    stream_replicas: int = Field(1, validation_alias=env("ZVONAR_STREAM_REPLICAS"))
     # Port for the service's own /healthz, /readyz and /metrics (0: off).
-    monitor_port: int = 0
-    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(0, validation_alias=env("ZVONAR_MONITOR_PORT"))
+    monitor_host: str = Field("127.0.0.1", validation_alias=env("ZVONAR_MONITOR_HOST"))
     # NATS credentials (one of: a .creds file, user and password, a token) and TLS: the CA
     # of the servers' certificates, and a client certificate and key if they ask for one.
     # Read through zvonar_runtime.natsconn.NatsAuth, which every NATS connection uses.
-    nats_creds: Path | None = None
-    nats_user: str | None = None
-    nats_password: str | None = None
-    nats_token: str | None = None
-    nats_tls_ca: Path | None = None
-    nats_tls_cert: Path | None = None
-    nats_tls_key: Path | None = None
+    nats_creds: Path | None = Field(None, validation_alias=env("NATS_CREDS"))
+    nats_user: str | None = Field(None, validation_alias=env("NATS_USER"))
+    nats_password: str | None = Field(None, validation_alias=env("NATS_PASSWORD"))
+    nats_token: str | None = Field(None, validation_alias=env("NATS_TOKEN"))
+    nats_tls_ca: Path | None = Field(None, validation_alias=env("NATS_TLS_CA"))
+    nats_tls_cert: Path | None = Field(None, validation_alias=env("NATS_TLS_CERT"))
+    nats_tls_key: Path | None = Field(None, validation_alias=env("NATS_TLS_KEY"))
 
-    ENV: ClassVar[dict[str, str]] = {
-        "nats_url": "NATS_URL",
-        "data_dir": "ZVONAR_DATA_DIR",
-        "database_url": "DATABASE_URL",
-        "log_level": "ZVONAR_LOG_LEVEL",
-        "log_format": "ZVONAR_LOG_FORMAT",
-        "instance": "ZVONAR_INSTANCE",
-        "stream_replicas": "ZVONAR_STREAM_REPLICAS",
-        "monitor_port": "ZVONAR_MONITOR_PORT",
-        "monitor_host": "ZVONAR_MONITOR_HOST",
-    }
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Direct construction: the arguments only. `from_env` adds the environment.
+        return (init_settings,)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
-        env = os.environ if environ is None else environ
-        names: dict[str, str] = {}
-        for klass in reversed(cls.__mro__):
-            names.update(getattr(klass, "ENV", {}))
-        raw: dict[str, Any] = {}
-        for field in msgspec.structs.fields(cls):
-            var = names.get(field.name, field.name.upper())
-            if var in env and env[var] != "":
-                raw[field.name] = env[var]
-        raw.update(overrides)
+        """The settings from `environ` (default: os.environ); `overrides` (by field name)
+        win over it. A bad value raises SettingsError naming the variable."""
+        sources = (
+            InitSettingsSource(cls, init_kwargs=overrides),
+            EnvironSource(cls, os.environ if environ is None else environ),
+        )
         try:
-            return msgspec.convert(raw, cls, strict=False, dec_hook=_from_text)
-        except msgspec.ValidationError as exc:
-            raise SettingsError(f"{cls.__name__}: {exc}") from exc
+            # BaseSettings' own argument (mypy sees only the fields' synthesized __init__).
+            settings: Self = cast(Any, cls)(_build_sources=(sources, overrides))
+        except ValidationError as exc:
+            problems = "; ".join(_describe(error) for error in exc.errors())
+            raise SettingsError(f"{cls.__name__}: {problems}") from None
+        return settings
 
     def sqlite_path(self, name: str) -> Path:
         """Where this service keeps its SQLite file when no DATABASE_URL is given."""

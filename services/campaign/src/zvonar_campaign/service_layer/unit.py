@@ -9,8 +9,6 @@ load, so two instances acting on one campaign never lose an event.
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,11 +26,12 @@ from zvonar_campaign.service_layer.errors import Conflict, NotFound
 from zvonar_campaign.service_layer.ports import Dialer
 from zvonar_contracts.commands import CampaignState, CommandOk
 from zvonar_runtime.correlation import current_correlation_id
+from zvonar_runtime.retry import retry
 
 T = TypeVar("T")
-RETRIES = 12
-# A busy machine can make RETRIES quick attempts lose to the same writers each time: keep
-# trying for this long before the command is answered `conflict`.
+# A contended campaign (another writer moved it on) is loaded and decided again, a few ms
+# apart with jitter, for this long before the command is answered `conflict` (a busy
+# machine can make a dozen quick attempts lose to the same writers each time).
 RETRY_SECONDS = 3.0
 
 
@@ -81,17 +80,21 @@ class Deps:
         return self.app.max_position()
 
     def retrying(self, work: Callable[[], T]) -> T:
-        give_up = time.monotonic() + RETRY_SECONDS
-        attempt = 0
-        while attempt < RETRIES or time.monotonic() < give_up:
+        contended = retry(on=IntegrityError, attempts=None, timeout=RETRY_SECONDS,
+                          wait_initial=0.002, wait_max=0.1, wait_jitter=0.01)  # fmt: skip
+
+        def counted() -> T:
             try:
                 return work()
             except IntegrityError:
+                # Another writer moved the aggregate on: load again, decide again.
                 self.lost_races += 1
-                # Another writer moved the aggregate on: back off a little, load again, decide.
-                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
-                attempt += 1
-        raise Conflict("the campaign is changing too fast; retry the command")
+                raise
+
+        try:
+            return contended(counted)()
+        except IntegrityError:
+            raise Conflict("the campaign is changing too fast; retry the command") from None
 
     def change(self, campaign_id: int, account_id: str,
                decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip

@@ -6,22 +6,27 @@ decimal: "1.80" in CSV, a number cell shown with its cents in XLSX. Both writers
 one at a time, so a report of millions of calls is written as
 it is read: CSV chunk by chunk, XLSX through openpyxl's write-only mode into a temporary file.
 
-Text a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
-return) is written with a ' in front; only numbers the service normalised itself (E.164
-phones, marked `Verbatim`) are written as they are, so "+7916..." stays a phone number.
+CSV goes through defusedcsv: text a spreadsheet would run as a formula (starting with =, +,
+-, @, |, %) is written with a ' in front, and so is text starting with a tab or a carriage
+return (which defusedcsv lets through). The E.164 phones the service normalised itself
+(`Verbatim`: + and digits only, nothing to run) count as numbers for defusedcsv and are
+written as they are, so "+79161234567" stays a phone number a spreadsheet or an import reads.
+XLSX cells are typed: only text starting with "=" needs marking as text there.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
+import numbers
+import re
 import tempfile
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Literal
 from zoneinfo import ZoneInfo
 
+from defusedcsv import csv
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
@@ -30,13 +35,26 @@ from zvonar_contracts.queries import CallRow, CampaignView
 
 ExportFormat = Literal["csv", "xlsx"]
 _CENT = Decimal("0.01")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Leading characters defusedcsv does not treat, after which a spreadsheet may still run one.
+_BLANK_STARTS = ("\t", "\r")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 class Verbatim(str):
-    """Text the service wrote itself (an E.164 number it normalised): no formula to defuse."""
+    """An E.164 number the service normalised (+ and digits only): nothing a spreadsheet
+    could run, so it is written as it is, never with a ' in front. Made by `phone_cell`."""
 
     __slots__ = ()
+
+
+def phone_cell(phone: str) -> str:
+    """A phone for a file: written as it is when it is E.164, else text like any other
+    (defused if it starts like a formula)."""
+    return Verbatim(phone) if _E164.fullmatch(phone) else phone
+
+
+# defusedcsv leaves numbers alone; a Verbatim phone is one (only `phone_cell` makes them).
+numbers.Number.register(Verbatim)
 
 
 Cell = str | int | float | bool | Decimal | None
@@ -175,7 +193,7 @@ def campaign_row(view: CampaignView, tz: str) -> list[Cell]:
 def report_row(call: CallRow, tz: str, recording_url: str | None) -> list[Cell]:
     started_at = _local(call.started_at, tz).isoformat() if call.started_at else None
     return [
-        Verbatim(call.phone),
+        phone_cell(call.phone),
         call.part,
         call.attempt,
         started_at,
@@ -191,18 +209,11 @@ def report_row(call: CallRow, tz: str, recording_url: str | None) -> list[Cell]:
 # --- writers -------------------------------------------------------------------------------
 
 
-def defused(text: str) -> str:
-    """`text` as a spreadsheet shows it and never runs: a formula start gets a ' in front."""
-    if isinstance(text, Verbatim) or not text.startswith(_FORMULA_STARTS):
-        return text
-    return "'" + text
-
-
 def _csv_cell(value: Cell) -> Cell:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return defused(value)
+    if isinstance(value, str) and value.startswith(_BLANK_STARTS):
+        return "'" + value  # defusedcsv (the writer) takes care of =, +, -, @, |, %
     return "" if value is None else value
 
 
@@ -212,7 +223,7 @@ class CsvWriter:
 
     def __init__(self, header: tuple[str, ...]) -> None:
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
+        self._writer = csv.writer(self._buffer)  # defusedcsv's: formula cells neutralised
         self._header = header
 
     def header(self) -> bytes:

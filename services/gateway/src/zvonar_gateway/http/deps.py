@@ -46,6 +46,7 @@ from zvonar_gateway.domain.storable import largest_field, nul_fields_of
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
 from zvonar_runtime.payload import MessageTooLarge, check_fits
+from zvonar_runtime.retry import retry
 from zvonar_runtime.secrets import SecretStore
 
 T = TypeVar("T")
@@ -162,26 +163,22 @@ class Backend:
                            f"to the {what} service, at most {exc.limit:,})") from exc  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        give_up = min(deadline, loop.time() + NO_RESPONDERS_PATIENCE)
-        delay = 0.05
-        while True:
-            try:
-                msg = await self._nc.request(
-                    subject, payload, timeout=max(deadline - loop.time(), 0.05),
-                    headers=headers,
-                )  # fmt: skip
-                return bytes(msg.data)
-            except nats.errors.NoRespondersError as exc:
-                # Nobody received it (a service restarting, a subscriber being replaced):
-                # asking again is safe, and usually answered within a moment.
-                if loop.time() + delay >= give_up:
-                    log.warning("backend_unavailable", subject=subject, error=repr(exc))
-                    raise unavailable(what) from exc
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
-            except _LINK_ERRORS as exc:
-                log.warning("backend_unavailable", subject=subject, error=repr(exc))
-                raise unavailable(what) from exc
+
+        # No responders: nobody received it (a service restarting, a subscriber being
+        # replaced). Asking again is safe, and usually answered within a moment.
+        @retry(on=nats.errors.NoRespondersError, attempts=None,
+               timeout=min(timeout, NO_RESPONDERS_PATIENCE),
+               wait_initial=0.05, wait_max=0.5, wait_jitter=0)  # fmt: skip
+        async def ask() -> bytes:
+            msg = await self._nc.request(subject, payload, headers=headers,
+                                         timeout=max(deadline - loop.time(), 0.05))  # fmt: skip
+            return bytes(msg.data)
+
+        try:
+            return await ask()
+        except _LINK_ERRORS as exc:  # no responders for too long, a time-out, a lost link
+            log.warning("backend_unavailable", subject=subject, error=repr(exc))
+            raise unavailable(what) from exc
 
     def check_command(self, command: CampaignCommand) -> bytes:
         """The command encoded, once it is known to be storable and sendable (422 if not):

@@ -24,10 +24,10 @@ from zvonar_gateway.files import reports
 from zvonar_gateway.files.exports import (
     MEDIA_TYPES,
     ExportFormat,
-    Verbatim,
     money,
     money_text,
     page_time,
+    phone_cell,
 )
 from zvonar_gateway.files.reports import campaign_clips, clip_prefix
 from zvonar_gateway.http.deps import Account, ApiError, Backend
@@ -225,7 +225,7 @@ def page_report_row(call: CallRow, tz: str, url: str | None, words: Words) -> li
     """A call as the page's file shows it: labels in the page's language, local time as the
     page writes it, numbers as numbers (the cost a decimal, written as a numeric cell)."""
     return [
-        Verbatim(call.phone),
+        phone_cell(call.phone),
         call.part,
         call.attempt,
         page_time(call.started_at, tz) if call.started_at else None,
