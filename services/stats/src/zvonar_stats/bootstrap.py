@@ -9,6 +9,7 @@ from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 from nats.errors import ConnectionClosedError
 
+from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.db import Database
 from zvonar_runtime.service import Resources
 from zvonar_stats.entrypoints.consumers import consumer_jobs
@@ -43,5 +44,9 @@ async def bootstrap(nc: Client, settings: StatsSettings) -> tuple[StatsApp, Reso
         checks={"database": db.ping},
         background=consumer_jobs(nc.jetstream(), projector, settings),
         close=[close],
+        durables=[
+            (CAMPAIGN_EVENTS_STREAM, settings.campaign_durable),
+            (CALL_EVENTS_STREAM, settings.call_durable),
+        ],
     )
     return StatsApp(db, projector, queries, subscription), resources

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar import MediaType, Request, Response, get
+from litestar.plugins.prometheus import PrometheusController
 from nats.aio.client import Client
 
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import ask_health
-from zvonar_runtime.metrics import metrics_payload
 
 
 class HealthProbe:
@@ -62,10 +62,11 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=503, headers={"Retry-After": "1"})
 
 
-@get("/metrics", tags=["system"], summary="Prometheus metrics", media_type=MediaType.TEXT)
-async def metrics() -> Response[bytes]:
-    body, content_type = metrics_payload()
-    return Response(body, media_type=content_type)
+class MetricsController(PrometheusController):
+    """`/metrics`: Prometheus text exposition of this process (the plugin's controller)."""
+
+    path = "/metrics"
+    tags: ClassVar[list[str]] = ["system"]  # type: ignore[misc]
 
 
-HANDLERS = [healthz, metrics]
+HANDLERS = [healthz, MetricsController]
