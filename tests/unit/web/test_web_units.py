@@ -325,3 +325,25 @@ def test_the_moderators_marks_fall_on_the_rules_hit_in_any_word_form() -> None:
     assert [p.text for p in says.text if p.hit] == ["кредит"]
     assert [[p.hit for p in word] for word in says.lead_words] == [[False], [True]]
     assert (says.numbers, says.has_file, says.file_name) == (12, False, [])
+
+
+def test_the_real_zones_scan_the_zone_folders_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """available_timezones() opens every file of the zone folders: asked once per name, the
+    first account's request spent half a minute in it on a busy host (a ReadTimeout)."""
+    import zoneinfo
+
+    scans: list[int] = []
+    scan = zoneinfo.available_timezones
+
+    def counted() -> set[str]:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(zoneinfo, "available_timezones", counted)
+    real_zones.cache_clear()
+    try:
+        zones = real_zones()
+    finally:
+        real_zones.cache_clear()
+    assert "Europe/Moscow" in zones and "UTC" in zones and "localtime" not in zones
+    assert len(scans) == 1

@@ -116,11 +116,11 @@ def sip_carrier(settings: DialerSettings, deps: Callable[[], Deps]) -> SipCarrie
 def expose_gauges(deps: Deps, carrier: str) -> None:
     """The carrier's gauges, read from the live objects when /metrics is scraped (nothing
     on the calls' path): lines in use and their limit, up or down, failures in a row."""
-    telephony, health = deps.telephony, deps.carrier
+    health = deps.carrier
     CHANNELS_IN_USE.labels(carrier).set_function(
-        lambda: float(getattr(telephony, "busy_channels", 0))
+        lambda: float(getattr(deps.telephony, "busy_channels", 0))
     )
-    limit = getattr(telephony, "channels_total", None)
+    limit = getattr(deps.telephony, "channels_total", None)
     if limit is not None:
         CHANNELS_LIMIT.labels(carrier).set(limit)
     CARRIER_UP.labels(carrier).set_function(lambda: 0.0 if health.down else 1.0)

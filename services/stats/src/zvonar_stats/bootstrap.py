@@ -13,6 +13,7 @@ from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.db import Database
 from zvonar_runtime.service import Resources
 from zvonar_stats.entrypoints.consumers import consumer_jobs
+from zvonar_stats.entrypoints.gauges import campaign_gauge
 from zvonar_stats.entrypoints.queries import serve_queries
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
@@ -42,7 +43,10 @@ async def bootstrap(nc: Client, settings: StatsSettings) -> tuple[StatsApp, Reso
 
     resources = Resources(
         checks={"database": db.ping},
-        background=consumer_jobs(nc.jetstream(), projector, settings),
+        background=[
+            *consumer_jobs(nc.jetstream(), projector, settings),
+            lambda: campaign_gauge(db),
+        ],
         close=[close],
         durables=[
             (CAMPAIGN_EVENTS_STREAM, settings.campaign_durable),

@@ -77,6 +77,13 @@ RELAY_PUBLISHED = Counter(
     "Stored events the relay published to CAMPAIGN_EVENTS (acknowledged by JetStream)",
 )
 
+# --- the stats service -------------------------------------------------------------------
+CAMPAIGNS = Gauge(
+    "zvonar_campaigns",
+    "Campaigns listed (not deleted) per status, all accounts, from the stats read model",
+    ["status"],
+)
+
 # --- the dialer -------------------------------------------------------------------------
 CALLS_PLACED = Counter(
     "zvonar_calls_placed_total", "Calls the carrier accepted (rung), retries of recovery included"
