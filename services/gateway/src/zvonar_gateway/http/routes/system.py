@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from litestar import MediaType, Request, Response, get
-from litestar.plugins.prometheus import PrometheusController
 from nats.aio.client import Client
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import ask_health
@@ -62,11 +62,10 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=503, headers={"Retry-After": "1"})
 
 
-class MetricsController(PrometheusController):
-    """`/metrics`: Prometheus text exposition of this process (the plugin's controller)."""
+# Not the plugin's PrometheusController: its route is documented as application/json.
+@get("/metrics", tags=["system"], summary="Prometheus metrics", media_type=MediaType.TEXT)
+async def metrics() -> Response[bytes]:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    path = "/metrics"
-    tags: ClassVar[list[str]] = ["system"]  # type: ignore[misc]
 
-
-HANDLERS = [healthz, MetricsController]
+HANDLERS = [healthz, metrics]
