@@ -37,7 +37,7 @@ from zvonar_runtime.metrics import (
 )
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.settings import ServiceSettings, SettingsError
-from zvonar_runtime.shutdown import Stopped, shutdown_event, until_stopped
+from zvonar_runtime.shutdown import Stopped, raise_if_stopping, shutdown_event, until_stopped
 
 log = structlog.get_logger("zvonar.service")
 LAG_INTERVAL_SECONDS = 5.0
@@ -156,6 +156,8 @@ async def watch_lag(
     ]  # fmt: skip
     while True:
         for stream, durable, lag, ack_pending in gauges:
+            # consumer_info awaits through 3.11's wait_for, which can swallow a stop.
+            raise_if_stopping()
             try:
                 info = await js.consumer_info(stream, durable, timeout=2.0)
             except Exception as exc:

@@ -10,6 +10,7 @@ import structlog
 from zvonar_contracts.options import Status
 from zvonar_runtime.db import Database
 from zvonar_runtime.metrics import CAMPAIGNS
+from zvonar_runtime.shutdown import raise_if_stopping
 from zvonar_stats.adapters.read_model import campaigns_by_status
 
 log = structlog.get_logger("zvonar.stats.gauges")
@@ -27,6 +28,7 @@ async def campaign_gauge(db: Database, interval: float = REFRESH_SECONDS) -> Non
     """Refreshes the gauge every `interval` seconds until cancelled; a database that does
     not answer leaves the last values (the readiness check says it is down)."""
     while True:
+        raise_if_stopping()
         try:
             await refresh_campaign_gauge(db)
         except Exception as exc:
