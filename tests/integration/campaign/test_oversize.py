@@ -41,7 +41,7 @@ def ok(reply: Any) -> CommandOk:
 
 
 def parked_count(kind: str) -> float:
-    value = MESSAGES_PARKED.labels("campaign", kind)._value.get()
+    value = MESSAGES_PARKED.labels(subjects.CAMPAIGN_EVENTS_STREAM, kind)._value.get()
     return float(value)
 
 

@@ -1,6 +1,7 @@
 """The carrier down: after a few bursts it could not place, the dialer pauses its running
 campaigns "by the system" (saying why), probes the carrier, and once it answers again
-resolves the calls left unplaced and resumes the campaigns by itself — nobody rung twice."""
+resolves the calls left unplaced and resumes the campaigns by itself — nobody rung twice.
+The carrier gauges and the call counters of /metrics follow it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 from nats.aio.client import Client
+from prometheus_client import REGISTRY
 
 from zvonar_contracts import commands as cmd
 from zvonar_dialer.adapters.telephony import CallRequest, CallResult, Telephony
@@ -15,6 +17,20 @@ from zvonar_dialer.bootstrap import Dialer
 from zvonar_runtime.db import Cursor
 
 from .conftest import CampaignDouble, completed, wait_for
+
+CARRIER = {"carrier": "simulated"}
+
+
+def sample(name: str, labels: dict[str, str] | None = None) -> float:
+    value = REGISTRY.get_sample_value(name, labels or {})
+    assert value is not None, name
+    return value
+
+
+def finished_total() -> float:
+    outcomes = ("answered", "no_answer", "busy", "machine", "failed", "stop_listed")
+    return sum(sample("zvonar_calls_finished_total", {"outcome": o}) for o in outcomes)
+
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -55,6 +71,8 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
 ) -> None:
     carrier = SwitchableCarrier(dialer.deps.telephony)
     assert await carrier.result_of("no-such-call") is None  # the carrier's table exists
+    assert sample("zvonar_carrier_up", CARRIER) == 1
+    placed_before, finished_before = sample("zvonar_calls_placed_total"), finished_total()
     carrier.down = True
     dialer.deps.telephony = carrier
     phones = [f"+791652345{n:02d}" for n in range(40)]
@@ -69,6 +87,9 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
     assert dialer.deps.carrier.down
     refused = carrier.refused
     assert refused >= dialer.deps.carrier.threshold
+    assert sample("zvonar_carrier_up", CARRIER) == 0
+    assert sample("zvonar_carrier_consecutive_failures", CARRIER) >= dialer.deps.carrier.threshold
+    assert sample("zvonar_calls_placed_total") == placed_before
 
     def rung(cur: Cursor) -> list[tuple[str, int]]:
         cur.execute(
@@ -86,6 +107,10 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
     resume = double.of(campaign_id, cmd.ResumeCampaign)
     assert [c.status for c in resume] == ["in_progress"]
     assert not dialer.deps.carrier.down
+    assert sample("zvonar_carrier_up", CARRIER) == 1
+    assert sample("zvonar_carrier_consecutive_failures", CARRIER) == 0
+    assert sample("zvonar_calls_placed_total") - placed_before == len(phones)
+    assert finished_total() - finished_before == len(phones)
     kinds = [type(c).__name__ for c in double.of(campaign_id)]
     assert kinds == ["StartCampaign", "ReportIdle", "PauseCampaign", "ResumeCampaign",
                      "FinishCampaign"]  # fmt: skip

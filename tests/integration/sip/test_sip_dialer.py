@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from nats.aio.client import Client
+from prometheus_client import REGISTRY
 
 from tests.integration.dialer.conftest import CampaignDouble, call_events, completed, wait_for
 from zvonar_contracts import campaign_events as ev
@@ -23,6 +24,8 @@ from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
 
 from .conftest import Sipp, free_ports, wav_stats
+
+SIP = {"carrier": "sip"}
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -136,12 +139,19 @@ async def test_one_channel_makes_calls_wait_and_says_why(
 ) -> None:
     phones = ["+79161240001", "+79161240002", "+79161240003"]
     sipp = await sipp_factory("uas_answer", calls=len(phones))
-    async with run_in_process(over_sip(dialer_settings, sipp, sip_channels=1)):
-        campaign_id = await double.create(phones, speed=3600)
-        await wait_for(
-            lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), timeout=60, what="finish"
-        )
+    in_use: list[float] = []  # zvonar_dialer_channels_in_use, as a scrape would read it
 
+    def finished() -> bool:
+        in_use.append(REGISTRY.get_sample_value("zvonar_dialer_channels_in_use", SIP) or 0.0)
+        return bool(double.of(campaign_id, cmd.FinishCampaign))
+
+    async with run_in_process(over_sip(dialer_settings, sipp, sip_channels=1)):
+        assert REGISTRY.get_sample_value("zvonar_dialer_channels_limit", SIP) == 1
+        campaign_id = await double.create(phones, speed=3600)
+        await wait_for(finished, timeout=60, what="finish")
+        assert REGISTRY.get_sample_value("zvonar_dialer_channels_in_use", SIP) == 0
+
+    assert max(in_use) == 1  # the one line, taken while a call lasted, never more
     assert "no_free_channel" in [c.reason for c in double.of(campaign_id, cmd.ReportIdle)]
     assert [e.outcome for e in await completed(nc, campaign_id)] == ["answered"] * 3
     await sipp.finished()

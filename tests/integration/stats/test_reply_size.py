@@ -45,12 +45,12 @@ async def test_a_reply_too_large_to_send_is_an_error_and_the_service_goes_on(
     grow = (max_payload - 40 - probe_size) // 2
     text = probe_text + "x" * grow
     await feed.campaign(feed.created(1), feed.event(ev.CampaignCommentChanged, 1, text=text))
-    before = MESSAGES_TOO_LARGE.labels("stats", "reply")._value.get()
+    before = MESSAGES_TOO_LARGE.labels("reply")._value.get()
 
     size, reply = await detail(feed, feed.cid(1))
     assert isinstance(reply, q.QueryError), (size, type(reply))
     assert reply.code == "too_large"
-    assert MESSAGES_TOO_LARGE.labels("stats", "reply")._value.get() == before + 1
+    assert MESSAGES_TOO_LARGE.labels("reply")._value.get() == before + 1
     # The service kept its connection: every other query is answered.
     assert stats._nc.is_connected
     again_size, again = await detail(feed, feed.cid(0))

@@ -93,11 +93,12 @@ async def test_metrics_count_requests_by_route(
 ) -> None:
     await client.get("/api/v1/me", headers=headers)
     text = (await client.get("/metrics")).text
-    assert 'zvonar_http_requests_total{route="/api/v1/me",status="200"}' in text
-    assert "zvonar_http_request_seconds_bucket" in text
+    assert 'zvonar_http_requests_total{method="GET",path="/api/v1/me",status_code="200"}' in text
+    assert "zvonar_http_request_duration_seconds_bucket{" in text
+    assert "app_name" not in text  # the scrape's job says which service
     await client.get(f"/api/v1/campaigns/{10**6 + 1}", headers=headers)
     text = (await client.get("/metrics")).text
-    assert 'route="/api/v1/campaigns/{campaign_id}"' in text
+    assert 'path="/api/v1/campaigns/{campaign_id}",status_code="404"' in text
 
 
 async def test_openapi_schema_and_docs_page_are_public(client: httpx.AsyncClient) -> None:

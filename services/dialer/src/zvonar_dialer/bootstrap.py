@@ -18,6 +18,7 @@ from typing import Any
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 
+from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
@@ -41,6 +42,7 @@ from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
+from zvonar_runtime.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError
@@ -70,6 +72,7 @@ class Dialer:
             checks={"database": ready},
             background=[self.scheduler.run, self.outbox.run, self.webhooks.run],
             close=close,
+            durables=[(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)],
         )
 
     async def stop_calls(self) -> None:
@@ -108,6 +111,20 @@ def sip_carrier(settings: DialerSettings, deps: Callable[[], Deps]) -> SipCarrie
         return (await message_of(current, campaign)).wav()
 
     return SipCarrier(config, message)
+
+
+def expose_gauges(deps: Deps, carrier: str) -> None:
+    """The carrier's gauges, read from the live objects when /metrics is scraped (nothing
+    on the calls' path): lines in use and their limit, up or down, failures in a row."""
+    health = deps.carrier
+    CHANNELS_IN_USE.labels(carrier).set_function(
+        lambda: float(getattr(deps.telephony, "busy_channels", 0))
+    )
+    limit = getattr(deps.telephony, "channels_total", None)
+    if limit is not None:
+        CHANNELS_LIMIT.labels(carrier).set(limit)
+    CARRIER_UP.labels(carrier).set_function(lambda: 0.0 if health.down else 1.0)
+    CARRIER_FAILURES.labels(carrier).set_function(lambda: float(health.failures))
 
 
 def open_database(settings: DialerSettings) -> Database:
@@ -154,6 +171,7 @@ async def bootstrap(
     )
     if sip is not None:
         sip.inbound = partial(requests_service.inbound_to_any, deps)
+    expose_gauges(deps, settings.carrier)
     outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
     webhooks = WebhookSender(
         db, deps.secrets, deps.webhook_wakeup,

@@ -36,13 +36,9 @@ class DialerSettings(ServiceSettings):
     # attempt doubles from the first to the longest (with jitter) until the post is given
     # up, this long after the call result.
     webhook_timeout_s: float = Field(5.0, validation_alias=env("DIALER_WEBHOOK_TIMEOUT"))
-    webhook_retry_first_s: float = Field(
-        5.0, validation_alias=env("DIALER_WEBHOOK_RETRY_FIRST_S")
-    )
+    webhook_retry_first_s: float = Field(5.0, validation_alias=env("DIALER_WEBHOOK_RETRY_FIRST_S"))
     webhook_retry_max_s: float = Field(3600.0, validation_alias=env("DIALER_WEBHOOK_RETRY_MAX_S"))
-    webhook_give_up_s: float = Field(
-        24 * 3600.0, validation_alias=env("DIALER_WEBHOOK_GIVE_UP_S")
-    )
+    webhook_give_up_s: float = Field(24 * 3600.0, validation_alias=env("DIALER_WEBHOOK_GIVE_UP_S"))
     webhook_concurrency: int = Field(16, validation_alias=env("DIALER_WEBHOOK_CONCURRENCY"))
     # Memory for the campaigns' decoded messages kept for recordings (least recently used
     # out; 8 kHz mono is 0.94 MB a minute, so the default holds 6 ten-minute messages).

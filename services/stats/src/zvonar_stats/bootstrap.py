@@ -9,9 +9,11 @@ from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 from nats.errors import ConnectionClosedError
 
+from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.db import Database
 from zvonar_runtime.service import Resources
 from zvonar_stats.entrypoints.consumers import consumer_jobs
+from zvonar_stats.entrypoints.gauges import campaign_gauge
 from zvonar_stats.entrypoints.queries import serve_queries
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
@@ -41,7 +43,14 @@ async def bootstrap(nc: Client, settings: StatsSettings) -> tuple[StatsApp, Reso
 
     resources = Resources(
         checks={"database": db.ping},
-        background=consumer_jobs(nc.jetstream(), projector, settings),
+        background=[
+            *consumer_jobs(nc.jetstream(), projector, settings),
+            lambda: campaign_gauge(db),
+        ],
         close=[close],
+        durables=[
+            (CAMPAIGN_EVENTS_STREAM, settings.campaign_durable),
+            (CALL_EVENTS_STREAM, settings.call_durable),
+        ],
     )
     return StatsApp(db, projector, queries, subscription), resources

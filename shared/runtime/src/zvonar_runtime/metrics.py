@@ -1,112 +1,229 @@
-"""Prometheus metrics shared by every service, and a tiny HTTP monitor that serves
+"""Prometheus metrics of every service, and the monitor server on ZVONAR_MONITOR_PORT:
 `/healthz` (liveness), `/readyz` (readiness: connected to NATS and its database) and
-`/metrics` on the port in ZVONAR_MONITOR_PORT."""
+`/metrics`, served by prometheus_client's own WSGI app in a thread of its own (a scrape
+never waits for the event loop; only /readyz asks it, for the readiness checks).
+
+Names follow Prometheus conventions: `zvonar_<thing>_<unit>`, counters end in `_total`,
+durations are `_seconds` histograms, base units. No label repeats the service: the scrape's
+`job` and `instance` say which process a series comes from. Every label here has a bounded
+set of values (a consumer or stream name, an outcome, a reason), never an id.
+
+deploy/observability/ has the Grafana dashboard and the alert rules built on these; a test
+(tests/e2e/test_observability.py) checks that every name they use is exposed.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any, get_args
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.registry import CollectorRegistry
 
+from zvonar_contracts.call_events import Outcome
+
+# --- messages (every service, per subscriber) --------------------------------------------
 MESSAGES_PROCESSED = Counter(
     "zvonar_messages_processed_total",
-    "Messages handled successfully, per consumer (subject or durable name)",
-    ["service", "consumer"],
+    "Messages and requests handled successfully, per consumer (subject with ids left out)",
+    ["consumer"],
 )
 MESSAGES_FAILED = Counter(
     "zvonar_messages_failed_total",
     "Messages whose handler raised (nacked for redelivery), per consumer",
-    ["service", "consumer"],
+    ["consumer"],
 )
-HANDLER_SECONDS = Histogram(
-    "zvonar_handler_seconds",
-    "Time to handle one message or command, per consumer",
-    ["service", "consumer"],
+MESSAGE_SECONDS = Histogram(
+    "zvonar_message_handling_duration_seconds",
+    "Time to handle one message or request, per consumer",
+    ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 CONSUMER_LAG = Gauge(
     "zvonar_consumer_lag_messages",
-    "Messages in the stream not yet delivered to a durable consumer",
-    ["service", "consumer"],
+    "Messages in the stream not yet delivered to a durable consumer (JetStream num_pending)",
+    ["stream", "consumer"],
 )
-CALLS_PLACED = Counter(
-    "zvonar_calls_placed_total", "Calls placed by the dialer, per outcome", ["outcome"]
-)
-HTTP_REQUESTS = Counter(
-    "zvonar_http_requests_total", "HTTP requests, per route and status", ["route", "status"]
-)
-HTTP_SECONDS = Histogram(
-    "zvonar_http_request_seconds", "HTTP request latency, per route", ["route"]
+CONSUMER_ACK_PENDING = Gauge(
+    "zvonar_consumer_ack_pending_messages",
+    "Messages delivered to a durable consumer and not yet acknowledged",
+    ["stream", "consumer"],
 )
 MESSAGES_PARKED = Counter(
     "zvonar_messages_parked_total",
-    "Messages a service could not publish or store, set aside in its parked table, per reason",
-    ["service", "reason"],
+    "Messages set aside in a parked table (never published or never applied), per stream "
+    "and reason",
+    ["stream", "reason"],
 )
 MESSAGES_TOO_LARGE = Counter(
     "zvonar_messages_too_large_total",
     "Messages never sent because they would exceed the server's max payload, per kind",
-    ["service", "kind"],
+    ["kind"],
+)
+
+# --- the campaign service's relay --------------------------------------------------------
+RELAY_BEHIND = Gauge(
+    "zvonar_relay_behind_events",
+    "Stored events the relay has not yet published: the last notification id in the event "
+    "store minus the relay's position",
+)
+RELAY_PUBLISHED = Counter(
+    "zvonar_relay_events_published_total",
+    "Stored events the relay published to CAMPAIGN_EVENTS (acknowledged by JetStream)",
+)
+
+# --- the stats service -------------------------------------------------------------------
+CAMPAIGNS = Gauge(
+    "zvonar_campaigns",
+    "Campaigns listed (not deleted) per status, all accounts, from the stats read model",
+    ["status"],
+)
+
+# --- the dialer -------------------------------------------------------------------------
+CALLS_PLACED = Counter(
+    "zvonar_calls_placed_total", "Calls the carrier accepted (rung), retries of recovery included"
+)
+CALLS_FINISHED = Counter(
+    "zvonar_calls_finished_total",
+    "Numbers with a final result (a CallCompleted recorded), per outcome",
+    ["outcome"],
+)
+CALL_OUTCOMES: tuple[str, ...] = get_args(Outcome)
+# One child per outcome made up front: the hot path takes it from this dict, and every
+# outcome is exposed (as 0) from the start, so rate() and the dashboard see all of them.
+CALLS_FINISHED_BY_OUTCOME = {outcome: CALLS_FINISHED.labels(outcome) for outcome in CALL_OUTCOMES}
+CHANNELS_IN_USE = Gauge(
+    "zvonar_dialer_channels_in_use",
+    "Calls in progress on the carrier now (SIP: lines taken; simulated: calls being placed)",
+    ["carrier"],
+)
+CHANNELS_LIMIT = Gauge(
+    "zvonar_dialer_channels_limit",
+    "Lines the carrier allows at once (DIALER_SIP_CHANNELS); the simulated carrier has none",
+    ["carrier"],
+)
+CARRIER_UP = Gauge(
+    "zvonar_carrier_up",
+    "1 while the carrier places calls, 0 while the dialer takes it as down (campaigns paused)",
+    ["carrier"],
+)
+CARRIER_FAILURES = Gauge(
+    "zvonar_carrier_consecutive_failures",
+    "Bursts in a row the carrier could not place (down at DIALER_CARRIER_FAILURES)",
+    ["carrier"],
+)
+# Incremented by the webhook sender (zvonar_dialer.adapters.webhooks), one per attempt:
+# delivered, failed (refused, not retried), retried (tried again later) or dropped (still
+# failing 24 h after the call result).
+WEBHOOK_DELIVERIES = Counter(
+    "zvonar_webhook_deliveries_total",
+    "Webhook post attempts by outcome: delivered, failed, retried or dropped",
+    ["outcome"],
 )
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+READY_TIMEOUT_S = 3.0
 
 
-def metrics_payload() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+class _Server(ThreadingMixIn, WSGIServer):
+    """A thread per request (a slow readiness check never holds up a scrape)."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per probe and scrape (wsgiref writes them to stderr)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def _family(host: str, port: int) -> socket.AddressFamily:
+    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    return info[0][0]
+
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def _json(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
 
 
 class Monitor:
-    """Serves liveness, readiness and metrics over plain HTTP/1.1 on host:port."""
+    """Liveness, readiness and metrics over HTTP on host:port, in a thread of its own:
+    prometheus_client's WSGI app for /metrics, two routes in front of it."""
 
-    def __init__(self, host: str, port: int, ready: ReadyCheck) -> None:
+    def __init__(
+        self, host: str, port: int, ready: ReadyCheck, registry: CollectorRegistry = REGISTRY
+    ) -> None:
         self.host = host
         self.port = port
         self.ready = ready
-        self._server: asyncio.AbstractServer | None = None
+        self._metrics = make_wsgi_app(registry)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self._loop = asyncio.get_running_loop()
+
+        class Server(_Server):
+            address_family = _family(self.host, self.port)
+
+        self._server = make_server(self.host, self.port, self._app, Server, _QuietHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="zvonar-monitor", daemon=True
+        )
+        self._thread.start()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        await asyncio.to_thread(server.shutdown)
+        server.server_close()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request_line = await asyncio.wait_for(reader.readline(), 5)
-            while await asyncio.wait_for(reader.readline(), 5) not in (b"\r\n", b"\n", b""):
-                continue
-            parts = request_line.decode("latin-1").split()
-            path = parts[1].split("?")[0] if len(parts) > 1 else "/"
-            status, body, ctype = await self._route(path)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def _route(self, path: str) -> tuple[str, bytes, str]:
-        if path == "/healthz":
-            return "200 OK", b'{"status":"alive"}', "application/json"
-        if path == "/readyz":
-            try:
-                ok = await asyncio.wait_for(self.ready(), 3)
-            except Exception:
-                ok = False
-            if ok:
-                return "200 OK", b'{"status":"ready"}', "application/json"
-            return "503 Service Unavailable", b'{"status":"not_ready"}', "application/json"
+    def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
         if path == "/metrics":
-            body, ctype = metrics_payload()
-            return "200 OK", body, ctype
-        return "404 Not Found", b'{"error":"not_found"}', "application/json"
+            return self._metrics(environ, start_response)  # type: ignore[no-any-return]
+        if path == "/healthz":
+            return _json(start_response, "200 OK", b'{"status":"alive"}')
+        if path == "/readyz":
+            if self._is_ready():
+                return _json(start_response, "200 OK", b'{"status":"ready"}')
+            return _json(start_response, "503 Service Unavailable", b'{"status":"not_ready"}')
+        return _json(
+            start_response,
+            "404 Not Found",
+            b'{"error":{"code":"not_found","message":"/healthz, /readyz or /metrics"}}',
+        )
+
+    def _is_ready(self) -> bool:
+        """The readiness checks, run on the service's event loop (they use its clients)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+
+        async def check() -> bool:
+            return await asyncio.wait_for(self.ready(), READY_TIMEOUT_S)
+
+        try:
+            future = asyncio.run_coroutine_threadsafe(check(), loop)
+        except RuntimeError:  # the loop is closing
+            return False
+        try:
+            return bool(future.result(READY_TIMEOUT_S + 1))
+        except Exception:
+            future.cancel()
+            return False

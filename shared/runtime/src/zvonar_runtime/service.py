@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from faststream import BaseMiddleware
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import CORRELATION_HEADER
 from zvonar_runtime.correlation import correlation_scope
@@ -27,15 +28,16 @@ from zvonar_runtime.health import Check, serve_health
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.logging import configure_logging
 from zvonar_runtime.metrics import (
+    CONSUMER_ACK_PENDING,
     CONSUMER_LAG,
-    HANDLER_SECONDS,
+    MESSAGE_SECONDS,
     MESSAGES_FAILED,
     MESSAGES_PROCESSED,
     Monitor,
 )
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.settings import ServiceSettings, SettingsError
-from zvonar_runtime.shutdown import Stopped, shutdown_event, until_stopped
+from zvonar_runtime.shutdown import Stopped, raise_if_stopping, shutdown_event, until_stopped
 
 log = structlog.get_logger("zvonar.service")
 LAG_INTERVAL_SECONDS = 5.0
@@ -53,26 +55,47 @@ def consumer_label(subject: str) -> str:
     return ".".join([*tokens[:2], tokens[-1]])
 
 
+class _ConsumerMetrics:
+    """The metric children of one consumer label, made once (a `.labels()` call per message
+    costs a lock and a tuple lookup; this is one dict lookup)."""
+
+    __slots__ = ("failed", "processed", "seconds")
+
+    def __init__(self, label: str) -> None:
+        self.processed = MESSAGES_PROCESSED.labels(label)
+        self.failed = MESSAGES_FAILED.labels(label)
+        self.seconds = MESSAGE_SECONDS.labels(label)
+
+
+# Keyed by consumer label: bounded (subjects with their ids left out).
+_CONSUMERS: dict[str, _ConsumerMetrics] = {}
+
+
+def consumer_metrics(label: str) -> _ConsumerMetrics:
+    found = _CONSUMERS.get(label)
+    if found is None:
+        found = _CONSUMERS[label] = _ConsumerMetrics(label)
+    return found
+
+
 class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
     """Binds the incoming message's correlation id to the log context while it is handled,
     stamps the current one on everything published meanwhile, and counts the outcome."""
 
-    service = "zvonar"
-
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         headers = getattr(msg, "headers", None) or {}
         subject = getattr(getattr(msg, "raw_message", None), "subject", "") or ""
-        label = consumer_label(subject) if isinstance(subject, str) else "batch"
+        metrics = consumer_metrics(consumer_label(subject) if isinstance(subject, str) else "batch")
         started = time.perf_counter()
         with correlation_scope(headers.get(CORRELATION_HEADER)):
             try:
                 result = await call_next(msg)
             except Exception:
-                MESSAGES_FAILED.labels(self.service, label).inc()
+                metrics.failed.inc()
                 raise
             finally:
-                HANDLER_SECONDS.labels(self.service, label).observe(time.perf_counter() - started)
-        MESSAGES_PROCESSED.labels(self.service, label).inc()
+                metrics.seconds.observe(time.perf_counter() - started)
+        metrics.processed.inc()
         return result
 
     async def publish_scope(self, call_next: Any, cmd: Any) -> Any:
@@ -87,7 +110,7 @@ class Resources:
     checks: dict[str, Check] = field(default_factory=dict)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # (stream, durable) pairs whose pending count feeds the consumer-lag gauge
+    # (stream, durable) pairs whose pending counts feed the consumer-lag gauges
     durables: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -97,9 +120,6 @@ Setup = Callable[[NatsBroker], Awaitable[Resources]]
 def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> NatsBroker:
     """The service's broker, with the credentials and TLS of its settings; `watch` (made from
     the same settings if not given) learns of a refused login and of a closed connection."""
-
-    class ServiceMiddleware(CorrelationMiddleware):
-        service = settings.service
 
     watch = watch or NatsWatch(
         NatsAuth.from_settings(settings), settings.nats_url, retry_seconds=RECONNECT_SECONDS
@@ -112,7 +132,7 @@ def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> Na
         max_reconnect_attempts=-1,
         reconnect_time_wait=RECONNECT_SECONDS,
         connect_timeout=2,
-        middlewares=(ServiceMiddleware,),
+        middlewares=(CorrelationMiddleware,),
         graceful_timeout=15.0,
         # faststream's own logger brings its own handler and format; this one goes through
         # the root handler that configure_logging() set up, so every line is one format.
@@ -123,14 +143,29 @@ def make_broker(settings: ServiceSettings, watch: NatsWatch | None = None) -> Na
     )
 
 
-async def _watch_lag(broker: NatsBroker, service: str, durables: list[tuple[str, str]]) -> None:
-    js = broker.connection.jetstream()
+async def watch_lag(
+    js: JetStreamContext, durables: list[tuple[str, str]], interval: float = LAG_INTERVAL_SECONDS
+) -> None:
+    """Every `interval` seconds, one consumer-info request per durable (a few bytes each):
+    its pending and unacknowledged counts into the consumer-lag gauges. A consumer that
+    cannot be asked keeps its last values (NATS down: `up` and the logs say so)."""
+    gauges = [
+        (stream, durable, CONSUMER_LAG.labels(stream, durable),
+         CONSUMER_ACK_PENDING.labels(stream, durable))
+        for stream, durable in durables
+    ]  # fmt: skip
     while True:
-        for stream, durable in durables:
-            with contextlib.suppress(Exception):
-                info = await js.consumer_info(stream, durable)
-                CONSUMER_LAG.labels(service, durable).set(info.num_pending or 0)
-        await asyncio.sleep(LAG_INTERVAL_SECONDS)
+        for stream, durable, lag, ack_pending in gauges:
+            # consumer_info awaits through 3.11's wait_for, which can swallow a stop.
+            raise_if_stopping()
+            try:
+                info = await js.consumer_info(stream, durable, timeout=2.0)
+            except Exception as exc:
+                log.debug("consumer_info_failed", stream=stream, consumer=durable, error=repr(exc))
+                continue
+            lag.set(info.num_pending or 0)
+            ack_pending.set(info.num_ack_pending or 0)
+        await asyncio.sleep(interval)
 
 
 async def connect_broker(settings: ServiceSettings) -> tuple[NatsBroker, NatsWatch]:
@@ -211,7 +246,7 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
         await monitor.start()
     jobs: list[Callable[[], Awaitable[None]]] = list(resources.background)
     if resources.durables:
-        jobs.append(lambda: _watch_lag(broker, settings.service, resources.durables))
+        jobs.append(lambda: watch_lag(broker.connection.jetstream(), resources.durables))
     tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(job())  # type: ignore[arg-type]
         for job in jobs

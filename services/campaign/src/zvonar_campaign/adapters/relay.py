@@ -17,6 +17,10 @@ would make nats-server close the connection every service shares), or one it can
 is parked: a row in `relay_parked`, an `event_parked` log line, a count in
 `zvonar_messages_parked_total`; the relay goes on with the next position, so one account's
 event never stops the relay for the others, after a restart neither.
+
+How far behind the log it is shows in `zvonar_relay_behind_events` (the last notification id
+minus its position): 0 once a read finds nothing more; after a full batch, or a batch that
+failed (NATS down), one `max(id)` query says how much is left.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from zvonar_contracts import subjects
 from zvonar_contracts.campaign_events import StopListEventBase
 from zvonar_contracts.codec import encode, type_name
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.metrics import MESSAGES_PARKED
+from zvonar_runtime.metrics import MESSAGES_PARKED, RELAY_BEHIND, RELAY_PUBLISHED
 from zvonar_runtime.payload import MessageTooLarge, check_fits
 from zvonar_runtime.shutdown import raise_if_stopping
 
@@ -96,6 +100,7 @@ class Relay:
                 raise
             except Exception:
                 log.exception("relay_failed", position=self.position)
+                await self._measure_behind()
                 await asyncio.sleep(0.5)
                 continue
             if relayed == 0:
@@ -104,13 +109,29 @@ class Relay:
     async def relay_once(self) -> int:
         notifications = await asyncio.to_thread(self._select, self.position)
         if not notifications:
+            RELAY_BEHIND.set(0)
             return 0
         await self._publish_batch(notifications)
         if self.record_delay:
             await asyncio.sleep(self.record_delay)
         self.position = notifications[-1].id
         await self.tables.record_relay_position(self.position)
+        RELAY_PUBLISHED.inc(len(notifications))
+        if len(notifications) < self.batch_size:
+            RELAY_BEHIND.set(0)  # the read found all there was: caught up with it
+        else:
+            await self._measure_behind()
         return len(notifications)
+
+    async def _measure_behind(self) -> None:
+        """The last notification id in the store minus the position (the store may be
+        down too: then the gauge keeps its last value)."""
+        try:
+            last = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        except Exception as exc:
+            log.debug("relay_behind_unknown", error=repr(exc))
+            return
+        RELAY_BEHIND.set(max(0, (last or 0) - self.position))
 
     def _select(self, position: int) -> Sequence[Notification]:
         return self.app.recorder.select_notifications(
@@ -181,7 +202,7 @@ class Relay:
         reason = f"{kind}: {detail}"
         if not await self.tables.park_event(notification.id, event_type, size, reason):
             return
-        MESSAGES_PARKED.labels("campaign", kind).inc()
+        MESSAGES_PARKED.labels(subjects.CAMPAIGN_EVENTS_STREAM, kind).inc()
         with correlation_scope(correlation_id):
             log.error("event_parked", position=notification.id, event_type=event_type,
                       size=size, reason=reason)  # fmt: skip

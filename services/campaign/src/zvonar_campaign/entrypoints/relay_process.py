@@ -2,7 +2,9 @@
 
 It needs no broker framework, only a NATS connection, the store and the relay loop, so it
 starts in a fraction of the time the command process takes — it is the process that gets
-restarted after a crash. It answers health like any instance and drains on SIGTERM.
+restarted after a crash. It answers health like any instance (over NATS, and on
+ZVONAR_MONITOR_PORT: /healthz, /readyz, /metrics with `zvonar_relay_behind_events`) and
+drains on SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zvonar_campaign.settings import CampaignSettings
 from zvonar_runtime.health import serve_health
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.logging import configure_logging
+from zvonar_runtime.metrics import Monitor
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
 from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import Stopped, shutdown_event, until_stopped
@@ -51,6 +54,14 @@ async def run_relay(settings: CampaignSettings) -> None:
     relay = build_relay(store, nc.jetstream(), settings)
     await serve_health(nc, settings.service, f"{settings.instance_id}-relay",
                        {"store": store.db.ping})  # fmt: skip
+    monitor: Monitor | None = None
+    if settings.monitor_port:
+
+        async def ready() -> bool:
+            return nc.is_connected and await store.db.ping()
+
+        monitor = Monitor(settings.monitor_host, settings.monitor_port, ready)
+        await monitor.start()
     task = asyncio.create_task(relay.run())
     log.info("ready", role="relay", nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
@@ -65,6 +76,8 @@ async def run_relay(settings: CampaignSettings) -> None:
         pending.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pending
+    if monitor is not None:
+        await monitor.stop()
     if not nc.is_closed:
         await nc.drain()
     await asyncio.to_thread(store.close)

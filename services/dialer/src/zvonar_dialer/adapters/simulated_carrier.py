@@ -202,6 +202,7 @@ class SimulatedCarrier:
         self._ready = False
         self._schema_lock = asyncio.Lock()
         self.rung = 0  # calls actually rung by this instance (replays excluded)
+        self.busy_channels = 0  # calls being placed now (zvonar_dialer_channels_in_use)
 
     async def _ensure_schema(self) -> None:
         if self._ready:
@@ -224,7 +225,11 @@ class SimulatedCarrier:
             return []
         await self._ensure_schema()
         unique = list({r.call_id: r for r in requests}.values())
-        stored, rang = await self._db.run(partial(_record, unique))
+        self.busy_channels += len(unique)
+        try:
+            stored, rang = await self._db.run(partial(_record, unique))
+        finally:
+            self.busy_channels -= len(unique)
         self.rung += len(rang)
         for call_id in stored.keys() - rang:
             log.info("carrier.call_replayed", call_id=call_id, outcome=stored[call_id].outcome)

@@ -41,12 +41,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from prometheus_client import Counter
 from standardwebhooks import Webhook
 
 from zvonar_contracts.dialer import MAX_DELIVERY_ERROR
 from zvonar_dialer.adapters import store
 from zvonar_runtime.db import Database
+from zvonar_runtime.metrics import WEBHOOK_DELIVERIES
 from zvonar_runtime.shutdown import raise_if_stopping
 from zvonar_runtime.webhook_targets import (
     Resolver,
@@ -58,12 +58,7 @@ from zvonar_runtime.webhook_targets import (
 
 log = structlog.get_logger(__name__)
 
-DELIVERIES = Counter(
-    "zvonar_webhook_deliveries_total",
-    "Webhook post attempts by outcome: delivered, failed (refused, not retried), retried "
-    "(tried again later) or dropped (still failing 24 h after the result)",
-    ["outcome"],
-)
+DELIVERIES = WEBHOOK_DELIVERIES
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"

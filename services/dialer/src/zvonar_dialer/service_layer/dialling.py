@@ -5,14 +5,18 @@
    id, caller number and start time — the intent is on disk before anyone is dialled.
 2. The calls go through the telephony port (idempotent on the call id).
 3. One transaction records each result with its CallCompleted in the outbox.
+
+Counted in `zvonar_calls_placed_total` (calls the carrier accepted) and
+`zvonar_calls_finished_total{outcome}` (final results recorded, stop-listed numbers too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 
@@ -30,6 +34,7 @@ from zvonar_dialer.domain.tariff import charge
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_runtime.db import Cursor
+from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
 log = structlog.get_logger(__name__)
 ATTEMPT = 1  # one attempt per number per part: re-dials are smart parts
@@ -54,6 +59,12 @@ def stop_listed_event(campaign: Campaign, part: int, phone: str, now: dt.datetim
         started_at=now,
         outcome="stop_listed",
     )
+
+
+def count_finished(events: Iterable[CallCompleted]) -> None:
+    """Final results recorded: one increment per outcome, not per call."""
+    for outcome, count in collections.Counter(e.outcome for e in events).items():
+        CALLS_FINISHED_BY_OUTCOME[outcome].inc(count)
 
 
 def add_to_outbox(cur: Cursor, event: CallCompleted) -> None:
@@ -171,11 +182,14 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
             if deps.carrier.failed(exc, time.monotonic()):
                 log.error("carrier.down", error=deps.carrier.last_error)
             return []
+        rung = 0
         for result in results:
             if not result.carrier_error:
+                rung += 1
                 deps.carrier.placed()
             elif deps.carrier.failed(CarrierRefused(result.carrier_error), time.monotonic()):
                 log.error("carrier.down", error=deps.carrier.last_error)
+        CALLS_PLACED.inc(rung)
         return list(zip(part, results, strict=True))
 
     done = await asyncio.gather(*(chunk(calls[i : i + step]) for i in range(0, len(calls), step)))
@@ -284,6 +298,7 @@ async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> l
     events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
 
     fresh = await deps.db.run(record_results(campaign, events))
+    count_finished(fresh)
     deps.outbox_wakeup.set()
     if fresh and campaign.options.integration is not None:
         deps.webhook_wakeup.set()
@@ -303,6 +318,7 @@ async def dial(
         claim(deps, campaign_id, part, slots, timezones, now)
     )
     if blocked:
+        CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(blocked)
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
         return 0, blocked

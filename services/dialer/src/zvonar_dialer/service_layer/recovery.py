@@ -34,6 +34,7 @@ from zvonar_dialer.service_layer.dialling import (
     stop_listed_event,
 )
 from zvonar_runtime.db import Cursor
+from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
 log = structlog.get_logger(__name__)
 
@@ -142,6 +143,8 @@ async def _place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCal
                 break
             continue
         deps.carrier.answered()
+        if not result.carrier_error:
+            CALLS_PLACED.inc()
         placed.append((call, result))
     return placed
 
@@ -157,6 +160,7 @@ async def resolve_campaign(
     now = deps.clock.now()
     checked = await deps.db.run(recheck(campaign.campaign_id, unplaced, now))
     if checked.stop_listed:
+        CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(checked.stop_listed)
         deps.outbox_wakeup.set()
     if checked.requeued or checked.cancelled or checked.stop_listed:
         log.info(

@@ -24,7 +24,11 @@ from zvonar_gateway.domain.ratelimit import RateLimiter
 from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
 from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
-from zvonar_gateway.http.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from zvonar_gateway.http.middleware import (
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    http_metrics,
+)
 from zvonar_gateway.http.openapi import document_errors
 from zvonar_gateway.http.routes import (
     accounts,
@@ -102,6 +106,7 @@ def create_app(
             "backend": Provide(provide_backend),
         },
         guards=[key_guard],
+        middleware=[http_metrics().middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

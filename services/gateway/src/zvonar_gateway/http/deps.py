@@ -156,7 +156,7 @@ class Backend:
         try:
             check_fits(self._nc, subject, payload, headers)
         except MessageTooLarge as exc:
-            MESSAGES_TOO_LARGE.labels("gateway", what).inc()
+            MESSAGES_TOO_LARGE.labels(f"{what}_request").inc()
             log.warning("request_too_large", subject=subject, size=exc.size, limit=exc.limit)
             raise ApiError(413, "payload_too_large",
                            f"the request is too large to carry out ({exc.size:,} bytes "

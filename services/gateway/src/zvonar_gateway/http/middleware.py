@@ -1,27 +1,52 @@
 """Raw ASGI middleware: a correlation id per request (from `X-Request-Id` or new), bound to
-logs and NATS headers and echoed back; HTTP metrics by route template and status; the
-security headers of every response."""
+logs and NATS headers and echoed back, and a log line per request; the security headers of
+every response. HTTP metrics come from Litestar's Prometheus plugin (`http_metrics`)."""
 
 from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import structlog
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from zvonar_contracts.limits import MAX_REQUEST_ID
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 log = structlog.get_logger("zvonar.gateway.http")
 _SAFE_ID = re.compile(rf"^[A-Za-z0-9._:-]{{1,{MAX_REQUEST_ID}}}$")
 
 
-def _route_of(scope: Scope) -> str:
-    # The route template, not the path: one series per route, not per campaign id.
-    template = scope.get("path_template")  # type: ignore[misc]
-    return str(template) if template else "unmatched"
+HTTP_SECONDS_BUCKETS: list[str | float] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+]  # fmt: skip
+
+
+class HttpMetricsMiddleware(PrometheusMiddleware):
+    """Litestar's Prometheus middleware without its `app_name` label (the scrape's `job`
+    says which service a series comes from): `zvonar_http_requests_total`,
+    `zvonar_http_request_duration_seconds`, `zvonar_http_requests_error_total` (5xx) and
+    `zvonar_http_requests_in_progress`, labelled by method, route template and status."""
+
+    def _get_default_labels(self, request: Any) -> dict[str, str | int | float]:
+        labels = super()._get_default_labels(request)
+        labels.pop("app_name", None)
+        return labels
+
+
+def http_metrics() -> PrometheusConfig:
+    """The plugin's settings: the route template as `path` (one series per route, not per
+    campaign id); /metrics itself not counted. It runs inside routing, so a path no route
+    matches (a 404 or 405 of the router) is not counted — its `http_request` log line is."""
+    return PrometheusConfig(
+        prefix="zvonar_http",
+        group_path=True,
+        middleware_class=HttpMetricsMiddleware,
+        buckets=HTTP_SECONDS_BUCKETS,
+        exclude=["^/metrics$"],
+    )
 
 
 class RequestContextMiddleware:
@@ -49,10 +74,7 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                route = _route_of(scope)
                 elapsed = time.perf_counter() - started
-                HTTP_REQUESTS.labels(route=route, status=str(status_holder["status"])).inc()
-                HTTP_SECONDS.labels(route=route).observe(elapsed)
                 log.info(
                     "http_request",
                     method=scope.get("method"),

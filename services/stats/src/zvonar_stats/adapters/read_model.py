@@ -249,6 +249,14 @@ def stop_list(cur: Cursor, account_id: str, *, offset: int, limit: int) -> tuple
     return [phone for (phone,) in rows], total
 
 
+def campaigns_by_status(cur: Cursor) -> dict[str, int]:
+    """Listed campaigns (not deleted) per status, over every account: a sum over the
+    per-account counts, a few rows per account."""
+    t = active_tables(cur)
+    cur.execute(f"SELECT status, COALESCE(SUM(rows), 0) FROM {t.account_counts} GROUP BY status")
+    return {str(status): int(count) for status, count in cur.fetchall()}
+
+
 def applied_position(cur: Cursor) -> int:
     return read_checkpoint(cur, active_tables(cur), CAMPAIGN_STREAM_KEY).position
 

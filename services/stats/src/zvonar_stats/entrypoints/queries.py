@@ -55,7 +55,7 @@ def _fitting(nc: Client, msg: Msg, reply: QueryReply) -> bytes:
     try:
         check_fits(nc, msg.reply, payload, msg.headers)
     except MessageTooLarge as exc:
-        MESSAGES_TOO_LARGE.labels("stats", "reply").inc()
+        MESSAGES_TOO_LARGE.labels("reply").inc()
         log.error("reply_too_large", subject=msg.subject, size=exc.size, limit=exc.limit)
         message = (
             f"the answer ({exc.size:,} bytes) is larger than can be sent ({exc.limit:,}); "

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.metrics import MESSAGES_PARKED
@@ -25,6 +26,8 @@ from zvonar_stats.adapters.schema import (
 from zvonar_stats.domain.envelope import Envelope
 
 log = structlog.get_logger("zvonar.stats.projection")
+# The `stream` label of zvonar_messages_parked_total for each stream key.
+PARKED_STREAM = {CAMPAIGN_STREAM_KEY: CAMPAIGN_EVENTS_STREAM, CALL_STREAM_KEY: CALL_EVENTS_STREAM}
 
 
 class Projector:
@@ -84,7 +87,7 @@ class Projector:
 
         parked = await self.db.run(work)
         if parked:
-            MESSAGES_PARKED.labels("stats", key).inc()
+            MESSAGES_PARKED.labels(PARKED_STREAM[key], "unstorable").inc()
             with correlation_scope(envelope.correlation_id):
                 log.error("event_parked", stream=key, seq=envelope.seq,
                           subject=envelope.subject, error=repr(exc))  # fmt: skip

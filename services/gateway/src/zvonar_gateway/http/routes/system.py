@@ -8,10 +8,10 @@ from typing import Any
 
 from litestar import MediaType, Request, Response, get
 from nats.aio.client import Client
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.health import ask_health
-from zvonar_runtime.metrics import metrics_payload
 
 
 class HealthProbe:
@@ -62,10 +62,10 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=503, headers={"Retry-After": "1"})
 
 
+# Not the plugin's PrometheusController: its route is documented as application/json.
 @get("/metrics", tags=["system"], summary="Prometheus metrics", media_type=MediaType.TEXT)
 async def metrics() -> Response[bytes]:
-    body, content_type = metrics_payload()
-    return Response(body, media_type=content_type)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 HANDLERS = [healthz, metrics]
