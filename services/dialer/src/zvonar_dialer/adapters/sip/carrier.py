@@ -29,7 +29,7 @@ from aiosipua.dialog import Dialog, DialogState
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
-from zvonar_contracts.options import KeysIvr, WordsIvr
+from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
 
 from ..recognizer import Recognizer
 from ..telephony import CallOutcome, CallRequest, CallResult
@@ -51,6 +51,12 @@ class CarrierUnavailable(Exception):
 
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+# The system comment of a words campaign started with no recognizer (TELEPHONY.md step 5);
+# the gateway says it in Russian (web/messages.py).
+NO_RECOGNIZER = (
+    "IVR words are not recognized on the SIP carrier: no speech recognizer is installed, "
+    "so the calls get no answer and no lead"
+)
 
 
 def outcome_of(status: int) -> tuple[CallOutcome, bool]:
@@ -237,6 +243,13 @@ class SipCarrier:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pacer.stop()
         await self.endpoint.stop()
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        """The system comment for a campaign with this IVR at its start: what this carrier
+        cannot do for it ("" for nothing)."""
+        if isinstance(ivr, WordsIvr) and self.recognizer is None:
+            return NO_RECOGNIZER
+        return ""
 
     @property
     def channels_total(self) -> int:
