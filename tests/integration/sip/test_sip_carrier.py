@@ -4,6 +4,7 @@ recording, an RFC 4733 key, AMD — and SIPp's own record of what we sent."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -105,6 +106,20 @@ async def test_ring_timeout_cancels_the_call(
     assert len(sipp.received("INVITE")) == 1
     assert len(sipp.received("CANCEL")) == 1
     assert len(sipp.received("ACK")) == 1  # of the 487
+
+
+async def test_a_cancel_never_answered_by_a_487_ends_the_call_after_timer_b(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    # RFC 3261 §9.1: no final answer 64·T1 after the CANCEL, the INVITE counts as cancelled.
+    sipp = await sipp_factory("uas_ring_no_487")
+    carrier = await carrier_factory(sipp, ring_timeout_s=1.0, no_answer_s=2.0)
+
+    async with asyncio.timeout(15):  # before the fix: waited for the 487 for ever
+        result = await carrier.place_call(call())
+
+    assert (result.outcome, result.carrier_error) == ("no_answer", "")
+    assert len(sipp.received("CANCEL")) == 1
 
 
 async def test_digest_challenge_is_answered_once_with_the_same_call_id(

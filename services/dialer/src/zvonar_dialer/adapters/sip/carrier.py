@@ -421,10 +421,16 @@ class SipCarrier:
             ring_until = loop.time() + config.ring_timeout_s
             authenticated = cancelled = False
             while True:
-                response = await self._next(transaction, None if cancelled else ring_until)
+                response = await self._next(transaction, ring_until)
+                if response is TimeoutError and cancelled:
+                    # RFC 3261 §9.1: no final answer 64·T1 after our CANCEL — the INVITE
+                    # counts as cancelled (a trunk that never sends its 487).
+                    log.warning("sip.cancel_unanswered", call_id=request.call_id)
+                    return self._result(request, "no_answer")
                 if response is TimeoutError:  # the ring timeout
                     if transaction.provisional:
                         cancelled = True
+                        ring_until = loop.time() + config.no_answer_s
                         await self.endpoint.request(self._cancel(transaction.request))
                         log.info("sip.cancel", call_id=request.call_id)
                     else:
