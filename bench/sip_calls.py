@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import statistics
 import tempfile
 import time
@@ -79,6 +80,9 @@ async def measure(calls: int, cps: float, message_s: float) -> dict[str, float]:
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu_used, 1),
         "cpu_share_of_one_core": round(cpu_used / wall, 2),
+        # CPU per second of an answered call's message: what a busy machine distorts least
+        "cpu_ms_per_call_second": round(1000 * cpu_used / max(1, answered) / message_s, 3),
+        "load_average_1m": os.getloadavg()[0],
     }
 
 

@@ -4,8 +4,11 @@ recording, an RFC 4733 key, AMD — and SIPp's own record of what we sent."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +16,7 @@ from zvonar_contracts.options import KeysIvr, WordsIvr
 from zvonar_dialer.adapters.sip.carrier import CarrierUnavailable, SipCarrier
 from zvonar_dialer.adapters.telephony import CallRequest
 
-from .conftest import MESSAGE_S, Sipp, wav_stats
+from .conftest import MESSAGE_S, Sipp, free_ports, wav_stats
 
 pytestmark = [pytest.mark.integration]
 
@@ -105,6 +108,53 @@ async def test_ring_timeout_cancels_the_call(
     assert len(sipp.received("INVITE")) == 1
     assert len(sipp.received("CANCEL")) == 1
     assert len(sipp.received("ACK")) == 1  # of the 487
+
+
+async def test_a_cancel_never_answered_by_a_487_ends_the_call_after_timer_b(
+    sipp_factory: SippFactory, carrier_factory: CarrierFactory
+) -> None:
+    # RFC 3261 §9.1: no final answer 64·T1 after the CANCEL, the INVITE counts as cancelled.
+    sipp = await sipp_factory("uas_ring_no_487")
+    carrier = await carrier_factory(sipp, ring_timeout_s=1.0, no_answer_s=2.0)
+
+    async with asyncio.timeout(15):  # before the fix: waited for the 487 for ever
+        result = await carrier.place_call(call())
+
+    assert (result.outcome, result.carrier_error) == ("no_answer", "")
+    assert len(sipp.received("CANCEL")) == 1
+
+
+class SilentTrunk(asyncio.DatagramProtocol):
+    """A trunk that never answers: it only keeps what reaches it (a UDP socket)."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.datagrams.append(data)
+
+
+async def test_an_unanswered_invite_is_resent_per_timer_a_and_failed_by_timer_b(
+    carrier_factory: CarrierFactory,
+) -> None:
+    loop = asyncio.get_running_loop()
+    transport, trunk = await loop.create_datagram_endpoint(
+        SilentTrunk, local_addr=("127.0.0.1", free_ports(1))
+    )
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        carrier = await carrier_factory(SimpleNamespace(port=port, transport="u1"), no_answer_s=2.0)
+
+        result = await carrier.place_call(call())
+    finally:
+        transport.close()
+
+    assert (result.outcome, result.carrier_error) == ("failed", "no answer in 2 s")
+    invites = [d for d in trunk.datagrams if d.startswith(b"INVITE ")]
+    # T1 = 0.5 s: sent at 0, 0.5 and 1.5 s within Timer B's 2 s — the same transaction
+    assert len(invites) >= 3
+    branches = {re.search(rb"branch=([^;\r\n]+)", d)[1] for d in invites}  # type: ignore[index]
+    assert len(branches) == 1
 
 
 async def test_digest_challenge_is_answered_once_with_the_same_call_id(

@@ -63,6 +63,28 @@ def test_a_start_records_the_start_time_and_a_repeated_start_records_nothing(
     assert _names(campaign) == ["Started"]
 
 
+def test_the_starts_note_is_the_system_comment_and_every_resume_carries_it(
+    campaign_at: At,
+) -> None:
+    campaign = campaign_at(Status.ACCEPTED)
+    campaign.start(NOW, note="no recognizer")
+    assert (campaign.system_comment, campaign.system_note) == ("no recognizer", "no recognizer")
+    campaign.pause("customer", "")
+    campaign.resume(Status.IN_PROGRESS)
+    started, _, resumed = campaign.collect_events()
+    assert isinstance(started, Campaign.Started) and started.note == "no recognizer"
+    assert isinstance(resumed, Campaign.Resumed) and resumed.note == "no recognizer"
+
+
+def test_a_start_without_a_note_leaves_none_for_the_resumes(campaign_at: At) -> None:
+    campaign = campaign_at(Status.ACCEPTED)
+    campaign.start(NOW)
+    campaign.pause("system", "no audio")
+    campaign.resume(Status.IN_PROGRESS)
+    resumed = list(campaign.collect_events())[-1]
+    assert isinstance(resumed, Campaign.Resumed) and resumed.note == ""
+
+
 def test_who_paused_is_remembered_until_resumed(campaign_at: At) -> None:
     campaign = campaign_at(Status.IN_PROGRESS)
     campaign.pause("system", "no audio")

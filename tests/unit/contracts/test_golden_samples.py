@@ -37,3 +37,16 @@ def test_every_sample_carries_schema_version_and_account(path: Path) -> None:
     event = decode(raw)
     assert event.schema_version == 1
     assert event.account_id
+
+
+def test_a_start_and_a_resume_from_before_the_note_decode_with_none() -> None:
+    started = (
+        b'{"type":"CampaignStarted","started_at":"2026-06-17T13:12:36Z","campaign_id":1,'
+        b'"account_id":"acc_5f2c","at":"2026-06-17T13:12:36Z","schema_version":1}'
+    )
+    resumed = (
+        b'{"type":"CampaignResumed","status":"in_progress","campaign_id":1,'
+        b'"account_id":"acc_5f2c","at":"2026-06-17T13:12:36Z","schema_version":1}'
+    )
+    for raw in (started, resumed):
+        assert getattr(decode_campaign_stream_event(raw), "note") == ""  # noqa: B009

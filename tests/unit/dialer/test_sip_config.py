@@ -4,7 +4,6 @@ name, not its first call."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import pytest
 
@@ -99,5 +98,7 @@ async def test_cps_limit_spreads_starts() -> None:
     for _ in range(5):
         await limit.take()
         starts.append(loop.time())
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(gap >= 0.045 for gap in gaps)  # one every 50 ms, never a burst
+    # One every 50 ms on a schedule, never ahead of it (a late wake-up on a busy machine
+    # may shorten the gap after it, back onto the schedule: not a burst).
+    assert all(t - starts[0] >= 0.05 * n - 0.005 for n, t in enumerate(starts))
+    assert starts[-1] - starts[0] >= 0.195

@@ -144,6 +144,20 @@ def test_a_system_pause_shows_its_reason_until_the_campaign_runs_again(story: An
     assert (story.view(CID).status, story.view(CID).comment.system) == (Status.IN_PROGRESS, "")
 
 
+def test_the_starts_note_is_the_system_comment_and_comes_back_after_a_pause(
+    story: Any, mk: Any
+) -> None:
+    note = "IVR words are not recognized on the SIP carrier: no speech recognizer is installed"
+    story.campaign(mk.created(CID), mk.event(ev.CampaignStarted, CID, started_at=mk.T0, note=note))
+    assert (story.view(CID).status, story.view(CID).comment.system) == (Status.IN_PROGRESS, note)
+
+    reason = "Оператор связи недоступен (503)"
+    story.campaign(mk.event(ev.CampaignPaused, CID, paused_by="system", reason=reason))
+    assert story.view(CID).comment.system == reason
+    story.campaign(mk.event(ev.CampaignResumed, CID, status=Status.IN_PROGRESS, note=note))
+    assert story.view(CID).comment.system == note
+
+
 def test_a_customer_pause_leaves_no_system_comment(story: Any, mk: Any) -> None:
     story.campaign(mk.created(CID), mk.event(ev.CampaignPaused, CID, paused_by="customer"))
 

@@ -53,6 +53,7 @@ class CampaignScheduled(CampaignEventBase, frozen=True, tag=True):
 
 class CampaignStarted(CampaignEventBase, frozen=True, tag=True):
     started_at: dt.datetime
+    note: str = ""  # the standing system comment of StartCampaign ("" for none)
 
 
 class CampaignPaused(CampaignEventBase, frozen=True, tag=True):
@@ -62,6 +63,7 @@ class CampaignPaused(CampaignEventBase, frozen=True, tag=True):
 
 class CampaignResumed(CampaignEventBase, frozen=True, tag=True):
     status: Status  # where it belongs now: in_progress, scheduled or paused_window
+    note: str = ""  # the standing system comment, back in place of the pause's reason
 
 
 class CampaignOutOfWindow(CampaignEventBase, frozen=True, tag=True):

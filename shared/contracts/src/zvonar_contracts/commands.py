@@ -51,6 +51,10 @@ class ModerateCampaign(CampaignCommandBase, frozen=True, tag=True):
 
 class StartCampaign(CampaignCommandBase, frozen=True, tag=True):
     started_at: dt.datetime
+    # A standing system comment the dialer gives at the start: something its carrier cannot
+    # do for this campaign (IVR words over SIP with no recognizer). It stays for the whole
+    # run: a pause's reason replaces it while paused, a resume brings it back.
+    note: Reason = ""
 
 
 class PauseCampaign(CampaignCommandBase, frozen=True, tag=True):

@@ -64,10 +64,14 @@ class Campaign(Aggregate):
 
     class Started(Event):
         started_at: dt.datetime
+        note: str = ""  # stored before the note existed: none
 
         def apply(self, campaign: Any) -> None:
             campaign.status_value = Status.IN_PROGRESS.value
             campaign.started_at = self.started_at
+            campaign.system_note = self.note
+            if self.note:
+                campaign.system_comment = self.note
 
     class Paused(Event):
         paused_by: str
@@ -79,6 +83,7 @@ class Campaign(Aggregate):
 
     class Resumed(Event):
         status: str
+        note: str = ""
 
         def apply(self, campaign: Any) -> None:
             campaign.status_value = self.status
@@ -179,6 +184,7 @@ class Campaign(Aggregate):
         self.started_at: dt.datetime | None = None
         self.user_comment = options.comment
         self.system_comment = ""
+        self.system_note = ""  # what the dialer said at the start it cannot do (IVR words)
         routing = options.routing
         self.caller_number = routing.number if isinstance(routing, CallerIdRouting) else None
         self.number_released = False
@@ -210,14 +216,14 @@ class Campaign(Aggregate):
         if target is Status.SCHEDULED and self.options.start_at is not None:
             self._record(self.Scheduled, start_at=self.options.start_at)
 
-    def start(self, started_at: dt.datetime) -> None:
+    def start(self, started_at: dt.datetime, note: str = "") -> None:
         if self.status is Status.IN_PROGRESS:
             return  # the dialer retried: it is started already
         if self.status not in (Status.ACCEPTED, Status.SCHEDULED):
             # A paused campaign goes back to calls by a resume, never by a second start.
             raise InvalidTransition(f"campaign {self.campaign_id} is {self.status.value}")
         self._require_move(Status.IN_PROGRESS)
-        self._record(self.Started, started_at=started_at)
+        self._record(self.Started, started_at=started_at, note=note)
 
     def pause(self, paused_by: str, reason: str) -> None:
         self._require_move(Status.PAUSED)
@@ -229,7 +235,9 @@ class Campaign(Aggregate):
         if self.status not in (Status.PAUSED, Status.PAUSED_WINDOW):
             raise InvalidTransition(f"campaign {self.campaign_id} is {self.status.value}")
         self._require_move(target)
-        self._record(self.Resumed, status=target.value)
+        # The standing note of the start comes back in place of the pause's reason (an
+        # aggregate from before notes existed, or from a snapshot of one, has none).
+        self._record(self.Resumed, status=target.value, note=getattr(self, "system_note", ""))
 
     def mark_out_of_window(self, reopens_at: dt.datetime | None) -> None:
         if self.status is Status.PAUSED_WINDOW:

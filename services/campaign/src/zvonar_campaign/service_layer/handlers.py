@@ -58,7 +58,7 @@ async def moderate(cmd: c.ModerateCampaign, deps: Deps) -> CommandOk:
 
 
 async def start(cmd: c.StartCampaign, deps: Deps) -> CommandOk:
-    return await _change(cmd, deps, lambda k: k.start(cmd.started_at))
+    return await _change(cmd, deps, lambda k: k.start(cmd.started_at, cmd.note))
 
 
 async def pause(cmd: c.PauseCampaign, deps: Deps) -> CommandOk:

@@ -172,8 +172,15 @@ class Scheduler:
         def from_now(current: Campaign, _: CommandOk) -> None:
             current.next_call_at = now
 
+        # What the carrier cannot do for the campaign (IVR words over SIP with no
+        # recognizer) becomes its system comment, once, with the start.
+        note_for = getattr(self.deps.telephony, "note_for", None)
+        note = note_for(campaign.options.ivr) if note_for is not None else ""
         started = cmd.StartCampaign(
-            account_id=campaign.account_id, campaign_id=campaign.campaign_id, started_at=now
+            account_id=campaign.account_id,
+            campaign_id=campaign.campaign_id,
+            started_at=now,
+            note=note[:MAX_REASON],
         )
         await self.commander.send(campaign, started, Status.IN_PROGRESS, from_now)
 

@@ -116,6 +116,11 @@ _SYSTEM_COMMENTS: Sequence[tuple[str, str, str]] = (
     (r"the audio file .* is missing", "Аудиофайл не найден", "The audio file is missing"),
     (r"the audio file cannot be converted.*", "Аудиофайл не удалось преобразовать",
      "The audio file cannot be converted"),
+    (r"IVR words are not recognized on the SIP carrier.*",
+     "Ответы словами по SIP не распознаются: распознаватель речи не установлен, "
+     "поэтому у звонков нет ответа и лидов",
+     "IVR words are not recognized over SIP: no speech recognizer is installed, "
+     "so the calls get no answer and no lead"),
 )  # fmt: skip
 
 _STATUS_WORDS: dict[str, str] = {

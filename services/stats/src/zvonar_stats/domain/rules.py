@@ -152,8 +152,10 @@ def system_comment_of(event: ev.CampaignEvent) -> str | None:
             return reason
         case ev.CampaignPaused(paused_by="system", reason=reason) if reason:
             return reason  # why the system paused it (the carrier down) ...
-        case ev.CampaignResumed():
-            return ""  # ... gone once it runs again
+        case ev.CampaignResumed(note=note):
+            return note  # ... gone once it runs again (the start's note back, if any)
+        case ev.CampaignStarted(note=note) if note:
+            return note  # what the carrier cannot do for it (IVR words over SIP)
     return None
 
 

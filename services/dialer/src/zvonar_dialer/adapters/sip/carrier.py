@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import gc
 import re
 import time
 import uuid
@@ -29,7 +30,7 @@ from aiosipua.dialog import Dialog, DialogState
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
-from zvonar_contracts.options import KeysIvr, WordsIvr
+from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
 
 from ..recognizer import Recognizer
 from ..telephony import CallOutcome, CallRequest, CallResult
@@ -51,6 +52,12 @@ class CarrierUnavailable(Exception):
 
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+# The system comment of a words campaign started with no recognizer (TELEPHONY.md step 5);
+# the gateway says it in Russian (web/messages.py).
+NO_RECOGNIZER = (
+    "IVR words are not recognized on the SIP carrier: no speech recognizer is installed, "
+    "so the calls get no answer and no lead"
+)
 
 
 def outcome_of(status: int) -> tuple[CallOutcome, bool]:
@@ -225,6 +232,11 @@ class SipCarrier:
 
     async def start(self) -> None:
         await self.endpoint.start()
+        # Everything loaded so far (modules, settings, the app) lives as long as the process:
+        # frozen out of the collector, a full collection no longer walks it — a pause on
+        # the one event loop every call's RTP clock shares.
+        gc.collect()
+        gc.freeze()
         self.started = True
         log.info("sip.started", port=self.endpoint.port, trunk=f"{self.config.trunk_host}:"
                  f"{self.config.trunk_port}", transport=self.config.transport)  # fmt: skip
@@ -237,6 +249,13 @@ class SipCarrier:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pacer.stop()
         await self.endpoint.stop()
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        """The system comment for a campaign with this IVR at its start: what this carrier
+        cannot do for it ("" for nothing)."""
+        if isinstance(ivr, WordsIvr) and self.recognizer is None:
+            return NO_RECOGNIZER
+        return ""
 
     @property
     def channels_total(self) -> int:
@@ -408,10 +427,16 @@ class SipCarrier:
             ring_until = loop.time() + config.ring_timeout_s
             authenticated = cancelled = False
             while True:
-                response = await self._next(transaction, None if cancelled else ring_until)
+                response = await self._next(transaction, ring_until)
+                if response is TimeoutError and cancelled:
+                    # RFC 3261 §9.1: no final answer 64·T1 after our CANCEL — the INVITE
+                    # counts as cancelled (a trunk that never sends its 487).
+                    log.warning("sip.cancel_unanswered", call_id=request.call_id)
+                    return self._result(request, "no_answer")
                 if response is TimeoutError:  # the ring timeout
                     if transaction.provisional:
                         cancelled = True
+                        ring_until = loop.time() + config.no_answer_s
                         await self.endpoint.request(self._cancel(transaction.request))
                         log.info("sip.cancel", call_id=request.call_id)
                     else:

@@ -3,6 +3,16 @@ real-time pace, the callee's RTP in (recorded, read for AMD, its RFC 4733 keys c
 
 The message is converted once per campaign to 8 kHz mono G.711 (both laws) and every call
 of the campaign reads the same bytes: a call keeps only its position in them.
+
+The per-packet work is kept small, since a dialer holds hundreds of calls on one core
+(docs/performance.md, `sip` row): aiortp binds the sockets, answers STUN, runs RTCP and
+parses what needs parsing, but
+- a packet out is the call's own 12-byte header template (sequence number and timestamp
+  packed into it in place) followed by a copy of the shared message's 160-byte slice, handed
+  to the datagram transport — no per-packet packet object, no serialization;
+- a packet in on a call that neither records, runs AMD nor listens for a recognizer is only
+  counted and followed for symmetric RTP: it skips aiortp's parse, statistics, jitter buffer
+  and G.711 decoding. RFC 4733 telephone-events, RTCP and STUN still take aiortp's path.
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import struct
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +42,8 @@ AMD_LISTEN_S = 4.0
 AMD_PAUSE_S = 0.8
 AMD_SILENCE_S = 2.5
 VOICE_LEVEL = 45  # -dBov: a 20 ms frame louder than -45 dBov is voice
+RTP_HEADER = 12
+_SEQ_AND_TIMESTAMP = struct.Struct("!HI")  # at offset 2 of the header
 
 
 def to_g711(wav: bytes) -> dict[int, bytes]:
@@ -123,12 +136,19 @@ class CallMedia:
     payload_type: int
     record: bool
     amd: Amd | None
+    dtmf_payload_type: int = 101
     received: bytearray = field(default_factory=bytearray)
     keys: list[str] = field(default_factory=list)
     key_pressed: asyncio.Event = field(default_factory=asyncio.Event)
     packets_in: int = 0
     listening: bytearray | None = None  # the callee's audio for a recognizer, while set
     late_ms: list[float] = field(default_factory=list)
+    # The packet out: a header template with our SSRC; sequence number and timestamp are
+    # packed into it per packet, the payload copied behind it.
+    _packet: bytearray = field(default_factory=lambda: bytearray(RTP_HEADER + FRAME))
+    _sequence: int = 0
+    _aiortp_datagram: Callable[[bytes, tuple[str, int]], None] | None = None
+    _decoding: bool = True  # the last packet in took aiortp's path (its jitter buffer is live)
 
     @classmethod
     async def open(
@@ -149,10 +169,43 @@ class CallMedia:
             symmetric_rtp=True,
             plc=False,
         )
-        media = cls(session, payload_type, record, Amd() if amd else None)
+        media = cls(session, payload_type, record, Amd() if amd else None, dtmf_payload_type)
         session.on_audio = media._on_audio
         session.on_dtmf = media._on_dtmf
+        sender, transport = session._sender, session._rtp_transport
+        assert sender is not None and transport is not None
+        media._packet[0] = 0x80  # version 2, no padding, extension or CSRC
+        media._packet[1] = payload_type  # marker 0
+        struct.pack_into("!I", media._packet, 8, sender.ssrc)
+        media._sequence = sender.sequence_number
+        # Every datagram on the call's RTP port comes to `_datagram` first (the protocol's
+        # method, shadowed on this instance: asyncio looks it up on each datagram).
+        media._aiortp_datagram = transport.datagram_received
+        setattr(transport, "datagram_received", media._datagram)  # noqa: B010
         return media
+
+    def _decode_needed(self) -> bool:
+        return self.record or self.amd is not None or self.listening is not None
+
+    def _datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        full = self._aiortp_datagram
+        assert full is not None
+        if self._decode_needed() or len(data) < RTP_HEADER:
+            if not self._decoding:  # back from the short path: no stale reordering state
+                self.session._jitter_buffer.reset()
+                self._decoding = True
+            full(data, addr)
+            return
+        first, second = data[0], data[1]
+        if first & 0xC0 != 0x80 or 192 <= second <= 223 or second & 0x7F == self.dtmf_payload_type:
+            full(data, addr)  # STUN, RTCP on the RTP port, an RFC 4733 key: aiortp's path
+            return
+        # The callee's audio, which nobody here needs: counted, and followed for RFC 4961.
+        self._decoding = False
+        self.packets_in += 1
+        session = self.session
+        if addr != session._remote_addr:
+            session._latch_rtp_addr(addr)
 
     def _on_audio(self, pcm: bytes, _timestamp: int) -> None:
         self.packets_in += 1
@@ -171,18 +224,23 @@ class CallMedia:
         self.key_pressed.set()
 
     async def listen_for_machine(self, hung_up: asyncio.Event) -> bool:
-        """AMD: True for an answering machine (TELEPHONY.md step 4)."""
-        assert self.amd is not None
+        """AMD: True for an answering machine (TELEPHONY.md step 4). Once it has decided,
+        the callee's audio is no longer decoded for it."""
+        amd = self.amd
+        assert amd is not None
         loop = asyncio.get_running_loop()
         started = loop.time()
-        while not hung_up.is_set():
-            verdict = self.amd.verdict(loop.time() - started)
-            if verdict is not None:
-                return verdict == "machine"
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(PTIME_S):
-                    await hung_up.wait()
-        return False
+        try:
+            while not hung_up.is_set():
+                verdict = amd.verdict(loop.time() - started)
+                if verdict is not None:
+                    return verdict == "machine"
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(PTIME_S):
+                        await hung_up.wait()
+            return False
+        finally:
+            self.amd = None
 
     async def play(self, audio: bytes, stop: asyncio.Event, pacer: Pacer) -> bool:
         """Send `audio` (G.711, this call's law) in 20 ms packets at real-time pace, from
@@ -195,11 +253,44 @@ class CallMedia:
         finally:
             pacer.remove(stream)
 
-    def send_frame(self, view: memoryview, n: int, timestamp: int) -> None:
-        chunk = bytes(view[n * FRAME : (n + 1) * FRAME])
-        if len(chunk) < FRAME:  # the last packet filled up with silence
-            chunk += SILENCE[self.payload_type][: FRAME - len(chunk)]
-        self.session.send_audio(chunk, (timestamp + n * FRAME) & 0xFFFFFFFF)
+    def send_frames(self, stream: _Stream, due: int, now: float) -> None:
+        """Send `stream`'s frames up to `due` (not included), noting how late each left."""
+        session = self.session
+        sender, transport = session._sender, session._rtp_transport
+        if sender is None or transport is None or transport._transport is None:
+            stream.sent = due
+            return
+        if session._closed:
+            stream.sent = due
+            return
+        sendto = transport._transport.sendto
+        addr = session._remote_addr
+        packet, view, late = self._packet, stream.view, self.late_ms
+        pack_into = _SEQ_AND_TIMESTAMP.pack_into
+        sequence, base, start = self._sequence, stream.timestamp, stream.start
+        first = n = stream.sent
+        size = len(view)
+        timestamp = base
+        while n < due:
+            offset = n * FRAME
+            if offset + FRAME <= size:
+                packet[RTP_HEADER:] = view[offset : offset + FRAME]
+            else:  # the last packet filled up with silence
+                tail = bytes(view[offset:])
+                packet[RTP_HEADER:] = tail + SILENCE[self.payload_type][: FRAME - len(tail)]
+            timestamp = (base + offset) & 0xFFFFFFFF
+            pack_into(packet, 2, sequence, timestamp)
+            sendto(packet, addr)
+            late.append((now - (start + n * PTIME_S)) * 1000)
+            sequence = (sequence + 1) & 0xFFFF
+            n += 1
+        stream.sent = n
+        self._sequence = sequence
+        # aiortp's sender keeps its counters: its RTCP sender reports stay true.
+        sender._sequence_number = sequence
+        sender._packets_sent += n - first
+        sender._octets_sent += (n - first) * FRAME
+        sender._last_rtp_timestamp = timestamp
 
     def recording(self) -> bytes | None:
         return wav_of(bytes(self.received)) if self.record else None
@@ -222,9 +313,10 @@ class _Stream:
     sent: int = 0
     timestamp: int = 0
 
-    @property
-    def frames(self) -> int:
-        return (len(self.view) + FRAME - 1) // FRAME
+    frames: int = 0
+
+    def __post_init__(self) -> None:
+        self.frames = (len(self.view) + FRAME - 1) // FRAME
 
 
 class Pacer:
@@ -262,7 +354,8 @@ class Pacer:
                 await asyncio.sleep(delay)
             now = loop.time()
             for stream in list(self._streams):
-                self._serve(stream, tick, now)
+                # Each stream's own time: lateness counts the time the tick took so far.
+                self._serve(stream, tick, loop.time())
             tick += PTIME_S
             if tick < now - 1.0:  # the loop was stopped for over a second: no burst of it
                 tick = now
@@ -275,13 +368,11 @@ class Pacer:
             return
         if stream.start < 0:
             stream.start = tick
-        due = min(stream.frames, int((now - stream.start) / PTIME_S) + 1)
-        media = stream.media
-        while stream.sent < due:
-            media.late_ms.append((now - (stream.start + stream.sent * PTIME_S)) * 1000)
-            media.send_frame(stream.view, stream.sent, stream.timestamp)
-            stream.sent += 1
-        if stream.sent >= stream.frames and now >= stream.start + stream.frames * PTIME_S:
+        frames = stream.frames
+        due = min(frames, int((now - stream.start) / PTIME_S) + 1)
+        if stream.sent < due:
+            stream.media.send_frames(stream, due, now)
+        if stream.sent >= frames and now >= stream.start + frames * PTIME_S:
             stream.done.set_result(True)  # the last packet has been heard
 
 
