@@ -117,7 +117,7 @@ def test_no_english_on_the_russian_page(page: Any, stack: Stack, output_dir: Pat
         screens(page, output_dir, f"{lang}-04-report")
         if lang == "ru":
             # The status history is written for people by issue 18's point 7 (another branch).
-            no_english(page, without="#history")
+            no_english(page)
         page.goto(f"/campaigns/{waiting['id']}/report")
         expect(page.locator("#no-calls")).to_be_visible()
         expect(page.locator("canvas")).to_have_count(0)
@@ -125,7 +125,7 @@ def test_no_english_on_the_russian_page(page: Any, stack: Stack, output_dir: Pat
         screens(page, output_dir, f"{lang}-05-report-empty")
         if lang == "ru":
             expect(page.locator("#no-calls")).to_have_text("Звонков пока нет")
-            no_english(page, without="#history")
+            no_english(page)
         page.goto("/campaigns/999999/report")
         screens(page, output_dir, f"{lang}-06-not-found")
         if lang == "ru":
@@ -135,7 +135,7 @@ def test_no_english_on_the_russian_page(page: Any, stack: Stack, output_dir: Pat
         screens(page, output_dir, f"{lang}-07-profile")
         if lang == "ru":
             # The zone list is issue 18's point 11 (Russia's zones with cities, another branch).
-            no_english(page, without="#timezone")
+            no_english(page)
 
 
 def test_a_too_large_audio_is_refused_before_upload_and_a_kept_upload_is_used(
@@ -236,3 +236,46 @@ def test_the_moderation_heading_count_follows_the_decisions(
     expect(page.locator(f"tr.decided[data-id='{first['id']}']")).to_be_visible()
     expect(count).to_have_text(str(before - 1))
     screens(page, output_dir, "ru-12-moderation")
+
+
+def test_the_create_form_shows_the_expected_cost_of_the_base(
+    page: Any, stack: Stack, output_dir: Path
+) -> None:
+    """Point 14: as soon as there are numbers and a message, the form says what the base is
+    expected to cost by the dialer's tariff (1.80 a minute, +0.30 recording, +0.50 speech
+    recognition, a minute at least) and what the figure assumes."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _, key = account(stack, "Стоимость базы")
+    sign_in(page, key)
+    page.goto("/campaigns/new")
+    expect(page.locator("#quote-waiting")).to_have_text(
+        "Стоимость базы появится, когда будут номера и ролик."
+    )
+    page.fill("textarea[name=phones_text]", "\n".join([*PHONES[:4], "abc", PHONES[0]]))
+    page.fill("textarea[name=tts_text]", "Здравствуйте! Скидки до конца недели.")
+    total = page.locator("#quote-total")
+    expect(total).to_have_text("7.20 ₽", timeout=30_000)  # 4 valid numbers x 1.80
+    expect(page.locator("#quote-numbers")).to_have_text("4")
+    expect(page.locator("#quote-per-call")).to_have_text("1.80 ₽")
+    expect(page.locator("#quote-assumes")).to_contain_text("каждый номер ответит")
+    page.check("input[name=record]")
+    expect(total).to_have_text("8.40 ₽", timeout=30_000)
+    screens(page, output_dir, "ru-13-create-quote")
+    # A file: measured by the server once, its length sent back instead of the file after.
+    bodies: list[bytes] = []
+    page.on(
+        "request",
+        lambda r: bodies.append(r.post_data_buffer or b"") if r.url.endswith("/quote") else None,
+    )
+    page.check("input[name=audio_kind][value=file]")
+    page.set_input_files(
+        "#audio-file", {"name": "привет.wav", "mimeType": "audio/wav", "buffer": tiny_wav()}
+    )
+    expect(page.locator("#quote-detail")).to_contain_text("ролик 1.0 с", timeout=30_000)
+    expect(total).to_have_text("8.40 ₽")
+    page.check("input[name=ivr_kind][value=words]")
+    expect(total).to_have_text("10.40 ₽", timeout=30_000)  # 4 x (1.80 + 0.30 + 0.50)
+    assert b"RIFF" in bodies[0] and b"RIFF" not in bodies[-1]
+    no_english(page, {"abc"})
+    page.fill("textarea[name=phones_text]", "abc")
+    expect(page.locator("#quote-waiting")).to_have_text("В базе нет ни одного верного номера.")

@@ -9,7 +9,7 @@ from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
 from zvonar_contracts.codec import decode, encode
-from zvonar_contracts.dialer import GetPlacement, InboundCall, SynthesizePreview
+from zvonar_contracts.dialer import GetPlacement, InboundCall, QuoteCost, SynthesizePreview
 from zvonar_contracts.subjects import DIALER_REQUESTS_QUEUE, dialer_request_subject
 from zvonar_dialer.service_layer import requests
 from zvonar_dialer.service_layer.deps import Deps
@@ -42,6 +42,14 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         except msgspec.DecodeError as exc:
             return encode(RequestError(error=str(exc)))
         return encode(await requests.synthesize_preview(deps, request))
+
+    @subscriber("QuoteCost")
+    async def quote_cost(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, QuoteCost)
+        except msgspec.DecodeError as exc:
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.quote(deps, request))
 
     @subscriber("InboundCall")
     async def inbound_call(msg: NatsMessage) -> bytes:

@@ -287,3 +287,83 @@
     document.querySelectorAll('input[type="file"]').forEach(enhance);
   });
 })();
+
+/* The expected cost of the base on the create form: asked for (POST /campaigns/quote)
+   whenever the numbers, the message, IVR or recording change. A chosen file is sent once:
+   the count or length the server gave for it is sent instead while it stays chosen. */
+(function () {
+  "use strict";
+  var cache = { phonesFile: null, phonesCount: "", audioFile: null, audioDuration: "" };
+  var timer = null;
+  var asked = 0;
+
+  function chosen(form, name) {
+    var input = form.elements[name];
+    return input && input.files && input.files.length ? input.files[0] : null;
+  }
+
+  function ask(form) {
+    var box = document.getElementById("quote");
+    if (!box) { return; }
+    var data = new FormData(form);
+    var phones = chosen(form, "phones_file");
+    var audio = chosen(form, "audio_file");
+    if (phones && phones === cache.phonesFile && cache.phonesCount !== "") {
+      data.delete("phones_file");
+      data.set("phones_count", cache.phonesCount);
+    }
+    if (audio && audio === cache.audioFile && cache.audioDuration !== "") {
+      data.delete("audio_file");
+      data.set("audio_duration", cache.audioDuration);
+    }
+    var token = document.querySelector('meta[name="csrf-token"]');
+    var mine = ++asked;
+    box.setAttribute("aria-busy", "true");
+    fetch("/campaigns/quote", {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: token ? { "X-CSRF-Token": token.content } : {}
+    }).then(function (response) {
+      // A failed answer (the dialer busy, say) leaves the last figure; the next change asks again.
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (mine !== asked) { return; }  // a later question is on its way
+      box.removeAttribute("aria-busy");
+      if (html === null) { return; }
+      box.innerHTML = html;
+      box.removeAttribute("aria-busy");
+      var answer = box.querySelector(".quote-box");
+      if (!answer) { return; }
+      if (data.has("phones_file") && phones) {
+        cache.phonesFile = phones; cache.phonesCount = answer.dataset.numbers || "";
+      }
+      if (data.has("audio_file") && audio) {
+        cache.audioFile = audio; cache.audioDuration = answer.dataset.duration || "";
+      }
+    }).catch(function () { box.removeAttribute("aria-busy"); });
+  }
+
+  function later(form, ms) {
+    if (timer) { clearTimeout(timer); }
+    timer = setTimeout(function () { timer = null; ask(form); }, ms);
+  }
+
+  var typed = ["phones_text", "tts_text"];
+  var picked = ["phones_file", "audio_file", "audio_kind", "ivr_kind", "record"];
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.id === "create-form" && typed.indexOf(event.target.name) >= 0) {
+      later(form, 700);
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.id === "create-form" && picked.indexOf(event.target.name) >= 0) {
+      later(form, 50);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("create-form");
+    // A copy or a form sent back with errors already has numbers and a message.
+    if (form) { ask(form); }
+  });
+})();
