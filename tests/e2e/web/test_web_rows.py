@@ -279,29 +279,32 @@ def test_stop_asks_first(page: Any, stack: Stack, output_dir: Path) -> None:
     page.set_viewport_size(LAPTOP)
     sign_in(page, key)
     expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
-    asked: list[str] = []
-
-    def dismiss(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.dismiss()
-
+    native: list[str] = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     stops: list[str] = []
     page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/do/stop") else None)
-    page.once("dialog", dismiss)
     menu = row(page, campaign["id"]).locator("details.menu")
     menu.locator("summary").click()
     menu.get_by_role("button", name="Остановить", exact=True).click()
+    # Asked in the page's own dialog, in Russian, naming the campaign.
+    confirm = page.locator("#confirm-dialog")
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("#confirm-text")).to_contain_text(str(campaign["id"]))
+    expect(confirm.locator("#confirm-text")).to_contain_text("Не останавливать")
+    shot(page, output_dir, "00-stop-asks")
+    confirm.get_by_role("button", name="Отмена").click()
+    expect(confirm).to_be_hidden()
     count_swaps(page)
     wait_swaps(page, 1)  # two polls later nothing was sent and nothing changed
-    assert asked and str(campaign["id"]) in asked[0] and "Не останавливать" in asked[0]
     assert stops == []
     assert get(client, campaign["id"])["status"] == "scheduled"
-    page.once("dialog", lambda dialog: dialog.accept())
     if menu.get_attribute("open") is None:
         menu.locator("summary").click()
     menu.get_by_role("button", name="Остановить", exact=True).click()
+    page.click("#confirm-yes")
     expect_status(page, campaign["id"], "Остановлена", timeout=20_000)
     assert len(stops) == 1
+    assert native == []  # never the browser's own confirm()
     shot(page, output_dir, "01-stopped")
 
 

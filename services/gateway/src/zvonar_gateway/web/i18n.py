@@ -114,6 +114,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "loading": ("Загрузка…", "Loading…"),
     "close": ("Закрыть", "Close"),
+    "confirm_title": ("Подтвердите", "Please confirm"),
+    "confirm_yes": ("Да, выполнить", "Yes, do it"),
     "cancel": ("Отмена", "Cancel"),
     "part_of": ("Часть рассылки", "Part of campaign"),
     "smart_parts_of": ("Умные части", "Smart parts"),

@@ -367,3 +367,31 @@
     if (form) { ask(form); }
   });
 })();
+
+/* "Остановить", "Удалить" ask first in a dialog of the page, in its language (the browser's
+   own confirm() speaks the browser's language and cannot be styled). */
+(function () {
+  "use strict";
+  var pending = null;
+  document.addEventListener("htmx:confirm", function (event) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (event.defaultPrevented || !event.detail.question || !dialog) { return; }
+    event.preventDefault();
+    pending = event.detail;
+    document.getElementById("confirm-text").textContent = event.detail.question;
+    var menu = event.detail.elt.closest ? event.detail.elt.closest("details.menu") : null;
+    if (menu) { menu.open = false; }
+    dialog.showModal();
+    document.getElementById("confirm-yes").focus();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.id !== "confirm-yes" || !pending) { return; }
+    var asked = pending;
+    pending = null;
+    document.getElementById("confirm-dialog").close();
+    asked.issueRequest(true);
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.id === "confirm-dialog") { pending = null; }
+  }, true);
+})();
