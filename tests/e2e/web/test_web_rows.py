@@ -160,7 +160,7 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
 ) -> None:
     client, key = account(stack, "Действия")
     # ...5 answers, ...6 does not: the smart part calls it again.
-    done = create(client, name="Закончилась", phones=PHONES[5:7],
+    done = create(client, name="Закончилась", phones=PHONES[5:7], record=True,
                   smart={"parts": 1, "delay_minutes": 1})  # fmt: skip
     later = create(client, name="Впереди", phones=PHONES[2:4], start_at=future(),
                    smart={"parts": 2, "delay_minutes": 60})  # fmt: skip
@@ -181,6 +181,12 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
     assert "Остановить" not in offered(done["id"]) and "Пауза" not in offered(done["id"])
     assert cancel_last not in offered(plain["id"])
     assert cancel_last in offered(later["id"]) and cancel_all in offered(later["id"])
+    # "Скачать записи" where calls were recorded; else said why there is nothing to download.
+    expect(row(page, done["id"]).locator("a.download-records")).to_have_count(1)
+    expect(row(page, plain["id"]).locator("a.download-records")).to_have_count(0)
+    expect(row(page, plain["id"]).locator(".download-records.disabled")).to_contain_text(
+        "записей нет: запись разговоров не включена"
+    )
 
     # Smart parts link to their main campaign, and the main one to its parts.
     part = page.locator("#table tbody tr[data-id]", has_text="Умная [1]").first
@@ -207,6 +213,15 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
     wait_swaps(page, swaps(page) + 1)
     expect(result).to_contain_text(f"Готово: {later['id']}")
     shot(page, output_dir, "01-result-at-row")
+    # One part of two left: both cancels still apply; once it is cancelled too, neither is
+    # offered, though the campaign itself still waits to start.
+    assert cancel_last in offered(later["id"]) and cancel_all in offered(later["id"])
+    menu = row(page, later["id"]).locator("details.menu")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name=cancel_all, exact=True).click()
+    expect(row(page, later["id"]).locator(".cancel-last-action")).to_have_count(0)
+    expect(row(page, later["id"]).locator(".cancel-all-action")).to_have_count(0)
+    expect_status(page, later["id"], "Запланирована")
 
 
 def test_listen_and_comment_dialogs(page: Any, stack: Stack, output_dir: Path) -> None:

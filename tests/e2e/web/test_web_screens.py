@@ -39,11 +39,12 @@ SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 SMART_PHONES = ["+79161230010", "+79161230011", "+79161230016", "+79161230017", "+79161230019"]
 
 
-def screens(page: Any, name: str, lang: str) -> None:
-    """The screen at both sizes; the Russian one has no English word on it."""
+def screens(page: Any, name: str, lang: str, *, full_page: bool = True) -> None:
+    """The screen at both sizes; the Russian one has no English word on it. A dialog is
+    shot as the window shows it (its backdrop covers the window, not the whole page)."""
     for label, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SCREENS / f"{lang}-{name}-{label}.png"), full_page=True)
+        page.screenshot(path=str(SCREENS / f"{lang}-{name}-{label}.png"), full_page=full_page)
     page.set_viewport_size({"width": 1366, "height": 768})
     if lang == "ru":
         no_english(page, {"abc", "xyz"})
@@ -111,15 +112,15 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
         screens(page, "02-row-menu", lang)
         open_menu(page, smart["id"]).locator(".listen-action").click()
         expect(page.locator("#listen-dialog audio").first).to_be_visible()
-        screens(page, "03-dialog-listen", lang)
+        screens(page, "03-dialog-listen", lang, full_page=False)
         page.locator("#listen-dialog .dialog-close").click()
         open_menu(page, smart["id"]).locator(".comment-action").click()
         expect(page.locator("#comment-dialog")).to_be_visible()
-        screens(page, "04-dialog-comment", lang)
+        screens(page, "04-dialog-comment", lang, full_page=False)
         page.locator("#comment-dialog .dialog-close").click()
         open_menu(page, waiting["id"]).locator(".stop-action").click()
         expect(page.locator("#confirm-dialog")).to_be_visible()
-        screens(page, "05-dialog-stop-confirm", lang)
+        screens(page, "05-dialog-stop-confirm", lang, full_page=False)
         page.locator("#confirm-dialog .dialog-close").click()
         page.goto(f"/campaigns/new?copy={smart['id']}")
         expect(page.locator("#quote-total")).to_be_visible(timeout=60_000)

@@ -105,6 +105,15 @@ def city(name: str, lang: str) -> str:
         return name.replace("_", " ")
 
 
+def zone_label(name: str, lang: str, now: dt.datetime | None = None) -> str:
+    """One zone as the profile's list names it: "UTC+03:00 — Москва"."""
+    if name not in real_zones():
+        return name
+    moment = now or dt.datetime.now(dt.UTC)
+    place = RUSSIA[name][0 if lang == "ru" else 1] if name in RUSSIA else city(name, lang)
+    return f"{offset_text(name, moment)} — {place}"
+
+
 def zone_options(
     lang: str, current: str | None = None, now: dt.datetime | None = None
 ) -> list[ZoneOption]:

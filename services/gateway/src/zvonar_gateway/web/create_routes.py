@@ -21,6 +21,7 @@ from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS, FileAudio, TtsAudio
 from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
+from zvonar_gateway.domain.timezones import zone_label
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
@@ -92,6 +93,7 @@ def _form_page(
         nonce=values.get("nonce") or secrets.token_urlsafe(12),
         copy_count=copy_count,
         max_audio_bytes=MAX_AUDIO_BYTES,
+        zone=zone_label(account.timezone, lang),
     )
 
 
