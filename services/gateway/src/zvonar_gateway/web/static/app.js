@@ -302,9 +302,31 @@
     return input && input.files && input.files.length ? input.files[0] : null;
   }
 
+  function filled(form, name) {
+    var field = form.elements[name];
+    return Boolean(field && field.value && field.value.trim());
+  }
+
+  // Numbers and a message to price: else nothing is asked (nor sent) and the box says so.
+  function priceable(form) {
+    var base = filled(form, "phones_text") || chosen(form, "phones_file") || filled(form, "copy_of");
+    var kind = form.querySelector('input[name="audio_kind"]:checked');
+    var message = kind && kind.value === "file"
+      ? chosen(form, "audio_file") || filled(form, "audio_file_id") || filled(form, "copy_audio")
+      : filled(form, "tts_text");
+    return Boolean(base && message);
+  }
+
   function ask(form) {
     var box = document.getElementById("quote");
     if (!box) { return; }
+    if (!priceable(form)) {
+      asked++;  // an answer still on its way is no longer the form's
+      box.removeAttribute("aria-busy");
+      box.innerHTML = '<p class="hint" id="quote-waiting"></p>';
+      box.firstChild.textContent = box.dataset.waiting;
+      return;
+    }
     var data = new FormData(form);
     var phones = chosen(form, "phones_file");
     var audio = chosen(form, "audio_file");
