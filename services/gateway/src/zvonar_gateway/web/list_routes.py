@@ -103,8 +103,13 @@ async def _with_cancellable_parts(
     async def checked(row: RowView) -> RowView:
         if not row.can_cancel_smart:
             return row
-        async with limit:
-            detail = await read_detail(backend_of(request), account.id, row.id)
+        try:
+            async with limit:
+                detail = await read_detail(backend_of(request), account.id, row.id)
+        except ApiError as exc:
+            if exc.status_code != 404:
+                raise
+            return row  # deleted since the list was read: the next poll drops the row
         return msgspec.structs.replace(row, can_cancel_smart=unfinished_parts(detail) > 0)
 
     return list(await asyncio.gather(*(checked(row) for row in rows)))

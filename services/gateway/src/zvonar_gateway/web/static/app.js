@@ -134,11 +134,21 @@
     event.target.querySelectorAll("audio").forEach(function (audio) { audio.pause(); });
   }, true);
 
-  // A form that asks first (data-confirm), e.g. the key rotation.
+  // A form that asks first (data-confirm), e.g. the key rotation: in the page's dialog
+  // (app.js's last part), the browser's confirm() only where the page has none.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
+    if (!form.dataset || !form.dataset.confirm) { return; }
+    if (form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+    event.preventDefault();
+    if (window.zvonarAsk) {
+      window.zvonarAsk(form.dataset.confirm, function () {
+        form.dataset.confirmed = "1";
+        form.requestSubmit();
+      });
+    } else if (window.confirm(form.dataset.confirm)) {
+      form.dataset.confirmed = "1";
+      form.requestSubmit();
     }
   });
 
@@ -390,28 +400,40 @@
   });
 })();
 
-/* "Остановить", "Удалить" ask first in a dialog of the page, in its language (the browser's
-   own confirm() speaks the browser's language and cannot be styled). */
+/* "Остановить", "Удалить", a new key: asked first in a dialog of the page, in its language
+   (the browser's own confirm() speaks the browser's language and cannot be styled). */
 (function () {
   "use strict";
   var pending = null;
-  document.addEventListener("htmx:confirm", function (event) {
+
+  function ask(question, yes) {
     var dialog = document.getElementById("confirm-dialog");
-    if (event.defaultPrevented || !event.detail.question || !dialog) { return; }
-    event.preventDefault();
-    pending = event.detail;
-    document.getElementById("confirm-text").textContent = event.detail.question;
-    var menu = event.detail.elt.closest ? event.detail.elt.closest("details.menu") : null;
-    if (menu) { menu.open = false; }
+    pending = yes;
+    document.getElementById("confirm-text").textContent = question;
     dialog.showModal();
     document.getElementById("confirm-yes").focus();
+  }
+  window.zvonarAsk = function (question, yes) {
+    if (!document.getElementById("confirm-dialog")) { return false; }
+    ask(question, yes);
+    return true;
+  };
+
+  document.addEventListener("htmx:confirm", function (event) {
+    if (event.defaultPrevented || !event.detail.question) { return; }
+    if (!document.getElementById("confirm-dialog")) { return; }
+    event.preventDefault();
+    var detail = event.detail;
+    var menu = detail.elt.closest ? detail.elt.closest("details.menu") : null;
+    if (menu) { menu.open = false; }
+    ask(detail.question, function () { detail.issueRequest(true); });
   });
   document.addEventListener("click", function (event) {
     if (event.target.id !== "confirm-yes" || !pending) { return; }
-    var asked = pending;
+    var yes = pending;
     pending = null;
     document.getElementById("confirm-dialog").close();
-    asked.issueRequest(true);
+    yes();
   });
   document.addEventListener("close", function (event) {
     if (event.target.id === "confirm-dialog") { pending = null; }
