@@ -1,9 +1,9 @@
 """Screenshots of every screen of the page (issue 18, "look at every screen"): the list, a
 row's menu, the dialogs (listen, comment, stop confirm), the copy and create forms (with
 the expected cost, with errors), a report, a smart part's report, an empty report, the
-stop-list, the profile, the moderation queue and a not-found page — Russian and English,
-at 1366x768 and 1920x1080, into test-output/screens/. Every Russian screen is also checked
-for English words.
+stop-list, the profile (and its new-key question), the moderation queue and a not-found
+page — Russian and English, at 1366x768 and 1920x1080, into test-output/screens/. Every
+Russian screen is also checked for English words.
 
 Not part of the ordinary suite (about a minute of screenshots on a busy machine):
 `make screens`, or `ZVONAR_SCREENS=1 uv run --frozen pytest tests/e2e/web/test_web_screens.py`."""
@@ -150,6 +150,10 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
         screens(page, "11-stop-list", lang)
         page.goto("/profile")
         screens(page, "12-profile", lang)
+        page.click("#rotate")  # asks first; cancelled, the key stays
+        expect(page.locator("#confirm-dialog")).to_be_visible()
+        screens(page, "12b-dialog-new-key", lang, full_page=False)
+        page.locator("#confirm-dialog .dialog-close").click()
         page.goto("/campaigns/999999/report")
         screens(page, "13-not-found", lang)
     context.close()
@@ -168,4 +172,4 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
     moderator.close()
     assert native == []  # every question was asked in the page's own dialogs
     made = sorted(p.name for p in SCREENS.glob("*.png"))
-    assert len([m for m in made if m.startswith(("ru-", "en-"))]) >= 14 * 2 * 2, made
+    assert len([m for m in made if m.startswith(("ru-", "en-"))]) >= 15 * 2 * 2, made
