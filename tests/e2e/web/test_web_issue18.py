@@ -122,6 +122,7 @@ def test_no_english_on_the_russian_page(page: Any, stack: Stack, output_dir: Pat
         page.goto(f"/campaigns/{waiting['id']}/report")
         expect(page.locator("#no-calls")).to_be_visible()
         expect(page.locator("canvas")).to_have_count(0)
+        expect(page.locator("#calls")).to_have_count(0)  # no empty table of calls either
         expect(page.locator("a#download-zip")).to_have_count(0)  # no empty zip offered
         screens(page, output_dir, f"{lang}-05-report-empty")
         if lang == "ru":
