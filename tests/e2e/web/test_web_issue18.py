@@ -153,7 +153,8 @@ def test_a_too_large_audio_is_refused_before_upload_and_a_kept_upload_is_used(
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     big = {"name": "большой.wav", "mimeType": "audio/wav", "buffer": b"\x00" * (limit + 1)}
-    page.set_input_files("#audio-file", big)
+    # 20 MB through the Playwright pipe: slow on a busy machine, so a longer wait.
+    page.set_input_files("#audio-file", big, timeout=90_000)
     expect(page.locator("#audio-size-error")).to_have_text(
         "Файл больше 20 МБ: выберите файл поменьше"
     )
