@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint typecheck pytest test-faults bench bench-quick sync uv fmt clean
+.PHONY: run test lint typecheck pytest test-faults screens bench bench-quick sync uv fmt clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -31,6 +31,11 @@ typecheck:
 
 pytest:
 	$(RUN) pytest -m "not faults" $(PYTEST_ARGS)
+
+# Screenshots of every screen of the page, Russian and English, 1366x768 and 1920x1080,
+# into test-output/screens/ (each Russian one also checked for English words).
+screens: sync
+	ZVONAR_SCREENS=1 $(RUN) pytest -m screens tests/e2e/web/test_web_screens.py $(PYTEST_ARGS)
 
 test-faults: sync
 	$(RUN) pytest -m faults $(PYTEST_ARGS)

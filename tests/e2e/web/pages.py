@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.stack import Stack
@@ -37,10 +38,20 @@ def expect_status(page: Any, campaign_id: int, label: str, timeout: int = LONG) 
     expect(row(page, campaign_id).locator(".status")).to_have_text(label, timeout=timeout)
 
 
-def open_menu_and(page: Any, campaign_id: int, action: str) -> None:
+def open_menu_and(page: Any, campaign_id: int, action: str, attempts: int = 3) -> None:
+    """Open the row's "..." and click `action`. A table swapped in by a filter answer that
+    was still on its way (innerHTML, not the poll's morph) closes the menu: open it again."""
     menu = row(page, campaign_id).locator("details.menu")
-    menu.locator("summary").click()
-    menu.get_by_role("button", name=action, exact=True).click()
+    button = menu.get_by_role("button", name=action, exact=True)
+    for attempt in range(attempts):
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        try:
+            button.click(timeout=7_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
 
 
 def search(page: Any, text: str) -> None:

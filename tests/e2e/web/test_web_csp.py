@@ -84,12 +84,13 @@ def test_the_page_works_under_its_content_security_policy(
 
     # The key rotation asks first (data-confirm in app.js, not an inline onsubmit).
     page.goto("/profile")
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    page.click("#rotate")
+    page.click("#rotate")  # asked in the page's own dialog
+    page.locator("#confirm-dialog .dialog-close").click()
+    expect(page.locator("#confirm-dialog")).to_be_hidden()
     expect(page.locator("#new-key")).to_have_count(0)
     assert client.get("/api/v1/me").status_code == 200  # the key still works
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#rotate")
+    page.click("#confirm-yes")
     expect(page.locator("#new-key")).to_be_visible()
     assert client.get("/api/v1/me").status_code == 401  # rotated
     shot(page, output_dir, "03-rotated")

@@ -174,7 +174,9 @@ def test_the_profile_offers_real_zones_russia_first_with_offsets(
     values = options.evaluate_all("os => os.map(o => o.value)")
     labels = options.evaluate_all("os => os.map(o => o.textContent)")
     assert values[:3] == ["Europe/Kaliningrad", "Europe/Kirov", "Europe/Moscow"]
-    assert all(re.match(r"^UTC[+-]\d\d:\d\d — \S", label) for label in labels), labels[:5]
+    # West of Greenwich with a minus sign (U+2212), not a hyphen: "UTC−05:00 — Нью-Йорк".
+    assert all(re.match(r"^UTC[+\u2212]\d\d:\d\d — \S", label) for label in labels), labels[:5]
+    assert any(re.fullmatch(r"UTC\u22120[45]:00 — Нью-Йорк", label) for label in labels)
     for unreal in ("localtime", "Factory", "posixrules", "W-SU", "US/Eastern"):
         assert unreal not in values
     vladivostok = values.index("Asia/Vladivostok")

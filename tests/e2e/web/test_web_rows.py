@@ -160,7 +160,7 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
 ) -> None:
     client, key = account(stack, "Действия")
     # ...5 answers, ...6 does not: the smart part calls it again.
-    done = create(client, name="Закончилась", phones=PHONES[5:7],
+    done = create(client, name="Закончилась", phones=PHONES[5:7], record=True,
                   smart={"parts": 1, "delay_minutes": 1})  # fmt: skip
     later = create(client, name="Впереди", phones=PHONES[2:4], start_at=future(),
                    smart={"parts": 2, "delay_minutes": 60})  # fmt: skip
@@ -181,6 +181,12 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
     assert "Остановить" not in offered(done["id"]) and "Пауза" not in offered(done["id"])
     assert cancel_last not in offered(plain["id"])
     assert cancel_last in offered(later["id"]) and cancel_all in offered(later["id"])
+    # "Скачать записи" where calls were recorded; else said why there is nothing to download.
+    expect(row(page, done["id"]).locator("a.download-records")).to_have_count(1)
+    expect(row(page, plain["id"]).locator("a.download-records")).to_have_count(0)
+    expect(row(page, plain["id"]).locator(".download-records.disabled")).to_contain_text(
+        "записей нет: запись разговоров не включена"
+    )
 
     # Smart parts link to their main campaign, and the main one to its parts.
     part = page.locator("#table tbody tr[data-id]", has_text="Умная [1]").first
@@ -207,6 +213,15 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
     wait_swaps(page, swaps(page) + 1)
     expect(result).to_contain_text(f"Готово: {later['id']}")
     shot(page, output_dir, "01-result-at-row")
+    # One part of two left: both cancels still apply; once it is cancelled too, neither is
+    # offered, though the campaign itself still waits to start.
+    assert cancel_last in offered(later["id"]) and cancel_all in offered(later["id"])
+    menu = row(page, later["id"]).locator("details.menu")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name=cancel_all, exact=True).click()
+    expect(row(page, later["id"]).locator(".cancel-last-action")).to_have_count(0)
+    expect(row(page, later["id"]).locator(".cancel-all-action")).to_have_count(0)
+    expect_status(page, later["id"], "Запланирована")
 
 
 def test_listen_and_comment_dialogs(page: Any, stack: Stack, output_dir: Path) -> None:
@@ -279,29 +294,32 @@ def test_stop_asks_first(page: Any, stack: Stack, output_dir: Path) -> None:
     page.set_viewport_size(LAPTOP)
     sign_in(page, key)
     expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
-    asked: list[str] = []
-
-    def dismiss(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.dismiss()
-
+    native: list[str] = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
     stops: list[str] = []
     page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/do/stop") else None)
-    page.once("dialog", dismiss)
     menu = row(page, campaign["id"]).locator("details.menu")
     menu.locator("summary").click()
     menu.get_by_role("button", name="Остановить", exact=True).click()
+    # Asked in the page's own dialog, in Russian, naming the campaign.
+    confirm = page.locator("#confirm-dialog")
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("#confirm-text")).to_contain_text(str(campaign["id"]))
+    expect(confirm.locator("#confirm-text")).to_contain_text("Не останавливать")
+    shot(page, output_dir, "00-stop-asks")
+    confirm.get_by_role("button", name="Отмена").click()
+    expect(confirm).to_be_hidden()
     count_swaps(page)
     wait_swaps(page, 1)  # two polls later nothing was sent and nothing changed
-    assert asked and str(campaign["id"]) in asked[0] and "Не останавливать" in asked[0]
     assert stops == []
     assert get(client, campaign["id"])["status"] == "scheduled"
-    page.once("dialog", lambda dialog: dialog.accept())
     if menu.get_attribute("open") is None:
         menu.locator("summary").click()
     menu.get_by_role("button", name="Остановить", exact=True).click()
+    page.click("#confirm-yes")
     expect_status(page, campaign["id"], "Остановлена", timeout=20_000)
     assert len(stops) == 1
+    assert native == []  # never the browser's own confirm()
     shot(page, output_dir, "01-stopped")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import msgspec
 import pytest
@@ -14,15 +15,23 @@ from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.dialer import (
     ClockReply,
+    CostQuote,
     GetClock,
     GetPlacement,
     InboundCall,
     InboundCallReply,
     PlacementReply,
+    QuoteCost,
     SynthesizePreview,
     SynthesizeReply,
 )
-from zvonar_contracts.options import WEEKDAYS, CallerIdRouting, CallingWindow, FileAudio
+from zvonar_contracts.options import (
+    WEEKDAYS,
+    CallerIdRouting,
+    CallingWindow,
+    FileAudio,
+    TtsAudio,
+)
 from zvonar_contracts.subjects import AUDIO_BUCKET, dialer_request_subject, uploaded_audio_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import Dialer
@@ -183,3 +192,61 @@ async def test_a_missing_audio_file_fails_the_campaign(
 
     await wait_for(lambda: bool(double.of(campaign_id, cmd.FailCampaign)), what="failure")
     assert "missing" in double.of(campaign_id, cmd.FailCampaign)[0].reason
+
+
+async def test_a_quote_prices_the_base_as_its_calls_are_then_billed(
+    dialer: Dialer, double: CampaignDouble, nc: Client
+) -> None:
+    """Issue 18 point 14: the expected cost of a base is the dialer's own tariff applied to
+    every number answering and hearing the whole message — what the campaign then costs
+    when every number does (the simulated carrier answers numbers ending in 0..5)."""
+    text = "Здравствуйте! Это проверка ожидаемой стоимости рассылки."
+    phones = [f"+7916623460{d}" for d in range(4)]
+    reply = await ask(nc, QuoteCost(numbers=len(phones), text=text, recording=True), CostQuote)
+    assert isinstance(reply, CostQuote) and reply.error is None
+    assert 0 < reply.message_duration_s < 60
+    # Billed a minute at 1.80 + 0.30 for recording (tariff.toml).
+    assert (reply.billed_s, reply.price_per_minute) == (60, Decimal("2.10"))
+    assert (reply.per_call, reply.total) == (Decimal("2.10"), Decimal("8.40"))
+
+    campaign_id = await double.create(phones, audio=TtsAudio(text=text), record=True, speed=3600)
+    await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
+    calls = await completed(nc, campaign_id)
+    assert len(calls) == len(phones) and all(c.outcome == "answered" for c in calls)
+    assert sum((c.cost for c in calls), Decimal("0.00")) == reply.total
+
+
+async def test_a_quote_of_a_measured_file_adds_each_surcharge_per_started_increment(
+    dialer: Dialer, nc: Client
+) -> None:
+    reply = await ask(
+        nc,
+        QuoteCost(numbers=1000, message_duration_s=61.0, recognition=True, recording=True),
+        CostQuote,
+    )
+    assert isinstance(reply, CostQuote) and reply.error is None
+    # 61 s bills two minutes at 1.80 + 0.50 (recognition) + 0.30 (recording).
+    assert (reply.billed_s, reply.price_per_minute, reply.per_call) == (
+        120,
+        Decimal("2.60"),
+        Decimal("5.20"),
+    )
+    assert reply.total == Decimal("5200.00")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        QuoteCost(numbers=-1, message_duration_s=10.0),
+        QuoteCost(numbers=1_000_001, message_duration_s=10.0),
+        QuoteCost(numbers=5, message_duration_s=601.0),
+        QuoteCost(numbers=5, message_duration_s=float("nan")),
+        QuoteCost(numbers=5, text="   "),
+    ],
+)
+async def test_a_quote_out_of_bounds_says_why(
+    dialer: Dialer, nc: Client, request_: QuoteCost
+) -> None:
+    reply = await ask(nc, request_, CostQuote)
+    assert isinstance(reply, CostQuote)
+    assert reply.error and reply.total == Decimal("0.00")

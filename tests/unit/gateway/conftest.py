@@ -31,7 +31,13 @@ from zvonar_contracts.commands import (
     SetComment,
     StopCampaign,
 )
-from zvonar_contracts.dialer import ListWebhookDeliveries, WebhookDelivery, WebhookDeliveryPage
+from zvonar_contracts.dialer import (
+    CostQuote,
+    ListWebhookDeliveries,
+    QuoteCost,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+)
 from zvonar_contracts.options import FINAL_STATUSES, CampaignOptions, Size, Status, tags_of
 from zvonar_contracts.queries import (
     CampaignDetail,
@@ -47,6 +53,7 @@ from zvonar_contracts.queries import (
     Start,
     StopListPage,
 )
+from zvonar_contracts.subjects import dialer_request_subject
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.http.app import create_app
 from zvonar_gateway.http.deps import Backend
@@ -258,10 +265,26 @@ async def start_doubles(nc: Client) -> tuple[FakeServices, list[Any]]:
             request = decode(msg.data, ListWebhookDeliveries)
             await msg.respond(encode(fake.webhook_deliveries(request)))
 
+    async def on_quote(msg: Msg) -> None:
+        # The dialer's quote as a flat 1.80 a call of 60 s (the real rule: the dialer's tests).
+        request = decode(msg.data, QuoteCost)
+        if not fake.silent:
+            per_call = Decimal("1.80")
+            reply = CostQuote(
+                numbers=request.numbers,
+                message_duration_s=request.message_duration_s or 3.0,
+                billed_s=60,
+                price_per_minute=per_call,
+                per_call=per_call,
+                total=per_call * request.numbers,
+            )
+            await msg.respond(encode(reply))
+
     subs = [
         await nc.subscribe("campaign.cmd.>", queue="campaign", cb=on_command),
         await nc.subscribe("stats.query.>", queue="stats", cb=on_query),
         await nc.subscribe("dialer.req.ListWebhookDeliveries", queue="dialer", cb=on_deliveries),
+        await nc.subscribe(dialer_request_subject("QuoteCost"), queue="dialer", cb=on_quote),
     ]
     await nc.flush()
     return fake, subs

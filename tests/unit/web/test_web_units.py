@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from zvonar_contracts.options import CampaignOptions, Size, Status, Tag, TtsAudio, WordsIvr
-from zvonar_contracts.queries import CampaignView, Comment, HistoryEntry, Start
+from zvonar_contracts.options import (
+    CampaignOptions,
+    Size,
+    SmartOptions,
+    Status,
+    Tag,
+    TtsAudio,
+    WordsIvr,
+)
+from zvonar_contracts.queries import CampaignDetail, CampaignView, Comment, HistoryEntry, Start
 from zvonar_gateway.domain.timezones import RUSSIA, real_zones, zone_options
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.forms import form_to_body
@@ -18,7 +26,7 @@ from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.moderation_view import Piece, caught_phrases, mark, said
 from zvonar_gateway.web.session import SECRET_FILE, session_secret
-from zvonar_gateway.web.view import calls_over_time, row_view
+from zvonar_gateway.web.view import calls_over_time, row_view, unfinished_parts
 
 RU, EN = Words("ru"), Words("en")
 
@@ -67,6 +75,51 @@ def test_a_smart_part_row_and_the_other_start_kinds() -> None:
     assert resumable.can_resume and not resumable.can_pause and resumable.status_label == "Paused"
     done = row_view(view(status=Status.FINISHED), "Asia/Vladivostok", RU)
     assert not done.can_stop and done.created.startswith("17.06.2026 (23:12:36)")
+
+
+def test_download_recordings_is_offered_only_when_there_are_recordings() -> None:
+    """Issue 18 point 13: "Скачать записи" only where answered calls were recorded; else
+    the row says why there is nothing to download."""
+    off = row_view(view(size=Size(total=2, answered=2)), "UTC", RU)
+    assert not off.has_recordings
+    assert off.no_recordings_reason == "записей нет: запись разговоров не включена"
+    tags = [Tag.SMART, Tag.TTS, Tag.RECORDING]
+    waiting = row_view(view(tags=tags, size=Size(total=2, not_answered=2)), "UTC", RU)
+    assert not waiting.has_recordings
+    assert waiting.no_recordings_reason == "записей нет: ещё никто не ответил"
+    recorded = row_view(view(tags=tags, size=Size(total=2, answered=1)), "UTC", RU)
+    assert recorded.has_recordings and recorded.no_recordings_reason == ""
+    # A main campaign's zip holds its smart parts' recordings too.
+    by_part = view(tags=tags, size=Size(total=2, not_answered=2), smart_size=Size(answered=1))
+    assert row_view(by_part, "UTC", RU).has_recordings
+
+
+def test_smart_parts_left_to_cancel_are_those_neither_finished_nor_cancelled() -> None:
+    """Issue 18 point 9: the cancel actions are offered only while a part is left."""
+    at = dt.datetime(2026, 6, 17, tzinfo=dt.UTC)
+    options = CampaignOptions(
+        name="Умная", audio=TtsAudio(text="Привет"), smart=SmartOptions(parts=3)
+    )
+
+    def left(*history: HistoryEntry, smart_part: int | None = None) -> int:
+        campaign = view(smart_part=smart_part)
+        return unfinished_parts(
+            CampaignDetail(campaign=campaign, options=options, history=list(history))
+        )
+
+    started = HistoryEntry(type="SmartPartStarted", at=at, details={"part": 1})
+    finished = HistoryEntry(type="SmartPartFinished", at=at, details={"part": 1})
+    last = HistoryEntry(type="SmartPartsCancelled", at=at, details={"parts": [3]})
+    rest = HistoryEntry(type="SmartPartsCancelled", at=at, details={"parts": [2]})
+    assert left() == 3
+    assert left(started) == 3
+    assert left(started, finished) == 2
+    assert left(started, finished, last) == 1
+    assert left(started, finished, last, rest) == 0
+    assert left(smart_part=1) == 0  # a part row has no parts of its own
+    no_smart = CampaignOptions(name="Х", audio=TtsAudio(text="Х"))
+    plain = CampaignDetail(campaign=view(), options=no_smart, history=[])
+    assert unfinished_parts(plain) == 0
 
 
 def test_filters_read_from_the_query_and_turned_into_the_stats_query() -> None:
@@ -292,10 +345,12 @@ def test_timezones_offered_are_real_with_russia_first_and_offsets() -> None:
     labels = {o.name: o.label for o in options}
     assert labels["Europe/Moscow"] == "UTC+03:00 — Москва"
     assert labels["Asia/Kamchatka"] == "UTC+12:00 — Петропавловск-Камчатский"
-    assert labels["America/New_York"] == "UTC-05:00 — America/New York"
+    # The world's cities in the page's language too, negative offsets with a minus sign.
+    assert labels["America/New_York"] == "UTC\u221205:00 — Нью-Йорк"
+    assert labels["Pacific/Pago_Pago"] == "UTC\u221211:00 — Паго-Паго"
     assert labels["UTC"] == "UTC+00:00 — UTC"
     summer = {o.name: o.label for o in zone_options("en", None, winter.replace(month=7))}
-    assert summer["America/New_York"] == "UTC-04:00 — America/New York"
+    assert summer["America/New_York"] == "UTC\u221204:00 — New York"
     assert summer["Europe/Moscow"] == "UTC+03:00 — Moscow"
     for unreal in ("localtime", "Factory", "posixrules", "W-SU", "US/Eastern", "Etc/GMT-3"):
         assert unreal not in names and unreal not in real_zones()

@@ -1,9 +1,11 @@
 """Requests the dialer answers (`dialer.req.<Type>`): its clock, where a campaign belongs,
-TTS previews, the simulated carrier's inbound line, and a campaign's webhook deliveries."""
+TTS previews, the expected cost of a base before launch, the simulated carrier's inbound
+line, and a campaign's webhook deliveries."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
@@ -42,6 +44,29 @@ class SynthesizePreview(DialerRequestBase, frozen=True, tag=True):
 class SynthesizeReply(msgspec.Struct, frozen=True, kw_only=True):
     audio_object: str | None = None  # object name in the audio bucket (WAV)
     duration_s: float = 0.0
+    error: str | None = None
+
+
+class QuoteCost(DialerRequestBase, frozen=True, tag=True):
+    """What a base is expected to cost before launch, by the tariff the dialer bills with
+    (one rule, one table: the dialer's). The quote assumes every number answers and hears
+    the whole message once; `message_duration_s` is a file's decoded length, or None to
+    have the dialer synthesize `text` and measure it."""
+
+    numbers: int
+    message_duration_s: float | None = None
+    text: str = ""
+    recognition: bool = False  # IVR by words
+    recording: bool = False
+
+
+class CostQuote(msgspec.Struct, frozen=True, kw_only=True):
+    numbers: int = 0
+    message_duration_s: float = 0.0
+    billed_s: int = 0  # billed seconds of one answered call
+    price_per_minute: Decimal = Decimal("0.00")  # the rate with the surcharges that apply
+    per_call: Decimal = Decimal("0.00")  # one answered call, as the dialer bills it
+    total: Decimal = Decimal("0.00")  # per_call x numbers
     error: str | None = None
 
 
@@ -98,4 +123,6 @@ class WebhookDeliveryPage(msgspec.Struct, frozen=True, kw_only=True):
     per_page: int
 
 
-DialerRequest = GetClock | GetPlacement | SynthesizePreview | InboundCall | ListWebhookDeliveries
+DialerRequest = (
+    GetClock | GetPlacement | SynthesizePreview | QuoteCost | InboundCall | ListWebhookDeliveries
+)

@@ -22,12 +22,14 @@ from zvonar_contracts.campaign_events import CAMPAIGN_EVENT_TYPES, STOP_LIST_EVE
 from zvonar_contracts.commands import CAMPAIGN_COMMAND_TYPES, CommandReply
 from zvonar_contracts.dialer import (
     ClockReply,
+    CostQuote,
     GetClock,
     GetPlacement,
     InboundCall,
     InboundCallReply,
     ListWebhookDeliveries,
     PlacementReply,
+    QuoteCost,
     SynthesizePreview,
     SynthesizeReply,
     WebhookDeliveryPage,
@@ -39,6 +41,7 @@ DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
     (GetClock, ClockReply),
     (GetPlacement, PlacementReply),
     (SynthesizePreview, SynthesizeReply),
+    (QuoteCost, CostQuote),
     (InboundCall, InboundCallReply),
     (ListWebhookDeliveries, WebhookDeliveryPage),
 )

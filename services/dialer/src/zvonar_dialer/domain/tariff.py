@@ -84,6 +84,16 @@ def billed_seconds(tariff: Tariff, duration_s: float) -> int:
     return max(tariff.minimum_s, increments * increment)
 
 
+def rate_per_minute(tariff: Tariff, *, recognition: bool, recording: bool) -> Decimal:
+    """The price of a minute with each surcharge that applies to the campaign."""
+    rate = tariff.price_per_minute
+    if recognition:
+        rate += tariff.recognition_surcharge_per_minute
+    if recording:
+        rate += tariff.recording_surcharge_per_minute
+    return rate
+
+
 def charge(
     tariff: Tariff, duration_s: float, *, answered: bool, recognition: bool, recording: bool
 ) -> tuple[int, Decimal]:
@@ -91,14 +101,10 @@ def charge(
     if not answered:
         return 0, Decimal("0.00")
     billed = billed_seconds(tariff, duration_s)
-    rate = tariff.price_per_minute
-    if recognition:
-        rate += tariff.recognition_surcharge_per_minute
-    if recording:
-        rate += tariff.recording_surcharge_per_minute
+    rate = rate_per_minute(tariff, recognition=recognition, recording=recording)
     cost = (Decimal(billed) * rate / _SIXTY).quantize(_KOPECK, rounding=ROUND_HALF_UP)
     return billed, cost
 
 
 __all__ = ["DEFAULT_TARIFF_PATH", "Tariff", "TariffError", "billed_seconds", "charge",
-           "load_tariff", "parse_tariff"]  # fmt: skip
+           "load_tariff", "parse_tariff", "rate_per_minute"]  # fmt: skip

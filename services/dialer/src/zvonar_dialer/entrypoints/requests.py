@@ -13,6 +13,7 @@ from zvonar_contracts.dialer import (
     GetPlacement,
     InboundCall,
     ListWebhookDeliveries,
+    QuoteCost,
     SynthesizePreview,
 )
 from zvonar_contracts.subjects import DIALER_REQUESTS_QUEUE, dialer_request_subject
@@ -47,6 +48,14 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         except msgspec.DecodeError as exc:
             return encode(RequestError(error=str(exc)))
         return encode(await requests.synthesize_preview(deps, request))
+
+    @subscriber("QuoteCost")
+    async def quote_cost(msg: NatsMessage) -> bytes:
+        try:
+            request = decode(msg.body, QuoteCost)
+        except msgspec.DecodeError as exc:
+            return encode(RequestError(error=str(exc)))
+        return encode(await requests.quote(deps, request))
 
     @subscriber("InboundCall")
     async def inbound_call(msg: NatsMessage) -> bytes:

@@ -1,31 +1,37 @@
 """Answers to `dialer.req.*`: the dialer's clock, where a paused campaign belongs, TTS
-previews, the simulated carrier's inbound line, and a campaign's webhook deliveries."""
+previews, the expected cost of a base, the simulated carrier's inbound line, and a
+campaign's webhook deliveries."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import hashlib
+import math
 import uuid
 
 from zvonar_contracts.call_events import InboundCallAnswered
 from zvonar_contracts.codec import encode
 from zvonar_contracts.dialer import (
     ClockReply,
+    CostQuote,
     GetPlacement,
     InboundCall,
     InboundCallReply,
     ListWebhookDeliveries,
     PlacementReply,
+    QuoteCost,
     SynthesizePreview,
     SynthesizeReply,
     WebhookDelivery,
     WebhookDeliveryPage,
 )
+from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import Status
 from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject, preview_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
+from zvonar_dialer.domain.tariff import charge, rate_per_minute
 from zvonar_dialer.domain.windows import is_open
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_runtime.db import Cursor
@@ -68,6 +74,50 @@ async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> Synthesi
     name = preview_object(request.account_id, hashlib.sha256(request.text.encode()).hexdigest())
     await deps.blobs.put(AUDIO_BUCKET, name, wav)
     return SynthesizeReply(audio_object=name, duration_s=wav_duration(wav))
+
+
+# A base is at most 1,000,000 numbers (docs/API.md), a message at most 10 minutes.
+_MAX_QUOTED_NUMBERS = 1_000_000
+_MAX_MESSAGE_S = 600.0
+
+
+async def quote(deps: Deps, request: QuoteCost) -> CostQuote:
+    """The expected cost of a base by the tariff this dialer bills with: every number
+    answers and hears the whole message once, each call charged exactly as `completed`
+    charges it."""
+    if not 0 <= request.numbers <= _MAX_QUOTED_NUMBERS:
+        return CostQuote(error=f"numbers must be 0..{_MAX_QUOTED_NUMBERS}")
+    duration = request.message_duration_s
+    if duration is None:
+        text = request.text.strip()
+        if not text or len(text) > MAX_TTS_TEXT:
+            return CostQuote(error=f"text must be 1..{MAX_TTS_TEXT} characters")
+        loop = asyncio.get_running_loop()
+        try:
+            wav = await loop.run_in_executor(None, deps.synthesizer.synthesize, text)
+        except SynthesisError as exc:
+            return CostQuote(error=str(exc))
+        duration = wav_duration(wav)
+    if not math.isfinite(duration) or not 0 <= duration <= _MAX_MESSAGE_S:
+        return CostQuote(error=f"message_duration_s must be 0..{_MAX_MESSAGE_S:.0f}")
+    billed, per_call = charge(
+        deps.tariff,
+        duration,
+        answered=True,
+        recognition=request.recognition,
+        recording=request.recording,
+    )
+    rate = rate_per_minute(
+        deps.tariff, recognition=request.recognition, recording=request.recording
+    )
+    return CostQuote(
+        numbers=request.numbers,
+        message_duration_s=round(duration, 3),
+        billed_s=billed,
+        price_per_minute=rate,
+        per_call=per_call,
+        total=per_call * request.numbers,
+    )
 
 
 async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:

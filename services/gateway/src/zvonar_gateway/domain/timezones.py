@@ -1,7 +1,8 @@
 """The timezones an account may choose: the real zones of the tz database's `zone.tab`
 (one per region of a country — no "localtime", "Factory", "posixrules", no legacy aliases
 such as "W-SU" or "US/Eastern") and UTC. The page lists Russia's zones first, each with its
-UTC offset now and its city; then the rest of the world by offset."""
+UTC offset now and its city; then the rest of the world by offset, each with its city in
+the page's language (CLDR's exemplar cities, through Babel)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import msgspec
+from babel.dates import get_timezone_location
 
 # Russia's zones (zone.tab, country RU) with their cities in Russian and English.
 RUSSIA: dict[str, tuple[str, str]] = {
@@ -83,13 +85,33 @@ def timezone_names() -> list[str]:
 def offset_text(name: str, now: dt.datetime) -> str:
     offset = now.astimezone(zoneinfo.ZoneInfo(name)).utcoffset() or dt.timedelta()
     minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
+    sign = "+" if minutes >= 0 else "\u2212"  # a minus sign, not a hyphen: "UTC−05:00"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _minutes(name: str, now: dt.datetime) -> int:
     offset = now.astimezone(zoneinfo.ZoneInfo(name)).utcoffset() or dt.timedelta()
     return int(offset.total_seconds()) // 60
+
+
+@cache
+def city(name: str, lang: str) -> str:
+    """The zone's city (and region where the name alone is ambiguous) in the page's
+    language: "Нью-Йорк", "Нокс, Индиана"; the IANA name when CLDR has none."""
+    try:
+        return str(get_timezone_location(name, locale="ru" if lang == "ru" else "en",
+                                         return_city=True))  # fmt: skip
+    except (LookupError, ValueError):
+        return name.replace("_", " ")
+
+
+def zone_label(name: str, lang: str, now: dt.datetime | None = None) -> str:
+    """One zone as the profile's list names it: "UTC+03:00 — Москва"."""
+    if name not in real_zones():
+        return name
+    moment = now or dt.datetime.now(dt.UTC)
+    place = RUSSIA[name][0 if lang == "ru" else 1] if name in RUSSIA else city(name, lang)
+    return f"{offset_text(name, moment)} — {place}"
 
 
 def zone_options(
@@ -106,7 +128,7 @@ def zone_options(
     ]
     rest = sorted(real_zones() - set(RUSSIA), key=lambda z: (_minutes(z, moment), z))
     for name in rest:
-        place = name.replace("_", " ") if name != "UTC" else "UTC"
+        place = "UTC" if name == "UTC" else city(name, lang)
         options.append(ZoneOption(name, f"{offset_text(name, moment)} — {place}"))
     if current and current not in real_zones():
         options.append(ZoneOption(current, current))

@@ -1,10 +1,12 @@
 """The create page: the form, its submission through the API's own validation and use
-case (`service_layer.campaigns`), and the TTS preview through the dialer."""
+case (`service_layer.campaigns`), the TTS preview through the dialer, and the expected
+cost of the base (`service_layer.quotes`) shown as numbers and audio are chosen."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import re
 import secrets
 from typing import Any
@@ -17,8 +19,9 @@ from markupsafe import escape
 
 from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
-from zvonar_contracts.options import WEEKDAYS
+from zvonar_contracts.options import WEEKDAYS, FileAudio, TtsAudio
 from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
+from zvonar_gateway.domain.timezones import zone_label
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
@@ -40,6 +43,7 @@ from zvonar_gateway.service_layer.campaigns import (
     read_detail,
     request_hash,
 )
+from zvonar_gateway.service_layer.quotes import QuoteRefused, measure_upload, quote
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values
 from zvonar_gateway.web.messages import field_error, rejected_lines
@@ -89,6 +93,7 @@ def _form_page(
         nonce=values.get("nonce") or secrets.token_urlsafe(12),
         copy_count=copy_count,
         max_audio_bytes=MAX_AUDIO_BYTES,
+        zone=zone_label(account.timezone, lang),
     )
 
 
@@ -336,4 +341,102 @@ async def preview_audio(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(data, media_type="audio/wav")
 
 
-HANDLERS = [new_campaign, submit_campaign, created, preview, preview_audio]
+def _whole(text: Any, limit: int) -> int | None:
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) < 10:
+        value = int(text)
+        return value if value <= limit else None
+    return None
+
+
+def _seconds(text: Any) -> float | None:
+    try:
+        value = float(text) if isinstance(text, str) and len(text) < 20 else math.nan
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0 <= value <= 600 else None
+
+
+async def _quoted_numbers(
+    request: Request[Any, Any, Any], account: Account, form: Any
+) -> int | None:
+    """How many numbers the form's base holds: the pasted lines, the chosen file (or the
+    count the page was given for that same file the last time), or the copied base."""
+    upload = form.get("phones_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data, name = await upload.read(), upload.filename
+    else:
+        known = _whole(form.get("phones_count"), 1_000_000)
+        if known is not None:
+            return known
+        text = form.get("phones_text")
+        data, name = (text if isinstance(text, str) else "").encode(), "pasted.txt"
+    if not data.strip():
+        source = _campaign_id(form.get("copy_of"))
+        copied = await _copied_base(request, account, source) if source is not None else None
+        return copied[1] if copied else None
+    try:
+        # Counted as the submit will import them (pasted lines: no header guessed).
+        imported = await asyncio.to_thread(
+            parse_phone_file, data, name, guess_header=name != "pasted.txt"
+        )
+    except PhoneImportError:
+        return 0
+    return len(imported.numbers)
+
+
+async def _quoted_message(
+    form: Any, values: dict[str, str]
+) -> tuple[TtsAudio | FileAudio | float | None, float | None]:
+    """The message to price and a newly chosen file's measured length (for the page to
+    send back instead of the file next time)."""
+    if values.get("audio_kind") != "file":
+        text = (values.get("tts_text") or "").strip()
+        return (TtsAudio(text=text) if text else None), None
+    upload = form.get("audio_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        measured = await measure_upload(await upload.read())
+        return measured, measured
+    known = _seconds(values.get("audio_duration"))
+    if known is not None:
+        return known, known
+    file_id = _kept_file_id(values) or (values.get("copy_audio") or "").strip()
+    return (FileAudio(file_id=file_id) if file_id else None), None
+
+
+@post("/campaigns/quote", status_code=200, include_in_schema=False)
+async def quote_form(request: Request[Any, Any, Any]) -> Response[str]:
+    """The expected cost of the base as the form stands: a fragment under the form's
+    message, asked for whenever the numbers, the audio, IVR or recording change."""
+    account = await require_account(request)
+    await check_csrf(request)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    numbers = await _quoted_numbers(request, account, form)
+    try:
+        message, measured = await _quoted_message(form, values)
+        if not numbers or message is None:
+            return html(
+                request, "_quote.html", quote=None, numbers=numbers, measured=measured, error=None
+            )
+        reply = await quote(
+            backend_of(request),
+            numbers=numbers,
+            message=message,
+            account_id=account.id,
+            recognition=values.get("ivr_kind") == "words",
+            recording=values.get("record") == "on",
+        )
+    except QuoteRefused as exc:
+        lang = words_of(request).lang
+        return html(
+            request,
+            "_quote.html",
+            quote=None,
+            numbers=numbers,
+            measured=None,
+            error=field_error(exc.field, exc.message, lang),
+        )
+    return html(request, "_quote.html", quote=reply, numbers=numbers, measured=measured, error=None)
+
+
+HANDLERS = [new_campaign, submit_campaign, created, preview, preview_audio, quote_form]

@@ -114,6 +114,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "loading": ("Загрузка…", "Loading…"),
     "close": ("Закрыть", "Close"),
+    "confirm_title": ("Подтвердите", "Please confirm"),
+    "confirm_yes": ("Да, выполнить", "Yes, do it"),
     "cancel": ("Отмена", "Cancel"),
     "part_of": ("Часть рассылки", "Part of campaign"),
     "smart_parts_of": ("Умные части", "Smart parts"),
@@ -254,6 +256,32 @@ _WORDS: dict[str, tuple[str, str]] = {
     "bad_date": ("Дата в виде ДД.ММ.ГГГГ", "A date as DD.MM.YYYY"),
     "rejected_more": ("и ещё", "and more"),
     "export_phone": ("Телефон", "Phone"),
+    "no_recordings_off": (
+        "записей нет: запись разговоров не включена",
+        "no recordings: call recording is off",
+    ),
+    "no_recordings_yet": (
+        "записей нет: ещё никто не ответил",
+        "no recordings: nobody has answered yet",
+    ),
+    "quote_title": ("Ожидаемая стоимость базы", "Expected cost of the base"),
+    "quote_numbers": ("номеров", "numbers"),
+    "quote_per_call": ("за звонок", "a call"),
+    "quote_detail": (
+        "ролик {duration} с, к оплате {billed} с по {rate} ₽/мин",
+        "message {duration} s, billed {billed} s at {rate} ₽/min",
+    ),
+    "quote_assumes": (
+        "Расчёт на случай, если каждый номер ответит и прослушает ролик целиком: "
+        "неотвеченные звонки бесплатны, так что рассылка обойдётся не дороже.",
+        "Assumes every number answers and hears the whole message: unanswered calls "
+        "are free, so the campaign costs no more than this.",
+    ),
+    "quote_waiting": (
+        "Стоимость базы появится, когда будут номера и ролик.",
+        "The cost of the base shows once there are numbers and a message.",
+    ),
+    "quote_no_numbers": ("В базе нет ни одного верного номера.", "The base has no valid number."),
 }
 
 WEEKDAY_LABELS: dict[str, tuple[str, str]] = {

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
@@ -34,13 +35,15 @@ from zvonar_gateway.files.exports import (
     campaign_row,
 )
 from zvonar_gateway.http.deps import Account, ApiError
+from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.web.auth import backend_of, require_account, session_account
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of
 from zvonar_gateway.web.session import check_csrf, session_data
-from zvonar_gateway.web.view import row_view
+from zvonar_gateway.web.view import RowView, row_view, unfinished_parts
 
 _MAX_SELECTED = 1000
+_PART_CHECKS = 8  # details read at once to see which rows still have smart parts to cancel
 
 
 def _filters(request: Request[Any, Any, Any]) -> ListFilters:
@@ -69,7 +72,9 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
     elif query.created_from and query.created_to and query.created_from > query.created_to:
         filter_error = words("dates_reversed")  # nothing can match: say why the list is empty
     pages = max(1, math.ceil(reply.total / query.per_page))
-    rows = [row_view(view, account.timezone, words) for view in reply.items]
+    rows = await _with_cancellable_parts(
+        request, account, [row_view(view, account.timezone, words) for view in reply.items]
+    )
     # A smart part links to its main campaign and the main one to its parts on this page.
     parts: dict[int, list[tuple[int, int]]] = {}
     for row in sorted(rows, key=lambda r: r.smart_part or 0):
@@ -86,6 +91,28 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
         "filter_error": filter_error,
         "selected": set(_selected(request.query_params.getall("ids", []))),
     }
+
+
+async def _with_cancellable_parts(
+    request: Request[Any, Any, Any], account: Account, rows: list[RowView]
+) -> list[RowView]:
+    """ "Отменить последнюю/все умные" only where a part is left to cancel: a running main
+    campaign whose parts are all finished or cancelled offers neither."""
+    limit = asyncio.Semaphore(_PART_CHECKS)
+
+    async def checked(row: RowView) -> RowView:
+        if not row.can_cancel_smart:
+            return row
+        try:
+            async with limit:
+                detail = await read_detail(backend_of(request), account.id, row.id)
+        except ApiError as exc:
+            if exc.status_code != 404:
+                raise
+            return row  # deleted since the list was read: the next poll drops the row
+        return msgspec.structs.replace(row, can_cancel_smart=unfinished_parts(detail) > 0)
+
+    return list(await asyncio.gather(*(checked(row) for row in rows)))
 
 
 @get("/", include_in_schema=False)

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from zvonar_contracts import campaign_events as ev
 from zvonar_contracts.options import FINAL_STATUSES, Status, Tag
-from zvonar_contracts.queries import CampaignView
+from zvonar_contracts.queries import CampaignDetail, CampaignView
 from zvonar_gateway.files.exports import money_text, page_time, size_text
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.messages import system_comment
@@ -54,6 +55,8 @@ class RowView(msgspec.Struct, frozen=True, kw_only=True):
     can_cancel_smart: bool
     caller_number: str | None
     running: bool
+    has_recordings: bool
+    no_recordings_reason: str
     parent_id: int | None = None
     smart_part: int | None = None
 
@@ -83,8 +86,37 @@ def tag_views(view: CampaignView, words: Words) -> list[TagView]:
     return tags
 
 
+def has_recordings(view: CampaignView) -> bool:
+    """Recordings are made of answered calls of a campaign that records (its smart parts'
+    count for a main campaign, whose zip holds theirs too)."""
+    answered = view.size.answered + (view.smart_size.answered if view.smart_size else 0)
+    return Tag.RECORDING in view.tags and answered > 0
+
+
+def unfinished_parts(detail: CampaignDetail) -> int:
+    """Smart parts of a main campaign neither finished nor cancelled: what "Отменить ..."
+    can still cancel (the campaign service refuses when there is none)."""
+    smart = detail.options.smart
+    if smart is None or detail.campaign.smart_part is not None:
+        return 0
+    done: set[int] = set()
+    for entry in detail.history:
+        if entry.type == ev.SmartPartFinished.__name__:
+            done.add(int(entry.details.get("part", 0)))  # type: ignore[call-overload]
+        elif entry.type == ev.SmartPartsCancelled.__name__:
+            done.update(int(p) for p in entry.details.get("parts", []))  # type: ignore[union-attr]
+    return len(set(range(1, smart.parts + 1)) - done)
+
+
 def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
     has_smart = view.smart_size is not None and view.smart_part is None
+    recorded = has_recordings(view)
+    if recorded:
+        no_recordings = ""
+    elif Tag.RECORDING not in view.tags:
+        no_recordings = words("no_recordings_off")
+    else:
+        no_recordings = words("no_recordings_yet")
     return RowView(
         id=view.id,
         created=f"{page_time(view.created_at, tz)} (id {view.id})",
@@ -104,10 +136,13 @@ def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
         can_stop=view.status not in FINAL_STATUSES,
         has_smart=has_smart,
         # Parts are cancelled while the main campaign runs: it finishes only after its last
-        # part, so a finished (or stopped, rejected) one has none left to cancel.
+        # part, so a finished (or stopped, rejected) one has none left to cancel. While it
+        # runs, the list checks its parts (`unfinished_parts`) before offering to cancel.
         can_cancel_smart=has_smart and view.status not in FINAL_STATUSES,
         caller_number=view.caller_number,
         running=view.status in _RUNNING,
+        has_recordings=recorded,
+        no_recordings_reason=no_recordings,
         parent_id=view.parent_id,
         smart_part=view.smart_part,
     )

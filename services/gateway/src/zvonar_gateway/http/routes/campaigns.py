@@ -32,6 +32,7 @@ from zvonar_gateway.service_layer.campaigns import (
     read_detail,
     render_detail,
 )
+from zvonar_gateway.service_layer.quotes import QuoteOut, quote_from_json
 
 _MULTIPART = {
     "type": "object",
@@ -88,6 +89,29 @@ async def create_campaign(
         backend, account, raw,
         idempotency_key=idempotency_key, allow_private_webhooks=allow_private,
     )  # fmt: skip
+
+
+@post(
+    "/api/v1/campaigns/quote",
+    status_code=200,
+    tags=["campaigns"],
+    summary="The expected cost of a campaign's base before it is created",
+    description=(
+        "The create body (JSON), checked as a create checks it and priced by the tariff the "
+        "dialer bills with; nothing is created. The figure assumes every valid number "
+        "answers and hears the whole message once (`assumes` says so)."
+    ),
+    operation_class=body_operation(CreateCampaignBody),
+)
+async def quote_campaign(
+    request: Request[Any, Any, Any],
+    account: NamedDependency[Account],
+    backend: NamedDependency[Backend],
+) -> QuoteOut:
+    raw = decode_json(await request.body())
+    return await quote_from_json(
+        backend, account, raw, allow_private_webhooks=settings_of(request).webhook_allow_private
+    )
 
 
 def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime | None:
@@ -151,4 +175,4 @@ async def get_campaign(
     return render_detail(reply, account.timezone)
 
 
-HANDLERS = [create_campaign, list_campaigns, get_campaign]
+HANDLERS = [create_campaign, quote_campaign, list_campaigns, get_campaign]

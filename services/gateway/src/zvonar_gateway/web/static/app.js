@@ -134,11 +134,21 @@
     event.target.querySelectorAll("audio").forEach(function (audio) { audio.pause(); });
   }, true);
 
-  // A form that asks first (data-confirm), e.g. the key rotation.
+  // A form that asks first (data-confirm), e.g. the key rotation: in the page's dialog
+  // (app.js's last part), the browser's confirm() only where the page has none.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
+    if (!form.dataset || !form.dataset.confirm) { return; }
+    if (form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+    event.preventDefault();
+    if (window.zvonarAsk) {
+      window.zvonarAsk(form.dataset.confirm, function () {
+        form.dataset.confirmed = "1";
+        form.requestSubmit();
+      });
+    } else if (window.confirm(form.dataset.confirm)) {
+      form.dataset.confirmed = "1";
+      form.requestSubmit();
     }
   });
 
@@ -286,4 +296,146 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll('input[type="file"]').forEach(enhance);
   });
+})();
+
+/* The expected cost of the base on the create form: asked for (POST /campaigns/quote)
+   whenever the numbers, the message, IVR or recording change. A chosen file is sent once:
+   the count or length the server gave for it is sent instead while it stays chosen. */
+(function () {
+  "use strict";
+  var cache = { phonesFile: null, phonesCount: "", audioFile: null, audioDuration: "" };
+  var timer = null;
+  var asked = 0;
+
+  function chosen(form, name) {
+    var input = form.elements[name];
+    return input && input.files && input.files.length ? input.files[0] : null;
+  }
+
+  function filled(form, name) {
+    var field = form.elements[name];
+    return Boolean(field && field.value && field.value.trim());
+  }
+
+  // Numbers and a message to price: else nothing is asked (nor sent) and the box says so.
+  function priceable(form) {
+    var base = filled(form, "phones_text") || chosen(form, "phones_file") || filled(form, "copy_of");
+    var kind = form.querySelector('input[name="audio_kind"]:checked');
+    var message = kind && kind.value === "file"
+      ? chosen(form, "audio_file") || filled(form, "audio_file_id") || filled(form, "copy_audio")
+      : filled(form, "tts_text");
+    return Boolean(base && message);
+  }
+
+  function ask(form) {
+    var box = document.getElementById("quote");
+    if (!box) { return; }
+    if (!priceable(form)) {
+      asked++;  // an answer still on its way is no longer the form's
+      box.removeAttribute("aria-busy");
+      box.innerHTML = '<p class="hint" id="quote-waiting"></p>';
+      box.firstChild.textContent = box.dataset.waiting;
+      return;
+    }
+    var data = new FormData(form);
+    var phones = chosen(form, "phones_file");
+    var audio = chosen(form, "audio_file");
+    if (phones && phones === cache.phonesFile && cache.phonesCount !== "") {
+      data.delete("phones_file");
+      data.set("phones_count", cache.phonesCount);
+    }
+    if (audio && audio === cache.audioFile && cache.audioDuration !== "") {
+      data.delete("audio_file");
+      data.set("audio_duration", cache.audioDuration);
+    }
+    var token = document.querySelector('meta[name="csrf-token"]');
+    var mine = ++asked;
+    box.setAttribute("aria-busy", "true");
+    fetch("/campaigns/quote", {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: token ? { "X-CSRF-Token": token.content } : {}
+    }).then(function (response) {
+      // A failed answer (the dialer busy, say) leaves the last figure; the next change asks again.
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (mine !== asked) { return; }  // a later question is on its way
+      box.removeAttribute("aria-busy");
+      if (html === null) { return; }
+      box.innerHTML = html;
+      box.removeAttribute("aria-busy");
+      var answer = box.querySelector(".quote-box");
+      if (!answer) { return; }
+      if (data.has("phones_file") && phones) {
+        cache.phonesFile = phones; cache.phonesCount = answer.dataset.numbers || "";
+      }
+      if (data.has("audio_file") && audio) {
+        cache.audioFile = audio; cache.audioDuration = answer.dataset.duration || "";
+      }
+    }).catch(function () { box.removeAttribute("aria-busy"); });
+  }
+
+  function later(form, ms) {
+    if (timer) { clearTimeout(timer); }
+    timer = setTimeout(function () { timer = null; ask(form); }, ms);
+  }
+
+  var typed = ["phones_text", "tts_text"];
+  var picked = ["phones_file", "audio_file", "audio_kind", "ivr_kind", "record"];
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.id === "create-form" && typed.indexOf(event.target.name) >= 0) {
+      later(form, 700);
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.id === "create-form" && picked.indexOf(event.target.name) >= 0) {
+      later(form, 50);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("create-form");
+    // A copy or a form sent back with errors already has numbers and a message.
+    if (form) { ask(form); }
+  });
+})();
+
+/* "Остановить", "Удалить", a new key: asked first in a dialog of the page, in its language
+   (the browser's own confirm() speaks the browser's language and cannot be styled). */
+(function () {
+  "use strict";
+  var pending = null;
+
+  function ask(question, yes) {
+    var dialog = document.getElementById("confirm-dialog");
+    pending = yes;
+    document.getElementById("confirm-text").textContent = question;
+    dialog.showModal();
+    document.getElementById("confirm-yes").focus();
+  }
+  window.zvonarAsk = function (question, yes) {
+    if (!document.getElementById("confirm-dialog")) { return false; }
+    ask(question, yes);
+    return true;
+  };
+
+  document.addEventListener("htmx:confirm", function (event) {
+    if (event.defaultPrevented || !event.detail.question) { return; }
+    if (!document.getElementById("confirm-dialog")) { return; }
+    event.preventDefault();
+    var detail = event.detail;
+    var menu = detail.elt.closest ? detail.elt.closest("details.menu") : null;
+    if (menu) { menu.open = false; }
+    ask(detail.question, function () { detail.issueRequest(true); });
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.id !== "confirm-yes" || !pending) { return; }
+    var yes = pending;
+    pending = null;
+    document.getElementById("confirm-dialog").close();
+    yes();
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.id === "confirm-dialog") { pending = null; }
+  }, true);
 })();
