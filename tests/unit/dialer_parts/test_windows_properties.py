@@ -60,3 +60,14 @@ def assert_first_open_moment(window: CallingWindow, zone: str, at: datetime) -> 
         while probe < found:
             assert not is_open(window, zone, probe)
             probe += STEP
+
+
+def test_a_window_closed_by_the_clock_set_back_reopens_at_its_second_start() -> None:
+    """New York, Sunday 2026-11-01: 01:30 EDT (05:30 UTC) opens the window, 02:00 EDT turns
+    into 01:00 EST (06:00 UTC) and closes it; it opens again at 01:30 EST (06:30 UTC), not a
+    week later (found by the property above)."""
+    window = CallingWindow(days=["sun"], from_="01:30", to="24:00", tz="account")
+    at = datetime(2026, 11, 1, 6, 10, tzinfo=UTC)
+    assert not is_open(window, "America/New_York", at)
+    assert next_open(window, "America/New_York", at) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert_first_open_moment(window, "America/New_York", at)

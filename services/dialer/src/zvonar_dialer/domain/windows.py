@@ -89,9 +89,13 @@ def next_open(window: CallingWindow, tz: str, at: datetime) -> datetime | None:
         day: date = today + timedelta(days=offset)
         if day.weekday() not in days:
             continue
-        opening = _first_instant_at_wall(datetime.combine(day, start), zone)
-        if opening >= moment and _open_at_wall(window, opening.astimezone(zone)):
-            best = opening
+        # A clock set back shows the opening time twice: the second one counts too (a
+        # window closed by the change reopens when the wall clock reaches its start again).
+        for opening in _instants_at_wall(datetime.combine(day, start), zone):
+            if opening >= moment and _open_at_wall(window, opening.astimezone(zone)):
+                best = opening
+                break
+        if best is not None:
             break
     # A clock set back can reopen a window before its next start.
     reopening = _first_open_transition(window, zone, moment, best)
@@ -100,15 +104,14 @@ def next_open(window: CallingWindow, tz: str, at: datetime) -> datetime | None:
     return best
 
 
-def _first_instant_at_wall(wall: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant whose wall clock in `zone` reads `wall` or later (aware UTC)."""
+def _instants_at_wall(wall: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The instants (aware UTC, in order) whose wall clock in `zone` reads `wall`: two when
+    the clock is set back over it, else one; in a spring-forward gap, the change itself
+    (the first instant whose wall clock is past `wall`)."""
     earlier = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     later = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    for candidate in sorted((earlier, later)):
-        if candidate.astimezone(zone).replace(tzinfo=None) == wall:
-            return candidate
-    # `wall` lies in a spring-forward gap: the clock reaches past it at the change.
-    return _transition_between(min(earlier, later), max(earlier, later), zone)
+    found = [c for c in sorted({earlier, later}) if c.astimezone(zone).replace(tzinfo=None) == wall]
+    return found or [_transition_between(min(earlier, later), max(earlier, later), zone)]
 
 
 def _transition_between(low: datetime, high: datetime, zone: ZoneInfo) -> datetime:
