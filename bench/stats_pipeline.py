@@ -175,7 +175,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 last_seq = int(info.state.last_seq)
                 raw_rate = await _raw_consume(js, last_seq)
                 projected = await _project(js, db, last_seq)
-                raw_read = (await raw.pull_consume(
+                raw_read = (await raw.read_streams(
                     server.url, (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
                 ))[1]  # fmt: skip
                 rebuilt = await rebuild(db, js)
