@@ -13,7 +13,7 @@ from bench import others
 from bench.common import Result, machine, table, write_json
 from bench.stackrun import bench_stack, start_services
 
-END_TO_END = ("pipeline", "lag", "create", "import", "rebuild")
+END_TO_END = ("pipeline", "lag", "create", "import", "list", "rebuild")
 ALL = (*END_TO_END, *others.MODULES)
 
 
@@ -39,7 +39,7 @@ def main() -> None:
 async def _end_to_end(wanted: tuple[str, ...], quick: bool) -> list[Result]:
     """The rows that need the whole stack share one: pipeline fills the streams that lag
     and rebuild then run over; create and import use accounts of their own."""
-    from bench import create, lag, phone_import, pipeline, rebuild
+    from bench import create, lag, list_http, phone_import, pipeline, rebuild
     from zvonar_runtime.jetstream import connect
 
     rows = [name for name in END_TO_END if name in wanted]
@@ -61,6 +61,7 @@ async def _end_to_end(wanted: tuple[str, ...], quick: bool) -> list[Result]:
                 "lag": (lag.GOAL, lambda: lag.run(stack, nc, quick, first)),
                 "create": (create.GOAL, lambda: create.run(stack, quick)),
                 "import": (phone_import.GOAL, lambda: phone_import.run(stack, quick)),
+                "list": (list_http.GOAL, lambda: list_http.run(stack, nc, quick)),
                 # Last: it stops the live stats service to have the cores to itself.
                 "rebuild": (rebuild.GOAL, lambda: rebuild.run(stack, nc, quick)),
             }
