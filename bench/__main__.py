@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from bench import others
 from bench.common import Result, machine, table, write_json
 from bench.stackrun import bench_stack, start_services
 
-END_TO_END = ("pipeline", "lag", "create", "import", "rebuild")
+END_TO_END = ("pipeline", "lag", "create", "import", "list", "rebuild")
 ALL = (*END_TO_END, *others.MODULES)
 
 
@@ -39,7 +40,7 @@ def main() -> None:
 async def _end_to_end(wanted: tuple[str, ...], quick: bool) -> list[Result]:
     """The rows that need the whole stack share one: pipeline fills the streams that lag
     and rebuild then run over; create and import use accounts of their own."""
-    from bench import create, lag, phone_import, pipeline, rebuild
+    from bench import create, lag, list_http, phone_import, pipeline, rebuild
     from zvonar_runtime.jetstream import connect
 
     rows = [name for name in END_TO_END if name in wanted]
@@ -61,6 +62,7 @@ async def _end_to_end(wanted: tuple[str, ...], quick: bool) -> list[Result]:
                 "lag": (lag.GOAL, lambda: lag.run(stack, nc, quick, first)),
                 "create": (create.GOAL, lambda: create.run(stack, quick)),
                 "import": (phone_import.GOAL, lambda: phone_import.run(stack, quick)),
+                "list": (list_http.GOAL, lambda: list_http.run(stack, nc, quick)),
                 # Last: it stops the live stats service to have the cores to itself.
                 "rebuild": (rebuild.GOAL, lambda: rebuild.run(stack, nc, quick)),
             }
@@ -74,27 +76,36 @@ async def _end_to_end(wanted: tuple[str, ...], quick: bool) -> list[Result]:
 
 async def _timed(name: str, goal: str, step: Callable[[], Awaitable[Result]]) -> Result:
     print(f"[{time.strftime('%H:%M:%S')}] {name} …", flush=True)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     try:
         result = await step()
     except Exception as exc:
         traceback.print_exc()
         result = Result.failed(name, name, goal, f"{type(exc).__name__}: {exc}")
     result.seconds = time.perf_counter() - started
+    _note_load(result, load_before)
     print(f"[{time.strftime('%H:%M:%S')}] {name}: {result.figure} {result.unit} "
-          f"(baseline {result.baseline}) in {result.seconds:.0f} s", flush=True)  # fmt: skip
+          f"(baseline {result.baseline}) in {result.seconds:.0f} s, "
+          f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     return result
+
+
+def _note_load(result: Result, before: float) -> None:
+    """The 1-minute load average at the row's start and end: the machine is shared, and a
+    figure means little without it."""
+    result.details["load_average_start_end"] = [round(before, 2), round(os.getloadavg()[0], 2)]
 
 
 def _service_bench(name: str, quick: bool) -> Result:
     print(f"[{time.strftime('%H:%M:%S')}] {name} …", flush=True)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     try:
         result = others.run(name, quick)
     except Exception as exc:
         traceback.print_exc()
         result = Result.failed(name, others.MODULES[name], "—", f"{type(exc).__name__}: {exc}")
     result.seconds = time.perf_counter() - started
+    _note_load(result, load_before)
     return result
 
 

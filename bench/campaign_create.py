@@ -81,6 +81,10 @@ async def _over_nats(nc: Client, count: int) -> dict[str, float]:
             "p99_ms": percentile(latencies, 99) * 1000}  # fmt: skip
 
 
+# The service's and the baseline's eventsourcing pool (and as many overflow connections).
+SERVICE_POOL = 8
+
+
 async def _service_rate(database_url: str, count: int) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -89,8 +93,8 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
         env = {**os.environ, "NATS_URL": server.url, "DATABASE_URL": database_url,
                "ZVONAR_DATA_DIR": tmp, "ZVONAR_LOG_LEVEL": "warning",
                "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY),
-               # The pool bench.raw_eventsourcing gives its baseline: 8 (+ 8 overflow).
-               "CAMPAIGN_PG_POOL_SIZE": "8"}  # fmt: skip
+               # The pool bench.raw_eventsourcing gives its baseline.
+               "CAMPAIGN_PG_POOL_SIZE": str(SERVICE_POOL)}  # fmt: skip
         service = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "zvonar_campaign", env=env, stdout=subprocess.DEVNULL
         )
@@ -109,7 +113,9 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
 def run(quick: bool = False) -> Result:
     count = 500 if quick else 3_000
     with postgres_database() as database_url:
-        raw = raw_eventsourcing.creates_per_second(database_url, count, CONCURRENCY)
+        raw = raw_eventsourcing.creates_per_second(
+            database_url, count, CONCURRENCY, pool_size=SERVICE_POOL
+        )
         ours = asyncio.run(_service_rate(database_url, count))
     share = ratio(ours["rate"], raw["rate"])
     return Result(

@@ -118,11 +118,14 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 
 def table(results: Sequence[Result]) -> str:
-    """The one table: benchmark | what | figure | baseline in the same run | ratio | goal | met?"""
-    header = ("benchmark", "what", "figure", "baseline in the same run", "ratio", "goal", "met?")
+    """The one table: benchmark | what | figure | baseline in the same run | ratio | goal | met?
+    | load average at the row's start → end."""
+    header = ("benchmark", "what", "figure", "baseline in the same run", "ratio", "goal", "met?",
+              "load avg")  # fmt: skip
     rows = [header]
     for r in results:
         met = "ERROR" if r.error else ("—" if r.met is None else ("yes" if r.met else "NO"))
+        load = r.details.get("load_average_start_end")
         rows.append(
             (
                 r.name,
@@ -132,6 +135,7 @@ def table(results: Sequence[Result]) -> str:
                 "—" if r.ratio is None else f"{r.ratio:.2f}×",
                 r.goal,
                 met,
+                f"{load[0]:.1f}→{load[1]:.1f}" if load else "—",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

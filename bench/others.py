@@ -1,5 +1,5 @@
 """The single-service benches written beside this one (bench/campaign_create.py,
-bench/dialer_calls.py, bench/stats_pipeline.py, bench/stats_list.py), called through their
+bench/dialer_calls.py, bench/stats_pipeline.py, bench/sip_calls.py), called through their
 own entry points and turned into rows of the table. A bench not written yet is a row that
 says so."""
 
@@ -13,7 +13,6 @@ from typing import Any
 from bench.common import Result
 
 MODULES = {
-    "list": "bench.stats_list",
     "campaign_create": "bench.campaign_create",
     "dialer_calls": "bench.dialer_calls",
     "stats_pipeline": "bench.stats_pipeline",

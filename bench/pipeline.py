@@ -1,7 +1,8 @@
 """pipeline: call events/s from the dialer (simulated carrier, top speed, a clock an hour a
 second) through JetStream into the stats read models, on PostgreSQL, measured from the first
 call event stored to the list query showing every number final; baseline: raw nats-py
-JetStream publish + pull-consume of as many messages of the same size."""
+JetStream publish and consume of as many messages of the same size and subject shape, in
+two processes of their own, each with the client's best practice (bench/raw.py)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,10 @@ async def run(stack: Stack, nc: Client, quick: bool) -> Result:
 
     sample = await js.get_msg(subjects.CALL_EVENTS_STREAM, seq=1)
     payload = sample.data or b""
-    baseline = await raw.publish_and_consume(stack.nats_url, final, payload)
+    raw_figures = await raw.publish_and_consume(
+        stack.nats_url, final, payload, campaigns=size.campaigns
+    )
+    baseline = raw_figures["rate"]
     label = f", first {TIME_BOX_SECONDS:.0f} s" if box else ""
     return Result(
         name="pipeline",
@@ -99,6 +103,7 @@ async def run(stack: Stack, nc: Client, quick: bool) -> Result:
             "dialer_rate": dialer_rate,
             "steady_rate_last_30s": steady_rate(samples),
             "payload_bytes": len(payload),
+            "raw": raw_figures,
             "setup_seconds": setup_seconds,
             "account_id": account_id,
             **profile,

@@ -1,20 +1,28 @@
 """The create row's baseline: creates of a bare `eventsourcing` aggregate carrying what a
-CampaignCreated carries, on the same PostgreSQL, 32 at a time from threads — no NATS, no
-HTTP, no validation, no relay."""
+CampaignCreated of a 10-number campaign carries, 32 at a time from threads — no NATS, no
+HTTP, no validation, no relay — on a FRESH PostgreSQL database of its own (not the stack's
+database, still busy with the tail of the HTTP phase), with the campaign service's own
+recorder settings (`eventstore_env`: the events table lock kept — no
+POSTGRES_ENABLE_DB_FUNCTIONS, which would let a reader see id 3 before id 2 commits)."""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
+import msgspec
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-SCHEMA = "bench_raw"
+from bench.common import postgres_database
+from zvonar_campaign.adapters.eventstore import POSTGRES_SCHEMA, eventstore_env
+from zvonar_campaign.settings import CampaignSettings
+
+SCHEMA = POSTGRES_SCHEMA
 
 
 class BenchCampaign(Aggregate):
@@ -35,32 +43,35 @@ class BenchCampaigns(Application[UUID]):
             account_id="acc_bench",
             options={"speed": 800, "audio": {"kind": "tts", "text": "Здравствуйте!"},
                      "record": False, "amd": False, "comment": ""},
-            base={"bucket": "phone-bases", "name": f"{index:064x}", "count": 10},
+            base={"bucket": "phone-bases", "name": f"{index:064x}", "count": 10,
+                  "sha256": f"{index:064x}"},
         )  # fmt: skip
         self.save(campaign)
         return campaign.id
 
 
-def _env(database_url: str) -> dict[str, str]:
-    url = urlsplit(database_url)
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": url.path.lstrip("/"),
-        "POSTGRES_HOST": url.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "POSTGRES_USER": unquote(url.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(url.password or ""),
-        "POSTGRES_SCHEMA": SCHEMA,
-        # As the campaign service configures its pool.
-        "POSTGRES_POOL_SIZE": "8",
-        "POSTGRES_MAX_OVERFLOW": "8",
-    }
+def service_pool_size() -> int:
+    """The eventsourcing pool the campaign service opens by default (CAMPAIGN_PG_POOL_SIZE)."""
+    field = next(f for f in msgspec.structs.fields(CampaignSettings) if f.name == "pg_pool_size")
+    return int(field.default)
 
 
-def creates_per_second(database_url: str, count: int, concurrency: int = 32) -> dict[str, float]:
+def _env(database_url: str, pool_size: int) -> dict[str, str]:
+    """The campaign service's own eventsourcing environment (its recorder settings: the
+    events table lock kept, no database functions), with the baseline's application name
+    giving it tables of its own."""
+    return eventstore_env(database_url, Path("unused.sqlite"), pool_size)
+
+
+def creates_per_second(
+    database_url: str, count: int, concurrency: int = 32, pool_size: int | None = None
+) -> dict[str, float]:
+    """Creates/s, p50 and p99 of `count` creates, `concurrency` at a time, on
+    `database_url` — meant to be a fresh database of its own (see `fresh_creates`)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    app = BenchCampaigns(env=_env(database_url))
+    pool = service_pool_size() if pool_size is None else pool_size
+    app = BenchCampaigns(env=_env(database_url, pool))
     app.create(-1)  # tables and pool warm
     latencies: list[float] = []
 
@@ -80,3 +91,11 @@ def creates_per_second(database_url: str, count: int, concurrency: int = 32) -> 
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
     }
+
+
+def fresh_creates(
+    count: int, concurrency: int = 32, pool_size: int | None = None
+) -> dict[str, float]:
+    """`creates_per_second` on a PostgreSQL database created for it, dropped after."""
+    with postgres_database() as database_url:
+        return creates_per_second(database_url, count, concurrency, pool_size)

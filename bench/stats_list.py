@@ -39,6 +39,9 @@ from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
 
 ACCOUNT = "acc_bench"
+# The first campaign id of the filled rows (the campaign service numbers from 1,000,001:
+# a bench that fills the read model of a running stack passes ids of its own).
+FIRST_ID = 1_000_001
 GOAL_P99_MS = 50.0
 WORDS = ("Акция", "Распродажа", "Напоминание", "Опрос", "Скидки", "Доставка", "Запись",
          "Новости", "Clinic", "Sale")  # fmt: skip
@@ -46,7 +49,9 @@ STATUSES = (Status.FINISHED, Status.IN_PROGRESS, Status.STOPPED, Status.PAUSED, 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
-def _campaign(i: int) -> CampaignCreated:
+def _campaign(i: int, account: str | None = None, first_id: int = FIRST_ID) -> CampaignCreated:
+    """The i-th campaign: of `account` when given, else of ACCOUNT (nine in ten) and a few
+    other accounts."""
     options = CampaignOptions(
         name=f"{WORDS[i % len(WORDS)]} {WORDS[(i // 10) % len(WORDS)].lower()} №{i}",
         audio=TtsAudio(text="Привет") if i % 3 else FileAudio(file_id="upload/x"),
@@ -56,35 +61,41 @@ def _campaign(i: int) -> CampaignCreated:
         amd=i % 6 == 0,
     )  # fmt: skip
     return CampaignCreated(
-        campaign_id=1_000_001 + i, account_id=ACCOUNT if i % 10 else f"acc_other_{i % 7}",
+        campaign_id=first_id + i,
+        account_id=account or (ACCOUNT if i % 10 else f"acc_other_{i % 7}"),
         at=T0 + dt.timedelta(minutes=5 * i), options=options, account_tz="Europe/Moscow",
         phones=PhoneBaseRef(bucket="phone-bases", name="b", count=1000 + i % 500, sha256="b"),
     )  # fmt: skip
 
 
-def _fill(cur: Cursor, start: int, stop: int) -> None:
+def _fill(
+    cur: Cursor, start: int, stop: int, account: str | None = None, first_id: int = FIRST_ID
+) -> None:
     t = active_tables(cur)
-    rows = [created_row(_campaign(i)) for i in range(start, stop)]
+    rows = [created_row(_campaign(i, account, first_id)) for i in range(start, stop)]
     cur.executemany(INSERT_ROW.format(table=t.campaigns), rows)
     cur.executemany(
         f"UPDATE {t.campaigns} SET status = ? WHERE id = ?",
-        [(str(STATUSES[i % len(STATUSES)]), 1_000_001 + i) for i in range(start, stop, 3)],
+        [(str(STATUSES[i % len(STATUSES)]), first_id + i) for i in range(start, stop, 3)],
     )
-    recount_accounts(cur, t, {_campaign(i).account_id for i in range(start, min(start + 10, stop))})
+    accounts = {_campaign(i, account).account_id for i in range(start, min(start + 10, stop))}
+    recount_accounts(cur, t, accounts)
 
 
-def _queries(count: int) -> dict[str, ListCampaigns]:
+def _queries(
+    count: int, account: str = ACCOUNT, first_id: int = FIRST_ID
+) -> dict[str, ListCampaigns]:
     middle = T0 + dt.timedelta(minutes=5 * count // 2)
     return {
-        "first_page": ListCampaigns(account_id=ACCOUNT),
-        "page_100": ListCampaigns(account_id=ACCOUNT, page=100),
-        "search_name": ListCampaigns(account_id=ACCOUNT, q="распродажа опрос"),
-        "search_rare": ListCampaigns(account_id=ACCOUNT, q=f"№{count - 7}"),
-        "search_id": ListCampaigns(account_id=ACCOUNT, q=str(1_000_001 + count // 3)),
-        "status": ListCampaigns(account_id=ACCOUNT, statuses=[Status.ERROR, Status.PAUSED]),
-        "tags": ListCampaigns(account_id=ACCOUNT, tags=[Tag.SMART, Tag.RECORDING]),
+        "first_page": ListCampaigns(account_id=account),
+        "page_100": ListCampaigns(account_id=account, page=100),
+        "search_name": ListCampaigns(account_id=account, q="распродажа опрос"),
+        "search_rare": ListCampaigns(account_id=account, q=f"№{count - 7}"),
+        "search_id": ListCampaigns(account_id=account, q=str(first_id + count // 3)),
+        "status": ListCampaigns(account_id=account, statuses=[Status.ERROR, Status.PAUSED]),
+        "tags": ListCampaigns(account_id=account, tags=[Tag.SMART, Tag.RECORDING]),
         "dates": ListCampaigns(
-            account_id=ACCOUNT, created_from=middle, created_to=middle + dt.timedelta(days=3)
+            account_id=account, created_from=middle, created_to=middle + dt.timedelta(days=3)
         ),
     }
 

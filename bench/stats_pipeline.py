@@ -1,7 +1,8 @@
 """stats_pipeline: projection throughput of call events into the stats read models on
 PostgreSQL, next to a raw JetStream pull-consume (explicit acks, same batch size) of the
-same messages in the same run; then the rebuild's events/s next to a raw replay read of
-both streams. Finishes with the consistency check, so the figures are of a correct run.
+same messages in the same run; then the rebuild's events/s next to reading both streams
+with the rebuild's own reader, nothing applied (bench/raw.py `read_streams`). Finishes
+with the consistency check, so the figures are of a correct run.
 
 `uv run python -m bench.stats_pipeline [--quick]` prints the figures and writes
 bench/results/stats_pipeline.json.
@@ -175,7 +176,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 last_seq = int(info.state.last_seq)
                 raw_rate = await _raw_consume(js, last_seq)
                 projected = await _project(js, db, last_seq)
-                raw_read = (await raw.pull_consume(
+                raw_read = (await raw.read_streams(
                     server.url, (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
                 ))[1]  # fmt: skip
                 rebuilt = await rebuild(db, js)

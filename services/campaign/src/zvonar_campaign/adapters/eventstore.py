@@ -32,6 +32,7 @@ from zvonar_campaign.domain.stop_list import StopList
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef
 
 POSTGRES_SCHEMA = "campaign"
+DB_FUNCTIONS_KEYS = ("POSTGRES_ENABLE_DB_FUNCTIONS", "CAMPAIGNS_POSTGRES_ENABLE_DB_FUNCTIONS")
 _CORRELATION_KEY = "_correlation_id"
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stored_event_correlation", default=None
@@ -134,4 +135,9 @@ def eventstore_env(
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # Each insert takes the events table lock, so ids commit in their order. With
+        # database functions there is no lock: a reader (the relay) could see id 3 before
+        # id 2 commits and skip id 2 for ever. eventsourcing also reads os.environ, under
+        # the plain and the application-prefixed name: both are pinned here.
+        **{key: "n" for key in DB_FUNCTIONS_KEYS},
     }
