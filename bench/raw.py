@@ -70,14 +70,18 @@ async def publish_and_consume(
     out: multiprocessing.Queue[tuple[str, dict[str, Any]]] = context.Queue()
     processes = [
         context.Process(
-            target=_process_main, name="bench-raw-publisher", daemon=True,
+            target=_process_main,
+            name="bench-raw-publisher",
+            daemon=True,
             args=("publisher", (nats_url, root, count, payload, campaigns), barrier, out),
         ),
         context.Process(
-            target=_process_main, name="bench-raw-consumer", daemon=True,
+            target=_process_main,
+            name="bench-raw-consumer",
+            daemon=True,
             args=("consumer", (nats_url, stream, consumer, count), barrier, out),
         ),
-    ]  # fmt: skip
+    ]
     try:
         for process in processes:
             process.start()

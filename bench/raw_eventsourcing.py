@@ -41,11 +41,20 @@ class BenchCampaigns(Application[UUID]):
         campaign = BenchCampaign(
             name=f"raw {index}",
             account_id="acc_bench",
-            options={"speed": 800, "audio": {"kind": "tts", "text": "Здравствуйте!"},
-                     "record": False, "amd": False, "comment": ""},
-            base={"bucket": "phone-bases", "name": f"{index:064x}", "count": 10,
-                  "sha256": f"{index:064x}"},
-        )  # fmt: skip
+            options={
+                "speed": 800,
+                "audio": {"kind": "tts", "text": "Здравствуйте!"},
+                "record": False,
+                "amd": False,
+                "comment": "",
+            },
+            base={
+                "bucket": "phone-bases",
+                "name": f"{index:064x}",
+                "count": 10,
+                "sha256": f"{index:064x}",
+            },
+        )
         self.save(campaign)
         return campaign.id
 

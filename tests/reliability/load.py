@@ -44,8 +44,10 @@ def run_with_faults(
     quiet_after = time.monotonic() - started
     log = wait_for(
         lambda: (lg := call_log(stack)) and set(lg.finals) >= expected_finals and lg,
-        120, 1.0, "every number's final result in the call stream",
-    )  # fmt: skip
+        120,
+        1.0,
+        "every number's final result in the call stream",
+    )
     duplicated_calls = [cid for cid, n in log.call_ids.items() if n > 1]
     doubled_finals = [key for key, n in log.finals.items() if n > 1]
     assert not duplicated_calls, duplicated_calls[:10]
@@ -69,8 +71,10 @@ def run_with_faults(
     except AssertionError as exc:
         last = checks[-1]
         sizes = {cid: get(client, cid)["size"] for cid in ids}
-        raise AssertionError(f"{exc}\n--- sizes: {sizes}\n--- check stdout:\n{last.stdout[-3000:]}"
-                             f"\n--- check stderr:\n{last.stderr[-3000:]}") from None  # fmt: skip
+        raise AssertionError(
+            f"{exc}\n--- sizes: {sizes}\n--- check stdout:\n{last.stdout[-3000:]}"
+            f"\n--- check stderr:\n{last.stderr[-3000:]}"
+        ) from None
 
     def settled(cid: int) -> dict[str, int] | None:
         size: dict[str, int] = get(client, cid)["size"]

@@ -84,14 +84,17 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
     wait_status(client, loan["id"], "clarification", timeout=90)
     part = wait_for(
         lambda: next(
-            (c for c in client.get("/api/v1/campaigns").json()["items"]
-             if c["parent_id"] == smart["id"]),
+            (
+                c
+                for c in client.get("/api/v1/campaigns").json()["items"]
+                if c["parent_id"] == smart["id"]
+            ),
             None,
         ),
         60,
         0.5,
         "the smart part's row",
-    )  # fmt: skip
+    )
 
     context = browser.new_context(
         base_url=stack.base_url, viewport={"width": 1366, "height": 768}, locale="ru-RU"

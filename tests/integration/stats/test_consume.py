@@ -54,9 +54,14 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
         return await second.apply_call_events(batch)
 
     def start_second() -> asyncio.Task[None]:
-        reader = consume(js, stream=subjects.CALL_EVENTS_STREAM,
-                         durable=stats.settings.call_durable, position=second.call_seq,
-                         apply=flaky, batch=stats.settings.batch_size)  # fmt: skip
+        reader = consume(
+            js,
+            stream=subjects.CALL_EVENTS_STREAM,
+            durable=stats.settings.call_durable,
+            position=second.call_seq,
+            apply=flaky,
+            batch=stats.settings.batch_size,
+        )
         return asyncio.create_task(reader)
 
     task = start_second()
@@ -65,10 +70,14 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
         for n in range(NUMBERS):
             answered = n % 3 != 0
             for offset in (0, 1):
-                await feed.calls(feed.call(
-                    f"+7916{offset}{n:06d}", "answered" if answered else "no_answer",
-                    offset=offset, cost="0.10" if answered else "0.00",
-                ))  # fmt: skip
+                await feed.calls(
+                    feed.call(
+                        f"+7916{offset}{n:06d}",
+                        "answered" if answered else "no_answer",
+                        offset=offset,
+                        cost="0.10" if answered else "0.00",
+                    )
+                )
             if n % 60 == 30:
                 # Cancelled halfway through whatever it was doing, then started again.
                 task.cancel()
@@ -78,8 +87,9 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
             if n % 100 == 50:
                 # The server loses the durable consumer both instances share.
                 with contextlib.suppress(Exception):
-                    await js.delete_consumer(subjects.CALL_EVENTS_STREAM,
-                                             stats.settings.call_durable)  # fmt: skip
+                    await js.delete_consumer(
+                        subjects.CALL_EVENTS_STREAM, stats.settings.call_durable
+                    )
                     deleted += 1
         last = (await js.stream_info(subjects.CALL_EVENTS_STREAM)).state.last_seq
 
@@ -112,8 +122,11 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
     first = feed.call("+79160000001", cost="0.10")
     bad = msgspec.structs.replace(first, campaign_id=2**70, call_id=f"{2**70}-{feed.base}-x-1")
     await feed.calls(first)
-    ack = await js.publish(subjects.call_event_subject(bad.campaign_id, "CallCompleted"),
-                           encode(bad), headers={subjects.MSG_ID_HEADER: bad.call_id})  # fmt: skip
+    ack = await js.publish(
+        subjects.call_event_subject(bad.campaign_id, "CallCompleted"),
+        encode(bad),
+        headers={subjects.MSG_ID_HEADER: bad.call_id},
+    )
     try:
         await feed.calls(feed.call("+79160000002", cost="0.10"))
 

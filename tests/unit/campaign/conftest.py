@@ -36,8 +36,14 @@ def options(**changes: object) -> CampaignOptions:
 
 
 def new_campaign(number: int = 1_000_001, **changes: object) -> Campaign:
-    return Campaign(campaign_id=number, account_id="acc_1", account_tz="Europe/Moscow",
-                    options=options(**changes), phones=PHONES, copied_from=None)  # fmt: skip
+    return Campaign(
+        campaign_id=number,
+        account_id="acc_1",
+        account_tz="Europe/Moscow",
+        options=options(**changes),
+        phones=PHONES,
+        copied_from=None,
+    )
 
 
 # How to bring a fresh campaign to each status, through allowed moves only.

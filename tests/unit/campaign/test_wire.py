@@ -71,9 +71,14 @@ def test_fields_are_carried_over(make_campaign: Callable[..., Campaign]) -> None
     assert created.options == campaign.options and created.phones == campaign.phones
     assert (created.account_tz, created.copied_from) == ("Europe/Moscow", None)
     assert moderated == wire.CampaignModerated(
-        campaign_id=1_000_001, account_id="acc_1", at=moderated.at, decision="rejected",
-        decided_by="moderator", status=Status.REJECTED, reason="азартные игры",
-    )  # fmt: skip
+        campaign_id=1_000_001,
+        account_id="acc_1",
+        at=moderated.at,
+        decision="rejected",
+        decided_by="moderator",
+        status=Status.REJECTED,
+        reason="азартные игры",
+    )
 
 
 def test_stop_list_events_map_and_its_opening_event_stays_inside() -> None:

@@ -236,9 +236,11 @@ class FakeServices:
             items = [i for i in items if i.state == request.state]
         start = (request.page - 1) * request.per_page
         return WebhookDeliveryPage(
-            items=items[start : start + request.per_page], total=len(items),
-            page=request.page, per_page=request.per_page,
-        )  # fmt: skip
+            items=items[start : start + request.per_page],
+            total=len(items),
+            page=request.page,
+            per_page=request.per_page,
+        )
 
     def clarify(self, campaign_id: int) -> None:
         view, options = self.campaigns[campaign_id]

@@ -106,8 +106,9 @@ async def test_a_request_over_the_servers_max_payload_is_refused_and_not_sent(
     backend = Backend(small_nats, command_timeout=5.0, query_timeout=5.0)
     overhead = len(encode(SetComment(account_id="acc_a", campaign_id=1_000_001, text="")))
     # The correlation id is the header: 16 bytes of payload room are less than it takes.
-    comment = SetComment(account_id="acc_a", campaign_id=1_000_001,
-                         text="x" * (SMALL_MAX_PAYLOAD - overhead - 16))  # fmt: skip
+    comment = SetComment(
+        account_id="acc_a", campaign_id=1_000_001, text="x" * (SMALL_MAX_PAYLOAD - overhead - 16)
+    )
     assert len(encode(comment)) <= SMALL_MAX_PAYLOAD
     with correlation_scope("c" * 32), pytest.raises(ApiError) as refused:
         await backend.command(comment)

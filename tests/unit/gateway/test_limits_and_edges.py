@@ -77,8 +77,12 @@ async def test_json_nested_too_deeply_is_400_not_500(
     deep = b"[" * 5000 + b"]" * 5000
     bodies = [deep, b'{"phones": ' + deep + b', "audio": {"kind": "tts", "text": "x"}}']
     # The campaign route decodes by hand; the others through Litestar's typed bodies.
-    routes = [("POST", "/api/v1/campaigns"), ("POST", "/api/v1/stop-list"),
-              ("PATCH", "/api/v1/me"), ("POST", "/api/v1/campaigns/delete")]  # fmt: skip
+    routes = [
+        ("POST", "/api/v1/campaigns"),
+        ("POST", "/api/v1/stop-list"),
+        ("PATCH", "/api/v1/me"),
+        ("POST", "/api/v1/campaigns/delete"),
+    ]
     for method, path in routes:
         for body in bodies:
             answer = await client.request(method, path, content=body, headers=json_headers)

@@ -83,8 +83,9 @@ class LiveGateway:
         app = create_app(settings=settings_, backend=backend, accounts=accounts)
         import uvicorn
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on")  # fmt: skip
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on"
+        )
         self.server = EmbeddedServer(config)
         task = asyncio.create_task(self.server.serve())
         while not self.server.started and not task.done():  # noqa: ASYNC110

@@ -181,8 +181,9 @@ def test_every_rule_of_the_create_body_has_a_russian_text() -> None:
     window = dict(raw, window={"days": ["mon", "mon"], "from": "22:00", "to": "08:00"})
     body2, _ = convert_body(window)
     assert body2 is not None
-    details += check_rules(body2, now=dt.datetime.now(dt.UTC), phone_number=lambda _: None,
-                           require_phones=True)  # fmt: skip
+    details += check_rules(
+        body2, now=dt.datetime.now(dt.UTC), phone_number=lambda _: None, require_phones=True
+    )
     assert len(details) >= 10
     for item in details:
         said = field_error(item["field"], item["message"], "ru")

@@ -174,14 +174,16 @@ async def bootstrap(
     expose_gauges(deps, settings.carrier)
     outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
     webhooks = WebhookSender(
-        db, deps.secrets, deps.webhook_wakeup,
+        db,
+        deps.secrets,
+        deps.webhook_wakeup,
         timeout_s=settings.webhook_timeout_s,
         base_delay_s=settings.webhook_retry_first_s,
         max_delay_s=settings.webhook_retry_max_s,
         give_up_after_s=settings.webhook_give_up_s,
         concurrency=settings.webhook_concurrency,
         allow_private=settings.webhook_allow_private,
-    )  # fmt: skip
+    )
     return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 
 

@@ -150,10 +150,14 @@ async def watch_lag(
     its pending and unacknowledged counts into the consumer-lag gauges. A consumer that
     cannot be asked keeps its last values (NATS down: `up` and the logs say so)."""
     gauges = [
-        (stream, durable, CONSUMER_LAG.labels(stream, durable),
-         CONSUMER_ACK_PENDING.labels(stream, durable))
+        (
+            stream,
+            durable,
+            CONSUMER_LAG.labels(stream, durable),
+            CONSUMER_ACK_PENDING.labels(stream, durable),
+        )
         for stream, durable in durables
-    ]  # fmt: skip
+    ]
     while True:
         for stream, durable, lag, ack_pending in gauges:
             # consumer_info awaits through 3.11's wait_for, which can swallow a stop.
@@ -214,8 +218,10 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
             broker, watch = await until_stopped(stop, connect_broker(settings))
         except (NatsRefused, SettingsError) as exc:
             # One line saying why, and the status a supervisor leaves alone.
-            log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
-                      error=str(exc))  # fmt: skip
+            log.error(
+                "nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                error=str(exc),
+            )
             raise SystemExit(EXIT_CONFIG) from None
         started.broker = broker
         await until_stopped(
@@ -258,8 +264,11 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     failed = [t for t in done if t not in (waiter, closed) and t.exception() is not None]
     lost = closed in done and waiter not in done
     if lost:
-        log.error("nats_connection_closed", reason=watch.reason or "closed by the server",
-                  last_error=repr(broker.connection.last_error))  # fmt: skip
+        log.error(
+            "nats_connection_closed",
+            reason=watch.reason or "closed by the server",
+            last_error=repr(broker.connection.last_error),
+        )
     closed.cancel()
     for task in tasks:
         task.cancel()

@@ -42,15 +42,18 @@ def register_consumer(
         try:
             event = decode(msg.body, CampaignCreated)
         except msgspec.DecodeError as exc:
-            log.error("malformed_campaign_created", subject=msg.raw_message.subject,
-                      error=str(exc))  # fmt: skip
+            log.error("malformed_campaign_created", subject=msg.raw_message.subject, error=str(exc))
             raise RejectMessage() from exc
         try:
             await moderate_new_campaign(event, deps)
         except CampaignServiceUnavailable as exc:
             delay = backoff(retry_delay, msg.raw_message.metadata.num_delivered or 1)
-            log.warning("campaign_service_unavailable", campaign_id=event.campaign_id,
-                        error=str(exc), retry_in=delay)  # fmt: skip
+            log.warning(
+                "campaign_service_unavailable",
+                campaign_id=event.campaign_id,
+                error=str(exc),
+                retry_in=delay,
+            )
             raise NackMessage(delay=delay) from exc
 
 
