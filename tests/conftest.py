@@ -93,3 +93,24 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     path = root / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_NEEDS_SERVERS = {"nats_server", "nats_url", "nc", "pg_database_factory", "stack"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The folder says what a test needs: tests/integration and tests/e2e are marked so
+    (`-m "not integration"` runs without servers), and a test under tests/unit that asks for
+    a server is a mistake, refused at collection."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        parts = item.path.resolve().relative_to(tests).parts
+        if parts[0] in ("integration", "e2e"):
+            item.add_marker(parts[0])
+        elif parts[0] == "unit":
+            wanted = _NEEDS_SERVERS & set(getattr(item, "fixturenames", ()))
+            if wanted:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is a unit test but uses {sorted(wanted)}: move it to "
+                    "tests/integration"
+                )

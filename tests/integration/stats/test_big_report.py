@@ -21,8 +21,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from tests.integration.gateway_api.conftest import make_settings
 from tests.integration.stats.conftest import T0, Feed, Running
-from tests.unit.gateway.conftest import make_settings
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import queries as q
 from zvonar_contracts.subjects import RECORDINGS_BUCKET

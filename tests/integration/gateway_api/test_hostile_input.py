@@ -13,7 +13,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from tests.unit.gateway.conftest import FakeServices, make_settings
+from tests.integration.gateway_api.conftest import FakeServices, make_settings
 from zvonar_contracts.commands import CreateCampaign
 from zvonar_contracts.subjects import PHONE_BASES_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore

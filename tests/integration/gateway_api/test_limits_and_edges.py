@@ -8,7 +8,7 @@ import httpx
 import msgspec
 from nats.aio.client import Client
 
-from tests.unit.gateway.conftest import FakeServices
+from tests.integration.gateway_api.conftest import FakeServices
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.domain.storable import nul_fields
 from zvonar_gateway.http.app import create_app

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from tests.unit.gateway.conftest import FakeServices, start_doubles
+from tests.integration.gateway_api.conftest import FakeServices, start_doubles
 from zvonar_contracts.codec import encode
 from zvonar_contracts.commands import AddToStopList, CreateCampaign, SetComment
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
