@@ -44,7 +44,7 @@ def open_store(
     tables = Tables(db)
     # Creates the schema on PostgreSQL before eventsourcing puts its tables in it.
     tables.create_sync()
-    env = eventstore_env(database_url, sqlite_path, pool_size)  # type: ignore[arg-type]
+    env = eventstore_env(database_url, sqlite_path, pool_size)
     app = Campaigns(env=env)
     return Store(app=app, tables=tables, db=db)
 

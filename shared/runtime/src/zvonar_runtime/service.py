@@ -78,7 +78,7 @@ def consumer_metrics(label: str) -> _ConsumerMetrics:
     return found
 
 
-class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class CorrelationMiddleware(BaseMiddleware):
     """Binds the incoming message's correlation id to the log context while it is handled,
     stamps the current one on everything published meanwhile, and counts the outcome."""
 

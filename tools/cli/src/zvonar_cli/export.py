@@ -226,7 +226,7 @@ class Privacy:
 
     def scrub(self, type_name: str, record: dict[str, Any]) -> dict[str, Any]:
         """The event's builtins, secrets gone, URLs without credentials, phones hashed."""
-        clean = _without_secrets(record)
+        clean: dict[str, Any] = _without_secrets(record)
         if self.include_phones:
             return clean
         for field_name in PHONE_BEARING_FIELDS.get(type_name, ()):

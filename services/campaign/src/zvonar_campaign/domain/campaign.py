@@ -161,7 +161,7 @@ class Campaign(Aggregate):
         until: dt.datetime | None
 
     @staticmethod
-    def create_id(campaign_id: int, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(campaign_id: int, **_: Any) -> UUID:
         return campaign_uuid(campaign_id)
 
     @event(Created)

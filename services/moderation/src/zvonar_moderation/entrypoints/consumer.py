@@ -59,4 +59,4 @@ def register_consumer(
 
 def backoff(base: float, delivered: int, ceiling: float = MAX_RETRY_DELAY) -> float:
     """Delay before the next delivery: doubles with each failed one, up to `ceiling`."""
-    return min(base * 2 ** min(delivered - 1, 16), ceiling)
+    return min(base * 2.0 ** min(delivered - 1, 16), ceiling)

@@ -74,7 +74,7 @@ async def _decide(
         campaign_id=cid,
         decision=decision,
         decided_by="moderator",
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
     )
     ok = await backend.command(command)
     detail = await read_detail(
