@@ -10,8 +10,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import psycopg
 
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
@@ -41,7 +45,7 @@ async def nc(nats_url: str) -> AsyncIterator[object]:
     await client.close()
 
 
-def _pg_admin_connection():  # type: ignore[no-untyped-def]
+def _pg_admin_connection() -> psycopg.Connection[tuple[Any, ...]]:
     import psycopg
 
     try:
@@ -90,7 +94,8 @@ def pg_url(pg_database_factory: Callable[[], str]) -> str:
 def output_dir(request: pytest.FixtureRequest) -> Path:
     """Where a test leaves artefacts (screenshots, logs): test-output/<test name>/."""
     root = Path(__file__).resolve().parent.parent / "test-output"
-    path = root / request.node.name.replace("/", "_")
+    name: str = request.node.name
+    path = root / name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -5,6 +5,7 @@ some service — with the call counters moving once calls are made."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def test_a_request_id_travels_from_the_gateway_log_to_the_stats_log(stack: Stack
     wait_status(client, response.json()["id"], "finished")
     for service in ("gateway", "campaign", "stats"):
         lines = wait_for(
-            lambda s=service: _lines_with(stack, s, request_id),
+            functools.partial(_lines_with, stack, service, request_id),
             20,
             0.2,
             f"the request id in the {service} log",
@@ -121,8 +122,11 @@ def test_every_metric_of_the_dashboard_and_the_alerts_is_exposed(stack: Stack) -
             series = sample_values(_scrape(stack, s), "zvonar_consumer_lag_messages")
             return {(dict(labels)["stream"], dict(labels)["consumer"]) for labels in series}
 
+        def gauges_present(s: str = service, c: set[tuple[str, str]] = consumers) -> bool:
+            return c <= lag_series(s)
+
         wait_for(
-            lambda s=service, c=consumers: c <= lag_series(s),
+            gauges_present,
             60,
             0.5,
             f"the consumer-lag gauges of {service}",
@@ -133,9 +137,14 @@ def test_every_metric_of_the_dashboard_and_the_alerts_is_exposed(stack: Stack) -
         0.2,
         "the relay to have caught up",
     )
-    finished_campaigns = lambda: _total(  # noqa: E731
-        _scrape(stack, "stats"), "zvonar_campaigns", lambda labels: labels["status"] == "finished"
-    )
+
+    def finished_campaigns() -> float:
+        return _total(
+            _scrape(stack, "stats"),
+            "zvonar_campaigns",
+            lambda labels: labels["status"] == "finished",
+        )
+
     wait_for(lambda: finished_campaigns() >= 1, 60, 0.5, "a finished campaign in the gauge")
 
     exposed: set[str] = set()

@@ -388,7 +388,8 @@ def test_negative_and_enormous_speeds(api_stack: Stack, client: httpx.Client, sp
         assert any("speed" in str(detail) for detail in error["details"]), error
 
 
-WRONG_TYPES: list[dict[str, Any]] = [
+# Whole bodies of the wrong type too: a list, a string, null.
+WRONG_TYPES: list[dict[str, Any] | list[dict[str, Any]] | str | None] = [
     {"phones": "+79161234567", "audio": TTS},
     {"phones": [79161234567], "audio": TTS},
     {"phones": [["+79161234567"]], "audio": TTS},

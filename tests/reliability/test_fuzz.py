@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.e2e.helpers import create, get
+from tests.openapi_operations import operations_of
 from tests.reliability.load import record
 from tests.reliability.test_bad_input import snapshot, stored_objects
 from tests.stack import Stack, wait_for
@@ -98,7 +99,7 @@ class Fuzzer:
 
     def run(self, examples: int) -> None:
         api = schemathesis.openapi.from_url(f"{self.stack.base_url}/schema/openapi.json")
-        operations = [result.ok() for result in api.get_all_operations()]
+        operations = operations_of(api)
         assert len(operations) > 15
         for operation in operations:
             for mode, checks in (
@@ -340,7 +341,7 @@ class HostileFuzzer:
     def run(self, examples: int) -> None:
         api = schemathesis.openapi.from_url(f"{self.stack.base_url}/schema/openapi.json")
         picks = st.integers(0, 1_000)
-        for operation in [result.ok() for result in api.get_all_operations()]:
+        for operation in operations_of(api):
             if operation.path in KEY_PATHS:
                 continue
             cases = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)

@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, get, wait_status
-from tests.e2e.web.pages import account, expect_status, future, row, shot, sign_in
+from tests.e2e.web.pages import (
+    account,
+    expect_status,
+    future,
+    native_dialogs,
+    row,
+    shot,
+    sign_in,
+)
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
@@ -306,8 +314,7 @@ def test_stop_asks_first(page: Any, stack: Stack, output_dir: Path) -> None:
     page.set_viewport_size(LAPTOP)
     sign_in(page, key)
     expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
-    native: list[str] = []
-    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    native = native_dialogs(page)
     stops: list[str] = []
     page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/do/stop") else None)
     menu = row(page, campaign["id"]).locator("details.menu")

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, wait_status
-from tests.e2e.web.pages import account, future, row, sign_in
+from tests.e2e.web.pages import account, future, native_dialogs, row, sign_in
 from tests.e2e.web.test_web_issue18 import no_english
 from tests.stack import Stack, wait_for
 
@@ -101,8 +101,7 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
     )
     context.set_default_timeout(30_000)
     page = context.new_page()
-    native: list[str] = []
-    page.on("dialog", lambda d: (native.append(d.message), d.dismiss()))
+    native = native_dialogs(page)
     sign_in(page, key)
     for lang in ("ru", "en"):
         if lang == "en":

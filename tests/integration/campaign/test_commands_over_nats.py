@@ -222,9 +222,9 @@ class CommandsOverNats:
             b'{"phones": ["+79161234567"]}',
             b'{"phones": ["+79161234567"], "account_id": ""}',
         ]
-        for body in stopped:
+        for raw in stopped:
             msg = await service.nc.request(
-                subjects.campaign_command_subject("AddToStopList"), body, timeout=5
+                subjects.campaign_command_subject("AddToStopList"), raw, timeout=5
             )
             refused(decode_command_reply(msg.data), "validation")
         # Another account's command on it is as if it did not exist.
@@ -341,15 +341,15 @@ class CommandsOverNats:
         got = [
             (
                 m.headers[subjects.MSG_ID_HEADER],
-                m.subject,  # type: ignore[index]
+                m.subject,
                 decode_campaign_stream_event(m.data),
             )
             for m in messages
         ]
         assert got == expected  # in log order, each once
-        positions = [int(m.headers[subjects.POSITION_HEADER]) for m in messages]  # type: ignore[index]
+        positions = [int(m.headers[subjects.POSITION_HEADER]) for m in messages]
         assert positions == sorted(set(positions))
-        assert messages[0].headers[subjects.CORRELATION_HEADER] == "corr-create"  # type: ignore[index]
+        assert messages[0].headers[subjects.CORRELATION_HEADER] == "corr-create"
         assert await service.store.tables.relay_position() == stored[-1].id
 
     @pytest.fixture(autouse=True)
@@ -388,13 +388,14 @@ async def test_on_postgres_a_relay_elsewhere_wakes_on_notify_not_on_its_poll(
         async with campaign_service(pg_url, unused, relay=False) as commands:
 
             async def listening() -> bool:
-                return relay_side.relay.nudges > 0  # the listener nudges once it listens
+                return bool(relay_side.relay.nudges > 0)  # the listener nudges once it listens
 
             await wait_for(listening)
             reply = ok(await commands.send(create("Слушатель")))
 
             async def relayed() -> list[Any]:
-                return await read_stream()
+                messages: list[Any] = await read_stream()
+                return messages
 
             (msg,) = await wait_for(relayed, timeout=5)
             assert msg.headers[subjects.POSITION_HEADER] == str(reply.position)

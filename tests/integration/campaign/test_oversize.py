@@ -125,7 +125,7 @@ async def test_a_stored_event_that_cannot_be_read_is_parked(
         def corrupt() -> int:
             # The Created event as stored, with lead words the contract no longer allows.
             words = msgspec.to_builtins(WordsIvr(lead_words=["да"] * 30))
-            with app.recorder.datastore.transaction(commit=True) as cur:  # type: ignore[attr-defined]
+            with app.recorder.datastore.transaction(commit=True) as cur:
                 cur.execute("SELECT rowid, state FROM stored_events ORDER BY rowid DESC LIMIT 1")
                 rowid, state = cur.fetchone()
                 data = msgspec.json.decode(state)

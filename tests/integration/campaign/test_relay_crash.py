@@ -124,7 +124,7 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
         relay_process(CAMPAIGN_RELAY_BATCH_SIZE="500", CAMPAIGN_RELAY_RECORD_DELAY="0")
 
         async def caught_up() -> bool:
-            return await service.store.tables.relay_position() == stored[-1].id
+            return bool(await service.store.tables.relay_position() == stored[-1].id)
 
         await wait_for(caught_up, timeout=45)
         messages = await read_stream()

@@ -99,7 +99,8 @@ async def private_ok(
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
     )
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types
+        base_url="http://gateway",
     ) as http:
         yield http
 
@@ -161,7 +162,7 @@ async def test_date_bounds_past_the_ends_of_the_calendar_are_422(
 
 
 async def phone_bases(nc: Client) -> set[str]:
-    store = await nc.jetstream().object_store(PHONE_BASES_BUCKET)  # type: ignore[attr-defined]
+    store = await nc.jetstream().object_store(PHONE_BASES_BUCKET)
     try:
         return {info.name for info in await store.list() if not info.deleted}
     except NotFoundError:
@@ -216,7 +217,8 @@ async def page(
         extra_handlers=WEB_HANDLERS,
     )
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types
+        base_url="http://gateway",
     ) as http:
         yield http
 

@@ -25,7 +25,7 @@ def tts(text: str, name: str = "Акция") -> CampaignOptions:
 
 async def consumer_settled(nc: Client, durable: str) -> bool:
     info = await nc.jetstream().consumer_info(CAMPAIGN_EVENTS_STREAM, durable)
-    return info.num_pending == 0 and info.num_ack_pending == 0
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 async def test_each_kind_of_campaign_gets_its_decision(

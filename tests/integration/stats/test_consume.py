@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +47,7 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     await second.open()
     applied = {"batches": 0, "failed": 0}
 
-    async def flaky(batch: list[Envelope]) -> object:
+    async def flaky(batch: Sequence[Envelope]) -> object:
         if rng.random() < 0.3:
             applied["failed"] += 1
             raise RuntimeError("injected: the database went away mid-batch")
@@ -94,7 +95,7 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
         last = (await js.stream_info(subjects.CALL_EVENTS_STREAM)).state.last_seq
 
         async def caught_up() -> bool:
-            return await stats.app.projector.call_seq() >= last
+            return bool(await stats.app.projector.call_seq() >= last)
 
         await eventually(caught_up, timeout=60)  # the tail may wait out a failed nak delay
     finally:
@@ -106,11 +107,11 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     assert await find_differences(stats.app.db, js) == []
     for offset in (0, 1):
         reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(offset), account_id=None))
-        answered = sum(1 for n in range(NUMBERS) if n % 3 != 0)
+        answered_calls = sum(1 for n in range(NUMBERS) if n % 3 != 0)
         assert reply.campaign.size == Size(
-            total=NUMBERS, answered=answered, not_answered=NUMBERS - answered
+            total=NUMBERS, answered=answered_calls, not_answered=NUMBERS - answered_calls
         )
-        assert reply.campaign.cost == Decimal("0.10") * answered
+        assert reply.campaign.cost == Decimal("0.10") * answered_calls
 
 
 async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(

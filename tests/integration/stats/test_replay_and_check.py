@@ -56,7 +56,7 @@ async def settled(feed: Any, position: int, report_rows: int) -> None:
             q.GetReport(campaign_id=feed.cid(0), account_id=feed.account, per_page=1000)
         )
         other = await feed.ask(q.GetReport(campaign_id=feed.cid(2), account_id=feed.account))
-        return reply.total == report_rows and other.total == 1
+        return bool(reply.total == report_rows and other.total == 1)
 
     await feed.eventually(complete)
 
@@ -78,7 +78,7 @@ async def test_duplicates_and_redelivery_change_nothing(stats: Any, feed: Any, n
 
     async def calls_applied() -> bool:
         dump = await stats.dump()
-        return {row[0]: row[1] for row in dump["checkpoints"]}["call"] >= calls_seq
+        return bool({row[0]: row[1] for row in dump["checkpoints"]}["call"] >= calls_seq)
 
     await feed.eventually(calls_applied)
     after = await stats.dump()
@@ -129,7 +129,7 @@ async def test_rebuild_gives_identical_tables_and_the_service_follows(
 
     async def moved() -> bool:
         reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(2), account_id=feed.account))
-        return reply.campaign.cost == Decimal("0.10")
+        return bool(reply.campaign.cost == Decimal("0.10"))
 
     await feed.eventually(moved)
     view = await feed.ask(q.GetCampaign(campaign_id=feed.cid(2), account_id=feed.account))

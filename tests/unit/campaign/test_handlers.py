@@ -17,6 +17,7 @@ import stamina
 from eventsourcing.persistence import IntegrityError
 
 from zvonar_campaign.bootstrap import Store, build_deps, open_store
+from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
 from zvonar_campaign.service_layer.errors import Conflict
 from zvonar_campaign.service_layer.messagebus import handle
@@ -180,13 +181,15 @@ async def test_a_key_reserved_by_a_request_that_died_before_storing_is_completed
 async def test_a_refused_command_stores_nothing(deps: Deps, store: Store) -> None:
     created = await ok(create(), deps)
     n = created.campaign.campaign_id  # type: ignore[union-attr]
-    mine = {"account_id": "acc_1", "campaign_id": n}
     for command, code in (
-        (c.FinishCampaign(**mine), "invalid_transition"),
-        (c.SetComment(**mine, text="я" * 1001), "validation"),
+        (c.FinishCampaign(account_id="acc_1", campaign_id=n), "invalid_transition"),
+        (c.SetComment(account_id="acc_1", campaign_id=n, text="я" * 1001), "validation"),
         (c.PauseCampaign(campaign_id=n, account_id="acc_2"), "not_found"),
         (c.PauseCampaign(campaign_id=n, account_id=""), "validation"),
-        (c.StartSmartPart(**mine, part=1, phone_count=1), "invalid_transition"),
+        (
+            c.StartSmartPart(account_id="acc_1", campaign_id=n, part=1, phone_count=1),
+            "invalid_transition",
+        ),
     ):
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == code, command
@@ -207,7 +210,7 @@ async def test_a_long_history_is_loaded_from_a_snapshot(deps: Deps, store: Store
         await ok(c.SetComment(account_id="acc_1", campaign_id=n, text=f"#{i}"), deps)
     snapshots = list(store.app.snapshots.get(campaign_uuid(n)))  # type: ignore[union-attr]
     assert [s.originator_version for s in snapshots] == [50]
-    loaded = store.app.repository.get(campaign_uuid(n))
+    loaded: Campaign = store.app.repository.get(campaign_uuid(n))
     assert (loaded.version, loaded.user_comment, loaded.phones) == (61, "#59", BIG_BASE)
 
 
@@ -226,7 +229,7 @@ async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) 
 async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: Deps) -> None:
     """The campaign service checks the contract's declared lengths itself, not only when a
     command is decoded from the wire: nothing over them is ever stored."""
-    over = [
+    over: list[tuple[dict[str, Any], str]] = [
         ({"name": "n" * 201}, "name"),
         ({"comment": "c" * 1001}, "comment"),
         ({"audio": TtsAudio(text="t" * 5001)}, "audio.text"),

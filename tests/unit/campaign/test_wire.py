@@ -67,7 +67,7 @@ def test_fields_are_carried_over(make_campaign: Callable[..., Campaign]) -> None
     campaign = make_campaign()
     campaign.moderate("rejected", "moderator", "азартные игры", False)
     created, moderated = (to_wire(e) for e in campaign.collect_events())
-    assert isinstance(created, wire.CampaignCreated)
+    assert isinstance(created, wire.CampaignCreated) and moderated is not None
     assert created.options == campaign.options and created.phones == campaign.phones
     assert (created.account_tz, created.copied_from) == ("Europe/Moscow", None)
     assert moderated == wire.CampaignModerated(

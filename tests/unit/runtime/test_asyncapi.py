@@ -169,7 +169,8 @@ def test_messages_declare_the_headers_their_senders_set() -> None:
     messages = document["components"]["messages"]
 
     def headers(name: str) -> dict[str, Any]:
-        return _resolve(document, messages[name]["headers"]["$ref"])
+        resolved: dict[str, Any] = _resolve(document, messages[name]["headers"]["$ref"])
+        return resolved
 
     created = headers("CampaignCreated")
     assert set(created["required"]) == {subjects.MSG_ID_HEADER, subjects.POSITION_HEADER}

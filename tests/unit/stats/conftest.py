@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from zvonar_contracts import campaign_events as ev
-from zvonar_contracts.call_events import CallCompleted, call_id_of
+from zvonar_contracts.call_events import CallCompleted, Outcome, call_id_of
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import (
     CampaignOptions,
@@ -65,7 +65,7 @@ def event(kind: type, campaign_id: int, account: str = ACCOUNT, **fields: Any) -
 def call(
     campaign_id: int,
     phone: str,
-    outcome: str = "answered",
+    outcome: Outcome = "answered",
     *,
     attempt: int = 1,
     part: int = 0,
@@ -84,7 +84,7 @@ def call(
         attempt=attempt,
         started_at=T0,
         outcome=outcome,
-        duration_s=3.5,  # type: ignore[arg-type]
+        duration_s=3.5,
         cost=Decimal(cost),
         lead=lead,
         final=final,
