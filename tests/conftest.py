@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    import psycopg
-
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
+
+if TYPE_CHECKING:
+    import psycopg
 
 PG_ADMIN_URL = os.environ.get("ZVONAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
