@@ -169,7 +169,7 @@ class Running:
         self.js = self._nc.jetstream()
         await ensure_jetstream(self._nc.jetstream())
         self.app, resources = await bootstrap(self._nc, self.settings)
-        self._tasks = [asyncio.create_task(job()) for job in resources.background]  # type: ignore[arg-type]
+        self._tasks = [asyncio.create_task(job()) for job in resources.background]
         self._close = resources.close
         return self.app
 

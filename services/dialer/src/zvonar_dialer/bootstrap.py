@@ -204,7 +204,7 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
     await broker.start()
     resources = dialer.resources()
     tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(job(), name=getattr(job, "__qualname__", None))  # type: ignore[arg-type]
+        asyncio.create_task(job(), name=getattr(job, "__qualname__", None))
         for job in resources.background
     ]
     try:
@@ -217,6 +217,10 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
         for close in reversed(resources.close):
             await bounded(close, getattr(close, "__qualname__", repr(close)), STOP_STEP_S)
         # A background job that had failed before the stop fails the run, as it did.
-        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        failed = [
+            error
+            for t in tasks
+            if t.done() and not t.cancelled() and (error := t.exception()) is not None
+        ]
         if failed:
-            raise failed[0].exception()  # type: ignore[misc]
+            raise failed[0]

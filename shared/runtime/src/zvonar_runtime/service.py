@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +108,7 @@ class CorrelationMiddleware(BaseMiddleware):
 @dataclass
 class Resources:
     checks: dict[str, Check] = field(default_factory=dict)
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # (stream, durable) pairs whose pending counts feed the consumer-lag gauges
     durables: list[tuple[str, str]] = field(default_factory=list)
@@ -250,13 +250,10 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     if settings.monitor_port:
         monitor = Monitor(settings.monitor_host, settings.monitor_port, ready)
         await monitor.start()
-    jobs: list[Callable[[], Awaitable[None]]] = list(resources.background)
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = list(resources.background)
     if resources.durables:
         jobs.append(lambda: watch_lag(broker.connection.jetstream(), resources.durables))
-    tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(job())  # type: ignore[arg-type]
-        for job in jobs
-    ]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in jobs]
     log.info("ready", instance=settings.instance_id, nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
     closed = asyncio.create_task(watch.closed.wait())

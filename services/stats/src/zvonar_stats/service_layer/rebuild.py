@@ -108,7 +108,11 @@ async def _replay(
     start = (await db.run(lambda cur: read_checkpoint(cur, new, key))).seq + 1
     events = 0
     async for envelopes in read_ahead(read_stream(js, stream, start=start, batch=batch)):
-        await db.run(lambda cur, e=envelopes: apply(cur, new, e))  # type: ignore[misc]
+
+        def apply_batch(cur: Cursor, batch: Sequence[Envelope] = envelopes) -> Checkpoint:
+            return apply(cur, new, batch)
+
+        await db.run(apply_batch)
         events += len(envelopes)
         if on_progress is not None:
             on_progress(len(envelopes))
