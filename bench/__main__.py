@@ -84,9 +84,12 @@ async def _timed(name: str, goal: str, step: Callable[[], Awaitable[Result]]) ->
         result = Result.failed(name, name, goal, f"{type(exc).__name__}: {exc}")
     result.seconds = time.perf_counter() - started
     _note_load(result, load_before)
-    print(f"[{time.strftime('%H:%M:%S')}] {name}: {result.figure} {result.unit} "
-          f"(baseline {result.baseline}) in {result.seconds:.0f} s, "
-          f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    print(
+        f"[{time.strftime('%H:%M:%S')}] {name}: {result.figure} {result.unit} "
+        f"(baseline {result.baseline}) in {result.seconds:.0f} s, "
+        f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return result
 
 

@@ -37,10 +37,12 @@ GOAL = "≥ 0.5× raw eventsourcing creates/s"
 
 def _create(index: int) -> bytes:
     options = CampaignOptions(name=f"bench {index}", audio=TtsAudio(text="Здравствуйте!"))
-    phones = PhoneBaseRef(bucket="phone-bases", name=f"{index:064x}", count=10,
-                          sha256=f"{index:064x}")  # fmt: skip
-    command = CreateCampaign(account_id="acc_bench", account_tz="Europe/Moscow",
-                             options=options, phones=phones)  # fmt: skip
+    phones = PhoneBaseRef(
+        bucket="phone-bases", name=f"{index:064x}", count=10, sha256=f"{index:064x}"
+    )
+    command = CreateCampaign(
+        account_id="acc_bench", account_tz="Europe/Moscow", options=options, phones=phones
+    )
     return encode(command)
 
 
@@ -77,8 +79,11 @@ async def _over_nats(nc: Client, count: int) -> dict[str, float]:
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     seconds = time.perf_counter() - started
-    return {"rate": count / seconds, "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000}  # fmt: skip
+    return {
+        "rate": count / seconds,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
 
 
 # The service's and the baseline's eventsourcing pool (and as many overflow connections).
@@ -90,11 +95,16 @@ async def _service_rate(database_url: str, count: int) -> dict[str, float]:
         tempfile.TemporaryDirectory() as tmp,
         NatsServer(Path(tmp) / "nats", log_file=Path(tmp) / "nats.log") as server,
     ):
-        env = {**os.environ, "NATS_URL": server.url, "DATABASE_URL": database_url,
-               "ZVONAR_DATA_DIR": tmp, "ZVONAR_LOG_LEVEL": "warning",
-               "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY),
-               # The pool bench.raw_eventsourcing gives its baseline.
-               "CAMPAIGN_PG_POOL_SIZE": str(SERVICE_POOL)}  # fmt: skip
+        env = {
+            **os.environ,
+            "NATS_URL": server.url,
+            "DATABASE_URL": database_url,
+            "ZVONAR_DATA_DIR": tmp,
+            "ZVONAR_LOG_LEVEL": "warning",
+            "CAMPAIGN_COMMAND_WORKERS": str(CONCURRENCY),
+            # The pool bench.raw_eventsourcing gives its baseline.
+            "CAMPAIGN_PG_POOL_SIZE": str(SERVICE_POOL),
+        }
         service = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "zvonar_campaign", env=env, stdout=subprocess.DEVNULL
         )
@@ -138,9 +148,11 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.quick)
     path = write_json(result, args.quick)
-    print(f"over NATS: {result.figure:.0f} creates/s; "
-          f"raw eventsourcing: {result.baseline:.0f} creates/s; "
-          f"ratio {result.ratio:.2f} (goal ≥ {GOAL_RATIO})")  # fmt: skip
+    print(
+        f"over NATS: {result.figure:.0f} creates/s; "
+        f"raw eventsourcing: {result.baseline:.0f} creates/s; "
+        f"ratio {result.ratio:.2f} (goal ≥ {GOAL_RATIO})"
+    )
     print(table([result]))
     print(f"JSON: {path}")
 

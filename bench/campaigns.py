@@ -45,8 +45,13 @@ async def create_campaigns(
 
 
 def campaign_body(index: int, numbers: int, *, speed: int = 100000, **extra: Any) -> dict[str, Any]:
-    return {"name": f"bench {index}", "phones": phones(index, numbers), "audio": TTS,
-            "speed": speed, **extra}  # fmt: skip
+    return {
+        "name": f"bench {index}",
+        "phones": phones(index, numbers),
+        "audio": TTS,
+        "speed": speed,
+        **extra,
+    }
 
 
 async def list_campaigns(

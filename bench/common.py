@@ -99,7 +99,7 @@ def _commit() -> str:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+dirty" if dirty.strip() else "")  # fmt: skip
+    return head + ("+dirty" if dirty.strip() else "")
 
 
 def write_json(result: Result, quick: bool) -> Path:
@@ -120,8 +120,16 @@ def _fmt(value: float | None, unit: str = "") -> str:
 def table(results: Sequence[Result]) -> str:
     """The one table: benchmark | what | figure | baseline in the same run | ratio | goal | met?
     | load average at the row's start → end."""
-    header = ("benchmark", "what", "figure", "baseline in the same run", "ratio", "goal", "met?",
-              "load avg")  # fmt: skip
+    header = (
+        "benchmark",
+        "what",
+        "figure",
+        "baseline in the same run",
+        "ratio",
+        "goal",
+        "met?",
+        "load avg",
+    )
     rows = [header]
     for r in results:
         met = "ERROR" if r.error else ("—" if r.met is None else ("yes" if r.met else "NO"))

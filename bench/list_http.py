@@ -28,7 +28,7 @@ from bench.stackrun import new_account
 from tests.stack import Stack
 from zvonar_contracts import subjects
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
-from zvonar_runtime.db import Database
+from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
 
@@ -129,9 +129,11 @@ async def _fill_and_baseline(
         await projector.open()
         for start in range(0, CAMPAIGNS, 5000):
             stop = min(start + 5000, CAMPAIGNS)
-            await db.run(
-                lambda cur, a=start, b=stop: stats_list._fill(cur, a, b, account_id, FIRST_ID)
-            )  # type: ignore[misc]
+
+            def fill(cur: Cursor, a: int = start, b: int = stop) -> None:
+                stats_list._fill(cur, a, b, account_id, FIRST_ID)
+
+            await db.run(fill)
         await db.run(lambda cur: cur.execute("ANALYZE"))
         service = QueryService(db, projector)
         expected: dict[str, int] = {}
@@ -149,7 +151,7 @@ async def _fill_and_baseline(
     return expected, timings
 
 
-def _params(query: ListCampaigns) -> list[tuple[str, str]]:
+def _params(query: ListCampaigns) -> tuple[tuple[str, str], ...]:
     """The HTTP query string the web page would send for `query` (docs/API.md)."""
     params: list[tuple[str, str]] = []
     if query.q is not None:
@@ -161,7 +163,7 @@ def _params(query: ListCampaigns) -> list[tuple[str, str]]:
             params.append((name, value.astimezone(dt.UTC).isoformat()))
     if query.page != 1:
         params.append(("page", str(query.page)))
-    return params
+    return tuple(params)
 
 
 async def _over_http(

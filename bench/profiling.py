@@ -32,8 +32,20 @@ def sampled(row: str, pids: dict[str, int], into: dict[str, object]) -> Iterator
     recorders: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     for service, pid in pids.items():
         out = RESULTS_DIR / f"profile-{row}-{service}.txt"
-        command = ["uvx", "py-spy", "record", "--pid", str(pid), "--format", "raw",
-                   "--rate", "50", "--nonblocking", "--output", str(out)]  # fmt: skip
+        command = [
+            "uvx",
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "50",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ]
         recorders[service] = (
             subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             out,

@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -70,14 +71,18 @@ async def publish_and_consume(
     out: multiprocessing.Queue[tuple[str, dict[str, Any]]] = context.Queue()
     processes = [
         context.Process(
-            target=_process_main, name="bench-raw-publisher", daemon=True,
+            target=_process_main,
+            name="bench-raw-publisher",
+            daemon=True,
             args=("publisher", (nats_url, root, count, payload, campaigns), barrier, out),
         ),
         context.Process(
-            target=_process_main, name="bench-raw-consumer", daemon=True,
+            target=_process_main,
+            name="bench-raw-consumer",
+            daemon=True,
             args=("consumer", (nats_url, stream, consumer, count), barrier, out),
         ),
-    ]  # fmt: skip
+    ]
     try:
         for process in processes:
             process.start()
@@ -115,9 +120,11 @@ def _process_main(
     role: str, args: tuple[Any, ...], barrier: Barrier, out: multiprocessing.Queue[Any]
 ) -> None:
     """Entry point of a raw process: runs its side, puts its report (or its error) on `out`."""
-    work = _publisher if role == "publisher" else _consumer
+    work: Callable[..., Coroutine[Any, Any, dict[str, Any]]] = (
+        _publisher if role == "publisher" else _consumer
+    )
     try:
-        report = asyncio.run(work(*args, barrier))  # type: ignore[operator]
+        report = asyncio.run(work(*args, barrier))
     except BaseException as exc:
         barrier.abort()
         out.put((role, {"error": f"{type(exc).__name__}: {exc}"}))

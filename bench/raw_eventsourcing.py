@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -41,19 +40,27 @@ class BenchCampaigns(Application[UUID]):
         campaign = BenchCampaign(
             name=f"raw {index}",
             account_id="acc_bench",
-            options={"speed": 800, "audio": {"kind": "tts", "text": "Здравствуйте!"},
-                     "record": False, "amd": False, "comment": ""},
-            base={"bucket": "phone-bases", "name": f"{index:064x}", "count": 10,
-                  "sha256": f"{index:064x}"},
-        )  # fmt: skip
+            options={
+                "speed": 800,
+                "audio": {"kind": "tts", "text": "Здравствуйте!"},
+                "record": False,
+                "amd": False,
+                "comment": "",
+            },
+            base={
+                "bucket": "phone-bases",
+                "name": f"{index:064x}",
+                "count": 10,
+                "sha256": f"{index:064x}",
+            },
+        )
         self.save(campaign)
         return campaign.id
 
 
 def service_pool_size() -> int:
     """The eventsourcing pool the campaign service opens by default (CAMPAIGN_PG_POOL_SIZE)."""
-    field = next(f for f in msgspec.structs.fields(CampaignSettings) if f.name == "pg_pool_size")
-    return int(field.default)
+    return int(CampaignSettings.model_fields["pg_pool_size"].default)
 
 
 def _env(database_url: str, pool_size: int) -> dict[str, str]:
@@ -81,8 +88,8 @@ def creates_per_second(
         latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(count)))
+    with ThreadPoolExecutor(concurrency) as executor:
+        list(executor.map(one, range(count)))
     seconds = time.perf_counter() - started
     app.close()
     latencies.sort()

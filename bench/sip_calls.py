@@ -35,11 +35,20 @@ async def measure(calls: int, cps: float, message_s: float) -> dict[str, float]:
         await sipp.start()
         rtp = free_ports(2 * calls + 20)
         config = sip_config(
-            trunk=f"sip:127.0.0.1:{sipp.port}", user="", password="", bind="127.0.0.1:0",
-            public_host="127.0.0.1", rtp_ports=f"{rtp}-{rtp + 2 * calls + 19}",
-            dial_format="digits", channels=calls, cps=cps, ring_timeout_s=30,
-            no_answer_s=32, max_call_s=message_s + 30, ivr_wait_s=0,
-        )  # fmt: skip
+            trunk=f"sip:127.0.0.1:{sipp.port}",
+            user="",
+            password="",
+            bind="127.0.0.1:0",
+            public_host="127.0.0.1",
+            rtp_ports=f"{rtp}-{rtp + 2 * calls + 19}",
+            dial_format="digits",
+            channels=calls,
+            cps=cps,
+            ring_timeout_s=30,
+            no_answer_s=32,
+            max_call_s=message_s + 30,
+            ivr_wait_s=0,
+        )
         wav = tone_wav(message_s, rate=8000)
 
         async def message(_: int) -> bytes:
@@ -49,11 +58,20 @@ async def measure(calls: int, cps: float, message_s: float) -> dict[str, float]:
         await carrier.start()
         now = dt.datetime.now(dt.UTC)
         requests = [
-            CallRequest(call_id=f"bench-{n}", phone=f"+7916{n:07d}", caller_number="+74950000001",
-                        message_duration_s=message_s, amd=False, ivr=None, record=False,
-                        started_at=now, campaign_id=1, part=0)
+            CallRequest(
+                call_id=f"bench-{n}",
+                phone=f"+7916{n:07d}",
+                caller_number="+74950000001",
+                message_duration_s=message_s,
+                amd=False,
+                ivr=None,
+                record=False,
+                started_at=now,
+                campaign_id=1,
+                part=0,
+            )
             for n in range(calls)
-        ]  # fmt: skip
+        ]
         started = time.perf_counter()
         cpu = time.process_time()
         results = await carrier.place_calls(requests)

@@ -105,8 +105,10 @@ async def stats_behind(nc: Client, stack: Stack) -> int:
     finally:
         await db.aclose()
     behind = 0
-    for stream, key in ((subjects.CAMPAIGN_EVENTS_STREAM, CAMPAIGN_STREAM_KEY),
-                        (subjects.CALL_EVENTS_STREAM, CALL_STREAM_KEY)):  # fmt: skip
+    for stream, key in (
+        (subjects.CAMPAIGN_EVENTS_STREAM, CAMPAIGN_STREAM_KEY),
+        (subjects.CALL_EVENTS_STREAM, CALL_STREAM_KEY),
+    ):
         last = int((await js.stream_info(stream)).state.last_seq)
         behind += max(0, last - applied[key])
     return behind

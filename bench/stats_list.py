@@ -43,8 +43,18 @@ ACCOUNT = "acc_bench"
 # a bench that fills the read model of a running stack passes ids of its own).
 FIRST_ID = 1_000_001
 GOAL_P99_MS = 50.0
-WORDS = ("Акция", "Распродажа", "Напоминание", "Опрос", "Скидки", "Доставка", "Запись",
-         "Новости", "Clinic", "Sale")  # fmt: skip
+WORDS = (
+    "Акция",
+    "Распродажа",
+    "Напоминание",
+    "Опрос",
+    "Скидки",
+    "Доставка",
+    "Запись",
+    "Новости",
+    "Clinic",
+    "Sale",
+)
 STATUSES = (Status.FINISHED, Status.IN_PROGRESS, Status.STOPPED, Status.PAUSED, Status.ERROR)
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -59,13 +69,15 @@ def _campaign(i: int, account: str | None = None, first_id: int = FIRST_ID) -> C
         smart=SmartOptions(parts=2) if i % 4 == 0 else None,
         record=i % 2 == 0,
         amd=i % 6 == 0,
-    )  # fmt: skip
+    )
     return CampaignCreated(
         campaign_id=first_id + i,
         account_id=account or (ACCOUNT if i % 10 else f"acc_other_{i % 7}"),
-        at=T0 + dt.timedelta(minutes=5 * i), options=options, account_tz="Europe/Moscow",
+        at=T0 + dt.timedelta(minutes=5 * i),
+        options=options,
+        account_tz="Europe/Moscow",
         phones=PhoneBaseRef(bucket="phone-bases", name="b", count=1000 + i % 500, sha256="b"),
-    )  # fmt: skip
+    )
 
 
 def _fill(
@@ -148,10 +160,14 @@ def main() -> None:
     args = parser.parse_args()
     figures = asyncio.run(run(args.quick))
     for name, shape in figures["shapes"].items():
-        print(f"{name:12} p50 {shape['p50_ms']:7.2f} ms  p99 {shape['p99_ms']:7.2f} ms  "
-              f"({shape['rows']:,} rows match)")  # fmt: skip
-    print(f"all shapes: p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms "
-          f"over {figures['campaigns']:,} campaigns (goal {figures['goal']})")  # fmt: skip
+        print(
+            f"{name:12} p50 {shape['p50_ms']:7.2f} ms  p99 {shape['p99_ms']:7.2f} ms  "
+            f"({shape['rows']:,} rows match)"
+        )
+    print(
+        f"all shapes: p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms "
+        f"over {figures['campaigns']:,} campaigns (goal {figures['goal']})"
+    )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / "stats_list.json"
     body = {**figures, "quick": args.quick, "machine": machine(), "at": time.time()}

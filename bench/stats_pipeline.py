@@ -100,8 +100,10 @@ def _events(calls: int, campaigns: int) -> tuple[list[CampaignCreated], list[Cal
 async def _publish(js: JetStreamContext, created: list[Any], calls: list[Any]) -> None:
     pending = []
     for position, event in enumerate(created, start=1):
-        headers = {subjects.MSG_ID_HEADER: f"cl-{position}",
-                   subjects.POSITION_HEADER: str(position)}  # fmt: skip
+        headers = {
+            subjects.MSG_ID_HEADER: f"cl-{position}",
+            subjects.POSITION_HEADER: str(position),
+        }
         subject = subjects.campaign_event_subject(event.campaign_id, "CampaignCreated")
         pending.append(await js.publish_async(subject, encode(event), headers=headers))
     for call in calls:
@@ -117,11 +119,16 @@ async def _publish(js: JetStreamContext, created: list[Any], calls: list[Any]) -
 async def _raw_consume(js: JetStreamContext, count: int) -> float:
     """Messages/s of a durable pull consumer with explicit acks, nothing else done."""
     durable = "bench-raw-calls"
-    config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
-                            deliver_policy=DeliverPolicy.ALL, max_ack_pending=BATCH)  # fmt: skip
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        max_ack_pending=BATCH,
+    )
     stream = subjects.CALL_EVENTS_STREAM
-    sub = await js.pull_subscribe(STREAM_FILTERS[stream], durable=durable, stream=stream,
-                                  config=config)  # fmt: skip
+    sub = await js.pull_subscribe(
+        STREAM_FILTERS[stream], durable=durable, stream=stream, config=config
+    )
     started = time.perf_counter()
     done = 0
     while done < count:
@@ -141,9 +148,15 @@ async def _project(js: JetStreamContext, db: Database, last_seq: int) -> float:
     started = time.perf_counter()
     stream = subjects.CALL_EVENTS_STREAM
     task = asyncio.create_task(
-        consume(js, stream=stream, durable="bench-stats-calls", position=projector.call_seq,
-                apply=projector.apply_call_events, batch=BATCH)
-    )  # fmt: skip
+        consume(
+            js,
+            stream=stream,
+            durable="bench-stats-calls",
+            position=projector.call_seq,
+            apply=projector.apply_call_events,
+            batch=BATCH,
+        )
+    )
 
     def reached(cur: Any) -> int:
         return read_checkpoint(cur, active_tables(cur), CALL_STREAM_KEY).seq
@@ -176,9 +189,11 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 last_seq = int(info.state.last_seq)
                 raw_rate = await _raw_consume(js, last_seq)
                 projected = await _project(js, db, last_seq)
-                raw_read = (await raw.read_streams(
-                    server.url, (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
-                ))[1]  # fmt: skip
+                raw_read = (
+                    await raw.read_streams(
+                        server.url, (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)
+                    )
+                )[1]
                 rebuilt = await rebuild(db, js)
                 differences = await find_differences(db, js)
             finally:
@@ -210,12 +225,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     figures = asyncio.run(run(args.quick))
-    print(f"projection: {figures['projection_per_s']:,.0f} calls/s  "
-          f"raw pull-consume: {figures['raw_consume_per_s']:,.0f} msgs/s  "
-          f"ratio {figures['ratio']:.2f} (goal ≥ {GOAL_PROJECTION})")  # fmt: skip
-    print(f"rebuild: {figures['rebuild_per_s']:,.0f} events/s  "
-          f"raw replay read: {figures['raw_read_per_s']:,.0f} msgs/s  "
-          f"ratio {figures['rebuild_ratio']:.2f} (goal ≥ {GOAL_REBUILD})")  # fmt: skip
+    print(
+        f"projection: {figures['projection_per_s']:,.0f} calls/s  "
+        f"raw pull-consume: {figures['raw_consume_per_s']:,.0f} msgs/s  "
+        f"ratio {figures['ratio']:.2f} (goal ≥ {GOAL_PROJECTION})"
+    )
+    print(
+        f"rebuild: {figures['rebuild_per_s']:,.0f} events/s  "
+        f"raw replay read: {figures['raw_read_per_s']:,.0f} msgs/s  "
+        f"ratio {figures['rebuild_ratio']:.2f} (goal ≥ {GOAL_REBUILD})"
+    )
     print(f"consistency check: {figures['check_differences']} difference(s)")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / "stats_pipeline.json"

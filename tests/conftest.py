@@ -10,11 +10,15 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
+
+if TYPE_CHECKING:
+    import psycopg
 
 PG_ADMIN_URL = os.environ.get("ZVONAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -41,7 +45,7 @@ async def nc(nats_url: str) -> AsyncIterator[object]:
     await client.close()
 
 
-def _pg_admin_connection():  # type: ignore[no-untyped-def]
+def _pg_admin_connection() -> psycopg.Connection[tuple[Any, ...]]:
     import psycopg
 
     try:
@@ -90,6 +94,28 @@ def pg_url(pg_database_factory: Callable[[], str]) -> str:
 def output_dir(request: pytest.FixtureRequest) -> Path:
     """Where a test leaves artefacts (screenshots, logs): test-output/<test name>/."""
     root = Path(__file__).resolve().parent.parent / "test-output"
-    path = root / request.node.name.replace("/", "_")
+    name: str = request.node.name
+    path = root / name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_NEEDS_SERVERS = {"nats_server", "nats_url", "nc", "pg_database_factory", "stack"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The folder says what a test needs: tests/integration and tests/e2e are marked so
+    (`-m "not integration"` runs without servers), and a test under tests/unit that asks for
+    a server is a mistake, refused at collection."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        parts = item.path.resolve().relative_to(tests).parts
+        if parts[0] in ("integration", "e2e"):
+            item.add_marker(parts[0])
+        elif parts[0] == "unit":
+            wanted = _NEEDS_SERVERS & set(getattr(item, "fixturenames", ()))
+            if wanted:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is a unit test but uses {sorted(wanted)}: move it to "
+                    "tests/integration"
+                )

@@ -7,9 +7,29 @@ import re
 from html.parser import HTMLParser
 
 ALLOWED = frozenset(
-    {"zvonar", "csv", "xlsx", "txt", "wav", "mp3", "ivr", "callerid", "webhook", "url", "id",
-     "api", "english", "zip", "http", "https", "utc", "msk", "gmt", "tts"}
-)  # fmt: skip
+    {
+        "zvonar",
+        "csv",
+        "xlsx",
+        "txt",
+        "wav",
+        "mp3",
+        "ivr",
+        "callerid",
+        "webhook",
+        "url",
+        "id",
+        "api",
+        "english",
+        "zip",
+        "http",
+        "https",
+        "utc",
+        "msk",
+        "gmt",
+        "tts",
+    }
+)
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 
 

@@ -12,9 +12,14 @@ from nats.errors import NoRespondersError
 
 
 async def request(
-    nc: Any, subject: str, data: bytes, *, timeout: float = 5.0, patience: float | None = None,
+    nc: Any,
+    subject: str,
+    data: bytes,
+    *,
+    timeout: float = 5.0,
+    patience: float | None = None,
     headers: dict[str, str] | None = None,
-) -> bytes:  # fmt: skip
+) -> bytes:
     deadline = time.monotonic() + (timeout if patience is None else patience)
     while True:
         try:

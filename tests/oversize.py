@@ -21,10 +21,13 @@ def comment_too_large_for(app: Any, campaign_id: int, max_payload: int) -> str:
 
     def payload(text: str) -> bytes:
         event = Campaign.CommentChanged(  # type: ignore[call-arg]
-            originator_id=campaign.id, originator_version=campaign.version + 1,
-            timestamp=campaign.modified_on, campaign_id=campaign.campaign_id,
-            account_id=campaign.account_id, text=text,
-        )  # fmt: skip
+            originator_id=campaign.id,
+            originator_version=campaign.version + 1,
+            timestamp=campaign.modified_on,
+            campaign_id=campaign.campaign_id,
+            account_id=campaign.account_id,
+            text=text,
+        )
         wire = to_wire(event)
         assert wire is not None
         return encode(wire)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -81,15 +81,16 @@ def wait_for(
 ) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | AssertionError | None = None
     while True:
         try:
-            last = probe()
+            found = probe()
         except AssertionError as exc:
             last = exc
         else:
-            if last:
-                return last
+            if found:
+                return found
+            last = found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or probe}: last={last!r}")
         time.sleep(interval)

@@ -43,9 +43,12 @@ def test_the_documented_duckdb_query_gives_the_api_figures(
     added = client.post("/api/v1/stop-list", json={"phones": [STOP_LISTED]})
     assert added.status_code in (200, 201), added.text
     campaign = create(
-        client, name="Для аналитика", phones=[*DIGITS, STOP_LISTED],
-        ivr={"kind": "words", "lead_words": ["да"]}, amd=True,
-    )  # fmt: skip
+        client,
+        name="Для аналитика",
+        phones=[*DIGITS, STOP_LISTED],
+        ivr={"kind": "words", "lead_words": ["да"]},
+        amd=True,
+    )
     cid = campaign["id"]
     wait_status(client, cid, "finished", timeout=120)
 
@@ -68,8 +71,13 @@ def test_the_documented_duckdb_query_gives_the_api_figures(
         env.update(NATS_USER=auth.user, NATS_PASSWORD=auth.password or "")
     done = subprocess.run(
         [sys.executable, "-m", "zvonar_cli", *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "export" / "CallCompleted").is_dir(), done.stderr
     exported = b"".join(p.read_bytes() for p in (tmp_path / "export").rglob("*.parquet"))

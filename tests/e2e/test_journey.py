@@ -26,9 +26,12 @@ DIGITS = [f"+7916123450{d}" for d in range(10)]
 def test_a_campaign_of_every_last_digit_finishes_with_the_carrier_outcomes(stack: Stack) -> None:
     client = stack.new_account("Цифры")
     campaign = create(
-        client, name="Все цифры", phones=DIGITS, ivr={"kind": "words", "lead_words": ["да"]},
+        client,
+        name="Все цифры",
+        phones=DIGITS,
+        ivr={"kind": "words", "lead_words": ["да"]},
         amd=True,
-    )  # fmt: skip
+    )
     assert campaign["tags"] == ["recognition", "no_caller_id", "tts", "amd"]
     assert campaign["size"]["total"] == 10
     done = wait_status(client, campaign["id"], "finished")
@@ -41,9 +44,17 @@ def test_a_campaign_of_every_last_digit_finishes_with_the_carrier_outcomes(stack
     assert report.json()["total"] == 10
     outcomes = {phone[-1]: row["outcome"] for phone, row in calls.items()}
     assert outcomes == {
-        "0": "answered", "1": "answered", "2": "answered", "3": "answered", "4": "answered",
-        "5": "answered", "6": "no_answer", "7": "no_answer", "8": "machine", "9": "answered",
-    }  # fmt: skip
+        "0": "answered",
+        "1": "answered",
+        "2": "answered",
+        "3": "answered",
+        "4": "answered",
+        "5": "answered",
+        "6": "no_answer",
+        "7": "no_answer",
+        "8": "machine",
+        "9": "answered",
+    }
     assert calls[DIGITS[9]]["lead"] is True
     assert calls[DIGITS[9]]["answer_text"] == "да"
     assert all(Decimal(calls[p]["cost"]) == 0 for p in DIGITS[6:9])
@@ -77,9 +88,11 @@ def test_moderation_rejects_gambling_and_holds_loans_for_a_moderator(stack: Stac
     assert "азартные игры" in rejected["comment"]["system"]
 
     loan = create(
-        client, name="Предложение", phones=DIGITS[:1],
+        client,
+        name="Предложение",
+        phones=DIGITS[:1],
         audio={"kind": "tts", "text": "Выгодные кредиты для вас"},
-    )  # fmt: skip
+    )
     wait_status(client, loan["id"], "clarification")
     denied = create(client, name="Займы онлайн", phones=DIGITS[:1])
     wait_status(client, denied["id"], "clarification")
@@ -120,8 +133,10 @@ def test_outside_its_window_a_campaign_waits_and_resumes_by_itself(stack: Stack)
     closes = opens + dt.timedelta(hours=2)
     window = {
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "from": opens.strftime("%H:%M"), "to": closes.strftime("%H:%M"), "tz": "account",
-    }  # fmt: skip
+        "from": opens.strftime("%H:%M"),
+        "to": closes.strftime("%H:%M"),
+        "tz": "account",
+    }
     campaign = create(client, name="С окном", phones=DIGITS[:4], window=window)
     assert "window" in campaign["tags"]
     waiting = wait_status(client, campaign["id"], "paused_window")
@@ -253,9 +268,11 @@ def test_stop_listed_numbers_are_counted_and_never_called(stack: Stack) -> None:
 def test_release_number_comment_and_copy(stack: Stack) -> None:
     client = stack.new_account("Номер")
     campaign = create(
-        client, name="С номером", phones=DIGITS[:2],
+        client,
+        name="С номером",
+        phones=DIGITS[:2],
         routing={"kind": "caller_id", "number": "+74951234567"},
-    )  # fmt: skip
+    )
     assert campaign["caller_number"] == "+74951234567"
     assert "no_caller_id" not in campaign["tags"]
     released = client.post(f"/api/v1/campaigns/{campaign['id']}/release-number")

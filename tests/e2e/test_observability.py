@@ -5,6 +5,7 @@ some service — with the call counters moving once calls are made."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -51,9 +52,11 @@ def test_a_request_id_travels_from_the_gateway_log_to_the_stats_log(stack: Stack
     wait_status(client, response.json()["id"], "finished")
     for service in ("gateway", "campaign", "stats"):
         lines = wait_for(
-            lambda s=service: _lines_with(stack, s, request_id), 20, 0.2,
+            functools.partial(_lines_with, stack, service, request_id),
+            20,
+            0.2,
             f"the request id in the {service} log",
-        )  # fmt: skip
+        )
         assert all(line.get("correlation_id") == request_id for line in lines), service
 
 
@@ -119,13 +122,29 @@ def test_every_metric_of_the_dashboard_and_the_alerts_is_exposed(stack: Stack) -
             series = sample_values(_scrape(stack, s), "zvonar_consumer_lag_messages")
             return {(dict(labels)["stream"], dict(labels)["consumer"]) for labels in series}
 
-        wait_for(lambda s=service, c=consumers: c <= lag_series(s), 60, 0.5,
-                 f"the consumer-lag gauges of {service}")  # fmt: skip
-    wait_for(lambda: _total(_scrape(stack, "campaign"), "zvonar_relay_behind_events") == 0,
-             30, 0.2, "the relay to have caught up")  # fmt: skip
-    finished_campaigns = lambda: _total(  # noqa: E731
-        _scrape(stack, "stats"), "zvonar_campaigns", lambda labels: labels["status"] == "finished"
+        def gauges_present(s: str = service, c: set[tuple[str, str]] = consumers) -> bool:
+            return c <= lag_series(s)
+
+        wait_for(
+            gauges_present,
+            60,
+            0.5,
+            f"the consumer-lag gauges of {service}",
+        )
+    wait_for(
+        lambda: _total(_scrape(stack, "campaign"), "zvonar_relay_behind_events") == 0,
+        30,
+        0.2,
+        "the relay to have caught up",
     )
+
+    def finished_campaigns() -> float:
+        return _total(
+            _scrape(stack, "stats"),
+            "zvonar_campaigns",
+            lambda labels: labels["status"] == "finished",
+        )
+
     wait_for(lambda: finished_campaigns() >= 1, 60, 0.5, "a finished campaign in the gauge")
 
     exposed: set[str] = set()

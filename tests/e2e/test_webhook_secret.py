@@ -77,8 +77,9 @@ def campaign_events(stack: Stack, campaign_id: int) -> list[bytes]:
 
 
 def signed_posts(receiver: Receiver, campaign_id: int) -> list[Post]:
-    return [post for post in list(receiver.posts)
-            if json.loads(post.body)["campaign_id"] == campaign_id]  # fmt: skip
+    return [
+        post for post in list(receiver.posts) if json.loads(post.body)["campaign_id"] == campaign_id
+    ]
 
 
 def test_the_secret_signs_the_webhooks_and_is_never_shown(stack: Stack, receiver: Receiver) -> None:
@@ -86,9 +87,11 @@ def test_the_secret_signs_the_webhooks_and_is_never_shown(stack: Stack, receiver
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     client = stack.new_account("Интеграция")
     created = create(
-        client, name="С вебхуком", phones=PHONES,
+        client,
+        name="С вебхуком",
+        phones=PHONES,
         integration={"webhook_url": url, "secret": secret},
-    )  # fmt: skip
+    )
     cid = created["id"]
     assert secret not in json.dumps(created)
 
@@ -136,9 +139,11 @@ def test_the_delivery_log_shows_each_post_and_its_retries(stack: Stack) -> None:
     phones = [f"+7916777100{d}" for d in (2, 4, 8)]
     with running_receiver(fail_first=2) as receiver:  # down for its first two posts
         created = create(
-            client, name="Журнал", phones=phones,
+            client,
+            name="Журнал",
+            phones=phones,
             integration={"webhook_url": receiver.url, "secret": "whsec_" + "QUJD" * 8},
-        )  # fmt: skip
+        )
         cid = created["id"]
 
         def delivered() -> dict[str, Any] | None:
@@ -157,15 +162,19 @@ def test_the_delivery_log_shows_each_post_and_its_retries(stack: Stack) -> None:
     assert all(item["delivered_at"].endswith("+03:00") for item in log["items"])
     assert all(item["next_attempt_at"] is None for item in log["items"])
     verifier = Webhook("whsec_" + "QUJD" * 8)
-    assert sorted(verifier.verify(p.body, p.headers)["phone"] for p in posts
-                  if p.status == 200) == phones  # fmt: skip
+    assert (
+        sorted(verifier.verify(p.body, p.headers)["phone"] for p in posts if p.status == 200)
+        == phones
+    )
 
     paged = client.get(f"/api/v1/campaigns/{cid}/webhooks", params={"per_page": 2, "page": 2})
     assert [len(paged.json()["items"]), paged.json()["total"]] == [1, 3]
     bad = client.get(f"/api/v1/campaigns/{cid}/webhooks", params={"per_page": 500})
     assert bad.status_code in (400, 422) and set(bad.json()["error"]) == {
-        "code", "message", "details",
-    }  # fmt: skip
+        "code",
+        "message",
+        "details",
+    }
 
     other = stack.new_account("Чужой")
     theirs = other.get(f"/api/v1/campaigns/{cid}/webhooks")

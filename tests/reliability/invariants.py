@@ -77,8 +77,12 @@ def stats_check(stack: Stack) -> subprocess.CompletedProcess[str]:
     env.pop("ZVONAR_MONITOR_PORT", None)
     return subprocess.run(
         [sys.executable, "-m", "zvonar_stats", "check"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def carrier_rings(database_url: str) -> Counter[RingKey]:

@@ -3,6 +3,7 @@ then hold the stack to the invariants. Shared by the fault, cluster and PostgreS
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import time
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.helpers import create, get
-from tests.reliability.invariants import call_log, carrier_rings, ring_faults, stats_check
+from tests.reliability.invariants import CallLog, call_log, carrier_rings, ring_faults, stats_check
 from tests.stack import Stack, wait_for
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-output" / "reliability"
@@ -42,10 +43,17 @@ def run_with_faults(
 
     wait_for(all_finished, 600, 1.0, "every campaign to finish after the faults")
     quiet_after = time.monotonic() - started
+
+    def complete_log() -> CallLog | None:
+        found = call_log(stack)
+        return found if found and set(found.finals) >= expected_finals else None
+
     log = wait_for(
-        lambda: (lg := call_log(stack)) and set(lg.finals) >= expected_finals and lg,
-        120, 1.0, "every number's final result in the call stream",
-    )  # fmt: skip
+        complete_log,
+        120,
+        1.0,
+        "every number's final result in the call stream",
+    )
     duplicated_calls = [cid for cid, n in log.call_ids.items() if n > 1]
     doubled_finals = [key for key, n in log.finals.items() if n > 1]
     assert not duplicated_calls, duplicated_calls[:10]
@@ -55,8 +63,8 @@ def run_with_faults(
     # exactly once in it, and nobody else was rung.
     assert stack.database_url, "the carrier's record is read from PostgreSQL"
     rings = carrier_rings(stack.database_url)
-    faults = ring_faults(rings, log.dialled)
-    assert not faults, list(faults.items())[:10]
+    misrung = ring_faults(rings, log.dialled)
+    assert not misrung, list(misrung.items())[:10]
     rung = sum(rings.values())
     checks: list[subprocess.CompletedProcess[str]] = []
 
@@ -69,15 +77,19 @@ def run_with_faults(
     except AssertionError as exc:
         last = checks[-1]
         sizes = {cid: get(client, cid)["size"] for cid in ids}
-        raise AssertionError(f"{exc}\n--- sizes: {sizes}\n--- check stdout:\n{last.stdout[-3000:]}"
-                             f"\n--- check stderr:\n{last.stderr[-3000:]}") from None  # fmt: skip
+        raise AssertionError(
+            f"{exc}\n--- sizes: {sizes}\n--- check stdout:\n{last.stdout[-3000:]}"
+            f"\n--- check stderr:\n{last.stderr[-3000:]}"
+        ) from None
 
     def settled(cid: int) -> dict[str, int] | None:
         size: dict[str, int] = get(client, cid)["size"]
         return size if size["in_progress"] == 0 else None
 
     for cid in ids:
-        size = wait_for(lambda c=cid: settled(c), 60, 0.5, f"campaign {cid}'s counters to settle")
+        size = wait_for(
+            functools.partial(settled, cid), 60, 0.5, f"campaign {cid}'s counters to settle"
+        )
         assert size["total"] == numbers
         assert size["total"] == size["stop_listed"] + size["answered"] + size["not_answered"]
     return {

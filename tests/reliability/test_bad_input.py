@@ -260,16 +260,22 @@ def test_huge_json_is_413(api_stack: Stack, client: httpx.Client) -> None:
     )
     with Unchanged(api_stack, client):
         response = client.post(
-            "/api/v1/campaigns", content=body, headers={"content-type": "application/json"},
+            "/api/v1/campaigns",
+            content=body,
+            headers={"content-type": "application/json"},
             timeout=120,
-        )  # fmt: skip
+        )
         assert_error(response, 413)
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_deeply_nested_json_is_400(api_stack: Stack, client: httpx.Client, depth: int) -> None:
-    paths = [("POST", "/api/v1/campaigns"), ("POST", "/api/v1/stop-list"),
-             ("PATCH", "/api/v1/me"), ("POST", "/api/v1/campaigns/delete")]  # fmt: skip
+    paths = [
+        ("POST", "/api/v1/campaigns"),
+        ("POST", "/api/v1/stop-list"),
+        ("PATCH", "/api/v1/me"),
+        ("POST", "/api/v1/campaigns/delete"),
+    ]
     bodies = [
         b"[" * depth,  # unclosed: malformed
         b"[" * depth + b"]" * depth,  # well-formed but absurdly deep
@@ -382,7 +388,8 @@ def test_negative_and_enormous_speeds(api_stack: Stack, client: httpx.Client, sp
         assert any("speed" in str(detail) for detail in error["details"]), error
 
 
-WRONG_TYPES: list[dict[str, Any]] = [
+# Whole bodies of the wrong type too: a list, a string, null.
+WRONG_TYPES: list[dict[str, Any] | list[dict[str, Any]] | str | None] = [
     {"phones": "+79161234567", "audio": TTS},
     {"phones": [79161234567], "audio": TTS},
     {"phones": [["+79161234567"]], "audio": TTS},
@@ -436,8 +443,14 @@ def test_wrong_types_everywhere(api_stack: Stack, client: httpx.Client) -> None:
         assert_error(
             client.post("/api/v1/campaigns/export", json={"ids": [some_id], "format": "pdf"}), 422
         )
-        for params in ({"page": 0}, {"per_page": 201}, {"page": "x"}, {"status": "flying"},
-                       {"tag": "nope"}, {"page": 10**30}):  # fmt: skip
+        for params in (
+            {"page": 0},
+            {"per_page": 201},
+            {"page": "x"},
+            {"status": "flying"},
+            {"tag": "nope"},
+            {"page": 10**30},
+        ):
             assert_error(client.get("/api/v1/campaigns", params=params), 400, 422)
         assert_error(client.get("/api/v1/campaigns/abc"), 400, 404, 422)
         assert_error(client.get(f"/api/v1/campaigns/{10**30}"), 400, 404, 422)
@@ -453,10 +466,13 @@ def owned_by_a(stack: Stack) -> tuple[httpx.Client, dict[str, str], list[int], s
     a = stack.new_account("Владелец А")
     done = create(a, name="Записанная", phones=["+79161230000", "+79161230001"], record=True)
     waiting = create(
-        a, name="Ждущая", phones=PHONES, start_at="2099-01-01T10:00:00+03:00",
+        a,
+        name="Ждущая",
+        phones=PHONES,
+        start_at="2099-01-01T10:00:00+03:00",
         smart={"parts": 3, "delay_minutes": 60},
         routing={"kind": "caller_id", "number": "+79161239999"},
-    )  # fmt: skip
+    )
     assert a.post("/api/v1/stop-list", json={"phones": ["+79161117777"]}).is_success
 
     def recorded() -> dict[str, Any] | None:
@@ -566,10 +582,13 @@ def test_a_rotated_out_key_stops_working_at_once(api_stack: Stack) -> None:
         assert rotated.status_code == 200, rotated.text
         new_key = rotated.json()["api_key"]
         # At once: the very next request with the old key is refused, on every kind of call.
-        for method, path in [("GET", "/api/v1/me"), ("GET", "/api/v1/campaigns"),
-                             ("GET", f"/api/v1/campaigns/{cid}"),
-                             ("POST", f"/api/v1/campaigns/{cid}/pause"),
-                             ("POST", "/api/v1/me/keys/rotate")]:  # fmt: skip
+        for method, path in [
+            ("GET", "/api/v1/me"),
+            ("GET", "/api/v1/campaigns"),
+            ("GET", f"/api/v1/campaigns/{cid}"),
+            ("POST", f"/api/v1/campaigns/{cid}/pause"),
+            ("POST", "/api/v1/me/keys/rotate"),
+        ]:
             assert_error(old.request(method, path), 401)
         with httpx.Client(
             base_url=api_stack.base_url, headers={"Authorization": f"Bearer {new_key}"}
@@ -609,32 +628,46 @@ def test_characters_postgresql_cannot_store_are_refused_or_kept(
             assert get(client, answer.json()["id"])["name"] == text
         else:
             assert_error(answer, 400, 422)
-        zone = client.patch("/api/v1/me", content=msgspec_json({"timezone": text}),
-                            headers={"content-type": "application/json"})  # fmt: skip
+        zone = client.patch(
+            "/api/v1/me",
+            content=msgspec_json({"timezone": text}),
+            headers={"content-type": "application/json"},
+        )
         assert_error(zone, 400, 422)
         query = text.encode("utf-8", "surrogatepass")  # a lone surrogate as raw bytes
         listed = client.get("/api/v1/campaigns", params={"q": query})
         assert listed.status_code in (200, 400, 422), listed.text[:300]
     some_id = client.get("/api/v1/campaigns").json()["items"][0]["id"]
     nul = msgspec_json({"text": "нуль\x00байт"})
-    commented = client.put(f"/api/v1/campaigns/{some_id}/comment", content=nul,
-                           headers={"content-type": "application/json"})  # fmt: skip
+    commented = client.put(
+        f"/api/v1/campaigns/{some_id}/comment",
+        content=nul,
+        headers={"content-type": "application/json"},
+    )
     assert_error(commented, 422)
     with api_stack.admin() as admin:
-        named = admin.post("/api/v1/accounts", content=msgspec_json({"name": "a\x00b"}),
-                           headers={"content-type": "application/json"})  # fmt: skip
+        named = admin.post(
+            "/api/v1/accounts",
+            content=msgspec_json({"name": "a\x00b"}),
+            headers={"content-type": "application/json"},
+        )
         assert_error(named, 422)
         reason = msgspec_json({"reason": "нуль\x00байт"})
-        rejected = admin.post(f"/api/v1/moderation/{some_id}/reject", content=reason,
-                              headers={"content-type": "application/json"})  # fmt: skip
+        rejected = admin.post(
+            f"/api/v1/moderation/{some_id}/reject",
+            content=reason,
+            headers={"content-type": "application/json"},
+        )
         assert_error(rejected, 404, 409, 422)
     key = client.headers["Authorization"].removeprefix("Bearer ")
     page = sign_in_on_the_page(api_stack, key)
     try:
         token = re.search(r'name="csrf-token" content="([^"]+)"', page.get("/").text)
         assert token
-        on_page = page.post(f"/campaigns/{some_id}/do/comment",
-                            data={"text": "нуль\x00байт", "_csrf": token.group(1)})  # fmt: skip
+        on_page = page.post(
+            f"/campaigns/{some_id}/do/comment",
+            data={"text": "нуль\x00байт", "_csrf": token.group(1)},
+        )
         assert on_page.status_code == 422, on_page.text[:300]
     finally:
         page.close()

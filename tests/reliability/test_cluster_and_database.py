@@ -23,9 +23,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 @pytest.fixture
 def cluster_stack(tmp_path: Path, pg_database_factory: Callable[[], str]) -> Iterator[Stack]:
     stack = Stack(
-        root=tmp_path / "stack", database_url=pg_database_factory(), time_scale=3600,
+        root=tmp_path / "stack",
+        database_url=pg_database_factory(),
+        time_scale=3600,
         cluster_size=3,
-    )  # fmt: skip
+    )
     stack.start()
     yield stack
     stack.stop()
@@ -90,9 +92,11 @@ def test_services_recover_when_postgres_drops_every_connection(
                 terminated += _terminate_backends(database)
                 began = time.monotonic()
                 wait_for(
-                    lambda: stack.new_account("После обрыва") is not None, 30, 0.2,
+                    lambda: stack.new_account("После обрыва") is not None,
+                    30,
+                    0.2,
                     "the gateway to serve writes again",
-                )  # fmt: skip
+                )
                 recovery.append(time.monotonic() - began)
             return {
                 "connections_terminated": terminated,

@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.e2e.helpers import create, get
+from tests.openapi_operations import operations_of
 from tests.reliability.load import record
 from tests.reliability.test_bad_input import snapshot, stored_objects
 from tests.stack import Stack, wait_for
@@ -98,11 +99,13 @@ class Fuzzer:
 
     def run(self, examples: int) -> None:
         api = schemathesis.openapi.from_url(f"{self.stack.base_url}/schema/openapi.json")
-        operations = [result.ok() for result in api.get_all_operations()]
+        operations = operations_of(api)
         assert len(operations) > 15
         for operation in operations:
-            for mode, checks in ((GenerationMode.POSITIVE, POSITIVE_CHECKS),
-                                 (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)):  # fmt: skip
+            for mode, checks in (
+                (GenerationMode.POSITIVE, POSITIVE_CHECKS),
+                (GenerationMode.NEGATIVE, NEGATIVE_CHECKS),
+            ):
                 self._fuzz(operation, mode, checks, examples)
 
     def _fuzz(self, operation: Any, mode: GenerationMode, checks: list[Any], n: int) -> None:
@@ -120,8 +123,9 @@ class Fuzzer:
                 params["campaign_id"] = self.known[params["campaign_id"] % len(self.known)]
             headers = {"Authorization": f"Bearer {self.token(case.path)}"}
             self.per_operation[f"{operation.label} [{mode}]"] += 1
-            response = case.call(base_url=self.stack.base_url, session=self.session,
-                                 headers=headers, timeout=60)  # fmt: skip
+            response = case.call(
+                base_url=self.stack.base_url, session=self.session, headers=headers, timeout=60
+            )
             case.validate_response(response, checks=checks, headers=headers)
 
         try:
@@ -149,16 +153,20 @@ MARK = "\u2603MARK\u2603"
 # A create body with every optional field present, so that each of its text fields (the
 # webhook's URL and secret, IVR words, the caller number...) is grown in turn.
 FULL_CREATE: dict[str, Any] = {
-    "name": "Полная", "phones": ["+79161239870", "+79161239871"],
-    "audio": {"kind": "tts", "text": "Здравствуйте"}, "speed": 800,
+    "name": "Полная",
+    "phones": ["+79161239870", "+79161239871"],
+    "audio": {"kind": "tts", "text": "Здравствуйте"},
+    "speed": 800,
     "start_at": "2099-01-01T10:00:00+03:00",
     "routing": {"kind": "caller_id", "number": "+79161239999"},
     "ivr": {"kind": "words", "lead_words": ["да", "интересно"]},
-    "smart": {"parts": 2, "delay_minutes": 30}, "record": True,
+    "smart": {"parts": 2, "delay_minutes": 30},
+    "record": True,
     "window": {"days": ["mon", "tue"], "from": "09:00", "to": "21:00", "tz": "account"},
     "integration": {"webhook_url": "https://93.184.215.14/hook", "secret": "s3cr3t"},
-    "amd": True, "comment": "полная",
-}  # fmt: skip
+    "amd": True,
+    "comment": "полная",
+}
 # Endpoints that change which key works: not driven with the fuzzing account's key.
 KEY_PATHS = ("/api/v1/me/keys/rotate", "/api/v1/accounts")
 
@@ -263,9 +271,13 @@ class HostileFuzzer:
         headers = {"Authorization": f"Bearer {self.fuzzer.key}", "Content-Type": content_type}
         before = self.state()
         response = self.fuzzer.session.request(
-            case.method, f"{self.stack.base_url}{case.formatted_path}", params=case.query,
-            data=content, headers=headers, timeout=60,
-        )  # fmt: skip
+            case.method,
+            f"{self.stack.base_url}{case.formatted_path}",
+            params=case.query,
+            data=content,
+            headers=headers,
+            timeout=60,
+        )
         self.statuses[f"{strategy} {response.status_code}"] += 1
         assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
         if response.status_code < 400:
@@ -329,25 +341,45 @@ class HostileFuzzer:
     def run(self, examples: int) -> None:
         api = schemathesis.openapi.from_url(f"{self.stack.base_url}/schema/openapi.json")
         picks = st.integers(0, 1_000)
-        for operation in [result.ok() for result in api.get_all_operations()]:
+        for operation in operations_of(api):
             if operation.path in KEY_PATHS:
                 continue
             cases = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
             takes_json = "application/json" in operation.get_request_payload_content_types()
             if takes_json:
-                self._fuzz(operation.label, "oversize", self.oversize, examples,
-                           cases, st.sampled_from(SIZES), picks)  # fmt: skip
-                self._fuzz(operation.label, "not_utf8", self.not_utf8, examples,
-                           cases, st.sampled_from(NOT_UTF8), picks)  # fmt: skip
+                self._fuzz(
+                    operation.label,
+                    "oversize",
+                    self.oversize,
+                    examples,
+                    cases,
+                    st.sampled_from(SIZES),
+                    picks,
+                )
+                self._fuzz(
+                    operation.label,
+                    "not_utf8",
+                    self.not_utf8,
+                    examples,
+                    cases,
+                    st.sampled_from(NOT_UTF8),
+                    picks,
+                )
             if takes_json or "{campaign_id}" in operation.path:
-                self._fuzz(operation.label, "cross_account", self.cross_account, examples,
-                           cases, picks)  # fmt: skip
+                self._fuzz(
+                    operation.label, "cross_account", self.cross_account, examples, cases, picks
+                )
         try:
             self.oversize_every_create_field()
         except Exception as exc:
             self.failures.append(f"POST /api/v1/campaigns [oversize, every field]: {exc}")
-        self._fuzz("POST /api/v1/campaigns (form)", "not_utf8", self.not_utf8_form, examples,
-                   st.sampled_from(NOT_UTF8))  # fmt: skip
+        self._fuzz(
+            "POST /api/v1/campaigns (form)",
+            "not_utf8",
+            self.not_utf8_form,
+            examples,
+            st.sampled_from(NOT_UTF8),
+        )
         after = self.other_state()
         if after != self.other_before:
             self.failures.append(
@@ -355,14 +387,20 @@ class HostileFuzzer:
                 f"-> {after!r}"
             )
 
-    def _fuzz(self, label: str, strategy: str, check: Callable[..., None], n: int,
-              *strategies: Any) -> None:  # fmt: skip
+    def _fuzz(
+        self, label: str, strategy: str, check: Callable[..., None], n: int, *strategies: Any
+    ) -> None:
         @given(args=st.tuples(*strategies))
         # No shrinking: each example is a round trip to the stack, and the finding is reported
         # with its request as it is.
-        @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck),
-                  derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.reuse, Phase.generate])  # fmt: skip
+        @settings(
+            max_examples=n,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        )
         def run(args: tuple[Any, ...]) -> None:
             check(*args)
 

@@ -86,8 +86,9 @@ def test_a_create_just_under_1_mib_is_422_naming_the_field(
     body = json.dumps(near_one_mib(field), ensure_ascii=False).encode()
     assert ONE_MIB - 8192 < len(body) < ONE_MIB
     before = victim.get("/api/v1/campaigns").json()["total"]
-    answer = victim.post("/api/v1/campaigns", content=body,
-                         headers={"Content-Type": "application/json"})  # fmt: skip
+    answer = victim.post(
+        "/api/v1/campaigns", content=body, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 422, answer.text[:500]
     error = answer.json()["error"]
     assert field in {d["field"] for d in error["details"]}, error["details"]

@@ -27,10 +27,18 @@ ANN, BOB = "+79160000001", "+79160000006"
 
 
 def request_for(phone: str, part: int = 0, attempt: int = 1) -> CallRequest:
-    return CallRequest(call_id=call_id_of(CAMPAIGN, part, phone, attempt), campaign_id=CAMPAIGN,
-                       part=part, phone=phone, caller_number=None, message_duration_s=10.0,
-                       amd=True, ivr=None, record=False,
-                       started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
+    return CallRequest(
+        call_id=call_id_of(CAMPAIGN, part, phone, attempt),
+        campaign_id=CAMPAIGN,
+        part=part,
+        phone=phone,
+        caller_number=None,
+        message_duration_s=10.0,
+        amd=True,
+        ivr=None,
+        record=False,
+        started_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+    )
 
 
 @pytest.fixture

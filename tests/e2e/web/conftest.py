@@ -46,8 +46,12 @@ class Recorder:
         self.urls.append(request.url)
 
     def outside(self) -> list[str]:
-        return [u for u in self.urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(u).hostname not in LOCAL_HOSTS]  # fmt: skip
+        return [
+            u
+            for u in self.urls
+            if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(u).hostname not in LOCAL_HOSTS
+        ]
 
 
 @pytest.fixture
@@ -91,9 +95,11 @@ def page(
     output_dir: Path,
 ) -> Iterator[Any]:
     context = browser.new_context(
-        base_url=stack.base_url, viewport={"width": 1440, "height": 900}, locale="ru-RU",
+        base_url=stack.base_url,
+        viewport={"width": 1440, "height": 900},
+        locale="ru-RU",
         accept_downloads=True,
-    )  # fmt: skip
+    )
     context.set_default_timeout(20_000)
     context.add_init_script(_REPORT_VIOLATIONS)
     page = context.new_page()

@@ -6,12 +6,24 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Dialog, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect
 
 from tests.stack import Stack
 
 LONG = 90_000  # ms: a campaign runs through the whole stack at 3600x
+
+
+def native_dialogs(page: Page) -> list[str]:
+    """Dismisses every native dialog (confirm, alert) `page` opens; their messages, in order."""
+    messages: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        messages.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return messages
 
 
 def future(days: int = 3650) -> str:

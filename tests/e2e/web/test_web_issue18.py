@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, get, wait_status
-from tests.e2e.web.pages import account, future, row, sign_in
+from tests.e2e.web.pages import account, future, native_dialogs, row, sign_in
 from tests.english import english_words
 from tests.stack import Stack, wait_for
 
@@ -203,8 +203,7 @@ def test_delete_with_nothing_selected_and_filters_in_the_address(
     )
     sign_in(page, key)
     expect(row(page, planned["id"])).to_be_visible()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    dialogs = native_dialogs(page)
     page.click("#delete-selected")
     expect(page.locator("#nothing-selected")).to_have_text("Ничего не выбрано")
     assert not dialogs  # said, not asked

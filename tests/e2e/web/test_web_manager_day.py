@@ -41,14 +41,20 @@ def test_the_moderation_queue_shows_what_the_campaign_says(
 ) -> None:
     client, _ = account(stack, "Займы и кредиты")
     spoken = create(
-        client, name="Осенняя акция", phones=PHONES[:3], start_at=future(),
+        client,
+        name="Осенняя акция",
+        phones=PHONES[:3],
+        start_at=future(),
         audio={"kind": "tts", "text": "Здравствуйте! Одобрим кредитом до миллиона за день."},
         ivr={"kind": "words", "lead_words": ["да", "интересно"]},
-    )  # fmt: skip
+    )
     played = create(
-        client, name="Займ до зарплаты", phones=PHONES[:2], start_at=future(),
+        client,
+        name="Займ до зарплаты",
+        phones=PHONES[:2],
+        start_at=future(),
         audio={"kind": "file", "file_id": upload_wav(client), "name": "message.wav"},
-    )  # fmt: skip
+    )
     wait_status(client, spoken["id"], "clarification")
     wait_status(client, played["id"], "clarification")
     page.set_viewport_size(LAPTOP)

@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, get, wait_status
-from tests.e2e.web.pages import account, expect_status, future, row, shot, sign_in
+from tests.e2e.web.pages import (
+    account,
+    expect_status,
+    future,
+    native_dialogs,
+    row,
+    shot,
+    sign_in,
+)
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.postgres]
@@ -75,8 +83,10 @@ def fits(page: Any) -> None:
 def busy_rows(stack: Stack, name: str, count: int = 14) -> tuple[Any, str, list[dict[str, Any]]]:
     """An account with a screenful of scheduled campaigns, every column filled."""
     client, key = account(stack, name)
-    made = [create(client, **_BUSY, name=f"Обзвон клиентов филиала номер {i} по новой акции")
-            for i in range(count)]  # fmt: skip
+    made = [
+        create(client, **_BUSY, name=f"Обзвон клиентов филиала номер {i} по новой акции")
+        for i in range(count)
+    ]
     for campaign in made:
         wait_status(client, campaign["id"], "scheduled")
     return client, key, made
@@ -160,10 +170,20 @@ def test_an_action_answers_at_its_row_and_only_what_applies_is_offered(
 ) -> None:
     client, key = account(stack, "Действия")
     # ...5 answers, ...6 does not: the smart part calls it again.
-    done = create(client, name="Закончилась", phones=PHONES[5:7], record=True,
-                  smart={"parts": 1, "delay_minutes": 1})  # fmt: skip
-    later = create(client, name="Впереди", phones=PHONES[2:4], start_at=future(),
-                   smart={"parts": 2, "delay_minutes": 60})  # fmt: skip
+    done = create(
+        client,
+        name="Закончилась",
+        phones=PHONES[5:7],
+        record=True,
+        smart={"parts": 1, "delay_minutes": 1},
+    )
+    later = create(
+        client,
+        name="Впереди",
+        phones=PHONES[2:4],
+        start_at=future(),
+        smart={"parts": 2, "delay_minutes": 60},
+    )
     plain = create(client, name="Без умных", phones=PHONES[4:5], start_at=future())
     wait_status(client, later["id"], "scheduled")
     wait_status(client, plain["id"], "scheduled")
@@ -294,8 +314,7 @@ def test_stop_asks_first(page: Any, stack: Stack, output_dir: Path) -> None:
     page.set_viewport_size(LAPTOP)
     sign_in(page, key)
     expect_status(page, campaign["id"], "Запланирована", timeout=20_000)
-    native: list[str] = []
-    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    native = native_dialogs(page)
     stops: list[str] = []
     page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/do/stop") else None)
     menu = row(page, campaign["id"]).locator("details.menu")
@@ -382,8 +401,10 @@ def tone_wav(seconds: float, rate: int = 8000) -> bytes:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        samples = [round(8000 * math.sin(2 * math.pi * 440 * n / rate))
-                   for n in range(round(seconds * rate))]  # fmt: skip
+        samples = [
+            round(8000 * math.sin(2 * math.pi * 440 * n / rate))
+            for n in range(round(seconds * rate))
+        ]
         out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
     return buffer.getvalue()
 
@@ -395,8 +416,13 @@ def test_a_copy_keeps_the_uploaded_audio_file(page: Any, stack: Stack, output_di
     )
     assert upload.status_code == 201, upload.text
     file_id = upload.json()["file_id"]
-    original = create(client, name="С файлом", phones=PHONES[:2], start_at=future(),
-                      audio={"kind": "file", "file_id": file_id, "name": "привет.wav"})  # fmt: skip
+    original = create(
+        client,
+        name="С файлом",
+        phones=PHONES[:2],
+        start_at=future(),
+        audio={"kind": "file", "file_id": file_id, "name": "привет.wav"},
+    )
     wait_status(client, original["id"], "scheduled")
     page.set_viewport_size(LAPTOP)
     sign_in(page, key)

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import create, wait_status
-from tests.e2e.web.pages import account, future, row, sign_in
+from tests.e2e.web.pages import account, future, native_dialogs, row, sign_in
 from tests.e2e.web.test_web_issue18 import no_english
 from tests.stack import Stack, wait_for
 
@@ -84,22 +84,24 @@ def test_every_screen_in_both_languages_and_sizes(browser: Any, stack: Stack) ->
     wait_status(client, loan["id"], "clarification", timeout=90)
     part = wait_for(
         lambda: next(
-            (c for c in client.get("/api/v1/campaigns").json()["items"]
-             if c["parent_id"] == smart["id"]),
+            (
+                c
+                for c in client.get("/api/v1/campaigns").json()["items"]
+                if c["parent_id"] == smart["id"]
+            ),
             None,
         ),
         60,
         0.5,
         "the smart part's row",
-    )  # fmt: skip
+    )
 
     context = browser.new_context(
         base_url=stack.base_url, viewport={"width": 1366, "height": 768}, locale="ru-RU"
     )
     context.set_default_timeout(30_000)
     page = context.new_page()
-    native: list[str] = []
-    page.on("dialog", lambda d: (native.append(d.message), d.dismiss()))
+    native = native_dialogs(page)
     sign_in(page, key)
     for lang in ("ru", "en"):
         if lang == "en":

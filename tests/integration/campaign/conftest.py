@@ -84,8 +84,9 @@ class RunningService:
         """A command over NATS (a momentary "no responders" asked again for up to 3 s)."""
         headers = {subjects.CORRELATION_HEADER: correlation_id} if correlation_id else None
         subject = subjects.campaign_command_subject(type_name(command))
-        data = await request(self.nc, subject, encode(command), timeout=10, patience=3.0,
-                             headers=headers)  # fmt: skip
+        data = await request(
+            self.nc, subject, encode(command), timeout=10, patience=3.0, headers=headers
+        )
         return decode_command_reply(data)
 
 
@@ -96,20 +97,25 @@ ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningSer
 def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
     @contextlib.asynccontextmanager
     async def run(
-        database_url: str | None, sqlite_path: Path, *, relay: bool = True,
+        database_url: str | None,
+        sqlite_path: Path,
+        *,
+        relay: bool = True,
         poll_interval: float = 0.05,
-    ) -> AsyncIterator[RunningService]:  # fmt: skip
+    ) -> AsyncIterator[RunningService]:
         store = await asyncio.to_thread(open_store, database_url, lambda: sqlite_path)
         # The production broker: its middleware binds each command's correlation id.
         broker = make_broker(CampaignSettings(nats_url=own_nats.url))
         await broker.connect()
         running: Relay | None = None
         if relay:
-            settings = CampaignSettings(database_url=database_url,
-                                        relay_poll_interval=poll_interval)  # fmt: skip
+            settings = CampaignSettings(
+                database_url=database_url, relay_poll_interval=poll_interval
+            )
             running = build_relay(store, broker.connection.jetstream(), settings)
-        deps = build_deps(store, NatsDialer(broker.connection),
-                          on_stored=running.nudge if running else None)  # fmt: skip
+        deps = build_deps(
+            store, NatsDialer(broker.connection), on_stored=running.nudge if running else None
+        )
         register_commands(broker, deps)
         await broker.start()
         task = asyncio.create_task(running.run()) if running else None

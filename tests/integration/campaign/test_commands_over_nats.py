@@ -35,13 +35,19 @@ PHONES = PhoneBaseRef(bucket="phone-bases", name="b" * 64, count=3, sha256="b" *
 START_AT = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)  # ahead of the fake dialer's clock
 
 
-def create(name: str = "Акция", key: str | None = None, request_hash: str = "h1",
-           **changes: Any) -> c.CreateCampaign:  # fmt: skip
+def create(
+    name: str = "Акция", key: str | None = None, request_hash: str = "h1", **changes: Any
+) -> c.CreateCampaign:
     options: dict[str, Any] = {"name": name, "audio": TtsAudio(text="Здравствуйте")}
     options.update(changes)
-    return c.CreateCampaign(account_id=ACCOUNT, account_tz="Europe/Moscow",
-                            options=CampaignOptions(**options), phones=PHONES,
-                            idempotency_key=key, request_hash=request_hash)  # fmt: skip
+    return c.CreateCampaign(
+        account_id=ACCOUNT,
+        account_tz="Europe/Moscow",
+        options=CampaignOptions(**options),
+        phones=PHONES,
+        idempotency_key=key,
+        request_hash=request_hash,
+    )
 
 
 def ok(reply: Any) -> CommandOk:
@@ -63,29 +69,50 @@ class CommandsOverNats:
         raise NotImplementedError
 
     @pytest.fixture
-    async def service(self, campaign_service: Any, database_url: str | None,
-                      tmp_path: Path, fake_dialer: Any) -> Any:  # fmt: skip
+    async def service(
+        self, campaign_service: Any, database_url: str | None, tmp_path: Path, fake_dialer: Any
+    ) -> Any:
         async with campaign_service(database_url, tmp_path / "campaign.sqlite3") as running:
             yield running
 
     async def test_a_campaign_lives_its_whole_life_through_commands(self, service: Any) -> None:
         send = service.send
-        first = ok(await send(create(key="k1", start_at=START_AT, smart=SmartOptions(parts=2),
-                                     routing=CallerIdRouting(number="+79161234567")),
-                              correlation_id="corr-create"))  # fmt: skip
+        first = ok(
+            await send(
+                create(
+                    key="k1",
+                    start_at=START_AT,
+                    smart=SmartOptions(parts=2),
+                    routing=CallerIdRouting(number="+79161234567"),
+                ),
+                correlation_id="corr-create",
+            )
+        )
         assert first.campaign is not None
         cid = first.campaign.campaign_id
         assert (cid, first.campaign.status, first.position) == (1_000_001, Status.MODERATION, 1)
 
-        replay = ok(await send(create(key="k1", start_at=START_AT, smart=SmartOptions(parts=2),
-                                      routing=CallerIdRouting(number="+79161234567"))))  # fmt: skip
+        replay = ok(
+            await send(
+                create(
+                    key="k1",
+                    start_at=START_AT,
+                    smart=SmartOptions(parts=2),
+                    routing=CallerIdRouting(number="+79161234567"),
+                )
+            )
+        )
         assert replay.campaign is not None and replay.campaign.replayed
         assert replay.campaign.campaign_id == cid
         refused(await send(create(key="k1", request_hash="other")), "conflict")
 
-        accepted = ok(await send(c.ModerateCampaign(account_id=ACCOUNT, campaign_id=cid,
-                                                    decision="accepted",
-                                                    decided_by="rules")))  # fmt: skip
+        accepted = ok(
+            await send(
+                c.ModerateCampaign(
+                    account_id=ACCOUNT, campaign_id=cid, decision="accepted", decided_by="rules"
+                )
+            )
+        )
         assert accepted.campaign is not None
         assert accepted.campaign.status is Status.SCHEDULED  # start_at is ahead of the dialer
         for command, status in [
@@ -150,8 +177,11 @@ class CommandsOverNats:
             await send(c.PauseCampaign(account_id=ACCOUNT, campaign_id=cid)), "invalid_transition"
         )
 
-        copy = ok(await send(c.CopyCampaign(campaign_id=cid, account_id=ACCOUNT,
-                                            account_tz="Europe/Moscow")))  # fmt: skip
+        copy = ok(
+            await send(
+                c.CopyCampaign(campaign_id=cid, account_id=ACCOUNT, account_tz="Europe/Moscow")
+            )
+        )
         assert copy.campaign is not None
         assert (copy.campaign.campaign_id, copy.campaign.status) == (cid + 2, Status.MODERATION)
         assert copy.position == before + 2  # the new campaign's Created and the source's Copied
@@ -166,13 +196,22 @@ class CommandsOverNats:
         created = ok(await send(create("Чужая"))).campaign
         assert created is not None
         cid = created.campaign_id
-        ok(await send(c.ModerateCampaign(account_id=ACCOUNT, campaign_id=cid,
-                                         decision="accepted", decided_by="rules")))  # fmt: skip
-        started = ok(await send(c.StartCampaign(account_id=ACCOUNT, campaign_id=cid,
-                                                started_at=START_AT)))  # fmt: skip
+        ok(
+            await send(
+                c.ModerateCampaign(
+                    account_id=ACCOUNT, campaign_id=cid, decision="accepted", decided_by="rules"
+                )
+            )
+        )
+        started = ok(
+            await send(c.StartCampaign(account_id=ACCOUNT, campaign_id=cid, started_at=START_AT))
+        )
         # What a system command looked like before: no account, so no ownership check.
-        for body in (f'{{"campaign_id": {cid}}}', f'{{"campaign_id": {cid}, "account_id": null}}',
-                     f'{{"campaign_id": {cid}, "account_id": ""}}'):  # fmt: skip
+        for body in (
+            f'{{"campaign_id": {cid}}}',
+            f'{{"campaign_id": {cid}, "account_id": null}}',
+            f'{{"campaign_id": {cid}, "account_id": ""}}',
+        ):
             for kind in ("PauseCampaign", "StopCampaign", "FinishCampaign"):
                 msg = await service.nc.request(
                     subjects.campaign_command_subject(kind), body.encode(), timeout=5
@@ -183,9 +222,9 @@ class CommandsOverNats:
             b'{"phones": ["+79161234567"]}',
             b'{"phones": ["+79161234567"], "account_id": ""}',
         ]
-        for body in stopped:
+        for raw in stopped:
             msg = await service.nc.request(
-                subjects.campaign_command_subject("AddToStopList"), body, timeout=5
+                subjects.campaign_command_subject("AddToStopList"), raw, timeout=5
             )
             refused(decode_command_reply(msg.data), "validation")
         # Another account's command on it is as if it did not exist.
@@ -237,8 +276,13 @@ class CommandsOverNats:
             account_id=ACCOUNT, campaign_id=n, decision="clarification", decided_by="rules"
         )
         assert ok(await send(clarify)).campaign.status is Status.CLARIFICATION  # type: ignore[union-attr]
-        reject = c.ModerateCampaign(account_id=ACCOUNT, campaign_id=n, decision="rejected",
-                                    decided_by="moderator", reason="кредиты")  # fmt: skip
+        reject = c.ModerateCampaign(
+            account_id=ACCOUNT,
+            campaign_id=n,
+            decision="rejected",
+            decided_by="moderator",
+            reason="кредиты",
+        )
         assert ok(await send(reject)).campaign.status is Status.REJECTED  # type: ignore[union-attr]
         failing = ok(await send(create("Ошибка"))).campaign
         assert failing is not None
@@ -269,8 +313,9 @@ class CommandsOverNats:
         ok(await send(c.AddToStopList(account_id=ACCOUNT, phones=["+79161234567"])))
         ok(await send(c.RemoveFromStopList(account_id=ACCOUNT, phones=["+79161234567"])))
         refused(await send(create("Плохо", speed=0)), "validation")
-        bad = await service.nc.request(subjects.campaign_command_subject("PauseCampaign"),
-                                       b'{"campaign_id": "x"}', timeout=5)  # fmt: skip
+        bad = await service.nc.request(
+            subjects.campaign_command_subject("PauseCampaign"), b'{"campaign_id": "x"}', timeout=5
+        )
         assert b'"validation"' in bad.data
 
     async def _check_the_stream(self, service: Any) -> None:
@@ -293,17 +338,24 @@ class CommandsOverNats:
             return messages if len(messages) >= len(expected) else []
 
         messages = await self.wait_for(everything_relayed)
-        got = [(m.headers[subjects.MSG_ID_HEADER], m.subject,  # type: ignore[index]
-                decode_campaign_stream_event(m.data)) for m in messages]  # fmt: skip
+        got = [
+            (
+                m.headers[subjects.MSG_ID_HEADER],
+                m.subject,
+                decode_campaign_stream_event(m.data),
+            )
+            for m in messages
+        ]
         assert got == expected  # in log order, each once
-        positions = [int(m.headers[subjects.POSITION_HEADER]) for m in messages]  # type: ignore[index]
+        positions = [int(m.headers[subjects.POSITION_HEADER]) for m in messages]
         assert positions == sorted(set(positions))
-        assert messages[0].headers[subjects.CORRELATION_HEADER] == "corr-create"  # type: ignore[index]
+        assert messages[0].headers[subjects.CORRELATION_HEADER] == "corr-create"
         assert await service.store.tables.relay_position() == stored[-1].id
 
     @pytest.fixture(autouse=True)
-    def _helpers(self, read_stream: Callable[..., Awaitable[Any]],
-                 wait_for: Callable[..., Awaitable[Any]]) -> None:  # fmt: skip
+    def _helpers(
+        self, read_stream: Callable[..., Awaitable[Any]], wait_for: Callable[..., Awaitable[Any]]
+    ) -> None:
         self.read_stream = read_stream
         self.wait_for = wait_for
 
@@ -323,22 +375,27 @@ class TestOnPostgres(CommandsOverNats):
 
 @pytest.mark.postgres
 async def test_on_postgres_a_relay_elsewhere_wakes_on_notify_not_on_its_poll(
-    campaign_service: Any, pg_url: str, tmp_path: Path, fake_dialer: Any,
-    read_stream: Callable[..., Awaitable[Any]], wait_for: Callable[..., Awaitable[Any]],
-) -> None:  # fmt: skip
+    campaign_service: Any,
+    pg_url: str,
+    tmp_path: Path,
+    fake_dialer: Any,
+    read_stream: Callable[..., Awaitable[Any]],
+    wait_for: Callable[..., Awaitable[Any]],
+) -> None:
     unused = tmp_path / "unused.sqlite3"
     # The relay polls once a minute; only the NOTIFY of the insert can wake it in time.
     async with campaign_service(pg_url, unused, poll_interval=60.0) as relay_side:
         async with campaign_service(pg_url, unused, relay=False) as commands:
 
             async def listening() -> bool:
-                return relay_side.relay.nudges > 0  # the listener nudges once it listens
+                return bool(relay_side.relay.nudges > 0)  # the listener nudges once it listens
 
             await wait_for(listening)
             reply = ok(await commands.send(create("Слушатель")))
 
             async def relayed() -> list[Any]:
-                return await read_stream()
+                messages: list[Any] = await read_stream()
+                return messages
 
             (msg,) = await wait_for(relayed, timeout=5)
             assert msg.headers[subjects.POSITION_HEADER] == str(reply.position)

@@ -31,8 +31,12 @@ PHONES = PhoneBaseRef(bucket="phone-bases", name="e" * 64, count=3, sha256="e" *
 def create(account: str, **changes: Any) -> c.CreateCampaign:
     options: dict[str, Any] = {"name": f"Акция {account}", "audio": TtsAudio(text="Алло")}
     options.update(changes)
-    return c.CreateCampaign(account_id=account, account_tz="Europe/Moscow",
-                            options=CampaignOptions(**options), phones=PHONES)  # fmt: skip
+    return c.CreateCampaign(
+        account_id=account,
+        account_tz="Europe/Moscow",
+        options=CampaignOptions(**options),
+        phones=PHONES,
+    )
 
 
 def ok(reply: Any) -> CommandOk:
@@ -46,17 +50,22 @@ def parked_count(kind: str) -> float:
 
 
 async def test_an_event_too_large_for_nats_is_parked_and_the_relay_goes_on(
-    campaign_service: Any, tmp_path: Path, client: Client, fake_dialer: Any,
-    read_stream: Callable[..., Awaitable[list[Any]]], wait_for: Callable[..., Awaitable[Any]],
-) -> None:  # fmt: skip
+    campaign_service: Any,
+    tmp_path: Path,
+    client: Client,
+    fake_dialer: Any,
+    read_stream: Callable[..., Awaitable[list[Any]]],
+    wait_for: Callable[..., Awaitable[Any]],
+) -> None:
     sqlite = tmp_path / "campaign.sqlite3"
     before = parked_count("too_large")
     async with campaign_service(None, sqlite) as service:
         victim = ok(await service.send(create("acc_a"))).campaign
         assert victim is not None
         app = service.store.app
-        text = await asyncio.to_thread(comment_too_large_for, app, victim.campaign_id,
-                                       client.max_payload)  # fmt: skip
+        text = await asyncio.to_thread(
+            comment_too_large_for, app, victim.campaign_id, client.max_payload
+        )
         with capture_logs() as logs:
             position = await asyncio.to_thread(store_comment, app, victim.campaign_id, text)
             assert service.relay is not None
@@ -99,9 +108,13 @@ async def test_an_event_too_large_for_nats_is_parked_and_the_relay_goes_on(
 
 
 async def test_a_stored_event_that_cannot_be_read_is_parked(
-    campaign_service: Any, tmp_path: Path, client: Client, fake_dialer: Any,
-    read_stream: Callable[..., Awaitable[list[Any]]], wait_for: Callable[..., Awaitable[Any]],
-) -> None:  # fmt: skip
+    campaign_service: Any,
+    tmp_path: Path,
+    client: Client,
+    fake_dialer: Any,
+    read_stream: Callable[..., Awaitable[list[Any]]],
+    wait_for: Callable[..., Awaitable[Any]],
+) -> None:
     """Stored before the limits existed (or by hand): 30 lead words no longer decode."""
     sqlite = tmp_path / "campaign.sqlite3"
     async with campaign_service(None, sqlite, relay=False) as service:
@@ -112,13 +125,15 @@ async def test_a_stored_event_that_cannot_be_read_is_parked(
         def corrupt() -> int:
             # The Created event as stored, with lead words the contract no longer allows.
             words = msgspec.to_builtins(WordsIvr(lead_words=["да"] * 30))
-            with app.recorder.datastore.transaction(commit=True) as cur:  # type: ignore[attr-defined]
+            with app.recorder.datastore.transaction(commit=True) as cur:
                 cur.execute("SELECT rowid, state FROM stored_events ORDER BY rowid DESC LIMIT 1")
                 rowid, state = cur.fetchone()
                 data = msgspec.json.decode(state)
                 data["options"]["_data_"]["ivr"] = words
-                cur.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
-                            (msgspec.json.encode(data), rowid))  # fmt: skip
+                cur.execute(
+                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
+                    (msgspec.json.encode(data), rowid),
+                )
             return int(rowid)
 
         rowid = await asyncio.to_thread(corrupt)

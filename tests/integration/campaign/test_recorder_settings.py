@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import Composable
 
 from zvonar_campaign.adapters.eventstore import eventstore_env
 from zvonar_campaign.bootstrap import Store, open_store
@@ -49,7 +50,11 @@ def test_the_recorder_keeps_the_table_lock(store: Store) -> None:
         recorder = store.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         assert recorder.datastore.enable_db_functions is False
-        statements = " ".join(s.as_string() for s in recorder.lock_table_statements)
+        parts: list[str] = []
+        for statement in recorder.lock_table_statements:
+            assert isinstance(statement, Composable), statement
+            parts.append(statement.as_string())
+        statements = " ".join(parts)
         assert "LOCK TABLE" in statements and "IN EXCLUSIVE MODE" in statements
     finally:
         store.close()
@@ -98,7 +103,9 @@ def test_a_save_waits_for_a_writer_that_has_not_committed(store: Store, pg_url: 
         store.close()
 
 
-def _lock_waits(conn: psycopg.Connection[tuple[object, ...]], table: str) -> list[tuple[object]]:
+def _lock_waits(
+    conn: psycopg.Connection[tuple[object, ...]], table: str
+) -> list[tuple[object, ...]]:
     """Lock modes requested on `table` and not granted yet."""
     return conn.execute(
         f"SELECT mode FROM pg_locks WHERE relation = '{table}'::regclass AND NOT granted"

@@ -35,15 +35,24 @@ PHONES = PhoneBaseRef(bucket="phone-bases", name="c" * 64, count=1, sha256="c" *
 def relay_process(own_nats: NatsServer, pg_url: str, tmp_path: Path) -> Iterator[Any]:
     procs: list[subprocess.Popen[bytes]] = []
     log = (tmp_path / "relay.log").open("ab")
-    env = {**os.environ, "NATS_URL": own_nats.url, "DATABASE_URL": pg_url,
-           "ZVONAR_DATA_DIR": str(tmp_path / "data"), "ZVONAR_LOG_FORMAT": "json",
-           # Small batches and a pause before each record: most kills land in the window.
-           "CAMPAIGN_RELAY_BATCH_SIZE": "3", "CAMPAIGN_RELAY_RECORD_DELAY": "0.2"}  # fmt: skip
+    env = {
+        **os.environ,
+        "NATS_URL": own_nats.url,
+        "DATABASE_URL": pg_url,
+        "ZVONAR_DATA_DIR": str(tmp_path / "data"),
+        "ZVONAR_LOG_FORMAT": "json",
+        # Small batches and a pause before each record: most kills land in the window.
+        "CAMPAIGN_RELAY_BATCH_SIZE": "3",
+        "CAMPAIGN_RELAY_RECORD_DELAY": "0.2",
+    }
 
     def start(**overrides: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "zvonar_campaign", "relay"],
-                                env={**env, **overrides}, stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zvonar_campaign", "relay"],
+            env={**env, **overrides},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         procs.append(proc)
         return proc
 
@@ -65,9 +74,14 @@ async def _last_position(nc: Client) -> int:
 
 
 async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
-    campaign_service: Any, pg_url: str, tmp_path: Path, client: Client, relay_process: Any,
-    read_stream: Callable[..., Awaitable[list[Any]]], wait_for: Callable[..., Awaitable[Any]],
-) -> None:  # fmt: skip
+    campaign_service: Any,
+    pg_url: str,
+    tmp_path: Path,
+    client: Client,
+    relay_process: Any,
+    read_stream: Callable[..., Awaitable[list[Any]]],
+    wait_for: Callable[..., Awaitable[Any]],
+) -> None:
     async with campaign_service(pg_url, tmp_path / "unused.sqlite3", relay=False) as service:
         stop_writing = asyncio.Event()
 
@@ -76,8 +90,9 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
             while not stop_writing.is_set():
                 n += 1
                 options = CampaignOptions(name=f"Рассылка {n}", audio=TtsAudio(text="Алло"))
-                create = c.CreateCampaign(account_id="acc_k", account_tz="UTC",
-                                          options=options, phones=PHONES)  # fmt: skip
+                create = c.CreateCampaign(
+                    account_id="acc_k", account_tz="UTC", options=options, phones=PHONES
+                )
                 reply = await service.send(create)
                 campaign_id = reply.campaign.campaign_id
                 await service.send(
@@ -109,7 +124,7 @@ async def test_sigkill_between_publish_and_record_loses_and_duplicates_nothing(
         relay_process(CAMPAIGN_RELAY_BATCH_SIZE="500", CAMPAIGN_RELAY_RECORD_DELAY="0")
 
         async def caught_up() -> bool:
-            return await service.store.tables.relay_position() == stored[-1].id
+            return bool(await service.store.tables.relay_position() == stored[-1].id)
 
         await wait_for(caught_up, timeout=45)
         messages = await read_stream()

@@ -77,11 +77,20 @@ def test_the_relay_process_serves_health_readiness_and_metrics(
     own_nats: NatsServer, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {**os.environ, "NATS_URL": own_nats.url, "ZVONAR_DATA_DIR": str(tmp_path / "data"),
-           "ZVONAR_LOG_FORMAT": "json", "ZVONAR_MONITOR_PORT": str(port)}  # fmt: skip
+    env = {
+        **os.environ,
+        "NATS_URL": own_nats.url,
+        "ZVONAR_DATA_DIR": str(tmp_path / "data"),
+        "ZVONAR_LOG_FORMAT": "json",
+        "ZVONAR_MONITOR_PORT": str(port),
+    }
     env.pop("DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "zvonar_campaign", "relay"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zvonar_campaign", "relay"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert _get(f"{base}/healthz", process).status_code == 200

@@ -31,8 +31,12 @@ def _zvonar(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], f
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "zvonar_cli", *args],
-        env=environ, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return done, time.monotonic() - started
 
 
@@ -98,8 +102,13 @@ def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "zvonar_stats", *args, "--timeout", str(TIMEOUT)],
-        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     took = time.monotonic() - started
     assert done.returncode == EXIT_UNREACHABLE, done.stdout + done.stderr
     line = _one_line(done.stderr)
@@ -112,40 +121,80 @@ def test_stats_operator_commands_with_nats_down_are_one_line_and_exit_3(
 @pytest.mark.parametrize(
     ("module", "args", "expected"),
     [
-        ("zvonar_cli", ["campaigns", "list", "--bogus"],
-         "zvonar: No such option: --bogus (see 'zvonar campaigns list --help')"),
-        ("zvonar_cli", ["events", "tail", "bogus"],
-         "zvonar: Invalid value: stream is campaign or call (see 'zvonar events tail --help')"),
-        ("zvonar_cli", ["events", "export", "--include-phones", "--format", "csv"],
-         "zvonar: --format is jsonl or parquet"),
-        ("zvonar_cli", ["events", "export", "--type", "CallDropped"],
-         "zvonar: unknown event type CallDropped (one of: " + ", ".join(EVENT_TYPES) + ")"),
-        ("zvonar_cli", ["events", "export"],
-         "zvonar: phone numbers are hashed with a key: set ZVONAR_EXPORT_HASH_KEY (or "
-         "--hash-key), or pass --include-phones"),
-        ("zvonar_cli", ["events", "export", "--include-phones", "--from-seq", "12"],
-         "zvonar: --from-seq is STREAM=SEQUENCE with STREAM campaign or call (campaign=120), "
-         "not '12'"),
-        ("zvonar_cli", ["events", "export", "--include-phones", "--since", "yesterday"],
-         "zvonar: --since is an ISO 8601 date or date-time (2026-06-17T13:00:00+03:00), "
-         "not 'yesterday'"),
-        ("zvonar_cli", ["events", "export", "--include-phones", "--format", "parquet"],
-         "zvonar: --format parquet writes a folder: give --out"),
-        ("zvonar_cli", ["events", "export", "--include-phones", "--out", "no/such.jsonl"],
-         "zvonar: --out no/such.jsonl: no folder no"),
+        (
+            "zvonar_cli",
+            ["campaigns", "list", "--bogus"],
+            "zvonar: No such option: --bogus (see 'zvonar campaigns list --help')",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "tail", "bogus"],
+            "zvonar: Invalid value: stream is campaign or call (see 'zvonar events tail --help')",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--include-phones", "--format", "csv"],
+            "zvonar: --format is jsonl or parquet",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--type", "CallDropped"],
+            "zvonar: unknown event type CallDropped (one of: " + ", ".join(EVENT_TYPES) + ")",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export"],
+            "zvonar: phone numbers are hashed with a key: set ZVONAR_EXPORT_HASH_KEY (or "
+            "--hash-key), or pass --include-phones",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--include-phones", "--from-seq", "12"],
+            "zvonar: --from-seq is STREAM=SEQUENCE with STREAM campaign or call (campaign=120), "
+            "not '12'",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--include-phones", "--since", "yesterday"],
+            "zvonar: --since is an ISO 8601 date or date-time (2026-06-17T13:00:00+03:00), "
+            "not 'yesterday'",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--include-phones", "--format", "parquet"],
+            "zvonar: --format parquet writes a folder: give --out",
+        ),
+        (
+            "zvonar_cli",
+            ["events", "export", "--include-phones", "--out", "no/such.jsonl"],
+            "zvonar: --out no/such.jsonl: no folder no",
+        ),
     ],
-    ids=["unknown-option", "bad-argument", "export-bad-format", "export-unknown-type",
-         "export-no-hash-key", "export-bad-seq", "export-bad-time", "export-parquet-stdout",
-         "export-no-folder"],
-)  # fmt: skip
+    ids=[
+        "unknown-option",
+        "bad-argument",
+        "export-bad-format",
+        "export-unknown-type",
+        "export-no-hash-key",
+        "export-bad-seq",
+        "export-bad-time",
+        "export-parquet-stdout",
+        "export-no-folder",
+    ],
+)
 def test_a_usage_error_is_one_line_and_exit_2(
     module: str, args: list[str], expected: str, tmp_path: Path
 ) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("ZVONAR_", "NATS_"))}
     done = subprocess.run(
         [sys.executable, "-m", module, *args],
-        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == EXIT_USAGE, done.stderr
     assert _one_line(done.stderr) == expected
     assert done.stdout == ""

@@ -40,9 +40,16 @@ async def _publish(url: str) -> None:
         )
         await js.publish(campaign_event_subject(1000001, "CampaignCommentChanged"), encode(event))
     call = CallCompleted(
-        campaign_id=1000001, account_id="acc_1", at=AT, call_id="c1", phone="+79160000001",
-        part=0, attempt=1, started_at=AT, outcome="answered",
-    )  # fmt: skip
+        campaign_id=1000001,
+        account_id="acc_1",
+        at=AT,
+        call_id="c1",
+        phone="+79160000001",
+        part=0,
+        attempt=1,
+        started_at=AT,
+        outcome="answered",
+    )
     await js.publish(call_event_subject(1000001, "CallCompleted"), encode(call))
     await nc.close()
 
@@ -51,8 +58,12 @@ def _zvonar(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, NATS_URL=url)
     return subprocess.run(
         [sys.executable, "-m", "zvonar_cli", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_export_writes_every_event_of_both_streams(own_nats: NatsServer, tmp_path: Path) -> None:
@@ -105,8 +116,10 @@ def test_export_into_a_pipe_closed_early_ends_quietly(own_nats: NatsServer) -> N
     env = dict(os.environ, NATS_URL=own_nats.url, ZVONAR_EXPORT_HASH_KEY="k")
     process = subprocess.Popen(
         [sys.executable, "-m", "zvonar_cli", "events", "export", "--batch", "50"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stderr is not None
     first = json.loads(process.stdout.readline())
     assert first["seq"] == 1

@@ -54,15 +54,21 @@ def nats(tmp_path: Path) -> Iterator[str]:
 def _created(cid: int, account: str, at: dt.datetime) -> dict[str, Any]:
     """A CampaignCreated as an old producer wrote it: the webhook secret itself inside."""
     options = CampaignOptions(
-        name=f"Кампания {cid}", audio=TtsAudio(text="Здравствуйте"),
+        name=f"Кампания {cid}",
+        audio=TtsAudio(text="Здравствуйте"),
         routing=CallerIdRouting(number=CALLER),
-        integration=Integration(webhook_url="https://user:pw@hooks.example/in?token=abc",
-                                secret_ref="ref-1"),
-    )  # fmt: skip
+        integration=Integration(
+            webhook_url="https://user:pw@hooks.example/in?token=abc", secret_ref="ref-1"
+        ),
+    )
     event = ev.CampaignCreated(
-        campaign_id=cid, account_id=account, at=at, account_tz="Europe/Moscow", options=options,
+        campaign_id=cid,
+        account_id=account,
+        at=at,
+        account_tz="Europe/Moscow",
+        options=options,
         phones=PhoneBaseRef(bucket="phone-bases", name=f"{account}/x", count=3, sha256="ab" * 32),
-    )  # fmt: skip
+    )
     raw: dict[str, Any] = msgspec.to_builtins(event)
     raw["options"]["integration"]["secret"] = SECRET
     return raw
@@ -70,11 +76,21 @@ def _created(cid: int, account: str, at: dt.datetime) -> dict[str, Any]:
 
 def _call(cid: int, account: str, phone: str, at: dt.datetime, cost: str) -> CallCompleted:
     return CallCompleted(
-        campaign_id=cid, account_id=account, at=at, call_id=call_id_of(cid, 0, phone, 1),
-        phone=phone, part=0, attempt=1, started_at=at, outcome="answered", duration_s=12.5,
-        billed_s=30, cost=Decimal(cost), caller_number=CALLER,
+        campaign_id=cid,
+        account_id=account,
+        at=at,
+        call_id=call_id_of(cid, 0, phone, 1),
+        phone=phone,
+        part=0,
+        attempt=1,
+        started_at=at,
+        outcome="answered",
+        duration_s=12.5,
+        billed_s=30,
+        cost=Decimal(cost),
+        caller_number=CALLER,
         recording=f"{account}/{cid}/{call_id_of(cid, 0, phone, 1)}.wav",
-    )  # fmt: skip
+    )
 
 
 async def _publish(url: str, events: list[tuple[str, Any]]) -> None:
@@ -96,17 +112,29 @@ def _story() -> list[tuple[str, Any]]:
     return [
         (campaign_event_subject(101, "CampaignCreated"), _created(101, A, at[0])),
         (campaign_event_subject(202, "CampaignCreated"), _created(202, B, at[1])),
-        (stop_list_event_subject(A, "StopListPhonesAdded"),
-         ev.StopListPhonesAdded(account_id=A, at=at[2], phones=[PHONES[2]])),
+        (
+            stop_list_event_subject(A, "StopListPhonesAdded"),
+            ev.StopListPhonesAdded(account_id=A, at=at[2], phones=[PHONES[2]]),
+        ),
         (call_event_subject(101, "CallCompleted"), _call(101, A, PHONES[0], at[3], "1.50")),
         (call_event_subject(101, "CallCompleted"), _call(101, A, PHONES[1], at[4], "0.75")),
         (call_event_subject(202, "CallCompleted"), _call(202, B, PHONES[0], at[5], "2.00")),
-        (call_event_subject(101, "InboundCallAnswered"),
-         InboundCallAnswered(campaign_id=101, account_id=A, at=at[6], caller=PHONES[1],
-                             number=CALLER, played=True)),
-        (campaign_event_subject(101, "CampaignFinished"),
-         ev.CampaignFinished(campaign_id=101, account_id=A, at=at[7])),
-    ]  # fmt: skip
+        (
+            call_event_subject(101, "InboundCallAnswered"),
+            InboundCallAnswered(
+                campaign_id=101,
+                account_id=A,
+                at=at[6],
+                caller=PHONES[1],
+                number=CALLER,
+                played=True,
+            ),
+        ),
+        (
+            campaign_event_subject(101, "CampaignFinished"),
+            ev.CampaignFinished(campaign_id=101, account_id=A, at=at[7]),
+        ),
+    ]
 
 
 def _zvonar(
@@ -176,28 +204,37 @@ def test_filters_select_by_campaign_account_type_time_and_sequence(
     asyncio.run(_publish(nats, _story()))
 
     def export(*args: str) -> list[tuple[str, int]]:
-        code, out, err = _zvonar(capsys, monkeypatch, nats, "events", "export",
-                                 "--include-phones", *args)  # fmt: skip
+        code, out, err = _zvonar(
+            capsys, monkeypatch, nats, "events", "export", "--include-phones", *args
+        )
         assert code == 0, err
         return [(x["type"], x["event"].get("campaign_id", 0)) for x in _lines(out)]
 
     assert export("--campaign", "101") == [
-        ("CampaignCreated", 101), ("CampaignFinished", 101), ("CallCompleted", 101),
-        ("CallCompleted", 101), ("InboundCallAnswered", 101),
-    ]  # fmt: skip
+        ("CampaignCreated", 101),
+        ("CampaignFinished", 101),
+        ("CallCompleted", 101),
+        ("CallCompleted", 101),
+        ("InboundCallAnswered", 101),
+    ]
     assert export("--account", B) == [("CampaignCreated", 202), ("CallCompleted", 202)]
     assert export("--account", A, "--type", "StopListPhonesAdded") == [("StopListPhonesAdded", 0)]
     assert export("--account", B, "--type", "StopListPhonesAdded") == []
     assert export("--type", "CallCompleted", "--campaign", "202", "--campaign", "101") == [
-        ("CallCompleted", 101), ("CallCompleted", 101), ("CallCompleted", 202),
-    ]  # fmt: skip
+        ("CallCompleted", 101),
+        ("CallCompleted", 101),
+        ("CallCompleted", 202),
+    ]
     # at 13:00 .. before 15:00 UTC; a time with an offset means the same moment.
     assert export("--since", "2026-06-17T13:00", "--until", "2026-06-17T17:00+02:00") == [
-        ("CallCompleted", 101), ("CallCompleted", 101),
-    ]  # fmt: skip
+        ("CallCompleted", 101),
+        ("CallCompleted", 101),
+    ]
     assert export("--from-seq", "campaign=2", "--to-seq", "campaign=3", "--to-seq", "call=1") == [
-        ("CampaignCreated", 202), ("StopListPhonesAdded", 0), ("CallCompleted", 101),
-    ]  # fmt: skip
+        ("CampaignCreated", 202),
+        ("StopListPhonesAdded", 0),
+        ("CallCompleted", 101),
+    ]
 
 
 def test_a_resume_file_continues_where_the_last_export_ended(
@@ -216,12 +253,17 @@ def test_a_resume_file_continues_where_the_last_export_ended(
     assert code == 0, err
     first, second = _lines(out1.read_text()), _lines(out2.read_text())
     assert [(x["stream"], x["seq"]) for x in first] == [
-        ("CAMPAIGN_EVENTS", 1), ("CAMPAIGN_EVENTS", 2), ("CAMPAIGN_EVENTS", 3),
-        ("CALL_EVENTS", 1), ("CALL_EVENTS", 2),
-    ]  # fmt: skip
+        ("CAMPAIGN_EVENTS", 1),
+        ("CAMPAIGN_EVENTS", 2),
+        ("CAMPAIGN_EVENTS", 3),
+        ("CALL_EVENTS", 1),
+        ("CALL_EVENTS", 2),
+    ]
     assert [(x["stream"], x["seq"]) for x in second] == [
-        ("CAMPAIGN_EVENTS", 4), ("CALL_EVENTS", 3), ("CALL_EVENTS", 4),
-    ]  # fmt: skip
+        ("CAMPAIGN_EVENTS", 4),
+        ("CALL_EVENTS", 3),
+        ("CALL_EVENTS", 4),
+    ]
     assert json.loads(resume.read_text())["streams"] == {"CAMPAIGN_EVENTS": 4, "CALL_EVENTS": 4}
     # Nothing new: nothing written, the positions stay.
     code, out, err = _zvonar(capsys, monkeypatch, nats, *args)
@@ -234,16 +276,44 @@ def test_parquet_has_typed_columns_per_event_type(
 ) -> None:
     asyncio.run(_publish(nats, _story()))
     out = tmp_path / "export"
-    code, _, err = _zvonar(capsys, monkeypatch, nats, "events", "export", "--format", "parquet",
-                           "--out", str(out), "--hash-key", KEY, "--batch", "3")  # fmt: skip
+    code, _, err = _zvonar(
+        capsys,
+        monkeypatch,
+        nats,
+        "events",
+        "export",
+        "--format",
+        "parquet",
+        "--out",
+        str(out),
+        "--hash-key",
+        KEY,
+        "--batch",
+        "3",
+    )
     assert code == 0, err
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
-        [f"{t}" for t in ("CallCompleted", "CampaignCreated", "CampaignFinished",
-                          "InboundCallAnswered", "StopListPhonesAdded")]
-        + [f"{t}/part-000000000001-000000000001.parquet"
-           for t in ("CallCompleted", "CampaignCreated", "CampaignFinished",
-                     "InboundCallAnswered", "StopListPhonesAdded")]
-    )  # fmt: skip
+        [
+            f"{t}"
+            for t in (
+                "CallCompleted",
+                "CampaignCreated",
+                "CampaignFinished",
+                "InboundCallAnswered",
+                "StopListPhonesAdded",
+            )
+        ]
+        + [
+            f"{t}/part-000000000001-000000000001.parquet"
+            for t in (
+                "CallCompleted",
+                "CampaignCreated",
+                "CampaignFinished",
+                "InboundCallAnswered",
+                "StopListPhonesAdded",
+            )
+        ]
+    )
     calls = pq.read_table(out / "CallCompleted")
     schema = calls.schema
     assert schema.field("seq").type == pa.int64()
@@ -268,8 +338,12 @@ def test_parquet_has_typed_columns_per_event_type(
     assert {f.name for f in audio} == {"kind", "text", "file_id", "name"}
     assert created.schema.field("phones").type.field("count").type == pa.int64()
     first = created.to_pylist()[0]
-    assert first["options"]["audio"] == {"kind": "tts", "text": "Здравствуйте", "file_id": None,
-                                         "name": None}  # fmt: skip
+    assert first["options"]["audio"] == {
+        "kind": "tts",
+        "text": "Здравствуйте",
+        "file_id": None,
+        "name": None,
+    }
     assert first["options"]["routing"]["number"].startswith("h:")
     text = b"".join(p.read_bytes() for p in out.rglob("*.parquet"))
     assert SECRET.encode() not in text and PHONES[0].encode() not in text
@@ -284,9 +358,13 @@ def test_a_stream_lost_mid_export_leaves_no_file(
     server = NatsServer(tmp_path / "nats")
     server.start()
     try:
-        events = [(campaign_event_subject(300 + n, "CampaignFinished"),
-                   ev.CampaignFinished(campaign_id=300 + n, account_id=A, at=T0))
-                  for n in range(200)]  # fmt: skip
+        events = [
+            (
+                campaign_event_subject(300 + n, "CampaignFinished"),
+                ev.CampaignFinished(campaign_id=300 + n, account_id=A, at=T0),
+            )
+            for n in range(200)
+        ]
         asyncio.run(_publish(server.url, events))
         out = tmp_path / "lost.jsonl"
         monkeypatch.setenv("ZVONAR_TIMEOUT", "3")

@@ -38,11 +38,17 @@ def made(pg_database_factory: Callable[[], str], tmp_path: Path) -> Iterator[tup
     (overlay / "kustomization.yaml").write_text("resources: []\n")
     result = subprocess.run(
         ["bash", str(ROOT / "deploy" / "k8s" / "make-secrets.sh"), str(overlay)],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "ZVONAR_PG_HOST": parts.hostname or "127.0.0.1",
-             "ZVONAR_PG_PORT": str(parts.port or 5432),
-             "ZVONAR_PG_DATABASE": parts.path.lstrip("/"), "ZVONAR_PG_ROLE_PREFIX": prefix},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "ZVONAR_PG_HOST": parts.hostname or "127.0.0.1",
+            "ZVONAR_PG_PORT": str(parts.port or 5432),
+            "ZVONAR_PG_DATABASE": parts.path.lstrip("/"),
+            "ZVONAR_PG_ROLE_PREFIX": prefix,
+        },
+    )
     assert result.returncode == 0, result.stderr
     yield url, overlay / "secrets"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:

@@ -13,7 +13,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 import pytest
@@ -38,6 +38,15 @@ from zvonar_contracts.subjects import (
 )
 from zvonar_dialer.bootstrap import Dialer, run_in_process
 from zvonar_dialer.settings import DialerSettings
+
+
+class Common(TypedDict):
+    """The fields every campaign event carries."""
+
+    campaign_id: int
+    account_id: str
+    at: dt.datetime
+
 
 # Campaign ids unique within the session's NATS server (its streams outlive each test).
 _ids = itertools.count(1_000_001 + random.randrange(0, 50_000_000, 1000))
@@ -112,7 +121,7 @@ class CampaignDouble:
         digest = hashlib.sha256(base).hexdigest()
         await (await self.js.object_store(PHONE_BASES_BUCKET)).put(digest, base)
         ref = PhoneBaseRef(bucket=PHONE_BASES_BUCKET, name=digest, count=len(phones), sha256=digest)
-        common = {"campaign_id": campaign_id, "account_id": self.account_id, "at": self.now()}
+        common = Common(campaign_id=campaign_id, account_id=self.account_id, at=self.now())
         await self.publish(
             ev.CampaignCreated(**common, options=options, phones=ref, account_tz=self.account_tz)
         )

@@ -22,13 +22,16 @@ pytestmark = pytest.mark.integration
 CAMPAIGN = 1000001
 AT = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
 HOOKED = Campaign(
-    campaign_id=CAMPAIGN, account_id="acc", account_tz="UTC",
+    campaign_id=CAMPAIGN,
+    account_id="acc",
+    account_tz="UTC",
     options=CampaignOptions(
-        name="t", audio=TtsAudio(text="Добрый день"),
+        name="t",
+        audio=TtsAudio(text="Добрый день"),
         integration=Integration(webhook_url="https://hooks.example.com/calls", secret_ref="r1"),
     ),
     phones=PhoneBaseRef(bucket="phone-bases", name="p", count=400, sha256="p"),
-)  # fmt: skip
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -52,9 +55,17 @@ def placed(seq: int) -> store.PlacedCall:
 
 
 def event(call: store.PlacedCall) -> CallCompleted:
-    return CallCompleted(campaign_id=CAMPAIGN, account_id="acc", at=AT, call_id=call.call_id,
-                         phone=call.phone, part=0, attempt=1, started_at=AT,
-                         outcome="no_answer")  # fmt: skip
+    return CallCompleted(
+        campaign_id=CAMPAIGN,
+        account_id="acc",
+        at=AT,
+        call_id=call.call_id,
+        phone=call.phone,
+        part=0,
+        attempt=1,
+        started_at=AT,
+        outcome="no_answer",
+    )
 
 
 def seed(cur: Cursor) -> None:

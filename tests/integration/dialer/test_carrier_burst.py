@@ -30,12 +30,18 @@ def db(
 
 def request_for(n: int) -> CallRequest:
     phone = f"+7916{n:07d}"
-    return CallRequest(call_id=f"1000001-0-{phone[1:]}-1", campaign_id=1000001, part=0,
-                       phone=phone,
-                       caller_number=None if n % 3 == 0 else "+74950000001",
-                       message_duration_s=10.0, amd=n % 2 == 0,
-                       ivr=WordsIvr(lead_words=["да"]), record=False,
-                       started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
+    return CallRequest(
+        call_id=f"1000001-0-{phone[1:]}-1",
+        campaign_id=1000001,
+        part=0,
+        phone=phone,
+        caller_number=None if n % 3 == 0 else "+74950000001",
+        message_duration_s=10.0,
+        amd=n % 2 == 0,
+        ivr=WordsIvr(lead_words=["да"]),
+        record=False,
+        started_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+    )
 
 
 async def test_a_burst_is_answered_in_order_and_rung_once(db: Database) -> None:

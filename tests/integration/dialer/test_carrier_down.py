@@ -112,8 +112,13 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
     assert sample("zvonar_calls_placed_total") - placed_before == len(phones)
     assert finished_total() - finished_before == len(phones)
     kinds = [type(c).__name__ for c in double.of(campaign_id)]
-    assert kinds == ["StartCampaign", "ReportIdle", "PauseCampaign", "ResumeCampaign",
-                     "FinishCampaign"]  # fmt: skip
+    assert kinds == [
+        "StartCampaign",
+        "ReportIdle",
+        "PauseCampaign",
+        "ResumeCampaign",
+        "FinishCampaign",
+    ]
 
     events = await completed(nc, campaign_id)
     assert sorted(e.phone for e in events) == phones  # one result per number

@@ -140,7 +140,7 @@ async def test_placement_of_a_paused_campaign_follows_its_window(
     opens, closes = now + dt.timedelta(hours=5), now + dt.timedelta(hours=6)
     window = CallingWindow(
         days=list(WEEKDAYS),
-        from_=opens.strftime("%H:%M"),  # type: ignore[arg-type]
+        from_=opens.strftime("%H:%M"),
         to=closes.strftime("%H:%M"),
     )
     campaign_id = await double.create(["+79167100000"], speed=3600, window=window)

@@ -62,8 +62,9 @@ async def claimed_then_died(
 async def publish_backlog(double: CampaignDouble) -> None:
     for n in range(BACKLOG):
         listed = [f"+7999{n:07d}"]
-        await double.publish(ev.StopListPhonesAdded(account_id="acc_other", at=double.now(),
-                                                    phones=listed))  # fmt: skip
+        await double.publish(
+            ev.StopListPhonesAdded(account_id="acc_other", at=double.now(), phones=listed)
+        )
 
 
 async def nothing_placing(dialer: Dialer) -> bool:

@@ -71,7 +71,7 @@ async def test_a_closed_window_pauses_the_campaign_until_it_opens(
     opens, closes = now + dt.timedelta(hours=2), now + dt.timedelta(hours=4)
     window = CallingWindow(
         days=list(WEEKDAYS),
-        from_=opens.strftime("%H:%M"),  # type: ignore[arg-type]
+        from_=opens.strftime("%H:%M"),
         to=closes.strftime("%H:%M"),
         tz="account",
     )

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path,
-          pg_database_factory: Callable[[], str]) -> Iterator[Callable[[], Database]]:  # fmt: skip
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_database_factory: Callable[[], str]
+) -> Iterator[Callable[[], Database]]:
     """Opens the same store again on every call, as a restarted dialer would."""
     opened: list[Database] = []
     url = pg_database_factory() if request.param == "postgres" else None
@@ -36,17 +37,25 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def request_for(phone: str, attempt: int = 1) -> CallRequest:
-    return CallRequest(call_id=f"1000001-0-{phone[1:]}-{attempt}", campaign_id=1000001,
-                       part=0, phone=phone, caller_number="+74950000001",
-                       message_duration_s=10.0, amd=True,
-                       ivr=WordsIvr(lead_words=["да"]), record=False,
-                       started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
+    return CallRequest(
+        call_id=f"1000001-0-{phone[1:]}-{attempt}",
+        campaign_id=1000001,
+        part=0,
+        phone=phone,
+        caller_number="+74950000001",
+        message_duration_s=10.0,
+        amd=True,
+        ivr=WordsIvr(lead_words=["да"]),
+        record=False,
+        started_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+    )
 
 
 async def test_each_last_digit_gets_the_table_outcome(store: Callable[[], Database]) -> None:
     carrier = SimulatedCarrier(store())
-    outcomes = [(await carrier.place_call(request_for(f"+7916000000{d}"))).outcome
-                for d in range(10)]  # fmt: skip
+    outcomes = [
+        (await carrier.place_call(request_for(f"+7916000000{d}"))).outcome for d in range(10)
+    ]
     assert outcomes == ["answered"] * 6 + ["no_answer", "no_answer", "machine", "answered"]
     assert carrier.rung == 10
 

@@ -48,13 +48,16 @@ class Receiver:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip()
-                   for k, _, v in (line.partition(":") for line in head[1:] if line)}  # fmt: skip
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (line.partition(":") for line in head[1:] if line)
+        }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.posts.append(Post(head[0].split(" ")[1], headers, body))
         status = self.statuses.pop(0) if self.statuses else 200
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                     .encode())  # fmt: skip
+        writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         writer.close()
 
@@ -120,8 +123,9 @@ async def sender(db: Database, clock: Clock) -> AsyncIterator[WebhookSender]:
 async def queue(db: Database, url: str, *, n: int = 0, secret_ref: str | None = "ref-1") -> str:
     """One delivery due at T0; its webhook id."""
     webhook_id = webhook_id_of(1000001, "CallCompleted", f"call-{n}")
-    row = store.NewDelivery(webhook_id, 1000001, "acc", "CallCompleted", f"call-{n}", url,
-                            secret_ref, BODY, T0)  # fmt: skip
+    row = store.NewDelivery(
+        webhook_id, 1000001, "acc", "CallCompleted", f"call-{n}", url, secret_ref, BODY, T0
+    )
     await db.run(lambda cur: store.webhook_add_many(cur, [row]))
     return webhook_id
 
@@ -153,8 +157,11 @@ async def test_a_post_is_signed_per_standard_webhooks(
     assert post.headers["webhook-signature"] == expected
     [row] = await log_of(db)
     assert (row.state, row.attempts, row.last_status, row.delivered_at) == (
-        "delivered", 1, 200, T0,
-    )  # fmt: skip
+        "delivered",
+        1,
+        200,
+        T0,
+    )
     assert row.next_attempt_at is None
     assert counted("delivered") == delivered + 1
     assert await sender.send_due() == 0  # nothing is posted twice
@@ -169,8 +176,11 @@ async def test_a_receiver_failing_twice_gets_the_post_on_the_third_attempt_after
     assert await sender.send_due() == 1
     [row] = await log_of(db)
     assert (row.state, row.attempts, row.last_status, row.last_error) == (
-        "pending", 1, 500, "HTTP 500",
-    )  # fmt: skip
+        "pending",
+        1,
+        500,
+        "HTTP 500",
+    )
     assert row.next_attempt_at == T0 + 5.0  # the first wait (jitter at its top)
     assert await sender.send_due() == 0  # not due yet
     clock.now = T0 + 5.0
@@ -200,8 +210,11 @@ async def test_429_and_connection_errors_are_retried_and_a_client_error_is_not(
     await sender.send_due()
     [row] = await log_of(db)
     assert (row.state, row.attempts, row.last_status, row.next_attempt_at) == (
-        "failed", 2, 404, None,
-    )  # fmt: skip
+        "failed",
+        2,
+        404,
+        None,
+    )
     assert counted("failed") == failed + 1
     await queue(db, "http://127.0.0.1:9/closed", n=2)
     await sender.send_due()
@@ -390,8 +403,9 @@ async def test_a_slow_receiver_holds_one_slot_while_the_others_post_on(
     server = await asyncio.start_server(slow, "127.0.0.1", 0)
     slow_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/slow"
     wakeup = asyncio.Event()
-    sender = WebhookSender(db, Secrets(), wakeup, now=clock, allow_private=True,
-                           timeout_s=60.0, concurrency=2)  # fmt: skip
+    sender = WebhookSender(
+        db, Secrets(), wakeup, now=clock, allow_private=True, timeout_s=60.0, concurrency=2
+    )
     running = asyncio.create_task(sender.run())
     try:
         await queue(db, slow_url, n=0)

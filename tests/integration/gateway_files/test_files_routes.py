@@ -485,8 +485,10 @@ async def test_report_csv_holds_every_row_across_pages(
     assert parsed[1]["cost"] == "0.35"
     report_queries = [q for q in stats.queries if isinstance(q, GetReportRows)]
     assert [q.after.seq if q.after else None for q in report_queries] == [
-        None, REPORT_CHUNK_ROWS - 1, 2 * REPORT_CHUNK_ROWS - 1
-    ]  # fmt: skip
+        None,
+        REPORT_CHUNK_ROWS - 1,
+        2 * REPORT_CHUNK_ROWS - 1,
+    ]
 
 
 async def test_report_xlsx_opens_with_openpyxl(client: httpx.AsyncClient, stats: FakeStats) -> None:

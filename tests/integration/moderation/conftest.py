@@ -76,8 +76,9 @@ class CampaignServiceDouble:
             return CommandError(code="invalid_transition", message=f"campaign is {status}")
         self.statuses[command.campaign_id] = Status(command.decision)
         self.decided[command.campaign_id] = command
-        state = CampaignState(campaign_id=command.campaign_id, account_id=ACCOUNT,
-                              status=Status(command.decision))  # fmt: skip
+        state = CampaignState(
+            campaign_id=command.campaign_id, account_id=ACCOUNT, status=Status(command.decision)
+        )
         return CommandOk(position=len(self.requests), campaign=state)
 
     def requests_for(self, campaign_id: int) -> list[ModerateCampaign]:
@@ -90,9 +91,10 @@ class CampaignServiceDouble:
             await msg.respond(encode(self.answer(command)))
 
         return await nc.subscribe(
-            campaign_command_subject("ModerateCampaign"), queue=CAMPAIGN_COMMANDS_QUEUE,
+            campaign_command_subject("ModerateCampaign"),
+            queue=CAMPAIGN_COMMANDS_QUEUE,
             cb=on_command,
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +169,8 @@ async def publish_created(
     )
     headers = {MSG_ID_HEADER: msg_id, POSITION_HEADER: str(campaign_id)}
     await nc.jetstream().publish(
-        campaign_event_subject(campaign_id, "CampaignCreated"), encode(event),
-        stream=CAMPAIGN_EVENTS_STREAM, headers=headers,
-    )  # fmt: skip
+        campaign_event_subject(campaign_id, "CampaignCreated"),
+        encode(event),
+        stream=CAMPAIGN_EVENTS_STREAM,
+        headers=headers,
+    )

@@ -31,8 +31,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def test_a_campaign_is_decided_once(store: SqlDecisionStore) -> None:
     assert not await store.is_decided(1000001)
-    await store.record(1000001, Verdict(decision="rejected", reason="казино", topic="gambling"),
-                       "decided")  # fmt: skip
+    await store.record(
+        1000001, Verdict(decision="rejected", reason="казино", topic="gambling"), "decided"
+    )
     await store.record(1000001, Verdict(decision="accepted"), "already_decided")
     assert await store.is_decided(1000001)
     assert not await store.is_decided(1000002)

@@ -48,14 +48,23 @@ class Process:
         self.rules.write_text(default_rules_path().read_text(encoding="utf-8"), encoding="utf-8")
         self.port = free_port()
         self.log_path = tmp_path / "moderation.log"
-        env = {**os.environ, "NATS_URL": private_nats.url,
-               "ZVONAR_DATA_DIR": str(tmp_path / "data"),
-               "MODERATION_RULES": str(self.rules), "ZVONAR_MONITOR_PORT": str(self.port),
-               "ZVONAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        env = {
+            **os.environ,
+            "NATS_URL": private_nats.url,
+            "ZVONAR_DATA_DIR": str(tmp_path / "data"),
+            "MODERATION_RULES": str(self.rules),
+            "ZVONAR_MONITOR_PORT": str(self.port),
+            "ZVONAR_LOG_FORMAT": "json",
+            "PYTHONUNBUFFERED": "1",
+        }
         env.pop("DATABASE_URL", None)
         with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen([sys.executable, "-m", "zvonar_moderation"], env=env,
-                                          stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "zvonar_moderation"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -25,7 +25,7 @@ def tts(text: str, name: str = "Акция") -> CampaignOptions:
 
 async def consumer_settled(nc: Client, durable: str) -> bool:
     info = await nc.jetstream().consumer_info(CAMPAIGN_EVENTS_STREAM, durable)
-    return info.num_pending == 0 and info.num_ack_pending == 0
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 async def test_each_kind_of_campaign_gets_its_decision(
@@ -37,11 +37,17 @@ async def test_each_kind_of_campaign_gets_its_decision(
         1000001: tts("Здравствуйте! Скидки на мебель до 30%"),
         1000002: tts("Лучшие ставки на спорт — только у нас", name="Спорт"),
         1000003: tts("Одобрим кредит за 5 минут"),
-        1000004: CampaignOptions(name="Весна", audio=FileAudio(file_id="upload/1", name="a.wav"),
-                                 start_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)),
-        1000005: CampaignOptions(name="Опрос", audio=TtsAudio(text="Скажите да"),
-                                 ivr=WordsIvr(lead_words=["да", "КАЗИНО!"])),
-    }  # fmt: skip
+        1000004: CampaignOptions(
+            name="Весна",
+            audio=FileAudio(file_id="upload/1", name="a.wav"),
+            start_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+        ),
+        1000005: CampaignOptions(
+            name="Опрос",
+            audio=TtsAudio(text="Скажите да"),
+            ivr=WordsIvr(lead_words=["да", "КАЗИНО!"]),
+        ),
+    }
     for campaign_id in cases:
         campaign.expect(campaign_id)
     await moderation_service.start(settings)
@@ -53,8 +59,13 @@ async def test_each_kind_of_campaign_gets_its_decision(
 
     await eventually(all_decided)
     decisions = {cid: command.decision for cid, command in campaign.decided.items()}
-    assert decisions == {1000001: "accepted", 1000002: "rejected", 1000003: "clarification",
-                         1000004: "accepted", 1000005: "rejected"}  # fmt: skip
+    assert decisions == {
+        1000001: "accepted",
+        1000002: "rejected",
+        1000003: "clarification",
+        1000004: "accepted",
+        1000005: "rejected",
+    }
     assert {command.decided_by for command in campaign.decided.values()} == {"rules"}
     assert "азартные игры" in campaign.decided[1000002].reason
     assert campaign.decided[1000001].reason == ""
@@ -139,9 +150,11 @@ async def test_a_malformed_event_is_dropped_and_the_next_one_decided(
     await campaign.serve(client)
     await moderation_service.start(settings)
     await client.jetstream().publish(
-        "campaign.events.1000041.CampaignCreated", msgspec.json.encode({"type": "Nonsense"}),
-        stream=CAMPAIGN_EVENTS_STREAM, headers={"Nats-Msg-Id": "cl-41"},
-    )  # fmt: skip
+        "campaign.events.1000041.CampaignCreated",
+        msgspec.json.encode({"type": "Nonsense"}),
+        stream=CAMPAIGN_EVENTS_STREAM,
+        headers={"Nats-Msg-Id": "cl-41"},
+    )
     await publish_created(client, 1000042, tts("Привет"), msg_id="cl-42")
 
     async def decided() -> bool:

@@ -30,12 +30,18 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def campaign_process(private_nats: NatsServer, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "NATS_URL": private_nats.url, "ZVONAR_DATA_DIR": str(tmp_path / "cs"),
-           "ZVONAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "NATS_URL": private_nats.url,
+        "ZVONAR_DATA_DIR": str(tmp_path / "cs"),
+        "ZVONAR_LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DATABASE_URL", None)
     with (tmp_path / "campaign.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "zvonar_campaign"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zvonar_campaign"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         yield process
         process.terminate()
         process.wait(timeout=30)
@@ -51,8 +57,9 @@ async def command(nc: Client, cmd: CreateCampaign | ModerateCampaign) -> Command
 async def create(nc: Client, text: str, start_at: dt.datetime | None = None) -> int:
     options = CampaignOptions(name="Июнь", audio=TtsAudio(text=text), start_at=start_at)
     phones = PhoneBaseRef(bucket="phone-bases", name="0" * 64, count=1, sha256="0" * 64)
-    cmd = CreateCampaign(account_id="acc_mod", account_tz="Europe/Moscow", options=options,
-                         phones=phones)  # fmt: skip
+    cmd = CreateCampaign(
+        account_id="acc_mod", account_tz="Europe/Moscow", options=options, phones=phones
+    )
     reply = await command(nc, cmd)
     assert reply.campaign is not None
     return reply.campaign.campaign_id
@@ -86,15 +93,26 @@ async def test_rules_and_moderators_decide_through_the_campaign_service(
 
     await eventually(rules_decided, timeout=20)
     status = {cid: events[-1].status for cid, events in moderated.items()}
-    assert status == {plain: "accepted", later: "scheduled", gambling: "rejected",
-                      loan_approved: "clarification", loan_rejected: "clarification"}  # fmt: skip
+    assert status == {
+        plain: "accepted",
+        later: "scheduled",
+        gambling: "rejected",
+        loan_approved: "clarification",
+        loan_rejected: "clarification",
+    }
     assert "азартные игры" in moderated[gambling][0].reason
     assert {e.decided_by for events in moderated.values() for e in events} == {"rules"}
 
-    approve = ModerateCampaign(account_id="acc_mod", campaign_id=loan_approved, decision="accepted",
-                               decided_by="moderator")  # fmt: skip
-    reject = ModerateCampaign(account_id="acc_mod", campaign_id=loan_rejected, decision="rejected",
-                              decided_by="moderator", reason="Нет лицензии ЦБ")  # fmt: skip
+    approve = ModerateCampaign(
+        account_id="acc_mod", campaign_id=loan_approved, decision="accepted", decided_by="moderator"
+    )
+    reject = ModerateCampaign(
+        account_id="acc_mod",
+        campaign_id=loan_rejected,
+        decision="rejected",
+        decided_by="moderator",
+        reason="Нет лицензии ЦБ",
+    )
     await command(client, approve)
     await command(client, reject)
 
@@ -103,6 +121,8 @@ async def test_rules_and_moderators_decide_through_the_campaign_service(
 
     await eventually(moderators_decided, timeout=10)
     assert (moderated[loan_approved][-1].status, moderated[loan_approved][-1].decided_by) == (
-        "accepted", "moderator")  # fmt: skip
+        "accepted",
+        "moderator",
+    )
     assert moderated[loan_rejected][-1].status == "rejected"
     assert moderated[loan_rejected][-1].reason == "Нет лицензии ЦБ"

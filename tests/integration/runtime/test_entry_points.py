@@ -114,8 +114,13 @@ def test_an_unknown_argument_is_a_usage_error(tmp_path: Path) -> None:
     assert "unrecognized arguments: --frobnicate" in done.stderr
 
 
-SERVICES = ["zvonar-campaign", "zvonar-dialer", "zvonar-gateway", "zvonar-moderation",
-            "zvonar-stats"]  # fmt: skip
+SERVICES = [
+    "zvonar-campaign",
+    "zvonar-dialer",
+    "zvonar-gateway",
+    "zvonar-moderation",
+    "zvonar-stats",
+]
 
 
 @pytest.mark.parametrize("command", SERVICES)

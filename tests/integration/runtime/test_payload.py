@@ -45,8 +45,9 @@ async def small(tmp_path: Path) -> AsyncIterator[Small]:
 
     log = tmp_path / "nats.log"
     with NatsServer(tmp_path / "nats", log_file=log, extra_args=["-c", str(config)]) as server:
-        nc = await nats.connect(server.url, error_cb=on_error, disconnected_cb=on_disconnect,
-                                allow_reconnect=False)  # fmt: skip
+        nc = await nats.connect(
+            server.url, error_cb=on_error, disconnected_cb=on_disconnect, allow_reconnect=False
+        )
         yield Small(nc, log, disconnected)
         await nc.close()
 

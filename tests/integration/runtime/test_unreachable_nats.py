@@ -112,8 +112,9 @@ def test_sigterm_while_nats_is_gone_stops_the_running_service(tmp_path: Path) ->
 
     server = NatsServer(tmp_path / "nats")
     server.start()
-    env = dict(os.environ, NATS_URL=server.url, ZVONAR_LOG_FORMAT="json",
-               ZVONAR_DATA_DIR=str(tmp_path))  # fmt: skip
+    env = dict(
+        os.environ, NATS_URL=server.url, ZVONAR_LOG_FORMAT="json", ZVONAR_DATA_DIR=str(tmp_path)
+    )
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "zvonar_moderation"],

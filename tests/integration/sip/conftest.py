@@ -133,11 +133,24 @@ class Sipp:
         self.port = self.port or free_ports(1)
         self.media_port = free_ports(4, 1)
         args = [
-            binary, "-sf", str(SCENARIOS / f"{self.scenario}.xml"),
-            "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(self.media_port),
-            "-t", self.transport, "-trace_msg", "-message_file", str(self.log_file),
-            "-nostdin", "-m", str(self.calls),
-        ]  # fmt: skip
+            binary,
+            "-sf",
+            str(SCENARIOS / f"{self.scenario}.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mp",
+            str(self.media_port),
+            "-t",
+            self.transport,
+            "-trace_msg",
+            "-message_file",
+            str(self.log_file),
+            "-nostdin",
+            "-m",
+            str(self.calls),
+        ]
         if self.rtp_echo:
             args.append("-rtp_echo")
         if self.remote:

@@ -62,8 +62,14 @@ async def test_answered_call_plays_the_message_and_records_it_coming_back(
     assert invite.first_line == f"INVITE sip:79161234567@127.0.0.1:{sipp.port} SIP/2.0"
     assert invite.header("X-Zvonar-Call-Id") == "77-0-79161234567-1"
     assert (invite.header("From") or "").startswith("<sip:74950000001@127.0.0.1>")
-    for line in ("m=audio", " 8 0 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000",
-                 "a=rtpmap:101 telephone-event/8000", "a=ptime:20"):  # fmt: skip
+    for line in (
+        "m=audio",
+        " 8 0 101",
+        "a=rtpmap:8 PCMA/8000",
+        "a=rtpmap:0 PCMU/8000",
+        "a=rtpmap:101 telephone-event/8000",
+        "a=ptime:20",
+    ):
         assert line in invite.text
     assert len(sipp.received("ACK")) == 1
     assert len(sipp.received("BYE")) == 1
@@ -71,9 +77,12 @@ async def test_answered_call_plays_the_message_and_records_it_coming_back(
 
 @pytest.mark.parametrize(
     ("scenario", "outcome", "counted"),
-    [("uas_busy", "busy", False), ("uas_not_found", "failed", False),
-     ("uas_unavailable", "failed", True)],
-)  # fmt: skip
+    [
+        ("uas_busy", "busy", False),
+        ("uas_not_found", "failed", False),
+        ("uas_unavailable", "failed", True),
+    ],
+)
 async def test_refusals_map_to_outcomes_and_are_acknowledged(
     sipp_factory: SippFactory,
     carrier_factory: CarrierFactory,

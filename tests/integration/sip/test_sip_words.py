@@ -48,9 +48,11 @@ def run_campaign(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], str]:
     auth = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=stack.base_url, headers=auth, timeout=120) as client:
         created = create(
-            client, name="Опрос словами", phones=PHONES,
+            client,
+            name="Опрос словами",
+            phones=PHONES,
             ivr={"kind": "words", "lead_words": ["да", "интересно"]},
-        )  # fmt: skip
+        )
         cid = created["id"]
 
         def finished() -> dict[str, Any] | None:

@@ -56,28 +56,49 @@ class Feed:
     def created(self, offset: int = 0, *, count: int = 3, **options: Any) -> ev.CampaignCreated:
         options.setdefault("name", "Акция июнь")
         return ev.CampaignCreated(
-            campaign_id=self.cid(offset), account_id=self.account, at=T0,
+            campaign_id=self.cid(offset),
+            account_id=self.account,
+            at=T0,
             options=CampaignOptions(audio=TtsAudio(text="Здравствуйте"), **options),
             phones=PhoneBaseRef(bucket="phone-bases", name="x", count=count, sha256="x"),
             account_tz="Europe/Moscow",
-        )  # fmt: skip
+        )
 
     def event(self, kind: type, offset: int = 0, **fields: Any) -> Any:
         fields.setdefault("at", T0)
         return kind(campaign_id=self.cid(offset), account_id=self.account, **fields)
 
     def call(
-        self, phone: str, outcome: str = "answered", *, offset: int = 0, part: int = 0,
-        attempt: int = 1, final: bool = True, lead: bool = False, cost: str = "0.00",
-    ) -> CallCompleted:  # fmt: skip
+        self,
+        phone: str,
+        outcome: str = "answered",
+        *,
+        offset: int = 0,
+        part: int = 0,
+        attempt: int = 1,
+        final: bool = True,
+        lead: bool = False,
+        cost: str = "0.00",
+    ) -> CallCompleted:
         cid = self.cid(offset)
         return CallCompleted(
-            campaign_id=cid, account_id=self.account, at=T0,
-            call_id=call_id_of(cid, part, phone, attempt), phone=phone, part=part,
-            attempt=attempt, started_at=T0 + dt.timedelta(seconds=attempt), outcome=outcome,  # type: ignore[arg-type]
-            duration_s=4.5, billed_s=60, cost=Decimal(cost), lead=lead, final=final,
-            answer_text="да" if lead else "", recording=f"{cid}/{phone}.wav",
-        )  # fmt: skip
+            campaign_id=cid,
+            account_id=self.account,
+            at=T0,
+            call_id=call_id_of(cid, part, phone, attempt),
+            phone=phone,
+            part=part,
+            attempt=attempt,
+            started_at=T0 + dt.timedelta(seconds=attempt),
+            outcome=outcome,  # type: ignore[arg-type]
+            duration_s=4.5,
+            billed_s=60,
+            cost=Decimal(cost),
+            lead=lead,
+            final=final,
+            answer_text="да" if lead else "",
+            recording=f"{cid}/{phone}.wav",
+        )
 
     async def campaign(self, *events: Any) -> int:
         for event in events:
@@ -148,7 +169,7 @@ class Running:
         self.js = self._nc.jetstream()
         await ensure_jetstream(self._nc.jetstream())
         self.app, resources = await bootstrap(self._nc, self.settings)
-        self._tasks = [asyncio.create_task(job()) for job in resources.background]  # type: ignore[arg-type]
+        self._tasks = [asyncio.create_task(job()) for job in resources.background]
         self._close = resources.close
         return self.app
 

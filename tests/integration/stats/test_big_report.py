@@ -21,8 +21,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from tests.integration.gateway_api.conftest import make_settings
 from tests.integration.stats.conftest import T0, Feed, Running
-from tests.unit.gateway.conftest import make_settings
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import queries as q
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
@@ -56,11 +56,23 @@ def seed_calls(campaign_id: int, count: int) -> Any:
             phone = f"+7916{n:07d}"
             call_id = f"{campaign_id}-0-{phone.lstrip('+')}-1"
             recorded = n % RECORDED_EVERY == 0 or n == count - 1
-            rows.append((
-                call_id, 10_000_000 + n, campaign_id, 0, phone, 1,
-                rules.utc_text(T0 + dt.timedelta(seconds=n)), "answered", 4.5, "0.60",
-                f"{ANSWER}{n}", 0, f"{campaign_id}/{call_id}.wav" if recorded else None,
-            ))  # fmt: skip
+            rows.append(
+                (
+                    call_id,
+                    10_000_000 + n,
+                    campaign_id,
+                    0,
+                    phone,
+                    1,
+                    rules.utc_text(T0 + dt.timedelta(seconds=n)),
+                    "answered",
+                    4.5,
+                    "0.60",
+                    f"{ANSWER}{n}",
+                    0,
+                    f"{campaign_id}/{call_id}.wav" if recorded else None,
+                )
+            )
         cur.executemany(
             f"INSERT INTO {t.calls} (call_id, seq, campaign_id, part, phone, attempt, "
             "started_at, outcome, duration_s, cost, answer_text, lead, recording) "
@@ -119,8 +131,9 @@ async def a_seeded_campaign(feed: Feed, stats: Running, offset: int, count: int)
         feed.event(ev.CampaignStarted, offset, started_at=T0),
     )
     cid = feed.cid(offset)
-    found = await feed.ask(q.GetCampaign(campaign_id=cid, account_id=feed.account,
-                                         min_position=position))  # fmt: skip
+    found = await feed.ask(
+        q.GetCampaign(campaign_id=cid, account_id=feed.account, min_position=position)
+    )
     assert isinstance(found, q.CampaignDetail)
     assert stats.app is not None
     await stats.app.db.run(seed_calls(cid, count))
@@ -217,8 +230,9 @@ async def test_report_rows_are_keyed_and_bounded_over_nats(stats: Running, feed:
     seen: list[str] = []
     after: q.ReportKey | None = None
     while True:
-        chunk = await feed.ask(q.GetReportRows(campaign_id=cid, account_id=feed.account,
-                                               after=after, limit=5000))  # fmt: skip
+        chunk = await feed.ask(
+            q.GetReportRows(campaign_id=cid, account_id=feed.account, after=after, limit=5000)
+        )
         assert isinstance(chunk, q.ReportRows)
         assert 0 < len(chunk.calls) < 2000  # cut by bytes, not by the row limit
         seen.extend(call.phone for call in chunk.calls)
@@ -228,8 +242,9 @@ async def test_report_rows_are_keyed_and_bounded_over_nats(stats: Running, feed:
     assert seen == [f"+7916{n:07d}" for n in range(2_500)]
     other = await feed.ask(q.GetReportRows(campaign_id=cid, account_id="acc_someone"))
     assert isinstance(other, q.QueryError) and other.code == "not_found"
-    too_many = await feed.ask(q.GetReportRows(campaign_id=cid, account_id=feed.account,
-                                              limit=100_000))  # fmt: skip
+    too_many = await feed.ask(
+        q.GetReportRows(campaign_id=cid, account_id=feed.account, limit=100_000)
+    )
     assert isinstance(too_many, q.QueryError) and too_many.code == "validation"
     every = await feed.ask(q.GetReport(campaign_id=cid, account_id=feed.account, per_page=0))
     assert isinstance(every, q.QueryError) and every.code == "validation"

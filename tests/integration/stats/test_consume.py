@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +47,7 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     await second.open()
     applied = {"batches": 0, "failed": 0}
 
-    async def flaky(batch: list[Envelope]) -> object:
+    async def flaky(batch: Sequence[Envelope]) -> object:
         if rng.random() < 0.3:
             applied["failed"] += 1
             raise RuntimeError("injected: the database went away mid-batch")
@@ -54,9 +55,14 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
         return await second.apply_call_events(batch)
 
     def start_second() -> asyncio.Task[None]:
-        reader = consume(js, stream=subjects.CALL_EVENTS_STREAM,
-                         durable=stats.settings.call_durable, position=second.call_seq,
-                         apply=flaky, batch=stats.settings.batch_size)  # fmt: skip
+        reader = consume(
+            js,
+            stream=subjects.CALL_EVENTS_STREAM,
+            durable=stats.settings.call_durable,
+            position=second.call_seq,
+            apply=flaky,
+            batch=stats.settings.batch_size,
+        )
         return asyncio.create_task(reader)
 
     task = start_second()
@@ -65,10 +71,14 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
         for n in range(NUMBERS):
             answered = n % 3 != 0
             for offset in (0, 1):
-                await feed.calls(feed.call(
-                    f"+7916{offset}{n:06d}", "answered" if answered else "no_answer",
-                    offset=offset, cost="0.10" if answered else "0.00",
-                ))  # fmt: skip
+                await feed.calls(
+                    feed.call(
+                        f"+7916{offset}{n:06d}",
+                        "answered" if answered else "no_answer",
+                        offset=offset,
+                        cost="0.10" if answered else "0.00",
+                    )
+                )
             if n % 60 == 30:
                 # Cancelled halfway through whatever it was doing, then started again.
                 task.cancel()
@@ -78,13 +88,14 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
             if n % 100 == 50:
                 # The server loses the durable consumer both instances share.
                 with contextlib.suppress(Exception):
-                    await js.delete_consumer(subjects.CALL_EVENTS_STREAM,
-                                             stats.settings.call_durable)  # fmt: skip
+                    await js.delete_consumer(
+                        subjects.CALL_EVENTS_STREAM, stats.settings.call_durable
+                    )
                     deleted += 1
         last = (await js.stream_info(subjects.CALL_EVENTS_STREAM)).state.last_seq
 
         async def caught_up() -> bool:
-            return await stats.app.projector.call_seq() >= last
+            return bool(await stats.app.projector.call_seq() >= last)
 
         await eventually(caught_up, timeout=60)  # the tail may wait out a failed nak delay
     finally:
@@ -96,11 +107,11 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     assert await find_differences(stats.app.db, js) == []
     for offset in (0, 1):
         reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(offset), account_id=None))
-        answered = sum(1 for n in range(NUMBERS) if n % 3 != 0)
+        answered_calls = sum(1 for n in range(NUMBERS) if n % 3 != 0)
         assert reply.campaign.size == Size(
-            total=NUMBERS, answered=answered, not_answered=NUMBERS - answered
+            total=NUMBERS, answered=answered_calls, not_answered=NUMBERS - answered_calls
         )
-        assert reply.campaign.cost == Decimal("0.10") * answered
+        assert reply.campaign.cost == Decimal("0.10") * answered_calls
 
 
 async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
@@ -112,8 +123,11 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
     first = feed.call("+79160000001", cost="0.10")
     bad = msgspec.structs.replace(first, campaign_id=2**70, call_id=f"{2**70}-{feed.base}-x-1")
     await feed.calls(first)
-    ack = await js.publish(subjects.call_event_subject(bad.campaign_id, "CallCompleted"),
-                           encode(bad), headers={subjects.MSG_ID_HEADER: bad.call_id})  # fmt: skip
+    ack = await js.publish(
+        subjects.call_event_subject(bad.campaign_id, "CallCompleted"),
+        encode(bad),
+        headers={subjects.MSG_ID_HEADER: bad.call_id},
+    )
     try:
         await feed.calls(feed.call("+79160000002", cost="0.10"))
 

@@ -30,12 +30,13 @@ async def tell_a_story(feed: Any) -> tuple[int, int]:
     and how many report rows the first campaign ends with."""
     position = await feed.campaign(
         feed.created(0, count=3, smart=SmartOptions(parts=1)),
-        feed.event(ev.CampaignModerated, decision="accepted", decided_by="rules",
-                   status=Status.ACCEPTED),
+        feed.event(
+            ev.CampaignModerated, decision="accepted", decided_by="rules", status=Status.ACCEPTED
+        ),
         feed.event(ev.CampaignStarted, started_at=feed.created(0).at),
         feed.event(ev.SmartPartStarted, part=1, part_campaign_id=feed.cid(1), phone_count=1),
         feed.created(2, count=2),
-    )  # fmt: skip
+    )
     await feed.calls(
         feed.call("+79160000001", "answered", lead=True, cost="1.20"),
         feed.call("+79160000002", "no_answer"),
@@ -51,10 +52,11 @@ async def settled(feed: Any, position: int, report_rows: int) -> None:
     await feed.ask(q.ListCampaigns(account_id=feed.account, min_position=position))
 
     async def complete() -> bool:
-        reply = await feed.ask(q.GetReport(campaign_id=feed.cid(0), account_id=feed.account,
-                                           per_page=1000))  # fmt: skip
+        reply = await feed.ask(
+            q.GetReport(campaign_id=feed.cid(0), account_id=feed.account, per_page=1000)
+        )
         other = await feed.ask(q.GetReport(campaign_id=feed.cid(2), account_id=feed.account))
-        return reply.total == report_rows and other.total == 1
+        return bool(reply.total == report_rows and other.total == 1)
 
     await feed.eventually(complete)
 
@@ -76,7 +78,7 @@ async def test_duplicates_and_redelivery_change_nothing(stats: Any, feed: Any, n
 
     async def calls_applied() -> bool:
         dump = await stats.dump()
-        return {row[0]: row[1] for row in dump["checkpoints"]}["call"] >= calls_seq
+        return bool({row[0]: row[1] for row in dump["checkpoints"]}["call"] >= calls_seq)
 
     await feed.eventually(calls_applied)
     after = await stats.dump()
@@ -127,7 +129,7 @@ async def test_rebuild_gives_identical_tables_and_the_service_follows(
 
     async def moved() -> bool:
         reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(2), account_id=feed.account))
-        return reply.campaign.cost == Decimal("0.10")
+        return bool(reply.campaign.cost == Decimal("0.10"))
 
     await feed.eventually(moved)
     view = await feed.ask(q.GetCampaign(campaign_id=feed.cid(2), account_id=feed.account))
@@ -202,9 +204,14 @@ async def _run_cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str
     else:
         env.pop("DATABASE_URL", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zvonar_stats", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "zvonar_stats",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     return subprocess.CompletedProcess(
         args, process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")

@@ -86,8 +86,9 @@ def _story(seed: int) -> list[Envelope]:
         again = msgspec.structs.replace(call, outcome="busy", cost=Decimal("0.07"))
         events.insert(rng.randrange(len(events) + 1), again)
     for call in rng.sample(calls, 10):  # another call of the same rank for the number
-        other = msgspec.structs.replace(call, call_id=f"{call.call_id}-x", outcome="no_answer",
-                                        cost=Decimal("0.01"))  # fmt: skip
+        other = msgspec.structs.replace(
+            call, call_id=f"{call.call_id}-x", outcome="no_answer", cost=Decimal("0.01")
+        )
         events.insert(rng.randrange(len(events) + 1), other)
     return [Envelope(seq=seq, data=encode(event)) for seq, event in enumerate(events, start=1)]
 
@@ -104,9 +105,13 @@ def _dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         t = ensure_schema(cur)
         return {
             table: sorted(tuple(row) for row in cur.execute(f"SELECT * FROM {name}").fetchall())
-            for table, name in (("counts", t.counts), ("numbers", t.numbers),
-                                ("calls", t.calls), ("checkpoints", t.checkpoints))
-        }  # fmt: skip
+            for table, name in (
+                ("counts", t.counts),
+                ("numbers", t.numbers),
+                ("calls", t.calls),
+                ("checkpoints", t.checkpoints),
+            )
+        }
 
     return db.run_sync(work)
 

@@ -23,10 +23,17 @@ HEADERS = {subjects.CORRELATION_HEADER: "c" * 64}
 
 
 async def detail(feed: Any, campaign_id: int) -> tuple[int, q.QueryReply]:
-    query = q.GetCampaign(campaign_id=campaign_id, account_id=feed.account,
-                          min_position=feed.last_position)  # fmt: skip
-    data = await request(feed.nc, subjects.stats_query_subject(type_name(query)), encode(query),
-                         timeout=10, patience=3.0, headers=HEADERS)  # fmt: skip
+    query = q.GetCampaign(
+        campaign_id=campaign_id, account_id=feed.account, min_position=feed.last_position
+    )
+    data = await request(
+        feed.nc,
+        subjects.stats_query_subject(type_name(query)),
+        encode(query),
+        timeout=10,
+        patience=3.0,
+        headers=HEADERS,
+    )
     return len(data), decode_query_reply(data)
 
 

@@ -59,8 +59,9 @@ def test_any_chunk_that_claims_more_than_the_file_holds_is_refused() -> None:
 
 
 def test_decoding_converts_to_the_asked_rate_and_channels() -> None:
-    decoded = decode(tone_wav(2.0, rate=22050, channels=2), sample_rate=8000, channels=1,
-                     keep_pcm=True)  # fmt: skip
+    decoded = decode(
+        tone_wav(2.0, rate=22050, channels=2), sample_rate=8000, channels=1, keep_pcm=True
+    )
     assert (decoded.sample_rate, decoded.channels) == (8000, 1)
     assert len(decoded.pcm) == decoded.frames * 2
     assert decoded.duration_s == pytest.approx(2.0, abs=0.01)
@@ -127,9 +128,15 @@ def test_an_mp3_whose_vbr_header_claims_more_than_it_holds_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"hello, this is a text file" * 20, b"RIFF\x00\x00\x00\x00WAVEjunk",
-     bytes([0xFF, 0xFB]) + bytes(999), b"%PDF-1.7\n" + bytes(100), b"ID3\x04\x00\x00\x00\x00"],
-)  # fmt: skip
+    [
+        b"",
+        b"hello, this is a text file" * 20,
+        b"RIFF\x00\x00\x00\x00WAVEjunk",
+        bytes([0xFF, 0xFB]) + bytes(999),
+        b"%PDF-1.7\n" + bytes(100),
+        b"ID3\x04\x00\x00\x00\x00",
+    ],
+)
 def test_what_is_not_wav_or_mp3_is_refused(garbage: bytes) -> None:
     with pytest.raises(AudioRejected):
         decode(garbage)

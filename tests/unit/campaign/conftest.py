@@ -36,8 +36,20 @@ def options(**changes: object) -> CampaignOptions:
 
 
 def new_campaign(number: int = 1_000_001, **changes: object) -> Campaign:
-    return Campaign(campaign_id=number, account_id="acc_1", account_tz="Europe/Moscow",
-                    options=options(**changes), phones=PHONES, copied_from=None)  # fmt: skip
+    return Campaign(
+        campaign_id=number,
+        account_id="acc_1",
+        account_tz="Europe/Moscow",
+        options=options(**changes),
+        phones=PHONES,
+        copied_from=None,
+    )
+
+
+def _then(campaign: Campaign, status: Status, move: Callable[[], None]) -> None:
+    """Brings `campaign` to `status`, then makes one more move."""
+    PATHS[status](campaign)
+    move()
 
 
 # How to bring a fresh campaign to each status, through allowed moves only.
@@ -46,12 +58,12 @@ PATHS: dict[Status, Callable[[Campaign], None]] = {
     Status.CLARIFICATION: lambda c: c.moderate("clarification", "rules", "", False),
     Status.ACCEPTED: lambda c: c.moderate("accepted", "rules", "", False),
     Status.SCHEDULED: lambda c: c.moderate("accepted", "rules", "", True),
-    Status.IN_PROGRESS: lambda c: (PATHS[Status.ACCEPTED](c), c.start(NOW)) and None,
-    Status.PAUSED: lambda c: (PATHS[Status.IN_PROGRESS](c), c.pause("customer", "")) and None,
-    Status.PAUSED_WINDOW: lambda c: (
-        (PATHS[Status.IN_PROGRESS](c), c.mark_out_of_window(LATER)) and None
+    Status.IN_PROGRESS: lambda c: _then(c, Status.ACCEPTED, lambda: c.start(NOW)),
+    Status.PAUSED: lambda c: _then(c, Status.IN_PROGRESS, lambda: c.pause("customer", "")),
+    Status.PAUSED_WINDOW: lambda c: _then(
+        c, Status.IN_PROGRESS, lambda: c.mark_out_of_window(LATER)
     ),
-    Status.FINISHED: lambda c: (PATHS[Status.IN_PROGRESS](c), c.finish()) and None,
+    Status.FINISHED: lambda c: _then(c, Status.IN_PROGRESS, c.finish),
     Status.STOPPED: lambda c: c.stop("customer", ""),
     Status.REJECTED: lambda c: c.moderate("rejected", "rules", "азартные игры", False),
     Status.ERROR: lambda c: c.fail("tts failed"),

@@ -88,7 +88,7 @@ def test_a_start_without_a_note_leaves_none_for_the_resumes(campaign_at: At) -> 
 def test_who_paused_is_remembered_until_resumed(campaign_at: At) -> None:
     campaign = campaign_at(Status.IN_PROGRESS)
     campaign.pause("system", "no audio")
-    assert campaign.paused_by == "system"
+    assert (campaign.status, campaign.paused_by) == (Status.PAUSED, "system")
     campaign.resume(Status.PAUSED_WINDOW)
     assert (campaign.status, campaign.paused_by) == (Status.PAUSED_WINDOW, None)
 

@@ -17,6 +17,7 @@ import stamina
 from eventsourcing.persistence import IntegrityError
 
 from zvonar_campaign.bootstrap import Store, build_deps, open_store
+from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
 from zvonar_campaign.service_layer.errors import Conflict
 from zvonar_campaign.service_layer.messagebus import handle
@@ -69,12 +70,18 @@ def deps(store: Store, dialer: FakeDialer) -> Deps:
     return build_deps(store, dialer)
 
 
-def create(start_at: dt.datetime | None = None, key: str | None = None,
-           request_hash: str = "h") -> c.CreateCampaign:  # fmt: skip
+def create(
+    start_at: dt.datetime | None = None, key: str | None = None, request_hash: str = "h"
+) -> c.CreateCampaign:
     options = CampaignOptions(name="Акция", audio=TtsAudio(text="Алло"), start_at=start_at)
-    return c.CreateCampaign(account_id="acc_1", account_tz="Europe/Moscow", options=options,
-                            phones=BIG_BASE, idempotency_key=key,
-                            request_hash=request_hash)  # fmt: skip
+    return c.CreateCampaign(
+        account_id="acc_1",
+        account_tz="Europe/Moscow",
+        options=options,
+        phones=BIG_BASE,
+        idempotency_key=key,
+        request_hash=request_hash,
+    )
 
 
 async def ok(command: Any, deps: Deps) -> CommandOk:
@@ -88,7 +95,9 @@ async def test_numbers_start_at_1000001_and_increase(deps: Deps) -> None:
     second = await ok(create(), deps)
     assert first.campaign is not None and second.campaign is not None
     assert (first.campaign.campaign_id, second.campaign.campaign_id) == (
-        FIRST_CAMPAIGN_ID, FIRST_CAMPAIGN_ID + 1)  # fmt: skip
+        FIRST_CAMPAIGN_ID,
+        FIRST_CAMPAIGN_ID + 1,
+    )
 
 
 async def test_numbers_are_never_handed_out_twice_under_concurrency(store: Store) -> None:
@@ -105,8 +114,12 @@ async def test_acceptance_schedules_only_when_the_start_is_ahead_of_the_dialer_c
     behind = (await ok(create(NOW - dt.timedelta(hours=1)), deps)).campaign
     assert ahead is not None and behind is not None
     for campaign, status in ((ahead, Status.SCHEDULED), (behind, Status.ACCEPTED)):
-        accept = c.ModerateCampaign(account_id="acc_1", campaign_id=campaign.campaign_id,
-                                    decision="accepted", decided_by="rules")  # fmt: skip
+        accept = c.ModerateCampaign(
+            account_id="acc_1",
+            campaign_id=campaign.campaign_id,
+            decision="accepted",
+            decided_by="rules",
+        )
         moderated = await ok(accept, deps)
         assert moderated.campaign is not None and moderated.campaign.status is status
     assert dialer.asked == ["clock", "clock"]
@@ -118,10 +131,13 @@ async def test_a_customer_resume_goes_where_the_dialer_places_it(
     campaign = (await ok(create(), deps)).campaign
     assert campaign is not None
     n = campaign.campaign_id
-    for command in (c.ModerateCampaign(account_id="acc_1", campaign_id=n, decision="accepted",
-                                       decided_by="rules"),
-                    c.StartCampaign(account_id="acc_1", campaign_id=n, started_at=NOW),
-                    c.PauseCampaign(campaign_id=n, account_id="acc_1")):  # fmt: skip
+    for command in (
+        c.ModerateCampaign(
+            account_id="acc_1", campaign_id=n, decision="accepted", decided_by="rules"
+        ),
+        c.StartCampaign(account_id="acc_1", campaign_id=n, started_at=NOW),
+        c.PauseCampaign(campaign_id=n, account_id="acc_1"),
+    ):
         await ok(command, deps)
     resumed = await ok(c.ResumeCampaign(campaign_id=n, account_id="acc_1"), deps)
     assert resumed.campaign is not None and resumed.campaign.status is Status.SCHEDULED
@@ -165,13 +181,16 @@ async def test_a_key_reserved_by_a_request_that_died_before_storing_is_completed
 async def test_a_refused_command_stores_nothing(deps: Deps, store: Store) -> None:
     created = await ok(create(), deps)
     n = created.campaign.campaign_id  # type: ignore[union-attr]
-    mine = {"account_id": "acc_1", "campaign_id": n}
-    for command, code in ((c.FinishCampaign(**mine), "invalid_transition"),
-                          (c.SetComment(**mine, text="я" * 1001), "validation"),
-                          (c.PauseCampaign(campaign_id=n, account_id="acc_2"), "not_found"),
-                          (c.PauseCampaign(campaign_id=n, account_id=""), "validation"),
-                          (c.StartSmartPart(**mine, part=1, phone_count=1),
-                           "invalid_transition")):  # fmt: skip
+    for command, code in (
+        (c.FinishCampaign(account_id="acc_1", campaign_id=n), "invalid_transition"),
+        (c.SetComment(account_id="acc_1", campaign_id=n, text="я" * 1001), "validation"),
+        (c.PauseCampaign(campaign_id=n, account_id="acc_2"), "not_found"),
+        (c.PauseCampaign(campaign_id=n, account_id=""), "validation"),
+        (
+            c.StartSmartPart(account_id="acc_1", campaign_id=n, part=1, phone_count=1),
+            "invalid_transition",
+        ),
+    ):
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == code, command
     assert store.app.max_position() == created.position
@@ -191,7 +210,7 @@ async def test_a_long_history_is_loaded_from_a_snapshot(deps: Deps, store: Store
         await ok(c.SetComment(account_id="acc_1", campaign_id=n, text=f"#{i}"), deps)
     snapshots = list(store.app.snapshots.get(campaign_uuid(n)))  # type: ignore[union-attr]
     assert [s.originator_version for s in snapshots] == [50]
-    loaded = store.app.repository.get(campaign_uuid(n))
+    loaded: Campaign = store.app.repository.get(campaign_uuid(n))
     assert (loaded.version, loaded.user_comment, loaded.phones) == (61, "#59", BIG_BASE)
 
 
@@ -199,8 +218,10 @@ async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) 
     added = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
     again = await ok(c.AddToStopList(account_id="acc_1", phones=["+79161234567"]), deps)
     assert again.position == added.position  # nothing new, nothing stored
-    for command in (c.AddToStopList(account_id="", phones=["+79161234567"]),
-                    c.RemoveFromStopList(account_id="acc_1", phones=["abc"])):  # fmt: skip
+    for command in (
+        c.AddToStopList(account_id="", phones=["+79161234567"]),
+        c.RemoveFromStopList(account_id="acc_1", phones=["abc"]),
+    ):
         reply = await handle(command, deps)
         assert isinstance(reply, CommandError) and reply.code == "validation"
 
@@ -208,7 +229,7 @@ async def test_stop_list_commands_need_an_account_and_valid_numbers(deps: Deps) 
 async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: Deps) -> None:
     """The campaign service checks the contract's declared lengths itself, not only when a
     command is decoded from the wire: nothing over them is ever stored."""
-    over = [
+    over: list[tuple[dict[str, Any], str]] = [
         ({"name": "n" * 201}, "name"),
         ({"comment": "c" * 1001}, "comment"),
         ({"audio": TtsAudio(text="t" * 5001)}, "audio.text"),

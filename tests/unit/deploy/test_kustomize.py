@@ -130,8 +130,11 @@ def test_kubernetes_validate_is_strict() -> None:
     with pytest.raises(kv.ValidationError):
         kv.validate(wrong, VERSIONS[0], strict=True)
     with pytest.raises(kv.SchemaNotFoundError):
-        kv.validate({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor"},
-                    VERSIONS[0], strict=True)  # fmt: skip
+        kv.validate(
+            {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor"},
+            VERSIONS[0],
+            strict=True,
+        )
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -147,15 +150,20 @@ def test_every_manifest_file_is_valid_kubernetes(version: str) -> None:
             try:
                 _validate(doc, version)
             except (kv.ValidationError, jsonschema.ValidationError) as exc:
-                pytest.fail(f"{path.relative_to(ROOT)}: {doc['kind']}/{doc['metadata']['name']}"
-                            f": {'.'.join(map(str, exc.path))}: {exc.message}")  # fmt: skip
+                pytest.fail(
+                    f"{path.relative_to(ROOT)}: {doc['kind']}/{doc['metadata']['name']}"
+                    f": {'.'.join(map(str, exc.path))}: {exc.message}"
+                )
             checked += 1
     assert checked >= 35
 
 
 def test_every_file_is_listed_in_its_kustomization() -> None:
-    for directory in [K8S / "base", K8S / "components" / "monitoring",
-                      *(K8S / "overlays" / o for o in OVERLAYS)]:  # fmt: skip
+    for directory in [
+        K8S / "base",
+        K8S / "components" / "monitoring",
+        *(K8S / "overlays" / o for o in OVERLAYS),
+    ]:
         kustomization = _kustomization(directory)
         listed = {r for r in kustomization.get("resources", []) if not r.startswith("..")}
         listed |= {p["path"] for p in kustomization.get("patches", [])}
@@ -167,8 +175,12 @@ def test_every_file_is_listed_in_its_kustomization() -> None:
 
 
 def test_every_patch_targets_a_base_resource() -> None:
-    base = {(d["kind"], d["metadata"]["name"]) for p in (K8S / "base").glob("*.yaml")
-            for d in _docs(p) if p.name != "kustomization.yaml"}  # fmt: skip
+    base = {
+        (d["kind"], d["metadata"]["name"])
+        for p in (K8S / "base").glob("*.yaml")
+        for d in _docs(p)
+        if p.name != "kustomization.yaml"
+    }
     patches = _patch_files()
     assert patches
     for path in patches:
@@ -191,15 +203,21 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Doc]]:
     out: dict[str, list[Doc]] = {}
     for overlay in OVERLAYS:
         directory = copy / "overlays" / overlay
-        missing = subprocess.run([*command, str(directory)], capture_output=True, text=True,
-                                 timeout=120)  # fmt: skip
+        missing = subprocess.run(
+            [*command, str(directory)], capture_output=True, text=True, timeout=120
+        )
         # Without its secrets an overlay does not render: nothing with a made-up value ships.
         assert missing.returncode != 0 and "secrets/" in missing.stderr, missing.stderr
-        made = subprocess.run(["bash", str(copy / "make-secrets.sh"), str(directory)],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        made = subprocess.run(
+            ["bash", str(copy / "make-secrets.sh"), str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert made.returncode == 0, made.stderr
-        result = subprocess.run([*command, str(directory)], capture_output=True, text=True,
-                                timeout=120)  # fmt: skip
+        result = subprocess.run(
+            [*command, str(directory)], capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stderr
         out[overlay] = [d for d in yaml.safe_load_all(result.stdout) if d]
     return out
@@ -302,8 +320,11 @@ def test_one_secret_per_service_and_every_reference_resolves(
             if "configMap" in volume:
                 assert volume["configMap"]["name"] in configmaps, name
     for service in SERVICES:
-        [deployment] = [d for d in _of_kind(docs, "Deployment").values()
-                        if d["metadata"]["name"] == f"zvonar-{service}"]  # fmt: skip
+        [deployment] = [
+            d
+            for d in _of_kind(docs, "Deployment").values()
+            if d["metadata"]["name"] == f"zvonar-{service}"
+        ]
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         own = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
         assert own == [by_base[f"zvonar-{service}"]], service  # its own, and no other
@@ -322,16 +343,20 @@ def test_nats_logins_match_the_auth_conf_users(
     auth = (ROOT / "deploy" / "nats" / "auth.conf").read_text()
     assert sorted(re.findall(r"^\s*user: (\w+)$", auth, re.M)) == sorted(NATS_USERS)
     [nats] = _of_kind(docs, "StatefulSet")["nats"]["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in nats["env"] if "valueFrom" in e
-           and "secretKeyRef" in e["valueFrom"]}  # fmt: skip
+    env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in nats["env"]
+        if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]
+    }
     for user in NATS_USERS:
         # nats-server reads user's password from the very Secret that user's pods log in with.
         ref = env[password_variable(user)]
         login = _decoded(secrets[ref["name"]])
         assert login["NATS_USER"] == user
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{20,}", login[ref["key"]])
-    passwords = [_decoded(secrets[env[password_variable(u)]["name"]])["NATS_PASSWORD"]
-                 for u in NATS_USERS]  # fmt: skip
+    passwords = [
+        _decoded(secrets[env[password_variable(u)]["name"]])["NATS_PASSWORD"] for u in NATS_USERS
+    ]
     assert len(set(passwords)) == len(NATS_USERS)
     gateway = _decoded(secrets[env[password_variable("gateway")]["name"]])
     dialer = _decoded(secrets[env[password_variable("dialer")]["name"]])
@@ -352,10 +377,18 @@ def test_disruption_budgets(rendered: dict[str, list[Doc]], overlay: str) -> Non
     [nats_budget] = [b for b in budgets if _matches(b["spec"]["selector"], nats_labels)]
     # R3 streams keep a quorum with two nodes: one NATS pod down at a time.
     assert nats["spec"]["replicas"] == 3 and nats_budget["spec"]["minAvailable"] == 2
-    base_replicas = {d["metadata"]["name"]: d["spec"]["replicas"]
-                     for d in _of_kind([d for p in (K8S / "base").glob("*.yaml")
-                                        if p.name != "kustomization.yaml" for d in _docs(p)],
-                                       "Deployment").values()}  # fmt: skip
+    base_replicas = {
+        d["metadata"]["name"]: d["spec"]["replicas"]
+        for d in _of_kind(
+            [
+                d
+                for p in (K8S / "base").glob("*.yaml")
+                if p.name != "kustomization.yaml"
+                for d in _docs(p)
+            ],
+            "Deployment",
+        ).values()
+    }
     for name, deployment in _of_kind(docs, "Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         mine = [b for b in budgets if _matches(b["spec"]["selector"], labels)]
@@ -366,8 +399,9 @@ def test_disruption_budgets(rendered: dict[str, list[Doc]], overlay: str) -> Non
             assert mine == [], name  # one replica: a budget would only block drains
 
 
-def _allowed(policies: list[Doc], labels: dict[str, str], direction: str,
-             protocol: str, port: int) -> bool:  # fmt: skip
+def _allowed(
+    policies: list[Doc], labels: dict[str, str], direction: str, protocol: str, port: int
+) -> bool:
     """Whether some policy selecting a pod with these labels lets this traffic through."""
     for policy in policies:
         if not _matches(policy["spec"]["podSelector"], labels):
@@ -426,8 +460,9 @@ def test_a_service_monitor_per_service_finds_its_metrics_port(
     for name, monitor in monitors.items():
         [endpoint] = monitor["spec"]["endpoints"]
         assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
-        [service] = [s for s in services
-                     if _matches(monitor["spec"]["selector"], s["metadata"]["labels"])]  # fmt: skip
+        [service] = [
+            s for s in services if _matches(monitor["spec"]["selector"], s["metadata"]["labels"])
+        ]
         [port] = [p for p in service["spec"]["ports"] if p["name"] == "metrics"]
         pod = deployments[name]["spec"]["template"]
         assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
@@ -456,8 +491,10 @@ def _stats_cli() -> dict[str, set[str]]:
 
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
-    return {name: {opt for param in command.params for opt in param.opts}
-            for name, command in group.commands.items()}  # fmt: skip
+    return {
+        name: {opt for param in command.params for opt in param.opts}
+        for name, command in group.commands.items()
+    }
 
 
 def test_the_stats_jobs_run_real_stats_commands_as_the_operators_user(
@@ -486,8 +523,9 @@ def test_make_secrets_keeps_what_it_made(tmp_path: Path) -> None:
     (overlay / "kustomization.yaml").write_text("resources: []\n")
     script = K8S / "make-secrets.sh"
     for _ in range(2):
-        made = subprocess.run(["bash", str(script), str(overlay)], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        made = subprocess.run(
+            ["bash", str(script), str(overlay)], capture_output=True, text=True, timeout=60
+        )
         assert made.returncode == 0, made.stderr
         if _ == 0:
             first = {p.name: p.read_text() for p in (overlay / "secrets").iterdir()}
@@ -495,6 +533,7 @@ def test_make_secrets_keeps_what_it_made(tmp_path: Path) -> None:
     assert again == first
     assert set(SECRET_FILES.values()) <= set(again)
     assert (overlay / "secrets").stat().st_mode & 0o077 == 0
-    refused = subprocess.run(["bash", str(script), str(tmp_path / "nowhere")],
-                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    refused = subprocess.run(
+        ["bash", str(script), str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60
+    )
     assert refused.returncode == 2 and "not an overlay" in refused.stderr

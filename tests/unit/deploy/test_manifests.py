@@ -111,8 +111,9 @@ def test_a_deployment_per_service_runs_its_entry_point() -> None:
         assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     relay = deployments["zvonar-campaign-relay"]
     assert relay["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "zvonar-campaign", "relay"
-    ]  # fmt: skip
+        "zvonar-campaign",
+        "relay",
+    ]
     assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (1, "Recreate")
 
 
@@ -217,9 +218,13 @@ def test_nats_cluster_configs_are_valid(node: int, tmp_path: Path) -> None:
     text = text.replace("/etc/nats/tls/", f"{tls.ca.parent}/")
     (tmp_path / "nats.conf").write_text(text)
     (tmp_path / "auth.conf").write_text((DEPLOY / "nats" / "auth.conf").read_text())
-    checked = subprocess.run([nats_server_binary(), "-t", "-c", str(tmp_path / "nats.conf")],
-                             capture_output=True, text=True, timeout=30,
-                             env={**os.environ, **NATS_PASSWORDS})  # fmt: skip
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(tmp_path / "nats.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **NATS_PASSWORDS},
+    )
     assert checked.returncode == 0, checked.stderr
 
 

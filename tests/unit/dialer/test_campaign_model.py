@@ -4,6 +4,9 @@ and caller numbers."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
+
+import msgspec
 
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts.options import (
@@ -34,7 +37,13 @@ def campaign(**options: object) -> Campaign:
     return new_campaign(created)
 
 
-def common() -> dict[str, object]:
+class Common(TypedDict):
+    campaign_id: int
+    account_id: str
+    at: dt.datetime
+
+
+def common() -> Common:
     return {"campaign_id": 1000001, "account_id": "acc", "at": AT}
 
 
@@ -47,14 +56,14 @@ def test_statuses_follow_the_events() -> None:
         ),
         1,
     )
-    assert c.status == Status.ACCEPTED and c.active
+    assert (c.status, c.active) == (Status.ACCEPTED, True)
     apply_event(c, ev.CampaignStarted(**common(), started_at=AT), 2)
     apply_event(c, ev.CampaignPaused(**common(), paused_by="customer"), 3)
-    assert c.status == Status.PAUSED and not c.active
+    assert (c.status, c.active) == (Status.PAUSED, False)
     apply_event(c, ev.CampaignResumed(**common(), status=Status.PAUSED_WINDOW), 4)
-    assert c.status == Status.PAUSED_WINDOW
+    assert (c.status, c.active) == (Status.PAUSED_WINDOW, True)
     apply_event(c, ev.CampaignDeleted(**common()), 5)
-    assert c.status == Status.STOPPED
+    assert (c.status, c.active) == (Status.STOPPED, False)
 
 
 def test_an_event_older_than_a_known_reply_does_not_move_the_status_back() -> None:
@@ -82,7 +91,7 @@ def test_a_released_number_is_no_longer_the_caller_id() -> None:
 
 def test_a_part_starts_dialling_once_announced() -> None:
     c = campaign(smart=SmartOptions(parts=2, delay_minutes=5))
-    c.part_state, c.pending_part = "starting", 1
+    c = msgspec.structs.replace(c, part_state="starting", pending_part=1)
 
     apply_event(
         c, ev.SmartPartStarted(**common(), part=1, part_campaign_id=1000002, phone_count=3), 7

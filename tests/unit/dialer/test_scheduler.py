@@ -386,7 +386,7 @@ async def test_with_callee_time_a_number_whose_window_is_closed_waits(
     deps: Deps, wall: Wall
 ) -> None:
     moscow, vladivostok = "+74951234567", "+74232123456"  # 12:00 and 19:00 at 09:00 UTC
-    window = CallingWindow(days=list(WEEKDAYS), from_="09:00", to="18:00", tz="callee")  # type: ignore[arg-type]
+    window = CallingWindow(days=list(WEEKDAYS), from_="09:00", to="18:00", tz="callee")
     await create(deps, [vladivostok, moscow], speed=3600, window=window)
     scheduler = Scheduler(deps)
     for _ in range(6):
@@ -626,7 +626,7 @@ class LongWindedSynthesizer:
 async def test_a_failure_reason_longer_than_the_contract_allows_is_clipped(deps: Deps) -> None:
     """The campaign service refuses a FailCampaign whose reason is over the contract's
     limit: the campaign would never reach `error`. The dialer sends it clipped."""
-    deps.synthesizer = LongWindedSynthesizer()  # type: ignore[assignment]
+    deps.synthesizer = LongWindedSynthesizer()
     await create(deps, PHONES[:2])
 
     await Scheduler(deps).pass_once()

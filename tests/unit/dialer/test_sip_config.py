@@ -60,7 +60,7 @@ def test_trunk_defaults_to_udp_5060() -> None:
 
 
 def test_dial_formats_and_back() -> None:
-    assert [dial_string("+79161234567", f) for f in ("digits", "e164", "national")] == [  # type: ignore[arg-type]
+    assert [dial_string("+79161234567", f) for f in ("digits", "e164", "national")] == [
         "79161234567",
         "+79161234567",
         "89161234567",

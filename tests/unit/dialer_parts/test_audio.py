@@ -74,9 +74,14 @@ def test_a_wav_whose_header_claims_more_than_it_holds_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"hello, this is a text file" * 20, b"RIFF\x00\x00\x00\x00WAVEjunk",
-     bytes([0xFF, 0xFB]) + bytes(999), b"%PDF-1.7\n" + bytes(100)],
-)  # fmt: skip
+    [
+        b"",
+        b"hello, this is a text file" * 20,
+        b"RIFF\x00\x00\x00\x00WAVEjunk",
+        bytes([0xFF, 0xFB]) + bytes(999),
+        b"%PDF-1.7\n" + bytes(100),
+    ],
+)
 def test_data_that_is_not_wav_or_mp3_is_refused(garbage: bytes) -> None:
     with pytest.raises(AudioError):
         to_message(garbage)

@@ -17,10 +17,18 @@ KEYS = KeysIvr(lead_keys=["1"])
 
 def call(digit: int | str, *, amd: bool = False, ivr: Ivr | None = None) -> CallResult:
     phone = f"+7916123456{digit}"
-    request = CallRequest(call_id=f"1000001-0-{phone[1:]}-1", campaign_id=1000001, part=0,
-                          phone=phone, caller_number=None,
-                          message_duration_s=MESSAGE_S, amd=amd, ivr=ivr, record=False,
-                          started_at=datetime(2026, 11, 25, 9, tzinfo=UTC))  # fmt: skip
+    request = CallRequest(
+        call_id=f"1000001-0-{phone[1:]}-1",
+        campaign_id=1000001,
+        part=0,
+        phone=phone,
+        caller_number=None,
+        message_duration_s=MESSAGE_S,
+        amd=amd,
+        ivr=ivr,
+        record=False,
+        started_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+    )
     return simulate(request)
 
 
@@ -37,13 +45,20 @@ def test_0_to_5_answer_listen_and_say_no(digit: int, amd: bool) -> None:
 def test_0_to_5_press_nothing_under_a_keys_ivr(digit: int) -> None:
     result = call(digit, ivr=KEYS)
     assert (result.outcome, result.duration_s, result.answer_text, result.lead) == (
-        "answered", MESSAGE_S, "", False)  # fmt: skip
+        "answered",
+        MESSAGE_S,
+        "",
+        False,
+    )
 
 
 def test_0_to_5_still_say_no_without_an_ivr_but_are_no_leads() -> None:
     result = call(3)
     assert (result.answer_text, result.lead, result.duration_s) == (
-        "нет", False, MESSAGE_S + SPOKEN_ANSWER_S)  # fmt: skip
+        "нет",
+        False,
+        MESSAGE_S + SPOKEN_ANSWER_S,
+    )
 
 
 @pytest.mark.parametrize("digit", [6, 7])
@@ -52,7 +67,11 @@ def test_0_to_5_still_say_no_without_an_ivr_but_are_no_leads() -> None:
 def test_6_and_7_do_not_answer(digit: int, amd: bool, ivr: Ivr | None) -> None:
     result = call(digit, amd=amd, ivr=ivr)
     assert (result.outcome, result.duration_s, result.answer_text, result.lead) == (
-        "no_answer", 0.0, "", False)  # fmt: skip
+        "no_answer",
+        0.0,
+        "",
+        False,
+    )
 
 
 @pytest.mark.parametrize("ivr", [None, WORDS, KEYS])
@@ -65,7 +84,11 @@ def test_8_is_a_machine_detected_with_amd(ivr: Ivr | None) -> None:
 def test_8_passes_for_a_person_without_amd_and_stays_silent(ivr: Ivr | None) -> None:
     result = call(8, amd=False, ivr=ivr)
     assert (result.outcome, result.duration_s, result.answer_text, result.lead) == (
-        "answered", MESSAGE_S, "", False)  # fmt: skip
+        "answered",
+        MESSAGE_S,
+        "",
+        False,
+    )
 
 
 @pytest.mark.parametrize("amd", [False, True])
@@ -78,7 +101,10 @@ def test_9_says_yes_and_is_a_lead_under_a_words_ivr(amd: bool) -> None:
 def test_9_presses_1_and_is_a_lead_under_a_keys_ivr() -> None:
     result = call(9, ivr=KEYS)
     assert (result.answer_text, result.lead, result.duration_s) == (
-        "1", True, MESSAGE_S + KEY_ANSWER_S)  # fmt: skip
+        "1",
+        True,
+        MESSAGE_S + KEY_ANSWER_S,
+    )
 
 
 def test_9_is_no_lead_when_the_ivr_does_not_list_its_answer() -> None:

@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 from zvonar_contracts.options import WEEKDAYS, CallingWindow
 from zvonar_dialer.domain.windows import is_open, next_open
 
-ZONES = ["Europe/Berlin", "America/New_York", "Europe/Moscow", "Asia/Vladivostok",
-         "Australia/Lord_Howe", "America/Santiago", "UTC"]  # fmt: skip
+ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Europe/Moscow",
+    "Asia/Vladivostok",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "UTC",
+]
 clock = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 30]))
 windows = st.builds(
     lambda days, start, end: CallingWindow(days=days, from_=start, to=end),
@@ -23,8 +30,12 @@ moments = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
 )
 # Days around the 2026 DST changes of Berlin and New York, where most mistakes would hide.
-CHANGES = [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC),
-           datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)]  # fmt: skip
+CHANGES = [
+    datetime(2026, 3, 29, 1, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, tzinfo=UTC),
+    datetime(2026, 3, 8, 7, tzinfo=UTC),
+    datetime(2026, 11, 1, 6, tzinfo=UTC),
+]
 near_changes = st.builds(
     lambda change, minutes: change + timedelta(minutes=minutes),
     st.sampled_from(CHANGES),

@@ -173,11 +173,27 @@ def test_xlsx_keeps_text_that_looks_like_a_formula_as_text() -> None:
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x","y")', "s")
 
 
-FORMULAS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-            "|calc", "%2B1", "\t=1", "\r=1"]  # fmt: skip
+FORMULAS = [
+    '=HYPERLINK("http://x","y")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "|calc",
+    "%2B1",
+    "\t=1",
+    "\r=1",
+]
 # What a spreadsheet gets: a ' in front (defusedcsv also escapes a DDE |), text otherwise kept.
-SHOWN = ['\'=HYPERLINK("http://x","y")', "'+1+cmd\\|' /C calc'!A0", "'-2+3", "'@SUM(A1)",
-         "'\\|calc", "'%2B1", "'\t=1", "'\r=1"]  # fmt: skip
+SHOWN = [
+    '\'=HYPERLINK("http://x","y")',
+    "'+1+cmd\\|' /C calc'!A0",
+    "'-2+3",
+    "'@SUM(A1)",
+    "'\\|calc",
+    "'%2B1",
+    "'\t=1",
+    "'\r=1",
+]
 
 
 def test_csv_cells_a_spreadsheet_would_run_get_a_quote_in_front() -> None:

@@ -37,8 +37,9 @@ class FakeCampaignService:
         self.sent.append(command)
         if self.error:
             return CommandError(code=self.error, message=self.error)
-        state = CampaignState(campaign_id=command.campaign_id, account_id="acc_1",
-                              status=Status(command.decision))  # fmt: skip
+        state = CampaignState(
+            campaign_id=command.campaign_id, account_id="acc_1", status=Status(command.decision)
+        )
         return CommandOk(position=len(self.sent), campaign=state)
 
 
@@ -101,8 +102,9 @@ async def test_an_unknown_campaign_is_recorded_as_refused(rules: RulesFile) -> N
     assert await moderate_new_campaign(created(1000004, "Привет"), deps) == "refused"
 
 
-@pytest.mark.parametrize("service", [FakeCampaignService(unavailable=True),
-                                     FakeCampaignService(error="conflict")])  # fmt: skip
+@pytest.mark.parametrize(
+    "service", [FakeCampaignService(unavailable=True), FakeCampaignService(error="conflict")]
+)
 async def test_an_unanswered_or_conflicting_command_is_retried_later(
     rules: RulesFile, service: FakeCampaignService
 ) -> None:

@@ -157,9 +157,11 @@ def test_request_operations_name_their_queue_group() -> None:
     assert queues["dialer_req_GetClock"] == subjects.DIALER_REQUESTS_QUEUE
     assert queues["zvonar_health_dialer"] == subjects.health_queue("dialer")
     assert len(queues) == (
-        len(CAMPAIGN_COMMAND_TYPES) + len(STATS_QUERY_TYPES) + len(DIALER_REQUESTS)
+        len(CAMPAIGN_COMMAND_TYPES)
+        + len(STATS_QUERY_TYPES)
+        + len(DIALER_REQUESTS)
         + len(subjects.SERVICES)
-    )  # fmt: skip
+    )
 
 
 def test_messages_declare_the_headers_their_senders_set() -> None:
@@ -167,7 +169,8 @@ def test_messages_declare_the_headers_their_senders_set() -> None:
     messages = document["components"]["messages"]
 
     def headers(name: str) -> dict[str, Any]:
-        return _resolve(document, messages[name]["headers"]["$ref"])
+        resolved: dict[str, Any] = _resolve(document, messages[name]["headers"]["$ref"])
+        return resolved
 
     created = headers("CampaignCreated")
     assert set(created["required"]) == {subjects.MSG_ID_HEADER, subjects.POSITION_HEADER}

@@ -11,6 +11,10 @@ import pytest
 from zvonar_runtime.shutdown import bounded, raise_if_stopping, stop_tasks
 
 
+async def _waits() -> None:
+    await asyncio.Event().wait()
+
+
 async def _swallows_one_stop(started: asyncio.Event, release: asyncio.Event) -> None:
     started.set()
     with contextlib.suppress(asyncio.CancelledError):
@@ -21,7 +25,7 @@ async def _swallows_one_stop(started: asyncio.Event, release: asyncio.Event) -> 
 async def test_a_task_that_swallows_its_stop_is_given_up_on_after_its_time() -> None:
     started, release = asyncio.Event(), asyncio.Event()
     stuck = asyncio.create_task(_swallows_one_stop(started, release), name="stuck")
-    well = asyncio.create_task(asyncio.Event().wait(), name="well")
+    well = asyncio.create_task(_waits(), name="well")
     await started.wait()
 
     async with asyncio.timeout(5):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from zvonar_contracts import campaign_events as ev
-from zvonar_contracts.call_events import CallCompleted, call_id_of
+from zvonar_contracts.call_events import CallCompleted, Outcome, call_id_of
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import (
     CampaignOptions,
@@ -37,16 +37,24 @@ def options(name: str = "Акция июнь", **changes: Any) -> CampaignOption
 
 
 def created(
-    campaign_id: int, *, count: int = 10, account: str = ACCOUNT, at: dt.datetime = T0,
-    smart_parts: int | None = None, **option_changes: Any,
-) -> ev.CampaignCreated:  # fmt: skip
+    campaign_id: int,
+    *,
+    count: int = 10,
+    account: str = ACCOUNT,
+    at: dt.datetime = T0,
+    smart_parts: int | None = None,
+    **option_changes: Any,
+) -> ev.CampaignCreated:
     if smart_parts is not None:
         option_changes["smart"] = SmartOptions(parts=smart_parts, delay_minutes=0)
     return ev.CampaignCreated(
-        campaign_id=campaign_id, account_id=account, at=at, options=options(**option_changes),
+        campaign_id=campaign_id,
+        account_id=account,
+        at=at,
+        options=options(**option_changes),
         phones=PhoneBaseRef(bucket="phone-bases", name="x", count=count, sha256="x"),
         account_tz="Europe/Moscow",
-    )  # fmt: skip
+    )
 
 
 def event(kind: type, campaign_id: int, account: str = ACCOUNT, **fields: Any) -> Any:
@@ -55,15 +63,33 @@ def event(kind: type, campaign_id: int, account: str = ACCOUNT, **fields: Any) -
 
 
 def call(
-    campaign_id: int, phone: str, outcome: str = "answered", *, attempt: int = 1, part: int = 0,
-    final: bool = True, lead: bool = False, cost: str = "0.00", account: str = ACCOUNT,
-) -> CallCompleted:  # fmt: skip
+    campaign_id: int,
+    phone: str,
+    outcome: Outcome = "answered",
+    *,
+    attempt: int = 1,
+    part: int = 0,
+    final: bool = True,
+    lead: bool = False,
+    cost: str = "0.00",
+    account: str = ACCOUNT,
+) -> CallCompleted:
     return CallCompleted(
-        campaign_id=campaign_id, account_id=account, at=T0,
-        call_id=call_id_of(campaign_id, part, phone, attempt), phone=phone, part=part,
-        attempt=attempt, started_at=T0, outcome=outcome, duration_s=3.5,  # type: ignore[arg-type]
-        cost=Decimal(cost), lead=lead, final=final, answer_text="да" if lead else "",
-    )  # fmt: skip
+        campaign_id=campaign_id,
+        account_id=account,
+        at=T0,
+        call_id=call_id_of(campaign_id, part, phone, attempt),
+        phone=phone,
+        part=part,
+        attempt=attempt,
+        started_at=T0,
+        outcome=outcome,
+        duration_s=3.5,
+        cost=Decimal(cost),
+        lead=lead,
+        final=final,
+        answer_text="да" if lead else "",
+    )
 
 
 class Story:

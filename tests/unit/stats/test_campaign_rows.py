@@ -18,10 +18,15 @@ CID = 1000001
 def test_a_created_campaign_shows_every_field(story: Any, mk: Any) -> None:
     story.campaign(
         mk.created(
-            CID, count=4, speed=1200, comment="моя", routing=CallerIdRouting(number="+74950000000"),
-            ivr=WordsIvr(lead_words=["да"]), record=True,
+            CID,
+            count=4,
+            speed=1200,
+            comment="моя",
+            routing=CallerIdRouting(number="+74950000000"),
+            ivr=WordsIvr(lead_words=["да"]),
+            record=True,
         )
-    )  # fmt: skip
+    )
 
     view = story.view(CID)
     assert view.id == CID
@@ -53,9 +58,14 @@ def test_a_scheduled_row_has_its_time_before_the_scheduled_event_arrives(
     start_at = mk.T0 + dt.timedelta(hours=4)
     story.campaign(
         mk.created(CID, start_at=start_at),
-        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
-                 status=Status.SCHEDULED),
-    )  # fmt: skip
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="accepted",
+            decided_by="rules",
+            status=Status.SCHEDULED,
+        ),
+    )
     assert story.view(CID).start == Start(kind="scheduled", at=start_at)
 
 
@@ -63,21 +73,28 @@ def test_the_lifecycle_moves_status_and_start(story: Any, mk: Any) -> None:
     start_at = mk.T0 + dt.timedelta(days=1)
     story.campaign(
         mk.created(CID),
-        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
-                 status=Status.SCHEDULED),
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="accepted",
+            decided_by="rules",
+            status=Status.SCHEDULED,
+        ),
         mk.event(ev.CampaignScheduled, CID, start_at=start_at),
-    )  # fmt: skip
+    )
     assert (story.view(CID).status, story.view(CID).start) == (
-        Status.SCHEDULED, Start(kind="scheduled", at=start_at)
-    )  # fmt: skip
+        Status.SCHEDULED,
+        Start(kind="scheduled", at=start_at),
+    )
 
     story.campaign(mk.event(ev.CampaignStarted, CID, started_at=start_at))
     assert story.view(CID).start == Start(kind="started", at=start_at)
 
     story.campaign(mk.event(ev.CampaignOutOfWindow, CID))
     assert (story.view(CID).status, story.view(CID).start.kind) == (
-        Status.PAUSED_WINDOW, "out_of_window"
-    )  # fmt: skip
+        Status.PAUSED_WINDOW,
+        "out_of_window",
+    )
 
     story.campaign(mk.event(ev.CampaignResumed, CID, status=Status.IN_PROGRESS))
     assert (story.view(CID).status, story.view(CID).start.kind) == (Status.IN_PROGRESS, "started")
@@ -94,10 +111,15 @@ def test_a_campaign_that_never_called_shows_no_start_once_paused(story: Any, mk:
     started = mk.T0 + dt.timedelta(minutes=1)
     story.campaign(
         mk.created(CID),
-        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
-                 status=Status.ACCEPTED),
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="accepted",
+            decided_by="rules",
+            status=Status.ACCEPTED,
+        ),
         mk.event(ev.CampaignStarted, CID, started_at=started),
-    )  # fmt: skip
+    )
     assert story.view(CID).start == Start(kind="started", at=started)  # it is calling now
     story.campaign(mk.event(ev.CampaignOutOfWindow, CID))
     assert story.view(CID).start.kind == "out_of_window"
@@ -117,9 +139,15 @@ def test_a_campaign_that_never_called_shows_no_start_once_paused(story: Any, mk:
 def test_a_rejection_reason_is_the_system_comment(story: Any, mk: Any) -> None:
     story.campaign(
         mk.created(CID),
-        mk.event(ev.CampaignModerated, CID, decision="rejected", decided_by="rules",
-                 status=Status.REJECTED, reason="азартные игры"),
-    )  # fmt: skip
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="rejected",
+            decided_by="rules",
+            status=Status.REJECTED,
+            reason="азартные игры",
+        ),
+    )
 
     assert story.view(CID).status == Status.REJECTED
     assert story.view(CID).comment.system == "азартные игры"
@@ -180,18 +208,26 @@ def test_a_deleted_campaign_is_hidden_from_every_query(story: Any, mk: Any) -> N
 def test_history_lists_every_event_with_its_own_fields(story: Any, mk: Any) -> None:
     story.campaign(
         mk.created(CID),
-        mk.event(ev.CampaignModerated, CID, decision="clarification", decided_by="rules",
-                 status=Status.CLARIFICATION, reason="кредит"),
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="clarification",
+            decided_by="rules",
+            status=Status.CLARIFICATION,
+            reason="кредит",
+        ),
         mk.event(ev.CampaignIdle, CID, reason="window_closed"),
-    )  # fmt: skip
+    )
 
     _, options, history = story.detail(CID)
     assert isinstance(options, CampaignOptions)
     assert [h.type for h in history] == ["CampaignCreated", "CampaignModerated", "CampaignIdle"]
     assert history[1].details == {
-        "decision": "clarification", "decided_by": "rules", "status": "clarification",
+        "decision": "clarification",
+        "decided_by": "rules",
+        "status": "clarification",
         "reason": "кредит",
-    }  # fmt: skip
+    }
     assert history[1].at == mk.T0
     assert "options" not in history[0].details and "campaign_id" not in history[0].details
 

@@ -62,8 +62,9 @@ def test_recompute_follows_the_same_rules_as_the_projection(mk: Any) -> None:
     assert figures[CID] == Figures(
         size=Size(total=3, answered=1, not_answered=1, in_progress=1), cost=Decimal("1.10")
     )
-    assert figures[CID + 1] == Figures(size=Size(total=1, answered=1, leads=1),
-                                       cost=Decimal("0.40"))  # fmt: skip
+    assert figures[CID + 1] == Figures(
+        size=Size(total=1, answered=1, leads=1), cost=Decimal("0.40")
+    )
 
 
 def test_compare_names_every_difference() -> None:
@@ -87,9 +88,14 @@ def test_the_projection_agrees_with_the_recomputation(story: Any, mk: Any) -> No
         mk.created(CID, count=4, smart_parts=1),
         mk.event(ev.CampaignStarted, CID, started_at=mk.T0),
         mk.event(ev.SmartPartStarted, CID, part=1, part_campaign_id=CID + 1, phone_count=2),
-        mk.event(ev.CampaignModerated, CID, decision="accepted", decided_by="rules",
-                 status=Status.ACCEPTED),
-    ]  # fmt: skip
+        mk.event(
+            ev.CampaignModerated,
+            CID,
+            decision="accepted",
+            decided_by="rules",
+            status=Status.ACCEPTED,
+        ),
+    ]
     calls = [
         mk.call(CID, "+7001", "answered", cost="0.30"),
         mk.call(CID, "+7002", "stop_listed"),

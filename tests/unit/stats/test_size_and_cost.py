@@ -136,9 +136,15 @@ def test_invariants_hold_after_every_batch_of_a_shuffled_run(story: Any, mk: Any
                 else "no_answer"
             )
             calls.append(
-                mk.call(CID, phone, outcome, attempt=attempt, final=last,
-                        lead=outcome == "answered" and rng.random() < 0.5)
-            )  # fmt: skip
+                mk.call(
+                    CID,
+                    phone,
+                    outcome,
+                    attempt=attempt,
+                    final=last,
+                    lead=outcome == "answered" and rng.random() < 0.5,
+                )
+            )
     rng.shuffle(calls)
     calls += rng.sample(calls, 20)  # duplicates
     for start in range(0, len(calls), 7):

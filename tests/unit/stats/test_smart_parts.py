@@ -23,8 +23,9 @@ def smart_campaign(story: Any, mk: Any, count: int = 4) -> None:
 
 
 def part_started(mk: Any, part: int, row: int, phone_count: int) -> Any:
-    return mk.event(ev.SmartPartStarted, CID, part=part, part_campaign_id=row,
-                    phone_count=phone_count)  # fmt: skip
+    return mk.event(
+        ev.SmartPartStarted, CID, part=part, part_campaign_id=row, phone_count=phone_count
+    )
 
 
 def test_smart_size_is_zeros_before_the_first_part(story: Any, mk: Any) -> None:
@@ -72,8 +73,9 @@ def test_part_calls_count_in_the_part_row_and_the_parents_smart_size(story: Any,
     parent = story.view(CID)
     assert parent.size == Size(total=4, answered=1, not_answered=3)
     assert parent.cost == Decimal("1.00")
-    assert story.view(PART1).size == Size(total=3, answered=1, leads=1, not_answered=1,
-                                          in_progress=1)  # fmt: skip
+    assert story.view(PART1).size == Size(
+        total=3, answered=1, leads=1, not_answered=1, in_progress=1
+    )
     assert story.view(PART1).cost == Decimal("0.50")
     assert story.view(PART2).size == Size(total=2, answered=1, in_progress=1)
     assert parent.smart_size == Size(total=5, answered=2, leads=1, not_answered=1, in_progress=2)

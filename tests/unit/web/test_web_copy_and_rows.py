@@ -45,11 +45,16 @@ def test_a_copied_campaign_fills_the_form_and_the_form_gives_its_options_back() 
 
 def test_a_copy_of_a_file_campaign_keeps_its_file_and_drops_a_past_start() -> None:
     options = msgspec.convert(
-        {**FULL, "audio": {"kind": "file", "file_id": "f1", "name": "message.wav"},
-         "ivr": {"kind": "keys", "lead_keys": ["1", "#"]}, "window": None,
-         "start_at": "2026-06-01T07:00:00Z"},
-        CampaignOptions, strict=False,
-    )  # fmt: skip
+        {
+            **FULL,
+            "audio": {"kind": "file", "file_id": "f1", "name": "message.wav"},
+            "ivr": {"kind": "keys", "lead_keys": ["1", "#"]},
+            "window": None,
+            "start_at": "2026-06-01T07:00:00Z",
+        },
+        CampaignOptions,
+        strict=False,
+    )
     values, days = options_to_values(options, "Europe/Moscow", NOW)
     assert values["audio_kind"] == "file" and values["copy_audio"] == "f1"
     assert values["copy_audio_name"] == "message.wav" and "tts_text" not in values

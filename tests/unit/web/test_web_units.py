@@ -241,13 +241,17 @@ def test_calls_are_counted_per_bar_of_local_time() -> None:
     labels, counts = calls_over_time(later, "Europe/Moscow")
     # Issue 18: a continuous time axis — every minute from the first call to the last.
     assert (labels[0], labels[1], labels[-1], len(labels)) == (
-        "01.06 10:00", "01.06 10:01", "01.06 12:00", 121
-    )  # fmt: skip
+        "01.06 10:00",
+        "01.06 10:01",
+        "01.06 12:00",
+        121,
+    )
     assert (counts[0], counts[-1], sum(counts), len(counts)) == (2, 1, 3, 121)
     quick = [base, base + dt.timedelta(seconds=5), base + dt.timedelta(seconds=31)]
     assert calls_over_time(quick, "Europe/Moscow") == (
-        ["10:00:10", "10:00:20", "10:00:30", "10:00:40"], [2, 0, 0, 1]
-    )  # fmt: skip
+        ["10:00:10", "10:00:20", "10:00:30", "10:00:40"],
+        [2, 0, 0, 1],
+    )
     # Bars follow the local wall clock, even in a zone half an hour off UTC.
     days = [base, base + dt.timedelta(days=3)]
     hourly, _ = calls_over_time(days, "Asia/Kolkata")
@@ -267,8 +271,9 @@ def test_history_rows_name_the_events_and_leave_out_nested_values() -> None:
         ("01.06.2026 (10:00:00)", "Запущена", "первые звонки в 01.06.2026 (11:00:00)")
     ]
     assert history_rows([entry], "UTC", EN)[0][1:] == (
-        "Started", "calling began at 01.06.2026 (08:00:00)"
-    )  # fmt: skip
+        "Started",
+        "calling began at 01.06.2026 (08:00:00)",
+    )
 
 
 def test_history_rows_say_why_a_campaign_is_idle_in_words() -> None:
@@ -278,8 +283,9 @@ def test_history_rows_say_why_a_campaign_is_idle_in_words() -> None:
         details={"reason": "paused_by_system", "until": None},
     )
     assert history_rows([entry], "UTC", RU)[0][1:] == (
-        "Ожидание", "пауза системой: оператор связи недоступен"
-    )  # fmt: skip
+        "Ожидание",
+        "пауза системой: оператор связи недоступен",
+    )
     assert history_rows([entry], "UTC", EN)[0][2] == (
         "paused by the system: the carrier is unreachable"
     )
@@ -295,14 +301,19 @@ def test_history_is_written_for_people_in_the_account_zone() -> None:
     history = [
         entry("CampaignCreated", account_tz="Europe/Moscow", phones={"file": "x"}),
         entry("CampaignModerated", decided_by="rules", decision="accepted", status="accepted"),
-        entry("CampaignModerated", decided_by="moderator", decision="rejected",
-              status="rejected", reason="Нужна лицензия"),
+        entry(
+            "CampaignModerated",
+            decided_by="moderator",
+            decision="rejected",
+            status="rejected",
+            reason="Нужна лицензия",
+        ),
         entry("CampaignPaused", paused_by="customer", reason=""),
         entry("CampaignResumed", status="paused_window"),
         entry("CampaignIdle", reason="window_closed", until="2026-11-29T05:45:28Z"),
         entry("SmartPartStarted", part=1, part_campaign_id=1000009, phone_count=4),
         entry("CampaignCommentChanged", text="Перезвонить"),
-    ]  # fmt: skip
+    ]
     said = [details for _, _, details in history_rows(history, "Europe/Moscow", RU)]
     assert said == [
         "",

@@ -34,8 +34,9 @@ def make_setup(settings: CampaignSettings) -> Any:
             relay = build_relay(store, broker.connection.jetstream(), settings)
             resources.background.append(relay.run)
         if settings.commands:
-            deps = build_deps(store, nats_dialer(broker.connection),
-                              on_stored=relay.nudge if relay else None)  # fmt: skip
+            deps = build_deps(
+                store, nats_dialer(broker.connection), on_stored=relay.nudge if relay else None
+            )
             register_commands(broker, deps, workers=settings.command_workers)
         return resources
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -35,28 +36,29 @@ class Store:
 
 
 def open_store(
-    database_url: str | None, sqlite_path_factory: Callable[[], object], pool_size: int = 4
+    database_url: str | None, sqlite_path_factory: Callable[[], Path], pool_size: int = 4
 ) -> Store:
     """Opens (and creates if needed) the event store and the service's own tables."""
     sqlite_path = sqlite_path_factory()
-    db = Database.from_settings(database_url, sqlite_path, POSTGRES_SCHEMA,  # type: ignore[arg-type]
-                                workers=2)  # fmt: skip
+    db = Database.from_settings(database_url, sqlite_path, POSTGRES_SCHEMA, workers=2)
     tables = Tables(db)
     # Creates the schema on PostgreSQL before eventsourcing puts its tables in it.
     tables.create_sync()
-    env = eventstore_env(database_url, sqlite_path, pool_size)  # type: ignore[arg-type]
+    env = eventstore_env(database_url, sqlite_path, pool_size)
     app = Campaigns(env=env)
     return Store(app=app, tables=tables, db=db)
 
 
 def open_store_for(settings: CampaignSettings) -> Store:
-    return open_store(settings.database_url, lambda: settings.sqlite_path("campaign"),
-                      settings.pg_pool_size)  # fmt: skip
+    return open_store(
+        settings.database_url, lambda: settings.sqlite_path("campaign"), settings.pg_pool_size
+    )
 
 
 def build_deps(store: Store, dialer: Dialer, on_stored: Callable[[], None] | None = None) -> Deps:
-    return Deps(app=store.app, tables=store.tables, dialer=dialer,
-                on_stored=on_stored or (lambda: None))  # fmt: skip
+    return Deps(
+        app=store.app, tables=store.tables, dialer=dialer, on_stored=on_stored or (lambda: None)
+    )
 
 
 def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) -> Relay:
@@ -65,9 +67,15 @@ def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) 
     if database_url:
         channel: str = store.app.recorder.channel_name  # type: ignore[attr-defined]
         listen = functools.partial(listen_for_inserts, database_url, channel)
-    return Relay(store.app, store.tables, js, poll_interval=settings.relay_poll_interval,
-                 batch_size=settings.relay_batch_size,
-                 record_delay=settings.relay_record_delay, listen=listen)  # fmt: skip
+    return Relay(
+        store.app,
+        store.tables,
+        js,
+        poll_interval=settings.relay_poll_interval,
+        batch_size=settings.relay_batch_size,
+        record_delay=settings.relay_record_delay,
+        listen=listen,
+    )
 
 
 def nats_dialer(nc: Client) -> Dialer:

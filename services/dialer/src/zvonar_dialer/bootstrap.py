@@ -174,14 +174,16 @@ async def bootstrap(
     expose_gauges(deps, settings.carrier)
     outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
     webhooks = WebhookSender(
-        db, deps.secrets, deps.webhook_wakeup,
+        db,
+        deps.secrets,
+        deps.webhook_wakeup,
         timeout_s=settings.webhook_timeout_s,
         base_delay_s=settings.webhook_retry_first_s,
         max_delay_s=settings.webhook_retry_max_s,
         give_up_after_s=settings.webhook_give_up_s,
         concurrency=settings.webhook_concurrency,
         allow_private=settings.webhook_allow_private,
-    )  # fmt: skip
+    )
     return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
 
 
@@ -202,7 +204,7 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
     await broker.start()
     resources = dialer.resources()
     tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(job(), name=getattr(job, "__qualname__", None))  # type: ignore[arg-type]
+        asyncio.create_task(job(), name=getattr(job, "__qualname__", None))
         for job in resources.background
     ]
     try:
@@ -215,6 +217,10 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
         for close in reversed(resources.close):
             await bounded(close, getattr(close, "__qualname__", repr(close)), STOP_STEP_S)
         # A background job that had failed before the stop fails the run, as it did.
-        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        failed = [
+            error
+            for t in tasks
+            if t.done() and not t.cancelled() and (error := t.exception()) is not None
+        ]
         if failed:
-            raise failed[0].exception()  # type: ignore[misc]
+            raise failed[0]

@@ -78,8 +78,11 @@ async def _seed(settings: GatewaySettings, accounts: AccountStore, backend: Back
     for number, body in enumerate(demo_campaigns(dt.datetime.now(dt.UTC)), start=1):
         # A fixed Idempotency-Key: a crash halfway through does not double the demo.
         campaign = await create_from_json(
-            backend, account, body, idempotency_key=f"demo-{account.id}-{number}",
+            backend,
+            account,
+            body,
+            idempotency_key=f"demo-{account.id}-{number}",
             allow_private_webhooks=settings.webhook_allow_private,
-        )  # fmt: skip
+        )
         log.info("demo_campaign", campaign_id=campaign["id"], name=campaign["name"])
     await accounts.set_meta(_SEEDED_KEY, "1")

@@ -37,8 +37,9 @@ async def bootstrap(
     lemmatize: Lemmatize | None = None,
 ) -> Moderation:
     """Wire the service on a connected broker and register its consumer (not started)."""
-    rules = RulesFile(settings.rules_path or default_rules_path(),
-                      lemmatize or pymorphy_lemmatizer())  # fmt: skip
+    rules = RulesFile(
+        settings.rules_path or default_rules_path(), lemmatize or pymorphy_lemmatizer()
+    )
     db = Database.from_settings(
         settings.database_url, settings.sqlite_path("moderation"), schema="moderation"
     )

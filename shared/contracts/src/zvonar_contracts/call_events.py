@@ -56,7 +56,7 @@ class InboundCallAnswered(CallEventBase, frozen=True, tag=True):
 
 
 CallEvent = CallCompleted | InboundCallAnswered
-CALL_EVENT_TYPES: tuple[type, ...] = CallEvent.__args__  # type: ignore[attr-defined]
+CALL_EVENT_TYPES: tuple[type, ...] = CallEvent.__args__
 
 __all__ = [
     "CALL_EVENT_TYPES",

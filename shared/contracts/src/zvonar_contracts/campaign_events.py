@@ -164,5 +164,5 @@ StopListEvent = StopListPhonesAdded | StopListPhonesRemoved
 # Everything the CAMPAIGN_EVENTS stream carries.
 CampaignStreamEvent = CampaignEvent | StopListEvent
 
-CAMPAIGN_EVENT_TYPES: tuple[type, ...] = CampaignEvent.__args__  # type: ignore[attr-defined]
-STOP_LIST_EVENT_TYPES: tuple[type, ...] = StopListEvent.__args__  # type: ignore[attr-defined]
+CAMPAIGN_EVENT_TYPES: tuple[type, ...] = CampaignEvent.__args__
+STOP_LIST_EVENT_TYPES: tuple[type, ...] = StopListEvent.__args__

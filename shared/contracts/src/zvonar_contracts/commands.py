@@ -154,7 +154,7 @@ CampaignCommand = (
     | AddToStopList
     | RemoveFromStopList
 )
-CAMPAIGN_COMMAND_TYPES: tuple[type, ...] = CampaignCommand.__args__  # type: ignore[attr-defined]
+CAMPAIGN_COMMAND_TYPES: tuple[type, ...] = CampaignCommand.__args__
 
 
 # --- replies -------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ class KeysIvr(msgspec.Struct, frozen=True, tag="keys", tag_field="kind"):
 Ivr = WordsIvr | KeysIvr
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SmartOptions(msgspec.Struct, frozen=True):

@@ -134,7 +134,7 @@ class GetStopList(QueryBase, frozen=True, tag=True):
 StatsQuery = (
     ListCampaigns | GetCampaign | GetReport | GetReportRows | GetModerationQueue | GetStopList
 )
-STATS_QUERY_TYPES: tuple[type, ...] = StatsQuery.__args__  # type: ignore[attr-defined]
+STATS_QUERY_TYPES: tuple[type, ...] = StatsQuery.__args__
 
 
 # --- replies -------------------------------------------------------------------------------

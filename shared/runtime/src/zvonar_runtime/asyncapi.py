@@ -52,47 +52,82 @@ def _channels() -> list[dict[str, Any]]:
     keeps its messages (or None: core NATS), the owning service and its queue group."""
     rows: list[dict[str, Any]] = []
     for event in CAMPAIGN_EVENT_TYPES:
-        rows.append(dict(
-            address=subjects.campaign_event_subject("{campaign_id}", event.__name__),
-            message=event, reply=None, stream=subjects.CAMPAIGN_EVENTS_STREAM, owner="campaign",
-            queue=None,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.campaign_event_subject("{campaign_id}", event.__name__),
+                message=event,
+                reply=None,
+                stream=subjects.CAMPAIGN_EVENTS_STREAM,
+                owner="campaign",
+                queue=None,
+            )
+        )
     for event in STOP_LIST_EVENT_TYPES:
-        rows.append(dict(
-            address=subjects.stop_list_event_subject("{account_id}", event.__name__),
-            message=event, reply=None, stream=subjects.CAMPAIGN_EVENTS_STREAM, owner="campaign",
-            queue=None,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.stop_list_event_subject("{account_id}", event.__name__),
+                message=event,
+                reply=None,
+                stream=subjects.CAMPAIGN_EVENTS_STREAM,
+                owner="campaign",
+                queue=None,
+            )
+        )
     for event in CALL_EVENT_TYPES:
-        rows.append(dict(
-            address=subjects.call_event_subject("{campaign_id}", event.__name__),
-            message=event, reply=None, stream=subjects.CALL_EVENTS_STREAM, owner="dialer",
-            queue=None,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.call_event_subject("{campaign_id}", event.__name__),
+                message=event,
+                reply=None,
+                stream=subjects.CALL_EVENTS_STREAM,
+                owner="dialer",
+                queue=None,
+            )
+        )
     for command in CAMPAIGN_COMMAND_TYPES:
-        rows.append(dict(
-            address=subjects.campaign_command_subject(command.__name__),
-            message=command, reply=CommandReply, stream=None, owner="campaign",
-            queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.campaign_command_subject(command.__name__),
+                message=command,
+                reply=CommandReply,
+                stream=None,
+                owner="campaign",
+                queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
+            )
+        )
     for query in STATS_QUERY_TYPES:
-        rows.append(dict(
-            address=subjects.stats_query_subject(query.__name__),
-            message=query, reply=QueryReply, stream=None, owner="stats",
-            queue=subjects.STATS_QUERIES_QUEUE,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.stats_query_subject(query.__name__),
+                message=query,
+                reply=QueryReply,
+                stream=None,
+                owner="stats",
+                queue=subjects.STATS_QUERIES_QUEUE,
+            )
+        )
     for request, reply in DIALER_REQUESTS:
-        rows.append(dict(
-            address=subjects.dialer_request_subject(request.__name__),
-            message=request, reply=reply, stream=None, owner="dialer",
-            queue=subjects.DIALER_REQUESTS_QUEUE,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.dialer_request_subject(request.__name__),
+                message=request,
+                reply=reply,
+                stream=None,
+                owner="dialer",
+                queue=subjects.DIALER_REQUESTS_QUEUE,
+            )
+        )
     for service in subjects.SERVICES:
-        rows.append(dict(
-            address=subjects.health_subject(service),
-            message=None, reply=HealthReply, stream=None, owner=service,
-            queue=subjects.health_queue(service),
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                address=subjects.health_subject(service),
+                message=None,
+                reply=HealthReply,
+                stream=None,
+                owner=service,
+                queue=subjects.health_queue(service),
+            )
+        )
     return rows
 
 
@@ -254,8 +289,7 @@ def _parameters(address: str) -> dict[str, Any]:
 
 
 def _message(name: str, schema: Any, headers: str | None) -> dict[str, Any]:
-    message: dict[str, Any] = {"name": name, "contentType": "application/json",
-                               "payload": schema}  # fmt: skip
+    message: dict[str, Any] = {"name": name, "contentType": "application/json", "payload": schema}
     if headers is not None:
         message["headers"] = {"$ref": f"#/components/schemas/{headers}"}
         if subjects.CORRELATION_HEADER in HEADER_SCHEMAS[headers]["properties"]:
@@ -334,24 +368,26 @@ def build() -> dict[str, Any]:
             }
         operations[f"{row['owner']}_{key}"] = operation
     # Copies of the module's tables: a caller may change the document it gets.
-    return copy.deepcopy({
-        "asyncapi": "3.0.0",
-        "info": {
-            "title": "Zvonar messaging",
-            "version": "1.0.0",
-            "description": "Streams, commands, queries and requests between Zvonar services.",
-        },
-        "defaultContentType": "application/json",
-        "servers": SERVERS,
-        "channels": channels,
-        "operations": operations,
-        "components": {
-            "messages": messages,
-            "schemas": {**_without_discriminators(components), **HEADER_SCHEMAS},
-            "securitySchemes": SECURITY_SCHEMES,
-            "correlationIds": CORRELATION_IDS,
-        },
-    })  # fmt: skip
+    return copy.deepcopy(
+        {
+            "asyncapi": "3.0.0",
+            "info": {
+                "title": "Zvonar messaging",
+                "version": "1.0.0",
+                "description": "Streams, commands, queries and requests between Zvonar services.",
+            },
+            "defaultContentType": "application/json",
+            "servers": SERVERS,
+            "channels": channels,
+            "operations": operations,
+            "components": {
+                "messages": messages,
+                "schemas": {**_without_discriminators(components), **HEADER_SCHEMAS},
+                "securitySchemes": SECURITY_SCHEMES,
+                "correlationIds": CORRELATION_IDS,
+            },
+        }
+    )
 
 
 def _message_name(type_: Any) -> str:

@@ -73,8 +73,9 @@ def run_click_app(app: Callable[..., Any], prog: str, argv: Sequence[str] | None
     import typer
 
     try:
-        result = app(args=list(argv) if argv is not None else None, prog_name=prog,
-                     standalone_mode=False)  # fmt: skip
+        result = app(
+            args=list(argv) if argv is not None else None, prog_name=prog, standalone_mode=False
+        )
     except typer.TyperException as exc:  # typer's (vendored click's) usage and other errors
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:

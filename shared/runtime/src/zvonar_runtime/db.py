@@ -84,8 +84,9 @@ class Database:
         cls, database_url: str | None, sqlite_path: Path, schema: str, workers: int = 4
     ) -> Database:
         if database_url:
-            return cls(dialect="postgres", postgres_url=database_url, schema=schema,
-                       workers=workers)  # fmt: skip
+            return cls(
+                dialect="postgres", postgres_url=database_url, schema=schema, workers=workers
+            )
         return cls(dialect="sqlite", sqlite_path=sqlite_path)
 
     # --- connections -----------------------------------------------------------------------
@@ -93,8 +94,9 @@ class Database:
         if self.dialect == "sqlite":
             assert self.sqlite_path is not None
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.sqlite_path, timeout=30, check_same_thread=False,
-                                   isolation_level=None)  # fmt: skip
+            conn = sqlite3.connect(
+                self.sqlite_path, timeout=30, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")

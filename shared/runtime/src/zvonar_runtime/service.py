@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +78,7 @@ def consumer_metrics(label: str) -> _ConsumerMetrics:
     return found
 
 
-class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class CorrelationMiddleware(BaseMiddleware):
     """Binds the incoming message's correlation id to the log context while it is handled,
     stamps the current one on everything published meanwhile, and counts the outcome."""
 
@@ -108,7 +108,7 @@ class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
 @dataclass
 class Resources:
     checks: dict[str, Check] = field(default_factory=dict)
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # (stream, durable) pairs whose pending counts feed the consumer-lag gauges
     durables: list[tuple[str, str]] = field(default_factory=list)
@@ -150,10 +150,14 @@ async def watch_lag(
     its pending and unacknowledged counts into the consumer-lag gauges. A consumer that
     cannot be asked keeps its last values (NATS down: `up` and the logs say so)."""
     gauges = [
-        (stream, durable, CONSUMER_LAG.labels(stream, durable),
-         CONSUMER_ACK_PENDING.labels(stream, durable))
+        (
+            stream,
+            durable,
+            CONSUMER_LAG.labels(stream, durable),
+            CONSUMER_ACK_PENDING.labels(stream, durable),
+        )
         for stream, durable in durables
-    ]  # fmt: skip
+    ]
     while True:
         for stream, durable, lag, ack_pending in gauges:
             # consumer_info awaits through 3.11's wait_for, which can swallow a stop.
@@ -214,8 +218,10 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
             broker, watch = await until_stopped(stop, connect_broker(settings))
         except (NatsRefused, SettingsError) as exc:
             # One line saying why, and the status a supervisor leaves alone.
-            log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
-                      error=str(exc))  # fmt: skip
+            log.error(
+                "nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
+                error=str(exc),
+            )
             raise SystemExit(EXIT_CONFIG) from None
         started.broker = broker
         await until_stopped(
@@ -244,13 +250,10 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     if settings.monitor_port:
         monitor = Monitor(settings.monitor_host, settings.monitor_port, ready)
         await monitor.start()
-    jobs: list[Callable[[], Awaitable[None]]] = list(resources.background)
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = list(resources.background)
     if resources.durables:
         jobs.append(lambda: watch_lag(broker.connection.jetstream(), resources.durables))
-    tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(job())  # type: ignore[arg-type]
-        for job in jobs
-    ]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in jobs]
     log.info("ready", instance=settings.instance_id, nats=settings.nats_url)
     waiter = asyncio.create_task(stop.wait())
     closed = asyncio.create_task(watch.closed.wait())
@@ -258,8 +261,11 @@ async def serve(settings: ServiceSettings, setup: Setup) -> None:
     failed = [t for t in done if t not in (waiter, closed) and t.exception() is not None]
     lost = closed in done and waiter not in done
     if lost:
-        log.error("nats_connection_closed", reason=watch.reason or "closed by the server",
-                  last_error=repr(broker.connection.last_error))  # fmt: skip
+        log.error(
+            "nats_connection_closed",
+            reason=watch.reason or "closed by the server",
+            last_error=repr(broker.connection.last_error),
+        )
     closed.cancel()
     for task in tasks:
         task.cancel()

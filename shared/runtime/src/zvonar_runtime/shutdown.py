@@ -53,10 +53,17 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[None]], timeout_s: float) -> l
     _, still = await asyncio.wait(pending, timeout=timeout_s)
     stuck: list[str] = []
     for task in still:
-        stack = "".join(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n"
-                        for frame in task.get_stack())  # fmt: skip
-        log.error("shutdown.task_not_stopped", task=task.get_name(), seconds=timeout_s,
-                  cancelling=task.cancelling(), stack=stack)  # fmt: skip
+        stack = "".join(
+            f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n"
+            for frame in task.get_stack()
+        )
+        log.error(
+            "shutdown.task_not_stopped",
+            task=task.get_name(),
+            seconds=timeout_s,
+            cancelling=task.cancelling(),
+            stack=stack,
+        )
         task.cancel()
         stuck.append(task.get_name())
     return stuck

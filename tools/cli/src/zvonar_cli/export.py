@@ -226,7 +226,7 @@ class Privacy:
 
     def scrub(self, type_name: str, record: dict[str, Any]) -> dict[str, Any]:
         """The event's builtins, secrets gone, URLs without credentials, phones hashed."""
-        clean = _without_secrets(record)
+        clean: dict[str, Any] = _without_secrets(record)
         if self.include_phones:
             return clean
         for field_name in PHONE_BEARING_FIELDS.get(type_name, ()):
@@ -322,8 +322,13 @@ class JsonlSink:
         )
 
     def write(self, event: Event) -> None:
-        line = {"stream": event.stream, "seq": event.seq, "subject": event.subject,
-                "type": event.type, "event": event.fields}  # fmt: skip
+        line = {
+            "stream": event.stream,
+            "seq": event.seq,
+            "subject": event.subject,
+            "type": event.type,
+            "event": event.fields,
+        }
         self._file.write(json.dumps(line, ensure_ascii=False, default=_json_default) + "\n")
 
     def commit(self) -> None:
@@ -356,10 +361,12 @@ def arrow_schema(type_name: str) -> Any:
 
     info = msgspec.inspect.type_info(EVENT_TYPES[type_name][1])
     assert isinstance(info, msgspec.inspect.StructType)
-    columns = [pa.field("stream", pa.string(), nullable=False),
-               pa.field("seq", pa.int64(), nullable=False),
-               pa.field("subject", pa.string(), nullable=False),
-               pa.field("type", pa.string(), nullable=False)]  # fmt: skip
+    columns = [
+        pa.field("stream", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("subject", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+    ]
     columns += _struct_fields(info)
     return pa.schema(columns)
 
@@ -455,8 +462,13 @@ class ParquetSink:
 
     def write(self, event: Event) -> None:
         writer = self._writers.get(event.type) or self._open(event.type)
-        row = {"stream": event.stream, "seq": event.seq, "subject": event.subject,
-               "type": event.type, **_money(event.fields)}  # fmt: skip
+        row = {
+            "stream": event.stream,
+            "seq": event.seq,
+            "subject": event.subject,
+            "type": event.type,
+            **_money(event.fields),
+        }
         writer.rows.append(row)
         if len(writer.rows) >= self.row_group:
             self._flush(writer)
@@ -522,9 +534,16 @@ class StreamReader:
     missing on the way (its consumer sequences are counted, as an ordered consumer does)."""
 
     def __init__(
-        self, js: JetStreamContext, stream: str, filters: list[str], start: int, end: int,
-        *, batch: int, timeout: float,
-    ) -> None:  # fmt: skip
+        self,
+        js: JetStreamContext,
+        stream: str,
+        filters: list[str],
+        start: int,
+        end: int,
+        *,
+        batch: int,
+        timeout: float,
+    ) -> None:
         self.js, self.stream, self.filters = js, stream, filters
         self.start, self.end, self.batch, self.timeout = start, end, batch, timeout
         self.pending = 0  # messages matching the filters from `start`, as the server counts

@@ -396,8 +396,13 @@ def export(
     except exporting.ExportError as exc:
         raise _usage(exc) from None
 
-    options = {"filters": filters, "privacy": privacy, "starts": starts, "ends": ends,
-               "batch": batch}  # fmt: skip
+    options = {
+        "filters": filters,
+        "privacy": privacy,
+        "starts": starts,
+        "ends": ends,
+        "batch": batch,
+    }
     try:
         outcome: exporting.Outcome = _run_nats(_export(sink, options))
     except BrokenPipeError:
@@ -413,12 +418,15 @@ def export(
     where = str(out) if out is not None else "stdout"
     err_console.print(
         f"{outcome.written} events written to {where} (read {reached})",
-        highlight=False, soft_wrap=True,
-    )  # fmt: skip
+        highlight=False,
+        soft_wrap=True,
+    )
     if outcome.undecodable:
         shown = ", ".join(map(str, outcome.undecodable[:5]))
         err_console.print(
             f"zvonar: {len(outcome.undecodable)} events no contract type reads were left out "
             f"(sequences {shown}{'…' if len(outcome.undecodable) > 5 else ''})",
-            style="yellow", highlight=False, soft_wrap=True,
-        )  # fmt: skip
+            style="yellow",
+            highlight=False,
+            soft_wrap=True,
+        )

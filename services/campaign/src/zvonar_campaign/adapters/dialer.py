@@ -27,9 +27,12 @@ class NatsDialer:
     async def clock(self) -> dt.datetime:
         request = GetClock()
         try:
-            msg = await self.nc.request(dialer_request_subject(type_name(request)),
-                                        encode(request), timeout=self.timeout,
-                                        headers=correlation_headers())  # fmt: skip
+            msg = await self.nc.request(
+                dialer_request_subject(type_name(request)),
+                encode(request),
+                timeout=self.timeout,
+                headers=correlation_headers(),
+            )
             return decode(msg.data, ClockReply).now
         except (TimeoutError, NoRespondersError):
             log.warning("dialer_clock_unanswered", fallback="wall clock")
@@ -38,11 +41,17 @@ class NatsDialer:
     async def placement(self, campaign_id: int) -> Status:
         request = GetPlacement(campaign_id=campaign_id)
         try:
-            msg = await self.nc.request(dialer_request_subject(type_name(request)),
-                                        encode(request), timeout=self.timeout,
-                                        headers=correlation_headers())  # fmt: skip
+            msg = await self.nc.request(
+                dialer_request_subject(type_name(request)),
+                encode(request),
+                timeout=self.timeout,
+                headers=correlation_headers(),
+            )
             return decode(msg.data, PlacementReply).status
         except (TimeoutError, NoRespondersError):
-            log.warning("dialer_placement_unanswered", campaign_id=campaign_id,
-                        fallback=Status.IN_PROGRESS.value)  # fmt: skip
+            log.warning(
+                "dialer_placement_unanswered",
+                campaign_id=campaign_id,
+                fallback=Status.IN_PROGRESS.value,
+            )
             return Status.IN_PROGRESS

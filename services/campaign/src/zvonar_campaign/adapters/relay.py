@@ -165,8 +165,14 @@ class Relay:
                 return None
             payload = encode(event)
         except Exception as exc:
-            await self._park(notification, notification.topic, len(notification.state),
-                             "unreadable", repr(exc)[:1000], correlation_id)  # fmt: skip
+            await self._park(
+                notification,
+                notification.topic,
+                len(notification.state),
+                "unreadable",
+                repr(exc)[:1000],
+                correlation_id,
+            )
             return None
         if isinstance(event, StopListEventBase):
             subject = subjects.stop_list_event_subject(event.account_id, type_name(event))
@@ -181,12 +187,17 @@ class Relay:
         try:
             check_fits(self.js._nc, subject, payload, headers)
         except MessageTooLarge as exc:
-            await self._park(notification, type_name(event), exc.size, "too_large", str(exc),
-                             correlation_id)  # fmt: skip
+            await self._park(
+                notification, type_name(event), exc.size, "too_large", str(exc), correlation_id
+            )
             return None
-        return await self.js.publish_async(subject, payload, wait_stall=5.0,
-                                           stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                                           headers=headers)  # fmt: skip
+        return await self.js.publish_async(
+            subject,
+            payload,
+            wait_stall=5.0,
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
+            headers=headers,
+        )
 
     async def _park(
         self,
@@ -204,8 +215,13 @@ class Relay:
             return
         MESSAGES_PARKED.labels(subjects.CAMPAIGN_EVENTS_STREAM, kind).inc()
         with correlation_scope(correlation_id):
-            log.error("event_parked", position=notification.id, event_type=event_type,
-                      size=size, reason=reason)  # fmt: skip
+            log.error(
+                "event_parked",
+                position=notification.id,
+                event_type=event_type,
+                size=size,
+                reason=reason,
+            )
 
     async def _idle(self) -> None:
         # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that comes in

@@ -161,7 +161,7 @@ class Campaign(Aggregate):
         until: dt.datetime | None
 
     @staticmethod
-    def create_id(campaign_id: int, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(campaign_id: int, **_: Any) -> UUID:
         return campaign_uuid(campaign_id)
 
     @event(Created)
@@ -211,8 +211,13 @@ class Campaign(Aggregate):
         else:
             target = Status.CLARIFICATION
         self._require_move(target)
-        self._record(self.Moderated, decision=decision, decided_by=decided_by,
-                     status=target.value, reason=reason)  # fmt: skip
+        self._record(
+            self.Moderated,
+            decision=decision,
+            decided_by=decided_by,
+            status=target.value,
+            reason=reason,
+        )
         if target is Status.SCHEDULED and self.options.start_at is not None:
             self._record(self.Scheduled, start_at=self.options.start_at)
 
@@ -279,12 +284,20 @@ class Campaign(Aggregate):
             raise ValidationFailed("phone_count", "must not be negative")
 
     def start_smart_part(
-        self, part: int, part_campaign_id: int, phone_count: int,
+        self,
+        part: int,
+        part_campaign_id: int,
+        phone_count: int,
         started_at: dt.datetime | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.check_smart_part_can_start(part, phone_count)
-        self._record(self.SmartPartStarted, part=part, part_campaign_id=part_campaign_id,
-                     phone_count=phone_count, started_at=started_at)  # fmt: skip
+        self._record(
+            self.SmartPartStarted,
+            part=part,
+            part_campaign_id=part_campaign_id,
+            phone_count=phone_count,
+            started_at=started_at,
+        )
 
     def finish_smart_part(self, part: int) -> None:
         state = self._existing_part(part)

@@ -30,7 +30,7 @@ class StopList(Aggregate):
             aggregate.phones = sorted(set(aggregate.phones) - set(self.phones))
 
     @staticmethod
-    def create_id(account_id: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(account_id: str, **_: Any) -> UUID:
         return stop_list_uuid(account_id)
 
     @event(Created)

@@ -31,11 +31,15 @@ def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_t
     _check(bool(phones.bucket and phones.name), "phones", "bucket and name are required")
     if options.smart is not None:
         _check(1 <= options.smart.parts <= 5, "smart.parts", "must be between 1 and 5")
-        _check(0 <= options.smart.delay_minutes <= 10_080, "smart.delay_minutes",
-               "must be between 0 and 10080")  # fmt: skip
+        _check(
+            0 <= options.smart.delay_minutes <= 10_080,
+            "smart.delay_minutes",
+            "must be between 0 and 10080",
+        )
     if isinstance(options.routing, CallerIdRouting):
-        _check(bool(_E164.match(options.routing.number)), "routing.number",
-               "must be an E.164 number")  # fmt: skip
+        _check(
+            bool(_E164.match(options.routing.number)), "routing.number", "must be an E.164 number"
+        )
     if options.window is not None:
         window = options.window
         _check(bool(window.days), "window.days", "at least one day")

@@ -37,8 +37,9 @@ async def run_relay(settings: CampaignSettings) -> None:
             stop, connect(settings.nats_url, f"{settings.instance_id}-relay", watch=watch)
         )
     except (NatsRefused, SettingsError) as exc:
-        log.error("nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid",
-                  error=str(exc))  # fmt: skip
+        log.error(
+            "nats_refused" if isinstance(exc, NatsRefused) else "settings_invalid", error=str(exc)
+        )
         raise SystemExit(EXIT_CONFIG) from None
     except Stopped:
         log.info("stopped_during_start_up", role="relay")
@@ -52,8 +53,9 @@ async def run_relay(settings: CampaignSettings) -> None:
             await asyncio.wait_for(nc.close(), 1.0)
         return
     relay = build_relay(store, nc.jetstream(), settings)
-    await serve_health(nc, settings.service, f"{settings.instance_id}-relay",
-                       {"store": store.db.ping})  # fmt: skip
+    await serve_health(
+        nc, settings.service, f"{settings.instance_id}-relay", {"store": store.db.ping}
+    )
     monitor: Monitor | None = None
     if settings.monitor_port:
 
@@ -70,8 +72,11 @@ async def run_relay(settings: CampaignSettings) -> None:
     failed = task.done() and not task.cancelled() and task.exception() is not None
     lost = closed.done() and not waiter.done()
     if lost:
-        log.error("nats_connection_closed", reason=watch.reason or "closed by the server",
-                  last_error=repr(nc.last_error))  # fmt: skip
+        log.error(
+            "nats_connection_closed",
+            reason=watch.reason or "closed by the server",
+            last_error=repr(nc.last_error),
+        )
     for pending in (task, waiter, closed):
         pending.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -42,8 +42,14 @@ def _create(cmd: c.CreateCampaign, account_id: str, deps: Deps) -> CommandOk:
 
 
 def _store_new(cmd: c.CreateCampaign, account_id: str, number: int, deps: Deps) -> CommandOk:
-    campaign = Campaign(campaign_id=number, account_id=account_id, account_tz=cmd.account_tz,
-                        options=cmd.options, phones=cmd.phones, copied_from=None)  # fmt: skip
+    campaign = Campaign(
+        campaign_id=number,
+        account_id=account_id,
+        account_tz=cmd.account_tz,
+        options=cmd.options,
+        phones=cmd.phones,
+        copied_from=None,
+    )
     return ok(campaign, deps.save(campaign))
 
 
@@ -53,8 +59,9 @@ async def moderate(cmd: c.ModerateCampaign, deps: Deps) -> CommandOk:
         campaign = await deps.in_thread(lambda: deps.load_campaign(cmd.campaign_id, cmd.account_id))
         start_at = campaign.options.start_at
         start_ahead = start_at is not None and start_at > await deps.dialer.clock()
-    return await _change(cmd, deps, lambda k: k.moderate(cmd.decision, cmd.decided_by,
-                                                         cmd.reason, start_ahead))  # fmt: skip
+    return await _change(
+        cmd, deps, lambda k: k.moderate(cmd.decision, cmd.decided_by, cmd.reason, start_ahead)
+    )
 
 
 async def start(cmd: c.StartCampaign, deps: Deps) -> CommandOk:
@@ -151,9 +158,14 @@ def _copy(cmd: c.CopyCampaign, deps: Deps) -> CommandOk:
         if not numbers:
             numbers.append(deps.tables.next_number_sync())
         tz = cmd.account_tz or source.account_tz
-        copy = Campaign(campaign_id=numbers[0], account_id=source.account_id, account_tz=tz,
-                        options=source.options, phones=source.phones,
-                        copied_from=source.campaign_id)  # fmt: skip
+        copy = Campaign(
+            campaign_id=numbers[0],
+            account_id=source.account_id,
+            account_tz=tz,
+            options=source.options,
+            phones=source.phones,
+            copied_from=source.campaign_id,
+        )
         source.record_copy(numbers[0])
         return ok(copy, deps.save(copy, source))
 
@@ -198,8 +210,9 @@ def _stop_list(account_id: str, deps: Deps, decide: Callable[[Any], None]) -> Co
     return deps.retrying(attempt)
 
 
-async def _change(cmd: c.CampaignCommandBase, deps: Deps,
-                  decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip
+async def _change(
+    cmd: c.CampaignCommandBase, deps: Deps, decide: Callable[[Campaign], Any]
+) -> CommandOk:
     return await deps.in_thread(lambda: deps.change(cmd.campaign_id, cmd.account_id, decide))
 
 

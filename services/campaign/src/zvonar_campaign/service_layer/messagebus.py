@@ -68,8 +68,14 @@ async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:
             raise ValidationFailed("account_id", "a command acts for an account")
         reply = await handler(command, deps)
     except ValidationFailed as exc:
-        return _refused(command, CommandError(code="validation", message=str(exc),
-                        details=[ErrorDetail(field=exc.field, message=str(exc))]))  # fmt: skip
+        return _refused(
+            command,
+            CommandError(
+                code="validation",
+                message=str(exc),
+                details=[ErrorDetail(field=exc.field, message=str(exc))],
+            ),
+        )
     except DomainError as exc:
         return _refused(command, CommandError(code="invalid_transition", message=str(exc)))
     except NotFound as exc:
@@ -79,12 +85,15 @@ async def handle(command: CampaignCommand, deps: Deps) -> CommandReply:
     deps.on_stored()
     if isinstance(reply, CommandOk):
         campaign_id = reply.campaign.campaign_id if reply.campaign else None
-        log.info("command_handled", command=type_name(command), campaign_id=campaign_id,
-                 position=reply.position)  # fmt: skip
+        log.info(
+            "command_handled",
+            command=type_name(command),
+            campaign_id=campaign_id,
+            position=reply.position,
+        )
     return reply
 
 
 def _refused(command: CampaignCommand, error: CommandError) -> CommandError:
-    log.info("command_refused", command=type_name(command), code=error.code,
-             message=error.message)  # fmt: skip
+    log.info("command_refused", command=type_name(command), code=error.code, message=error.message)
     return error

@@ -80,8 +80,14 @@ class Deps:
         return self.app.max_position()
 
     def retrying(self, work: Callable[[], T]) -> T:
-        contended = retry(on=IntegrityError, attempts=None, timeout=RETRY_SECONDS,
-                          wait_initial=0.002, wait_max=0.1, wait_jitter=0.01)  # fmt: skip
+        contended = retry(
+            on=IntegrityError,
+            attempts=None,
+            timeout=RETRY_SECONDS,
+            wait_initial=0.002,
+            wait_max=0.1,
+            wait_jitter=0.01,
+        )
 
         def counted() -> T:
             try:
@@ -96,8 +102,9 @@ class Deps:
         except IntegrityError:
             raise Conflict("the campaign is changing too fast; retry the command") from None
 
-    def change(self, campaign_id: int, account_id: str,
-               decide: Callable[[Campaign], Any]) -> CommandOk:  # fmt: skip
+    def change(
+        self, campaign_id: int, account_id: str, decide: Callable[[Campaign], Any]
+    ) -> CommandOk:
         def attempt() -> CommandOk:
             campaign = self.load_campaign(campaign_id, account_id)
             decide(campaign)
@@ -111,5 +118,9 @@ def ok(campaign: Campaign, position: int, **extra: Any) -> CommandOk:
 
 
 def state_of(campaign: Campaign, **extra: Any) -> CampaignState:
-    return CampaignState(campaign_id=campaign.campaign_id, account_id=campaign.account_id,
-                         status=campaign.status, **extra)  # fmt: skip
+    return CampaignState(
+        campaign_id=campaign.campaign_id,
+        account_id=campaign.account_id,
+        status=campaign.status,
+        **extra,
+    )

@@ -52,5 +52,13 @@ def wav_duration(data: bytes) -> float:
     return decode(data).duration_s
 
 
-__all__ = ["LINE_RATE", "SAMPLE_WIDTH", "AudioError", "Message", "pcm_to_wav", "to_message",
-           "to_pcm", "wav_duration"]  # fmt: skip
+__all__ = [
+    "LINE_RATE",
+    "SAMPLE_WIDTH",
+    "AudioError",
+    "Message",
+    "pcm_to_wav",
+    "to_message",
+    "to_pcm",
+    "wav_duration",
+]

@@ -19,11 +19,19 @@ KEY_TONE_S = 0.25
 _KEY_AMPLITUDE = 8000
 # The DTMF keypad: each key is the sum of one low and one high tone (Hz).
 _DTMF: dict[str, tuple[int, int]] = {
-    "1": (697, 1209), "2": (697, 1336), "3": (697, 1477),
-    "4": (770, 1209), "5": (770, 1336), "6": (770, 1477),
-    "7": (852, 1209), "8": (852, 1336), "9": (852, 1477),
-    "*": (941, 1209), "0": (941, 1336), "#": (941, 1477),
-}  # fmt: skip
+    "1": (697, 1209),
+    "2": (697, 1336),
+    "3": (697, 1477),
+    "4": (770, 1209),
+    "5": (770, 1336),
+    "6": (770, 1477),
+    "7": (852, 1209),
+    "8": (852, 1336),
+    "9": (852, 1477),
+    "*": (941, 1209),
+    "0": (941, 1336),
+    "#": (941, 1477),
+}
 
 
 class SpeechSynthesizer(Protocol):
@@ -41,10 +49,15 @@ def key_tone(key: str, sample_rate: int, seconds: float = KEY_TONE_S) -> bytes:
     low, high = _DTMF[key]
     frames = round(seconds * sample_rate)
     samples = (
-        round(_KEY_AMPLITUDE * (math.sin(2 * math.pi * low * n / sample_rate)
-                                + math.sin(2 * math.pi * high * n / sample_rate)))
+        round(
+            _KEY_AMPLITUDE
+            * (
+                math.sin(2 * math.pi * low * n / sample_rate)
+                + math.sin(2 * math.pi * high * n / sample_rate)
+            )
+        )
         for n in range(frames)
-    )  # fmt: skip
+    )
     return struct.pack(f"<{frames}h", *samples)
 
 

@@ -118,8 +118,13 @@ def _marks(values: Sequence[object]) -> str:
 
 def _result_from_row(row: Any) -> CallResult:
     call_id, outcome, duration_s, answer_text, lead = row
-    return CallResult(call_id=call_id, outcome=outcome, duration_s=float(duration_s),
-                      answer_text=answer_text, lead=bool(lead))  # fmt: skip
+    return CallResult(
+        call_id=call_id,
+        outcome=outcome,
+        duration_s=float(duration_s),
+        answer_text=answer_text,
+        lead=bool(lead),
+    )
 
 
 def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, CallResult], set[str]]:
@@ -130,10 +135,20 @@ def _record(requests: Sequence[CallRequest], cur: Cursor) -> tuple[dict[str, Cal
     rows = []
     for request in requests:
         result = simulate(request)
-        rows.append((request.call_id, request.phone, request.caller_number,
-                     request.started_at.isoformat(), result.outcome, result.duration_s,
-                     result.answer_text, int(result.lead), request.campaign_id,
-                     request.part))  # fmt: skip
+        rows.append(
+            (
+                request.call_id,
+                request.phone,
+                request.caller_number,
+                request.started_at.isoformat(),
+                result.outcome,
+                result.duration_s,
+                result.answer_text,
+                int(result.lead),
+                request.campaign_id,
+                request.part,
+            )
+        )
     if cur.dialect == "postgres":
         return _rows_of(_record_postgres(cur, rows))
     cur.executemany(

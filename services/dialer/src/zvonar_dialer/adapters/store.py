@@ -509,11 +509,21 @@ def webhook_add_many(cur: Cursor, rows: Sequence[NewDelivery]) -> None:
         "url, secret_ref, payload, state, attempts, created_at, next_attempt_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (webhook_id) DO NOTHING",
         (
-            (r.webhook_id, r.campaign_id, r.account_id, r.event, r.call_id, r.url,
-             r.secret_ref, r.payload.decode(), r.created_at, r.created_at)
+            (
+                r.webhook_id,
+                r.campaign_id,
+                r.account_id,
+                r.event,
+                r.call_id,
+                r.url,
+                r.secret_ref,
+                r.payload.decode(),
+                r.created_at,
+                r.created_at,
+            )
             for r in rows
         ),
-    )  # fmt: skip
+    )
 
 
 def webhook_claim_due(cur: Cursor, now: float, limit: int, lease_s: float) -> list[DueDelivery]:
@@ -528,10 +538,18 @@ def webhook_claim_due(cur: Cursor, now: float, limit: int, lease_s: float) -> li
         (now, limit),
     ).fetchall()
     due = [
-        DueDelivery(int(r[0]), str(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]).encode(),
-                    int(r[6]), float(r[7]))
+        DueDelivery(
+            int(r[0]),
+            str(r[1]),
+            int(r[2]),
+            str(r[3]),
+            r[4],
+            str(r[5]).encode(),
+            int(r[6]),
+            float(r[7]),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     if due:
         ids = [d.id for d in due]
         cur.execute(
@@ -581,9 +599,9 @@ def webhook_page(
     if state is not None:
         where += " AND state = ?"
         params.append(state)
-    total = int(cur.execute(
-        f"SELECT COUNT(*) FROM webhook_deliveries WHERE {where}", params
-    ).fetchone()[0])  # fmt: skip
+    total = int(
+        cur.execute(f"SELECT COUNT(*) FROM webhook_deliveries WHERE {where}", params).fetchone()[0]
+    )
     rows = cur.execute(
         "SELECT webhook_id, event, call_id, state, attempts, last_status, last_error, "
         f"created_at, next_attempt_at, delivered_at FROM webhook_deliveries WHERE {where} "
@@ -591,11 +609,20 @@ def webhook_page(
         (*params, per_page, (page - 1) * per_page),
     ).fetchall()
     return [
-        DeliveryRow(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4]),
-                    None if r[5] is None else int(r[5]), r[6], float(r[7]),
-                    None if r[8] is None else float(r[8]), None if r[9] is None else float(r[9]))
+        DeliveryRow(
+            str(r[0]),
+            str(r[1]),
+            r[2],
+            str(r[3]),
+            int(r[4]),
+            None if r[5] is None else int(r[5]),
+            r[6],
+            float(r[7]),
+            None if r[8] is None else float(r[8]),
+            None if r[9] is None else float(r[9]),
+        )
         for r in rows
-    ], total  # fmt: skip
+    ], total
 
 
 def count_numbers(cur: Cursor, campaign_id: int, part: int) -> int:

@@ -44,14 +44,25 @@ class _Espeak:
         except (OSError, RuntimeError) as exc:
             raise SynthesisError(f"espeak-ng library is not available: {exc}") from exc
         self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                                               ctypes.c_int]  # fmt: skip
+        self.lib.espeak_Initialize.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
-        self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
-                                          ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-                                          ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         self.sample_rate = self.lib.espeak_Initialize(
             AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, ESPEAK_INITIALIZE_DONT_EXIT
         )
@@ -73,8 +84,9 @@ class _Espeak:
         self.lib.espeak_SetParameter(ESPEAK_RATE, rate_wpm, 0)
         self._chunks = []
         encoded = text.encode("utf-8")
-        status = self.lib.espeak_Synth(encoded, len(encoded) + 1, 0, POS_CHARACTER, 0,
-                                       ESPEAK_CHARS_UTF8, None, None)  # fmt: skip
+        status = self.lib.espeak_Synth(
+            encoded, len(encoded) + 1, 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None
+        )
         pcm, self._chunks = b"".join(self._chunks), []
         if status != EE_OK:
             raise SynthesisError(f"espeak-ng failed to synthesize (code {status})")

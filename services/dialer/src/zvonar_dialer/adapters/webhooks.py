@@ -184,9 +184,11 @@ class WebhookSender:
             # only, and would carry another host's post over a TLS session verified for
             # the first.
             self._client = httpx.AsyncClient(
-                timeout=self._timeout_s, follow_redirects=False, trust_env=False,
+                timeout=self._timeout_s,
+                follow_redirects=False,
+                trust_env=False,
                 limits=httpx.Limits(max_keepalive_connections=0),
-            )  # fmt: skip
+            )
 
     async def stop(self) -> None:
         if self._client is not None:
@@ -230,8 +232,9 @@ class WebhookSender:
                     wait = min(max(due - self._now(), 0.01), IDLE_WAIT_S)
         waker = asyncio.create_task(self._wakeup.wait())
         try:
-            done, _ = await asyncio.wait({*in_flight, waker}, timeout=wait,
-                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            done, _ = await asyncio.wait(
+                {*in_flight, waker}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             waker.cancel()
         in_flight.difference_update(done)
@@ -284,10 +287,17 @@ class WebhookSender:
             # The last try comes at the deadline itself.
             state, outcome = "pending", "retried"
             next_at = min(now + self.backoff(row.attempts + 1), deadline)
-        await self._db.run(lambda cur: store.webhook_attempted(
-            cur, row.id, state=state, status=attempt.status, error=error,
-            next_attempt_at=next_at, delivered_at=now if attempt.delivered else None,
-        ))  # fmt: skip
+        await self._db.run(
+            lambda cur: store.webhook_attempted(
+                cur,
+                row.id,
+                state=state,
+                status=attempt.status,
+                error=error,
+                next_attempt_at=next_at,
+                delivered_at=now if attempt.delivered else None,
+            )
+        )
         DELIVERIES.labels(outcome).inc()
         fields = {
             "webhook_id": row.webhook_id,
@@ -312,8 +322,12 @@ class WebhookSender:
             except LookupError as exc:
                 # A key that differs from the gateway's, a lost bucket: nothing is posted
                 # that the customer would have to refuse; an operator may yet repair it.
-                log.error("webhook.secret_unreadable", campaign_id=row.campaign_id,
-                          secret_ref=row.secret_ref, error=str(exc))  # fmt: skip
+                log.error(
+                    "webhook.secret_unreadable",
+                    campaign_id=row.campaign_id,
+                    secret_ref=row.secret_ref,
+                    error=str(exc),
+                )
                 return Attempt(delivered=False, retry=True, error="the secret cannot be read")
         try:
             check_url(row.url)
@@ -324,9 +338,11 @@ class WebhookSender:
                 **extra,
             }
             response = await self._client.post(
-                url, content=row.payload, headers=headers,
+                url,
+                content=row.payload,
+                headers=headers,
                 extensions={"sni_hostname": httpx.URL(row.url).raw_host.decode()},
-            )  # fmt: skip
+            )
         except WebhookHostUnresolved as exc:  # DNS may be ready later
             return Attempt(delivered=False, retry=True, error=str(exc))
         except (WebhookTargetRefused, WebhookError) as exc:
@@ -336,8 +352,9 @@ class WebhookSender:
         status = response.status_code
         if response.is_success:
             return Attempt(delivered=True, retry=False, status=status)
-        return Attempt(delivered=False, retry=_should_retry(status), status=status,
-                       error=f"HTTP {status}")  # fmt: skip
+        return Attempt(
+            delivered=False, retry=_should_retry(status), status=status, error=f"HTTP {status}"
+        )
 
     async def _to_checked_address(self, url: str) -> tuple[httpx.URL, dict[str, str]]:
         """The URL with its host replaced by a checked address, and the Host header that

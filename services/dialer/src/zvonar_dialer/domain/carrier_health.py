@@ -36,7 +36,7 @@ class CarrierHealth:
 
     @property
     def probe_every_s(self) -> float:
-        return min(PROBE_AT_MOST_S, PROBE_EVERY_S * 2 ** max(0, self.trips - 1))
+        return min(PROBE_AT_MOST_S, PROBE_EVERY_S * 2.0 ** max(0, self.trips - 1))
 
     def failed(self, error: BaseException, now: float) -> bool:
         """One more failure at monotonic `now`; True when this one took the carrier down."""

@@ -106,5 +106,13 @@ def charge(
     return billed, cost
 
 
-__all__ = ["DEFAULT_TARIFF_PATH", "Tariff", "TariffError", "billed_seconds", "charge",
-           "load_tariff", "parse_tariff", "rate_per_minute"]  # fmt: skip
+__all__ = [
+    "DEFAULT_TARIFF_PATH",
+    "Tariff",
+    "TariffError",
+    "billed_seconds",
+    "charge",
+    "load_tariff",
+    "parse_tariff",
+    "rate_per_minute",
+]

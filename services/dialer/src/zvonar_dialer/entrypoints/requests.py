@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.subscriber import CoreSubscriber
 
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.dialer import (
@@ -26,7 +25,7 @@ class RequestError(msgspec.Struct, frozen=True):
 
 
 def register(broker: NatsBroker, deps: Deps) -> None:
-    def subscriber(name: str) -> Any:
+    def subscriber(name: str) -> CoreSubscriber:
         return broker.subscriber(dialer_request_subject(name), queue=DIALER_REQUESTS_QUEUE)
 
     @subscriber("GetClock")

@@ -137,10 +137,17 @@ def claim(
         chosen, blocked = take_numbers(cur, campaign, part, timezones, len(slots), now)
         callers = _callers(cur, deps, campaign, now, len(chosen))
         calls = [
-            store.PlacedCall(campaign_id, part, number.seq, number.phone,
-                             call_id_of(campaign_id, part, number.phone, ATTEMPT), slot, caller)
+            store.PlacedCall(
+                campaign_id,
+                part,
+                number.seq,
+                number.phone,
+                call_id_of(campaign_id, part, number.phone, ATTEMPT),
+                slot,
+                caller,
+            )
             for number, slot, caller in zip(chosen, slots, callers, strict=False)
-        ]  # fmt: skip
+        ]
         store.mark_placing(cur, calls)
         if not campaign.number_released:
             store.route_to(cur, callers, campaign_id)
@@ -284,9 +291,11 @@ def record_results(
             fresh.extend(event for seq, event in of_seq.items() if seq in written)
         store.outbox_add_many(
             cur,
-            [(e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
-             for e in fresh],
-        )  # fmt: skip
+            [
+                (e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
+                for e in fresh
+            ],
+        )
         store.webhook_add_many(cur, webhook_rows(campaign, fresh))
         return fresh
 

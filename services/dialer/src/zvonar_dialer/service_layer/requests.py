@@ -163,20 +163,31 @@ def _at(epoch: float | None) -> dt.datetime | None:
 
 async def webhook_deliveries(deps: Deps, request: ListWebhookDeliveries) -> WebhookDeliveryPage:
     """A page of the campaign's webhook deliveries (the account's own campaign only)."""
-    rows, total = await deps.db.run(lambda cur: store.webhook_page(
-        cur, request.campaign_id, request.account_id, request.state,
-        request.page, request.per_page,
-    ))  # fmt: skip
+    rows, total = await deps.db.run(
+        lambda cur: store.webhook_page(
+            cur,
+            request.campaign_id,
+            request.account_id,
+            request.state,
+            request.page,
+            request.per_page,
+        )
+    )
     items = [
         WebhookDelivery(
-            id=r.webhook_id, event=r.event, call_id=r.call_id, state=r.state,  # type: ignore[arg-type]
-            attempts=r.attempts, last_status=r.last_status, last_error=r.last_error,
+            id=r.webhook_id,
+            event=r.event,
+            call_id=r.call_id,
+            state=r.state,  # type: ignore[arg-type]
+            attempts=r.attempts,
+            last_status=r.last_status,
+            last_error=r.last_error,
             created_at=dt.datetime.fromtimestamp(r.created_at, dt.UTC),
             next_attempt_at=_at(r.next_attempt_at) if r.state == "pending" else None,
             delivered_at=_at(r.delivered_at),
         )
         for r in rows
-    ]  # fmt: skip
+    ]
     return WebhookDeliveryPage(
         items=items, total=total, page=request.page, per_page=request.per_page
     )

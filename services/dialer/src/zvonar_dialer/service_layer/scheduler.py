@@ -299,8 +299,11 @@ class Scheduler:
             await self.deps.telephony.result_of(PROBE_CALL_ID)
         except Exception as exc:
             carrier.failed(exc, time.monotonic())
-            log.warning("carrier.probe_failed", error=carrier.last_error,
-                        next_probe_in_s=carrier.probe_every_s)  # fmt: skip
+            log.warning(
+                "carrier.probe_failed",
+                error=carrier.last_error,
+                next_probe_in_s=carrier.probe_every_s,
+            )
             return
         if carrier.answered():
             log.info("carrier.up")

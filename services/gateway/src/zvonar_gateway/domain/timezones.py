@@ -99,8 +99,9 @@ def city(name: str, lang: str) -> str:
     """The zone's city (and region where the name alone is ambiguous) in the page's
     language: "Нью-Йорк", "Нокс, Индиана"; the IANA name when CLDR has none."""
     try:
-        return str(get_timezone_location(name, locale="ru" if lang == "ru" else "en",
-                                         return_city=True))  # fmt: skip
+        return str(
+            get_timezone_location(name, locale="ru" if lang == "ru" else "en", return_city=True)
+        )
     except (LookupError, ValueError):
         return name.replace("_", " ")
 

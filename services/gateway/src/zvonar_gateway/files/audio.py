@@ -51,5 +51,13 @@ def clip_duration(data: bytes) -> float:
     return measure(data).duration_s
 
 
-__all__ = ["MAX_AUDIO_BYTES", "AudioCheck", "AudioRejected", "AudioTooLarge", "AudioTooLong",
-           "check_audio", "clip_duration", "new_file_id"]  # fmt: skip
+__all__ = [
+    "MAX_AUDIO_BYTES",
+    "AudioCheck",
+    "AudioRejected",
+    "AudioTooLarge",
+    "AudioTooLong",
+    "check_audio",
+    "clip_duration",
+    "new_file_id",
+]

@@ -158,20 +158,29 @@ class Backend:
         except MessageTooLarge as exc:
             MESSAGES_TOO_LARGE.labels(f"{what}_request").inc()
             log.warning("request_too_large", subject=subject, size=exc.size, limit=exc.limit)
-            raise ApiError(413, "payload_too_large",
-                           f"the request is too large to carry out ({exc.size:,} bytes "
-                           f"to the {what} service, at most {exc.limit:,})") from exc  # fmt: skip
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"the request is too large to carry out ({exc.size:,} bytes "
+                f"to the {what} service, at most {exc.limit:,})",
+            ) from exc
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
 
         # No responders: nobody received it (a service restarting, a subscriber being
         # replaced). Asking again is safe, and usually answered within a moment.
-        @retry(on=nats.errors.NoRespondersError, attempts=None,
-               timeout=min(timeout, NO_RESPONDERS_PATIENCE),
-               wait_initial=0.05, wait_max=0.5, wait_jitter=0)  # fmt: skip
+        @retry(
+            on=nats.errors.NoRespondersError,
+            attempts=None,
+            timeout=min(timeout, NO_RESPONDERS_PATIENCE),
+            wait_initial=0.05,
+            wait_max=0.5,
+            wait_jitter=0,
+        )
         async def ask() -> bytes:
-            msg = await self._nc.request(subject, payload, headers=headers,
-                                         timeout=max(deadline - loop.time(), 0.05))  # fmt: skip
+            msg = await self._nc.request(
+                subject, payload, headers=headers, timeout=max(deadline - loop.time(), 0.05)
+            )
             return bytes(msg.data)
 
         try:

@@ -218,9 +218,13 @@ async def _report_file(
     first = await report_rows(backend, account.id, campaign_id)
     view = first.campaign
     content = await report_file(
-        backend, account.id, account.timezone, first, fmt,
+        backend,
+        account.id,
+        account.timezone,
+        first,
+        fmt,
         lambda recording: _recording_url(view, recording, base),
-    )  # fmt: skip
+    )
     return FileStream(
         content, media_type=MEDIA_TYPES[fmt], headers=_attachment(f"report-{view.id}.{fmt}")
     )

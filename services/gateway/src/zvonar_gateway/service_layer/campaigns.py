@@ -283,8 +283,12 @@ async def create_from_file(
 
 def campaign_id_of(ok: CommandOk) -> int:
     if ok.campaign is None:
-        raise ApiError(503, "service_unavailable", "the campaign service gave no campaign",
-                       headers={"Retry-After": "1"})  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the campaign service gave no campaign",
+            headers={"Retry-After": "1"},
+        )
     return ok.campaign.campaign_id
 
 
@@ -300,8 +304,12 @@ async def read_detail(
         GetCampaign(campaign_id=campaign_id, account_id=account_id, min_position=min_position)
     )
     if not isinstance(reply, CampaignDetail):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
-                       headers={"Retry-After": "1"})  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the stats service answered out of turn",
+            headers={"Retry-After": "1"},
+        )
     return reply
 
 

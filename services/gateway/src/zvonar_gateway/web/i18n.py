@@ -330,11 +330,13 @@ IDLE_REASONS: dict[str, tuple[str, str]] = {
     "window_closed": ("вне временного интервала", "outside the calling window"),
     "all_stop_listed": ("все оставшиеся номера в стоп-листе", "every number left is stop-listed"),
     "smart_part_delay": ("ждёт начала умной рассылки", "waiting for the smart part's delay"),
-    "paused_by_system": ("пауза системой: оператор связи недоступен",
-                         "paused by the system: the carrier is unreachable"),
+    "paused_by_system": (
+        "пауза системой: оператор связи недоступен",
+        "paused by the system: the carrier is unreachable",
+    ),
     "no_audio": ("нет аудио", "no audio"),
     "no_free_channel": ("ждёт свободной линии", "waiting for a free line"),
-}  # fmt: skip
+}
 
 
 def lang_of(value: str | None) -> str:

@@ -212,8 +212,18 @@ async def report_download(request: Request[Any, Any, Any], campaign_id: FromPath
     )
 
 
-_REPORT_HEADERS = ("phone", "part", "attempt", "started", "outcome", "duration", "cost_total",
-                   "answer", "lead", "recording")  # fmt: skip
+_REPORT_HEADERS = (
+    "phone",
+    "part",
+    "attempt",
+    "started",
+    "outcome",
+    "duration",
+    "cost_total",
+    "answer",
+    "lead",
+    "recording",
+)
 
 
 def report_columns(words: Words) -> tuple[str, ...]:

@@ -102,9 +102,9 @@ def unfinished_parts(detail: CampaignDetail) -> int:
     done: set[int] = set()
     for entry in detail.history:
         if entry.type == ev.SmartPartFinished.__name__:
-            done.add(int(entry.details.get("part", 0)))  # type: ignore[call-overload]
+            done.add(int(entry.details.get("part", 0)))
         elif entry.type == ev.SmartPartsCancelled.__name__:
-            done.update(int(p) for p in entry.details.get("parts", []))  # type: ignore[union-attr]
+            done.update(int(p) for p in entry.details.get("parts", []))
     return len(set(range(1, smart.parts + 1)) - done)
 
 

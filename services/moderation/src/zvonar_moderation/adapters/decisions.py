@@ -39,8 +39,14 @@ class SqlDecisionStore:
         return await self.db.run(find)
 
     async def record(self, campaign_id: int, verdict: Verdict, outcome: str) -> None:
-        row = (campaign_id, verdict.decision, verdict.reason, verdict.topic, outcome,
-               dt.datetime.now(dt.UTC).isoformat())  # fmt: skip
+        row = (
+            campaign_id,
+            verdict.decision,
+            verdict.reason,
+            verdict.topic,
+            outcome,
+            dt.datetime.now(dt.UTC).isoformat(),
+        )
 
         def insert(cur: Cursor) -> None:
             cur.execute(

@@ -42,18 +42,21 @@ def register_consumer(
         try:
             event = decode(msg.body, CampaignCreated)
         except msgspec.DecodeError as exc:
-            log.error("malformed_campaign_created", subject=msg.raw_message.subject,
-                      error=str(exc))  # fmt: skip
+            log.error("malformed_campaign_created", subject=msg.raw_message.subject, error=str(exc))
             raise RejectMessage() from exc
         try:
             await moderate_new_campaign(event, deps)
         except CampaignServiceUnavailable as exc:
             delay = backoff(retry_delay, msg.raw_message.metadata.num_delivered or 1)
-            log.warning("campaign_service_unavailable", campaign_id=event.campaign_id,
-                        error=str(exc), retry_in=delay)  # fmt: skip
+            log.warning(
+                "campaign_service_unavailable",
+                campaign_id=event.campaign_id,
+                error=str(exc),
+                retry_in=delay,
+            )
             raise NackMessage(delay=delay) from exc
 
 
 def backoff(base: float, delivered: int, ceiling: float = MAX_RETRY_DELAY) -> float:
     """Delay before the next delivery: doubles with each failed one, up to `ceiling`."""
-    return min(base * 2 ** min(delivered - 1, 16), ceiling)
+    return min(base * 2.0 ** min(delivered - 1, 16), ceiling)

@@ -58,12 +58,17 @@ def _outcome(reply: CommandReply, campaign_id: int) -> Outcome:
     if reply.code == "conflict":
         raise CampaignServiceUnavailable(f"campaign {campaign_id}: {reply.message}")
     # not_found / validation will not change on a retry; record them and move on.
-    log.error("moderation_refused", campaign_id=campaign_id, code=reply.code,
-              message=reply.message)  # fmt: skip
+    log.error("moderation_refused", campaign_id=campaign_id, code=reply.code, message=reply.message)
     return "refused"
 
 
 def _log_decision(event: CampaignCreated, verdict: Verdict, outcome: Outcome) -> None:
-    log.info("campaign_moderated", campaign_id=event.campaign_id, account_id=event.account_id,
-             decision=verdict.decision, topic=verdict.topic, reason=verdict.reason,
-             outcome=outcome)  # fmt: skip
+    log.info(
+        "campaign_moderated",
+        campaign_id=event.campaign_id,
+        account_id=event.account_id,
+        decision=verdict.decision,
+        topic=verdict.topic,
+        reason=verdict.reason,
+        outcome=outcome,
+    )

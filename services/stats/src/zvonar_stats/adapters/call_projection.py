@@ -183,23 +183,46 @@ def _new_calls(
 
 
 _CALL_COLUMNS = (
-    "call_id", "seq", "campaign_id", "part", "phone", "attempt", "started_at", "outcome",
-    "duration_s", "cost", "answer_text", "lead", "recording",
-)  # fmt: skip
+    "call_id",
+    "seq",
+    "campaign_id",
+    "part",
+    "phone",
+    "attempt",
+    "started_at",
+    "outcome",
+    "duration_s",
+    "cost",
+    "answer_text",
+    "lead",
+    "recording",
+)
 
 
 def _insert_calls(cur: Cursor, t: Tables, calls: list[tuple[int, CallCompleted]]) -> None:
     _bulk_insert(
-        cur, t.calls, _CALL_COLUMNS,
+        cur,
+        t.calls,
+        _CALL_COLUMNS,
         [
             (
-                c.call_id, seq, c.campaign_id, c.part, c.phone, c.attempt,
-                rules.utc_text(c.started_at), c.outcome, c.duration_s, str(c.cost),
-                c.answer_text, int(c.lead), c.recording,
+                c.call_id,
+                seq,
+                c.campaign_id,
+                c.part,
+                c.phone,
+                c.attempt,
+                rules.utc_text(c.started_at),
+                c.outcome,
+                c.duration_s,
+                str(c.cost),
+                c.answer_text,
+                int(c.lead),
+                c.recording,
             )
             for seq, c in calls
         ],
-    )  # fmt: skip
+    )
 
 
 def _count(cur: Cursor, t: Tables, calls: list[CallCompleted]) -> None:

@@ -106,11 +106,26 @@ def created_row(event: ev.CampaignCreated) -> tuple[Any, ...]:
     caller = options.routing.number if isinstance(options.routing, CallerIdRouting) else None
     tags = ",".join(tags_of(options))
     return (
-        event.campaign_id, event.account_id, rules.utc_text(event.at), options.name,
-        rules.fold(options.name), f",{tags},", None, None, str(Status.MODERATION), None, None,
-        event.phones.count, options.speed, options.comment, "", caller,
-        int(options.smart is not None), encode(options).decode(), 0,
-    )  # fmt: skip
+        event.campaign_id,
+        event.account_id,
+        rules.utc_text(event.at),
+        options.name,
+        rules.fold(options.name),
+        f",{tags},",
+        None,
+        None,
+        str(Status.MODERATION),
+        None,
+        None,
+        event.phones.count,
+        options.speed,
+        options.comment,
+        "",
+        caller,
+        int(options.smart is not None),
+        encode(options).decode(),
+        0,
+    )
 
 
 def _part_started(cur: Cursor, t: Tables, event: Any) -> None:
@@ -130,10 +145,26 @@ def _part_started(cur: Cursor, t: Tables, event: Any) -> None:
     # Calls follow the dialer's clock; so does the part's start when the event carries it.
     started = rules.utc_text(event.started_at or event.at)
     row = (
-        event.part_campaign_id, account_id, at, name, rules.fold(name), f",{tags},", event.part,
-        event.campaign_id, str(Status.IN_PROGRESS), None, started, event.phone_count, speed,
-        comment, "", caller, 0, options_json, deleted,
-    )  # fmt: skip
+        event.part_campaign_id,
+        account_id,
+        at,
+        name,
+        rules.fold(name),
+        f",{tags},",
+        event.part,
+        event.campaign_id,
+        str(Status.IN_PROGRESS),
+        None,
+        started,
+        event.phone_count,
+        speed,
+        comment,
+        "",
+        caller,
+        0,
+        options_json,
+        deleted,
+    )
     cur.execute(INSERT_ROW.format(table=t.campaigns), row)
 
 

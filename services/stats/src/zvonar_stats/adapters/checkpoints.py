@@ -44,9 +44,14 @@ def park(cur: Cursor, t: Tables, stream: str, envelope: Envelope, error: str) ->
     cur.execute(
         "INSERT INTO stats_parked (stream, seq, subject, error, parked_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, seq) DO NOTHING",
-        (stream, envelope.seq, envelope.subject, error[:2000],
-         dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
-    )  # fmt: skip
+        (
+            stream,
+            envelope.seq,
+            envelope.subject,
+            error[:2000],
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        ),
+    )
     position = max(done.position, envelope.position)
     write_checkpoint(cur, t, stream, Checkpoint(seq=envelope.seq, position=position))
     return True

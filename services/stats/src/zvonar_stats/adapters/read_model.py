@@ -131,8 +131,9 @@ def _total(cur: Cursor, t: Tables, where: ListFilter, clause: str, params: list[
             sql += " AND tags LIKE ?"
             extra.append(f"%,{tag},%")
         return int(cur.execute(sql, extra).fetchone()[0])
-    return int(cur.execute(f"SELECT COUNT(*) FROM {t.campaigns} c WHERE {clause}", params)
-               .fetchone()[0])  # fmt: skip
+    return int(
+        cur.execute(f"SELECT COUNT(*) FROM {t.campaigns} c WHERE {clause}", params).fetchone()[0]
+    )
 
 
 def get_campaign(
@@ -193,8 +194,7 @@ def report(
     if view is None:
         return None
     clause, params = _report_scope(view)
-    total = int(cur.execute(f"SELECT COUNT(*) FROM {t.calls} WHERE {clause}", params)
-                .fetchone()[0])  # fmt: skip
+    total = int(cur.execute(f"SELECT COUNT(*) FROM {t.calls} WHERE {clause}", params).fetchone()[0])
     rows = cur.execute(
         f"SELECT {_CALL_COLUMNS} FROM {t.calls} WHERE {clause} ORDER BY part, seq LIMIT ? OFFSET ?",
         [*params, limit, offset],
@@ -240,8 +240,11 @@ def _call_row(row: Sequence[Any]) -> CallRow:
 
 def stop_list(cur: Cursor, account_id: str, *, offset: int, limit: int) -> tuple[list[str], int]:
     t = active_tables(cur)
-    total = int(cur.execute(f"SELECT COUNT(*) FROM {t.stop_list} WHERE account_id = ?",
-                            (account_id,)).fetchone()[0])  # fmt: skip
+    total = int(
+        cur.execute(
+            f"SELECT COUNT(*) FROM {t.stop_list} WHERE account_id = ?", (account_id,)
+        ).fetchone()[0]
+    )
     rows = cur.execute(
         f"SELECT phone FROM {t.stop_list} WHERE account_id = ? ORDER BY phone LIMIT ? OFFSET ?",
         (account_id, limit, offset),
@@ -270,9 +273,12 @@ def all_figures(cur: Cursor) -> dict[int, tuple[Size, Decimal]]:
 
 def _size(row: Sequence[Any]) -> Size:
     counters = rules.Counters(
-        stop_listed=int(row[16] or 0), answered=int(row[17] or 0), leads=int(row[18] or 0),
-        not_answered=int(row[19] or 0), cost_micros=int(row[20] or 0),
-    )  # fmt: skip
+        stop_listed=int(row[16] or 0),
+        answered=int(row[17] or 0),
+        leads=int(row[18] or 0),
+        not_answered=int(row[19] or 0),
+        cost_micros=int(row[20] or 0),
+    )
     return rules.size_of(int(row[10]), counters)
 
 
@@ -295,9 +301,11 @@ def _smart_sizes(cur: Cursor, t: Tables, parent_ids: list[int]) -> dict[int, Siz
     sizes = {}
     for parent_id, total, stop_listed, answered, leads, not_answered in rows:
         counters = rules.Counters(
-            stop_listed=int(stop_listed), answered=int(answered), leads=int(leads),
+            stop_listed=int(stop_listed),
+            answered=int(answered),
+            leads=int(leads),
             not_answered=int(not_answered),
-        )  # fmt: skip
+        )
         sizes[parent_id] = rules.size_of(int(total), counters)
     return sizes
 

@@ -142,14 +142,19 @@ async def _subscribe(
         max_ack_pending=batch,
         max_deliver=-1,
     )
-    return await js.pull_subscribe(STREAM_FILTERS[stream], durable=durable, stream=stream,
-                                   config=config)  # fmt: skip
+    return await js.pull_subscribe(
+        STREAM_FILTERS[stream], durable=durable, stream=stream, config=config
+    )
 
 
 async def _resubscribe(
-    js: JetStreamContext, sub: JetStreamContext.PullSubscription, stream: str, durable: str,
-    position: Callable[[], Awaitable[int]], batch: int,
-) -> JetStreamContext.PullSubscription:  # fmt: skip
+    js: JetStreamContext,
+    sub: JetStreamContext.PullSubscription,
+    stream: str,
+    durable: str,
+    position: Callable[[], Awaitable[int]],
+    batch: int,
+) -> JetStreamContext.PullSubscription:
     """The same subscription while its consumer exists; a new one (from the stored
     sequence) if the server lost it."""
     try:
@@ -172,11 +177,9 @@ async def _with_holes_filled(
     if not fresh:
         return []
     filled: list[Envelope] = []
-    async for part in read_stream(js, stream, start=applied + 1, end=fresh[-1].seq,
-                                  batch=batch):  # fmt: skip
+    async for part in read_stream(js, stream, start=applied + 1, end=fresh[-1].seq, batch=batch):
         filled.extend(part)
-    log.info("hole_filled", stream=stream, after=applied, fetched=len(fresh),
-             read=len(filled))  # fmt: skip
+    log.info("hole_filled", stream=stream, after=applied, fetched=len(fresh), read=len(filled))
     return filled
 
 
@@ -221,8 +224,13 @@ class _Applier:
                 await self._apply(envelopes)
             except Exception as exc:
                 self._failures += 1
-                log.error("batch_failed", stream=self._stream, size=len(envelopes),
-                          first_seq=envelopes[0].seq, error=repr(exc))  # fmt: skip
+                log.error(
+                    "batch_failed",
+                    stream=self._stream,
+                    size=len(envelopes),
+                    first_seq=envelopes[0].seq,
+                    error=repr(exc),
+                )
                 if self._failures >= PARK_AFTER:
                     self._single_left = self._batch
                 raise
@@ -234,9 +242,14 @@ class _Applier:
             except Exception as exc:
                 seq, times = self._stuck
                 self._stuck = (envelope.seq, times + 1 if seq == envelope.seq else 1)
-                log.error("event_failed", stream=self._stream, seq=envelope.seq,
-                          subject=envelope.subject, times=self._stuck[1],
-                          error=repr(exc))  # fmt: skip
+                log.error(
+                    "event_failed",
+                    stream=self._stream,
+                    seq=envelope.seq,
+                    subject=envelope.subject,
+                    times=self._stuck[1],
+                    error=repr(exc),
+                )
                 if self._stuck[1] >= PARK_AFTER and await self._park(envelope, exc):
                     self._stuck, self._failures = (0, 0), 0
                     continue  # past it: the checkpoint moved with the parking
@@ -251,9 +264,13 @@ async def last_seq(js: JetStreamContext, stream: str) -> int:
 
 
 async def read_stream(
-    js: JetStreamContext, stream: str, *, start: int = 1, end: int | None = None,
+    js: JetStreamContext,
+    stream: str,
+    *,
+    start: int = 1,
+    end: int | None = None,
     batch: int = 1000,
-) -> AsyncIterator[list[Envelope]]:  # fmt: skip
+) -> AsyncIterator[list[Envelope]]:
     """Batches of the stream's messages from `start` up to `end` (default: its tail now).
 
     An ephemeral pull consumer without acks, asked for a batch at a time on an inbox of
@@ -326,8 +343,9 @@ class _Pull:
             self.exhausted = status == "404"
             self._done.set()
         elif status != "100":  # heartbeats aside, the consumer is gone or refused us
-            self._error = NatsError(f"pull from {self._stream}: {status} "
-                                    f"{headers.get(DESCRIPTION_HEADER, '')}")  # fmt: skip
+            self._error = NatsError(
+                f"pull from {self._stream}: {status} {headers.get(DESCRIPTION_HEADER, '')}"
+            )
             self._done.set()
 
     async def next(self, wanted: int) -> list[Msg]:

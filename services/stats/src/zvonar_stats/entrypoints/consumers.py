@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from nats.js import JetStreamContext
 
@@ -14,7 +15,7 @@ from zvonar_stats.settings import StatsSettings
 
 def consumer_jobs(
     js: JetStreamContext, projector: Projector, settings: StatsSettings
-) -> list[Callable[[], Awaitable[None]]]:
+) -> list[Callable[[], Coroutine[Any, Any, None]]]:
     async def campaign_events() -> None:
         await consume(
             js,

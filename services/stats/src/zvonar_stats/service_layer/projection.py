@@ -52,8 +52,12 @@ class Projector:
             # Campaign events are few (a handful per campaign): one line each lets an
             # operator follow a request's correlation id into the read model.
             with correlation_scope(envelope.correlation_id):
-                log.info("campaign_event_projected", subject=envelope.subject,
-                         seq=envelope.seq, position=envelope.position)  # fmt: skip
+                log.info(
+                    "campaign_event_projected",
+                    subject=envelope.subject,
+                    seq=envelope.seq,
+                    position=envelope.position,
+                )
         return reached
 
     async def apply_call_events(self, batch: Sequence[Envelope]) -> Checkpoint:
@@ -89,8 +93,13 @@ class Projector:
         if parked:
             MESSAGES_PARKED.labels(PARKED_STREAM[key], "unstorable").inc()
             with correlation_scope(envelope.correlation_id):
-                log.error("event_parked", stream=key, seq=envelope.seq,
-                          subject=envelope.subject, error=repr(exc))  # fmt: skip
+                log.error(
+                    "event_parked",
+                    stream=key,
+                    seq=envelope.seq,
+                    subject=envelope.subject,
+                    error=repr(exc),
+                )
             if key == CAMPAIGN_STREAM_KEY:
                 self._advance(envelope.position)
         return parked

@@ -113,9 +113,13 @@ async def _report(db: Database, query: Any, position: int) -> q.QueryReply:
         return _not_found(query.campaign_id)
     view, calls, total = found
     return q.ReportPage(
-        campaign=view, calls=calls, total=total, page=query.page, per_page=query.per_page,
+        campaign=view,
+        calls=calls,
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
         position=position,
-    )  # fmt: skip
+    )
 
 
 async def _report_rows(db: Database, query: Any, position: int) -> q.QueryReply:

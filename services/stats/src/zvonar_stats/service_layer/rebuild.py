@@ -68,9 +68,12 @@ class RebuildResult:
 
 
 async def rebuild(
-    db: Database, js: JetStreamContext, *, batch: int = 5000,
+    db: Database,
+    js: JetStreamContext,
+    *,
+    batch: int = 5000,
     on_progress: Callable[[int], None] | None = None,
-) -> RebuildResult:  # fmt: skip
+) -> RebuildResult:
     started = time.perf_counter()
     old = await db.run(ensure_schema)
     new = Tables(old.generation + 1)
@@ -78,8 +81,9 @@ async def rebuild(
     first_pass = {CALL_STREAM_KEY: apply_call_replay}
     events = 0
     for stream, key, apply in STREAMS:
-        events += await _replay(db, js, new, stream, key, first_pass.get(key, apply), batch,
-                                on_progress)  # fmt: skip
+        events += await _replay(
+            db, js, new, stream, key, first_pass.get(key, apply), batch, on_progress
+        )
     await db.run(lambda cur: finish_call_replay(cur, new))
     await db.run(lambda cur: analyze_generation(cur, new))
     while (replaced := await db.run(lambda cur: _swap_if_caught_up(cur, new))) is None:
@@ -90,15 +94,25 @@ async def rebuild(
 
 
 async def _replay(
-    db: Database, js: JetStreamContext, new: Tables, stream: str, key: str, apply: Apply,
-    batch: int, on_progress: Callable[[int], None] | None,
-) -> int:  # fmt: skip
+    db: Database,
+    js: JetStreamContext,
+    new: Tables,
+    stream: str,
+    key: str,
+    apply: Apply,
+    batch: int,
+    on_progress: Callable[[int], None] | None,
+) -> int:
     """Applies the stream from past the generation's checkpoint to its tail; how many
     messages were read."""
     start = (await db.run(lambda cur: read_checkpoint(cur, new, key))).seq + 1
     events = 0
     async for envelopes in read_ahead(read_stream(js, stream, start=start, batch=batch)):
-        await db.run(lambda cur, e=envelopes: apply(cur, new, e))  # type: ignore[misc]
+
+        def apply_batch(cur: Cursor, batch: Sequence[Envelope] = envelopes) -> Checkpoint:
+            return apply(cur, new, batch)
+
+        await db.run(apply_batch)
         events += len(envelopes)
         if on_progress is not None:
             on_progress(len(envelopes))

@@ -74,21 +74,23 @@ def outcome_of(status: int) -> tuple[CallOutcome, bool]:
 def sdp_offer(host: str, rtp_port: int) -> str:
     session = str(int(time.time()))
     family = "IP6" if ":" in host else "IP4"
-    return "\r\n".join([
-        "v=0",
-        f"o=zvonar {session} {session} IN {family} {host}",
-        "s=zvonar",
-        f"c=IN {family} {host}",
-        "t=0 0",
-        f"m=audio {rtp_port} RTP/AVP {PCMA} {PCMU} 101",
-        f"a=rtpmap:{PCMA} PCMA/8000",
-        f"a=rtpmap:{PCMU} PCMU/8000",
-        "a=rtpmap:101 telephone-event/8000",
-        "a=fmtp:101 0-16",
-        "a=ptime:20",
-        "a=sendrecv",
-        "",
-    ])  # fmt: skip
+    return "\r\n".join(
+        [
+            "v=0",
+            f"o=zvonar {session} {session} IN {family} {host}",
+            "s=zvonar",
+            f"c=IN {family} {host}",
+            "t=0 0",
+            f"m=audio {rtp_port} RTP/AVP {PCMA} {PCMU} 101",
+            f"a=rtpmap:{PCMA} PCMA/8000",
+            f"a=rtpmap:{PCMU} PCMU/8000",
+            "a=rtpmap:101 telephone-event/8000",
+            "a=fmtp:101 0-16",
+            "a=ptime:20",
+            "a=sendrecv",
+            "",
+        ]
+    )
 
 
 def answer_media(body: str) -> tuple[Addr, int, int] | None:
@@ -172,20 +174,22 @@ def sdp_answer(host: str, rtp_port: int, payload_type: int, events: int) -> str:
     session = str(int(time.time()))
     family = "IP6" if ":" in host else "IP4"
     name = "PCMA" if payload_type == PCMA else "PCMU"
-    return "\r\n".join([
-        "v=0",
-        f"o=zvonar {session} {session} IN {family} {host}",
-        "s=zvonar",
-        f"c=IN {family} {host}",
-        "t=0 0",
-        f"m=audio {rtp_port} RTP/AVP {payload_type} {events}",
-        f"a=rtpmap:{payload_type} {name}/8000",
-        f"a=rtpmap:{events} telephone-event/8000",
-        f"a=fmtp:{events} 0-16",
-        "a=ptime:20",
-        "a=sendrecv",
-        "",
-    ])  # fmt: skip
+    return "\r\n".join(
+        [
+            "v=0",
+            f"o=zvonar {session} {session} IN {family} {host}",
+            "s=zvonar",
+            f"c=IN {family} {host}",
+            "t=0 0",
+            f"m=audio {rtp_port} RTP/AVP {payload_type} {events}",
+            f"a=rtpmap:{payload_type} {name}/8000",
+            f"a=rtpmap:{events} telephone-event/8000",
+            f"a=fmtp:{events} 0-16",
+            "a=ptime:20",
+            "a=sendrecv",
+            "",
+        ]
+    )
 
 
 class SipCarrier:
@@ -238,8 +242,12 @@ class SipCarrier:
         gc.collect()
         gc.freeze()
         self.started = True
-        log.info("sip.started", port=self.endpoint.port, trunk=f"{self.config.trunk_host}:"
-                 f"{self.config.trunk_port}", transport=self.config.transport)  # fmt: skip
+        log.info(
+            "sip.started",
+            port=self.endpoint.port,
+            trunk=f"{self.config.trunk_host}:{self.config.trunk_port}",
+            transport=self.config.transport,
+        )
 
     async def stop(self) -> None:
         for future in self._in_flight.values():
@@ -305,8 +313,9 @@ class SipCarrier:
         options = SipRequest(method="OPTIONS", uri=f"sip:{self._trunk_hostport()}")
         options.headers.append("Via", self.endpoint.via())
         options.headers.set_single("Max-Forwards", "70")
-        options.headers.set_single("From", f"<sip:zvonar@{self.endpoint.public_host}>;tag="
-                                   f"{uuid.uuid4().hex[:10]}")  # fmt: skip
+        options.headers.set_single(
+            "From", f"<sip:zvonar@{self.endpoint.public_host}>;tag={uuid.uuid4().hex[:10]}"
+        )
         options.headers.set_single("To", f"<sip:{self._trunk_hostport()}>")
         options.headers.set_single("Call-ID", f"{uuid.uuid4().hex}@{self.endpoint.public_host}")
         options.headers.set_single("CSeq", "1 OPTIONS")
@@ -422,8 +431,9 @@ class SipCarrier:
             invite = self._invite(dialog, request, sdp, None)
             transaction = await self.endpoint.request(invite, config.no_answer_s)
             self.invites_sent += 1
-            log.info("sip.invite", call_id=request.call_id, sip_call_id=dialog.call_id,
-                     number=number)  # fmt: skip
+            log.info(
+                "sip.invite", call_id=request.call_id, sip_call_id=dialog.call_id, number=number
+            )
             ring_until = loop.time() + config.ring_timeout_s
             authenticated = cancelled = False
             while True:
@@ -536,9 +546,13 @@ class SipCarrier:
             return self._result(request, "no_answer")
         remote, payload_type, events = media_of
         media = await CallMedia.open(
-            (self.config.bind_host, rtp_port), remote, payload_type, events,
-            record=request.record, amd=request.amd,
-        )  # fmt: skip
+            (self.config.bind_host, rtp_port),
+            remote,
+            payload_type,
+            events,
+            record=request.record,
+            amd=request.amd,
+        )
         live.media = media
         for key in live.info_keys:
             media.key(key)
@@ -566,8 +580,14 @@ class SipCarrier:
         if isinstance(request.ivr, WordsIvr) and heard is not None and self.recognizer:
             text = await self.recognizer.recognize(bytes(heard), 8000, request.ivr.lead_words)
             lead = text.strip().casefold() in {w.strip().casefold() for w in request.ivr.lead_words}
-        log.info("sip.call_done", call_id=request.call_id, outcome=outcome, duration_s=duration,
-                 packets_in=media.packets_in, keys="".join(keys))  # fmt: skip
+        log.info(
+            "sip.call_done",
+            call_id=request.call_id,
+            outcome=outcome,
+            duration_s=duration,
+            packets_in=media.packets_in,
+            keys="".join(keys),
+        )
         return CallResult(
             call_id=request.call_id,
             outcome=outcome,
@@ -604,8 +624,9 @@ class SipCarrier:
     def _result(
         self, request: CallRequest, outcome: CallOutcome, *, carrier_error: str = ""
     ) -> CallResult:
-        return CallResult(call_id=request.call_id, outcome=outcome, duration_s=0.0,
-                          carrier_error=carrier_error)  # fmt: skip
+        return CallResult(
+            call_id=request.call_id, outcome=outcome, duration_s=0.0, carrier_error=carrier_error
+        )
 
     # --- requests from the trunk -------------------------------------------------------
     def _on_request(self, request: SipRequest, addr: Addr) -> None:
@@ -684,13 +705,25 @@ class SipCarrier:
             body = sdp_answer(self.endpoint.public_host, rtp_port, payload_type, events).encode()
             contact = self.endpoint.contact(number)
             live.last_response = self.endpoint.reply(
-                invite, addr, 200, "OK", to_tag=tag, headers={"Contact": contact, "Allow": ALLOW},
-                body=body, content_type="application/sdp",
-            )  # fmt: skip
+                invite,
+                addr,
+                200,
+                "OK",
+                to_tag=tag,
+                headers={"Contact": contact, "Allow": ALLOW},
+                body=body,
+                content_type="application/sdp",
+            )
             await self._until_acked(live, addr)
             log.info("sip.inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
-            media = await CallMedia.open((self.config.bind_host, rtp_port), remote, payload_type,
-                                         events, record=False, amd=False)  # fmt: skip
+            media = await CallMedia.open(
+                (self.config.bind_host, rtp_port),
+                remote,
+                payload_type,
+                events,
+                record=False,
+                amd=False,
+            )
             try:
                 await media.play(audio[payload_type], live.hung_up, self.pacer)
             finally:

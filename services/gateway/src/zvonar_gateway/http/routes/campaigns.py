@@ -80,15 +80,23 @@ async def create_campaign(
     if content_type.startswith("multipart/form-data"):
         raw, data, filename = await _multipart_parts(request)
         return await create_from_file(
-            backend, account, raw, data, filename,
-            idempotency_key=idempotency_key, allow_private_webhooks=allow_private,
-        )  # fmt: skip
+            backend,
+            account,
+            raw,
+            data,
+            filename,
+            idempotency_key=idempotency_key,
+            allow_private_webhooks=allow_private,
+        )
     # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
     raw = decode_json(await request.body())
     return await create_from_json(
-        backend, account, raw,
-        idempotency_key=idempotency_key, allow_private_webhooks=allow_private,
-    )  # fmt: skip
+        backend,
+        account,
+        raw,
+        idempotency_key=idempotency_key,
+        allow_private_webhooks=allow_private,
+    )
 
 
 @post(
@@ -152,8 +160,12 @@ async def list_campaigns(
     )
     reply = await backend.query(query)
     if not isinstance(reply, CampaignPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
-                       headers={"Retry-After": "1"})  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the stats service answered out of turn",
+            headers={"Retry-After": "1"},
+        )
     return {
         "items": [render_campaign(view, account.timezone) for view in reply.items],
         "total": reply.total,

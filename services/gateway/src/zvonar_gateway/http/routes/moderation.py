@@ -49,8 +49,12 @@ async def moderation_queue(
     await require_admin(request, settings_of(request).admin_token)
     reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
     if not isinstance(reply, CampaignPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
-                       headers={"Retry-After": "1"})  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the stats service answered out of turn",
+            headers={"Retry-After": "1"},
+        )
     zones: dict[str, str] = {}  # one account lookup per owner, not per row
     items = [await _render(request, view, zones) for view in reply.items]
     return {"items": items, "total": reply.total, "page": reply.page, "per_page": reply.per_page}
@@ -70,7 +74,7 @@ async def _decide(
         campaign_id=cid,
         decision=decision,
         decided_by="moderator",
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
     )
     ok = await backend.command(command)
     detail = await read_detail(
@@ -104,8 +108,12 @@ async def reject(
     data: JSONBody[RejectBody],
 ) -> dict[str, Any]:
     if not data.reason.strip():
-        raise ApiError(422, "validation", "a reason is required",
-                       [{"field": "reason", "message": "must not be empty"}])  # fmt: skip
+        raise ApiError(
+            422,
+            "validation",
+            "a reason is required",
+            [{"field": "reason", "message": "must not be empty"}],
+        )
     return await _decide(request, backend, campaign_id, "rejected", data.reason.strip())
 
 

@@ -33,8 +33,12 @@ async def _page(
         GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
     )
     if not isinstance(reply, StopListPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn",
-                       headers={"Retry-After": "1"})  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the stats service answered out of turn",
+            headers={"Retry-After": "1"},
+        )
     return {
         "items": [{"phone": phone} for phone in reply.phones],
         "phones": list(reply.phones),
@@ -67,8 +71,12 @@ async def add_to_stop_list(
 ) -> dict[str, Any]:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
     if not imported.numbers:
-        raise ApiError(422, "no_valid_phones", "none of the phone numbers is valid",
-                       [{"field": "phones", "message": "no valid phone number"}])  # fmt: skip
+        raise ApiError(
+            422,
+            "no_valid_phones",
+            "none of the phone numbers is valid",
+            [{"field": "phones", "message": "no valid phone number"}],
+        )
     ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
     answer = await _page(backend, account, 1, 50, min_position=ok.position)
     answer["added"] = imported.numbers
@@ -86,8 +94,12 @@ async def remove_from_stop_list(
 ) -> dict[str, Any]:
     e164, reason = e164_or_reason(phone, "RU")
     if e164 is None:
-        raise ApiError(422, "validation", f"not a phone number: {reason}",
-                       [{"field": "phone", "message": reason}])  # fmt: skip
+        raise ApiError(
+            422,
+            "validation",
+            f"not a phone number: {reason}",
+            [{"field": "phone", "message": reason}],
+        )
     ok = await backend.command(RemoveFromStopList(account_id=account.id, phones=[e164]))
     answer = await _page(backend, account, 1, 50, min_position=ok.position)
     answer["removed"] = [e164]

@@ -71,8 +71,12 @@ async def list_webhook_deliveries(
     try:
         reply = await backend.dialer(request, WebhookDeliveryPage)
     except msgspec.ValidationError as exc:  # a refusal or an answer of another shape
-        raise ApiError(503, "service_unavailable", "the dialer answered out of turn",
-                       headers={"Retry-After": "1"}) from exc  # fmt: skip
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "the dialer answered out of turn",
+            headers={"Retry-After": "1"},
+        ) from exc
     return {
         "items": [render_delivery(item, account.timezone) for item in reply.items],
         "total": reply.total,

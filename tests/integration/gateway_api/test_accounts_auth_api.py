@@ -49,7 +49,7 @@ async def test_admin_endpoints_are_off_without_a_token(
     app = create_app(
         settings=GatewaySettings(data_dir=tmp_path), backend=Backend(nc), accounts=accounts
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types
         answer = await c.post(
             "/api/v1/accounts", json={"name": "X"}, headers={"Authorization": "Bearer "}
         )
@@ -105,7 +105,7 @@ async def test_over_the_rate_limit_is_429_with_retry_after(
     app = create_app(settings=settings, backend=Backend(nc), accounts=accounts)
     _, key = await accounts.create("A", "Europe/Moscow")
     _, other = await accounts.create("B", "Europe/Moscow")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types
         codes = [
             (await c.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})).status_code
             for _ in range(4)

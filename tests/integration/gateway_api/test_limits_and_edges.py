@@ -8,7 +8,7 @@ import httpx
 import msgspec
 from nats.aio.client import Client
 
-from tests.unit.gateway.conftest import FakeServices
+from tests.integration.gateway_api.conftest import FakeServices
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.domain.storable import nul_fields
 from zvonar_gateway.http.app import create_app
@@ -23,7 +23,7 @@ async def test_a_body_over_the_limit_is_413(
     app = create_app(settings=settings, backend=Backend(nc), accounts=accounts)
     _, key = await accounts.create("A", "Europe/Moscow")
     body = {"phones": ["+79161234567"] * 500, "audio": {"kind": "tts", "text": "a"}}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types
         answer = await c.post(
             "/api/v1/campaigns", json=body, headers={"Authorization": f"Bearer {key}"}
         )
@@ -77,8 +77,12 @@ async def test_json_nested_too_deeply_is_400_not_500(
     deep = b"[" * 5000 + b"]" * 5000
     bodies = [deep, b'{"phones": ' + deep + b', "audio": {"kind": "tts", "text": "x"}}']
     # The campaign route decodes by hand; the others through Litestar's typed bodies.
-    routes = [("POST", "/api/v1/campaigns"), ("POST", "/api/v1/stop-list"),
-              ("PATCH", "/api/v1/me"), ("POST", "/api/v1/campaigns/delete")]  # fmt: skip
+    routes = [
+        ("POST", "/api/v1/campaigns"),
+        ("POST", "/api/v1/stop-list"),
+        ("PATCH", "/api/v1/me"),
+        ("POST", "/api/v1/campaigns/delete"),
+    ]
     for method, path in routes:
         for body in bodies:
             answer = await client.request(method, path, content=body, headers=json_headers)

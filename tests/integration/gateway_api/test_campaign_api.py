@@ -9,6 +9,7 @@ import httpx
 
 from zvonar_audio import pcm_to_wav
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
+from zvonar_contracts.options import FileAudio
 from zvonar_contracts.queries import GetCampaign, ListCampaigns
 
 BODY: dict[str, Any] = {
@@ -285,6 +286,7 @@ async def test_an_uploaded_audio_file_can_be_used(
     assert answer.status_code == 201, answer.text
     assert "audio_file" in answer.json()["tags"]
     create = next(c for c in services.commands if isinstance(c, CreateCampaign))
+    assert isinstance(create.options.audio, FileAudio)
     assert create.options.audio.file_id == file_id
 
 

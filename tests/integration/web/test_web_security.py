@@ -15,8 +15,8 @@ from litestar import Litestar
 from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError, NoKeysError
 
-from tests.unit.gateway.conftest import FakeServices, make_settings
-from tests.unit.web.conftest import ADMIN, csrf_of
+from tests.integration.gateway_api.conftest import FakeServices, make_settings
+from tests.integration.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.subjects import REVOKED_SESSIONS_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.http.app import create_app

@@ -159,10 +159,10 @@ class FakeServices:
                 current[:] = [p for p in current if p not in command.phones]
             self.position += 1
             return CommandOk(position=self.position)
-        view = self._owned(command.account_id, command.campaign_id)
-        if view is None:
+        owned = self._owned(command.account_id, command.campaign_id)
+        if owned is None:
             return CommandError(code="not_found", message=f"no campaign {command.campaign_id}")
-        return self._act(view, command)
+        return self._act(owned, command)
 
     def _act(self, view: CampaignView, command: Any) -> CommandOk | CommandError:
         options = self.campaigns[view.id][1]
@@ -236,9 +236,11 @@ class FakeServices:
             items = [i for i in items if i.state == request.state]
         start = (request.page - 1) * request.per_page
         return WebhookDeliveryPage(
-            items=items[start : start + request.per_page], total=len(items),
-            page=request.page, per_page=request.per_page,
-        )  # fmt: skip
+            items=items[start : start + request.per_page],
+            total=len(items),
+            page=request.page,
+            per_page=request.per_page,
+        )
 
     def clarify(self, campaign_id: int) -> None:
         view, options = self.campaigns[campaign_id]
@@ -339,7 +341,7 @@ async def client(
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
     )
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's scope types
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         yield http
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from tests.unit.gateway.conftest import ADMIN, FakeServices, make_settings, start_doubles
+from tests.integration.gateway_api.conftest import ADMIN, FakeServices, make_settings, start_doubles
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.http.app import create_app
 from zvonar_gateway.http.deps import Account, Backend

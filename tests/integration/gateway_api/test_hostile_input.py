@@ -13,7 +13,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from tests.unit.gateway.conftest import FakeServices, make_settings
+from tests.integration.gateway_api.conftest import FakeServices, make_settings
 from zvonar_contracts.commands import CreateCampaign
 from zvonar_contracts.subjects import PHONE_BASES_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
@@ -55,9 +55,11 @@ def multipart(fields: list[tuple[bytes, bytes, bytes | None]]) -> tuple[bytes, d
 
 
 async def test_text_that_is_not_utf8_is_400_on_every_endpoint(
-    client: httpx.AsyncClient, headers: dict[str, str], admin: dict[str, str],
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    admin: dict[str, str],
     services: FakeServices,
-) -> None:  # fmt: skip
+) -> None:
     first = {"phones": ["+79161234567"], "audio": TTS}
     created = await client.post("/api/v1/campaigns", json=first, headers=headers)
     assert created.status_code == 201, created.text
@@ -68,14 +70,17 @@ async def test_text_that_is_not_utf8_is_400_on_every_endpoint(
         assert answer.status_code == 400, (path, answer.text)
         assert answer.json()["error"]["code"] == "invalid_utf8", answer.text
     form_cases = [
-        [(b"campaign", b'{"audio": {"kind": "tts", "text": "\xff"}}', None),
-         (b"phones_file", b"+79161234567\n", b"base.csv")],
+        [
+            (b"campaign", b'{"audio": {"kind": "tts", "text": "\xff"}}', None),
+            (b"phones_file", b"+79161234567\n", b"base.csv"),
+        ],
         [(b"campaign", b"\xd0\xd0", None), (b"phones_file", b"+79161234567\n", b"base.csv")],
-    ]  # fmt: skip
+    ]
     for fields in form_cases:
         body, form_type = multipart(fields)
-        answer = await client.post("/api/v1/campaigns", content=body,
-                                   headers={**headers, **form_type})  # fmt: skip
+        answer = await client.post(
+            "/api/v1/campaigns", content=body, headers={**headers, **form_type}
+        )
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"]["code"] == "invalid_utf8", answer.text
     assert len(services.commands) == sent, "nothing reached the campaign service"
@@ -87,10 +92,16 @@ async def private_ok(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway as run with ZVONAR_WEBHOOK_ALLOW_PRIVATE=1."""
     settings = make_settings(tmp_path, webhook_allow_private=True)
-    app = create_app(settings=settings, backend=Backend(nc), accounts=accounts,
-                     health=HealthProbe(nc, ttl=0.0, timeout=0.2))  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://gateway") as http:  # fmt: skip
+    app = create_app(
+        settings=settings,
+        backend=Backend(nc),
+        accounts=accounts,
+        health=HealthProbe(nc, ttl=0.0, timeout=0.2),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types
+        base_url="http://gateway",
+    ) as http:
         yield http
 
 
@@ -110,19 +121,27 @@ PRIVATE_URLS = [
 
 
 async def test_a_webhook_on_a_private_address_is_422_unless_allowed(
-    client: httpx.AsyncClient, private_ok: httpx.AsyncClient, headers: dict[str, str],
+    client: httpx.AsyncClient,
+    private_ok: httpx.AsyncClient,
+    headers: dict[str, str],
     services: FakeServices,
-) -> None:  # fmt: skip
+) -> None:
     for url in PRIVATE_URLS:
-        body = {"phones": ["+79161234567"], "audio": TTS,
-                "integration": {"webhook_url": url, "secret": "s"}}  # fmt: skip
+        body = {
+            "phones": ["+79161234567"],
+            "audio": TTS,
+            "integration": {"webhook_url": url, "secret": "s"},
+        }
         answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
         assert answer.status_code == 422, (url, answer.text)
         fields = [d["field"] for d in answer.json()["error"]["details"]]
         assert fields == ["integration.webhook_url"], (url, answer.text)
     assert not any(isinstance(c, CreateCampaign) for c in services.commands)
-    body = {"phones": ["+79161234567"], "audio": TTS,
-            "integration": {"webhook_url": PRIVATE_URLS[0], "secret": "s"}}  # fmt: skip
+    body = {
+        "phones": ["+79161234567"],
+        "audio": TTS,
+        "integration": {"webhook_url": PRIVATE_URLS[0], "secret": "s"},
+    }
     allowed = await private_ok.post("/api/v1/campaigns", json=body, headers=headers)
     assert allowed.status_code == 201, allowed.text
     public = {**body, "integration": {"webhook_url": "https://93.184.215.14/hook", "secret": "s"}}
@@ -132,15 +151,18 @@ async def test_a_webhook_on_a_private_address_is_422_unless_allowed(
 async def test_date_bounds_past_the_ends_of_the_calendar_are_422(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    for params in ({"created_from": "0001-01-01"}, {"created_to": "0001-01-01T00:00:00+05:00"},
-                   {"created_from": "9999-12-31T23:59:59-12:00"}):  # fmt: skip
+    for params in (
+        {"created_from": "0001-01-01"},
+        {"created_to": "0001-01-01T00:00:00+05:00"},
+        {"created_from": "9999-12-31T23:59:59-12:00"},
+    ):
         answer = await client.get("/api/v1/campaigns", params=params, headers=headers)
         assert answer.status_code == 422, (params, answer.text)
         assert answer.json()["error"]["details"][0]["field"] in params
 
 
 async def phone_bases(nc: Client) -> set[str]:
-    store = await nc.jetstream().object_store(PHONE_BASES_BUCKET)  # type: ignore[attr-defined]
+    store = await nc.jetstream().object_store(PHONE_BASES_BUCKET)
     try:
         return {info.name for info in await store.list() if not info.deleted}
     except NotFoundError:
@@ -153,8 +175,10 @@ async def test_a_field_too_large_to_send_is_422_and_no_phone_base_is_stored(
     before = await phone_bases(nc)
     phones = [f"+7916555{n:04d}" for n in range(20)]
     huge = "x" * 1_500_000
-    for integration in ({"webhook_url": f"https://93.184.215.14/{huge}", "secret": "s"},
-                        {"webhook_url": "https://93.184.215.14/hook", "secret": huge}):  # fmt: skip
+    for integration in (
+        {"webhook_url": f"https://93.184.215.14/{huge}", "secret": "s"},
+        {"webhook_url": "https://93.184.215.14/hook", "secret": huge},
+    ):
         body = {"phones": phones, "audio": TTS, "integration": integration}
         answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
         assert answer.status_code == 422, answer.text[:300]
@@ -186,10 +210,16 @@ async def test_a_create_the_campaign_service_refuses_leaves_no_phone_base(
 async def page(
     nc: Client, services: FakeServices, accounts: AccountStore, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings=make_settings(tmp_path), backend=Backend(nc), accounts=accounts,
-                     extra_handlers=WEB_HANDLERS)  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://gateway") as http:  # fmt: skip
+    app = create_app(
+        settings=make_settings(tmp_path),
+        backend=Backend(nc),
+        accounts=accounts,
+        extra_handlers=WEB_HANDLERS,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types
+        base_url="http://gateway",
+    ) as http:
         yield http
 
 

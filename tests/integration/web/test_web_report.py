@@ -14,10 +14,10 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from tests.integration.gateway_api.conftest import FakeServices
+from tests.integration.web.conftest import csrf_of
+from tests.integration.web.test_web_pages import create
 from tests.report_rows import rows_reply
-from tests.unit.gateway.conftest import FakeServices
-from tests.unit.web.conftest import csrf_of
-from tests.unit.web.test_web_pages import create
 from zvonar_contracts.queries import CallRow, GetReport, GetReportRows, ReportPage
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore

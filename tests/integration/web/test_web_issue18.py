@@ -17,11 +17,11 @@ from nats.aio.client import Client
 from openpyxl import load_workbook
 
 from tests.english import english_words, visible_text
+from tests.integration.gateway_api.conftest import FakeServices, make_settings
+from tests.integration.web.conftest import ADMIN, csrf_of
+from tests.integration.web.test_web_pages import FORM, create, tiny_wav
+from tests.integration.web.test_web_report import calls
 from tests.report_rows import rows_reply
-from tests.unit.gateway.conftest import FakeServices, make_settings
-from tests.unit.web.conftest import ADMIN, csrf_of
-from tests.unit.web.test_web_pages import FORM, create, tiny_wav
-from tests.unit.web.test_web_report import calls
 from zvonar_contracts.commands import CreateCampaign
 from zvonar_contracts.options import FileAudio
 from zvonar_contracts.queries import GetReport, GetReportRows, ReportPage
@@ -181,8 +181,9 @@ def test_every_rule_of_the_create_body_has_a_russian_text() -> None:
     window = dict(raw, window={"days": ["mon", "mon"], "from": "22:00", "to": "08:00"})
     body2, _ = convert_body(window)
     assert body2 is not None
-    details += check_rules(body2, now=dt.datetime.now(dt.UTC), phone_number=lambda _: None,
-                           require_phones=True)  # fmt: skip
+    details += check_rules(
+        body2, now=dt.datetime.now(dt.UTC), phone_number=lambda _: None, require_phones=True
+    )
     assert len(details) >= 10
     for item in details:
         said = field_error(item["field"], item["message"], "ru")

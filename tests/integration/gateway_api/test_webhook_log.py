@@ -28,14 +28,19 @@ def log_of(campaign_id: int) -> list[WebhookDelivery]:
     """120 deliveries of a campaign, newest first: the odd ones pending a retry."""
     return [
         WebhookDelivery(
-            id=f"msg_{n:032x}", event="CallCompleted", call_id=f"{campaign_id}-0-7916{n:07d}-1",
-            state="pending" if n % 2 else "delivered", attempts=1 + n % 3,
-            last_status=503 if n % 2 else 200, last_error="HTTP 503" if n % 2 else None,
-            created_at=AT, next_attempt_at=AT + dt.timedelta(seconds=5) if n % 2 else None,
+            id=f"msg_{n:032x}",
+            event="CallCompleted",
+            call_id=f"{campaign_id}-0-7916{n:07d}-1",
+            state="pending" if n % 2 else "delivered",
+            attempts=1 + n % 3,
+            last_status=503 if n % 2 else 200,
+            last_error="HTTP 503" if n % 2 else None,
+            created_at=AT,
+            next_attempt_at=AT + dt.timedelta(seconds=5) if n % 2 else None,
             delivered_at=None if n % 2 else AT,
         )
         for n in range(120, 0, -1)
-    ]  # fmt: skip
+    ]
 
 
 async def owned_campaign(
@@ -58,15 +63,22 @@ async def test_the_log_is_paged_in_the_documented_shape_in_the_account_zone(
     assert (page.total, page.page, page.per_page, len(page.items)) == (120, 1, 50, 50)
     newest = answer.json()["items"][0]
     assert newest == {
-        "id": f"msg_{120:032x}", "event": "CallCompleted", "call_id": f"{cid}-0-79160000120-1",
-        "state": "delivered", "attempts": 1, "last_status": 200, "last_error": None,
-        "created_at": "2026-11-29T13:00:00+03:00", "next_attempt_at": None,
+        "id": f"msg_{120:032x}",
+        "event": "CallCompleted",
+        "call_id": f"{cid}-0-79160000120-1",
+        "state": "delivered",
+        "attempts": 1,
+        "last_status": 200,
+        "last_error": None,
+        "created_at": "2026-11-29T13:00:00+03:00",
+        "next_attempt_at": None,
         "delivered_at": "2026-11-29T13:00:00+03:00",
-    }  # fmt: skip
+    }
     pending = await client.get(
         f"/api/v1/campaigns/{cid}/webhooks",
-        params={"state": "pending", "page": 2, "per_page": 40}, headers=headers,
-    )  # fmt: skip
+        params={"state": "pending", "page": 2, "per_page": 40},
+        headers=headers,
+    )
     body = pending.json()
     assert (body["total"], body["page"], body["per_page"], len(body["items"])) == (60, 2, 40, 20)
     assert {i["state"] for i in body["items"]} == {"pending"}
@@ -78,9 +90,11 @@ async def test_the_log_is_paged_in_the_documented_shape_in_the_account_zone(
 
 
 async def test_another_accounts_campaign_is_the_same_404_as_an_unknown_one(
-    client: httpx.AsyncClient, headers: dict[str, str], admin: dict[str, str],
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    admin: dict[str, str],
     services: FakeServices,
-) -> None:  # fmt: skip
+) -> None:
     cid = await owned_campaign(client, headers, services)
     other = await client.post("/api/v1/accounts", json={"name": "B"}, headers=admin)
     them = {"Authorization": f"Bearer {other.json()['api_key']}"}
@@ -96,9 +110,11 @@ async def test_another_accounts_campaign_is_the_same_404_as_an_unknown_one(
     [{"per_page": 0}, {"per_page": 201}, {"page": 0}, {"page": "x"}, {"state": "lost"}],
 )
 async def test_bad_paging_or_state_is_an_error_in_the_error_shape(
-    client: httpx.AsyncClient, headers: dict[str, str], services: FakeServices,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    services: FakeServices,
     params: dict[str, Any],
-) -> None:  # fmt: skip
+) -> None:
     cid = await owned_campaign(client, headers, services)
     answer = await client.get(f"/api/v1/campaigns/{cid}/webhooks", params=params, headers=headers)
     assert answer.status_code in (400, 422), answer.text
@@ -119,6 +135,10 @@ async def test_a_silent_dialer_is_503_with_retry_after(
 async def test_the_endpoint_is_in_the_openapi_schema(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     operation = schema["paths"]["/api/v1/campaigns/{campaign_id}/webhooks"]["get"]
-    assert {p["name"] for p in operation["parameters"]} >= {"campaign_id", "state", "page",
-                                                             "per_page"}  # fmt: skip
+    assert {p["name"] for p in operation["parameters"]} >= {
+        "campaign_id",
+        "state",
+        "page",
+        "per_page",
+    }
     assert "200" in operation["responses"] and "4XX" in operation["responses"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from nats.aio.client import Client
 
-from tests.unit.gateway.conftest import FakeServices, start_doubles
+from tests.integration.gateway_api.conftest import FakeServices, start_doubles
 from zvonar_contracts.codec import encode
 from zvonar_contracts.commands import AddToStopList, CreateCampaign, SetComment
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
@@ -26,7 +27,7 @@ async def test_each_field_over_its_limit_is_named_and_nothing_is_sent(
     client: httpx.AsyncClient, headers: dict[str, str], services: FakeServices
 ) -> None:
     base = {"phones": ["+79161234567"], "audio": {"kind": "tts", "text": "Да"}}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"ivr": {"kind": "words", "lead_words": ["да"] * 21}}, "ivr.lead_words"),
         ({"ivr": {"kind": "words", "lead_words": ["да", "x" * 51]}}, "ivr.lead_words[1]"),
         ({"ivr": {"kind": "keys", "lead_keys": ["1"] * 13}}, "ivr.lead_keys"),
@@ -52,15 +53,15 @@ async def test_each_field_over_its_limit_is_named_and_nothing_is_sent(
     body = {**base, "speed": 0, "comment": "c" * 1001, "ivr": {"kind": "words", "lead_words": []}}
     answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
     assert answer.status_code == 422
-    fields = {d["field"] for d in answer.json()["error"]["details"]}
-    assert fields == {"speed", "comment", "ivr.lead_words"}
+    named = {d["field"] for d in answer.json()["error"]["details"]}
+    assert named == {"speed", "comment", "ivr.lead_words"}
     # A required field missing or at fault, and one over its limit: both named, never a 500.
     for audio in ({}, {"audio": {"kind": "tts", "text": "t" * 5001}}):
         body = {"phones": ["+79161234567"], "comment": "c" * 1001, **audio}
         answer = await client.post("/api/v1/campaigns", json=body, headers=headers)
         assert answer.status_code == 422, answer.text[:300]
-        fields = {d["field"] for d in answer.json()["error"]["details"]}
-        assert fields == {"audio" if not audio else "audio.text", "comment"}
+        named = {d["field"] for d in answer.json()["error"]["details"]}
+        assert named == {"audio" if not audio else "audio.text", "comment"}
     assert not [c for c in services.commands if isinstance(c, CreateCampaign)]
 
 
@@ -106,8 +107,9 @@ async def test_a_request_over_the_servers_max_payload_is_refused_and_not_sent(
     backend = Backend(small_nats, command_timeout=5.0, query_timeout=5.0)
     overhead = len(encode(SetComment(account_id="acc_a", campaign_id=1_000_001, text="")))
     # The correlation id is the header: 16 bytes of payload room are less than it takes.
-    comment = SetComment(account_id="acc_a", campaign_id=1_000_001,
-                         text="x" * (SMALL_MAX_PAYLOAD - overhead - 16))  # fmt: skip
+    comment = SetComment(
+        account_id="acc_a", campaign_id=1_000_001, text="x" * (SMALL_MAX_PAYLOAD - overhead - 16)
+    )
     assert len(encode(comment)) <= SMALL_MAX_PAYLOAD
     with correlation_scope("c" * 32), pytest.raises(ApiError) as refused:
         await backend.command(comment)

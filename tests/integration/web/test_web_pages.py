@@ -9,8 +9,8 @@ import wave
 import httpx
 import pytest
 
-from tests.unit.gateway.conftest import FakeServices
-from tests.unit.web.conftest import ADMIN, csrf_of
+from tests.integration.gateway_api.conftest import FakeServices
+from tests.integration.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
 from zvonar_contracts.options import FileAudio, Status, TtsAudio
 from zvonar_gateway.adapters.accounts import AccountStore
