@@ -11,6 +11,7 @@ import math
 import uuid
 
 from zvonar_contracts.call_events import InboundCallAnswered
+from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.codec import encode
 from zvonar_contracts.dialer import (
     ClockReply,
@@ -47,7 +48,7 @@ def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
     campaign = store.load_campaign(cur, campaign_id)
     if campaign is None:
         return Status.IN_PROGRESS
-    if campaign.start_at is not None and now < campaign.start_at:
+    if start_is_ahead(campaign.start_at, now):
         return Status.SCHEDULED
     window = campaign.options.window
     if window is None or campaign.part_state != "dialling":

@@ -16,6 +16,7 @@ import time
 import structlog
 
 from zvonar_contracts import commands as cmd
+from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import Status
@@ -166,7 +167,7 @@ class Scheduler:
             await self.commander.send(campaign, failure, Status.ERROR)
 
     async def start(self, campaign: Campaign, now: dt.datetime) -> None:
-        if campaign.status == Status.SCHEDULED and campaign.start_at and now < campaign.start_at:
+        if campaign.status == Status.SCHEDULED and start_is_ahead(campaign.start_at, now):
             return
 
         def from_now(current: Campaign, _: CommandOk) -> None:
