@@ -1,7 +1,8 @@
 """Fixtures of the campaign integration tests: a nats-server of each test's own (campaign
 numbers and `cl-<position>` message ids restart with every fresh database, so two databases
-must never share a stream), the service running in-process on a chosen backend, a fake
-dialer answering on NATS, and helpers to read the stream back."""
+must never share a stream), the service running in-process on a chosen backend, the dialer's
+clock published in its key-value entry as a dialer would, and helpers to read the stream
+back."""
 
 from __future__ import annotations
 
@@ -20,17 +21,16 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from tests.nats_request import request
-from zvonar_campaign.adapters.dialer import NatsDialer
 from zvonar_campaign.adapters.relay import Relay
 from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
 from zvonar_campaign.entrypoints.commands import register_commands
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
 from zvonar_contracts import subjects
+from zvonar_contracts.clock import ClockOrigin
 from zvonar_contracts.codec import decode_command_reply, encode, type_name
 from zvonar_contracts.commands import CommandReply
-from zvonar_contracts.dialer import ClockReply, PlacementReply
-from zvonar_contracts.options import Status
+from zvonar_runtime.dialer_clock import ClockReader, publish_clock
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.service import make_broker
@@ -55,30 +55,12 @@ async def client(own_nats: NatsServer) -> AsyncIterator[Client]:
 
 
 @dataclass
-class FakeDialer:
-    """Answers the dialer's requests on NATS: a fixed clock and a chosen placement."""
-
-    placement: Status = Status.PAUSED_WINDOW
-    now: dt.datetime = DIALER_NOW
-
-    async def serve(self, nc: Client) -> None:
-        async def clock(msg: Msg) -> None:
-            await msg.respond(encode(ClockReply(now=self.now, scale=1.0)))
-
-        async def placement(msg: Msg) -> None:
-            await msg.respond(encode(PlacementReply(status=self.placement)))
-
-        await nc.subscribe(subjects.dialer_request_subject("GetClock"), cb=clock)
-        await nc.subscribe(subjects.dialer_request_subject("GetPlacement"), cb=placement)
-        await nc.flush()
-
-
-@dataclass
 class RunningService:
     store: Store
     relay: Relay | None
     nc: Client
     deps: Deps
+    clock: ClockReader
 
     async def send(self, command: msgspec.Struct, correlation_id: str = "") -> CommandReply:
         """A command over NATS (a momentary "no responders" asked again for up to 3 s)."""
@@ -113,19 +95,20 @@ def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
                 database_url=database_url, relay_poll_interval=poll_interval
             )
             running = build_relay(store, broker.connection.jetstream(), settings)
-        deps = build_deps(
-            store, NatsDialer(broker.connection), on_stored=running.nudge if running else None
-        )
+        clock = ClockReader()
+        await clock.start(broker.connection.jetstream())
+        deps = build_deps(store, clock, on_stored=running.nudge if running else None)
         register_commands(broker, deps)
         await broker.start()
         task = asyncio.create_task(running.run()) if running else None
         try:
-            yield RunningService(store=store, relay=running, nc=client, deps=deps)
+            yield RunningService(store=store, relay=running, nc=client, deps=deps, clock=clock)
         finally:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await clock.stop()
             await broker.stop()
             await asyncio.to_thread(store.close)
 
@@ -167,10 +150,12 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 10
 
 
 @pytest.fixture
-async def fake_dialer(client: Client) -> FakeDialer:
-    dialer = FakeDialer()
-    await dialer.serve(client)
-    return dialer
+async def dialer_clock(client: Client) -> ClockOrigin:
+    """The dialer's clock as a dialer publishes it at start: DIALER_NOW at this moment,
+    running at the wall clock's pace. Nothing answers requests on `dialer.req.*`."""
+    origin = ClockOrigin(wall=dt.datetime.now(dt.UTC), dialer=DIALER_NOW, scale=1.0)
+    await publish_clock(client.jetstream(), origin)
+    return origin
 
 
 @pytest.fixture

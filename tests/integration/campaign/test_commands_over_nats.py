@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT = "acc_0001"
 PHONES = PhoneBaseRef(bucket="phone-bases", name="b" * 64, count=3, sha256="b" * 64)
-START_AT = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)  # ahead of the fake dialer's clock
+START_AT = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)  # ahead of the dialer's clock
 
 
 def create(
@@ -70,7 +70,7 @@ class CommandsOverNats:
 
     @pytest.fixture
     async def service(
-        self, campaign_service: Any, database_url: str | None, tmp_path: Path, fake_dialer: Any
+        self, campaign_service: Any, database_url: str | None, tmp_path: Path, dialer_clock: Any
     ) -> Any:
         async with campaign_service(database_url, tmp_path / "campaign.sqlite3") as running:
             yield running
@@ -121,10 +121,10 @@ class CommandsOverNats:
                 Status.IN_PROGRESS,
             ),
             (c.PauseCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED),
-            # The customer's resume asks the dialer, which places it out of its window.
-            (c.ResumeCampaign(campaign_id=cid, account_id=ACCOUNT), Status.PAUSED_WINDOW),
+            # The customer's resume: the start time is still ahead of the dialer's clock.
+            (c.ResumeCampaign(campaign_id=cid, account_id=ACCOUNT), Status.SCHEDULED),
             (
-                c.ResumeCampaign(account_id=ACCOUNT, campaign_id=cid, status=Status.IN_PROGRESS),
+                c.StartCampaign(account_id=ACCOUNT, campaign_id=cid, started_at=START_AT),
                 Status.IN_PROGRESS,
             ),
             (
@@ -378,7 +378,7 @@ async def test_on_postgres_a_relay_elsewhere_wakes_on_notify_not_on_its_poll(
     campaign_service: Any,
     pg_url: str,
     tmp_path: Path,
-    fake_dialer: Any,
+    dialer_clock: Any,
     read_stream: Callable[..., Awaitable[Any]],
     wait_for: Callable[..., Awaitable[Any]],
 ) -> None:

@@ -53,7 +53,7 @@ async def test_an_event_too_large_for_nats_is_parked_and_the_relay_goes_on(
     campaign_service: Any,
     tmp_path: Path,
     client: Client,
-    fake_dialer: Any,
+    dialer_clock: Any,
     read_stream: Callable[..., Awaitable[list[Any]]],
     wait_for: Callable[..., Awaitable[Any]],
 ) -> None:
@@ -111,7 +111,7 @@ async def test_a_stored_event_that_cannot_be_read_is_parked(
     campaign_service: Any,
     tmp_path: Path,
     client: Client,
-    fake_dialer: Any,
+    dialer_clock: Any,
     read_stream: Callable[..., Awaitable[list[Any]]],
     wait_for: Callable[..., Awaitable[Any]],
 ) -> None:
@@ -153,7 +153,7 @@ async def test_a_stored_event_that_cannot_be_read_is_parked(
 
 
 async def test_a_command_over_the_limits_sent_straight_over_nats_is_refused(
-    campaign_service: Any, tmp_path: Path, client: Client, fake_dialer: Any
+    campaign_service: Any, tmp_path: Path, client: Client, dialer_clock: Any
 ) -> None:
     async with campaign_service(None, tmp_path / "campaign.sqlite3", relay=False) as service:
         huge = create("acc_a", ivr=WordsIvr(lead_words=["слово" * 10] * 9_000))

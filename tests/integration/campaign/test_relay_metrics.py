@@ -34,7 +34,7 @@ def _create(n: int) -> c.CreateCampaign:
 
 
 async def test_the_behind_gauge_counts_what_is_stored_and_not_yet_published(
-    campaign_service: Any, tmp_path: Path, client: Client, fake_dialer: Any
+    campaign_service: Any, tmp_path: Path, client: Client, dialer_clock: Any
 ) -> None:
     async with campaign_service(None, tmp_path / "campaign.sqlite3", relay=False) as service:
         for n in range(4):

@@ -18,7 +18,6 @@ from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode, encode
-from zvonar_contracts.dialer import GetPlacement
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import (
     WEEKDAYS,
@@ -41,8 +40,7 @@ from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import claim, request_of
 from zvonar_dialer.service_layer.recovery import resolve_placing
-from zvonar_dialer.service_layer.requests import placement
-from zvonar_dialer.service_layer.scheduler import Scheduler
+from zvonar_dialer.service_layer.scheduler import Scheduler, placement_of
 from zvonar_runtime.db import Cursor, Database
 
 ORIGIN = dt.datetime(2026, 6, 17, 9, 0, tzinfo=dt.UTC)
@@ -430,9 +428,12 @@ async def test_placement_says_scheduled_while_the_start_time_is_ahead(
 ) -> None:
     await create(deps, PHONES[:2], start_at=ORIGIN + dt.timedelta(hours=2))
 
-    assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.SCHEDULED
+    def placed(cur: Cursor) -> Status:
+        return placement_of(cur, CID, deps.clock.now())
+
+    assert await deps.db.run(placed) == Status.SCHEDULED
     wall.advance(121)
-    assert (await placement(deps, GetPlacement(campaign_id=CID))).status == Status.IN_PROGRESS
+    assert await deps.db.run(placed) == Status.IN_PROGRESS
 
 
 async def run_passes(scheduler: Scheduler, wall: Wall, passes: int, step: float = 0.1) -> None:

@@ -20,8 +20,9 @@ from zvonar_runtime.cli import load_settings, service_parser
 def make_setup(settings: CampaignSettings) -> Any:
     from faststream.nats import NatsBroker
 
-    from zvonar_campaign.bootstrap import build_deps, build_relay, nats_dialer, open_store_for
+    from zvonar_campaign.bootstrap import build_deps, build_relay, open_store_for
     from zvonar_campaign.entrypoints.commands import register_commands
+    from zvonar_runtime.dialer_clock import ClockReader
     from zvonar_runtime.service import Resources
 
     async def setup(broker: NatsBroker) -> Resources:
@@ -34,9 +35,10 @@ def make_setup(settings: CampaignSettings) -> Any:
             relay = build_relay(store, broker.connection.jetstream(), settings)
             resources.background.append(relay.run)
         if settings.commands:
-            deps = build_deps(
-                store, nats_dialer(broker.connection), on_stored=relay.nudge if relay else None
-            )
+            clock = ClockReader()
+            await clock.start(broker.connection.jetstream())
+            resources.close.append(clock.stop)
+            deps = build_deps(store, clock, on_stored=relay.nudge if relay else None)
             register_commands(broker, deps, workers=settings.command_workers)
         return resources
 

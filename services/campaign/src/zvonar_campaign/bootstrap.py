@@ -1,7 +1,7 @@
-"""The one place that wires the campaign service: store, tables, dialer, relay, handlers.
+"""The one place that wires the campaign service: store, tables, dialer clock, relay, handlers.
 
-Tests call `open_store` and `build_deps` with a fake dialer; the process entry point calls
-them with the NATS adapters.
+Tests call `open_store` and `build_deps` with a fixed clock; the process entry point calls
+them with the NATS adapters (the dialer's clock read from its key-value entry).
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from zvonar_campaign.adapters.eventstore import POSTGRES_SCHEMA, Campaigns, eventstore_env
 from zvonar_campaign.adapters.pg_listen import listen_for_inserts
 from zvonar_campaign.adapters.relay import Relay
 from zvonar_campaign.adapters.tables import Tables
-from zvonar_campaign.service_layer.ports import Dialer
+from zvonar_campaign.service_layer.ports import DialerClock
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
 from zvonar_runtime.db import Database
@@ -55,9 +54,11 @@ def open_store_for(settings: CampaignSettings) -> Store:
     )
 
 
-def build_deps(store: Store, dialer: Dialer, on_stored: Callable[[], None] | None = None) -> Deps:
+def build_deps(
+    store: Store, clock: DialerClock, on_stored: Callable[[], None] | None = None
+) -> Deps:
     return Deps(
-        app=store.app, tables=store.tables, dialer=dialer, on_stored=on_stored or (lambda: None)
+        app=store.app, tables=store.tables, clock=clock, on_stored=on_stored or (lambda: None)
     )
 
 
@@ -76,9 +77,3 @@ def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) 
         record_delay=settings.relay_record_delay,
         listen=listen,
     )
-
-
-def nats_dialer(nc: Client) -> Dialer:
-    from zvonar_campaign.adapters.dialer import NatsDialer
-
-    return NatsDialer(nc)

@@ -41,6 +41,7 @@ from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Database
+from zvonar_runtime.dialer_clock import publish_clock
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_runtime.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_runtime.secrets import SecretStore, secrets_key
@@ -152,9 +153,12 @@ async def bootstrap(
         await sip.start()
     elif telephony is None and settings.carrier != "simulated":
         raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
+    clock = DialerClock(origin, settings.time_scale, wall)
+    # Every service computes the dialer's time from this entry instead of asking.
+    await publish_clock(js, clock.published)
     deps = Deps(
         db=db,
-        clock=DialerClock(origin, settings.time_scale, wall),
+        clock=clock,
         commands=NatsCampaignCommands(nc),
         blobs=NatsBlobs(js),
         telephony=telephony or SimulatedCarrier(db),

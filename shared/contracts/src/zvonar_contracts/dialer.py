@@ -1,6 +1,6 @@
-"""Requests the dialer answers (`dialer.req.<Type>`): its clock, where a campaign belongs,
-TTS previews, the expected cost of a base before launch, the simulated carrier's inbound
-line, and a campaign's webhook deliveries."""
+"""Requests the dialer answers (`dialer.req.<Type>`): its clock (services read it from its
+key-value entry instead: zvonar_contracts.clock), TTS previews, the expected cost of a base
+before launch, the simulated carrier's inbound line, and a campaign's webhook deliveries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
-
-from zvonar_contracts.options import Status
 
 
 class DialerRequestBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -24,16 +22,6 @@ class GetClock(DialerRequestBase, frozen=True, tag=True):
 class ClockReply(msgspec.Struct, frozen=True, kw_only=True):
     now: dt.datetime
     scale: float
-
-
-class GetPlacement(DialerRequestBase, frozen=True, tag=True):
-    """Where a paused campaign belongs if resumed now."""
-
-    campaign_id: int
-
-
-class PlacementReply(msgspec.Struct, frozen=True, kw_only=True):
-    status: Status  # in_progress, scheduled or paused_window
 
 
 class SynthesizePreview(DialerRequestBase, frozen=True, tag=True):
@@ -123,6 +111,4 @@ class WebhookDeliveryPage(msgspec.Struct, frozen=True, kw_only=True):
     per_page: int
 
 
-DialerRequest = (
-    GetClock | GetPlacement | SynthesizePreview | QuoteCost | InboundCall | ListWebhookDeliveries
-)
+DialerRequest = GetClock | SynthesizePreview | QuoteCost | InboundCall | ListWebhookDeliveries

@@ -72,6 +72,10 @@ REVOKED_SESSIONS_BUCKET: Final = "web-sessions-revoked"
 # Webhook secrets sealed by the gateway, read by the dialer (zvonar_runtime.secrets); the
 # events carry only the key (Integration.secret_ref).
 WEBHOOK_SECRETS_BUCKET: Final = "webhook-secrets"
+# The dialer's clock (zvonar_contracts.clock.ClockOrigin under DIALER_CLOCK_KEY), written by
+# the dialer at start and read by every service that needs "dialer now".
+DIALER_CLOCK_BUCKET: Final = "dialer-clock"
+DIALER_CLOCK_KEY: Final = "origin"
 
 # --- Headers -----------------------------------------------------------------------------
 CORRELATION_HEADER: Final = "Zvonar-Correlation-Id"

@@ -24,11 +24,9 @@ from zvonar_contracts.dialer import (
     ClockReply,
     CostQuote,
     GetClock,
-    GetPlacement,
     InboundCall,
     InboundCallReply,
     ListWebhookDeliveries,
-    PlacementReply,
     QuoteCost,
     SynthesizePreview,
     SynthesizeReply,
@@ -39,7 +37,6 @@ from zvonar_contracts.queries import STATS_QUERY_TYPES, QueryReply
 
 DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
     (GetClock, ClockReply),
-    (GetPlacement, PlacementReply),
     (SynthesizePreview, SynthesizeReply),
     (QuoteCost, CostQuote),
     (InboundCall, InboundCallReply),

@@ -1,6 +1,6 @@
 """JetStream set-up shared by every service: the two event streams, the object-store
-buckets and the webhook secrets' key-value bucket, created if missing and left alone if
-present (any service may start first)."""
+buckets and the key-value buckets (webhook secrets, the dialer's clock), created if missing
+and left alone if present (any service may start first)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ log = structlog.get_logger("zvonar.jetstream")
 STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CAMPAIGN_EVENTS_SUBJECTS),
     (subjects.CALL_EVENTS_STREAM, subjects.CALL_EVENTS_SUBJECTS),
+)
+
+
+# Created here so that any service may start first: the webhook secrets (gateway → dialer)
+# and the dialer's clock (dialer → every service).
+KEY_VALUE_BUCKETS: tuple[str, ...] = (
+    subjects.WEBHOOK_SECRETS_BUCKET,
+    subjects.DIALER_CLOCK_BUCKET,
 )
 
 
@@ -95,21 +103,22 @@ async def _ensure(js: JetStreamContext, replicas: int) -> None:
             except BadRequestError as exc:
                 if exc.err_code != 10058:
                     raise
-    try:
-        await js.key_value(subjects.WEBHOOK_SECRETS_BUCKET)
-    except NotFoundError:
+    for bucket in KEY_VALUE_BUCKETS:
         try:
-            await js.create_key_value(
-                KeyValueConfig(
-                    bucket=subjects.WEBHOOK_SECRETS_BUCKET,
-                    storage=StorageType.FILE,
-                    replicas=replicas,
-                    max_value_size=4096,
+            await js.key_value(bucket)
+        except NotFoundError:
+            try:
+                await js.create_key_value(
+                    KeyValueConfig(
+                        bucket=bucket,
+                        storage=StorageType.FILE,
+                        replicas=replicas,
+                        max_value_size=4096,
+                    )
                 )
-            )
-        except BadRequestError as exc:
-            if exc.err_code != 10058:
-                raise
+            except BadRequestError as exc:
+                if exc.err_code != 10058:
+                    raise
 
 
 async def connect(

@@ -1,4 +1,4 @@
-"""One handler per command: gather what the decision needs (the dialer's clock or placement),
+"""One handler per command: gather what the decision needs (the dialer's clock, read locally),
 then load, decide and save in one worker-thread step. Listed in COMMAND_HANDLERS."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from zvonar_campaign.domain.validation import check_new_campaign
 from zvonar_campaign.service_layer.errors import Conflict, NotFound
 from zvonar_campaign.service_layer.unit import Deps, ok
 from zvonar_contracts import commands as c
+from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.options import Status
 
@@ -58,7 +59,7 @@ async def moderate(cmd: c.ModerateCampaign, deps: Deps) -> CommandOk:
     if cmd.decision == "accepted":
         campaign = await deps.in_thread(lambda: deps.load_campaign(cmd.campaign_id, cmd.account_id))
         start_at = campaign.options.start_at
-        start_ahead = start_at is not None and start_at > await deps.dialer.clock()
+        start_ahead = start_is_ahead(start_at, deps.clock.now())
     return await _change(
         cmd, deps, lambda k: k.moderate(cmd.decision, cmd.decided_by, cmd.reason, start_ahead)
     )
@@ -73,15 +74,21 @@ async def pause(cmd: c.PauseCampaign, deps: Deps) -> CommandOk:
 
 
 async def resume(cmd: c.ResumeCampaign, deps: Deps) -> CommandOk:
-    target = cmd.status
-    if target is None:
-        # A customer's resume: ask the dialer where the campaign belongs now.
-        campaign = await deps.in_thread(lambda: deps.load_campaign(cmd.campaign_id, cmd.account_id))
+    if cmd.status is not None:  # the dialer's resume names where the campaign goes
+        target = cmd.status
+        return await _change(cmd, deps, lambda k: k.resume(target))
+    # A customer's resume: scheduled while the start time is ahead of the dialer's clock,
+    # else in_progress. The dialer places it after the event: if every zone it still has
+    # numbers in is outside its window, it marks it out of window (paused_window) itself.
+    now = deps.clock.now()
+
+    def decide(campaign: Campaign) -> None:
         if campaign.status is not Status.PAUSED:
             raise InvalidTransition(f"campaign {cmd.campaign_id} is {campaign.status.value}")
-        target = await deps.dialer.placement(cmd.campaign_id)
-    chosen = target
-    return await _change(cmd, deps, lambda k: k.resume(chosen))
+        ahead = start_is_ahead(campaign.options.start_at, now)
+        campaign.resume(Status.SCHEDULED if ahead else Status.IN_PROGRESS)
+
+    return await _change(cmd, deps, decide)
 
 
 async def stop(cmd: c.StopCampaign, deps: Deps) -> CommandOk:

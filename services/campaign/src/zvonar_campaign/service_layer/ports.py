@@ -5,14 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from zvonar_contracts.options import Status
 
-
-class Dialer(Protocol):
-    async def clock(self) -> dt.datetime:
-        """The dialer's clock (start times follow it); the wall clock if it is silent."""
-        ...
-
-    async def placement(self, campaign_id: int) -> Status:
-        """Where a paused campaign belongs if resumed now; in_progress if it is silent."""
+class DialerClock(Protocol):
+    def now(self) -> dt.datetime:
+        """The dialer's time (start times follow it), computed locally from the origin the
+        dialer publishes (zvonar_runtime.dialer_clock.ClockReader): never a request."""
         ...

@@ -23,7 +23,7 @@ from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import campaign_uuid, stop_list_uuid
 from zvonar_campaign.domain.stop_list import StopList
 from zvonar_campaign.service_layer.errors import Conflict, NotFound
-from zvonar_campaign.service_layer.ports import Dialer
+from zvonar_campaign.service_layer.ports import DialerClock
 from zvonar_contracts.commands import CampaignState, CommandOk
 from zvonar_runtime.correlation import current_correlation_id
 from zvonar_runtime.retry import retry
@@ -39,7 +39,7 @@ RETRY_SECONDS = 3.0
 class Deps:
     app: Campaigns
     tables: Tables
-    dialer: Dialer
+    clock: DialerClock
     on_stored: Callable[[], None] = field(default=lambda: None)
     # Saves that lost an optimistic-concurrency race and were tried again (another writer
     # moved the aggregate on between this one's load and save).

@@ -1,4 +1,5 @@
-"""The dialer's clock: origin + (wall − origin) × scale.
+"""The dialer's clock: origin + (wall − origin) × scale (zvonar_contracts.clock, the rule
+every service computes the same way from the published origin).
 
 The origin is the moment the dialer's store was first created; it is kept in the store, so a
 restart does not move time back and every instance reads the same time.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+
+from zvonar_contracts.clock import ClockOrigin
 
 UTC = dt.UTC
 
@@ -27,7 +30,8 @@ class DialerClock:
         self.origin = origin
         self.scale = scale
         self._wall = wall
+        # What the dialer writes to the clock's key-value entry for the other services.
+        self.published = ClockOrigin(wall=origin, dialer=origin, scale=scale)
 
     def now(self) -> dt.datetime:
-        elapsed = (self._wall() - self.origin).total_seconds()
-        return self.origin + dt.timedelta(seconds=elapsed * self.scale)
+        return self.published.at(self._wall())

@@ -9,7 +9,6 @@ from faststream.nats.subscriber import CoreSubscriber
 
 from zvonar_contracts.codec import decode, encode
 from zvonar_contracts.dialer import (
-    GetPlacement,
     InboundCall,
     ListWebhookDeliveries,
     QuoteCost,
@@ -31,14 +30,6 @@ def register(broker: NatsBroker, deps: Deps) -> None:
     @subscriber("GetClock")
     async def get_clock(msg: NatsMessage) -> bytes:
         return encode(requests.clock(deps))
-
-    @subscriber("GetPlacement")
-    async def get_placement(msg: NatsMessage) -> bytes:
-        try:
-            request = decode(msg.body, GetPlacement)
-        except msgspec.DecodeError as exc:
-            return encode(RequestError(error=str(exc)))
-        return encode(await requests.placement(deps, request))
 
     @subscriber("SynthesizePreview")
     async def synthesize_preview(msg: NatsMessage) -> bytes:

@@ -1,6 +1,5 @@
-"""Answers to `dialer.req.*`: the dialer's clock, where a paused campaign belongs, TTS
-previews, the expected cost of a base, the simulated carrier's inbound line, and a
-campaign's webhook deliveries."""
+"""Answers to `dialer.req.*`: the dialer's clock, TTS previews, the expected cost of a base,
+the simulated carrier's inbound line, and a campaign's webhook deliveries."""
 
 from __future__ import annotations
 
@@ -15,11 +14,9 @@ from zvonar_contracts.codec import encode
 from zvonar_contracts.dialer import (
     ClockReply,
     CostQuote,
-    GetPlacement,
     InboundCall,
     InboundCallReply,
     ListWebhookDeliveries,
-    PlacementReply,
     QuoteCost,
     SynthesizePreview,
     SynthesizeReply,
@@ -27,42 +24,16 @@ from zvonar_contracts.dialer import (
     WebhookDeliveryPage,
 )
 from zvonar_contracts.limits import MAX_TTS_TEXT
-from zvonar_contracts.options import Status
 from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject, preview_object
 from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
 from zvonar_dialer.domain.tariff import charge, rate_per_minute
-from zvonar_dialer.domain.windows import is_open
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_runtime.db import Cursor
 
 
 def clock(deps: Deps) -> ClockReply:
     return ClockReply(now=deps.clock.now(), scale=deps.clock.scale)
-
-
-def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
-    """Where a paused campaign belongs now: scheduled while its start time is ahead,
-    paused_window while every zone it still has numbers in is outside its window."""
-    campaign = store.load_campaign(cur, campaign_id)
-    if campaign is None:
-        return Status.IN_PROGRESS
-    if campaign.start_at is not None and now < campaign.start_at:
-        return Status.SCHEDULED
-    window = campaign.options.window
-    if window is None or campaign.part_state != "dialling":
-        return Status.IN_PROGRESS
-    zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
-    if zones and not any(is_open(window, tz, now) for tz in zones):
-        return Status.PAUSED_WINDOW
-    return Status.IN_PROGRESS
-
-
-async def placement(deps: Deps, request: GetPlacement) -> PlacementReply:
-    now = deps.clock.now()
-    return PlacementReply(
-        status=await deps.db.run(lambda cur: placement_of(cur, request.campaign_id, now))
-    )
 
 
 async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> SynthesizeReply:

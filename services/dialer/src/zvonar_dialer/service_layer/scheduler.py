@@ -16,6 +16,7 @@ import time
 import structlog
 
 from zvonar_contracts import commands as cmd
+from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import Status
@@ -29,7 +30,7 @@ from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import dial
 from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
-from zvonar_dialer.service_layer.requests import placement_of
+from zvonar_runtime.db import Cursor
 from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger(__name__)
@@ -166,7 +167,7 @@ class Scheduler:
             await self.commander.send(campaign, failure, Status.ERROR)
 
     async def start(self, campaign: Campaign, now: dt.datetime) -> None:
-        if campaign.status == Status.SCHEDULED and campaign.start_at and now < campaign.start_at:
+        if campaign.status == Status.SCHEDULED and start_is_ahead(campaign.start_at, now):
             return
 
         def from_now(current: Campaign, _: CommandOk) -> None:
@@ -351,3 +352,22 @@ class Scheduler:
             account_id=campaign.account_id, campaign_id=campaign_id, status=target
         )
         return await self.commander.send(campaign, resume, target, resumed) is not None
+
+
+def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
+    """Where a campaign paused by this dialer belongs when the carrier is back: scheduled
+    while its start time is ahead, paused_window while every zone it still has numbers in
+    is outside its window. (A customer's resume is recorded scheduled or in_progress by the
+    campaign service, by the same start rule; a pass then marks it out of its window.)"""
+    campaign = store.load_campaign(cur, campaign_id)
+    if campaign is None:
+        return Status.IN_PROGRESS
+    if start_is_ahead(campaign.start_at, now):
+        return Status.SCHEDULED
+    window = campaign.options.window
+    if window is None or campaign.part_state != "dialling":
+        return Status.IN_PROGRESS
+    zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
+    if zones and not any(is_open(window, tz, now) for tz in zones):
+        return Status.PAUSED_WINDOW
+    return Status.IN_PROGRESS
