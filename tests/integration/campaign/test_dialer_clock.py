@@ -107,7 +107,7 @@ async def test_the_clock_is_the_wall_clock_until_published_then_follows_each_ent
         await publish_clock(js, first)
 
         async def read(origin: ClockOrigin) -> bool:
-            return reader.origin == origin
+            return bool(reader.origin == origin)
 
         await wait_for(lambda: read(first), timeout=30)
         assert DIALER_NOW <= reader.now() < DIALER_NOW + dt.timedelta(hours=1)

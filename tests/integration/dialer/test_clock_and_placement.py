@@ -43,7 +43,7 @@ async def test_a_resume_into_a_closed_window_is_placed_out_of_it_by_the_dialer(
     opens, closes = now + dt.timedelta(hours=20), now + dt.timedelta(hours=22)
     window = CallingWindow(
         days=list(WEEKDAYS),
-        from_=opens.strftime("%H:%M"),  # type: ignore[arg-type]
+        from_=opens.strftime("%H:%M"),
         to=closes.strftime("%H:%M"),
         tz="account",
     )

@@ -62,7 +62,8 @@ class ClockReader:
         watcher = await kv.watch(DIALER_CLOCK_KEY)
         self._watcher = watcher
         while True:  # the current entry (if any), then None: the initial state is read
-            entry = await watcher.updates(timeout=FIRST_READ_TIMEOUT_S)
+            # nats-py's KeyWatcher methods carry no annotations.
+            entry = await watcher.updates(timeout=FIRST_READ_TIMEOUT_S)  # type: ignore[no-untyped-call]
             if entry is None:
                 break
             self._take(entry)
@@ -76,7 +77,7 @@ class ClockReader:
             self._task = None
         if self._watcher is not None:
             with contextlib.suppress(Exception):  # the connection may be closed already
-                await self._watcher.stop()
+                await self._watcher.stop()  # type: ignore[no-untyped-call]
             self._watcher = None
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
