@@ -57,6 +57,9 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(numeric)
     # `warnings.warn` from libraries: a log line of logger "py.warnings", not plain stderr.
+    # Off, then on: captureWarnings(True) does nothing once it has been on, even when
+    # something (a test runner's warning capture) has put its own hook back since.
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     structlog.contextvars.bind_contextvars(service=service)
 
