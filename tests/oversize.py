@@ -42,5 +42,7 @@ def store_comment(app: Any, campaign_id: int, text: str) -> int:
     """Records a CommentChanged past every check; returns its position in the log."""
     campaign: Campaign = app.repository.get(campaign_uuid(campaign_id))
     campaign._record(Campaign.CommentChanged, text=text)
-    app.save(campaign)
-    return int(app.max_position())
+    # The position of this event, not the log's end: the stack records other campaigns'
+    # events meanwhile (max_position() read after the save raced them).
+    recordings = app.save(campaign)
+    return int(recordings[-1].notification.id)
