@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 RATE = 8000
 PTIME_S = 0.020
+# The pacer serves its streams in this many groups, one group every PTIME_S / PHASES.
+PHASES = 4
 FRAME = 160  # samples (and G.711 bytes) in 20 ms
 PCMU, PCMA = 0, 8
 SILENCE = {PCMU: b"\xff" * FRAME, PCMA: b"\xd5" * FRAME}
@@ -326,18 +328,22 @@ class Pacer:
     packet per call."""
 
     def __init__(self) -> None:
-        self._streams: set[_Stream] = set()
+        # Streams in PHASES groups, each served on its own slice of the 20 ms period: a
+        # group's packets leave together, so spreading the calls keeps each burst (and the
+        # lateness of its last packet) a PHASES-th of what one burst of every call would be.
+        self._phases: list[set[_Stream]] = [set() for _ in range(PHASES)]
         self._task: asyncio.Task[None] | None = None
 
     def add(self, stream: _Stream) -> None:
         sender = stream.media.session._sender
         stream.timestamp = sender._current_timestamp if sender is not None else 0
-        self._streams.add(stream)
+        min(self._phases, key=len).add(stream)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def remove(self, stream: _Stream) -> None:
-        self._streams.discard(stream)
+        for phase in self._phases:
+            phase.discard(stream)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -348,15 +354,17 @@ class Pacer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         tick = loop.time()
-        while self._streams:
+        phase = 0
+        while any(self._phases):
             delay = tick - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             now = loop.time()
-            for stream in list(self._streams):
+            for stream in list(self._phases[phase]):
                 # Each stream's own time: lateness counts the time the tick took so far.
                 self._serve(stream, tick, loop.time())
-            tick += PTIME_S
+            tick += PTIME_S / PHASES
+            phase = (phase + 1) % PHASES
             if tick < now - 1.0:  # the loop was stopped for over a second: no burst of it
                 tick = now
 
