@@ -208,15 +208,11 @@ async def create_campaign(
     return campaign
 
 
-async def create_from_json(
-    backend: Backend,
-    account: Account,
-    raw: Any,
-    *,
-    idempotency_key: str | None = None,
-    allow_private_webhooks: bool = False,
-) -> dict[str, Any]:
-    """The JSON create of docs/API.md: the API's path and the demo seeding's."""
+async def checked_json_body(
+    backend: Backend, account: Account, raw: Any, *, allow_private_webhooks: bool = False
+) -> tuple[CreateCampaignBody, str | None, PhoneImport]:
+    """A JSON create body converted and checked (422 naming each field), its caller number in
+    E.164, and its phone numbers imported: what a create and a quote both start from."""
     converted, faults = convert_body(raw)
     caller = await check_body(
         backend,
@@ -227,8 +223,21 @@ async def create_from_json(
         allow_private_webhooks=allow_private_webhooks,
     )
     assert converted is not None  # check_body refused it otherwise
-    body = converted
-    phones = await import_json_phones(body.phones or [])
+    return converted, caller, await import_json_phones(converted.phones or [])
+
+
+async def create_from_json(
+    backend: Backend,
+    account: Account,
+    raw: Any,
+    *,
+    idempotency_key: str | None = None,
+    allow_private_webhooks: bool = False,
+) -> dict[str, Any]:
+    """The JSON create of docs/API.md: the API's path and the demo seeding's."""
+    body, caller, phones = await checked_json_body(
+        backend, account, raw, allow_private_webhooks=allow_private_webhooks
+    )
     return await create_campaign(
         backend,
         account,

@@ -17,11 +17,11 @@ from zvonar_contracts.dialer import CostQuote, QuoteCost
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import FileAudio, TtsAudio, WordsIvr
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
-from zvonar_gateway.domain.validation import BodyInvalid, convert_body, detail
+from zvonar_gateway.domain.validation import BodyInvalid, detail
 from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio
 from zvonar_gateway.files.exports import money_text
 from zvonar_gateway.http.deps import Account, ApiError, Backend
-from zvonar_gateway.service_layer.campaigns import check_body, import_json_phones
+from zvonar_gateway.service_layer.campaigns import checked_json_body
 
 ASSUMES = (
     "every valid number answers and hears the whole message once; unanswered calls and "
@@ -115,17 +115,9 @@ async def quote_from_json(
 ) -> QuoteOut:
     """The create body of docs/API.md, checked as a create checks it, priced instead of
     created: nothing is stored."""
-    converted, faults = convert_body(raw)
-    await check_body(
-        backend,
-        account,
-        converted,
-        require_phones=True,
-        faults=faults,
-        allow_private_webhooks=allow_private_webhooks,
+    converted, _, phones = await checked_json_body(
+        backend, account, raw, allow_private_webhooks=allow_private_webhooks
     )
-    assert converted is not None  # check_body refused it otherwise
-    phones = await import_json_phones(converted.phones or [])
     if not phones.numbers:
         raise ApiError(
             422,
