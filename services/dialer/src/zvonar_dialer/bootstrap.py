@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
+from zvonar_runtime.consumer import Consumer
 from zvonar_runtime.db import Database
 from zvonar_runtime.dialer_clock import publish_clock
 from zvonar_runtime.jetstream import ensure_jetstream
@@ -61,6 +62,8 @@ class Dialer:
     outbox: OutboxPublisher
     webhooks: WebhookSender
     sip: SipCarrier | None = None
+    # The runtime kit's consumers (entrypoints), run as background jobs.
+    consumers: list[Consumer[Any]] = field(default_factory=list)
 
     def resources(self) -> Resources:
         async def ready() -> bool:
@@ -71,7 +74,12 @@ class Dialer:
             close.append(self.stop_calls)
         return Resources(
             checks={"database": ready},
-            background=[self.scheduler.run, self.outbox.run, self.webhooks.run],
+            background=[
+                self.scheduler.run,
+                self.outbox.run,
+                self.webhooks.run,
+                *(consumer.run for consumer in self.consumers),
+            ],
             close=close,
             durables=[(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)],
         )
@@ -192,7 +200,7 @@ async def bootstrap(
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:
-    campaign_events.register(broker, dialer.deps)
+    dialer.consumers.append(campaign_events.consumer(broker.connection, dialer.deps))
     requests.register(broker, dialer.deps)
 
 
