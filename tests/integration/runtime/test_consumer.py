@@ -317,3 +317,19 @@ async def test_a_stop_lets_the_message_in_hand_finish_and_ack(stream: Stream) ->
         await task
     assert seen.orders == [1]
     await eventually(lambda: stream.settled(spec.durable))
+
+
+async def test_a_nakked_message_comes_back_after_its_back_off(stream: Stream) -> None:
+    spec = stream.spec(retry_base=0.5, retry_ceiling=0.5)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def handle(order: Order, message: Message) -> None:
+        times.append(loop.time())
+        if message.delivered == 1:
+            raise RuntimeError("not yet")
+
+    await stream.orders(1)
+    async with running(Consumer(stream.nc, spec, decode, handle=handle)):
+        await eventually(lambda: len(times) == 2)
+    assert times[1] - times[0] >= 0.45

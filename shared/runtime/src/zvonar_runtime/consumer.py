@@ -454,7 +454,7 @@ class Consumer(Generic[T]):
             await self._send(message, ACK)
 
     async def _nak(self, message: Message, delay: float) -> None:
-        await self._send(message, NAK + json.dumps({"delay": int(delay * 1e9)}).encode())
+        await self._send(message, NAK + b" " + json.dumps({"delay": int(delay * 1e9)}).encode())
 
     async def _nak_all(self, messages: Sequence[Message], exc: Exception | None = None) -> None:
         if not messages:
