@@ -333,3 +333,21 @@ async def test_a_nakked_message_comes_back_after_its_back_off(stream: Stream) ->
     async with running(Consumer(stream.nc, spec, decode, handle=handle)):
         await eventually(lambda: len(times) == 2)
     assert times[1] - times[0] >= 0.45
+
+
+async def test_a_consumer_reads_only_the_subjects_of_its_filters(stream: Stream) -> None:
+    seen = Seen()
+    spec = stream.spec(filter_subject=(f"{stream.prefix}.a", f"{stream.prefix}.c"))
+
+    async def handle(order: Order, message: Message) -> None:
+        seen.orders.append(order.number)
+
+    js = stream.nc.jetstream()
+    for number, part in enumerate("abc", start=1):
+        await js.publish(
+            f"{stream.prefix}.{part}", msgspec.json.encode(Order(number)), stream=stream.name
+        )
+    async with running(Consumer(stream.nc, spec, decode, handle=handle)):
+        await eventually(lambda: len(seen.orders) == 2)
+        await eventually(lambda: stream.settled(spec.durable))
+    assert seen.orders == [1, 3]

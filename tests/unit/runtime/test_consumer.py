@@ -9,12 +9,20 @@ from zvonar_runtime.consumer import ConsumerError, ConsumerSpec, message_of
 
 
 def spec(**overrides: object) -> ConsumerSpec:
-    return ConsumerSpec(stream="S", durable="d", filter_subject="s.>", **overrides)  # type: ignore[arg-type]  # test overrides by name
+    settings: dict[str, object] = {"stream": "S", "durable": "d", "filter_subject": "s.>"}
+    return ConsumerSpec(**{**settings, **overrides})  # type: ignore[arg-type]  # test overrides by name
 
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"batch": 0}, {"max_wait": 0}, {"ack_wait": -1}, {"park_after": 0}, {"ack": "some"}],
+    [
+        {"batch": 0},
+        {"filter_subject": ()},
+        {"max_wait": 0},
+        {"ack_wait": -1},
+        {"park_after": 0},
+        {"ack": "some"},
+    ],
 )
 def test_bad_settings_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(ConsumerError):

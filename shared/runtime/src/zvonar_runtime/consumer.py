@@ -72,7 +72,8 @@ class ConsumerSpec:
 
     stream: str
     durable: str
-    filter_subject: str
+    # One subject filter, or several (a partition of the stream: NATS 2.10 filter_subjects).
+    filter_subject: str | tuple[str, ...]
     batch: int = 100
     max_wait: float = 1.0
     ack: Literal["each", "all"] = "each"
@@ -92,8 +93,15 @@ class ConsumerSpec:
             raise ConsumerError(f"{self.durable}: batch, max_wait and ack_wait must be > 0")
         if self.park_after is not None and self.park_after < 1:
             raise ConsumerError(f"{self.durable}: park_after must be >= 1 or None")
+        if not self.filter_subject:
+            raise ConsumerError(f"{self.durable}: no subject filter")
         if self.ack not in ("each", "all"):
             raise ConsumerError(f"{self.durable}: ack is 'each' or 'all', not {self.ack!r}")
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        subject = self.filter_subject
+        return (subject,) if isinstance(subject, str) else subject
 
     def backoff(self, delivered: int) -> float:
         """Delay before the next delivery: doubles with each failed one, up to the ceiling."""
@@ -270,9 +278,13 @@ class Consumer(Generic[T]):
             return
         except NotFoundError:
             pass
+        filters = (
+            (spec.filter_subject,) if isinstance(spec.filter_subject, str) else spec.filter_subject
+        )
         config = ConsumerConfig(
             durable_name=spec.durable,
-            filter_subject=spec.filter_subject,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=list(filters) if len(filters) > 1 else None,
             ack_policy=AckPolicy.ALL if spec.ack == "all" else AckPolicy.EXPLICIT,
             ack_wait=spec.ack_wait,
             max_ack_pending=spec.max_ack_pending,
