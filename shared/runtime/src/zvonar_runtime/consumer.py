@@ -278,9 +278,7 @@ class Consumer(Generic[T]):
             return
         except NotFoundError:
             pass
-        filters = (
-            (spec.filter_subject,) if isinstance(spec.filter_subject, str) else spec.filter_subject
-        )
+        filters = spec.filters
         config = ConsumerConfig(
             durable_name=spec.durable,
             filter_subject=filters[0] if len(filters) == 1 else None,
@@ -348,7 +346,12 @@ class Consumer(Generic[T]):
             self._unsettled[msg.reply] = msg
         decoded: list[tuple[T, Message]] = []
         for msg in msgs:
-            message = message_of(msg)
+            try:
+                message = message_of(msg)
+            except ConsumerError as exc:  # published to this inbox by someone else
+                self._unsettled.pop(msg.reply, None)
+                self.log.warning("not_a_delivery", subject=msg.subject, error=str(exc))
+                continue
             try:
                 decoded.append((self.decode(message.data), message))
             except Exception as exc:
