@@ -1,9 +1,10 @@
 """consumer: CPU of the consuming process per message, in one run on one private
 nats-server and the same stream — the runtime's consumer kit (per-message handler, ack
-each; and batch handler, ack all) against faststream as the services used it (the runtime's
-broker with its correlation and metrics middleware, a pull subscriber, ack per message)
-and against plain nats-py (`pull_subscribe` + `fetch`, `msg.ack()` each). Every reader
-decodes each message into the same msgspec struct; nothing else is done with it.
+each; batch handler, ack all, with and without prefetch) against faststream as the
+services used it (the runtime's broker with its correlation and metrics middleware, a pull
+subscriber, ack per message) and against plain nats-py (`pull_subscribe` + `fetch`,
+`msg.ack()` each). Every reader decodes each message into the same msgspec struct;
+nothing else is done with it.
 
 CPU is this process's (time.process_time, nats-server's own is not counted), from the
 first fetch to the last message handled, divided by the messages.
@@ -126,6 +127,16 @@ async def _kit(nc: Client, count: int, done: asyncio.Event, seen: list[int]) -> 
 
 
 async def _kit_batch(nc: Client, count: int, done: asyncio.Event, seen: list[int]) -> None:
+    await _kit_batch_of(nc, count, done, seen, prefetch=False)
+
+
+async def _kit_prefetch(nc: Client, count: int, done: asyncio.Event, seen: list[int]) -> None:
+    await _kit_batch_of(nc, count, done, seen, prefetch=True)
+
+
+async def _kit_batch_of(
+    nc: Client, count: int, done: asyncio.Event, seen: list[int], *, prefetch: bool
+) -> None:
     counted = _counter(count, done, seen)
 
     async def apply(batch: Sequence[tuple[Order, Message]]) -> None:
@@ -133,11 +144,12 @@ async def _kit_batch(nc: Client, count: int, done: asyncio.Event, seen: list[int
 
     spec = ConsumerSpec(
         stream=STREAM,
-        durable="kit-batch",
+        durable="kit-prefetch" if prefetch else "kit-batch",
         filter_subject=SUBJECT,
         batch=BATCH,
         ack="all",
         max_ack_pending=10_000,
+        prefetch=prefetch,
     )
     await Consumer(nc, spec, _decoder.decode, handle_batch=apply).run()
 
@@ -179,6 +191,9 @@ async def measure(count: int) -> dict[str, Any]:
                 "kit_batch_ack_all": await _measure(
                     "kit, batch, ack all", count, _curry(_kit_batch, nc, count)
                 ),
+                "kit_batch_ack_all_prefetch": await _measure(
+                    "kit, batch, prefetch", count, _curry(_kit_prefetch, nc, count)
+                ),
                 "faststream": await _measure(
                     "faststream", count, _curry(_faststream, server.url, count)
                 ),
@@ -214,7 +229,9 @@ def run(quick: bool = False) -> Result:
         ratio=round(ratio, 2),
         details={**details, "machine": machine()},
         note=(
-            f"batch+ack-all {us['kit_batch_ack_all']:.0f} µs, faststream {us['faststream']:.0f} µs"
+            f"batch+ack-all {us['kit_batch_ack_all']:.0f} µs "
+            f"(prefetch {us['kit_batch_ack_all_prefetch']:.0f}), "
+            f"faststream {us['faststream']:.0f} µs"
         ),
     )
 

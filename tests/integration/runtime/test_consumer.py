@@ -351,3 +351,17 @@ async def test_a_consumer_reads_only_the_subjects_of_its_filters(stream: Stream)
         await eventually(lambda: len(seen.orders) == 2)
         await eventually(lambda: stream.settled(spec.durable))
     assert seen.orders == [1, 3]
+
+
+async def test_with_prefetch_every_message_is_handled_once_in_order(stream: Stream) -> None:
+    seen = Seen()
+    spec = stream.spec(batch=5, prefetch=True, ack="all", durable=f"{stream.name.lower()}-pre")
+
+    async def apply(batch: Sequence[tuple[Order, Message]]) -> None:
+        seen.batches.append([order.number for order, _ in batch])
+
+    await stream.orders(*range(1, 24))
+    async with running(Consumer(stream.nc, spec, decode, handle_batch=apply)):
+        await eventually(lambda: sum(len(b) for b in seen.batches) >= 23)
+        await eventually(lambda: stream.settled(spec.durable))
+    assert [n for b in seen.batches for n in b] == list(range(1, 24))
