@@ -53,17 +53,14 @@ from zvonar_contracts.subjects import (
     recording_object,
     uploaded_audio_object,
 )
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
 from zvonar_gateway.files.exports import MEDIA_TYPES
 from zvonar_gateway.files.reports import REPORT_CHUNK_ROWS
-from zvonar_gateway.http.deps import (
-    Account,
-    ApiError,
-    Backend,
-    provide_account,
-    provide_backend,
-)
-from zvonar_gateway.http.files_routes import FILES_HANDLERS
+from zvonar_gateway.http.providers import provide_account, provide_backend
+from zvonar_gateway.http.routes.files import HANDLERS as FILES_HANDLERS
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
 
@@ -243,12 +240,12 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 @pytest.fixture
-async def backend(files_nc: Client) -> Backend:
-    return Backend(files_nc)
+async def backend(files_nc: Client) -> NatsBackend:
+    return NatsBackend(files_nc)
 
 
 @pytest.fixture
-async def client(backend: Backend, stats: FakeStats) -> AsyncIterator[httpx.AsyncClient]:
+async def client(backend: NatsBackend, stats: FakeStats) -> AsyncIterator[httpx.AsyncClient]:
     app = Litestar(
         route_handlers=FILES_HANDLERS,
         dependencies={
@@ -287,7 +284,7 @@ def wav_file(tmp_path: Path) -> Path:
 
 
 async def test_uploaded_wav_is_stored_under_its_file_id(
-    client: httpx.AsyncClient, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, backend: NatsBackend, wav_file: Path
 ) -> None:
     content = wav_file.read_bytes()
     answer = await client.post(
@@ -313,7 +310,7 @@ async def test_uploaded_mp3_is_accepted(client: httpx.AsyncClient) -> None:
 
 
 async def test_not_audio_is_422_and_stores_nothing(
-    client: httpx.AsyncClient, backend: Backend
+    client: httpx.AsyncClient, backend: NatsBackend
 ) -> None:
     before = await backend.list_objects(AUDIO_BUCKET, "")
     answer = await client.post(
@@ -352,7 +349,7 @@ def long_mp3(seconds: float) -> bytes:
     ],
 )
 async def test_audio_that_lies_or_is_over_the_caps_is_422_and_stores_nothing(
-    client: httpx.AsyncClient, backend: Backend, name: str, content: bytes
+    client: httpx.AsyncClient, backend: NatsBackend, name: str, content: bytes
 ) -> None:
     assert len(content) < 1024 * 1024
     before = await backend.list_objects(AUDIO_BUCKET, "")
@@ -509,7 +506,7 @@ async def test_report_xlsx_opens_with_openpyxl(client: httpx.AsyncClient, stats:
 
 
 async def test_recording_is_served_as_wav_and_scoped_to_the_campaign(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     main = stats.add(a_campaign(1000010, ALICE), [a_call(1000010, 1, recording=True)])
     part = stats.add(a_campaign(1000011, ALICE, smart_part=1, parent_id=main.id))
@@ -539,7 +536,7 @@ async def test_recording_is_served_as_wav_and_scoped_to_the_campaign(
 
 
 async def test_recordings_zip_streams_every_recording(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     calls = [a_call(1000020, n, recording=n != 4) for n in range(1, 6)]
     stats.add(a_campaign(1000020, ALICE), calls)
@@ -560,7 +557,7 @@ async def test_recordings_zip_streams_every_recording(
 
 
 async def test_audio_clips_list_the_campaign_objects_with_playable_urls(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     stats.add(a_campaign(1000030, ALICE))
     await backend.put_object(AUDIO_BUCKET, message_object(ALICE.id, 1000030), wav_file.read_bytes())

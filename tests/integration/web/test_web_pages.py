@@ -14,7 +14,7 @@ from tests.integration.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
 from zvonar_contracts.options import FileAudio, Status, TtsAudio
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.deps import Account
+from zvonar_gateway.domain.account import Account
 
 HTMX = {"HX-Request": "true"}
 

@@ -16,6 +16,7 @@ from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
 from zvonar_contracts.options import CampaignOptions, FileAudio
 from zvonar_contracts.queries import CampaignDetail, GetCampaign
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.validation import (
     MAX_PHONES,
     BodyInvalid,
@@ -37,8 +38,9 @@ from zvonar_gateway.files.phones import (
     parse_phone_file,
     phone_base,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 from zvonar_runtime.logging import get_logger
 from zvonar_runtime.webhook_targets import (
     WebhookHostUnresolved,

@@ -21,6 +21,7 @@ from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS, FileAudio, TtsAudio
 from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.timezones import zone_label
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import (
@@ -36,13 +37,13 @@ from zvonar_gateway.files.phones import (
     RejectedPhone,
     parse_phone_file,
 )
-from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.service_layer.campaigns import (
     check_body,
     create_campaign,
     read_detail,
     request_hash,
 )
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.quotes import QuoteRefused, measure_upload, quote
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values

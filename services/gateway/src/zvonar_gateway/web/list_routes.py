@@ -27,6 +27,7 @@ from zvonar_contracts.commands import (
 from zvonar_contracts.limits import MAX_COMMENT
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     MEDIA_TYPES,
@@ -34,8 +35,8 @@ from zvonar_gateway.files.exports import (
     XlsxWriter,
     campaign_row,
 )
-from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.web.auth import backend_of, require_account, session_account
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of

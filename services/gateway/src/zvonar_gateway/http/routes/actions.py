@@ -21,10 +21,11 @@ from zvonar_contracts.commands import (
     StopCampaign,
 )
 from zvonar_contracts.limits import MAX_DELETE_IDS, CommentText
-from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.routes.common import MAX_ID, check_id
 from zvonar_gateway.http.schemas import CampaignOut, documented
 from zvonar_gateway.service_layer.campaigns import act, campaign_after
+from zvonar_gateway.service_layer.ports import Backend
 
 _ID = "/api/v1/campaigns/{campaign_id:int}"
 CampaignId = Annotated[int, msgspec.Meta(ge=1, lt=MAX_ID)]

@@ -14,9 +14,9 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from zvonar_contracts.limits import MAX_IDEMPOTENCY_KEY
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import body_operation
 from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
@@ -32,6 +32,8 @@ from zvonar_gateway.service_layer.campaigns import (
     read_detail,
     render_detail,
 )
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 from zvonar_gateway.service_layer.quotes import QuoteOut, quote_from_json
 
 _MULTIPART = {

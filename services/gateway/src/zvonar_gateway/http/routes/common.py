@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request
 
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.deps import ApiError
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.settings import GatewaySettings
 
 # Campaign ids are positive and fit a 64-bit column; anything else names no campaign.

@@ -14,10 +14,11 @@ from zvonar_contracts.commands import ModerateCampaign
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
-from zvonar_gateway.http.deps import ApiError, Backend
 from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
 from zvonar_gateway.service_layer.campaigns import campaign_id_of, owner_of, read_detail
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 _FALLBACK_TZ = "UTC"
 

@@ -13,9 +13,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
 from zvonar_contracts.queries import GetStopList, StopListPage
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.schemas import StopListPageOut, documented
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 
 class StopListBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -22,11 +22,13 @@ from zvonar_contracts.dialer import (
     WebhookDelivery,
     WebhookDeliveryPage,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.render import render_time
 from zvonar_gateway.http.routes.common import check_id
 from zvonar_gateway.http.schemas import WebhookDeliveryPageOut, documented
 from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 
 def render_delivery(item: WebhookDelivery, tz: str) -> dict[str, Any]:

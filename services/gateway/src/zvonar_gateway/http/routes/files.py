@@ -22,6 +22,7 @@ from litestar.response import Stream
 from zvonar_contracts.call_events import Outcome
 from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
     AudioRejected,
@@ -50,9 +51,10 @@ from zvonar_gateway.files.reports import (
     report_page,
     report_rows,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import inline_schema
 from zvonar_gateway.http.render import render_campaign, render_money, render_time
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 # The list's page size rules (docs/API.md) hold for the report too.
 MAX_PER_PAGE = 200
@@ -395,7 +397,7 @@ async def export_campaigns(
     )
 
 
-FILES_HANDLERS: list[Any] = [
+HANDLERS: list[Any] = [
     upload_audio,
     campaign_report,
     call_recording,
