@@ -78,12 +78,12 @@ async def _seed(settings: GatewaySettings, accounts: Accounts, backend: NatsBack
     await wait_ready(backend.nc, ["campaign", "stats"], timeout=120)
     for number, body in enumerate(demo_campaigns(dt.datetime.now(dt.UTC)), start=1):
         # A fixed Idempotency-Key: a crash halfway through does not double the demo.
-        campaign = await create_from_json(
+        created = await create_from_json(
             backend,
             account,
             body,
             idempotency_key=f"demo-{account.id}-{number}",
             allow_private_webhooks=settings.webhook_allow_private,
         )
-        log.info("demo_campaign", campaign_id=campaign["id"], name=campaign["name"])
+        log.info("demo_campaign", campaign_id=created.campaign.id, name=created.campaign.name)
     await accounts.set_meta(_SEEDED_KEY, "1")

@@ -253,7 +253,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     if errors or body is None or phones is None:
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     try:
-        campaign = await create_campaign(
+        created = await create_campaign(
             backend,
             account,
             body,
@@ -269,12 +269,12 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     # Post/Redirect/Get: the address becomes the campaign's, a reload posts nothing again.
     created_rows = {
-        "id": campaign["id"],
+        "id": created.campaign.id,
         "rows": _rejected_for_session(rejected),
         "total": len(rejected),
     }
     request.set_session({**request.session, "created_rejected": created_rows})
-    return redirect(request, f"/campaigns/{campaign['id']}/created")
+    return redirect(request, f"/campaigns/{created.campaign.id}/created")
 
 
 def _rejected_for_session(rejected: list[Any]) -> list[list[Any]]:

@@ -18,7 +18,7 @@ from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
 from zvonar_gateway.http.openapi import body_operation
-from zvonar_gateway.http.render import render_campaign
+from zvonar_gateway.http.render import render_campaign, render_created, render_detail
 from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
 from zvonar_gateway.http.schemas import (
     CampaignDetailOut,
@@ -30,7 +30,6 @@ from zvonar_gateway.service_layer.campaigns import (
     create_from_file,
     create_from_json,
     read_detail,
-    render_detail,
 )
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
@@ -76,12 +75,12 @@ async def create_campaign(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CreatedCampaignOut:
     content_type = request.headers.get("content-type", "").lower()
     allow_private = settings_of(request).webhook_allow_private
     if content_type.startswith("multipart/form-data"):
         raw, data, filename = await _multipart_parts(request)
-        return await create_from_file(
+        created = await create_from_file(
             backend,
             account,
             raw,
@@ -90,15 +89,17 @@ async def create_campaign(
             idempotency_key=idempotency_key,
             allow_private_webhooks=allow_private,
         )
+        return render_created(created, account.timezone)
     # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
     raw = decode_json(await request.body())
-    return await create_from_json(
+    created = await create_from_json(
         backend,
         account,
         raw,
         idempotency_key=idempotency_key,
         allow_private_webhooks=allow_private,
     )
+    return render_created(created, account.timezone)
 
 
 @post(
@@ -149,7 +150,7 @@ async def list_campaigns(
     created_to: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> CampaignPageOut:
     query = ListCampaigns(
         account_id=account.id,
         q=q.strip() if q and q.strip() else None,
@@ -168,12 +169,12 @@ async def list_campaigns(
             "the stats service answered out of turn",
             headers={"Retry-After": "1"},
         )
-    return {
-        "items": [render_campaign(view, account.timezone) for view in reply.items],
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return CampaignPageOut(
+        items=[render_campaign(view, account.timezone) for view in reply.items],
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 @get(
@@ -184,7 +185,7 @@ async def list_campaigns(
 )
 async def get_campaign(
     account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
+) -> CampaignDetailOut:
     reply = await read_detail(backend, account.id, check_id(campaign_id))
     return render_detail(reply, account.timezone)
 

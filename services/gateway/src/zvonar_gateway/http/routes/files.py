@@ -255,7 +255,7 @@ async def campaign_report(
         return await _report_file(backend, account, campaign_id, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
     return ReportAnswer(
-        campaign=render_campaign(reply.campaign, account.timezone),
+        campaign=msgspec.to_builtins(render_campaign(reply.campaign, account.timezone)),
         calls=_call_json(reply.campaign, reply, account.timezone, base),
         total=reply.total,
         page=reply.page,

@@ -35,7 +35,7 @@ async def _render(
     if view.account_id not in zones:
         owner = await accounts_of(request).by_id(view.account_id)
         zones[view.account_id] = owner.timezone if owner else _FALLBACK_TZ
-    rendered = render_campaign(view, zones[view.account_id])
+    rendered: dict[str, Any] = msgspec.to_builtins(render_campaign(view, zones[view.account_id]))
     rendered["account_id"] = view.account_id
     return rendered
 

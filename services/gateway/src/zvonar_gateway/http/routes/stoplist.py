@@ -30,7 +30,7 @@ async def _page(
     page: int,
     per_page: int,
     min_position: int = 0,
-) -> dict[str, Any]:
+) -> StopListPageOut:
     reply = await backend.query(
         GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
     )
@@ -41,13 +41,13 @@ async def _page(
             "the stats service answered out of turn",
             headers={"Retry-After": "1"},
         )
-    return {
-        "items": [{"phone": phone} for phone in reply.phones],
-        "phones": list(reply.phones),
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return StopListPageOut(
+        items=[{"phone": phone} for phone in reply.phones],
+        phones=list(reply.phones),
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 @get(
@@ -61,7 +61,7 @@ async def get_stop_list(
     backend: NamedDependency[Backend],
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> StopListPageOut:
     return await _page(backend, account, page, per_page)
 
 
@@ -80,7 +80,9 @@ async def add_to_stop_list(
             [{"field": "phones", "message": "no valid phone number"}],
         )
     ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
-    answer = await _page(backend, account, 1, 50, min_position=ok.position)
+    answer: dict[str, Any] = msgspec.to_builtins(
+        await _page(backend, account, 1, 50, min_position=ok.position)
+    )
     answer["added"] = imported.numbers
     answer["rejected_phones"] = [
         {"line": r.line, "value": r.value, "reason": r.reason} for r in imported.rejected
@@ -103,7 +105,9 @@ async def remove_from_stop_list(
             [{"field": "phone", "message": reason}],
         )
     ok = await backend.command(RemoveFromStopList(account_id=account.id, phones=[e164]))
-    answer = await _page(backend, account, 1, 50, min_position=ok.position)
+    answer: dict[str, Any] = msgspec.to_builtins(
+        await _page(backend, account, 1, 50, min_position=ok.position)
+    )
     answer["removed"] = [e164]
     return answer
 
