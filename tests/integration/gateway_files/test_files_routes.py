@@ -19,14 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, Request, Response
-from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from tests.gateway_fakes import FakeAccounts, FakeHealth
 from tests.report_rows import rows_reply
 from zvonar_audio import pcm_to_wav
 from zvonar_contracts.codec import decode_query, encode
@@ -54,13 +51,12 @@ from zvonar_contracts.subjects import (
     uploaded_audio_object,
 )
 from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
 from zvonar_gateway.files.exports import MEDIA_TYPES
 from zvonar_gateway.files.reports import REPORT_CHUNK_ROWS
-from zvonar_gateway.http.providers import provide_account, provide_backend
-from zvonar_gateway.http.routes.files import HANDLERS as FILES_HANDLERS
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsserver import NatsServer
 
@@ -212,48 +208,21 @@ async def stats(files_nc: Client) -> AsyncIterator[FakeStats]:
     await subscription.unsubscribe()
 
 
-class TokenAuthenticator:
-    async def authenticate(self, request: Request[Any, Any, Any]) -> Account:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        account = TOKENS.get(token)
-        if account is None:
-            raise ApiError(401, "unauthorized", "a valid API key is required")
-        return account
-
-
-def _error(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(body, status_code=status)
-
-
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
-    return _error(exc.status_code, exc.code, exc.message, exc.details)
-
-
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    # As the gateway's error layer does: the framework's validation failures are 422.
-    if isinstance(exc, ValidationException):
-        return _error(
-            422, "validation", str(exc.detail), exc.extra if isinstance(exc.extra, list) else []
-        )
-    return _error(exc.status_code, "http_error", str(exc.detail))
-
-
 @pytest.fixture
 async def backend(files_nc: Client) -> NatsBackend:
     return NatsBackend(files_nc)
 
 
 @pytest.fixture
-async def client(backend: NatsBackend, stats: FakeStats) -> AsyncIterator[httpx.AsyncClient]:
-    app = Litestar(
-        route_handlers=FILES_HANDLERS,
-        dependencies={
-            "account": Provide(provide_account),
-            "backend": Provide(provide_backend),
-        },
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
-        state=State({"authenticator": TokenAuthenticator(), "backend": backend}),
+async def client(
+    backend: NatsBackend, stats: FakeStats, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = bootstrap(
+        GatewaySettings(data_dir=tmp_path),
+        backend=backend,
+        accounts=FakeAccounts(TOKENS),
+        health=FakeHealth(),
+        web=False,
     )
     # In the test's own event loop (Litestar's test client runs the app in another thread,
     # away from the NATS connection).

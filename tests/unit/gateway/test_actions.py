@@ -14,6 +14,7 @@ import httpx
 import msgspec
 import pytest
 
+from tests.gateway_fakes import FakeAccounts, FakeHealth
 from zvonar_contracts.commands import (
     CampaignCommand,
     CampaignState,
@@ -136,42 +137,6 @@ class FakeBackend:
 _OPTIONS = CampaignOptions(name="n", audio=TtsAudio(text="Здравствуйте"), speed=10)
 
 
-class FakeAccounts:
-    """The Accounts port in memory: one account and its key."""
-
-    async def by_key(self, api_key: str) -> Account | None:
-        return ACCOUNT if api_key == KEY else None
-
-    async def migrate(self) -> None:
-        return None
-
-    async def create(self, name: str, timezone: str) -> tuple[Account, str]:
-        return Account(id="acc-2", name=name, timezone=timezone), "key-2"
-
-    async def by_id(self, account_id: str) -> Account | None:
-        return ACCOUNT if account_id == ACCOUNT.id else None
-
-    async def key_stamp(self, account_id: str) -> str | None:
-        return "stamp" if account_id == ACCOUNT.id else None
-
-    async def set_timezone(self, account_id: str, timezone: str) -> Account | None:
-        return msgspec.structs.replace(ACCOUNT, timezone=timezone)
-
-    async def rotate_key(self, account_id: str) -> str:
-        return "key-3"
-
-    async def get_meta(self, key: str) -> str | None:
-        return None
-
-    async def set_meta(self, key: str, value: str) -> None:
-        return None
-
-
-class FakeHealth:
-    async def services(self) -> dict[str, bool]:
-        return {"campaign": True}
-
-
 @pytest.fixture
 def backend() -> FakeBackend:
     return FakeBackend()
@@ -179,7 +144,11 @@ def backend() -> FakeBackend:
 
 @pytest.fixture
 async def api(backend: FakeBackend, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    ports: tuple[Backend, Accounts, Health] = (backend, FakeAccounts(), FakeHealth())
+    ports: tuple[Backend, Accounts, Health] = (
+        backend,
+        FakeAccounts({KEY: ACCOUNT}),
+        FakeHealth(),
+    )
     app = bootstrap(
         GatewaySettings(data_dir=tmp_path),
         backend=ports[0],
