@@ -18,6 +18,7 @@ from zvonar_gateway.http.schemas import (
     CampaignOut,
     CommentOut,
     CreatedCampaignOut,
+    ModeratedCampaignOut,
     RejectedOut,
     SizeOut,
     StartOut,
@@ -81,6 +82,11 @@ def _campaign_fields(view: CampaignView, tz: str) -> dict[str, Any]:
 def render_campaign(view: CampaignView, tz: str) -> CampaignOut:
     """The campaign object of docs/API.md, as list rows and detail show it."""
     return CampaignOut(**_campaign_fields(view, tz))
+
+
+def render_moderated(view: CampaignView, tz: str) -> ModeratedCampaignOut:
+    """A campaign as a moderator sees it: with the account it belongs to."""
+    return ModeratedCampaignOut(**_campaign_fields(view, tz), account_id=view.account_id)
 
 
 def render_created(created: Created, tz: str) -> CreatedCampaignOut:

@@ -66,6 +66,17 @@ class CampaignDetailOut(CampaignOut, kw_only=True):
     history: list[dict[str, Any]]
 
 
+class ModeratedCampaignOut(CampaignOut, kw_only=True):
+    account_id: str  # whose campaign: a moderator sees every account's
+
+
+class ModerationQueueOut(msgspec.Struct):
+    items: list[ModeratedCampaignOut]
+    total: int
+    page: int
+    per_page: int
+
+
 class CampaignPageOut(msgspec.Struct):
     items: list[CampaignOut]
     total: int
@@ -79,6 +90,15 @@ class StopListPageOut(msgspec.Struct, kw_only=True):
     total: int
     page: int
     per_page: int
+
+
+class StopListAddedOut(StopListPageOut, kw_only=True):
+    added: list[str]  # the numbers added, in E.164
+    rejected_phones: list[RejectedOut]
+
+
+class StopListRemovedOut(StopListPageOut, kw_only=True):
+    removed: list[str]
 
 
 class WebhookDeliveryOut(msgspec.Struct, kw_only=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import delete, get, post
@@ -15,7 +15,13 @@ from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
 from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
-from zvonar_gateway.http.schemas import StopListPageOut, documented
+from zvonar_gateway.http.schemas import (
+    RejectedOut,
+    StopListAddedOut,
+    StopListPageOut,
+    StopListRemovedOut,
+    documented,
+)
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
 
@@ -70,7 +76,7 @@ async def add_to_stop_list(
     account: NamedDependency[Account],
     backend: NamedDependency[Backend],
     data: JSONBody[StopListBody],
-) -> dict[str, Any]:
+) -> StopListAddedOut:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
     if not imported.numbers:
         raise ApiError(
@@ -80,14 +86,12 @@ async def add_to_stop_list(
             [{"field": "phones", "message": "no valid phone number"}],
         )
     ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
-    answer: dict[str, Any] = msgspec.to_builtins(
-        await _page(backend, account, 1, 50, min_position=ok.position)
+    page = await _page(backend, account, 1, 50, min_position=ok.position)
+    return StopListAddedOut(
+        **msgspec.structs.asdict(page),
+        added=imported.numbers,
+        rejected_phones=[RejectedOut(r.line, r.value, r.reason) for r in imported.rejected],
     )
-    answer["added"] = imported.numbers
-    answer["rejected_phones"] = [
-        {"line": r.line, "value": r.value, "reason": r.reason} for r in imported.rejected
-    ]
-    return answer
 
 
 @delete(
@@ -95,7 +99,7 @@ async def add_to_stop_list(
 )
 async def remove_from_stop_list(
     account: NamedDependency[Account], backend: NamedDependency[Backend], phone: FromPath[str]
-) -> dict[str, Any]:
+) -> StopListRemovedOut:
     e164, reason = e164_or_reason(phone, "RU")
     if e164 is None:
         raise ApiError(
@@ -105,11 +109,8 @@ async def remove_from_stop_list(
             [{"field": "phone", "message": reason}],
         )
     ok = await backend.command(RemoveFromStopList(account_id=account.id, phones=[e164]))
-    answer: dict[str, Any] = msgspec.to_builtins(
-        await _page(backend, account, 1, 50, min_position=ok.position)
-    )
-    answer["removed"] = [e164]
-    return answer
+    page = await _page(backend, account, 1, 50, min_position=ok.position)
+    return StopListRemovedOut(**msgspec.structs.asdict(page), removed=[e164])
 
 
 HANDLERS = [get_stop_list, add_to_stop_list, remove_from_stop_list]
