@@ -1,6 +1,8 @@
 """Dependencies point inward (issue 16): in every service, modules under `domain/` import
-nothing from its service layer, adapters, entrypoints or HTTP/web code, and modules under
-`service_layer/` import nothing from its adapters, entrypoints or HTTP/web code. Read from
+nothing from its service layer, adapters, entrypoints or HTTP/web code, modules under
+`service_layer/` import nothing from its adapters, entrypoints or HTTP/web code, and
+adapters nothing from its entrypoints or HTTP/web code (they implement the service layer's
+ports, and are plugged in by the bootstrap). Read from
 the source files with `ast` (every import, `if TYPE_CHECKING:` ones too), so nothing needs
 to be importable for the check to run."""
 
@@ -18,6 +20,7 @@ SERVICES = ROOT / "services"
 FORBIDDEN: dict[str, frozenset[str]] = {
     "domain": frozenset({"service_layer", "adapters", "entrypoints", "http", "web"}),
     "service_layer": frozenset({"adapters", "entrypoints", "http", "web"}),
+    "adapters": frozenset({"entrypoints", "http", "web"}),
 }
 
 # Imports that break the rule today, each `(importing module, imported module)`, listed by
@@ -130,12 +133,17 @@ def test_an_outward_import_is_found(tmp_path: Path) -> None:
     package = tmp_path / "zvonar_demo"
     (package / "domain").mkdir(parents=True)
     (package / "service_layer").mkdir()
+    (package / "adapters").mkdir()
     (package / "domain" / "model.py").write_text("from ..adapters import db\n")
+    (package / "adapters" / "db.py").write_text(
+        "from zvonar_demo.service_layer import ports\nfrom ..entrypoints.cli import main\n"
+    )
     (package / "service_layer" / "handlers.py").write_text(
         "import zvonar_demo.http.app\nfrom zvonar_demo import web\n"
         "from zvonar_demo.domain import model\nfrom zvonar_contracts import http\n"
     )
     assert violations_of(package) == {
+        ("zvonar_demo.adapters.db", "zvonar_demo.entrypoints"),
         ("zvonar_demo.domain.model", "zvonar_demo.adapters"),
         ("zvonar_demo.service_layer.handlers", "zvonar_demo.http"),
         ("zvonar_demo.service_layer.handlers", "zvonar_demo.web"),
