@@ -5,7 +5,7 @@ and the use cases depend on these; `bootstrap` plugs the adapters (or a test's f
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar
 
 from zvonar_contracts.commands import CampaignCommand, CommandOk
 from zvonar_contracts.dialer import DialerRequest
@@ -24,8 +24,6 @@ T = TypeVar("T")
 QueryReply = CampaignPage | CampaignDetail | ReportPage | ReportRows | StopListPage
 
 
-# Runtime-checkable: Litestar checks a dependency's value against the handler's annotation.
-@runtime_checkable
 class Backend(Protocol):
     """Commands to the campaign service, queries to stats, requests to the dialer, objects
     and sealed secrets. Every method answers or raises `ApiError` (a refused command with

@@ -13,11 +13,11 @@ from litestar.params import FromPath, JSONBody
 
 from zvonar_contracts.limits import MAX_DELETE_IDS, CommentText
 from zvonar_gateway.domain.account import Account
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import MAX_ID, check_id
 from zvonar_gateway.http.schemas import CampaignOut, documented
 from zvonar_gateway.service_layer.actions import ACTIONS, Action, delete_campaigns, run_action
-from zvonar_gateway.service_layer.ports import Backend
 
 _ID = "/api/v1/campaigns/{campaign_id:int}"
 CampaignId = Annotated[int, msgspec.Meta(ge=1, lt=MAX_ID)]
@@ -64,7 +64,7 @@ def action_handler(action: Action) -> HTTPRouteHandler:
 
         async def with_text(
             account: NamedDependency[Account],
-            backend: NamedDependency[Backend],
+            backend: BackendDep,
             campaign_id: FromPath[int],
             data: JSONBody[CommentBody],
         ) -> CampaignOut:
@@ -76,7 +76,7 @@ def action_handler(action: Action) -> HTTPRouteHandler:
 
     async def without_text(
         account: NamedDependency[Account],
-        backend: NamedDependency[Backend],
+        backend: BackendDep,
         campaign_id: FromPath[int],
     ) -> CampaignOut:
         cid = check_id(campaign_id)
@@ -88,7 +88,7 @@ def action_handler(action: Action) -> HTTPRouteHandler:
 
 @post("/api/v1/campaigns/delete", status_code=200, tags=["actions"], summary="Delete campaigns")
 async def delete(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], data: JSONBody[DeleteBody]
+    account: NamedDependency[Account], backend: BackendDep, data: JSONBody[DeleteBody]
 ) -> Deleted:
     ok = await delete_campaigns(backend, account, data.ids)
     return Deleted(deleted=list(ok.deleted))

@@ -18,6 +18,7 @@ from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
 from zvonar_gateway.http.openapi import body_operation
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_campaign, render_created, render_detail
 from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
 from zvonar_gateway.http.schemas import (
@@ -32,7 +33,6 @@ from zvonar_gateway.service_layer.campaigns import (
     read_detail,
 )
 from zvonar_gateway.service_layer.errors import ApiError
-from zvonar_gateway.service_layer.ports import Backend
 from zvonar_gateway.service_layer.quotes import QuoteOut, quote_from_json
 
 _MULTIPART = {
@@ -73,7 +73,7 @@ async def _multipart_parts(request: Request[Any, Any, Any]) -> tuple[Any, bytes,
 async def create_campaign(
     request: Request[Any, Any, Any],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CreatedCampaignOut:
     content_type = request.headers.get("content-type", "").lower()
@@ -117,7 +117,7 @@ async def create_campaign(
 async def quote_campaign(
     request: Request[Any, Any, Any],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> QuoteOut:
     raw = decode_json(await request.body())
     return await quote_from_json(
@@ -142,7 +142,7 @@ def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime |
 )
 async def list_campaigns(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     status: Annotated[list[Status] | None, QueryParameter()] = None,
     tag: Annotated[list[Tag] | None, QueryParameter()] = None,
@@ -184,7 +184,7 @@ async def list_campaigns(
     responses=documented(200, CampaignDetailOut, "the campaign with options and history"),
 )
 async def get_campaign(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+    account: NamedDependency[Account], backend: BackendDep, campaign_id: FromPath[int]
 ) -> CampaignDetailOut:
     reply = await read_detail(backend, account.id, check_id(campaign_id))
     return render_detail(reply, account.timezone)

@@ -52,6 +52,7 @@ from zvonar_gateway.files.reports import (
     report_rows,
 )
 from zvonar_gateway.http.openapi import inline_schema
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_campaign, render_money, render_time
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
@@ -146,7 +147,7 @@ class UploadedAudio(msgspec.Struct, frozen=True):
 async def upload_audio(
     data: MultipartBody[AudioUpload],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> UploadedAudio:
     content = await data.file.read()
     try:
@@ -244,7 +245,7 @@ async def campaign_report(
     request: Request[Any, Any, Any],
     campaign_id: FromPath[int],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: PageNumber = 1,
     per_page: PerPage = 50,
     format: ReportFormat = "json",
@@ -276,7 +277,7 @@ async def call_recording(
     campaign_id: FromPath[int],
     file_name: FromPath[str],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     name = recording_object(campaign, file_name.removesuffix(".wav"))
@@ -293,7 +294,7 @@ async def call_recording(
     media_type="application/zip",
 )
 async def recordings_archive(
-    campaign_id: FromPath[int], account: NamedDependency[Account], backend: NamedDependency[Backend]
+    campaign_id: FromPath[int], account: NamedDependency[Account], backend: BackendDep
 ) -> FileStream:
     first = await report_rows(backend, account.id, _checked_id(campaign_id))
     return FileStream(
@@ -321,7 +322,7 @@ async def audio_clips(
     request: Request[Any, Any, Any],
     campaign_id: FromPath[int],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> list[AudioClip]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     base = f"{_base_url(request)}/api/v1/campaigns/{campaign_id}/audio"
@@ -341,7 +342,7 @@ async def audio_clip(
     campaign_id: FromPath[int],
     name: FromPath[str],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     if "/" in name or not name.endswith(".wav"):
@@ -379,7 +380,7 @@ async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[C
     operation_class=answers_operation(FILE_SCHEMAS),
 )
 async def export_campaigns(
-    data: JSONBody[ExportBody], account: NamedDependency[Account], backend: NamedDependency[Backend]
+    data: JSONBody[ExportBody], account: NamedDependency[Account], backend: BackendDep
 ) -> FileStream:
     views = await _rows_of(backend, account, data.ids)
     rows = [campaign_row(view, account.timezone) for view in views]

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.campaign_events import Decision
@@ -14,6 +13,7 @@ from zvonar_contracts.commands import ModerateCampaign
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_moderated
 from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
 from zvonar_gateway.http.schemas import ModeratedCampaignOut, ModerationQueueOut
@@ -42,7 +42,7 @@ async def _render(
 @get("/api/v1/moderation/queue", tags=["moderation"], summary="Campaigns in clarification")
 async def moderation_queue(
     request: Request[Any, Any, Any],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> ModerationQueueOut:
@@ -92,7 +92,7 @@ async def _decide(
     summary="Approve",
 )
 async def approve(
-    request: Request[Any, Any, Any], backend: NamedDependency[Backend], campaign_id: FromPath[int]
+    request: Request[Any, Any, Any], backend: BackendDep, campaign_id: FromPath[int]
 ) -> ModeratedCampaignOut:
     return await _decide(request, backend, campaign_id, "accepted", "")
 
@@ -105,7 +105,7 @@ async def approve(
 )
 async def reject(
     request: Request[Any, Any, Any],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     campaign_id: FromPath[int],
     data: JSONBody[RejectBody],
 ) -> ModeratedCampaignOut:

@@ -15,6 +15,7 @@ from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
 from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.schemas import (
     RejectedOut,
     StopListAddedOut,
@@ -64,7 +65,7 @@ async def _page(
 )
 async def get_stop_list(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> StopListPageOut:
@@ -74,7 +75,7 @@ async def get_stop_list(
 @post("/api/v1/stop-list", status_code=200, tags=["stop-list"], summary="Add numbers")
 async def add_to_stop_list(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     data: JSONBody[StopListBody],
 ) -> StopListAddedOut:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
@@ -98,7 +99,7 @@ async def add_to_stop_list(
     "/api/v1/stop-list/{phone:str}", status_code=200, tags=["stop-list"], summary="Remove a number"
 )
 async def remove_from_stop_list(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], phone: FromPath[str]
+    account: NamedDependency[Account], backend: BackendDep, phone: FromPath[str]
 ) -> StopListRemovedOut:
     e164, reason = e164_or_reason(phone, "RU")
     if e164 is None:

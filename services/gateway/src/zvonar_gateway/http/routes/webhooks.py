@@ -23,12 +23,12 @@ from zvonar_contracts.dialer import (
     WebhookDeliveryPage,
 )
 from zvonar_gateway.domain.account import Account
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_time
 from zvonar_gateway.http.routes.common import check_id
 from zvonar_gateway.http.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut, documented
 from zvonar_gateway.service_layer.campaigns import read_detail
 from zvonar_gateway.service_layer.errors import ApiError
-from zvonar_gateway.service_layer.ports import Backend
 
 
 def render_delivery(item: WebhookDelivery, tz: str) -> WebhookDeliveryOut:
@@ -54,7 +54,7 @@ def render_delivery(item: WebhookDelivery, tz: str) -> WebhookDeliveryOut:
 )
 async def list_webhook_deliveries(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     campaign_id: FromPath[int],
     # `state` is a name Litestar keeps for the app state: the query key is given apart.
     delivery_state: Annotated[DeliveryState | None, QueryParameter(name="state")] = None,
