@@ -36,16 +36,19 @@ from zvonar_gateway.service_layer.ports import Backend
 CommandOf = Callable[[Account, int, str], CampaignCommand]
 
 
-@dataclass(frozen=True)
+_AFTER = "the campaign after the change"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Action:
     name: str  # the page's name: POST /campaigns/{id}/do/<name>
     path: str  # the API's: /api/v1/campaigns/{id}/<path>
     command: CommandOf
-    # The statuses a row offers the action from; None: every status (the service decides).
-    allowed_from: frozenset[Status] | None
     summary: str  # the API operation's summary
-    answer: str  # the API's description of its answer
-    done: Literal["done", "copied"]  # the page's word for it once done (web/i18n.py)
+    # The statuses a row offers the action from; None: every status (the service decides).
+    allowed_from: frozenset[Status] | None = None
+    answer: str = _AFTER  # the API's description of its answer
+    done: Literal["done", "copied"] = "done"  # the page's word once done (web/i18n.py)
     method: Literal["POST", "PUT"] = "POST"
     # 201: the answer is a new campaign (the copy), read by the id the command gave.
     creates: bool = False
@@ -54,7 +57,6 @@ class Action:
 
 _PAUSABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.IN_PROGRESS, Status.PAUSED_WINDOW})
 _NOT_FINAL = frozenset(set(Status) - set(FINAL_STATUSES))
-_AFTER = "the campaign after the change"
 
 
 def _simple(
@@ -72,8 +74,6 @@ ACTIONS: Mapping[str, Action] = {
             command=_simple(PauseCampaign),
             allowed_from=_PAUSABLE,
             summary="Pause",
-            answer=_AFTER,
-            done="done",
         ),
         Action(
             name="resume",
@@ -81,8 +81,6 @@ ACTIONS: Mapping[str, Action] = {
             command=_simple(ResumeCampaign),
             allowed_from=frozenset({Status.PAUSED}),
             summary="Resume",
-            answer=_AFTER,
-            done="done",
         ),
         Action(
             name="stop",
@@ -90,8 +88,6 @@ ACTIONS: Mapping[str, Action] = {
             command=_simple(StopCampaign),
             allowed_from=_NOT_FINAL,
             summary="Stop",
-            answer=_AFTER,
-            done="done",
         ),
         # Parts are cancelled while the main campaign runs: it finishes only after its last
         # part, so a finished (or stopped, rejected) one has none left to cancel.
@@ -101,8 +97,6 @@ ACTIONS: Mapping[str, Action] = {
             command=_simple(CancelLastSmartPart),
             allowed_from=_NOT_FINAL,
             summary="Cancel the last smart part",
-            answer=_AFTER,
-            done="done",
         ),
         Action(
             name="cancel-all",
@@ -110,17 +104,12 @@ ACTIONS: Mapping[str, Action] = {
             command=_simple(CancelAllSmartParts),
             allowed_from=_NOT_FINAL,
             summary="Cancel every smart part",
-            answer=_AFTER,
-            done="done",
         ),
         Action(
             name="release-number",
             path="release-number",
             command=_simple(ReleaseNumber),
-            allowed_from=None,
             summary="Release the caller number",
-            answer=_AFTER,
-            done="done",
         ),
         Action(
             name="comment",
@@ -128,10 +117,7 @@ ACTIONS: Mapping[str, Action] = {
             command=lambda account, campaign_id, text: SetComment(
                 account_id=account.id, campaign_id=campaign_id, text=text
             ),
-            allowed_from=None,
             summary="Set the customer's comment",
-            answer=_AFTER,
-            done="done",
             method="PUT",
             takes_text=True,
         ),
@@ -141,7 +127,6 @@ ACTIONS: Mapping[str, Action] = {
             command=lambda account, campaign_id, _text: CopyCampaign(
                 account_id=account.id, campaign_id=campaign_id, account_tz=account.timezone
             ),
-            allowed_from=None,
             summary="Copy into a new campaign",
             answer="the new campaign, in moderation",
             done="copied",
