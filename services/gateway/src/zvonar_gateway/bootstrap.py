@@ -1,4 +1,9 @@
-"""Wiring of the gateway process: account store, backend, app, uvicorn server, demo."""
+"""Wiring of the gateway: the only place where adapters meet the app.
+
+`bootstrap(settings, backend=..., accounts=..., health=...)` builds the Litestar app around
+the ports it is given (the process's NATS and SQL adapters, or a test's fakes); `build`
+opens the adapters of a running process and calls it; `Gateway.run` serves it with uvicorn.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,11 @@ from litestar import Litestar
 from nats.aio.client import Client
 
 from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.adapters.backend import NatsBackend
 from zvonar_gateway.demo import seed_demo
 from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.http.routes.system import HealthProbe
+from zvonar_gateway.service_layer.ports import Accounts, Backend, Health
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_runtime.db import Database
@@ -45,7 +52,7 @@ class Gateway:
     settings: GatewaySettings
     db: Database
     accounts: AccountStore
-    backend: Backend
+    backend: NatsBackend
     app: Litestar
 
     async def run(self) -> None:
@@ -88,17 +95,39 @@ class Gateway:
             log.exception("demo_seed_failed")
 
 
+def bootstrap(
+    settings: GatewaySettings,
+    *,
+    backend: Backend,
+    accounts: Accounts,
+    health: Health,
+    web: bool = True,
+    file_routes: bool = True,
+    debug: bool = False,
+) -> Litestar:
+    """The gateway's app around its ports: the API, the file routes and (`web`) the page."""
+    return create_app(
+        settings=settings,
+        backend=backend,
+        accounts=accounts,
+        health=health,
+        extra_handlers=WEB_HANDLERS if web else (),
+        with_file_routes=file_routes,
+        debug=debug,
+    )
+
+
 async def build(settings: GatewaySettings, nc: Client) -> Gateway:
+    """The running process's adapters (SQL account store, NATS backend and health probe)
+    opened and plugged into `bootstrap`."""
     db = open_database(settings)
     accounts = AccountStore(db)
     await accounts.migrate()
-    backend = Backend(
+    backend = NatsBackend(
         nc,
         command_timeout=settings.command_timeout,
         query_timeout=settings.query_timeout,
         secrets_key=secrets_key(Path(settings.data_dir)),
     )
-    app = create_app(
-        settings=settings, backend=backend, accounts=accounts, extra_handlers=WEB_HANDLERS
-    )
+    app = bootstrap(settings, backend=backend, accounts=accounts, health=HealthProbe(nc))
     return Gateway(settings=settings, db=db, accounts=accounts, backend=backend, app=app)

@@ -36,7 +36,8 @@ from zvonar_gateway.files.exports import (
     read_chunks,
     report_row,
 )
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 log = structlog.get_logger("zvonar.gateway.files")
 

@@ -1,14 +1,11 @@
-"""The Litestar app factory: routes, dependencies, error shapes, OpenAPI, body limits.
+"""The Litestar app: routes, dependencies, error shapes, OpenAPI, body limits.
 
-`create_app` takes its collaborators (backend, account store, settings, health probe) so
-tests can build it around a real NATS connection and a temporary store; `extra_handlers`
-lets the web page (and the file routes) plug in without touching this module.
+`create_app` takes its ports (backend, account store, health) and the page's handlers;
+`bootstrap.bootstrap` is the one place that calls it, with adapters or a test's fakes.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,10 +16,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.domain.ratelimit import RateLimiter
 from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
-from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import (
     RequestContextMiddleware,
@@ -30,16 +25,18 @@ from zvonar_gateway.http.middleware import (
     http_metrics,
 )
 from zvonar_gateway.http.openapi import document_errors
+from zvonar_gateway.http.providers import provide_account, provide_backend
 from zvonar_gateway.http.routes import (
     accounts,
     actions,
     campaigns,
+    files,
     moderation,
     stoplist,
     system,
     webhooks,
 )
-from zvonar_gateway.http.routes.system import HealthProbe
+from zvonar_gateway.service_layer.ports import Accounts, Backend, Health
 from zvonar_gateway.settings import GatewaySettings
 
 API_HANDLERS: list[Any] = [
@@ -50,15 +47,6 @@ API_HANDLERS: list[Any] = [
     *stoplist.HANDLERS,
     *moderation.HANDLERS,
 ]
-
-
-def _file_handlers() -> list[Any]:
-    """The file routes (audio upload, report files, clips, zip, export) of the files side."""
-    name = "zvonar_gateway.http.files_routes"
-    if importlib.util.find_spec(name) is None:
-        return []
-    module = importlib.import_module(name)
-    return list(module.FILES_HANDLERS)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -79,8 +67,8 @@ def create_app(
     *,
     settings: GatewaySettings,
     backend: Backend,
-    accounts: AccountStore,
-    health: HealthProbe | None = None,
+    accounts: Accounts,
+    health: Health,
     extra_handlers: Sequence[Any] = (),
     with_file_routes: bool = True,
     debug: bool = False,
@@ -93,12 +81,12 @@ def create_app(
             "accounts": accounts,
             "authenticator": KeyAuthenticator(accounts, limiter),
             FAILURES_STATE_KEY: FailureLimit(settings.auth_failures_per_minute),
-            "health": health or HealthProbe(backend.nc),
+            "health": health,
         }
     )
     handlers = [*system.HANDLERS, *API_HANDLERS, *extra_handlers]
     if with_file_routes:
-        handlers += _file_handlers()
+        handlers += files.HANDLERS
     app = Litestar(
         route_handlers=handlers,
         dependencies={

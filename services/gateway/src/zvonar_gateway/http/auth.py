@@ -12,9 +12,12 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.keys import hash_key, same_secret
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.deps import ACCOUNT_STATE_KEY, Account, AccountLookup, ApiError
+from zvonar_gateway.http.providers import ACCOUNT_STATE_KEY
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import AccountLookup
 
 log = structlog.get_logger("zvonar.gateway.auth")
 
