@@ -79,12 +79,30 @@ def backends(database_url: str, owners: dict[str, int]) -> dict[int, str]:
     return {int(pid): by_port.get(port or -1, "other") for pid, port in rows}
 
 
+DB_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted", "blks_read")
+# Also read: the database's size on disk (`database_bytes`, pg_database_size).
+
+
+def database_counters(database_url: str) -> dict[str, int]:
+    """The stack database's own counters (pg_stat_database): commits, rows written."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
+        row = c.execute(
+            f"SELECT {', '.join(DB_COUNTERS)}, pg_database_size(datname) "
+            "FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return dict(zip((*DB_COUNTERS, "database_bytes"), (int(v) for v in row), strict=True))
+
+
 def snapshot(stack: Stack) -> dict[str, Any]:
     assert stack.database_url and stack.nats and stack.nats.process
     processes = {name: p.pid for name, p in stack.processes.items()}
     pg = backends(stack.database_url, processes)
     return {
         "at": time.monotonic(),
+        "database": database_counters(stack.database_url),
         "services": {name: cpu_seconds(pid) for name, pid in processes.items()},
         "nats": cpu_seconds(stack.nats.process.pid),
         "postgres": {pid: (app, cpu_seconds(pid)) for pid, app in pg.items()},
@@ -101,10 +119,19 @@ def postgres_by_service(before: dict[int, Any], after: dict[int, Any]) -> dict[s
 
 
 async def stored_events(stack: Stack) -> int:
+    return (await stream_sizes(stack))[subjects.CALL_EVENTS_STREAM][0]
+
+
+async def stream_sizes(stack: Stack) -> dict[str, tuple[int, int]]:
+    """(messages, bytes) of each event stream."""
     nc = await connect(stack.nats_url, "bench-cpu")
     try:
-        info = await nc.jetstream().stream_info(subjects.CALL_EVENTS_STREAM)
-        return int(info.state.messages)
+        js = nc.jetstream()
+        sizes = {}
+        for name in (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM):
+            state = (await js.stream_info(name)).state
+            sizes[name] = (int(state.messages), int(state.bytes))
+        return sizes
     finally:
         await nc.close()
 
@@ -130,9 +157,11 @@ async def measure(stack: Stack, campaigns: int, numbers: int) -> dict[str, Any]:
                 break
             await asyncio.sleep(1.0)
         last = snapshot(stack)
-        last_events = await stored_events(stack)
+        sizes = await stream_sizes(stack)
+        last_events = sizes[subjects.CALL_EVENTS_STREAM][0]
     finally:
         await nc.close()
+    writes = {k: last["database"][k] - first["database"][k] for k in first["database"]}
     events = last_events - first_events
     seconds = last["at"] - first["at"]
     per_event: dict[str, float] = {}
@@ -149,6 +178,12 @@ async def measure(stack: Stack, campaigns: int, numbers: int) -> dict[str, Any]:
         "events_per_second": round(events / seconds, 1),
         "cpu_us_per_event": {k: round(v, 1) for k, v in sorted(per_event.items())},
         "cpu_us_per_event_total": round(sum(per_event.values()), 1),
+        "postgres_per_event": {k: round(v / events, 2) for k, v in writes.items()},
+        "stream_messages_bytes": sizes,
+        "campaign_events_per_campaign": sizes[subjects.CAMPAIGN_EVENTS_STREAM][0] / campaigns,
+        "call_event_bytes_stored": round(
+            sizes[subjects.CALL_EVENTS_STREAM][1] / max(1, last_events), 1
+        ),
         "nproc": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
     }
