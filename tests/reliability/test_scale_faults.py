@@ -1,7 +1,9 @@
 """More than one of each under the fault run (issue 17): a stack with several dialers, stats
 instances, gateways and campaign relays on the 3-node JetStream cluster and PostgreSQL.
-While campaigns call, every instance is SIGKILLed once (and started again after a moment)
-and the leader of the call-events stream is killed once, in a random order. Requests go to
+While campaigns call, every instance is SIGKILLed once (and started again after a moment;
+where a second instance can take over by lease — dialers, relays — the first one killed
+stays down longer than the lease lives) and the leader of the call-events stream is killed
+once, in a random order. Requests go to
 the gateways in turn. After quiet: nothing lost (every number's final result), nothing
 counted twice (no call id twice, the stats check passes, counters add up) and nobody dialled
 twice (one attempt per number, each call rung once; `invariants.dial_faults`).
@@ -28,9 +30,10 @@ import nats.errors
 import pytest
 
 from tests.reliability.load import record, run_with_faults
-from tests.stack import RELAY, Stack, wait_for
+from tests.stack import RELAY, SecuredNats, Stack, wait_for
 from zvonar_contracts.subjects import CALL_EVENTS_STREAM, SERVICES
 from zvonar_runtime.jetstream import connect
+from zvonar_runtime.natsserver import NatsServer
 
 # One dialer until the dialers share campaigns by lease; stats instances take turns on one
 # checkpoint; gateways and relays already run side by side. Raise to 2 each with the lease,
@@ -39,6 +42,16 @@ COUNTS: Mapping[str, int] = {"dialer": 1, "stats": 2, "gateway": 2, RELAY: 2}
 # How long a killed instance stays down, at most (seconds); a killed node stays down longer.
 DOWN_SECONDS = 1.5
 NODE_DOWN_SECONDS = 4.0
+# Where another instance takes over a dead one's work by lease, the first instance killed
+# stays down longer than the lease lives (the dialers' 10 s, the relay's 3 s), so that the
+# takeover happens; the other faults go on meanwhile.
+TAKEOVER_DOWN_SECONDS: Mapping[str, float] = {"dialer": 15.0, RELAY: 6.0}
+
+
+# Two campaigns call at this pace (per real second, each) for at least 40 s: longer than
+# the faults take (~20 s), however fast the machine.
+CALLS_PER_CAMPAIGN = 2000
+CALLS_PER_SECOND = 50
 
 
 def parse_counts(text: str) -> dict[str, int]:
@@ -70,6 +83,35 @@ def test_parse_counts_reads_every_service_and_refuses_bad_entries() -> None:
     for bad in ("dialer", "dialer=two", "dialler=2", "stats=0", "dialer=-1"):
         with pytest.raises(ValueError, match="ZVONAR_SCALE_COUNTS"):
             parse_counts(bad)
+
+
+def test_each_instance_has_its_own_name_id_ports_and_login(tmp_path: Path) -> None:
+    stack = Stack(
+        root=tmp_path,
+        instances={"dialer": 2, "gateway": 2},
+        relays=2,
+        secured=SecuredNats(tmp_path / "nats"),
+    )
+    stack.nats = NatsServer(tmp_path / "nats")  # not started: only its URL is read
+    assert stack.all_instances() == [
+        *("campaign", "moderation", "dialer", "dialer-2", "stats", "gateway", "gateway-2"),
+        *("relay", "relay-2"),
+    ]
+    stack.monitor_ports = {name: 9000 + i for i, name in enumerate(stack.all_instances())}
+    stack.http_ports = {"gateway": stack.http_port, "gateway-2": 8002}
+    second, relay = stack.env("dialer-2"), stack.env("relay-2")
+    assert second["DIALER_INSTANCE_ID"] == second["ZVONAR_INSTANCE"] == "dialer-2"
+    assert second["ZVONAR_MONITOR_PORT"] == "9003" and second["NATS_USER"] == "dialer"
+    assert relay["CAMPAIGN_RELAY_INSTANCE_ID"] == "relay-2" and relay["NATS_USER"] == "campaign"
+    assert stack.env("campaign")["CAMPAIGN_RELAY"] == "0"  # the relays run on their own
+    assert stack.env("gateway-2")["ZVONAR_HTTP_PORT"] == "8002"
+    assert stack.env("gateway-2")["GATEWAY_INSTANCE_ID"] == "gateway-2"
+    # A service of one instance keeps its default id (`<service>-<pid>`).
+    assert "ZVONAR_INSTANCE" not in stack.env("stats")
+    assert "STATS_INSTANCE_ID" not in stack.env("stats")
+    for bad in ({"dialler": 2}, {"stats": 0}):
+        with pytest.raises(ValueError, match="bad instance counts"):
+            Stack(root=tmp_path, instances=bad)
 
 
 @pytest.fixture
@@ -169,6 +211,19 @@ def kill_every_instance_and_the_leader(stack: Stack) -> Callable[[], dict[str, o
         order = [*stack.all_instances(), f"leader:{CALL_EVENTS_STREAM}"]
         rng.shuffle(order)
         killed_nodes: list[str] = []
+        # Instances left down past their lease, each restarted by a timer of its own.
+        takeovers = {
+            stack.instance_names(service)[0]: seconds
+            for service, seconds in TAKEOVER_DOWN_SECONDS.items()
+            if len(stack.instance_names(service)) > 1
+        }
+        timers: list[threading.Timer] = []
+        wait_for(
+            lambda: stream_messages(stack, CALL_EVENTS_STREAM) > 0,
+            120,
+            0.2,
+            "the first call event (the faults begin while the campaigns call)",
+        )
         for target in order:
             time.sleep(rng.uniform(0.3, 1.0))
             if target.startswith("leader:"):
@@ -177,13 +232,22 @@ def kill_every_instance_and_the_leader(stack: Stack) -> Callable[[], dict[str, o
                 time.sleep(NODE_DOWN_SECONDS)
                 node.start()
                 killed_nodes.append(node.name or "")
+            elif target in takeovers:
+                stack.kill(target)
+                timers.append(
+                    threading.Timer(takeovers[target], stack.start_service, args=(target,))
+                )
+                timers[-1].start()
             else:
                 stack.kill(target)
                 time.sleep(rng.uniform(0.0, DOWN_SECONDS))
                 stack.start_service(target)
+        for timer in timers:
+            timer.join()
         return {
             "fault_order": order,
             "killed_leader_nodes": killed_nodes,
+            "down_past_the_lease_seconds": takeovers,
             # Fewer than every call: the calls went on after the last fault.
             "call_events_when_the_faults_ended": stream_messages(stack, CALL_EVENTS_STREAM),
         }
@@ -198,10 +262,13 @@ def test_every_instance_killed_and_the_stream_leader_lost(scaled_stack: Stack) -
     figures = run_with_faults(
         scaled_stack,
         campaigns=2,
-        numbers=1500,
-        speed=100,
+        numbers=CALLS_PER_CAMPAIGN,
+        speed=CALLS_PER_SECOND,
         faults=kill_every_instance_and_the_leader(scaled_stack),
     )
+    # The campaigns outlasted the faults: every fault hit a stack that was calling.
+    made_by_then = figures["call_events_when_the_faults_ended"]
+    assert isinstance(made_by_then, int) and made_by_then < 2 * CALLS_PER_CAMPAIGN, figures
     # Both gateways served the campaigns' requests.
     served = scaled_stack.spread_requests
     gateways = len(scaled_stack.gateway_urls)
