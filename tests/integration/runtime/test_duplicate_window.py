@@ -9,8 +9,11 @@ from pathlib import Path
 
 from nats.js.api import StreamConfig
 
+from tests.stack import SecuredNats
 from zvonar_contracts import subjects
+from zvonar_contracts.subjects import SERVICES
 from zvonar_runtime.jetstream import connect, ensure_jetstream, stream_config
+from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.natsserver import NatsServer
 
 
@@ -65,3 +68,36 @@ def test_an_older_releases_stream_gets_the_new_window_and_keeps_the_rest(
     assert after.subjects == before.subjects and after.storage == before.storage
     assert after.max_msg_size == before.max_msg_size
     assert kept == 1 and after_copy == 1
+
+
+async def _upgrade_as(url: str, admin: NatsAuth, service: NatsAuth) -> float | None:
+    """An older release's CALL_EVENTS made by the operators' user, then this release's
+    start-up as a service's own login."""
+    nc = await connect(url, "window-admin", auth=admin)
+    try:
+        old = stream_config(
+            subjects.CALL_EVENTS_STREAM, subjects.CALL_EVENTS_SUBJECTS, window_seconds=7200.0
+        )
+        await nc.jetstream().add_stream(old)
+    finally:
+        await nc.close()
+    nc = await connect(url, "window-service", auth=service)
+    try:
+        js = nc.jetstream()
+        await ensure_jetstream(js, wait_seconds=10)
+        return (await js.stream_info(subjects.CALL_EVENTS_STREAM)).config.duplicate_window
+    finally:
+        await nc.close()
+
+
+def test_each_services_login_may_set_the_window_on_the_deploy_config(tmp_path: Path) -> None:
+    for service in SERVICES:
+        secured = SecuredNats(tmp_path / service)
+        secured.start(tmp_path / f"{service}-nats.log")
+        try:
+            admin = NatsAuth(user="zvonar", password=secured.passwords["zvonar"])
+            login = NatsAuth(user=service, password=secured.passwords[service])
+            window = asyncio.run(_upgrade_as(secured.url, admin, login))
+        finally:
+            secured.stop()
+        assert window == 120.0, service

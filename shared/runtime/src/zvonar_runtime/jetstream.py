@@ -20,7 +20,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, BadRequestError, NotFoundError, ServiceUnavailableError
 
 from zvonar_contracts import subjects
 from zvonar_runtime.natsconn import NatsAuth, NatsWatch
@@ -144,13 +144,25 @@ async def _set_duplicate_window(js: JetStreamContext, config: StreamConfig, wind
     becomes this release's (both ways: the server keeps ids for the new length from now)."""
     if config.duplicate_window is not None and abs(config.duplicate_window - window) < 1e-3:
         return
+    try:
+        await js.update_stream(config.evolve(duplicate_window=window))
+    except (TimeoutError, NatsTimeoutError, APIError) as exc:
+        # Refused (a login without STREAM.UPDATE: deploy/nats/auth.conf grants it) or no
+        # answer: the stream works with its old window; the next start tries again.
+        log.warning(
+            "stream_duplicate_window_not_changed",
+            stream=config.name,
+            seconds=config.duplicate_window,
+            wanted_seconds=window,
+            error=str(exc) or type(exc).__name__,
+        )
+        return
     log.info(
         "stream_duplicate_window_changed",
         stream=config.name,
         was_seconds=config.duplicate_window,
         now_seconds=window,
     )
-    await js.update_stream(config.evolve(duplicate_window=window))
 
 
 async def connect(
