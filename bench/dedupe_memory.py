@@ -4,8 +4,8 @@ real nats-server: `python -m bench.dedupe_memory [--count N] [--payload BYTES]`.
 For each of two runs — messages with a unique `Nats-Msg-Id`, and the same messages without
 one — a fresh nats-server (file store, monitoring on a free port) gets a stream configured
 like the call-events one (`stream_config`) and `count` messages of `payload` bytes. The
-server's resident memory (`/varz` `mem`, after a forced Go GC is not possible from outside:
-read a few times, the smallest kept) is read before and after. The difference between the
+server's resident memory (`/varz` `mem`; a Go GC cannot be forced from outside, so it is
+read a few times and the smallest kept) is read before and after. The difference between the
 runs' growth, divided by `count`, is the dedupe map's cost per id; the run without ids shows
 what the messages themselves cost (the file store's block cache). Prints one JSON object.
 """
