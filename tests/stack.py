@@ -29,7 +29,7 @@ from typing import TypeVar
 import httpx
 
 from tests.tlsfiles import TlsFiles
-from zvonar_contracts.subjects import SERVICES
+from zvonar_contracts.subjects import POSITION_HEADER, SERVICES
 from zvonar_runtime.natsconn import NatsAuth
 from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
@@ -135,8 +135,8 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     monitor_ports: dict[str, int] = field(default_factory=dict)
     http_ports: dict[str, int] = field(default_factory=dict)  # gateway instance -> port
-    # Requests per gateway URL of each client `new_account` spread over several gateways.
-    spread_requests: list[Counter[str]] = field(default_factory=list)
+    # The transport of each client `new_account` spread over several gateways.
+    transports: list[AlternatingTransport] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         unknown = set(self.instances) - set(SERVICES)
@@ -333,7 +333,7 @@ class Stack:
         transport = None
         if len(self.gateway_urls) > 1:  # the client's requests go to each gateway in turn
             transport = AlternatingTransport(self.gateway_urls)
-            self.spread_requests.append(transport.sent)
+            self.transports.append(transport)
         client = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {key}"},
@@ -346,7 +346,9 @@ class Stack:
 
 class AlternatingTransport(httpx.BaseTransport):
     """Sends each request to the next of several base URLs in turn (the same path), as a
-    load balancer in front of several gateways would. Cookies stay with the one client."""
+    load balancer in front of several gateways would. Cookies stay with the one client, and
+    so does the read-your-writes position: the last `Zvonar-Position` a response carried is
+    sent back with every request that brings none of its own, as the API asks a client to."""
 
     def __init__(self, base_urls: list[str]) -> None:
         if not base_urls:
@@ -356,16 +358,25 @@ class AlternatingTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
         self._inner = httpx.HTTPTransport()
         self.sent: Counter[str] = Counter()  # requests per base URL
+        self.position: str | None = None  # the last position a response gave
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             target = self._targets[next(self._next)]
             self.sent[str(target)] += 1
+            position = self.position
         request.url = request.url.copy_with(
             scheme=target.scheme, host=target.host, port=target.port
         )
         request.headers["Host"] = request.url.netloc.decode("ascii")
-        return self._inner.handle_request(request)
+        if position is not None and POSITION_HEADER not in request.headers:
+            request.headers[POSITION_HEADER] = position
+        response = self._inner.handle_request(request)
+        given = response.headers.get(POSITION_HEADER)
+        if given:
+            with self._lock:
+                self.position = given
+        return response
 
     def close(self) -> None:
         self._inner.close()

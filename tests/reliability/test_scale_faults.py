@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import json
 import os
 import random
 import threading
@@ -29,9 +31,10 @@ import httpx
 import nats.errors
 import pytest
 
+from tests.e2e.helpers import create
 from tests.reliability.load import record, run_with_faults
-from tests.stack import RELAY, SecuredNats, Stack, wait_for
-from zvonar_contracts.subjects import CALL_EVENTS_STREAM, SERVICES
+from tests.stack import RELAY, AlternatingTransport, SecuredNats, Stack, wait_for
+from zvonar_contracts.subjects import CALL_EVENTS_STREAM, POSITION_HEADER, SERVICES
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.natsserver import NatsServer
 
@@ -112,6 +115,58 @@ def test_each_instance_has_its_own_name_id_ports_and_login(tmp_path: Path) -> No
     for bad in ({"dialler": 2}, {"stats": 0}):
         with pytest.raises(ValueError, match="bad instance counts"):
             Stack(root=tmp_path, instances=bad)
+
+
+class _Gateway(http.server.BaseHTTPRequestHandler):
+    """A stand-in gateway: answers with its port and the position it was sent; a POST
+    answers with a new position, as a write does."""
+
+    def _port(self) -> int:
+        return int(self.headers["Host"].rsplit(":", 1)[1])
+
+    def _answer(self, position: str | None) -> None:
+        body = json.dumps({"port": self._port(), "got": self.headers.get(POSITION_HEADER)})
+        self.send_response(200)
+        if position:
+            self.send_header(POSITION_HEADER, position)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def do_GET(self) -> None:
+        self._answer(None)
+
+    def do_POST(self) -> None:
+        self._answer(f"{self._port()}.mac")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_requests_go_to_each_gateway_in_turn_with_the_last_position() -> None:
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Gateway) for _ in range(2)]
+    threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
+    ports = [server.server_port for server in servers]
+    transport = AlternatingTransport([f"http://127.0.0.1:{port}" for port in ports])
+    try:
+        with httpx.Client(base_url="http://gateway.invalid", transport=transport) as client:
+            answers = [
+                client.get("/a").json(),
+                client.post("/write").json(),  # the second gateway gives a position
+                client.get("/b").json(),
+                client.get("/c", headers={POSITION_HEADER: "own"}).json(),
+            ]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert [a["port"] for a in answers] == [ports[0], ports[1], ports[0], ports[1]]
+    assert [a["got"] for a in answers] == [None, None, f"{ports[1]}.mac", "own"]
+    assert transport.sent == {f"http://127.0.0.1:{port}": 2 for port in ports}
+    with pytest.raises(ValueError, match="no base URL"):
+        AlternatingTransport([])
 
 
 @pytest.fixture
@@ -270,7 +325,7 @@ def test_every_instance_killed_and_the_stream_leader_lost(scaled_stack: Stack) -
     made_by_then = figures["call_events_when_the_faults_ended"]
     assert isinstance(made_by_then, int) and made_by_then < 2 * CALLS_PER_CAMPAIGN, figures
     # Both gateways served the campaigns' requests.
-    served = scaled_stack.spread_requests
+    served = [transport.sent for transport in scaled_stack.transports]
     gateways = len(scaled_stack.gateway_urls)
     if gateways > 1:
         assert served and all(len(c) == gateways and min(c.values()) > 0 for c in served)
@@ -280,12 +335,35 @@ def test_every_instance_killed_and_the_stream_leader_lost(scaled_stack: Stack) -
     for url in scaled_stack.gateway_urls:
         port = url.rsplit(":", 1)[1]
         assert reads.get(f"{port} 200", 0) > 0, reads
+    own_write = read_your_write_elsewhere(scaled_stack) if gateways > 1 else {}
+    if own_write.get("position_given"):  # a gateway that hands the position to its client
+        assert own_write["read_at_once"] == 200, own_write
     instances = {s: len(scaled_stack.instance_names(s)) for s in (*SERVICES, RELAY)}
     record(
         "scale-faults",
         {
             "instances": instances,
             "requests_per_gateway": [dict(c) for c in served],
+            "read_your_write_through_the_other_gateway": own_write,
             **figures,
         },
     )
+
+
+def read_your_write_elsewhere(stack: Stack) -> dict[str, object]:
+    """A campaign created through one gateway and read at once through the next: whether
+    the create's answer gave a read-your-writes position (`Zvonar-Position`, which the
+    client sends back), and the read's status (200 when the other gateway waited for the
+    write; 404 when it did not know of it yet)."""
+    client = stack.new_account("Своя запись")
+    transport = stack.transports[-1]
+    try:
+        created = create(client, name="Своя запись", phones=["+79160000001"], speed=60)
+        answer = client.get(f"/api/v1/campaigns/{created['id']}")
+    finally:
+        client.close()
+    return {
+        "position_given": transport.position is not None,
+        "read_at_once": answer.status_code,
+        "gateways_in_turn": dict(transport.sent),
+    }
