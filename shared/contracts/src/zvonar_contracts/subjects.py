@@ -16,8 +16,18 @@ CAMPAIGN_EVENTS_SUBJECTS: Final = ("campaign.events.>",)
 CALL_EVENTS_STREAM: Final = "CALL_EVENTS"
 CALL_EVENTS_SUBJECTS: Final = ("call.events.>",)
 
-# Dedupe window for Nats-Msg-Id: long enough to cover a relay or dialer restart.
-DUPLICATE_WINDOW_SECONDS: Final = 2 * 60 * 60
+# Dedupe windows for Nats-Msg-Id, each sized for its stream's rate (docs/scaling.md "The
+# duplicate window"): the server keeps ~160 B per message id for the window's length. A
+# window must outlast the longest time a publisher may publish the same message again.
+# Campaign events (the relay: a restart or a standby's takeover) are few per campaign: 2 h
+# costs little. Call events come at up to 20,000/s (2 h would be ~25 GB per replica); the
+# dialer's outbox publishes again within a restart or a lease takeover (10 s) — 2 min
+# covers that with room, ~375 MB per replica at 20,000/s — and a later copy is dropped by
+# its consumer (stats keeps a ledger of call ids).
+CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS: Final = 2 * 60 * 60
+CALL_EVENTS_DUPLICATE_WINDOW_SECONDS: Final = 2 * 60
+# The campaign events' window, under its old name.
+DUPLICATE_WINDOW_SECONDS: Final = CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS
 
 # --- Object-store buckets ---------------------------------------------------------------
 PHONE_BASES_BUCKET: Final = "phone-bases"

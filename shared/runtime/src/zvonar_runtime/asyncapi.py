@@ -210,7 +210,8 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
                 "pattern": "^cl-[0-9]+$",
                 "description": (
                     "`cl-<position>`: JetStream drops a second copy within the stream's "
-                    f"duplicate window ({subjects.DUPLICATE_WINDOW_SECONDS} s), so a relay "
+                    "duplicate window "
+                    f"({subjects.CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS} s), so a relay "
                     "restart republishes nothing twice."
                 ),
             },
@@ -231,7 +232,9 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "string",
                 "description": (
                     "The call's id (`inbound-<hex>` for an inbound call): the stream "
-                    "keeps one copy however often the outbox publishes it."
+                    "keeps one copy however often the outbox publishes it within its "
+                    f"duplicate window ({subjects.CALL_EVENTS_DUPLICATE_WINDOW_SECONDS} s); "
+                    "stats drops a later copy by its call id."
                 ),
             },
         },
