@@ -17,7 +17,7 @@ import pytest
 from tests.reliability.invariants import carrier_rings, ring_faults
 from zvonar_contracts.call_events import call_id_of
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
-from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_dialer.service_layer.ports import CallRequest
 from zvonar_runtime.db import Database
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

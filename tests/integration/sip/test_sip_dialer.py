@@ -201,7 +201,7 @@ async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
         await double.event(campaign_id, ev.CampaignNumberReleased, number=CALLER)
 
         async def released() -> bool:
-            return await running.deps.db.run(lambda cur: store.route_of(cur, CALLER)) is None
+            return await running.database.run(lambda cur: store.route_of(cur, CALLER)) is None
 
         await wait_for(released, timeout=20, what="the release applied")
         refused = await sipp_factory("uac_incoming_refused", remote=dialer, service="74950000009")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 import structlog
-from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import MSG_ID_HEADER
 from zvonar_dialer.adapters import store
@@ -23,8 +23,16 @@ BATCH = 500
 IDLE_WAIT_S = 0.5
 
 
+class Publisher(Protocol):
+    """Where the rows go: JetStream (its `publish` waits for the stream's acknowledgement)."""
+
+    async def publish(
+        self, subject: str, payload: bytes = b"", *, headers: dict[str, str] | None = None
+    ) -> object: ...
+
+
 class OutboxPublisher:
-    def __init__(self, db: Database, js: JetStreamContext, wakeup: asyncio.Event) -> None:
+    def __init__(self, db: Database, js: Publisher, wakeup: asyncio.Event) -> None:
         self._db = db
         self._js = js
         self._wakeup = wakeup

@@ -35,9 +35,8 @@ from typing import Any
 import structlog
 
 from zvonar_contracts.options import KeysIvr, WordsIvr
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 from zvonar_runtime.db import Cursor, Database
-
-from .telephony import CallRequest, CallResult
 
 log = structlog.get_logger(__name__)
 

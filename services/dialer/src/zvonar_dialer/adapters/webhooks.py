@@ -31,12 +31,10 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
-import hashlib
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,6 +43,7 @@ from standardwebhooks import Webhook
 
 from zvonar_contracts.dialer import MAX_DELIVERY_ERROR
 from zvonar_dialer.adapters import store
+from zvonar_dialer.service_layer.ports import SecretReader
 from zvonar_runtime.db import Database
 from zvonar_runtime.metrics import WEBHOOK_DELIVERIES
 from zvonar_runtime.shutdown import raise_if_stopping
@@ -73,12 +72,6 @@ class WebhookError(ValueError):
     """A webhook that cannot be sent (a URL that is not http or https)."""
 
 
-class SecretReader(Protocol):
-    async def get(self, ref: str) -> str:
-        """The webhook secret sealed under `ref`; a LookupError when it cannot be read."""
-        ...
-
-
 def signing_key(secret: str) -> bytes:
     """The HMAC key of a campaign's secret: `whsec_` + base64 is the bytes it encodes (as
     `standardwebhooks.Webhook(secret)` reads it); anything else is its UTF-8 bytes."""
@@ -103,13 +96,6 @@ def signed_headers(secret: str | None, webhook_id: str, at: float, body: bytes) 
         signature = Webhook(signing_key(secret)).sign(webhook_id, when, body.decode("utf-8"))
         headers[SIGNATURE_HEADER] = signature
     return headers
-
-
-def webhook_id_of(campaign_id: int, event: str, key: str) -> str:
-    """The id of the post of one event (`key`: its call id): the same whenever that event is
-    written again, so a replay queues nothing new and the receiver sees one id."""
-    digest = hashlib.sha256(f"{campaign_id}\n{event}\n{key}".encode()).hexdigest()
-    return f"msg_{digest[:32]}"
 
 
 def check_url(url: str) -> None:
@@ -374,5 +360,4 @@ __all__ = [
     "check_url",
     "signed_headers",
     "signing_key",
-    "webhook_id_of",
 ]

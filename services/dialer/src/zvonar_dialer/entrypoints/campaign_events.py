@@ -16,7 +16,6 @@ from zvonar_contracts.subjects import (
     DIALER_CAMPAIGN_CONSUMER,
     POSITION_HEADER,
 )
-from zvonar_dialer.adapters import store
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 
@@ -45,7 +44,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         except msgspec.DecodeError as exc:
             # A message no version of the contract can read would block the stream for ever.
             log.error("campaign_event.undecodable", sequence=sequence, error=str(exc))
-            await deps.db.run(lambda cur: store.set_applied_sequence(cur, sequence))
+            await deps.db.run(lambda tx: tx.set_applied_sequence(sequence))
             return
         position = _position(msg.headers)
         if await deps.db.run(campaign_events.handle(event, sequence, position)):

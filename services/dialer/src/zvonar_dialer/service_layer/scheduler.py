@@ -20,7 +20,6 @@ from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import Status
-from zvonar_dialer.adapters import store
 from zvonar_dialer.domain import pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.windows import is_open, next_open
@@ -28,9 +27,9 @@ from zvonar_dialer.service_layer import smart_parts
 from zvonar_dialer.service_layer.commanding import RETRY_AFTER_S, Commander
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import dial
+from zvonar_dialer.service_layer.ports import Tx
 from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
-from zvonar_runtime.db import Cursor
 from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger(__name__)
@@ -117,7 +116,7 @@ class Scheduler:
         log.info("scheduler.caught_up", seconds=round(time.monotonic() - started, 3))
 
     async def pass_once(self) -> None:
-        ids = await self.deps.db.run(store.active_campaign_ids)
+        ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
         self.forget_all_but(set(ids))
         if not await self.carrier_up(ids):
             return
@@ -138,7 +137,7 @@ class Scheduler:
     async def tick(self, campaign_id: int) -> None:
         if self.commander.held_back(campaign_id):
             return
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or not campaign.active:
             return
         now = self.deps.clock.now()
@@ -192,10 +191,10 @@ class Scheduler:
         cid, part = campaign.campaign_id, campaign.current_part
         window = campaign.options.window
         if window is None or window.tz == "account":
-            queued = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "queued"))
+            queued = await self.deps.db.run(lambda tx: tx.has_state(cid, part, "queued"))
             return [campaign.account_tz] if queued else []
         if fresh or (cid, part) not in self._zones:
-            zones = await self.deps.db.run(lambda cur: store.queued_timezones(cur, cid, part))
+            zones = await self.deps.db.run(lambda tx: tx.queued_timezones(cid, part))
             self._zones[(cid, part)] = zones
         return self._zones[(cid, part)]
 
@@ -203,7 +202,7 @@ class Scheduler:
         cid, part = campaign.campaign_id, campaign.current_part
         zones = await self.queued_zones(campaign)
         if not zones:
-            placing = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "placing"))
+            placing = await self.deps.db.run(lambda tx: tx.has_state(cid, part, "placing"))
             if placing:
                 return
             if campaign.status == Status.PAUSED_WINDOW:
@@ -310,7 +309,7 @@ class Scheduler:
             log.info("carrier.up")
 
     async def pause_for_carrier(self, campaign_id: int) -> None:
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or campaign.status != Status.IN_PROGRESS:
             return
 
@@ -330,18 +329,18 @@ class Scheduler:
     async def resume_after_carrier(self) -> bool:
         """Resume every campaign paused for the carrier; False if one must be tried again."""
         done = True
-        for campaign_id in await self.deps.db.run(store.paused_campaign_ids):
+        for campaign_id in await self.deps.db.run(lambda tx: tx.paused_campaign_ids()):
             done = await self.resume_one(campaign_id) and done
         return done
 
     async def resume_one(self, campaign_id: int) -> bool:
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or not campaign.system_paused:
             return True
         if self.commander.held_back(campaign_id):
             return False
         now = self.deps.clock.now()
-        target = await self.deps.db.run(lambda cur: placement_of(cur, campaign_id, now))
+        target = await self.deps.db.run(lambda tx: placement_of(tx, campaign_id, now))
 
         def resumed(current: Campaign, _: CommandOk) -> None:
             current.system_paused = False
@@ -354,12 +353,12 @@ class Scheduler:
         return await self.commander.send(campaign, resume, target, resumed) is not None
 
 
-def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
+def placement_of(tx: Tx, campaign_id: int, now: dt.datetime) -> Status:
     """Where a campaign paused by this dialer belongs when the carrier is back: scheduled
     while its start time is ahead, paused_window while every zone it still has numbers in
     is outside its window. (A customer's resume is recorded scheduled or in_progress by the
     campaign service, by the same start rule; a pass then marks it out of its window.)"""
-    campaign = store.load_campaign(cur, campaign_id)
+    campaign = tx.load_campaign(campaign_id)
     if campaign is None:
         return Status.IN_PROGRESS
     if start_is_ahead(campaign.start_at, now):
@@ -367,7 +366,7 @@ def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
     window = campaign.options.window
     if window is None or campaign.part_state != "dialling":
         return Status.IN_PROGRESS
-    zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
+    zones = tx.queued_timezones(campaign.campaign_id, campaign.current_part)
     if zones and not any(is_open(window, tz, now) for tz in zones):
         return Status.PAUSED_WINDOW
     return Status.IN_PROGRESS

@@ -30,10 +30,11 @@ from aiosipua.dialog import Dialog, DialogState
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
+from zvonar_contracts.call_events import CallOutcome
 from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 
 from ..recognizer import Recognizer
-from ..telephony import CallOutcome, CallRequest, CallResult
 from .config import SipConfig, dial_string, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache, Pacer
 from .signalling import Addr, ClientTransaction, SipEndpoint
