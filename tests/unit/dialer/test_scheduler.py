@@ -786,3 +786,10 @@ async def test_a_stop_swallowed_by_a_command_in_a_pass_still_stops_it(deps: Deps
     done, _ = await asyncio.wait([running], timeout=5)
     assert running in done, "the scheduler ran on after it was stopped"
     assert running.cancelled()
+
+
+async def test_without_nats_every_nats_port_must_be_given(tmp_path: Path) -> None:
+    settings = DialerSettings(data_dir=tmp_path)
+    with pytest.raises(ValueError, match="the blobs port must be given"):
+        await bootstrap(settings, commands=FakeCommands(), secrets=FakeSecrets())
+    assert not (tmp_path / "dialer.sqlite3").exists()  # refused before anything was opened
