@@ -18,7 +18,7 @@ from zvonar_dialer.adapters import store
 from zvonar_runtime.db import Database
 from zvonar_runtime.shutdown import raise_if_stopping
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.outbox")
 BATCH = 500
 IDLE_WAIT_S = 0.5
 
@@ -59,7 +59,7 @@ class OutboxPublisher:
             try:
                 published = await self.publish_pending()
             except Exception:
-                log.exception("outbox.publish_failed")
+                log.exception("outbox_publish_failed")
                 published = 0
                 await asyncio.sleep(IDLE_WAIT_S)
             if published == 0:

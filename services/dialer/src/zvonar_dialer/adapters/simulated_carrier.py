@@ -38,7 +38,7 @@ from zvonar_contracts.options import KeysIvr, WordsIvr
 from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 from zvonar_runtime.db import Cursor, Database
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.carrier")
 
 SPOKEN_ANSWER_S = 1.5
 KEY_ANSWER_S = 0.5
@@ -246,7 +246,7 @@ class SimulatedCarrier:
             self.busy_channels -= len(unique)
         self.rung += len(rang)
         for call_id in stored.keys() - rang:
-            log.info("carrier.call_replayed", call_id=call_id, outcome=stored[call_id].outcome)
+            log.info("carrier_call_replayed", call_id=call_id, outcome=stored[call_id].outcome)
         return [stored[r.call_id] for r in requests]
 
     async def result_of(self, call_id: str) -> CallResult | None:

@@ -55,7 +55,7 @@ from zvonar_runtime.webhook_targets import (
     system_resolve,
 )
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.webhooks")
 
 DELIVERIES = WEBHOOK_DELIVERIES
 
@@ -195,7 +195,7 @@ class WebhookSender:
                     try:
                         rows = await self._claim(free)
                     except Exception:
-                        log.exception("webhook.claim_failed")
+                        log.exception("webhook_claim_failed")
                 for row in rows:
                     in_flight.add(asyncio.create_task(self.post(row), name="webhook-post"))
                 if rows and len(rows) == free:
@@ -251,12 +251,12 @@ class WebhookSender:
         try:
             attempt = await self._attempt(row)
         except Exception as exc:  # a fault of ours: tried again, said in the log
-            log.exception("webhook.attempt_error", webhook_id=row.webhook_id)
+            log.exception("webhook_attempt_error", webhook_id=row.webhook_id)
             attempt = Attempt(delivered=False, retry=True, error=repr(exc))
         try:
             await self._record(row, attempt)
         except Exception:  # the row stays claimed: tried again once its lease is over
-            log.exception("webhook.record_failed", webhook_id=row.webhook_id)
+            log.exception("webhook_record_failed", webhook_id=row.webhook_id)
 
     async def _record(self, row: store.DueDelivery, attempt: Attempt) -> None:
         now = self._now()
@@ -293,11 +293,11 @@ class WebhookSender:
             "error": error,
         }
         if outcome == "delivered":
-            log.debug("webhook.delivered", **fields)
+            log.debug("webhook_delivered", **fields)
         elif outcome == "retried":
-            log.info("webhook.retry", next_in_s=round((next_at or now) - now, 1), **fields)
+            log.info("webhook_retry", next_in_s=round((next_at or now) - now, 1), **fields)
         else:
-            log.warning(f"webhook.{outcome}", url=row.url, **fields)
+            log.warning(f"webhook_{outcome}", url=row.url, **fields)
 
     async def _attempt(self, row: store.DueDelivery) -> Attempt:
         assert self._client is not None, "WebhookSender.start() was not awaited"
@@ -309,7 +309,7 @@ class WebhookSender:
                 # A key that differs from the gateway's, a lost bucket: nothing is posted
                 # that the customer would have to refuse; an operator may yet repair it.
                 log.error(
-                    "webhook.secret_unreadable",
+                    "webhook_secret_unreadable",
                     campaign_id=row.campaign_id,
                     secret_ref=row.secret_ref,
                     error=str(exc),

@@ -19,7 +19,7 @@ from zvonar_contracts.subjects import (
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.campaign_events")
 
 
 def _position(headers: dict[str, str] | None) -> int | None:
@@ -43,7 +43,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
             event = decode_campaign_stream_event(msg.body)
         except msgspec.DecodeError as exc:
             # A message no version of the contract can read would block the stream for ever.
-            log.error("campaign_event.undecodable", sequence=sequence, error=str(exc))
+            log.error("campaign_event_undecodable", sequence=sequence, error=str(exc))
             await deps.db.run(lambda tx: tx.set_applied_sequence(sequence))
             return
         position = _position(msg.headers)

@@ -42,7 +42,7 @@ from zvonar_dialer.service_layer.ports import (
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.calls")
 ATTEMPT = 1  # one attempt per number per part: re-dials are smart parts
 # (campaign, calls to place, numbers found stop-listed)
 Claim = tuple[Campaign | None, list[PlacedCall], int]
@@ -191,9 +191,9 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> 
         try:
             results = await deps.telephony.place_calls([request_of(campaign, c) for c in part])
         except Exception as exc:
-            log.exception("calls.place_failed", call_ids=[c.call_id for c in part])
+            log.exception("calls_place_failed", call_ids=[c.call_id for c in part])
             if deps.carrier.failed(exc, time.monotonic()):
-                log.error("carrier.down", error=deps.carrier.last_error)
+                log.error("carrier_down", error=deps.carrier.last_error)
             return []
         rung = 0
         for result in results:
@@ -201,7 +201,7 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> 
                 rung += 1
                 deps.carrier.placed()
             elif deps.carrier.failed(CarrierRefused(result.carrier_error), time.monotonic()):
-                log.error("carrier.down", error=deps.carrier.last_error)
+                log.error("carrier_down", error=deps.carrier.last_error)
         CALLS_PLACED.inc(rung)
         return list(zip(part, results, strict=True))
 
@@ -366,4 +366,4 @@ async def place_and_record(deps: Deps, campaign: Campaign, calls: Sequence[Place
         if not getattr(deps.telephony, "background", False):
             raise
         # Left `placing`: recovery resolves them (the SIP carrier knows their results).
-        log.exception("calls.record_failed", call_ids=[c.call_id for c in calls])
+        log.exception("calls_record_failed", call_ids=[c.call_id for c in calls])

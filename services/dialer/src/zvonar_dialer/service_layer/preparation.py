@@ -29,7 +29,7 @@ from zvonar_dialer.service_layer.ports import (
     UnplayableAudio,
 )
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.preparation")
 
 
 class PreparationError(Exception):
@@ -122,7 +122,7 @@ async def prepare(deps: Deps, campaign: Campaign) -> str | None:
             await store_message(deps, campaign)
     except PreparationError as exc:
         log.warning(
-            "campaign.preparation_failed", campaign_id=campaign.campaign_id, reason=str(exc)
+            "campaign_preparation_failed", campaign_id=campaign.campaign_id, reason=str(exc)
         )
         return str(exc)
     return None

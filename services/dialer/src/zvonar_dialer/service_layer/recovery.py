@@ -33,7 +33,7 @@ from zvonar_dialer.service_layer.dialling import (
 from zvonar_dialer.service_layer.ports import CallResult, PlacedCall, Tx
 from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.recovery")
 
 
 class Recheck(NamedTuple):
@@ -101,9 +101,9 @@ def recheck(
 
 
 def _carrier_failed(deps: Deps, exc: Exception, call: PlacedCall) -> None:
-    log.exception("call.recovery_failed", call_id=call.call_id)
+    log.exception("call_recovery_failed", call_id=call.call_id)
     if deps.carrier.failed(exc, time.monotonic()):
-        log.error("carrier.down", error=deps.carrier.last_error)
+        log.error("carrier_down", error=deps.carrier.last_error)
 
 
 async def _results(
@@ -159,7 +159,7 @@ async def resolve_campaign(deps: Deps, campaign: Campaign, calls: Sequence[Place
         deps.outbox_wakeup.set()
     if checked.requeued or checked.cancelled or checked.stop_listed:
         log.info(
-            "calls.not_placed_again",
+            "calls_not_placed_again",
             campaign_id=campaign.campaign_id,
             status=str(checked.campaign.status) if checked.campaign else None,
             requeued=checked.requeued,
@@ -189,5 +189,5 @@ async def resolve_placing(deps: Deps) -> int:
         if deps.carrier.down:
             break
     if resolved:
-        log.info("calls.recovered", count=resolved)
+        log.info("calls_recovered", count=resolved)
     return resolved

@@ -32,7 +32,7 @@ from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
 from zvonar_runtime.shutdown import raise_if_stopping
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.scheduler")
 SWEEP_EVERY_S = 2.0
 # A pass that has not ended after this long is cut short and logged with where it waited,
 # so that one stuck wait cannot stop the dialer for every campaign.
@@ -75,14 +75,14 @@ class Scheduler:
                 if task is None or task.cancelling():
                     raise  # we are being stopped
                 # A library cancelled something of ours without being asked: not a stop.
-                log.exception("scheduler.pass_cancelled")
+                log.exception("scheduler_pass_cancelled")
             except Exception as exc:
                 if isinstance(exc, TimeoutError) and guard.expired():
                     # The pass itself ran over (not a timeout inside it, such as an
                     # unanswered NATS request): the traceback says which await never ended.
-                    log.exception("scheduler.pass_stuck", seconds=PASS_TIMEOUT_S)
+                    log.exception("scheduler_pass_stuck", seconds=PASS_TIMEOUT_S)
                 else:  # the store or NATS away for a moment: keep going
-                    log.exception("scheduler.pass_failed")
+                    log.exception("scheduler_pass_failed")
                     await asyncio.sleep(RETRY_AFTER_S)
             # asyncio.timeout, not wait_for: 3.11's wait_for returns the wait's result when a
             # stop comes as the wakeup is set, swallowing the stop (the scheduler ran on).
@@ -111,9 +111,9 @@ class Scheduler:
             if time.monotonic() - said >= CATCH_UP_LOG_EVERY_S:
                 said = time.monotonic()
                 waited = round(said - started, 1)
-                log.warning("scheduler.catching_up", behind=behind, seconds=waited, error=error)
+                log.warning("scheduler_catching_up", behind=behind, seconds=waited, error=error)
             await asyncio.sleep(CATCH_UP_POLL_S)
-        log.info("scheduler.caught_up", seconds=round(time.monotonic() - started, 3))
+        log.info("scheduler_caught_up", seconds=round(time.monotonic() - started, 3))
 
     async def pass_once(self) -> None:
         ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
@@ -123,7 +123,7 @@ class Scheduler:
         outcomes = await asyncio.gather(*(self.tick(cid) for cid in ids), return_exceptions=True)
         for cid, outcome in zip(ids, outcomes, strict=True):
             if isinstance(outcome, Exception):
-                log.error("campaign.tick_failed", campaign_id=cid, error=repr(outcome))
+                log.error("campaign_tick_failed", campaign_id=cid, error=repr(outcome))
                 self.commander.hold_back(cid)
 
     # --- one campaign -------------------------------------------------------------------
@@ -300,13 +300,13 @@ class Scheduler:
         except Exception as exc:
             carrier.failed(exc, time.monotonic())
             log.warning(
-                "carrier.probe_failed",
+                "carrier_probe_failed",
                 error=carrier.last_error,
                 next_probe_in_s=carrier.probe_every_s,
             )
             return
         if carrier.answered():
-            log.info("carrier.up")
+            log.info("carrier_up")
 
     async def pause_for_carrier(self, campaign_id: int) -> None:
         campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))

@@ -39,7 +39,7 @@ from .config import SipConfig, dial_string, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache, Pacer
 from .signalling import Addr, ClientTransaction, SipEndpoint
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.sip")
 
 BUSY = {486, 600, 603}
 NO_ANSWER = {480, 408, 487}
@@ -244,7 +244,7 @@ class SipCarrier:
         gc.freeze()
         self.started = True
         log.info(
-            "sip.started",
+            "sip_started",
             port=self.endpoint.port,
             trunk=f"{self.config.trunk_host}:{self.config.trunk_port}",
             transport=self.config.transport,
@@ -333,7 +333,7 @@ class SipCarrier:
             )
             raise CarrierUnavailable(f"the trunk answers OPTIONS with {answer}")
         self._trunk_failing = False
-        log.info("sip.trunk_answers", status=response.status_code)
+        log.info("sip_trunk_answers", status=response.status_code)
 
     def _trunk_hostport(self) -> str:
         host = self.config.trunk_host
@@ -433,7 +433,7 @@ class SipCarrier:
             transaction = await self.endpoint.request(invite, config.no_answer_s)
             self.invites_sent += 1
             log.info(
-                "sip.invite", call_id=request.call_id, sip_call_id=dialog.call_id, number=number
+                "sip_invite", call_id=request.call_id, sip_call_id=dialog.call_id, number=number
             )
             ring_until = loop.time() + config.ring_timeout_s
             authenticated = cancelled = False
@@ -442,14 +442,14 @@ class SipCarrier:
                 if response is TimeoutError and cancelled:
                     # RFC 3261 §9.1: no final answer 64·T1 after our CANCEL — the INVITE
                     # counts as cancelled (a trunk that never sends its 487).
-                    log.warning("sip.cancel_unanswered", call_id=request.call_id)
+                    log.warning("sip_cancel_unanswered", call_id=request.call_id)
                     return self._result(request, "no_answer")
                 if response is TimeoutError:  # the ring timeout
                     if transaction.provisional:
                         cancelled = True
                         ring_until = loop.time() + config.no_answer_s
                         await self.endpoint.request(self._cancel(transaction.request))
-                        log.info("sip.cancel", call_id=request.call_id)
+                        log.info("sip_cancel", call_id=request.call_id)
                     else:
                         ring_until = loop.time() + config.no_answer_s  # Timer B decides
                     continue
@@ -470,14 +470,14 @@ class SipCarrier:
                         authenticated = True
                         invite = self._invite(dialog, request, sdp, credentials)
                         transaction = await self.endpoint.request(invite, config.no_answer_s)
-                        log.info("sip.invite_authenticated", call_id=request.call_id)
+                        log.info("sip_invite_authenticated", call_id=request.call_id)
                         continue
                 if status >= 300:
                     outcome, counted = outcome_of(status)
                     if cancelled and status == 487:
                         outcome = "no_answer"
                     error = f"{status} {response.reason_phrase}" if counted else ""
-                    log.info("sip.final", call_id=request.call_id, status=status, outcome=outcome)
+                    log.info("sip_final", call_id=request.call_id, status=status, outcome=outcome)
                     return self._result(request, outcome, carrier_error=error)
                 return await self._answered(
                     request, dialog, transaction, response, audio, rtp_port, live, cancelled
@@ -542,7 +542,7 @@ class SipCarrier:
         if cancelled or media_of is None:
             await self._bye(dialog)
             if media_of is None:
-                log.warning("sip.no_usable_sdp", call_id=request.call_id)
+                log.warning("sip_no_usable_sdp", call_id=request.call_id)
                 return self._result(request, "failed", carrier_error="488 no usable SDP answer")
             return self._result(request, "no_answer")
         remote, payload_type, events = media_of
@@ -565,7 +565,7 @@ class SipCarrier:
                 else:
                     await self._talk(request, media, audio[payload_type], live)
         except TimeoutError:
-            log.info("sip.max_call_time", call_id=request.call_id)
+            log.info("sip_max_call_time", call_id=request.call_id)
         finally:
             await media.close()
             self.lateness_ms += media.late_ms
@@ -582,7 +582,7 @@ class SipCarrier:
             text = await self.recognizer.recognize(bytes(heard), 8000, request.ivr.lead_words)
             lead = text.strip().casefold() in {w.strip().casefold() for w in request.ivr.lead_words}
         log.info(
-            "sip.call_done",
+            "sip_call_done",
             call_id=request.call_id,
             outcome=outcome,
             duration_s=duration,
@@ -698,7 +698,7 @@ class SipCarrier:
                     (404, "Not Found") if campaign_id is None else (488, "Not Acceptable Here")
                 )
                 live.last_response = self.endpoint.reply(invite, addr, status, reason, to_tag=tag)
-                log.info("sip.inbound_refused", number=number, caller=caller, status=status)
+                log.info("sip_inbound_refused", number=number, caller=caller, status=status)
                 return
             remote, payload_type, events = offer
             audio = await self.messages.get(campaign_id)
@@ -716,7 +716,7 @@ class SipCarrier:
                 content_type="application/sdp",
             )
             await self._until_acked(live, addr)
-            log.info("sip.inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
+            log.info("sip_inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
             media = await CallMedia.open(
                 (self.config.bind_host, rtp_port),
                 remote,
