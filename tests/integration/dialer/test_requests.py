@@ -67,19 +67,19 @@ async def test_calls_back_reach_the_campaign_until_its_number_is_released(
     await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
     assert {e.caller_number for e in await completed(nc, campaign_id)} == {number}
 
-    reached = await ask(nc, InboundCall(caller=phones[0], number=number), InboundCallReply)
+    reached = await ask(nc, InboundCall(phone=phones[0], caller_number=number), InboundCallReply)
     assert reached == InboundCallReply(campaign_id=campaign_id, played=True)
 
     async def inbound_recorded() -> bool:
         events = await call_events(nc, campaign_id)
-        return any(isinstance(e, InboundCallAnswered) and e.caller == phones[0] for e in events)
+        return any(isinstance(e, InboundCallAnswered) and e.phone == phones[0] for e in events)
 
     await wait_for(inbound_recorded, what="the inbound call in the stream")
 
     await double.event(campaign_id, ev.CampaignNumberReleased, number=number)
 
     async def released() -> bool:
-        reply = await ask(nc, InboundCall(caller=phones[0], number=number), InboundCallReply)
+        reply = await ask(nc, InboundCall(phone=phones[0], caller_number=number), InboundCallReply)
         return reply == InboundCallReply(campaign_id=None, played=False)
 
     await wait_for(released, what="the number released")

@@ -194,7 +194,7 @@ async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
     assert "m=audio" in ok.text and "PCMA/8000" in ok.text
     assert len(caller.received("BYE")) == 1
     (event,) = [e for e in await call_events(nc, campaign_id) if isinstance(e, InboundCallAnswered)]
-    assert (event.number, event.caller, event.played) == (CALLER, "+79990001122", True)
+    assert (event.caller_number, event.phone, event.played) == (CALLER, "+79990001122", True)
 
     # After "Освободить номер" the number is nobody's: 404.
     async with run_in_process(over_sip(dialer_settings, trunk, sip_bind=dialer)) as running:

@@ -1,10 +1,17 @@
-"""Names written by one service and read back by another come from one builder and parser."""
+"""Names written by one service and read back by another come from one builder and parser;
+a field named anew in Python keeps its name on the wire."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import msgspec
 import pytest
 
 from zvonar_contracts import keys
+from zvonar_contracts.call_events import InboundCallAnswered
+from zvonar_contracts.codec import encode
+from zvonar_contracts.dialer import InboundCall
 
 
 def test_a_call_id_is_read_back_into_what_it_was_built_from() -> None:
@@ -41,3 +48,21 @@ def test_a_webhook_id_is_the_same_for_the_same_event_and_differs_for_another() -
     assert first == keys.webhook_id_of(1000001, "CallCompleted", "1000001-0-79160000009-1")
     assert first.startswith("msg_") and len(first) == 36
     assert first != keys.webhook_id_of(1000001, "CallCompleted", "1000001-0-79160000008-1")
+
+
+def test_an_inbound_call_keeps_its_wire_names_under_its_python_names() -> None:
+    request = msgspec.json.decode(
+        b'{"type": "InboundCall", "caller": "+79990001122", "number": "+74950000001"}',
+        type=InboundCall,
+    )
+    assert (request.phone, request.caller_number) == ("+79990001122", "+74950000001")
+    event = InboundCallAnswered(
+        campaign_id=1,
+        account_id="a",
+        at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        phone="+79990001122",
+        caller_number="+74950000001",
+        played=True,
+    )
+    wire = msgspec.json.decode(encode(event))
+    assert (wire["caller"], wire["number"]) == ("+79990001122", "+74950000001")

@@ -51,8 +51,10 @@ class CallCompleted(CallEventBase, frozen=True, tag=True):
 class InboundCallAnswered(CallEventBase, frozen=True, tag=True):
     """Someone called back a campaign's caller number (simulated carrier's inbound line)."""
 
-    caller: str
-    number: str
+    # In Python `phone` and `caller_number`, as in CallCompleted; the wire keeps `caller`
+    # (who called in) and `number` (the campaign's number they dialled).
+    phone: str = msgspec.field(name="caller")  # who called in
+    caller_number: str = msgspec.field(name="number")  # the campaign's number they dialled
     played: bool
 
 

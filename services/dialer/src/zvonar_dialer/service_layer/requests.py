@@ -95,7 +95,7 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
     now = deps.clock.now()
 
     def answer(tx: Tx) -> int | None:
-        campaign_id = tx.route_of(request.number)
+        campaign_id = tx.route_of(request.caller_number)
         campaign = None if campaign_id is None else tx.load_campaign(campaign_id)
         if campaign is None:
             return None
@@ -103,8 +103,8 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
             campaign_id=campaign.campaign_id,
             account_id=campaign.account_id,
             at=now,
-            caller=request.caller,
-            number=request.number,
+            phone=request.phone,
+            caller_number=request.caller_number,
             played=True,
         )
         subject = call_event_subject(campaign.campaign_id, "InboundCallAnswered")
@@ -117,11 +117,13 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
     return InboundCallReply(campaign_id=campaign_id, played=campaign_id is not None)
 
 
-async def inbound_to_any(deps: Deps, numbers: set[str], caller: str) -> int | None:
-    """A call arriving over SIP for `numbers` (one dialled number in each format it may
-    stand for): the campaign holding one of them, its InboundCallAnswered recorded."""
-    for number in sorted(numbers):
-        reply = await inbound_call(deps, InboundCall(caller=caller, number=number))
+async def inbound_to_any(deps: Deps, caller_numbers: set[str], phone: str) -> int | None:
+    """A call from `phone` arriving over SIP for `caller_numbers` (one dialled number in
+    each format it may stand for): the campaign holding one of them, its
+    InboundCallAnswered recorded."""
+    for caller_number in sorted(caller_numbers):
+        request = InboundCall(phone=phone, caller_number=caller_number)
+        reply = await inbound_call(deps, request)
         if reply.campaign_id is not None:
             return reply.campaign_id
     return None

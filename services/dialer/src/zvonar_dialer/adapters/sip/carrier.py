@@ -150,7 +150,8 @@ class CpsLimit:
                 self._starts.popleft()
 
 
-# Someone calls `numbers` (one request-URI user in every format it may stand for):
+# Someone (the second argument, E.164 where it looks like a phone) calls our caller numbers
+# (one request-URI user in every format it may stand for):
 # the campaign that holds one of them (its answer recorded), or None.
 InboundLookup = Callable[[set[str], str], Awaitable[int | None]]
 _URI_USER = re.compile(r"^sips?:(?P<user>[^@;:]+)@")
@@ -685,26 +686,28 @@ class SipCarrier:
         rtp_port = 0
         try:
             self.endpoint.reply(invite, addr, 100, "Trying")
-            number = uri_user(invite.uri)
+            caller_number = uri_user(invite.uri)  # ours, as the trunk dialled it
             from_header = invite.get_header("from") or ""
-            caller = e164_of(uri_user(from_header.split(">")[0].split("<")[-1]))
-            numbers = number_variants(number)
+            phone = e164_of(uri_user(from_header.split(">")[0].split("<")[-1]))  # who calls
+            caller_numbers = number_variants(caller_number)
             campaign_id = None
-            if numbers and self.inbound is not None:
-                campaign_id = await self.inbound(numbers, caller)
+            if caller_numbers and self.inbound is not None:
+                campaign_id = await self.inbound(caller_numbers, phone)
             offer = answer_media(invite.text)
             if campaign_id is None or offer is None:
                 status, reason = (
                     (404, "Not Found") if campaign_id is None else (488, "Not Acceptable Here")
                 )
                 live.last_response = self.endpoint.reply(invite, addr, status, reason, to_tag=tag)
-                log.info("sip_inbound_refused", number=number, caller=caller, status=status)
+                log.info(
+                    "sip_inbound_refused", caller_number=caller_number, phone=phone, status=status
+                )
                 return
             remote, payload_type, events = offer
             audio = await self.messages.get(campaign_id)
             rtp_port, _ = await self.ports.allocate()
             body = sdp_answer(self.endpoint.public_host, rtp_port, payload_type, events).encode()
-            contact = self.endpoint.contact(number)
+            contact = self.endpoint.contact(caller_number)
             live.last_response = self.endpoint.reply(
                 invite,
                 addr,
@@ -716,7 +719,12 @@ class SipCarrier:
                 content_type="application/sdp",
             )
             await self._until_acked(live, addr)
-            log.info("sip_inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
+            log.info(
+                "sip_inbound_answered",
+                caller_number=caller_number,
+                phone=phone,
+                campaign_id=campaign_id,
+            )
             media = await CallMedia.open(
                 (self.config.bind_host, rtp_port),
                 remote,
