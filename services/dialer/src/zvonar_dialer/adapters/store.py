@@ -1,7 +1,9 @@
 """The dialer's state store: SQL over a `Cursor`, one function per question or change.
 
 Every function runs inside the caller's transaction, so a handler combines several of them
-(state change + outbox row + consumer position) into one atomic step.
+(state change + outbox row + consumer position) into one atomic step. The service layer sees
+them through its port (service_layer.ports.Tx): `SqlTx` is one transaction's view of these
+functions, `SqlTransactions` runs a handler's transaction on the database.
 """
 
 from __future__ import annotations
@@ -117,8 +119,6 @@ def campaign_status(cur: Cursor, campaign_id: int) -> Status | None:
 
 
 # --- numbers --------------------------------------------------------------------------------
-
-
 def has_numbers(cur: Cursor, campaign_id: int, part: int) -> bool:
     row = cur.execute(
         "SELECT 1 FROM numbers WHERE campaign_id = ? AND part = ? LIMIT 1", (campaign_id, part)
@@ -452,8 +452,6 @@ def outbox_delete(cur: Cursor, ids: Sequence[int]) -> None:
 
 
 # --- webhook deliveries (the webhook outbox and its log) -----------------------------------
-
-
 class DueDelivery(NamedTuple):
     id: int
     webhook_id: str
