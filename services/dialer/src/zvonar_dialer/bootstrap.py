@@ -75,11 +75,14 @@ class Dialer:
     sip: SipCarrier | None = None
 
     def resources(self) -> Resources:
+        async def ready() -> bool:
+            return await self.database.ping()
+
         close: list[Callable[[], Awaitable[None]]] = [self.database.aclose, self.webhooks.stop]
         if self.sip is not None:
             close.append(self.stop_calls)
         return Resources(
-            checks={"database": self.database.ping},
+            checks={"database": ready},
             background=[self.scheduler.run, self.outbox.run, self.webhooks.run],
             close=close,
             durables=[(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)],
