@@ -1,5 +1,6 @@
-"""The scheduler and the dialling steps on a real SQLite store with fakes for the ports
-(campaign commands, blobs, synthesizer, secrets) and a wall clock the test moves."""
+"""The scheduler and the dialling steps of a dialer built by `bootstrap` on a real SQLite
+store, with fakes for the NATS ports (campaign commands, blobs, secrets, the outbox's
+publisher), a silent synthesizer and a wall clock the test moves."""
 
 from __future__ import annotations
 
