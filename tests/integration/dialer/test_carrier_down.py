@@ -12,6 +12,7 @@ from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
 from zvonar_contracts import commands as cmd
+from zvonar_contracts.options import Ivr
 from zvonar_dialer.bootstrap import Dialer
 from zvonar_dialer.service_layer.ports import CallRequest, CallResult, Telephony
 from zvonar_runtime.db import Cursor
@@ -47,6 +48,11 @@ class SwitchableCarrier:
         self.inner = inner
         self.down = False
         self.refused = 0
+        self.background = inner.background
+        self.channels_total = inner.channels_total
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        return self.inner.note_for(ivr)
 
     def _check(self) -> None:
         if self.down:

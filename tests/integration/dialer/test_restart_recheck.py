@@ -14,6 +14,7 @@ from nats.aio.client import Client
 
 from tests.reliability.invariants import carrier_rings
 from zvonar_contracts import campaign_events as ev
+from zvonar_contracts.options import Ivr
 from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import Dialer, run_in_process
 from zvonar_dialer.service_layer.ports import CallRequest, CallResult, PlacedCall
@@ -31,8 +32,14 @@ class CarrierNeverReached:
     """A test double of the telephony port for the dialer that dies: a burst handed to it
     never reaches a carrier (the process dies first), so nobody is rung."""
 
+    background = False  # a burst is awaited, as the simulated carrier's is
+    channels_total = None
+
     def __init__(self) -> None:
         self.taken: list[CallRequest] = []
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        return ""
 
     async def place_call(self, request: CallRequest) -> CallResult:
         (result,) = await self.place_calls([request])

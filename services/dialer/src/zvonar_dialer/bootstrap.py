@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -131,9 +131,9 @@ def expose_gauges(deps: Deps, carrier: str) -> None:
     on the calls' path): lines in use and their limit, up or down, failures in a row."""
     health = deps.carrier
     CHANNELS_IN_USE.labels(carrier).set_function(
-        lambda: float(getattr(deps.telephony, "busy_channels", 0))
+        lambda: float(getattr(deps.telephony, "busy_channels", 0))  # an adapter's own count
     )
-    limit = getattr(deps.telephony, "channels_total", None)
+    limit = deps.telephony.channels_total
     if limit is not None:
         CHANNELS_LIMIT.labels(carrier).set(limit)
     CARRIER_UP.labels(carrier).set_function(lambda: 0.0 if health.down else 1.0)
@@ -154,18 +154,21 @@ def _needs_nats(nc: Client | None, port: str) -> Client:
     return nc
 
 
+class Ports(TypedDict, total=False):
+    """What a caller of `bootstrap` may replace (tests: fakes); the rest is the real thing."""
+
+    telephony: Telephony
+    synthesizer: SpeechSynthesizer
+    commands: CommandSender
+    blobs: BlobStore
+    secrets: SecretReader
+    publisher: Publisher
+    campaign_log: CampaignLog
+    wall: Callable[[], dt.datetime]  # the wall clock the dialer's clock runs on
+
+
 async def bootstrap(
-    settings: DialerSettings,
-    nc: Client | None = None,
-    *,
-    telephony: Telephony | None = None,
-    synthesizer: SpeechSynthesizer | None = None,
-    commands: CommandSender | None = None,
-    blobs: BlobStore | None = None,
-    secrets: SecretReader | None = None,
-    publisher: Publisher | None = None,
-    campaign_log: CampaignLog | None = None,
-    wall: Callable[[], dt.datetime] = wall_now,
+    settings: DialerSettings, nc: Client | None = None, **ports: Unpack[Ports]
 ) -> Dialer:
     """The dialer of `settings`: every port not given is the real adapter, on `nc` where it
     talks to NATS. Without `nc` (tests) the NATS ports — commands, blobs, secrets and the
@@ -174,14 +177,17 @@ async def bootstrap(
     if settings.carrier not in ("simulated", "sip"):
         raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
     js = nc.jetstream() if nc is not None else None
-    commands = commands or NatsCampaignCommands(_needs_nats(nc, "commands"))
-    blobs = blobs or NatsBlobs(_needs_nats(nc, "blobs").jetstream())
-    secrets = secrets or SecretStore(
+    commands = ports.get("commands") or NatsCampaignCommands(_needs_nats(nc, "commands"))
+    blobs = ports.get("blobs") or NatsBlobs(_needs_nats(nc, "blobs").jetstream())
+    secrets = ports.get("secrets") or SecretStore(
         _needs_nats(nc, "secrets"), secrets_key(Path(settings.data_dir))
     )
-    publisher = publisher or _needs_nats(nc, "publisher").jetstream()
+    publisher = ports.get("publisher") or _needs_nats(nc, "publisher").jetstream()
+    campaign_log = ports.get("campaign_log")
     if campaign_log is None and js is not None:
         campaign_log = JetStreamCampaignLog(js)
+    telephony = ports.get("telephony")
+    wall = ports.get("wall", wall_now)
     db = open_database(settings)
     origin = await db.run(lambda cur: store.clock_origin(cur, wall()))
     clock = DialerClock(origin, settings.time_scale, wall)
@@ -192,7 +198,7 @@ async def bootstrap(
     if telephony is None and settings.carrier == "sip":
         sip = telephony = sip_carrier(settings, lambda: deps)
         await sip.start()
-    synthesizer = synthesizer or Synthesizer()
+    synthesizer = ports.get("synthesizer") or Synthesizer()
     deps = Deps(
         db=SqlTransactions(db),
         clock=clock,
@@ -236,7 +242,7 @@ def register(broker: NatsBroker, dialer: Dialer) -> None:
 
 
 @contextlib.asynccontextmanager
-async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterator[Dialer]:
+async def run_in_process(settings: DialerSettings, **ports: Unpack[Ports]) -> AsyncIterator[Dialer]:
     """The whole dialer inside the current event loop (tests, benchmarks): what `serve` does,
     without the signal handling and health answers."""
     broker = make_broker(settings)

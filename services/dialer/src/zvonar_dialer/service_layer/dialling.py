@@ -336,7 +336,7 @@ async def dial(
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
         return 0, blocked
-    if getattr(deps.telephony, "background", False):
+    if deps.telephony.background:
         # Real calls take real time: they go on while the scheduler serves other campaigns
         # (the part waits for them: its numbers stay `placing` until their results).
         # Each result is recorded (and counted by the breaker) as soon as its call ends.
@@ -363,7 +363,7 @@ async def place_and_record(deps: Deps, campaign: Campaign, calls: Sequence[Place
     try:
         await record(deps, campaign, await place(deps, campaign, calls))
     except Exception:
-        if not getattr(deps.telephony, "background", False):
+        if not deps.telephony.background:
             raise
         # Left `placing`: recovery resolves them (the SIP carrier knows their results).
         log.exception("calls_record_failed", call_ids=[c.call_id for c in calls])

@@ -186,6 +186,23 @@ class CallResult(msgspec.Struct, frozen=True):
 
 
 class Telephony(Protocol):
+    @property
+    def background(self) -> bool:
+        """Calls take real time (a trunk): the dialer does not wait for them in a pass, and
+        a call whose result could not be recorded stays `placing` for recovery."""
+        ...
+
+    @property
+    def channels_total(self) -> int | None:
+        """The lines the carrier has (the scheduler claims no more calls than are free);
+        None: as many as asked for."""
+        ...
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        """What this carrier cannot do for a campaign with this IVR ("" for nothing): the
+        campaign's system comment at its start."""
+        ...
+
     async def place_call(self, request: CallRequest) -> CallResult:
         """Places the call (once per call id) and waits for its result."""
         ...

@@ -174,8 +174,7 @@ class Scheduler:
 
         # What the carrier cannot do for the campaign (IVR words over SIP with no
         # recognizer) becomes its system comment, once, with the start.
-        note_for = getattr(self.deps.telephony, "note_for", None)
-        note = note_for(campaign.options.ivr) if note_for is not None else ""
+        note = self.deps.telephony.note_for(campaign.options.ivr)
         started = cmd.StartCampaign(
             account_id=campaign.account_id,
             campaign_id=campaign.campaign_id,
@@ -235,7 +234,7 @@ class Scheduler:
         )
         if not slots:
             return
-        channels = getattr(self.deps.telephony, "channels_total", None)
+        channels = self.deps.telephony.channels_total
         if channels is not None:  # a real carrier: no more calls than free lines
             free = channels - len(self.deps.calls_in_progress)
             if free <= 0:
