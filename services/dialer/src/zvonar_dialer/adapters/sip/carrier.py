@@ -35,7 +35,7 @@ from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
 from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 
 from ..recognizer import Recognizer
-from .config import SipConfig, dial_string, number_variants
+from .config import SipConfig, dial_string, e164_of_digits, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache, Pacer
 from .signalling import Addr, ClientTransaction, SipEndpoint
 
@@ -165,11 +165,7 @@ def uri_user(uri: str) -> str:
 def e164_of(user: str) -> str:
     """A caller's number as E.164 when it looks like a phone number (else as it came)."""
     digits = user.lstrip("+")
-    if not digits.isdigit():
-        return user
-    if digits.startswith("8") and len(digits) == 11:
-        digits = f"7{digits[1:]}"
-    return f"+{digits}"
+    return e164_of_digits(digits) if digits.isdigit() else user
 
 
 def sdp_answer(host: str, rtp_port: int, payload_type: int, events: int) -> str:
