@@ -45,6 +45,7 @@ from zvonar_dialer.service_layer.recovery import resolve_placing
 from zvonar_dialer.service_layer.scheduler import Scheduler, placement_of
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.db import Cursor
+from zvonar_runtime.settings import SettingsError
 
 ORIGIN = dt.datetime(2026, 6, 17, 9, 0, tzinfo=dt.UTC)
 CID = 1000001
@@ -794,3 +795,10 @@ async def test_without_nats_every_nats_port_must_be_given(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="the blobs port must be given"):
         await bootstrap(settings, commands=FakeCommands(), secrets=FakeSecrets())
     assert not (tmp_path / "dialer.sqlite3").exists()  # refused before anything was opened
+
+
+async def test_an_unknown_carrier_is_refused_before_the_store_is_opened(tmp_path: Path) -> None:
+    settings = DialerSettings(data_dir=tmp_path, carrier="pstn")
+    with pytest.raises(SettingsError, match="DIALER_CARRIER: 'pstn'"):
+        await bootstrap(settings, commands=FakeCommands(), blobs=FakeBlobs(), secrets=FakeSecrets())
+    assert not (tmp_path / "dialer.sqlite3").exists()

@@ -174,7 +174,7 @@ async def bootstrap(
     talks to NATS. Without `nc` (tests) the NATS ports — commands, blobs, secrets and the
     outbox's publisher — must be given; the scheduler then waits for no campaign stream
     (unless `campaign_log` is given) and the clock is not published."""
-    if settings.carrier not in ("simulated", "sip"):
+    if "telephony" not in ports and settings.carrier not in ("simulated", "sip"):
         raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
     js = nc.jetstream() if nc is not None else None
     commands = ports.get("commands") or NatsCampaignCommands(_needs_nats(nc, "commands"))
