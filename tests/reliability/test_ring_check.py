@@ -25,7 +25,7 @@ from tests.reliability.invariants import (
 )
 from zvonar_contracts.call_events import call_id_of
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
-from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_dialer.service_layer.ports import CallRequest
 from zvonar_runtime.db import Database
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

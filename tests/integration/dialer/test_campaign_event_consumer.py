@@ -13,7 +13,6 @@ from prometheus_client import REGISTRY
 
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
-from zvonar_dialer.adapters import store
 from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.natsserver import NatsServer
@@ -46,7 +45,7 @@ async def test_an_unreadable_campaign_event_is_parked_and_the_next_campaign_runs
     async with run_in_process(settings) as dialer:
         campaign_id = await double.create(["+79161234500"], speed=3600)
         await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
-        applied = await dialer.deps.db.run(store.applied_sequence)
+        applied = await dialer.deps.db.run(lambda tx: tx.applied_sequence())
     assert applied > ack.seq
     assert parked("undecodable") == before + 1
     info = await nc.jetstream().consumer_info(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)

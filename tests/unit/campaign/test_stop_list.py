@@ -33,7 +33,9 @@ def test_removing_records_only_listed_numbers() -> None:
     assert stop_list.phones == []
 
 
-@pytest.mark.parametrize("phones", [[], ["8 916 123"], ["+7abc"]])
+@pytest.mark.parametrize(
+    "phones", [[], ["8 916 123"], ["+7abc"], ["+01234567890"], ["+7916123456789012"]]
+)
 def test_bad_numbers_are_refused_and_nothing_is_recorded(phones: list[str]) -> None:
     stop_list = StopList(account_id="acc_1")
     stop_list.collect_events()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from zvonar_contracts import keys
+
 # --- JetStream streams -------------------------------------------------------------------
 CAMPAIGN_EVENTS_STREAM: Final = "CAMPAIGN_EVENTS"
 CAMPAIGN_EVENTS_SUBJECTS: Final = ("campaign.events.>",)
@@ -35,44 +37,14 @@ AUDIO_BUCKET: Final = "audio"
 RECORDINGS_BUCKET: Final = "recordings"
 ALL_BUCKETS: Final = (PHONE_BASES_BUCKET, AUDIO_BUCKET, RECORDINGS_BUCKET)
 
-# --- Object names: every one starts with its account's id ---------------------------------
-# A reference in a request body (an upload's `file_id`) is a name inside the caller's own
-# folder: another account's object cannot be named, so it is as unknown as a missing one.
-
-
-def account_folder(account_id: str) -> str:
-    if not account_id or "/" in account_id:
-        raise ValueError(f"not an account id: {account_id!r}")
-    return f"{account_id}/"
-
-
-def uploaded_audio_object(account_id: str, file_id: str) -> str:
-    """An uploaded file (`file_id` as the API gives it, `upload/<hex>`), bucket `audio`."""
-    return account_folder(account_id) + file_id
-
-
-def message_folder(account_id: str, campaign_id: int) -> str:
-    """Where the dialer keeps a (main) campaign's decoded message, bucket `audio`."""
-    return f"{account_folder(account_id)}campaign/{campaign_id}/"
-
-
-def message_object(account_id: str, campaign_id: int) -> str:
-    return message_folder(account_id, campaign_id) + "message.wav"
-
-
-def preview_object(account_id: str, digest: str) -> str:
-    """A TTS preview of the web page's create form, bucket `audio`."""
-    return f"{account_folder(account_id)}preview/{digest}.wav"
-
-
-def recording_object(account_id: str, campaign_id: int, call_id: str) -> str:
-    """A call's recording (`campaign_id` is the main campaign's), bucket `recordings`."""
-    return f"{account_folder(account_id)}{campaign_id}/{call_id}.wav"
-
-
-def phone_base_object(account_id: str, sha256: str) -> str:
-    """A normalised phone base, bucket `phone-bases`."""
-    return account_folder(account_id) + sha256
+# --- Object names: built and read back in zvonar_contracts.keys (named here as well) ------
+account_folder = keys.account_folder
+uploaded_audio_object = keys.uploaded_audio_object
+message_folder = keys.message_folder
+message_object = keys.message_object
+preview_object = keys.preview_object
+recording_object = keys.recording_object
+phone_base_object = keys.phone_base_object
 
 
 # --- Key-value buckets --------------------------------------------------------------------

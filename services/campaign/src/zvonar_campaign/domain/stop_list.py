@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from zvonar_campaign.domain.errors import ValidationFailed
 from zvonar_campaign.domain.ids import stop_list_uuid
+from zvonar_campaign.domain.validation import is_e164
 
 
 class StopList(Aggregate):
@@ -57,7 +58,7 @@ def _checked(phones: list[str]) -> list[str]:
     if not phones:
         raise ValidationFailed("phones", "at least one phone number is required")
     for phone in phones:
-        if not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+        if not is_e164(phone):
             raise ValidationFailed("phones", f"{phone!r} is not an E.164 number")
     return phones
 

@@ -37,9 +37,7 @@ def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_t
             "must be between 0 and 10080",
         )
     if isinstance(options.routing, CallerIdRouting):
-        _check(
-            bool(_E164.match(options.routing.number)), "routing.number", "must be an E.164 number"
-        )
+        _check(is_e164(options.routing.number), "routing.number", "must be an E.164 number")
     if options.window is not None:
         window = options.window
         _check(bool(window.days), "window.days", "at least one day")
@@ -70,3 +68,9 @@ def _is_zone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def is_e164(phone: str) -> bool:
+    """The one E.164 check of the service (caller numbers, stop-lists): `+`, a country code
+    that does not start with 0, 7 to 15 digits in all."""
+    return _E164.match(phone) is not None

@@ -21,11 +21,10 @@ from zvonar_contracts.subjects import (
     DIALER_CAMPAIGN_CONSUMER,
     POSITION_HEADER,
 )
-from zvonar_dialer.adapters import store
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.service_layer.ports import Tx
 from zvonar_runtime.consumer import Consumer, ConsumerSpec, Message, Parked
-from zvonar_runtime.db import Cursor
 
 SPEC = ConsumerSpec(
     stream=CAMPAIGN_EVENTS_STREAM,
@@ -56,9 +55,9 @@ def consumer(nc: Client, deps: Deps) -> Consumer[CampaignStreamEvent]:
     async def skip(parked: Parked) -> None:
         sequence = parked.message.stream_seq
 
-        def past(cur: Cursor) -> None:
-            if sequence > store.applied_sequence(cur):
-                store.set_applied_sequence(cur, sequence)
+        def past(tx: Tx) -> None:
+            if sequence > tx.applied_sequence():
+                tx.set_applied_sequence(sequence)
 
         await deps.db.run(past)
 
