@@ -25,6 +25,7 @@ from zvonar_campaign.service_layer.unit import Deps
 from zvonar_contracts import commands as c
 from zvonar_contracts.commands import CommandError, CommandOk
 from zvonar_contracts.options import (
+    CallingWindow,
     CampaignOptions,
     FileAudio,
     Integration,
@@ -33,6 +34,7 @@ from zvonar_contracts.options import (
     TtsAudio,
     WordsIvr,
 )
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE
 
 NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
 BIG_BASE = PhoneBaseRef(bucket="phone-bases", name="d" * 64, count=1_000_000, sha256="d" * 64)
@@ -255,6 +257,28 @@ async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: De
         assert reply.code == "validation"
         assert [d.field for d in reply.details] == [named]
     assert (deps.app.recorder.max_notification_id() or 0) == before
+
+
+async def test_a_window_time_is_checked_by_the_contracts_parser_with_its_message(
+    deps: Deps,
+) -> None:
+    """HH:MM is read by zvonar_contracts.time_of_day: its message, the field named, nothing
+    stored; 24:00 stays refused here as before."""
+    before = deps.app.max_position()
+    for window, named in (
+        (CallingWindow(days=["mon"], from_="9:00", to="18:00"), "window.from"),
+        (CallingWindow(days=["mon"], from_="09:00", to="24:00"), "window.to"),
+        (CallingWindow(days=["mon"], from_="09:00", to="18:6O"), "window.to"),
+    ):
+        options = msgspec.structs.replace(create().options, window=window)
+        reply = await handle(msgspec.structs.replace(create(), options=options), deps)
+        assert isinstance(reply, CommandError) and reply.code == "validation", window
+        assert [(d.field, d.message) for d in reply.details] == [(named, TIME_OF_DAY_MESSAGE)]
+    assert deps.app.max_position() == before
+    options = msgspec.structs.replace(
+        create().options, window=CallingWindow(days=["mon"], from_="09:00", to="18:00")
+    )
+    await ok(msgspec.structs.replace(create(), options=options), deps)
 
 
 def test_a_contended_change_is_decided_again_until_it_goes_through(deps: Deps) -> None:
