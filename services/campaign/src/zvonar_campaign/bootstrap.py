@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from zvonar_campaign.adapters.eventstore import POSTGRES_SCHEMA, Campaigns, eventstore_env
 from zvonar_campaign.adapters.pg_listen import listen_for_inserts
 from zvonar_campaign.adapters.relay import Relay
+from zvonar_campaign.adapters.relay_lease import RelayLease
 from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.service_layer.ports import DialerClock
 from zvonar_campaign.service_layer.unit import Deps
@@ -76,4 +77,10 @@ def build_relay(store: Store, js: JetStreamContext, settings: CampaignSettings) 
         batch_size=settings.relay_batch_size,
         record_delay=settings.relay_record_delay,
         listen=listen,
+        lease=RelayLease(
+            js,
+            holder=settings.relay_instance_id,
+            ttl=settings.relay_lease_ttl,
+            replicas=settings.stream_replicas,
+        ),
     )

@@ -140,8 +140,10 @@ class Tables:
     async def record_relay_position(self, position: int, name: str = RELAY) -> None:
         def work(cur: Cursor) -> None:
             cur.execute(
+                # Forward only: a relay that lost its lease mid-batch records late.
                 "INSERT INTO relay_tracking VALUES (?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET position = excluded.position",
+                "DO UPDATE SET position = excluded.position "
+                "WHERE relay_tracking.position < excluded.position",
                 (name, position),
             )
 
