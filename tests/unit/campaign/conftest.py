@@ -36,7 +36,7 @@ def options(**changes: object) -> CampaignOptions:
 
 
 def new_campaign(number: int = 1_000_001, **changes: object) -> Campaign:
-    return Campaign(
+    return Campaign.new(
         campaign_id=number,
         account_id="acc_1",
         account_tz="Europe/Moscow",

@@ -43,7 +43,7 @@ def _create(cmd: c.CreateCampaign, account_id: str, deps: Deps) -> CommandOk:
 
 
 def _store_new(cmd: c.CreateCampaign, account_id: str, number: int, deps: Deps) -> CommandOk:
-    campaign = Campaign(
+    campaign = Campaign.new(
         campaign_id=number,
         account_id=account_id,
         account_tz=cmd.account_tz,
@@ -165,7 +165,7 @@ def _copy(cmd: c.CopyCampaign, deps: Deps) -> CommandOk:
         if not numbers:
             numbers.append(deps.tables.next_number_sync())
         tz = cmd.account_tz or source.account_tz
-        copy = Campaign(
+        copy = Campaign.new(
             campaign_id=numbers[0],
             account_id=source.account_id,
             account_tz=tz,
