@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 
 from tests.nats_request import request
 from zvonar_campaign.adapters.relay import Relay
-from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
+from zvonar_campaign.bootstrap import Store, bootstrap, open_store
 from zvonar_campaign.entrypoints.commands import register_commands
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
@@ -89,15 +89,13 @@ def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
         # The production broker: its middleware binds each command's correlation id.
         broker = make_broker(CampaignSettings(nats_url=own_nats.url))
         await broker.connect()
-        running: Relay | None = None
-        if relay:
-            settings = CampaignSettings(
-                database_url=database_url, relay_poll_interval=poll_interval
-            )
-            running = build_relay(store, broker.connection.jetstream(), settings)
+        settings = CampaignSettings(
+            database_url=database_url, relay=relay, relay_poll_interval=poll_interval
+        )
         clock = ClockReader()
         await clock.start(broker.connection.jetstream())
-        deps = build_deps(store, clock, on_stored=running.nudge if running else None)
+        service = bootstrap(settings, store=store, clock=clock, js=broker.connection.jetstream())
+        running, deps = service.relay, service.deps
         register_commands(broker, deps)
         await broker.start()
         task = asyncio.create_task(running.run()) if running else None

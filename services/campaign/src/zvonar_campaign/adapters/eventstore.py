@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     Mapper,
     StoredEvent,
@@ -143,6 +143,26 @@ class Campaigns(Application[UUID]):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+class StoredAggregates:
+    """The service layer's `EventStore` port on the eventsourcing application."""
+
+    def __init__(self, app: Campaigns) -> None:
+        self.app = app
+
+    def load(self, aggregate_id: UUID) -> Any:
+        return self.app.repository.get(aggregate_id)
+
+    def save(self, *aggregates: Aggregate) -> int | None:
+        recordings = self.app.save(*aggregates)
+        return recordings[-1].notification.id if recordings else None
+
+    def max_position(self) -> int:
+        return self.app.max_position()
+
+    def correlated(self, correlation_id: str | None) -> contextlib.AbstractContextManager[None]:
+        return stored_with_correlation(correlation_id)
 
 
 def eventstore_env(
