@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +21,15 @@ import pytest
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError, NotFoundError
 
+from tests.integration.campaign.conftest import (
+    RelayProcess,
+    last_position,
+    moved_past,
+    steady_commands,
+)
 from zvonar_campaign.adapters.relay_lease import LEASE_BUCKET
 from zvonar_campaign.domain.wire import to_wire
-from zvonar_contracts import commands as c
 from zvonar_contracts import subjects
-from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
-from zvonar_runtime.natsserver import NatsServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -37,45 +38,11 @@ TTL = 2.0
 # machine adds scheduling delay. Takeover must come within the ttl plus this.
 SLACK = 1.5
 ROUNDS = 3
-PHONES = PhoneBaseRef(bucket="phone-bases", name="e" * 64, count=1, sha256="e" * 64)
-
-
-@pytest.fixture
-def relays(own_nats: NatsServer, pg_url: str, tmp_path: Path) -> Iterator[Any]:
-    procs: list[subprocess.Popen[bytes]] = []
-    env = {
-        **os.environ,
-        "NATS_URL": own_nats.url,
-        "DATABASE_URL": pg_url,
-        "ZVONAR_DATA_DIR": str(tmp_path / "data"),
-        "ZVONAR_LOG_FORMAT": "json",
-        "CAMPAIGN_RELAY_LEASE_TTL": str(TTL),
-        # Small batches and a pause before each record: a kill likely lands in between.
-        "CAMPAIGN_RELAY_BATCH_SIZE": "3",
-        "CAMPAIGN_RELAY_RECORD_DELAY": "0.2",
-    }
-
-    def start(name: str, **overrides: str) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "zvonar_campaign", "relay"],
-                env={**env, "CAMPAIGN_RELAY_INSTANCE_ID": name, **overrides},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def log_lines(path: Path, event: str) -> list[dict[str, Any]]:
     lines = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines() if path.exists() else []:
         with contextlib.suppress(ValueError):
             record = json.loads(line)
             if record.get("event") == event:
@@ -92,96 +59,65 @@ async def holder(nc: Client) -> str | None:
     return entry.value.decode() if entry.value else None
 
 
-async def last_position(nc: Client) -> int:
-    js = nc.jetstream()
-    info = await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)
-    if info.state.messages == 0:
-        return 0
-    msg = await js.get_msg(subjects.CAMPAIGN_EVENTS_STREAM, info.state.last_seq)
-    return int((msg.headers or {})[subjects.POSITION_HEADER])
-
-
 async def test_a_standby_relay_takes_over_within_the_ttl_and_nothing_is_published_twice(
     campaign_service: Any,
     pg_url: str,
     tmp_path: Path,
     client: Client,
-    relays: Any,
+    relay_process: RelayProcess,
     read_stream: Callable[..., Awaitable[list[Any]]],
     wait_for: Callable[..., Awaitable[Any]],
 ) -> None:
+    relays = functools.partial(relay_process, CAMPAIGN_RELAY_LEASE_TTL=str(TTL))
+
+    async def said(name: str, event: str) -> bool:
+        return bool(log_lines(tmp_path / f"{name}.log", event))
+
+    async def holds(name: str) -> bool:
+        return await holder(client) == name
+
     async with campaign_service(pg_url, tmp_path / "unused.sqlite3", relay=False) as service:
-        stop_writing = asyncio.Event()
-
-        async def write() -> None:
-            n = 0
-            while not stop_writing.is_set():
-                n += 1
-                options = CampaignOptions(name=f"Рассылка {n}", audio=TtsAudio(text="Алло"))
-                create = c.CreateCampaign(
-                    account_id="acc_l", account_tz="UTC", options=options, phones=PHONES
-                )
-                reply = await service.send(create)
-                campaign_id = reply.campaign.campaign_id
-                await service.send(
-                    c.SetComment(account_id="acc_l", campaign_id=campaign_id, text=f"#{n}")
-                )
-                await asyncio.sleep(0.01)  # a steady stream, leaving the CPU to the relays
-
-        async def moving(past: int) -> bool:
-            if writer.done():  # the writer failed: say why
-                writer.result()
-                raise AssertionError("the writer stopped")
-            return await last_position(client) > past
-
-        writer = asyncio.create_task(write())
-        procs = {"relay-0": relays("relay-0")}
-        await wait_for(lambda: _is(client, "relay-0"), timeout=30)
         takeovers: list[float] = []
         in_window = 0
-        try:
+        async with steady_commands(service, "acc_l") as writer:
+            procs = {"relay-0": relays("relay-0")}
+            await wait_for(lambda: holds("relay-0"), timeout=30)
             for k in range(1, ROUNDS + 1):
                 standby = f"relay-{k}"
                 procs[standby] = relays(standby)
-                await wait_for(
-                    lambda s=standby: _said(tmp_path / f"{s}.log", "relay_standby"), timeout=30
-                )
+                await wait_for(lambda s=standby: said(s, "relay_standby"), timeout=30)
                 active = await holder(client)
                 assert active is not None and active != standby
                 # Both run; only the holder publishes, and the stream moves.
                 past = await last_position(client)
-                await wait_for(lambda p=past: moving(p), timeout=30)
-                assert log_lines(tmp_path / f"{standby}.log", "relay_active") == []
+                await wait_for(lambda p=past: moved_past(client, p, writer), timeout=30)
+                assert not await said(standby, "relay_active")
                 victim = procs.pop(active)
                 victim.send_signal(signal.SIGKILL)
                 killed_at = time.monotonic()
                 await asyncio.to_thread(victim.wait)
                 recorded = await service.store.tables.relay_position()
                 in_window += await last_position(client) > recorded
-                await wait_for(lambda s=standby: _is(client, s), timeout=TTL + 30)
+                await wait_for(lambda s=standby: holds(s), timeout=TTL + 30)
                 takeovers.append(time.monotonic() - killed_at)
                 past = await last_position(client)
-                await wait_for(lambda p=past: moving(p), timeout=30)
-        finally:
-            stop_writing.set()
-            with contextlib.suppress(Exception):
-                await writer
+                await wait_for(lambda p=past: moved_past(client, p, writer), timeout=30)
 
         # A stopped relay (SIGTERM) gives its lease up: a full-speed standby takes it at once
         # and catches up with everything written meanwhile.
         procs["relay-last"] = relays(
             "relay-last", CAMPAIGN_RELAY_BATCH_SIZE="500", CAMPAIGN_RELAY_RECORD_DELAY="0"
         )
-        await wait_for(lambda: _said(tmp_path / "relay-last.log", "relay_standby"), timeout=30)
+        await wait_for(lambda: said("relay-last", "relay_standby"), timeout=30)
         active = await holder(client)
         assert active is not None
         stopping = procs.pop(active)
         stopping.send_signal(signal.SIGTERM)
         stopped_at = time.monotonic()
-        await wait_for(lambda: _is(client, "relay-last"), timeout=30)
+        await wait_for(lambda: holds("relay-last"), timeout=30)
         handed_over = time.monotonic() - stopped_at
         assert await asyncio.to_thread(stopping.wait) == 0
-        assert _said_sync(tmp_path / f"{active}.log", "relay_lease_released")
+        assert await said(active, "relay_lease_released")
 
         app = service.store.app
         stored = app.recorder.select_notifications(start=None, limit=100_000)
@@ -210,15 +146,3 @@ async def test_a_standby_relay_takes_over_within_the_ttl_and_nothing_is_publishe
         assert handed_over < TTL  # released, not expired
         # Kills between publish and record did happen, and their copies were dropped.
         assert in_window >= 1 and dropped >= in_window
-
-
-async def _is(nc: Client, name: str) -> bool:
-    return await holder(nc) == name
-
-
-async def _said(path: Path, event: str) -> bool:
-    return _said_sync(path, event)
-
-
-def _said_sync(path: Path, event: str) -> bool:
-    return path.exists() and bool(log_lines(path, event))

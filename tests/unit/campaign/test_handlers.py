@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,7 +14,7 @@ import pytest
 import stamina
 from eventsourcing.persistence import IntegrityError
 
-from zvonar_campaign.bootstrap import Store, bootstrap, open_store
+from zvonar_campaign.bootstrap import Store, bootstrap
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
 from zvonar_campaign.service_layer.errors import Conflict
@@ -49,13 +47,6 @@ class FixedClock:
     def now(self) -> dt.datetime:
         self.read += 1
         return self.at
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ campaign's `status` after it on the lifecycle events that gained the field."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,7 +19,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from zvonar_campaign.bootstrap import Store, open_store
+from zvonar_campaign.bootstrap import Store
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import campaign_uuid, stop_list_uuid
 from zvonar_campaign.domain.stop_list import StopList
@@ -47,13 +46,6 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
         topic=row["topic"],
         state=row["state"].encode(),
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -3,22 +3,15 @@ and records late cannot move it back under the one that took over."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
-from zvonar_campaign.bootstrap import open_store
+from zvonar_campaign.bootstrap import Store
 
 
-async def test_the_relay_position_never_moves_back(tmp_path: Path) -> None:
-    store = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
-    try:
-        tables = store.tables
-        assert await tables.relay_position() == 0
-        await tables.record_relay_position(10)
-        await tables.record_relay_position(7)  # the late one
-        assert await tables.relay_position() == 10
-        await tables.record_relay_position(12)
-        assert await tables.relay_position() == 12
-        assert await tables.relay_position("other") == 0
-    finally:
-        await asyncio.to_thread(store.close)
+async def test_the_relay_position_never_moves_back(store: Store) -> None:
+    tables = store.tables
+    assert await tables.relay_position() == 0
+    await tables.record_relay_position(10)
+    await tables.record_relay_position(7)  # the late one
+    assert await tables.relay_position() == 10
+    await tables.record_relay_position(12)
+    assert await tables.relay_position() == 12
+    assert await tables.relay_position("other") == 0
