@@ -97,7 +97,8 @@ class Relay:
                 try:
                     await self._follow()
                 except LeaseLost:
-                    continue  # another relay is active now: wait as a standby
+                    # Another relay is active now: wait as a standby, which is behind nothing.
+                    RELAY_BEHIND.set(0)
         finally:
             if self.lease is not None:
                 with contextlib.suppress(Exception):  # NATS may be gone: it expires anyway
