@@ -114,7 +114,8 @@ def test_a_deployment_per_service_runs_its_entry_point() -> None:
         "zvonar-campaign",
         "relay",
     ]
-    assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (1, "Recreate")
+    # Two: one holds the relay lease and publishes, the other stands by (docs/scaling.md).
+    assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (2, "RollingUpdate")
 
 
 def _port_number(container: dict[str, Any], port: int | str) -> int:

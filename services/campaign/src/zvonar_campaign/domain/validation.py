@@ -15,11 +15,11 @@ import msgspec
 from zvonar_campaign.domain.errors import ValidationFailed
 from zvonar_contracts.limits import field_error
 from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE, is_time_of_day
 
 MAX_PHONES = 1_000_000
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_tz: str) -> None:
@@ -41,8 +41,9 @@ def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_t
     if options.window is not None:
         window = options.window
         _check(bool(window.days), "window.days", "at least one day")
-        _check(bool(_HHMM.match(window.from_)), "window.from", "must be HH:MM")
-        _check(bool(_HHMM.match(window.to)), "window.to", "must be HH:MM")
+        # The campaign service keeps its rule of 00:00..23:59 at both ends (no 24:00).
+        _check(is_time_of_day(window.from_), "window.from", TIME_OF_DAY_MESSAGE)
+        _check(is_time_of_day(window.to), "window.to", TIME_OF_DAY_MESSAGE)
     if options.start_at is not None:
         _check(options.start_at.tzinfo is not None, "start_at", "must carry a UTC offset")
     _check(_is_zone(account_tz), "account_tz", f"unknown timezone {account_tz!r}")
