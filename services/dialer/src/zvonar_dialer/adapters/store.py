@@ -130,17 +130,11 @@ def insert_numbers(cur: Cursor, campaign_id: int, part: int, numbers: Iterable[N
     """Queue a part's numbers. The callers insert a part once, under the campaign's row lock
     (`loaded`, `has_numbers`), so PostgreSQL takes them with one COPY instead of a statement
     per number; SQLite (in-process, no round trips) keeps the idempotent INSERT."""
-    if cur.dialect == "postgres":
-        with cur.raw.copy(
-            "COPY numbers (campaign_id, part, seq, phone, tz, state) FROM STDIN"
-        ) as copy:
-            for n in numbers:
-                copy.write_row((campaign_id, part, n.seq, n.phone, n.tz, "queued"))
-        return
-    cur.executemany(
-        "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state) "
-        "VALUES (?, ?, ?, ?, ?, 'queued') ON CONFLICT DO NOTHING",
-        ((campaign_id, part, n.seq, n.phone, n.tz) for n in numbers),
+    cur.insert_rows(
+        "numbers",
+        ("campaign_id", "part", "seq", "phone", "tz", "state"),
+        ((campaign_id, part, n.seq, n.phone, n.tz, "queued") for n in numbers),
+        skip_existing=True,
     )
 
 
