@@ -13,6 +13,7 @@ import uvicorn
 from litestar import Litestar
 from nats.aio.client import Client
 
+from zvonar_gateway.adapters.account_cache import CachedAccountStore
 from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.demo import seed_demo
 from zvonar_gateway.http.app import create_app
@@ -90,7 +91,7 @@ class Gateway:
 
 async def build(settings: GatewaySettings, nc: Client) -> Gateway:
     db = open_database(settings)
-    accounts = AccountStore(db)
+    accounts = CachedAccountStore(db, nc, replicas=settings.stream_replicas)
     await accounts.migrate()
     backend = Backend(
         nc,

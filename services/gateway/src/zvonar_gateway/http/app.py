@@ -20,7 +20,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.domain.ratelimit import RateLimiter
+from zvonar_gateway.adapters.kv_ratelimit import SharedRateLimiter
 from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
 from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
@@ -30,6 +30,7 @@ from zvonar_gateway.http.middleware import (
     http_metrics,
 )
 from zvonar_gateway.http.openapi import document_errors
+from zvonar_gateway.http.position import PositionMiddleware, openapi_description
 from zvonar_gateway.http.routes import (
     accounts,
     actions,
@@ -65,7 +66,8 @@ def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Zvonar gateway",
         version="1.0.0",
-        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`.",
+        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`. "
+        + openapi_description(),
         path="/schema",
         render_plugins=[SwaggerRenderPlugin()],
         components=Components(
@@ -85,7 +87,13 @@ def create_app(
     with_file_routes: bool = True,
     debug: bool = False,
 ) -> Litestar:
-    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    limiter = SharedRateLimiter(
+        backend.nc,
+        settings.rate_limit_per_second,
+        settings.rate_limit_burst,
+        chunk=settings.rate_limit_chunk,
+        replicas=settings.stream_replicas,
+    )
     state = State(
         {
             "settings": settings,
@@ -106,7 +114,7 @@ def create_app(
             "backend": Provide(provide_backend),
         },
         guards=[key_guard],
-        middleware=[http_metrics().middleware],
+        middleware=[http_metrics().middleware, PositionMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from zvonar_gateway.adapters.kv_ratelimit import SharedRateLimiter
 from zvonar_gateway.domain.keys import hash_key, same_secret
 from zvonar_gateway.domain.ratelimit import RateLimiter
 from zvonar_gateway.http.deps import ACCOUNT_STATE_KEY, Account, AccountLookup, ApiError
@@ -37,7 +38,7 @@ def unauthorized(message: str = "a valid API key is required") -> ApiError:
 class KeyAuthenticator:
     """Resolves the request's key to its account; over the key's rate it answers 429."""
 
-    def __init__(self, accounts: AccountLookup, limiter: RateLimiter) -> None:
+    def __init__(self, accounts: AccountLookup, limiter: SharedRateLimiter) -> None:
         self.accounts = accounts
         self.limiter = limiter
 
@@ -45,15 +46,16 @@ class KeyAuthenticator:
         token = bearer_token(request)
         if token is None:
             raise unauthorized()
-        self.check_rate(token)
+        await self.check_rate(token)
         account = await self.accounts.by_key(token)
         if account is None:
             raise unauthorized("the API key is not valid")
         return account
 
-    def check_rate(self, token: str) -> None:
-        # Keyed by the key's hash: wrong keys are limited too, and no key sits in memory.
-        wait = self.limiter.acquire(hash_key(token))
+    async def check_rate(self, token: str) -> None:
+        # Keyed by the key's hash: wrong keys are limited too, and no key sits in memory;
+        # shared by every replica (adapters/kv_ratelimit.py).
+        wait = await self.limiter.acquire(hash_key(token))
         if wait > 0:
             raise ApiError(
                 429,

@@ -43,6 +43,7 @@ from zvonar_contracts.subjects import (
     stats_query_subject,
 )
 from zvonar_gateway.domain.storable import largest_field, nul_fields_of
+from zvonar_gateway.http import position as client_position
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
 from zvonar_runtime.payload import MessageTooLarge, check_fits
@@ -213,12 +214,17 @@ class Backend:
         if len(self._written) >= MAX_REMEMBERED_ACCOUNTS and account_id not in self._written:
             self._written.pop(next(iter(self._written)))
         self._written[account_id] = max(position, self._written.get(account_id, 0))
+        client_position.note_write(account_id, position)  # the response carries it
 
     def _read_your_writes(self, query: StatsQuery) -> StatsQuery:
         """An account's reads wait for the log position of its own last acknowledged write
         (docs/API.md "Read your own writes"), whatever the handler asked for."""
         account_id = getattr(query, "account_id", None)
-        written = self._written.get(account_id, 0) if account_id else 0
+        written = 0
+        if account_id:  # this replica's memory, or the position the client brought
+            written = max(
+                self._written.get(account_id, 0), client_position.client_position(account_id)
+            )
         if written > query.min_position:
             return msgspec.structs.replace(query, min_position=written)
         return query

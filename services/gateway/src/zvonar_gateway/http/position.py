@@ -1,0 +1,227 @@
+"""Read-your-writes across gateway replicas: the log position travels with the client.
+
+Every response to a request that wrote carries the position of the write in the
+`Zvonar-Position` header (and, for the web page, in the `zvonar_position` cookie). A client
+sends the value back on its next request, to any replica, and that request's reads wait for
+the position (up to the read side's bound, 2 s) as if the replica had taken the write itself.
+
+The value is opaque: `<position>.<mac>`, the mac an HMAC of the account id and the position
+under a key every replica derives from ZVONAR_SESSION_SECRET. So:
+- it is per account: a value made for one account is ignored on another's request, and one
+  account's writes never slow another's reads;
+- it is bounded by the log's end: only a position some replica was given by the campaign
+  log in answer to a write carries a valid mac, so a made-up (huge) number cannot make
+  reads wait;
+- a header that is not of that form is a 400 in the API's error shape, before anything
+  runs; a well-formed one that is not valid here (another account's, a rotated secret's) is
+  ignored, as is a bad cookie (the page must never break on a stale cookie).
+
+The replica's own memory of each account's last write (`Backend._remember_write`) stays the
+fallback for a client that sends nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from zvonar_gateway.http.deps import ApiError
+
+POSITION_HEADER = "Zvonar-Position"
+POSITION_COOKIE = "zvonar_position"
+_HEADER_KEY = POSITION_HEADER.lower().encode()
+_SIGNER_STATE_KEY = "position_signer"
+# Positions are PostgreSQL bigints; 18 digits keep every valid one and refuse nonsense.
+_TOKEN = re.compile(r"^(0|[1-9][0-9]{0,17})\.([A-Za-z0-9_-]{22})$")
+
+
+def _mac(key: bytes, account_id: str, position: int) -> str:
+    digest = hmac.new(key, f"{account_id}\x00{position}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+class PositionSigner:
+    """Makes and checks position tokens; the same key on every replica."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the position key must be at least 16 bytes")
+        self._key = key
+
+    @classmethod
+    def from_secret(cls, secret: bytes) -> PositionSigner:
+        """A key of its own derived from the session secret (a token is no cookie key)."""
+        return cls(hashlib.sha256(b"zvonar-position\x00" + secret).digest())
+
+    def token(self, account_id: str, position: int) -> str:
+        return f"{position}.{_mac(self._key, account_id, position)}"
+
+    def position_of(self, token: str, account_id: str) -> int:
+        """The position `token` vouches for on `account_id`'s behalf; 0 if it does not."""
+        parsed = _TOKEN.match(token)
+        if parsed is None:
+            return 0
+        position = int(parsed.group(1))
+        if not hmac.compare_digest(parsed.group(2), _mac(self._key, account_id, position)):
+            return 0
+        return position
+
+
+def well_formed(token: str) -> bool:
+    return _TOKEN.match(token) is not None
+
+
+@dataclass
+class Carrier:
+    """The position state of one request: what the client sent, what the request wrote."""
+
+    signer: PositionSigner
+    given: str | None = None
+    written: dict[str, int] = field(default_factory=dict)
+
+    def given_for(self, account_id: str) -> int:
+        return self.signer.position_of(self.given, account_id) if self.given else 0
+
+    def note_write(self, account_id: str, position: int) -> None:
+        self.written[account_id] = max(position, self.written.get(account_id, 0))
+
+    def answer(self) -> str | None:
+        """The token for the response: the last account written, at its highest position
+        (never below what the client already held for it)."""
+        if not self.written:
+            return None
+        account_id = next(reversed(self.written))
+        position = max(self.written[account_id], self.given_for(account_id))
+        return self.signer.token(account_id, position)
+
+
+_current: ContextVar[Carrier | None] = ContextVar("zvonar_position_carrier", default=None)
+
+
+def note_write(account_id: str, position: int) -> None:
+    """Called by the backend for every acknowledged write: the response will carry it."""
+    carrier = _current.get()
+    if carrier is not None:
+        carrier.note_write(account_id, position)
+
+
+def client_position(account_id: str) -> int:
+    """The position the client of the current request holds for `account_id` (0: none)."""
+    carrier = _current.get()
+    return 0 if carrier is None else carrier.given_for(account_id)
+
+
+def signer_of(state: State) -> PositionSigner:
+    """The app's signer, made on first use from the session secret every replica shares."""
+    found = state.get(_SIGNER_STATE_KEY)
+    if isinstance(found, PositionSigner):
+        return found
+    # Imported here: the web package imports the HTTP seam this module is part of.
+    from zvonar_gateway.web.session import session_secret
+
+    settings = state.settings
+    signer = PositionSigner.from_secret(
+        session_secret(Path(settings.data_dir), settings.session_secret)
+    )
+    state[_SIGNER_STATE_KEY] = signer
+    return signer
+
+
+def _cookie_value(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except CookieError:  # a cookie header we cannot parse carries nothing
+                return None
+            morsel = jar.get(POSITION_COOKIE)
+            if morsel is not None:
+                return morsel.value
+    return None
+
+
+def _header_value(scope: Scope) -> str | None:
+    values = [v for n, v in scope.get("headers", ()) if n == _HEADER_KEY]
+    if not values:
+        return None
+    return b",".join(values).decode("latin-1").strip()
+
+
+def bad_position_header() -> ApiError:
+    from zvonar_gateway.http.deps import ApiError
+
+    return ApiError(
+        400,
+        "bad_request",
+        f"the {POSITION_HEADER} header must be a value this API gave in a response's "
+        f"{POSITION_HEADER} header, sent back as is",
+        [{"field": POSITION_HEADER, "message": "not a position token"}],
+    )
+
+
+class PositionMiddleware:
+    """Reads the client's position (header, else cookie) into the request's carrier, and
+    puts the position of the request's writes on its response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        state: State = scope["litestar_app"].state
+        carrier = Carrier(signer_of(state))
+        header = _header_value(scope)
+        if header:
+            if not well_formed(header):
+                raise bad_position_header()
+            carrier.given = header
+        else:
+            cookie = _cookie_value(scope)
+            carrier.given = cookie if cookie and well_formed(cookie) else None
+        web = not scope["path"].startswith("/api/")
+        secure = bool(state.settings.secure_cookies)
+
+        async def send_with_position(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                token = carrier.answer()
+                if token is not None:
+                    headers = MutableScopeHeaders.from_message(message)
+                    headers[POSITION_HEADER] = token
+                    if web:
+                        flags = "; Secure" if secure else ""
+                        headers.add(
+                            "set-cookie",
+                            f"{POSITION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{flags}",
+                        )
+            await send(message)
+
+        reset = _current.set(carrier)
+        try:
+            await self.app(scope, receive, send_with_position)
+        finally:
+            _current.reset(reset)
+
+
+def openapi_description() -> str:
+    """What the OpenAPI description says of the header."""
+    return (
+        f"Read your own writes on any replica: a response to a write carries "
+        f"`{POSITION_HEADER}`; send its value back as is in the `{POSITION_HEADER}` request "
+        "header and reads wait (up to 2 s) until they reflect that write. The value is "
+        "opaque and per account; a malformed one is a 400."
+    )
