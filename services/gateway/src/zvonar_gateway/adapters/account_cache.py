@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from typing import TypeVar
 
@@ -87,7 +88,9 @@ class CachedAccountStore(AccountStore):
     async def start(self) -> None:
         """Start watching the bucket (idempotent); the cache is used once the watch runs."""
         if self._watch_task is None or self._watch_task.done():
-            self._watch_task = asyncio.create_task(self._watch(), name="account-cache-watch")
+            self._watch_task = asyncio.create_task(
+                self._watch(), name="account-cache-watch", context=contextvars.Context()
+            )
 
     async def aclose(self) -> None:
         task, self._watch_task = self._watch_task, None
@@ -130,7 +133,9 @@ class CachedAccountStore(AccountStore):
     def _usable(self) -> bool:
         if self._watch_task is None:
             # Started on first use: the app's loop is running by then.
-            self._watch_task = asyncio.create_task(self._watch(), name="account-cache-watch")
+            self._watch_task = asyncio.create_task(
+                self._watch(), name="account-cache-watch", context=contextvars.Context()
+            )
         if self._live and not self._nc.is_connected:
             self._stop_caching()  # changes may be missed while NATS is away
         return self._live
