@@ -4,7 +4,8 @@ One token bucket per key (an API key's hash) lives in the bucket as `<tokens> <u
 A replica does not go to NATS for every request: it takes tokens from the shared bucket in
 small chunks (at most `chunk`, at most a quarter of what is left, at least one) with a
 revision-checked update, and spends them locally; only when its local tokens are gone does
-a request pay a round trip (a get and a compare-and-set update, retried on a conflict).
+a request pay a round trip (a compare-and-set update against the revision this replica
+wrote last; after a conflict, a get and another try).
 
 The bound: a token leaves the shared bucket only through a successful compare-and-set, so
 across K replicas a key is never let through more than `burst + rate * t` requests in any
@@ -30,6 +31,7 @@ import structlog
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
 from prometheus_client import Counter
 
 from zvonar_gateway.adapters.kv import SharedBucket
@@ -97,6 +99,8 @@ class SharedRateLimiter:
         # key -> (tokens taken from the shared bucket not yet spent, when taken: monotonic)
         self._held: dict[str, tuple[float, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # key -> (revision, tokens, when) of the entry this replica wrote last
+        self._known: dict[str, tuple[int, float, float]] = {}
         self._local = RateLimiter(rate, burst, max_keys=max_keys)
         self._alone_until = 0.0
 
@@ -152,36 +156,48 @@ class SharedRateLimiter:
             self._held.clear()  # unspent tokens forgotten: stricter, never looser
 
     async def _take(self, key: str) -> tuple[int, float]:
-        """Tokens taken from the shared bucket (0: none free) and, if none, the wait."""
+        """Tokens taken from the shared bucket (0: none free) and, if none, the wait. The
+        entry this replica wrote last is assumed current (one round trip, the update); a
+        conflict means another replica wrote since: read it, and try again."""
         kv = await self._bucket.get()
+        known = self._known.pop(key, None)
         for _ in range(MAX_ATTEMPTS):
-            revision = 0
-            tokens, at = float(self.burst), self._clock()
-            try:
-                entry = await kv.get(key)
-            except KeyNotFoundError:
-                pass
-            else:
-                revision = entry.revision or 0
-                stored = _decode(entry.value)
-                if stored is not None:
-                    tokens, at = stored
+            if known is None:
+                known = await self._read(kv, key)
+            revision, tokens, at = known
             now = self._clock()
             tokens = min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
             if tokens < 1.0:
                 SHARED_TAKES.labels("limited").inc()
+                self._known[key] = known
                 return 0, (1.0 - tokens) / self.rate
             take = min(self.chunk, max(1, math.floor(tokens / 4)))
-            value = f"{tokens - take:.6f} {now:.6f}".encode()
+            left = tokens - take
+            value = f"{left:.6f} {now:.6f}".encode()
             try:
                 if revision:
-                    await kv.update(key, value, last=revision)
+                    revision = await kv.update(key, value, last=revision)
                 else:
-                    await kv.create(key, value)
+                    revision = await kv.create(key, value)
             except KeyWrongLastSequenceError:
                 SHARED_TAKES.labels("conflict").inc()
+                known = None
                 continue
             SHARED_TAKES.labels("taken").inc()
+            if len(self._known) >= self.max_keys:
+                self._known.clear()
+            self._known[key] = (revision, left, now)
             return take, 0.0
         # Still contended after every attempt: the key is this busy across replicas.
         return 0, 1.0 / self.rate
+
+    async def _read(self, kv: KeyValue, key: str) -> tuple[int, float, float]:
+        """(revision, tokens, when): a key not there (or not readable) is a full bucket."""
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:
+            return 0, float(self.burst), self._clock()
+        stored = _decode(entry.value)
+        if stored is None:
+            return entry.revision or 0, float(self.burst), self._clock()
+        return entry.revision or 0, stored[0], stored[1]
