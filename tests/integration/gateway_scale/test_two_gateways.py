@@ -53,6 +53,20 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 
         await asyncio.sleep(0.02)
 
 
+async def cached_on(replica: Replica, key: str) -> httpx.Response:
+    """`/api/v1/me` on `replica` until its account cache keeps the key (it caches once its
+    watch of account changes runs)."""
+    answers: list[httpx.Response] = []
+
+    async def cached() -> bool:
+        answers.append(await replica.http.get("/api/v1/me", headers=bearer(key)))
+        assert answers[-1].status_code == 200
+        return bool(replica.accounts._by_hash)
+
+    await wait_until(cached)
+    return answers[-1]
+
+
 # --- read your writes across replicas -----------------------------------------------------
 
 
@@ -222,13 +236,7 @@ async def test_a_rotated_key_is_refused_by_both_replicas(make_replicas: Replicas
     a, b = await make_replicas(2)
     old = await new_account(a)
     for replica in (a, b):  # both have looked the key up, and keep it in their cache
-
-        async def cached(replica: Replica = replica) -> bool:
-            answer = await replica.http.get("/api/v1/me", headers=bearer(old))
-            assert answer.status_code == 200
-            return bool(replica.accounts._by_hash)
-
-        await wait_until(cached)
+        await cached_on(replica, old)
 
     rotated = await a.http.post("/api/v1/me/keys/rotate", headers=bearer(old))
     assert rotated.status_code == 201 or rotated.status_code == 200, rotated.text
@@ -250,10 +258,10 @@ async def test_a_timezone_changed_on_one_replica_shows_on_the_other(
 ) -> None:
     a, b = await make_replicas(2)
     key = await new_account(a)
-    assert (await b.http.get("/api/v1/me", headers=bearer(key))).json()[
-        "timezone"
-    ] == "Europe/Moscow"
-    changed = await a.http.patch("/api/v1/me", json={"timezone": "Asia/Tokyo"}, headers=bearer(key))
+    before = await cached_on(b, key)
+    assert before.json()["timezone"] == "Europe/Moscow"
+    tokyo = {"timezone": "Asia/Tokyo"}
+    changed = await a.http.patch("/api/v1/me", json=tokyo, headers=bearer(key))
     assert changed.status_code == 200
 
     async def shows_on_b() -> bool:
