@@ -14,7 +14,6 @@ from litestar import Litestar
 from nats.aio.client import Client
 
 from zvonar_gateway.adapters.account_cache import CachedAccountStore
-from zvonar_gateway.adapters.accounts import AccountStore
 from zvonar_gateway.demo import seed_demo
 from zvonar_gateway.http.app import create_app
 from zvonar_gateway.http.deps import Backend
@@ -45,7 +44,7 @@ class EmbeddedServer(uvicorn.Server):
 class Gateway:
     settings: GatewaySettings
     db: Database
-    accounts: AccountStore
+    accounts: CachedAccountStore
     backend: Backend
     app: Litestar
 
@@ -93,6 +92,7 @@ async def build(settings: GatewaySettings, nc: Client) -> Gateway:
     db = open_database(settings)
     accounts = CachedAccountStore(db, nc, replicas=settings.stream_replicas)
     await accounts.migrate()
+    await accounts.start()  # the watch of account changes every replica makes
     backend = Backend(
         nc,
         command_timeout=settings.command_timeout,

@@ -88,9 +88,13 @@ class CachedAccountStore(AccountStore):
     async def start(self) -> None:
         """Start watching the bucket (idempotent); the cache is used once the watch runs."""
         if self._watch_task is None or self._watch_task.done():
-            self._watch_task = asyncio.create_task(
-                self._watch(), name="account-cache-watch", context=contextvars.Context()
-            )
+            self._spawn()
+
+    def _spawn(self) -> None:
+        # A context of its own: not the first request's (its correlation id, say).
+        self._watch_task = asyncio.create_task(
+            self._watch(), name="account-cache-watch", context=contextvars.Context()
+        )
 
     async def aclose(self) -> None:
         task, self._watch_task = self._watch_task, None
@@ -132,10 +136,7 @@ class CachedAccountStore(AccountStore):
 
     def _usable(self) -> bool:
         if self._watch_task is None:
-            # Started on first use: the app's loop is running by then.
-            self._watch_task = asyncio.create_task(
-                self._watch(), name="account-cache-watch", context=contextvars.Context()
-            )
+            self._spawn()  # not started by the process (tests): started on first use
         if self._live and not self._nc.is_connected:
             self._stop_caching()  # changes may be missed while NATS is away
         return self._live
