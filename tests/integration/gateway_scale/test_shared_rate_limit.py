@@ -56,3 +56,14 @@ async def test_a_key_refills_at_its_rate_for_every_replica(connections: list[Cli
     assert await two.acquire(key) == 0.0
     assert await one.acquire(key) == 0.0
     assert await two.acquire(key) > 0.0
+
+
+async def test_without_nats_a_replica_limits_alone_instead_of_failing(nats_url: str) -> None:
+    nc = await connect(nats_url, "limiter-cut")
+    limiter = SharedRateLimiter(nc, rate=1.0, burst=3, chunk=1, timeout=0.5, clock=lambda: NOW)
+    key = uuid.uuid4().hex
+    assert await limiter.acquire(key) == 0.0  # through the shared bucket
+    await nc.close()
+    # NATS gone: the replica's own bucket of the same size answers, no error.
+    assert [await limiter.acquire(key) for _ in range(3)] == [0.0] * 3
+    assert await limiter.acquire(key) > 0.0
