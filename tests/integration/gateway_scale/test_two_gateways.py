@@ -269,3 +269,18 @@ async def test_a_timezone_changed_on_one_replica_shows_on_the_other(
         return bool(answer.json()["timezone"] == "Asia/Tokyo")
 
     await wait_until(shows_on_b)
+
+
+async def test_the_openapi_schema_documents_the_position_header(
+    make_replicas: ReplicasFactory,
+) -> None:
+    (a,) = await make_replicas(1)
+    schema = (await a.http.get("/schema/openapi.json")).json()
+    add = schema["paths"]["/api/v1/stop-list"]["post"]
+    listed = schema["paths"]["/api/v1/stop-list"]["get"]
+    for operation in (add, listed):
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == POSITION_HEADER]
+        assert parameter["in"] == "header" and not parameter["required"]
+    assert POSITION_HEADER in add["responses"]["200"]["headers"]  # a write's answer has it
+    assert "headers" not in listed["responses"]["200"]  # a read's does not
+    assert POSITION_HEADER in schema["info"]["description"]

@@ -30,7 +30,11 @@ from zvonar_gateway.http.middleware import (
     http_metrics,
 )
 from zvonar_gateway.http.openapi import document_errors
-from zvonar_gateway.http.position import PositionMiddleware, openapi_description
+from zvonar_gateway.http.position import (
+    PositionMiddleware,
+    document_position,
+    openapi_description,
+)
 from zvonar_gateway.http.routes import (
     accounts,
     actions,
@@ -125,6 +129,7 @@ def create_app(
         logging_config=None,
     )
     document_errors(app)
+    document_position(app)
     # Around the whole app, not per route: unmatched paths (404/405) get a request id and
     # are counted too.
     app.asgi_handler = RequestContextMiddleware(SecurityHeadersMiddleware(app.asgi_handler))

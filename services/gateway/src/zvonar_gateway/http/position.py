@@ -32,8 +32,10 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders, State
-from litestar.enums import ScopeType
+from litestar.enums import ParamType, ScopeType
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Parameter, Schema
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -215,6 +217,48 @@ class PositionMiddleware:
             await self.app(scope, receive, send_with_position)
         finally:
             _current.reset(reset)
+
+
+_DESCRIBED = (
+    "The log position of the client's last write (the value of a write's "
+    f"`{POSITION_HEADER}` response header, as is): this request's reads wait, up to 2 s, "
+    "until they reflect it, on whichever replica answers. Opaque and per account; another "
+    "account's value is ignored, a malformed one is a 400."
+)
+_GIVEN = (
+    "The log position of this write, signed for the account: send it back in the "
+    f"`{POSITION_HEADER}` request header to read this write on any replica."
+)
+
+
+def document_position(app: Litestar) -> None:
+    """Every API operation takes the header; a write's success answers carry it."""
+    schema = app.openapi_schema
+    for path, item in (schema.paths or {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            operation.parameters = [
+                *(operation.parameters or []),
+                Parameter(
+                    name=POSITION_HEADER,
+                    param_in=ParamType.HEADER,
+                    required=False,
+                    description=_DESCRIBED,
+                    schema=Schema(type=OpenAPIType.STRING, pattern=_TOKEN.pattern),
+                ),
+            ]
+            if method == "get":
+                continue
+            for status, response in (operation.responses or {}).items():
+                if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                    header = OpenAPIHeader(
+                        description=_GIVEN, schema=Schema(type=OpenAPIType.STRING)
+                    )
+                    response.headers = {**(response.headers or {}), POSITION_HEADER: header}
 
 
 def openapi_description() -> str:
