@@ -8,15 +8,19 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from nats.js.errors import KeyNotFoundError
 
 from tests.integration.gateway_api.conftest import FakeServices
 from tests.integration.gateway_scale.conftest import ADMIN, Replica, ReplicasFactory
 from tests.integration.web.conftest import csrf_of
 from zvonar_contracts.queries import GetStopList
+from zvonar_gateway.adapters.kv_ratelimit import RATE_LIMITS_BUCKET
+from zvonar_gateway.domain.keys import hash_key
 from zvonar_gateway.http.position import POSITION_COOKIE, POSITION_HEADER
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -284,3 +288,15 @@ async def test_the_openapi_schema_documents_the_position_header(
     assert POSITION_HEADER in add["responses"]["200"]["headers"]  # a write's answer has it
     assert "headers" not in listed["responses"]["200"]  # a read's does not
     assert POSITION_HEADER in schema["info"]["description"]
+
+
+async def test_wrong_keys_are_limited_by_each_replica_and_leave_nothing_in_nats(
+    make_replicas: ReplicasFactory,
+) -> None:
+    (a,) = await make_replicas(1, rate_limit_per_second=0.5, rate_limit_burst=3)
+    wrong = f"zv_wrong_{uuid.uuid4().hex}"
+    codes = [(await a.http.get("/api/v1/me", headers=bearer(wrong))).status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    kv = await a.nc.jetstream().key_value(RATE_LIMITS_BUCKET)
+    with pytest.raises(KeyNotFoundError):
+        await kv.get(hash_key(wrong))

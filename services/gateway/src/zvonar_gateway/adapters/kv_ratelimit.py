@@ -40,6 +40,10 @@ from zvonar_gateway.domain.ratelimit import RateLimiter
 log = structlog.get_logger("zvonar.gateway.ratelimit")
 
 RATE_LIMITS_BUCKET = "gateway-rate-limits"
+# An entry is kept at least this long after its last change: longer than the bucket takes to
+# refill at any usual settings (an entry forgotten early would let its key start full again;
+# the bucket keeps the TTL it was made with when the settings change).
+MIN_ENTRY_TTL_S = 600.0
 # A conflict means another replica took tokens of the same key meanwhile: read and try again.
 MAX_ATTEMPTS = 8
 FALLBACK_S = 5.0
@@ -84,14 +88,13 @@ class SharedRateLimiter:
         self.max_keys = max_keys
         self._clock = clock
         self._timeout = timeout
-        # An entry untouched for a full refill is as good as absent: the bucket forgets it.
         self._bucket = SharedBucket(
             nc,
             KeyValueConfig(
                 bucket=bucket,
                 description="API rate limits per key (gateway)",
                 history=1,
-                ttl=max(1.0, 2 * burst / rate),
+                ttl=max(MIN_ENTRY_TTL_S, 2 * burst / rate),
                 storage=StorageType.MEMORY,
                 replicas=replicas,
             ),

@@ -38,7 +38,7 @@ async def sign_in_post(request: Request[Any, Any, Any]) -> Response[Any]:
     key = value.strip() if isinstance(value, str) else ""
     if key and len(key) <= _MAX_KEY:
         # The same rate limit as Bearer keys: guessing keys here is no faster than there.
-        await request.app.state.authenticator.check_rate(key)
+        request.app.state.authenticator.check_rate(key)
         admin_token = settings_of(request).admin_token
         if admin_token and same_secret(key, admin_token):
             sign_in(request, account_id=None, admin=True)
