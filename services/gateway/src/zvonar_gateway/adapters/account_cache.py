@@ -138,7 +138,12 @@ class CachedAccountStore(AccountStore):
         if self._watch_task is None:
             self._spawn()  # not started by the process (tests): started on first use
         if self._live and not self._nc.is_connected:
-            self._stop_caching()  # changes may be missed while NATS is away
+            # Changes may be missed while NATS is away: no cache until a new watch (made
+            # once NATS is back) has replayed the changes since.
+            self._stop_caching()
+            if self._watch_task is not None:
+                self._watch_task.cancel()
+            self._spawn()
         return self._live
 
     def _drop(self, account_id: str) -> None:
