@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client
 
-from zvonar_gateway.adapters.kv_ratelimit import SharedRateLimiter
+from zvonar_gateway.adapters.kv_ratelimit import SharedRateLimiter, default_chunk
 from zvonar_runtime.jetstream import connect
 
 pytestmark = pytest.mark.integration
@@ -67,3 +67,13 @@ async def test_without_nats_a_replica_limits_alone_instead_of_failing(nats_url: 
     # NATS gone: the replica's own bucket of the same size answers, no error.
     assert [await limiter.acquire(key) for _ in range(3)] == [0.0] * 3
     assert await limiter.acquire(key) > 0.0
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "chunk"),
+    [(50.0, 200, 5), (1_000_000.0, 1_000_000, 50_000), (0.5, 12, 1), (1000.0, 40, 2)],
+)
+def test_the_default_chunk_is_a_tenth_of_a_second_at_most_a_twentieth_of_the_burst(
+    rate: float, burst: int, chunk: int
+) -> None:
+    assert default_chunk(rate, burst) == chunk

@@ -2,7 +2,8 @@
 
 One token bucket per key (an API key's hash) lives in the bucket as `<tokens> <unix time>`.
 A replica does not go to NATS for every request: it takes tokens from the shared bucket in
-small chunks (at most `chunk`, at most a quarter of what is left, at least one) with a
+small chunks (at most `chunk`, by default a tenth of a second of the rate and at most a
+twentieth of the burst; at most a quarter of what is left, at least one) with a
 revision-checked update, and spends them locally; only when its local tokens are gone does
 a request pay a round trip (a compare-and-set update against the revision this replica
 wrote last; after a conflict, a get and another try).
@@ -56,6 +57,12 @@ SHARED_TAKES = Counter(
 )
 
 
+def default_chunk(rate: float, burst: int) -> int:
+    """A tenth of a second's worth of the rate, at most a twentieth of the burst (a key is
+    refused at most 5 % of its burst early per other replica): 5 at the default 50/s, 200."""
+    return max(1, min(burst // 20, int(rate // 10)))
+
+
 def _decode(value: bytes | None) -> tuple[float, float] | None:
     try:
         tokens, at = (value or b"").split()
@@ -73,13 +80,15 @@ class SharedRateLimiter:
         rate: float,
         burst: int,
         *,
-        chunk: int = 5,
+        chunk: int | None = None,
         replicas: int = 1,
         timeout: float = 0.5,
         bucket: str = RATE_LIMITS_BUCKET,
         clock: Callable[[], float] = time.time,
         max_keys: int = 100_000,
     ) -> None:
+        if chunk is None:
+            chunk = default_chunk(rate, burst)
         if rate <= 0 or burst < 1 or chunk < 1:
             raise ValueError("rate must be > 0, burst >= 1 and chunk >= 1")
         self.rate = rate
@@ -106,10 +115,6 @@ class SharedRateLimiter:
         self._known: dict[str, tuple[int, float, float]] = {}
         self._local = RateLimiter(rate, burst, max_keys=max_keys)
         self._alone_until = 0.0
-
-    @staticmethod
-    def retry_after_header(wait: float) -> str:
-        return RateLimiter.retry_after_header(wait)
 
     def _spend_held(self, key: str) -> bool:
         held = self._held.get(key)
