@@ -39,6 +39,7 @@ from zvonar_contracts.subjects import (
     stats_query_subject,
 )
 from zvonar_gateway.domain.storable import largest_field, nul_fields_of
+from zvonar_gateway.service_layer import position as client_position
 from zvonar_gateway.service_layer.errors import ApiError, unavailable
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
@@ -176,12 +177,17 @@ class NatsBackend:
         if len(self._written) >= MAX_REMEMBERED_ACCOUNTS and account_id not in self._written:
             self._written.pop(next(iter(self._written)))
         self._written[account_id] = max(position, self._written.get(account_id, 0))
+        client_position.note_write(account_id, position)  # the response carries it
 
     def _read_your_writes(self, query: StatsQuery) -> StatsQuery:
         """An account's reads wait for the log position of its own last acknowledged write
         (docs/API.md "Read your own writes"), whatever the handler asked for."""
         account_id = getattr(query, "account_id", None)
-        written = self._written.get(account_id, 0) if account_id else 0
+        written = 0
+        if account_id:  # this replica's memory, or the position the client brought
+            written = max(
+                self._written.get(account_id, 0), client_position.client_position(account_id)
+            )
         if written > query.min_position:
             return msgspec.structs.replace(query, min_position=written)
         return query

@@ -16,7 +16,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from zvonar_gateway.domain.ratelimit import RateLimiter
 from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import (
@@ -25,6 +24,11 @@ from zvonar_gateway.http.middleware import (
     http_metrics,
 )
 from zvonar_gateway.http.openapi import document_errors
+from zvonar_gateway.http.position import (
+    PositionMiddleware,
+    document_position,
+    openapi_description,
+)
 from zvonar_gateway.http.providers import provide_account, provide_backend
 from zvonar_gateway.http.routes import (
     accounts,
@@ -36,7 +40,7 @@ from zvonar_gateway.http.routes import (
     system,
     webhooks,
 )
-from zvonar_gateway.service_layer.ports import Accounts, Backend, Health
+from zvonar_gateway.service_layer.ports import Accounts, Backend, Health, RateLimits
 from zvonar_gateway.settings import GatewaySettings
 
 API_HANDLERS: list[Any] = [
@@ -53,7 +57,8 @@ def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Zvonar gateway",
         version="1.0.0",
-        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`.",
+        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`. "
+        + openapi_description(),
         path="/schema",
         render_plugins=[SwaggerRenderPlugin()],
         components=Components(
@@ -69,17 +74,17 @@ def create_app(
     backend: Backend,
     accounts: Accounts,
     health: Health,
+    rate_limits: RateLimits,
     extra_handlers: Sequence[Any] = (),
     with_file_routes: bool = True,
     debug: bool = False,
 ) -> Litestar:
-    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     state = State(
         {
             "settings": settings,
             "backend": backend,
             "accounts": accounts,
-            "authenticator": KeyAuthenticator(accounts, limiter),
+            "authenticator": KeyAuthenticator(accounts, rate_limits),
             FAILURES_STATE_KEY: FailureLimit(settings.auth_failures_per_minute),
             "health": health,
         }
@@ -94,7 +99,7 @@ def create_app(
             "backend": Provide(provide_backend),
         },
         guards=[key_guard],
-        middleware=[http_metrics().middleware],
+        middleware=[http_metrics().middleware, PositionMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
@@ -105,6 +110,7 @@ def create_app(
         logging_config=None,
     )
     document_errors(app)
+    document_position(app)
     # Around the whole app, not per route: unmatched paths (404/405) get a request id and
     # are counted too.
     app.asgi_handler = RequestContextMiddleware(SecurityHeadersMiddleware(app.asgi_handler))

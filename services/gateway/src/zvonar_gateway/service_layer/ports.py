@@ -88,6 +88,16 @@ class Accounts(AccountLookup, Protocol):
     async def set_meta(self, key: str, value: str) -> None: ...
 
 
+class RateLimits(Protocol):
+    """The API's per-key rate limit: `acquire(key)` is 0.0 if a request may go on, else the
+    seconds until a token is free (shared by every replica in production)."""
+
+    rate: float
+    burst: int
+
+    async def acquire(self, key: str) -> float: ...
+
+
 class Health(Protocol):
     """Whether each service answers ready (`/healthz`)."""
 
