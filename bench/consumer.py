@@ -33,8 +33,8 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from bench.common import Result, machine
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.consumer import Consumer, ConsumerSpec, Message
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.service import make_broker
 from zvonar_runtime.settings import ServiceSettings
 

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import nats
 
+from zvonar_devtools.natsserver import NatsServer, free_port
 from zvonar_runtime.jetstream import stream_config
-from zvonar_runtime.natsserver import NatsServer, free_port
 
 WINDOW = 1000  # acknowledged publishes in flight
 

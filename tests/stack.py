@@ -30,8 +30,8 @@ import httpx
 
 from tests.tlsfiles import TlsFiles
 from zvonar_contracts.subjects import POSITION_HEADER, SERVICES
+from zvonar_devtools.natsserver import NatsCluster, NatsServer, free_port
 from zvonar_runtime.natsconn import NatsAuth
-from zvonar_runtime.natsserver import NatsCluster, NatsServer, free_port
 
 T = TypeVar("T")
 RELAY = "relay"  # the campaign relay's instances when it runs as processes of its own

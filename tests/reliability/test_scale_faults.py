@@ -35,8 +35,8 @@ from tests.e2e.helpers import create
 from tests.reliability.load import record, run_with_faults
 from tests.stack import RELAY, AlternatingTransport, SecuredNats, Stack, wait_for
 from zvonar_contracts.subjects import CALL_EVENTS_STREAM, POSITION_HEADER, SERVICES
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import NatsServer
 
 # One dialer until the dialers share campaigns by lease; stats instances take turns on one
 # checkpoint; gateways and relays already run side by side. Raise to 2 each with the lease,

@@ -35,9 +35,9 @@ from zvonar_contracts.clock import ClockOrigin
 from zvonar_contracts.codec import decode_command_reply, encode, type_name
 from zvonar_contracts.commands import CommandReply
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.dialer_clock import ClockReader, publish_clock
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.service import make_broker
 
 DIALER_NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)

@@ -34,7 +34,7 @@ from zvonar_contracts.subjects import (
     campaign_event_subject,
     stop_list_event_subject,
 )
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)

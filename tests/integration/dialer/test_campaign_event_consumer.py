@@ -13,9 +13,9 @@ from prometheus_client import REGISTRY
 
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
-from zvonar_runtime.natsserver import NatsServer
 
 from .conftest import CampaignDouble, wait_for
 

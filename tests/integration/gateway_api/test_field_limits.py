@@ -15,11 +15,11 @@ from tests.integration.gateway_api.conftest import FakeServices, start_doubles
 from zvonar_contracts.codec import encode
 from zvonar_contracts.commands import AddToStopList, CreateCampaign, SetComment
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_gateway.adapters.backend import NatsBackend
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import NatsServer
 
 SMALL_MAX_PAYLOAD = 8192
 

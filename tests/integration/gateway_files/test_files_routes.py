@@ -50,6 +50,7 @@ from zvonar_contracts.subjects import (
     recording_object,
     uploaded_audio_object,
 )
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_gateway.adapters.backend import NatsBackend
 from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.domain.account import Account
@@ -58,7 +59,6 @@ from zvonar_gateway.files.exports import MEDIA_TYPES
 from zvonar_gateway.files.reports import REPORT_CHUNK_ROWS
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 

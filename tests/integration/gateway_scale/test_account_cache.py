@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_gateway.adapters.account_cache import CachedAccountStore
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import NatsServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

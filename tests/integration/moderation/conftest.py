@@ -34,12 +34,12 @@ from zvonar_contracts.subjects import (
     campaign_command_subject,
     campaign_event_subject,
 )
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
 from zvonar_moderation.bootstrap import Moderation, bootstrap
 from zvonar_moderation.domain.matching import Lemmatize
 from zvonar_moderation.settings import ModerationSettings
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 
 ACCOUNT = "acc_moderation"
 

@@ -12,9 +12,9 @@ from nats.js.api import StreamConfig
 from tests.stack import SecuredNats
 from zvonar_contracts import subjects
 from zvonar_contracts.subjects import SERVICES
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.jetstream import connect, ensure_jetstream, stream_config
 from zvonar_runtime.natsconn import NatsAuth
-from zvonar_runtime.natsserver import NatsServer
 
 
 async def _windows(url: str) -> dict[str, float | None]:

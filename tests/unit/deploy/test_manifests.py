@@ -17,7 +17,7 @@ import yaml
 from tests.stack import NATS_USERS, password_variable
 from tests.tlsfiles import make_tls_files
 from zvonar_contracts.subjects import SERVICES
-from zvonar_runtime.natsserver import nats_server_binary
+from zvonar_devtools.natsserver import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"

@@ -3,7 +3,7 @@ stream subject, command, query and dialer request with its payload schema (msgsp
 Schema, tagged unions rewritten as `oneOf`), the parameters of its address, the headers the
 services put on it, its NATS queue group, and the servers with their logins. It is valid
 against the official AsyncAPI 3.0.0 JSON Schema (docs/asyncapi/schema/, checked by a test).
-`python -m zvonar_runtime.asyncapi` prints it; docs/asyncapi/zvonar.json is its committed
+`python -m zvonar_devtools.asyncapi` prints it; docs/asyncapi/zvonar.json is its committed
 copy, kept in step by a test."""
 
 from __future__ import annotations
