@@ -37,6 +37,7 @@ from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
+from zvonar_dialer.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_dialer.service_layer import requests as requests_service
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.message_cache import MessageCache
@@ -55,7 +56,6 @@ from zvonar_runtime.consumer import Consumer
 from zvonar_runtime.db import Database
 from zvonar_runtime.dialer_clock import publish_clock
 from zvonar_runtime.jetstream import ensure_jetstream
-from zvonar_runtime.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError

@@ -44,11 +44,12 @@ from zvonar_campaign.adapters.eventstore import Campaigns
 from zvonar_campaign.adapters.relay_lease import RELAY_DUPLICATES, LeaseLost, RelayLease
 from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.domain.wire import to_wire
+from zvonar_campaign.metrics import RELAY_BEHIND, RELAY_PUBLISHED
 from zvonar_contracts import subjects
 from zvonar_contracts.campaign_events import StopListEventBase
 from zvonar_contracts.codec import encode, type_name
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.metrics import MESSAGES_PARKED, RELAY_BEHIND, RELAY_PUBLISHED
+from zvonar_runtime.metrics import MESSAGES_PARKED
 from zvonar_runtime.payload import MessageTooLarge, check_fits
 from zvonar_runtime.shutdown import raise_if_stopping
 

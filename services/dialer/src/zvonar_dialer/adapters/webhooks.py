@@ -43,9 +43,9 @@ from standardwebhooks import Webhook
 
 from zvonar_contracts.dialer import MAX_DELIVERY_ERROR
 from zvonar_dialer.adapters import store
+from zvonar_dialer.metrics import WEBHOOK_DELIVERIES
 from zvonar_dialer.service_layer.ports import SecretReader
 from zvonar_runtime.db import Database
-from zvonar_runtime.metrics import WEBHOOK_DELIVERIES
 from zvonar_runtime.shutdown import raise_if_stopping
 from zvonar_runtime.webhook_targets import (
     Resolver,

@@ -29,6 +29,7 @@ from zvonar_dialer.domain import pacing
 from zvonar_dialer.domain.caller_numbers import assign
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
+from zvonar_dialer.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.ports import (
     CallRequest,
@@ -40,7 +41,6 @@ from zvonar_dialer.service_layer.ports import (
     Tx,
 )
 from zvonar_dialer.service_layer.preparation import message_of
-from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
 log = structlog.get_logger("zvonar.dialer.calls")
 ATTEMPT = 1  # one attempt per number per part: re-dials are smart parts

@@ -22,6 +22,7 @@ import structlog
 from zvonar_contracts.options import Status
 from zvonar_dialer.domain.campaign import Campaign, part_cancelled
 from zvonar_dialer.domain.windows import is_open
+from zvonar_dialer.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 from zvonar_dialer.service_layer.deps import Deps, load_campaign
 from zvonar_dialer.service_layer.dialling import (
     Placed,
@@ -31,7 +32,6 @@ from zvonar_dialer.service_layer.dialling import (
     stop_listed_event,
 )
 from zvonar_dialer.service_layer.ports import CallResult, PlacedCall, Tx
-from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
 log = structlog.get_logger("zvonar.dialer.recovery")
 
