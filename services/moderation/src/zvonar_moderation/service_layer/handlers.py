@@ -19,7 +19,7 @@ from zvonar_moderation.service_layer.ports import (
 
 log = structlog.get_logger("zvonar.moderation")
 
-Outcome = Literal["decided", "already_decided", "refused", "duplicate"]
+ModerationResult = Literal["decided", "already_decided", "refused", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Dependencies:
     campaign: CampaignService
 
 
-async def moderate_new_campaign(event: CampaignCreated, deps: Dependencies) -> Outcome:
+async def moderate_new_campaign(event: CampaignCreated, deps: Dependencies) -> ModerationResult:
     if await deps.decisions.is_decided(event.campaign_id):
         log.info("moderation_duplicate", campaign_id=event.campaign_id)
         return "duplicate"
@@ -47,7 +47,7 @@ async def moderate_new_campaign(event: CampaignCreated, deps: Dependencies) -> O
     return outcome
 
 
-def _outcome(reply: CommandReply, campaign_id: int) -> Outcome:
+def _outcome(reply: CommandReply, campaign_id: int) -> ModerationResult:
     if isinstance(reply, CommandOk):
         return "decided"
     assert isinstance(reply, CommandError)
@@ -62,7 +62,7 @@ def _outcome(reply: CommandReply, campaign_id: int) -> Outcome:
     return "refused"
 
 
-def _log_decision(event: CampaignCreated, verdict: Verdict, outcome: Outcome) -> None:
+def _log_decision(event: CampaignCreated, verdict: Verdict, outcome: ModerationResult) -> None:
     log.info(
         "campaign_moderated",
         campaign_id=event.campaign_id,
