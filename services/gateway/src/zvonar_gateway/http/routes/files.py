@@ -54,19 +54,16 @@ from zvonar_gateway.files.reports import (
 from zvonar_gateway.http.openapi import inline_schema
 from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_campaign, render_money, render_time
+from zvonar_gateway.http.routes.common import MAX_PER_PAGE, PageNumber, PerPage
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
 
-# The list's page size rules (docs/API.md) hold for the report too.
-MAX_PER_PAGE = 200
 MAX_EXPORT_IDS = 10_000
 # Leave room above 20 MB for the multipart envelope so the audio check, not the framework,
 # says what is wrong with a file just over the limit.
 AUDIO_BODY_LIMIT = MAX_AUDIO_BYTES + 4 * 1024 * 1024
 MAX_CAMPAIGN_ID = 2**53
 
-PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="from 1")]
-PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
 ReportFormat = Annotated[
     Literal["json", "csv", "xlsx"],
     QueryParameter(description="json (paged) or a file of every row"),
