@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, overload
+from typing import Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -26,6 +26,7 @@ from zvonar_gateway.http.schemas import (
 from zvonar_gateway.service_layer.campaigns import Created
 
 _CENT = Decimal("0.01")
+_Out = TypeVar("_Out", bound=msgspec.Struct)
 
 
 @overload
@@ -49,15 +50,28 @@ def render_money(value: Decimal | float | int) -> str:
     return str(Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
+def copied(value: msgspec.Struct, into: type[_Out], **fields: Any) -> _Out:
+    """`value` as an `into` that has the same fields, `fields` in place of its own (a time
+    rendered, say): an answer struct that copies a read-side one field for field."""
+    return into(**(msgspec.structs.asdict(value) | fields))
+
+
+class _Paged(Protocol):
+    @property
+    def total(self) -> int: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def per_page(self) -> int: ...
+
+
+def paged(into: type[_Out], reply: _Paged, **fields: Any) -> _Out:
+    """A page answer: the reply's total, page and per_page, with `fields` (its rows rendered)."""
+    return into(total=reply.total, page=reply.page, per_page=reply.per_page, **fields)
+
+
 def render_size(size: Size) -> SizeOut:
-    return SizeOut(
-        total=size.total,
-        stop_listed=size.stop_listed,
-        answered=size.answered,
-        leads=size.leads,
-        not_answered=size.not_answered,
-        in_progress=size.in_progress,
-    )
+    return copied(size, SizeOut)
 
 
 def _campaign_fields(view: CampaignView, tz: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
 from zvonar_gateway.http.openapi import body_operation
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_campaign, render_created, render_detail
+from zvonar_gateway.http.render import paged, render_campaign, render_created, render_detail
 from zvonar_gateway.http.routes.common import (
     PageNumber,
     PerPage,
@@ -163,11 +163,10 @@ async def list_campaigns(
     reply = await backend.query(query)
     if not isinstance(reply, CampaignPage):
         raise out_of_turn()
-    return CampaignPageOut(
+    return paged(
+        CampaignPageOut,
+        reply,
         items=[render_campaign(view, account.timezone) for view in reply.items],
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +19,11 @@ MAX_ID = 2**62
 MAX_PER_PAGE = 200
 PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="from 1")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
+
+
+def handlers_of(*modules: ModuleType) -> list[Any]:
+    """The route handlers of each module (its `HANDLERS`), in order."""
+    return [handler for module in modules for handler in module.HANDLERS]
 
 
 def settings_of(request: Request[Any, Any, Any]) -> GatewaySettings:

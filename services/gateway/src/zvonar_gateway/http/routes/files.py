@@ -8,6 +8,7 @@ id, so another account's campaign is a 404 before any object is touched.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -53,7 +54,7 @@ from zvonar_gateway.files.reports import (
 )
 from zvonar_gateway.http.openapi import inline_schema
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_campaign, render_money, render_time
+from zvonar_gateway.http.render import paged, render_campaign, render_money, render_time
 from zvonar_gateway.http.routes.common import MAX_PER_PAGE, PageNumber, PerPage
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
@@ -252,16 +253,33 @@ async def campaign_report(
     if format != "json":
         return await _report_file(backend, account, campaign_id, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
-    return ReportAnswer(
+    return paged(
+        ReportAnswer,
+        reply,
         campaign=msgspec.to_builtins(render_campaign(reply.campaign, account.timezone)),
         calls=_call_json(reply.campaign, reply, account.timezone, base),
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 
 # --- recordings ----------------------------------------------------------------------------
+
+
+async def _wav(
+    backend: Backend,
+    account: Account,
+    campaign_id: int,
+    bucket: str,
+    object_of: Callable[[CampaignView], str | None],
+    missing: str,
+) -> Response[bytes]:
+    """One WAV object of the account's campaign: the one `object_of` names, or a 404 saying
+    `missing` where it names none."""
+    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
+    name = object_of(campaign)
+    if name is None:
+        raise ApiError(404, "not_found", missing)
+    data = await backend.get_object(bucket, name)
+    return Response(data, media_type="audio/wav")
 
 
 @get(
@@ -276,12 +294,13 @@ async def call_recording(
     account: NamedDependency[Account],
     backend: BackendDep,
 ) -> Response[bytes]:
-    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
-    name = recording_object(campaign, file_name.removesuffix(".wav"))
-    if name is None or not file_name.endswith(".wav"):
-        raise ApiError(404, "not_found", f"no recording {file_name} in campaign {campaign_id}")
-    data = await backend.get_object(RECORDINGS_BUCKET, name)
-    return Response(data, media_type="audio/wav")
+    def object_of(campaign: CampaignView) -> str | None:
+        if not file_name.endswith(".wav"):
+            return None
+        return recording_object(campaign, file_name.removesuffix(".wav"))
+
+    missing = f"no recording {file_name} in campaign {campaign_id}"
+    return await _wav(backend, account, campaign_id, RECORDINGS_BUCKET, object_of, missing)
 
 
 @get(
@@ -341,11 +360,13 @@ async def audio_clip(
     account: NamedDependency[Account],
     backend: BackendDep,
 ) -> Response[bytes]:
-    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
-    if "/" in name or not name.endswith(".wav"):
-        raise ApiError(404, "not_found", f"no audio clip {name}")
-    data = await backend.get_object(AUDIO_BUCKET, clip_prefix(campaign) + name)
-    return Response(data, media_type="audio/wav")
+    def object_of(campaign: CampaignView) -> str | None:
+        if "/" in name or not name.endswith(".wav"):
+            return None
+        return clip_prefix(campaign) + name
+
+    missing = f"no audio clip {name}"
+    return await _wav(backend, account, campaign_id, AUDIO_BUCKET, object_of, missing)
 
 
 # --- export of list rows -------------------------------------------------------------------

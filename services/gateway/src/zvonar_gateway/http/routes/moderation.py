@@ -14,7 +14,7 @@ from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_moderated
+from zvonar_gateway.http.render import paged, render_moderated
 from zvonar_gateway.http.routes.common import (
     PageNumber,
     PerPage,
@@ -58,9 +58,7 @@ async def moderation_queue(
         raise out_of_turn()
     zones: dict[str, str] = {}  # one account lookup per owner, not per row
     items = [await _render(request, view, zones) for view in reply.items]
-    return ModerationQueueOut(
-        items=items, total=reply.total, page=reply.page, per_page=reply.per_page
-    )
+    return paged(ModerationQueueOut, reply, items=items)
 
 
 async def _decide(

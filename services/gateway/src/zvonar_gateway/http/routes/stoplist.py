@@ -16,6 +16,7 @@ from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
 from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.render import paged
 from zvonar_gateway.http.routes.common import PageNumber, PerPage
 from zvonar_gateway.http.schemas import (
     RejectedOut,
@@ -44,12 +45,11 @@ async def _page(
     )
     if not isinstance(reply, StopListPage):
         raise out_of_turn()
-    return StopListPageOut(
+    return paged(
+        StopListPageOut,
+        reply,
         items=[{"phone": phone} for phone in reply.phones],
         phones=list(reply.phones),
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 
