@@ -50,10 +50,12 @@ def render_money(value: Decimal | float | int) -> str:
     return str(Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
-def copied(value: msgspec.Struct, into: type[_Out], **fields: Any) -> _Out:
-    """`value` as an `into` that has the same fields, `fields` in place of its own (a time
-    rendered, say): an answer struct that copies a read-side one field for field."""
-    return into(**(msgspec.structs.asdict(value) | fields))
+def copied(value: object, into: type[_Out], **fields: Any) -> _Out:
+    """An `into` whose every field is `value`'s of the same name, or given in `fields` (a
+    time rendered, say): an answer struct that copies a read-side one. A field the read side
+    adds later is not copied until the answer declares it."""
+    own = {name: getattr(value, name) for name in into.__struct_fields__ if name not in fields}
+    return into(**own, **fields)
 
 
 class _Paged(Protocol):
