@@ -10,7 +10,7 @@ import structlog
 
 from zvonar_gateway.adapters.backend import NatsBackend
 from zvonar_gateway.domain.account import Account
-from zvonar_gateway.service_layer.campaigns import create_from_json
+from zvonar_gateway.service_layer.campaigns import create_from_body
 from zvonar_gateway.service_layer.ports import Accounts
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.correlation import correlation_scope
@@ -78,7 +78,7 @@ async def _seed(settings: GatewaySettings, accounts: Accounts, backend: NatsBack
     await wait_ready(backend.nc, ["campaign", "stats"], timeout=120)
     for number, body in enumerate(demo_campaigns(dt.datetime.now(dt.UTC)), start=1):
         # A fixed Idempotency-Key: a crash halfway through does not double the demo.
-        created = await create_from_json(
+        created = await create_from_body(
             backend,
             account,
             body,

@@ -6,6 +6,7 @@ tagged-union member, so a consumer handles any event of a stream in one call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -36,39 +37,20 @@ def decode(data: bytes | str, type_: type[T]) -> T:
     return result
 
 
-def decode_campaign_stream_event(data: bytes | str) -> CampaignStreamEvent:
-    result: CampaignStreamEvent = decoder_for(CampaignStreamEvent).decode(data)
-    return result
+def _decoding(type_: Any) -> Callable[[bytes | str], Any]:
+    """`decode` bound to one type (a stream's, a subject's tagged union)."""
+    return decoder_for(type_).decode
 
 
-def decode_call_event(data: bytes | str) -> CallEvent:
-    result: CallEvent = decoder_for(CallEvent).decode(data)
-    return result
-
-
-def decode_command(data: bytes | str) -> CampaignCommand:
-    result: CampaignCommand = decoder_for(CampaignCommand).decode(data)
-    return result
-
-
-def decode_command_reply(data: bytes | str) -> CommandReply:
-    result: CommandReply = decoder_for(CommandReply).decode(data)
-    return result
-
-
-def decode_query(data: bytes | str) -> StatsQuery:
-    result: StatsQuery = decoder_for(StatsQuery).decode(data)
-    return result
-
-
-def decode_query_reply(data: bytes | str) -> QueryReply:
-    result: QueryReply = decoder_for(QueryReply).decode(data)
-    return result
-
-
-def decode_dialer_request(data: bytes | str) -> DialerRequest:
-    result: DialerRequest = decoder_for(DialerRequest).decode(data)
-    return result
+decode_campaign_stream_event: Callable[[bytes | str], CampaignStreamEvent] = _decoding(
+    CampaignStreamEvent
+)
+decode_call_event: Callable[[bytes | str], CallEvent] = _decoding(CallEvent)
+decode_command: Callable[[bytes | str], CampaignCommand] = _decoding(CampaignCommand)
+decode_command_reply: Callable[[bytes | str], CommandReply] = _decoding(CommandReply)
+decode_query: Callable[[bytes | str], StatsQuery] = _decoding(StatsQuery)
+decode_query_reply: Callable[[bytes | str], QueryReply] = _decoding(QueryReply)
+decode_dialer_request: Callable[[bytes | str], DialerRequest] = _decoding(DialerRequest)
 
 
 def type_name(value: msgspec.Struct) -> str:

@@ -12,6 +12,8 @@ import copy
 import json
 import re
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -47,84 +49,70 @@ DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
 def _channels() -> list[dict[str, Any]]:
     """For every channel: its address, message and reply types (or None), the stream that
     keeps its messages (or None: core NATS), the owning service and its queue group."""
-    rows: list[dict[str, Any]] = []
-    for event in CAMPAIGN_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.campaign_event_subject("{campaign_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                owner="campaign",
-                queue=None,
-            )
+
+    def unanswered(types: tuple[type, ...]) -> list[tuple[type, Any]]:
+        return [(type_, None) for type_ in types]
+
+    def answered(types: tuple[type, ...], reply: Any) -> list[tuple[type, Any]]:
+        return [(type_, reply) for type_ in types]
+
+    # Each kind of message: its (message, reply) types, the address of one by its type's
+    # name, then the stream, owner and queue group its channels share.
+    kinds: tuple[tuple[Any, Callable[[str], str], tuple[str | None, str, str | None]], ...] = (
+        (
+            unanswered(CAMPAIGN_EVENT_TYPES),
+            partial(subjects.campaign_event_subject, "{campaign_id}"),
+            (subjects.CAMPAIGN_EVENTS_STREAM, "campaign", None),
+        ),
+        (
+            unanswered(STOP_LIST_EVENT_TYPES),
+            partial(subjects.stop_list_event_subject, "{account_id}"),
+            (subjects.CAMPAIGN_EVENTS_STREAM, "campaign", None),
+        ),
+        (
+            unanswered(CALL_EVENT_TYPES),
+            partial(subjects.call_event_subject, "{campaign_id}"),
+            (subjects.CALL_EVENTS_STREAM, "dialer", None),
+        ),
+        (
+            answered(CAMPAIGN_COMMAND_TYPES, CommandReply),
+            subjects.campaign_command_subject,
+            (None, "campaign", subjects.CAMPAIGN_COMMANDS_QUEUE),
+        ),
+        (
+            answered(STATS_QUERY_TYPES, QueryReply),
+            subjects.stats_query_subject,
+            (None, "stats", subjects.STATS_QUERIES_QUEUE),
+        ),
+        (
+            DIALER_REQUESTS,
+            subjects.dialer_request_subject,
+            (None, "dialer", subjects.DIALER_REQUESTS_QUEUE),
+        ),
+    )
+    rows = [
+        dict(
+            address=address(message.__name__),
+            message=message,
+            reply=reply,
+            stream=stream,
+            owner=owner,
+            queue=queue,
         )
-    for event in STOP_LIST_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.stop_list_event_subject("{account_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                owner="campaign",
-                queue=None,
-            )
+        for pairs, address, (stream, owner, queue) in kinds
+        for message, reply in pairs
+    ]
+    rows += [
+        dict(
+            address=subjects.health_subject(service),
+            message=None,
+            reply=HealthReply,
+            stream=None,
+            owner=service,
+            queue=subjects.health_queue(service),
         )
-    for event in CALL_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.call_event_subject("{campaign_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CALL_EVENTS_STREAM,
-                owner="dialer",
-                queue=None,
-            )
-        )
-    for command in CAMPAIGN_COMMAND_TYPES:
-        rows.append(
-            dict(
-                address=subjects.campaign_command_subject(command.__name__),
-                message=command,
-                reply=CommandReply,
-                stream=None,
-                owner="campaign",
-                queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
-            )
-        )
-    for query in STATS_QUERY_TYPES:
-        rows.append(
-            dict(
-                address=subjects.stats_query_subject(query.__name__),
-                message=query,
-                reply=QueryReply,
-                stream=None,
-                owner="stats",
-                queue=subjects.STATS_QUERIES_QUEUE,
-            )
-        )
-    for request, reply in DIALER_REQUESTS:
-        rows.append(
-            dict(
-                address=subjects.dialer_request_subject(request.__name__),
-                message=request,
-                reply=reply,
-                stream=None,
-                owner="dialer",
-                queue=subjects.DIALER_REQUESTS_QUEUE,
-            )
-        )
-    for service in subjects.SERVICES:
-        rows.append(
-            dict(
-                address=subjects.health_subject(service),
-                message=None,
-                reply=HealthReply,
-                stream=None,
-                owner=service,
-                queue=subjects.health_queue(service),
-            )
-        )
+        for service in subjects.SERVICES
+    ]
     return rows
 
 

@@ -35,7 +35,7 @@ from zvonar_gateway.files.exports import (
     read_chunks,
     report_row,
 )
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
 from zvonar_gateway.service_layer.ports import Backend
 
 log = structlog.get_logger("zvonar.gateway.files")
@@ -60,7 +60,7 @@ async def report_page(
         GetReport(campaign_id=campaign_id, account_id=account_id, page=page, per_page=per_page)
     )
     if not isinstance(reply, ReportPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     return reply
 
 
@@ -77,7 +77,7 @@ async def report_rows(
         )
     )
     if not isinstance(reply, ReportRows):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     return reply
 
 

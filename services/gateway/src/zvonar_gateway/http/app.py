@@ -40,17 +40,11 @@ from zvonar_gateway.http.routes import (
     system,
     webhooks,
 )
+from zvonar_gateway.http.routes.common import handlers_of
 from zvonar_gateway.service_layer.ports import Accounts, Backend, Health, RateLimits
 from zvonar_gateway.settings import GatewaySettings
 
-API_HANDLERS: list[Any] = [
-    *accounts.HANDLERS,
-    *campaigns.HANDLERS,
-    *webhooks.HANDLERS,
-    *actions.HANDLERS,
-    *stoplist.HANDLERS,
-    *moderation.HANDLERS,
-]
+API_HANDLERS = handlers_of(accounts, campaigns, webhooks, actions, stoplist, moderation)
 
 
 def openapi_config() -> OpenAPIConfig:

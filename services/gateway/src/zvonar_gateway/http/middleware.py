@@ -4,6 +4,7 @@ every response. HTTP metrics come from Litestar's Prometheus plugin (`http_metri
 
 from __future__ import annotations
 
+import abc
 import re
 import time
 from typing import Any
@@ -61,7 +62,9 @@ def http_metrics() -> PrometheusConfig:
     )
 
 
-class RequestContextMiddleware:
+class _HttpMiddleware(abc.ABC):
+    """Raw ASGI middleware that acts on HTTP requests (`http`); anything else passes through."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -69,6 +72,14 @@ class RequestContextMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    @abc.abstractmethod
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class RequestContextMiddleware(_HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SAFE_ID.match(given) else None
         started = time.perf_counter()
@@ -118,17 +129,11 @@ _COMMON_HEADERS = (
 )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(_HttpMiddleware):
     """Content-Security-Policy, X-Frame-Options, X-Content-Type-Options and Referrer-Policy
     on every response: API, pages, static files, errors and unmatched paths."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         csp = DOCS_CSP if str(scope.get("path", "")).startswith("/schema") else PAGE_CSP
 
         async def send_with_headers(message: Message) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, overload
+from typing import Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -26,6 +26,7 @@ from zvonar_gateway.http.schemas import (
 from zvonar_gateway.service_layer.campaigns import Created
 
 _CENT = Decimal("0.01")
+_Out = TypeVar("_Out", bound=msgspec.Struct)
 
 
 @overload
@@ -49,15 +50,30 @@ def render_money(value: Decimal | float | int) -> str:
     return str(Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
+def copied(value: object, into: type[_Out], **fields: Any) -> _Out:
+    """An `into` whose every field is `value`'s of the same name, or given in `fields` (a
+    time rendered, say): an answer struct that copies a read-side one. A field the read side
+    adds later is not copied until the answer declares it."""
+    own = {name: getattr(value, name) for name in into.__struct_fields__ if name not in fields}
+    return into(**own, **fields)
+
+
+class _Paged(Protocol):
+    @property
+    def total(self) -> int: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def per_page(self) -> int: ...
+
+
+def paged(into: type[_Out], reply: _Paged, **fields: Any) -> _Out:
+    """A page answer: the reply's total, page and per_page, with `fields` (its rows rendered)."""
+    return into(total=reply.total, page=reply.page, per_page=reply.per_page, **fields)
+
+
 def render_size(size: Size) -> SizeOut:
-    return SizeOut(
-        total=size.total,
-        stop_listed=size.stop_listed,
-        answered=size.answered,
-        leads=size.leads,
-        not_answered=size.not_answered,
-        in_progress=size.in_progress,
-    )
+    return copied(size, SizeOut)
 
 
 def _campaign_fields(view: CampaignView, tz: str) -> dict[str, Any]:

@@ -59,58 +59,36 @@ _PAUSABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.IN_PROGRESS, St
 _NOT_FINAL = frozenset(set(Status) - set(FINAL_STATUSES))
 
 
-def _simple(
+def _plain(
+    path: str,
     kind: Callable[..., CampaignCommand],
-) -> CommandOf:
-    return lambda account, campaign_id, _text: kind(account_id=account.id, campaign_id=campaign_id)
+    allowed_from: frozenset[Status] | None,
+    summary: str,
+) -> Action:
+    """An action whose command names only the account and the campaign; the page calls it by
+    the last part of its API path."""
+    return Action(
+        name=path.rsplit("/", 1)[-1],
+        path=path,
+        command=lambda account, campaign_id, _text: kind(
+            account_id=account.id, campaign_id=campaign_id
+        ),
+        allowed_from=allowed_from,
+        summary=summary,
+    )
 
 
 ACTIONS: Mapping[str, Action] = {
     action.name: action
     for action in (
-        Action(
-            name="pause",
-            path="pause",
-            command=_simple(PauseCampaign),
-            allowed_from=_PAUSABLE,
-            summary="Pause",
-        ),
-        Action(
-            name="resume",
-            path="resume",
-            command=_simple(ResumeCampaign),
-            allowed_from=frozenset({Status.PAUSED}),
-            summary="Resume",
-        ),
-        Action(
-            name="stop",
-            path="stop",
-            command=_simple(StopCampaign),
-            allowed_from=_NOT_FINAL,
-            summary="Stop",
-        ),
+        _plain("pause", PauseCampaign, _PAUSABLE, "Pause"),
+        _plain("resume", ResumeCampaign, frozenset({Status.PAUSED}), "Resume"),
+        _plain("stop", StopCampaign, _NOT_FINAL, "Stop"),
         # Parts are cancelled while the main campaign runs: it finishes only after its last
         # part, so a finished (or stopped, rejected) one has none left to cancel.
-        Action(
-            name="cancel-last",
-            path="smart/cancel-last",
-            command=_simple(CancelLastSmartPart),
-            allowed_from=_NOT_FINAL,
-            summary="Cancel the last smart part",
-        ),
-        Action(
-            name="cancel-all",
-            path="smart/cancel-all",
-            command=_simple(CancelAllSmartParts),
-            allowed_from=_NOT_FINAL,
-            summary="Cancel every smart part",
-        ),
-        Action(
-            name="release-number",
-            path="release-number",
-            command=_simple(ReleaseNumber),
-            summary="Release the caller number",
-        ),
+        _plain("smart/cancel-last", CancelLastSmartPart, _NOT_FINAL, "Cancel the last smart part"),
+        _plain("smart/cancel-all", CancelAllSmartParts, _NOT_FINAL, "Cancel every smart part"),
+        _plain("release-number", ReleaseNumber, None, "Release the caller number"),
         Action(
             name="comment",
             path="comment",

@@ -40,7 +40,7 @@ from zvonar_gateway.files.phones import (
     parse_phone_file,
     phone_base,
 )
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, no_valid_phones, out_of_turn
 from zvonar_gateway.service_layer.ports import Backend
 from zvonar_runtime.logging import get_logger
 from zvonar_runtime.webhook_targets import (
@@ -164,12 +164,7 @@ async def create_campaign(
     stored; a base this request stored is removed again if the campaign service refuses
     the command, so a refused request leaves nothing behind."""
     if not phones.numbers:
-        raise ApiError(
-            422,
-            "no_valid_phones",
-            "none of the phone numbers is valid",
-            [detail("phones", "no valid phone number")],
-        )
+        raise no_valid_phones()
     now = dt.datetime.now(ZoneInfo(account.timezone))
     name = body.name.strip() if body.name and body.name.strip() else default_name(now)
     # The webhook secret is write-only: sealed apart, the campaign keeps a reference.
@@ -223,72 +218,66 @@ async def checked_json_body(
 ) -> tuple[CreateCampaignBody, str | None, PhoneImport]:
     """A JSON create body converted and checked (422 naming each field), its caller number in
     E.164, and its phone numbers imported: what a create and a quote both start from."""
+    body, caller = await _converted_body(
+        backend, account, raw, require_phones=True, allow_private=allow_private_webhooks
+    )
+    return body, caller, await import_json_phones(body.phones or [])
+
+
+async def _converted_body(
+    backend: Backend,
+    account: Account,
+    raw: Any,
+    *,
+    require_phones: bool,
+    allow_private: bool,
+) -> tuple[CreateCampaignBody, str | None]:
+    """A create body converted and checked (422 naming each field), and its caller number."""
     converted, faults = convert_body(raw)
     caller = await check_body(
         backend,
         account,
         converted,
-        require_phones=True,
+        require_phones=require_phones,
         faults=faults,
-        allow_private_webhooks=allow_private_webhooks,
+        allow_private_webhooks=allow_private,
     )
     assert converted is not None  # check_body refused it otherwise
-    return converted, caller, await import_json_phones(converted.phones or [])
+    return converted, caller
 
 
-async def create_from_json(
+async def create_from_body(
     backend: Backend,
     account: Account,
     raw: Any,
+    phone_file: tuple[bytes, str] | None = None,
     *,
     idempotency_key: str | None = None,
     allow_private_webhooks: bool = False,
 ) -> Created:
-    """The JSON create of docs/API.md: the API's path and the demo seeding's."""
-    body, caller, phones = await checked_json_body(
-        backend, account, raw, allow_private_webhooks=allow_private_webhooks
-    )
-    return await create_campaign(
-        backend,
-        account,
-        body,
-        phones,
-        caller=caller,
-        idempotency_key=idempotency_key,
-        body_hash=request_hash(raw),
-    )
-
-
-async def create_from_file(
-    backend: Backend,
-    account: Account,
-    raw: Any,
-    data: bytes,
-    filename: str,
-    *,
-    idempotency_key: str | None = None,
-    allow_private_webhooks: bool = False,
-) -> Created:
-    """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
-    converted, faults = convert_body(raw)
-    caller = await check_body(
-        backend,
-        account,
-        converted,
-        require_phones=False,
-        faults=faults,
-        allow_private_webhooks=allow_private_webhooks,
-    )
-    assert converted is not None  # check_body refused it otherwise
-    body = converted
-    if body.phones:
-        raise BodyInvalid([detail("phones", "send the numbers in phones_file or here, not both")])
-    try:
-        phones = await asyncio.to_thread(parse_phone_file, data, filename)
-    except TooManyPhones as exc:
-        raise too_many_phones(exc.count) from exc
-    except PhoneImportError as exc:
-        raise ApiError(422, "validation", str(exc), [detail("phones_file", str(exc))]) from exc
+    """The create of docs/API.md, the API's path and the demo seeding's: JSON with the numbers
+    in `phones`, or multipart with the base in `phone_file` (its bytes and file name) and the
+    rest as JSON in `campaign`."""
+    if phone_file is None:
+        body, caller, phones = await checked_json_body(
+            backend, account, raw, allow_private_webhooks=allow_private_webhooks
+        )
+        data = None
+    else:
+        data, filename = phone_file
+        body, caller = await _converted_body(
+            backend, account, raw, require_phones=False, allow_private=allow_private_webhooks
+        )
+        if body.phones:
+            raise BodyInvalid(
+                [detail("phones", "send the numbers in phones_file or here, not both")]
+            )
+        try:
+            phones = await asyncio.to_thread(parse_phone_file, data, filename)
+        except TooManyPhones as exc:
+            raise too_many_phones(exc.count) from exc
+        except PhoneImportError as exc:
+            raise ApiError(422, "validation", str(exc), [detail("phones_file", str(exc))]) from exc
     return await create_campaign(
         backend,
         account,
@@ -323,12 +312,7 @@ async def read_detail(
         GetCampaign(campaign_id=campaign_id, account_id=account_id, min_position=min_position)
     )
     if not isinstance(reply, CampaignDetail):
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "the stats service answered out of turn",
-            headers={"Retry-After": "1"},
-        )
+        raise out_of_turn()
     return reply
 
 

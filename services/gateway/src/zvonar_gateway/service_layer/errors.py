@@ -32,3 +32,23 @@ def unavailable(what: str) -> ApiError:
         f"the {what} service did not answer in time; try again",
         headers={"Retry-After": "1"},
     )
+
+
+def out_of_turn(who: str = "the stats service", *, retry_after: bool = True) -> ApiError:
+    """A 503: `who` answered with a reply of another kind than the request asks for."""
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"{who} answered out of turn",
+        headers={"Retry-After": "1"} if retry_after else None,
+    )
+
+
+def no_valid_phones() -> ApiError:
+    """A 422: not one of the phone numbers given is valid (a create, a quote, a stop-list)."""
+    return ApiError(
+        422,
+        "no_valid_phones",
+        "none of the phone numbers is valid",
+        [{"field": "phones", "message": "no valid phone number"}],
+    )

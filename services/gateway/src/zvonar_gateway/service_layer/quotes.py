@@ -22,7 +22,7 @@ from zvonar_gateway.domain.validation import BodyInvalid, detail
 from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio
 from zvonar_gateway.files.exports import money_text
 from zvonar_gateway.service_layer.campaigns import checked_json_body
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, no_valid_phones
 from zvonar_gateway.service_layer.ports import Backend
 
 ASSUMES = (
@@ -121,12 +121,7 @@ async def quote_from_json(
         backend, account, raw, allow_private_webhooks=allow_private_webhooks
     )
     if not phones.numbers:
-        raise ApiError(
-            422,
-            "no_valid_phones",
-            "none of the phone numbers is valid",
-            [detail("phones", "no valid phone number")],
-        )
+        raise no_valid_phones()
     try:
         reply = await quote(
             backend,

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
+from zvonar_gateway.http.routes.common import handlers_of
 from zvonar_gateway.web import (
     auth_routes,
     create_routes,
@@ -24,14 +25,9 @@ from zvonar_gateway.web import (
 from zvonar_gateway.web.render import STATIC
 from zvonar_gateway.web.session import WebSessionMiddleware
 
-PAGE_HANDLERS: list[Any] = [
-    *auth_routes.HANDLERS,
-    *list_routes.HANDLERS,
-    *create_routes.HANDLERS,
-    *report_routes.HANDLERS,
-    *profile_routes.HANDLERS,
-    *moderation_routes.HANDLERS,
-]
+PAGE_HANDLERS = handlers_of(
+    auth_routes, list_routes, create_routes, report_routes, profile_routes, moderation_routes
+)
 
 
 def web_router() -> Router:

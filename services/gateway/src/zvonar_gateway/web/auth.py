@@ -7,11 +7,12 @@ import secrets
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import FormMultiDict
 
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.routes.common import accounts_of
 from zvonar_gateway.service_layer.ports import Backend
-from zvonar_gateway.web.session import session_data
+from zvonar_gateway.web.session import check_csrf, session_data
 
 
 class NotSignedIn(Exception):
@@ -38,6 +39,14 @@ async def require_account(request: Request[Any, Any, Any]) -> Account:
     if account is None:
         raise NotSignedIn()
     return account
+
+
+async def account_form(request: Request[Any, Any, Any]) -> tuple[Account, FormMultiDict]:
+    """A form the signed-in account posts: the account (or back to sign-in), the CSRF token
+    checked, then the form."""
+    account = await require_account(request)
+    await check_csrf(request)
+    return account, await request.form()
 
 
 def require_moderator(request: Request[Any, Any, Any]) -> None:

@@ -45,7 +45,7 @@ from zvonar_gateway.service_layer.campaigns import (
 )
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.quotes import QuoteRefused, measure_upload, quote
-from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.web.auth import account_form, backend_of, require_account
 from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values
 from zvonar_gateway.web.messages import field_error, rejected_lines
 from zvonar_gateway.web.render import html, redirect, words_of
@@ -310,9 +310,7 @@ async def created(request: Request[Any, Any, Any], campaign_id: FromPath[int]) -
 
 @post("/campaigns/preview", status_code=200, include_in_schema=False)
 async def preview(request: Request[Any, Any, Any]) -> Response[str]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     text = form.get("tts_text")
     text = text.strip() if isinstance(text, str) else ""
     if not text or len(text) > MAX_TTS_TEXT:
@@ -408,9 +406,7 @@ async def _quoted_message(
 async def quote_form(request: Request[Any, Any, Any]) -> Response[str]:
     """The expected cost of the base as the form stands: a fragment under the form's
     message, asked for whenever the numbers, the audio, IVR or recording change."""
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     numbers = await _quoted_numbers(request, account, form)
     try:

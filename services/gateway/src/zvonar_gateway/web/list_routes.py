@@ -30,11 +30,11 @@ from zvonar_gateway.service_layer.actions import (
     wait_applied,
 )
 from zvonar_gateway.service_layer.campaigns import read_detail
-from zvonar_gateway.service_layer.errors import ApiError
-from zvonar_gateway.web.auth import backend_of, require_account, session_account
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
+from zvonar_gateway.web.auth import account_form, backend_of, require_account, session_account
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of
-from zvonar_gateway.web.session import check_csrf, session_data
+from zvonar_gateway.web.session import session_data
 from zvonar_gateway.web.view import RowView, row_view, unfinished_parts
 
 _MAX_SELECTED = 1000
@@ -60,7 +60,7 @@ async def _table_context(request: Request[Any, Any, Any], account: Account) -> d
     query, filter_error = to_query(filters, account.id, account.timezone)
     reply = await backend_of(request).query(query)
     if not isinstance(reply, CampaignPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     words = words_of(request)
     if filter_error:
         filter_error = words("bad_date")
@@ -152,10 +152,8 @@ async def campaign_action(
     """A row's button: the action of the table (service_layer/actions.py) the API offers
     too; the answer waits until stats has applied it, so the table the client reloads
     shows it."""
-    account = await require_account(request)
-    await check_csrf(request)
     # The comment comes as a form field: a header (hx-prompt) cannot carry Cyrillic.
-    form = await request.form()
+    account, form = await account_form(request)
     prompt = form.get("text")
     chosen = action_named(action)
     text = _text(chosen, prompt if isinstance(prompt, str) else None)
@@ -168,9 +166,7 @@ async def campaign_action(
 
 @post("/campaigns/delete", status_code=200, include_in_schema=False)
 async def delete_selected(request: Request[Any, Any, Any]) -> Response[Any]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     ids = _selected([str(v) for v in form.getall("ids", [])])
     words = words_of(request)
     if not ids:
@@ -183,9 +179,7 @@ async def delete_selected(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/campaigns/export", status_code=200, include_in_schema=False)
 async def export_selected(request: Request[Any, Any, Any]) -> Response[Any]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     ids = _selected([str(v) for v in form.getall("ids", [])])
     fmt = "xlsx" if form.get("format") == "xlsx" else "csv"
     if not ids:

@@ -18,7 +18,7 @@ from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQue
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.http.routes.common import accounts_of
 from zvonar_gateway.service_layer.campaigns import owner_of, read_detail
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
 from zvonar_gateway.web.auth import backend_of, require_moderator
 from zvonar_gateway.web.moderation_view import load_morphology, said
 from zvonar_gateway.web.render import flash, html, words_of
@@ -36,7 +36,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[str]:
         GetModerationQueue(page=page_number(request.query_params.get("page")), per_page=PER_PAGE)
     )
     if not isinstance(reply, CampaignPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     words, rows = words_of(request), []
     # What each campaign says is in its options: one read each, all at once.
     details = await asyncio.gather(

@@ -17,8 +17,8 @@ from zvonar_gateway.domain.timezones import zone_options
 from zvonar_gateway.files.phones import PhoneImportError, e164_or_reason, parse_phone_file
 from zvonar_gateway.http.routes.accounts import check_timezone
 from zvonar_gateway.http.routes.common import accounts_of
-from zvonar_gateway.service_layer.errors import ApiError
-from zvonar_gateway.web.auth import backend_of, require_account
+from zvonar_gateway.service_layer.errors import out_of_turn
+from zvonar_gateway.web.auth import account_form, backend_of, require_account
 from zvonar_gateway.web.messages import field_error, rejected_lines
 from zvonar_gateway.web.render import html, words_of
 from zvonar_gateway.web.report_routes import page_number
@@ -27,35 +27,34 @@ from zvonar_gateway.web.session import check_csrf
 PER_PAGE = 50
 
 
-@get("/profile", include_in_schema=False)
-async def profile(request: Request[Any, Any, Any]) -> Response[str]:
-    account = await require_account(request)
+def _profile(
+    request: Request[Any, Any, Any],
+    account: Account,
+    message: str | None = None,
+    new_key: str | None = None,
+) -> Response[str]:
     return html(
         request,
         "profile.html",
         account=account,
         zones=zone_options(words_of(request).lang, account.timezone),
-        message=None,
-        new_key=None,
+        message=message,
+        new_key=new_key,
     )
+
+
+@get("/profile", include_in_schema=False)
+async def profile(request: Request[Any, Any, Any]) -> Response[str]:
+    return _profile(request, await require_account(request))
 
 
 @post("/profile/timezone", status_code=200, include_in_schema=False)
 async def set_timezone(request: Request[Any, Any, Any]) -> Response[str]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     value = form.get("timezone")
     zone = check_timezone(value.strip() if isinstance(value, str) else "")
     updated = await accounts_of(request).set_timezone(account.id, zone) or account
-    return html(
-        request,
-        "profile.html",
-        account=updated,
-        zones=zone_options(words_of(request).lang, updated.timezone),
-        message=words_of(request)("saved"),
-        new_key=None,
-    )
+    return _profile(request, updated, message=words_of(request)("saved"))
 
 
 @post("/profile/rotate-key", status_code=200, include_in_schema=False)
@@ -66,14 +65,7 @@ async def rotate_key(request: Request[Any, Any, Any]) -> Response[str]:
     new_key = await accounts.rotate_key(account.id)
     # This session rotated it: it goes on with the new key; every other one is signed out.
     request.set_session({**request.session, "key": await accounts.key_stamp(account.id) or ""})
-    return html(
-        request,
-        "profile.html",
-        account=account,
-        zones=zone_options(words_of(request).lang, account.timezone),
-        message=None,
-        new_key=new_key,
-    )
+    return _profile(request, account, new_key=new_key)
 
 
 async def _stop_list(
@@ -87,7 +79,7 @@ async def _stop_list(
         GetStopList(account_id=account.id, page=page, per_page=PER_PAGE, min_position=min_position)
     )
     if not isinstance(reply, StopListPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     context = {"message": None, "rejected": [], "error": None, **extra}
     lang = words_of(request).lang
     context["rejected"] = rejected_lines(context["rejected"], lang)
@@ -113,9 +105,7 @@ async def stop_list(request: Request[Any, Any, Any]) -> Response[str]:
 
 @post("/stop-list/add", status_code=200, include_in_schema=False)
 async def stop_list_add(request: Request[Any, Any, Any]) -> Response[str]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     upload = form.get("phones_file")
     if isinstance(upload, UploadFile) and upload.filename:
         data, name = await upload.read(), upload.filename
@@ -146,9 +136,7 @@ async def stop_list_add(request: Request[Any, Any, Any]) -> Response[str]:
 
 @post("/stop-list/remove", status_code=200, include_in_schema=False)
 async def stop_list_remove(request: Request[Any, Any, Any]) -> Response[str]:
-    account = await require_account(request)
-    await check_csrf(request)
-    form = await request.form()
+    account, form = await account_form(request)
     value = form.get("phone")
     e164, reason = e164_or_reason(value if isinstance(value, str) else "", "RU")
     if e164 is None:

@@ -32,7 +32,7 @@ from zvonar_gateway.files.exports import (
 )
 from zvonar_gateway.files.reports import campaign_clips, clip_prefix
 from zvonar_gateway.service_layer.campaigns import read_detail
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
 from zvonar_gateway.service_layer.ports import Backend
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.history import history_rows
@@ -59,7 +59,7 @@ async def report_page(
         GetReport(campaign_id=cid, account_id=account.id, page=page, per_page=per_page)
     )
     if not isinstance(reply, ReportPage):
-        raise ApiError(503, "service_unavailable", "the stats service answered out of turn")
+        raise out_of_turn(retry_after=False)
     return reply
 
 

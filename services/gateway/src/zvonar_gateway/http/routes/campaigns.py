@@ -19,8 +19,14 @@ from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
 from zvonar_gateway.http.openapi import body_operation
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_campaign, render_created, render_detail
-from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
+from zvonar_gateway.http.render import paged, render_campaign, render_created, render_detail
+from zvonar_gateway.http.routes.common import (
+    PageNumber,
+    PerPage,
+    check_id,
+    decode_json,
+    settings_of,
+)
 from zvonar_gateway.http.schemas import (
     CampaignDetailOut,
     CampaignPageOut,
@@ -28,11 +34,10 @@ from zvonar_gateway.http.schemas import (
     documented,
 )
 from zvonar_gateway.service_layer.campaigns import (
-    create_from_file,
-    create_from_json,
+    create_from_body,
     read_detail,
 )
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
 from zvonar_gateway.service_layer.quotes import QuoteOut, quote_from_json
 
 _MULTIPART = {
@@ -78,24 +83,18 @@ async def create_campaign(
 ) -> CreatedCampaignOut:
     content_type = request.headers.get("content-type", "").lower()
     allow_private = settings_of(request).webhook_allow_private
+    phone_file: tuple[bytes, str] | None = None
     if content_type.startswith("multipart/form-data"):
         raw, data, filename = await _multipart_parts(request)
-        created = await create_from_file(
-            backend,
-            account,
-            raw,
-            data,
-            filename,
-            idempotency_key=idempotency_key,
-            allow_private_webhooks=allow_private,
-        )
-        return render_created(created, account.timezone)
-    # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
-    raw = decode_json(await request.body())
-    created = await create_from_json(
+        phone_file = (data, filename)
+    else:
+        # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
+        raw = decode_json(await request.body())
+    created = await create_from_body(
         backend,
         account,
         raw,
+        phone_file,
         idempotency_key=idempotency_key,
         allow_private_webhooks=allow_private,
     )
@@ -148,8 +147,8 @@ async def list_campaigns(
     tag: Annotated[list[Tag] | None, QueryParameter()] = None,
     created_from: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
     created_to: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
-    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
 ) -> CampaignPageOut:
     query = ListCampaigns(
         account_id=account.id,
@@ -163,17 +162,11 @@ async def list_campaigns(
     )
     reply = await backend.query(query)
     if not isinstance(reply, CampaignPage):
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "the stats service answered out of turn",
-            headers={"Retry-After": "1"},
-        )
-    return CampaignPageOut(
+        raise out_of_turn()
+    return paged(
+        CampaignPageOut,
+        reply,
         items=[render_campaign(view, account.timezone) for view in reply.items],
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 

@@ -1,11 +1,13 @@
-"""Small helpers shared by the route modules: app state access, JSON bodies, ids."""
+"""Small helpers shared by the route modules: app state access, JSON bodies, ids, paging."""
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
+from litestar.params import QueryParameter
 
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Accounts
@@ -13,6 +15,15 @@ from zvonar_gateway.settings import GatewaySettings
 
 # Campaign ids are positive and fit a 64-bit column; anything else names no campaign.
 MAX_ID = 2**62
+# A page of a list (docs/API.md): numbered from 1, at most MAX_PER_PAGE rows.
+MAX_PER_PAGE = 200
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="from 1")]
+PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
+
+
+def handlers_of(*modules: ModuleType) -> list[Any]:
+    """The route handlers of each module (its `HANDLERS`), in order."""
+    return [handler for module in modules for handler in module.HANDLERS]
 
 
 def settings_of(request: Request[Any, Any, Any]) -> GatewaySettings:

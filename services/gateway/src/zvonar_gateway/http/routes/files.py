@@ -8,6 +8,7 @@ id, so another account's campaign is a 404 before any object is touched.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -53,20 +54,17 @@ from zvonar_gateway.files.reports import (
 )
 from zvonar_gateway.http.openapi import inline_schema
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_campaign, render_money, render_time
+from zvonar_gateway.http.render import paged, render_campaign, render_money, render_time
+from zvonar_gateway.http.routes.common import MAX_PER_PAGE, PageNumber, PerPage
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.ports import Backend
 
-# The list's page size rules (docs/API.md) hold for the report too.
-MAX_PER_PAGE = 200
 MAX_EXPORT_IDS = 10_000
 # Leave room above 20 MB for the multipart envelope so the audio check, not the framework,
 # says what is wrong with a file just over the limit.
 AUDIO_BODY_LIMIT = MAX_AUDIO_BYTES + 4 * 1024 * 1024
 MAX_CAMPAIGN_ID = 2**53
 
-PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="from 1")]
-PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="1..200")]
 ReportFormat = Annotated[
     Literal["json", "csv", "xlsx"],
     QueryParameter(description="json (paged) or a file of every row"),
@@ -255,16 +253,33 @@ async def campaign_report(
     if format != "json":
         return await _report_file(backend, account, campaign_id, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
-    return ReportAnswer(
+    return paged(
+        ReportAnswer,
+        reply,
         campaign=msgspec.to_builtins(render_campaign(reply.campaign, account.timezone)),
         calls=_call_json(reply.campaign, reply, account.timezone, base),
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 
 # --- recordings ----------------------------------------------------------------------------
+
+
+async def _wav(
+    backend: Backend,
+    account: Account,
+    campaign_id: int,
+    bucket: str,
+    object_of: Callable[[CampaignView], str | None],
+    missing: str,
+) -> Response[bytes]:
+    """One WAV object of the account's campaign: the one `object_of` names, or a 404 saying
+    `missing` where it names none."""
+    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
+    name = object_of(campaign)
+    if name is None:
+        raise ApiError(404, "not_found", missing)
+    data = await backend.get_object(bucket, name)
+    return Response(data, media_type="audio/wav")
 
 
 @get(
@@ -279,12 +294,13 @@ async def call_recording(
     account: NamedDependency[Account],
     backend: BackendDep,
 ) -> Response[bytes]:
-    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
-    name = recording_object(campaign, file_name.removesuffix(".wav"))
-    if name is None or not file_name.endswith(".wav"):
-        raise ApiError(404, "not_found", f"no recording {file_name} in campaign {campaign_id}")
-    data = await backend.get_object(RECORDINGS_BUCKET, name)
-    return Response(data, media_type="audio/wav")
+    def object_of(campaign: CampaignView) -> str | None:
+        if not file_name.endswith(".wav"):
+            return None
+        return recording_object(campaign, file_name.removesuffix(".wav"))
+
+    missing = f"no recording {file_name} in campaign {campaign_id}"
+    return await _wav(backend, account, campaign_id, RECORDINGS_BUCKET, object_of, missing)
 
 
 @get(
@@ -344,11 +360,13 @@ async def audio_clip(
     account: NamedDependency[Account],
     backend: BackendDep,
 ) -> Response[bytes]:
-    campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
-    if "/" in name or not name.endswith(".wav"):
-        raise ApiError(404, "not_found", f"no audio clip {name}")
-    data = await backend.get_object(AUDIO_BUCKET, clip_prefix(campaign) + name)
-    return Response(data, media_type="audio/wav")
+    def object_of(campaign: CampaignView) -> str | None:
+        if "/" in name or not name.endswith(".wav"):
+            return None
+        return clip_prefix(campaign) + name
+
+    missing = f"no audio clip {name}"
+    return await _wav(backend, account, campaign_id, AUDIO_BUCKET, object_of, missing)
 
 
 # --- export of list rows -------------------------------------------------------------------

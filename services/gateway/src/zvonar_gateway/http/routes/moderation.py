@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from zvonar_contracts.campaign_events import Decision
 from zvonar_contracts.commands import ModerateCampaign
@@ -14,11 +14,17 @@ from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_moderated
-from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
+from zvonar_gateway.http.render import paged, render_moderated
+from zvonar_gateway.http.routes.common import (
+    PageNumber,
+    PerPage,
+    accounts_of,
+    check_id,
+    settings_of,
+)
 from zvonar_gateway.http.schemas import ModeratedCampaignOut, ModerationQueueOut
 from zvonar_gateway.service_layer.campaigns import campaign_id_of, owner_of, read_detail
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, out_of_turn
 from zvonar_gateway.service_layer.ports import Backend
 
 _FALLBACK_TZ = "UTC"
@@ -43,23 +49,16 @@ async def _render(
 async def moderation_queue(
     request: Request[Any, Any, Any],
     backend: BackendDep,
-    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
 ) -> ModerationQueueOut:
     await require_admin(request, settings_of(request).admin_token)
     reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
     if not isinstance(reply, CampaignPage):
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "the stats service answered out of turn",
-            headers={"Retry-After": "1"},
-        )
+        raise out_of_turn()
     zones: dict[str, str] = {}  # one account lookup per owner, not per row
     items = [await _render(request, view, zones) for view in reply.items]
-    return ModerationQueueOut(
-        items=items, total=reply.total, page=reply.page, per_page=reply.per_page
-    )
+    return paged(ModerationQueueOut, reply, items=items)
 
 
 async def _decide(

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
@@ -16,6 +16,8 @@ from zvonar_contracts.queries import GetStopList, StopListPage
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
 from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.render import paged
+from zvonar_gateway.http.routes.common import PageNumber, PerPage
 from zvonar_gateway.http.schemas import (
     RejectedOut,
     StopListAddedOut,
@@ -23,7 +25,7 @@ from zvonar_gateway.http.schemas import (
     StopListRemovedOut,
     documented,
 )
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import ApiError, no_valid_phones, out_of_turn
 from zvonar_gateway.service_layer.ports import Backend
 
 
@@ -42,18 +44,12 @@ async def _page(
         GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
     )
     if not isinstance(reply, StopListPage):
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "the stats service answered out of turn",
-            headers={"Retry-After": "1"},
-        )
-    return StopListPageOut(
+        raise out_of_turn()
+    return paged(
+        StopListPageOut,
+        reply,
         items=[{"phone": phone} for phone in reply.phones],
         phones=list(reply.phones),
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 
@@ -66,8 +62,8 @@ async def _page(
 async def get_stop_list(
     account: NamedDependency[Account],
     backend: BackendDep,
-    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
 ) -> StopListPageOut:
     return await _page(backend, account, page, per_page)
 
@@ -80,12 +76,7 @@ async def add_to_stop_list(
 ) -> StopListAddedOut:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
     if not imported.numbers:
-        raise ApiError(
-            422,
-            "no_valid_phones",
-            "none of the phone numbers is valid",
-            [{"field": "phones", "message": "no valid phone number"}],
-        )
+        raise no_valid_phones()
     ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
     page = await _page(backend, account, 1, 50, min_position=ok.position)
     return StopListAddedOut(

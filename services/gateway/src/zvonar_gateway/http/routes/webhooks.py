@@ -24,22 +24,17 @@ from zvonar_contracts.dialer import (
 )
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.providers import BackendDep
-from zvonar_gateway.http.render import render_time
-from zvonar_gateway.http.routes.common import check_id
+from zvonar_gateway.http.render import copied, paged, render_time
+from zvonar_gateway.http.routes.common import PageNumber, check_id
 from zvonar_gateway.http.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut, documented
 from zvonar_gateway.service_layer.campaigns import read_detail
-from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.errors import out_of_turn
 
 
 def render_delivery(item: WebhookDelivery, tz: str) -> WebhookDeliveryOut:
-    return WebhookDeliveryOut(
-        id=item.id,
-        event=item.event,
-        call_id=item.call_id,
-        state=item.state,
-        attempts=item.attempts,
-        last_status=item.last_status,
-        last_error=item.last_error,
+    return copied(
+        item,
+        WebhookDeliveryOut,
         created_at=render_time(item.created_at, tz),
         next_attempt_at=render_time(item.next_attempt_at, tz),
         delivered_at=render_time(item.delivered_at, tz),
@@ -58,7 +53,7 @@ async def list_webhook_deliveries(
     campaign_id: FromPath[int],
     # `state` is a name Litestar keeps for the app state: the query key is given apart.
     delivery_state: Annotated[DeliveryState | None, QueryParameter(name="state")] = None,
-    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=MAX_DELIVERIES_PAGE)] = 50,
 ) -> WebhookDeliveryPageOut:
     campaign_id = check_id(campaign_id)
@@ -73,17 +68,11 @@ async def list_webhook_deliveries(
     try:
         reply = await backend.dialer(request, WebhookDeliveryPage)
     except msgspec.ValidationError as exc:  # a refusal or an answer of another shape
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "the dialer answered out of turn",
-            headers={"Retry-After": "1"},
-        ) from exc
-    return WebhookDeliveryPageOut(
+        raise out_of_turn("the dialer") from exc
+    return paged(
+        WebhookDeliveryPageOut,
+        reply,
         items=[render_delivery(item, account.timezone) for item in reply.items],
-        total=reply.total,
-        page=reply.page,
-        per_page=reply.per_page,
     )
 
 
