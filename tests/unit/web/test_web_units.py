@@ -20,12 +20,12 @@ from zvonar_contracts.options import (
 )
 from zvonar_contracts.queries import CampaignDetail, CampaignView, Comment, HistoryEntry, Start
 from zvonar_gateway.domain.timezones import RUSSIA, real_zones, zone_options
+from zvonar_gateway.settings import SECRET_FILE, session_secret
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.forms import form_to_body
 from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.moderation_view import Piece, caught_phrases, mark, said
-from zvonar_gateway.web.session import SECRET_FILE, session_secret
 from zvonar_gateway.web.view import calls_over_time, row_view, unfinished_parts
 
 RU, EN = Words("ru"), Words("en")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+import structlog
 from pydantic import Field
 
 from zvonar_runtime.settings import ServiceSettings, env
+
+log = structlog.get_logger("zvonar.gateway.settings")
+# The web session's (and position token's) secret when ZVONAR_SESSION_SECRET is unset.
+SECRET_FILE = "gateway-session.key"
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -45,3 +55,26 @@ class GatewaySettings(ServiceSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.http_host not in LOOPBACK_HOSTS
+
+
+def session_secret(data_dir: Path, given: str | None) -> bytes:
+    """32 bytes: sha256 of ZVONAR_SESSION_SECRET, else of a random file under `data_dir`."""
+    if given and given.strip():
+        return hashlib.sha256(given.strip().encode()).digest()
+    path = data_dir / SECRET_FILE
+    log.warning(
+        "session_secret_unset",
+        file=str(path),
+        hint="set ZVONAR_SESSION_SECRET, the same on every gateway replica",
+    )
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once keep the one file the first wrote.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_hex(32))
+    return hashlib.sha256(path.read_text().strip().encode()).digest()

@@ -64,7 +64,9 @@ class PauseCampaign(CampaignCommandBase, frozen=True, tag=True):
 
 class ResumeCampaign(CampaignCommandBase, frozen=True, tag=True):
     # Filled by system resumes (window reopened): where the campaign goes. A customer's
-    # resume leaves it None and the campaign service asks the dialer where it belongs.
+    # resume leaves it None: the campaign service decides from the dialer's clock, read from
+    # its KV entry (no request to the dialer), and the dialer places the campaign after the
+    # event.
     status: Status | None = None
 
 

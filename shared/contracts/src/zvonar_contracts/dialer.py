@@ -16,7 +16,9 @@ class DialerRequestBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="ty
 
 
 class GetClock(DialerRequestBase, frozen=True, tag=True):
-    pass
+    """The dialer's clock now, for operators and tests. No service asks for it while handling
+    a command: the clock's origin is in the NATS KV entry `dialer-clock/origin`, from which
+    every service computes the same time (zvonar_runtime.dialer_clock)."""
 
 
 class ClockReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -41,6 +41,7 @@ from zvonar_gateway.service_layer.position import (
     _current,
     well_formed,
 )
+from zvonar_gateway.settings import session_secret
 
 _HEADER_KEY = POSITION_HEADER.lower().encode()
 _SIGNER_STATE_KEY = "position_signer"
@@ -51,9 +52,6 @@ def signer_of(state: State) -> PositionSigner:
     found = state.get(_SIGNER_STATE_KEY)
     if isinstance(found, PositionSigner):
         return found
-    # Imported here: the web package imports the HTTP seam this module is part of.
-    from zvonar_gateway.web.session import session_secret
-
     settings = state.settings
     signer = PositionSigner.from_secret(
         session_secret(Path(settings.data_dir), settings.session_secret)

@@ -17,7 +17,6 @@ as plain handlers.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 from pathlib import Path
@@ -32,12 +31,11 @@ from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 
 from zvonar_gateway.adapters.sessions import RevokedSessions
 from zvonar_gateway.domain.keys import same_secret
-from zvonar_gateway.settings import GatewaySettings
+from zvonar_gateway.settings import GatewaySettings, session_secret
 from zvonar_gateway.web.form_text import refuse_form_not_utf8
 
 log = structlog.get_logger("zvonar.gateway.web")
 
-SECRET_FILE = "gateway-session.key"
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
 SESSION_DAYS = 14
@@ -47,29 +45,6 @@ _REVOKED_STATE_KEY = "web_revoked_sessions"
 
 class CsrfError(Exception):
     """A POST without the session's token: refused before anything changes."""
-
-
-def session_secret(data_dir: Path, given: str | None) -> bytes:
-    """32 bytes: sha256 of ZVONAR_SESSION_SECRET, else of a random file under `data_dir`."""
-    if given and given.strip():
-        return hashlib.sha256(given.strip().encode()).digest()
-    path = data_dir / SECRET_FILE
-    log.warning(
-        "session_secret_unset",
-        file=str(path),
-        hint="set ZVONAR_SESSION_SECRET, the same on every gateway replica",
-    )
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once keep the one file the first wrote.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32))
-    return hashlib.sha256(path.read_text().strip().encode()).digest()
 
 
 def cookie_config(secret: bytes, *, secure: bool) -> CookieBackendConfig:
