@@ -12,6 +12,8 @@ import copy
 import json
 import re
 import sys
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -47,85 +49,93 @@ DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
 def _channels() -> list[dict[str, Any]]:
     """For every channel: its address, message and reply types (or None), the stream that
     keeps its messages (or None: core NATS), the owning service and its queue group."""
-    rows: list[dict[str, Any]] = []
-    for event in CAMPAIGN_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.campaign_event_subject("{campaign_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                owner="campaign",
-                queue=None,
-            )
-        )
-    for event in STOP_LIST_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.stop_list_event_subject("{account_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CAMPAIGN_EVENTS_STREAM,
-                owner="campaign",
-                queue=None,
-            )
-        )
-    for event in CALL_EVENT_TYPES:
-        rows.append(
-            dict(
-                address=subjects.call_event_subject("{campaign_id}", event.__name__),
-                message=event,
-                reply=None,
-                stream=subjects.CALL_EVENTS_STREAM,
-                owner="dialer",
-                queue=None,
-            )
-        )
-    for command in CAMPAIGN_COMMAND_TYPES:
-        rows.append(
-            dict(
-                address=subjects.campaign_command_subject(command.__name__),
-                message=command,
-                reply=CommandReply,
-                stream=None,
-                owner="campaign",
-                queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
-            )
-        )
-    for query in STATS_QUERY_TYPES:
-        rows.append(
-            dict(
-                address=subjects.stats_query_subject(query.__name__),
-                message=query,
-                reply=QueryReply,
-                stream=None,
-                owner="stats",
-                queue=subjects.STATS_QUERIES_QUEUE,
-            )
-        )
-    for request, reply in DIALER_REQUESTS:
-        rows.append(
-            dict(
-                address=subjects.dialer_request_subject(request.__name__),
-                message=request,
-                reply=reply,
-                stream=None,
-                owner="dialer",
-                queue=subjects.DIALER_REQUESTS_QUEUE,
-            )
-        )
-    for service in subjects.SERVICES:
-        rows.append(
-            dict(
-                address=subjects.health_subject(service),
-                message=None,
-                reply=HealthReply,
-                stream=None,
+    replies = dict(DIALER_REQUESTS)
+    return [
+        *_group(
+            CAMPAIGN_EVENT_TYPES,
+            partial(subjects.campaign_event_subject, "{campaign_id}"),
+            owner="campaign",
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
+        ),
+        *_group(
+            STOP_LIST_EVENT_TYPES,
+            partial(subjects.stop_list_event_subject, "{account_id}"),
+            owner="campaign",
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
+        ),
+        *_group(
+            CALL_EVENT_TYPES,
+            partial(subjects.call_event_subject, "{campaign_id}"),
+            owner="dialer",
+            stream=subjects.CALL_EVENTS_STREAM,
+        ),
+        *_group(
+            CAMPAIGN_COMMAND_TYPES,
+            subjects.campaign_command_subject,
+            owner="campaign",
+            reply=lambda _: CommandReply,
+            queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
+        ),
+        *_group(
+            STATS_QUERY_TYPES,
+            subjects.stats_query_subject,
+            owner="stats",
+            reply=lambda _: QueryReply,
+            queue=subjects.STATS_QUERIES_QUEUE,
+        ),
+        *_group(
+            replies,
+            subjects.dialer_request_subject,
+            owner="dialer",
+            reply=replies.__getitem__,
+            queue=subjects.DIALER_REQUESTS_QUEUE,
+        ),
+        *(
+            _channel(
+                subjects.health_subject(service),
+                None,
+                HealthReply,
                 owner=service,
                 queue=subjects.health_queue(service),
             )
-        )
-    return rows
+            for service in subjects.SERVICES
+        ),
+    ]
+
+
+def _group(
+    messages: Iterable[type],
+    address: Callable[[str], str],
+    *,
+    owner: str,
+    reply: Callable[[type], Any] = lambda _: None,
+    stream: str | None = None,
+    queue: str | None = None,
+) -> list[dict[str, Any]]:
+    """The channels of one kind of message: each at `address(its name)`."""
+    return [
+        _channel(address(m.__name__), m, reply(m), owner=owner, stream=stream, queue=queue)
+        for m in messages
+    ]
+
+
+def _channel(
+    address: str,
+    message: Any,
+    reply: Any,
+    *,
+    owner: str,
+    stream: str | None = None,
+    queue: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "address": address,
+        "message": message,
+        "reply": reply,
+        "stream": stream,
+        "owner": owner,
+        "queue": queue,
+    }
 
 
 def _name(type_: Any) -> str:
