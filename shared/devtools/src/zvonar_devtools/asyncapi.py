@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -22,34 +22,16 @@ from zvonar_contracts import subjects
 from zvonar_contracts.call_events import CALL_EVENT_TYPES
 from zvonar_contracts.campaign_events import CAMPAIGN_EVENT_TYPES, STOP_LIST_EVENT_TYPES
 from zvonar_contracts.commands import CAMPAIGN_COMMAND_TYPES, CommandReply
-from zvonar_contracts.dialer import (
-    ClockReply,
-    CostQuote,
-    GetClock,
-    InboundCall,
-    InboundCallReply,
-    ListWebhookDeliveries,
-    QuoteCost,
-    SynthesizePreview,
-    SynthesizeReply,
-    WebhookDeliveryPage,
-)
+from zvonar_contracts.dialer import DIALER_REPLIES
 from zvonar_contracts.health import HealthReply
 from zvonar_contracts.queries import STATS_QUERY_TYPES, QueryReply
 
-DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
-    (GetClock, ClockReply),
-    (SynthesizePreview, SynthesizeReply),
-    (QuoteCost, CostQuote),
-    (InboundCall, InboundCallReply),
-    (ListWebhookDeliveries, WebhookDeliveryPage),
-)
+M = TypeVar("M", bound=type)
 
 
 def _channels() -> list[dict[str, Any]]:
     """For every channel: its address, message and reply types (or None), the stream that
     keeps its messages (or None: core NATS), the owning service and its queue group."""
-    replies = dict(DIALER_REQUESTS)
     return [
         *_group(
             CAMPAIGN_EVENT_TYPES,
@@ -84,10 +66,10 @@ def _channels() -> list[dict[str, Any]]:
             queue=subjects.STATS_QUERIES_QUEUE,
         ),
         *_group(
-            replies,
+            DIALER_REPLIES,
             subjects.dialer_request_subject,
             owner="dialer",
-            reply=replies.__getitem__,
+            reply=DIALER_REPLIES.__getitem__,
             queue=subjects.DIALER_REQUESTS_QUEUE,
         ),
         *(
@@ -104,11 +86,11 @@ def _channels() -> list[dict[str, Any]]:
 
 
 def _group(
-    messages: Iterable[type],
+    messages: Iterable[M],
     address: Callable[[str], str],
     *,
     owner: str,
-    reply: Callable[[type], Any] = lambda _: None,
+    reply: Callable[[M], Any] = lambda _: None,
     stream: str | None = None,
     queue: str | None = None,
 ) -> list[dict[str, Any]]:
