@@ -49,6 +49,14 @@ async def test_error_rolls_the_whole_transaction_back(database: Database) -> Non
     assert count == 0
 
 
+async def test_execute_runs_one_statement_with_placeholders(database: Database) -> None:
+    await database.execute("INSERT INTO t VALUES (?, ?)", ("e", 7))
+    await database.execute("UPDATE t SET v = v + 1")
+
+    row = await database.run(lambda cur: cur.execute("SELECT k, v FROM t").fetchall())
+    assert [tuple(r) for r in row] == [("e", 8)]
+
+
 async def test_ping_answers(database: Database) -> None:
     assert await database.ping()
 

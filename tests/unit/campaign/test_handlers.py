@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,3 +307,19 @@ def test_a_campaign_contended_for_ever_is_answered_conflict(deps: Deps) -> None:
     with pytest.raises(ValueError, match="not a conflict"):
         deps.retrying(broken)
     assert tries == [1]  # anything else is not retried
+
+
+def test_work_retried_after_a_lost_race_keeps_its_new_number(deps: Deps) -> None:
+    """A copy or smart part retried after a lost race gets the number the first attempt
+    drew: none is burnt."""
+    numbers: list[int] = []
+
+    def contended(number: Callable[[], int]) -> int:
+        numbers.extend([number(), number()])
+        if len(numbers) < 6:
+            raise IntegrityError("another writer moved the campaign on")
+        return number()
+
+    drawn = deps.retrying_with_number(contended)
+    assert numbers == [drawn] * 6
+    assert deps.tables.next_number_sync() == drawn + 1

@@ -17,6 +17,7 @@ from zvonar_runtime.secrets import (
     new_key_text,
     parse_key,
     secrets_key,
+    text_file_once,
 )
 
 
@@ -31,6 +32,20 @@ def test_without_it_every_process_shares_the_data_folders_key_file(tmp_path: Pat
     assert (tmp_path / "data" / KEY_FILE).stat().st_mode & 0o777 == 0o600
     assert secrets_key(tmp_path / "data", {}) == first
     assert len(first) == 32
+
+
+def test_a_text_file_is_made_once_and_then_only_read(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"text {len(made)}\n")
+        return made[-1]
+
+    path = tmp_path / "deep" / "file"
+    assert text_file_once(path, make) == "text 0"
+    assert text_file_once(path, make) == "text 0"
+    assert made == ["text 0\n"]
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
 import structlog
 from pydantic import Field
 
+from zvonar_runtime.secrets import text_file_once
 from zvonar_runtime.settings import ServiceSettings, env
 
 log = structlog.get_logger("zvonar.gateway.settings")
@@ -67,14 +67,5 @@ def session_secret(data_dir: Path, given: str | None) -> bytes:
         file=str(path),
         hint="set ZVONAR_SESSION_SECRET, the same on every gateway replica",
     )
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once keep the one file the first wrote.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32))
-    return hashlib.sha256(path.read_text().strip().encode()).digest()
+    text = text_file_once(path, lambda: secrets.token_hex(32))
+    return hashlib.sha256(text.encode()).digest()

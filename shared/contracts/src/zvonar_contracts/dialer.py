@@ -116,3 +116,11 @@ class WebhookDeliveryPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DialerRequest = GetClock | SynthesizePreview | QuoteCost | InboundCall | ListWebhookDeliveries
+# The reply each request is answered with.
+DIALER_REPLIES: dict[type[DialerRequestBase], type[msgspec.Struct]] = {
+    GetClock: ClockReply,
+    SynthesizePreview: SynthesizeReply,
+    QuoteCost: CostQuote,
+    InboundCall: InboundCallReply,
+    ListWebhookDeliveries: WebhookDeliveryPage,
+}

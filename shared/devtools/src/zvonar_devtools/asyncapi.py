@@ -12,9 +12,9 @@ import copy
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -22,98 +22,102 @@ from zvonar_contracts import subjects
 from zvonar_contracts.call_events import CALL_EVENT_TYPES
 from zvonar_contracts.campaign_events import CAMPAIGN_EVENT_TYPES, STOP_LIST_EVENT_TYPES
 from zvonar_contracts.commands import CAMPAIGN_COMMAND_TYPES, CommandReply
-from zvonar_contracts.dialer import (
-    ClockReply,
-    CostQuote,
-    GetClock,
-    InboundCall,
-    InboundCallReply,
-    ListWebhookDeliveries,
-    QuoteCost,
-    SynthesizePreview,
-    SynthesizeReply,
-    WebhookDeliveryPage,
-)
+from zvonar_contracts.dialer import DIALER_REPLIES
 from zvonar_contracts.health import HealthReply
 from zvonar_contracts.queries import STATS_QUERY_TYPES, QueryReply
 
-DIALER_REQUESTS: tuple[tuple[type, type], ...] = (
-    (GetClock, ClockReply),
-    (SynthesizePreview, SynthesizeReply),
-    (QuoteCost, CostQuote),
-    (InboundCall, InboundCallReply),
-    (ListWebhookDeliveries, WebhookDeliveryPage),
-)
+M = TypeVar("M", bound=type)
 
 
 def _channels() -> list[dict[str, Any]]:
     """For every channel: its address, message and reply types (or None), the stream that
     keeps its messages (or None: core NATS), the owning service and its queue group."""
-
-    def unanswered(types: tuple[type, ...]) -> list[tuple[type, Any]]:
-        return [(type_, None) for type_ in types]
-
-    def answered(types: tuple[type, ...], reply: Any) -> list[tuple[type, Any]]:
-        return [(type_, reply) for type_ in types]
-
-    # Each kind of message: its (message, reply) types, the address of one by its type's
-    # name, then the stream, owner and queue group its channels share.
-    kinds: tuple[tuple[Any, Callable[[str], str], tuple[str | None, str, str | None]], ...] = (
-        (
-            unanswered(CAMPAIGN_EVENT_TYPES),
+    return [
+        *_group(
+            CAMPAIGN_EVENT_TYPES,
             partial(subjects.campaign_event_subject, "{campaign_id}"),
-            (subjects.CAMPAIGN_EVENTS_STREAM, "campaign", None),
+            owner="campaign",
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
         ),
-        (
-            unanswered(STOP_LIST_EVENT_TYPES),
+        *_group(
+            STOP_LIST_EVENT_TYPES,
             partial(subjects.stop_list_event_subject, "{account_id}"),
-            (subjects.CAMPAIGN_EVENTS_STREAM, "campaign", None),
+            owner="campaign",
+            stream=subjects.CAMPAIGN_EVENTS_STREAM,
         ),
-        (
-            unanswered(CALL_EVENT_TYPES),
+        *_group(
+            CALL_EVENT_TYPES,
             partial(subjects.call_event_subject, "{campaign_id}"),
-            (subjects.CALL_EVENTS_STREAM, "dialer", None),
+            owner="dialer",
+            stream=subjects.CALL_EVENTS_STREAM,
         ),
-        (
-            answered(CAMPAIGN_COMMAND_TYPES, CommandReply),
+        *_group(
+            CAMPAIGN_COMMAND_TYPES,
             subjects.campaign_command_subject,
-            (None, "campaign", subjects.CAMPAIGN_COMMANDS_QUEUE),
+            owner="campaign",
+            reply=lambda _: CommandReply,
+            queue=subjects.CAMPAIGN_COMMANDS_QUEUE,
         ),
-        (
-            answered(STATS_QUERY_TYPES, QueryReply),
+        *_group(
+            STATS_QUERY_TYPES,
             subjects.stats_query_subject,
-            (None, "stats", subjects.STATS_QUERIES_QUEUE),
+            owner="stats",
+            reply=lambda _: QueryReply,
+            queue=subjects.STATS_QUERIES_QUEUE,
         ),
-        (
-            DIALER_REQUESTS,
+        *_group(
+            DIALER_REPLIES,
             subjects.dialer_request_subject,
-            (None, "dialer", subjects.DIALER_REQUESTS_QUEUE),
+            owner="dialer",
+            reply=DIALER_REPLIES.__getitem__,
+            queue=subjects.DIALER_REQUESTS_QUEUE,
         ),
-    )
-    rows = [
-        dict(
-            address=address(message.__name__),
-            message=message,
-            reply=reply,
-            stream=stream,
-            owner=owner,
-            queue=queue,
-        )
-        for pairs, address, (stream, owner, queue) in kinds
-        for message, reply in pairs
+        *(
+            _channel(
+                subjects.health_subject(service),
+                None,
+                HealthReply,
+                owner=service,
+                queue=subjects.health_queue(service),
+            )
+            for service in subjects.SERVICES
+        ),
     ]
-    rows += [
-        dict(
-            address=subjects.health_subject(service),
-            message=None,
-            reply=HealthReply,
-            stream=None,
-            owner=service,
-            queue=subjects.health_queue(service),
-        )
-        for service in subjects.SERVICES
+
+
+def _group(
+    messages: Iterable[M],
+    address: Callable[[str], str],
+    *,
+    owner: str,
+    reply: Callable[[M], Any] = lambda _: None,
+    stream: str | None = None,
+    queue: str | None = None,
+) -> list[dict[str, Any]]:
+    """The channels of one kind of message: each at `address(its name)`."""
+    return [
+        _channel(address(m.__name__), m, reply(m), owner=owner, stream=stream, queue=queue)
+        for m in messages
     ]
-    return rows
+
+
+def _channel(
+    address: str,
+    message: Any,
+    reply: Any,
+    *,
+    owner: str,
+    stream: str | None = None,
+    queue: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "address": address,
+        "message": message,
+        "reply": reply,
+        "stream": stream,
+        "owner": owner,
+        "queue": queue,
+    }
 
 
 def _name(type_: Any) -> str:

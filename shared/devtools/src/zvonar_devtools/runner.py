@@ -219,7 +219,7 @@ async def _announce_when_ready(env: dict[str, str], data_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    service_parser("zvonar-run", "zvonar-runtime", __doc__).parse_args(argv)
+    service_parser("zvonar-run", "zvonar-devtools", __doc__).parse_args(argv)
     sys.exit(asyncio.run(run()))
 
 

@@ -202,6 +202,14 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.run_sync, work)
 
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One statement (`?` placeholders) in a transaction of its own."""
+
+        def statement(cur: Cursor) -> None:
+            cur.execute(sql, params)
+
+        await self.run(statement)
+
     async def ping(self) -> bool:
         def probe(cur: Cursor) -> bool:
             cur.execute("SELECT 1")

@@ -18,7 +18,7 @@ import binascii
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -62,17 +62,22 @@ def key_text(data_dir: Path, env: Mapping[str, str] | None = None) -> str:
     given = (env if env is not None else os.environ).get(SECRETS_KEY_ENV, "").strip()
     if given:
         return given
-    path = data_dir / KEY_FILE
+    return text_file_once(data_dir / KEY_FILE, new_key_text)
+
+
+def text_file_once(path: Path, make: Callable[[], str]) -> str:
+    """The text of `path` (stripped); a missing file is first written with `make()`, readable
+    by its owner only. O_EXCL: two processes starting at once keep the one file the first
+    wrote."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once keep the one key the first wrote.
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
         else:
             with os.fdopen(fd, "w") as file:
-                file.write(new_key_text())
+                file.write(make())
     return path.read_text().strip()
 
 

@@ -116,25 +116,17 @@ async def release_number(cmd: c.ReleaseNumber, deps: Deps) -> CommandOk:
 
 
 async def start_smart_part(cmd: c.StartSmartPart, deps: Deps) -> CommandOk:
-    return await deps.in_thread(lambda: _start_smart_part(cmd, deps))
-
-
-def _start_smart_part(cmd: c.StartSmartPart, deps: Deps) -> CommandOk:
-    numbers: list[int] = []
-
-    def attempt() -> CommandOk:
+    def attempt(number: Callable[[], int]) -> CommandOk:
         campaign = deps.load_campaign(cmd.campaign_id, cmd.account_id)
         part = campaign.smart_part(cmd.part)
         if part is not None and part.part_campaign_id is not None:
             # The dialer retried: answer with the row number the part already has.
             return ok(campaign, deps.events.max_position(), part_campaign_id=part.part_campaign_id)
         campaign.check_smart_part_can_start(cmd.part, cmd.phone_count)
-        if not numbers:
-            numbers.append(deps.tables.next_number_sync())
-        campaign.start_smart_part(cmd.part, numbers[0], cmd.phone_count, cmd.started_at)
-        return ok(campaign, deps.save(campaign), part_campaign_id=numbers[0])
+        campaign.start_smart_part(cmd.part, number(), cmd.phone_count, cmd.started_at)
+        return ok(campaign, deps.save(campaign), part_campaign_id=number())
 
-    return deps.retrying(attempt)
+    return await deps.in_thread(lambda: deps.retrying_with_number(attempt))
 
 
 async def finish_smart_part(cmd: c.FinishSmartPart, deps: Deps) -> CommandOk:
@@ -154,29 +146,20 @@ async def report_idle(cmd: c.ReportIdle, deps: Deps) -> CommandOk:
 
 
 async def copy(cmd: c.CopyCampaign, deps: Deps) -> CommandOk:
-    return await deps.in_thread(lambda: _copy(cmd, deps))
-
-
-def _copy(cmd: c.CopyCampaign, deps: Deps) -> CommandOk:
-    numbers: list[int] = []
-
-    def attempt() -> CommandOk:
+    def attempt(number: Callable[[], int]) -> CommandOk:
         source = deps.load_campaign(cmd.campaign_id, cmd.account_id)
-        if not numbers:
-            numbers.append(deps.tables.next_number_sync())
-        tz = cmd.account_tz or source.account_tz
         copy = Campaign.new(
-            campaign_id=numbers[0],
+            campaign_id=number(),
             account_id=source.account_id,
-            account_tz=tz,
+            account_tz=cmd.account_tz or source.account_tz,
             options=source.options,
             phones=source.phones,
             copied_from=source.campaign_id,
         )
-        source.record_copy(numbers[0])
+        source.record_copy(number())
         return ok(copy, deps.save(copy, source))
 
-    return deps.retrying(attempt)
+    return await deps.in_thread(lambda: deps.retrying_with_number(attempt))
 
 
 async def delete(cmd: c.DeleteCampaigns, deps: Deps) -> CommandOk:

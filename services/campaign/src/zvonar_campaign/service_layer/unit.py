@@ -100,6 +100,19 @@ class Deps:
         except IntegrityError:
             raise Conflict("the campaign is changing too fast; retry the command") from None
 
+    def retrying_with_number(self, attempt: Callable[[Callable[[], int]], T]) -> T:
+        """`retrying(attempt)` for work that takes a new campaign number: `attempt` is given
+        `number()`, which draws the number at its first call and gives that one again on
+        every later call and retry, so a lost race never burns a second number."""
+        drawn: list[int] = []
+
+        def number() -> int:
+            if not drawn:
+                drawn.append(self.tables.next_number_sync())
+            return drawn[0]
+
+        return self.retrying(lambda: attempt(number))
+
     def change(
         self, campaign_id: int, account_id: str, decide: Callable[[Campaign], Any]
     ) -> CommandOk:
