@@ -53,6 +53,8 @@ from zvonar_runtime.webhook_targets import (
 log = get_logger("zvonar.gateway.campaigns")
 
 MAX_REJECTED_SHOWN = 10_000
+# Up to this many JSON numbers are normalised on the event loop (~0.5 ms at most).
+INLINE_PHONES = 200
 # A conservative pace at which the campaign service takes in a phone base.
 CREATE_NUMBERS_PER_SECOND = 50_000
 
@@ -84,8 +86,12 @@ def request_hash(raw: Any, file_bytes: bytes | None = None) -> str:
 async def import_json_phones(values: list[str]) -> PhoneImport:
     if len(values) > MAX_PHONES:
         raise too_many_phones(len(values))
-    # A million numbers take a while to normalise: keep the event loop free meanwhile.
     try:
+        if len(values) <= INLINE_PHONES:
+            # ~2.5 µs a number: cheaper than the hop to a thread and back, which also makes
+            # the event loop wait for the GIL while that thread runs.
+            return normalise_phones(values)
+        # A million numbers take a while to normalise: keep the event loop free meanwhile.
         return await asyncio.to_thread(normalise_phones, values)
     except TooManyPhones as exc:
         raise too_many_phones(exc.count) from exc

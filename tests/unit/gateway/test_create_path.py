@@ -1,9 +1,11 @@
-"""The create is answered from the campaign service's reply (issue 17, the create hot path):
+"""The create hot path (issue 17). The create is answered from the campaign service's reply:
 the view the gateway builds must be the one stats shows once it has applied the
-CampaignCreated. Checked against the real stats projection and read model (SQLite)."""
+CampaignCreated, checked against the real stats projection and read model (SQLite). A few
+JSON numbers are normalised without a thread hop."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from zvonar_contracts.options import (
     TtsAudio,
     WordsIvr,
 )
+from zvonar_gateway.service_layer import campaigns
 from zvonar_gateway.service_layer.campaigns import new_campaign_view
 from zvonar_runtime.db import Database
 from zvonar_stats.adapters import read_model
@@ -132,3 +135,24 @@ def test_a_reply_without_created_at_still_decodes() -> None:
     ok = decode_command_reply(old)
     assert isinstance(ok, CommandOk) and ok.campaign is not None
     assert ok.campaign.created_at is None
+
+
+async def test_a_small_list_is_normalised_on_the_loop_a_big_one_in_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread hop costs more than normalising a few numbers (and the loop then waits for
+    the GIL); a big list still leaves the loop free."""
+    hops: list[int] = []
+    real = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(len(args[0]))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    small = [f"+7916000{i:04d}" for i in range(campaigns.INLINE_PHONES)]
+    big = [f"+7916000{i:04d}" for i in range(campaigns.INLINE_PHONES + 1)]
+    assert len((await campaigns.import_json_phones(small)).numbers) == len(small)
+    assert hops == []
+    assert len((await campaigns.import_json_phones(big)).numbers) == len(big)
+    assert hops == [len(big)]
