@@ -165,7 +165,9 @@ async def create_campaign(
     idempotency_key: str | None,
     body_hash: str,
 ) -> Created:
-    """Store the base, send CreateCampaign, answer the campaign as stats shows it.
+    """Store the base, send CreateCampaign, answer the campaign as stats shows it: built
+    from the command's reply (`new_campaign_view`), or read from stats at the command's
+    position when the reply does not tell enough.
 
     The command is checked (storable, not over the broker's limit) before the base is
     stored; a base this request stored is removed again if the campaign service refuses
