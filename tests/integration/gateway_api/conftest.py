@@ -140,8 +140,13 @@ class FakeServices:
             position = self._store(view, command.options, "CampaignCreated")
             if command.idempotency_key:
                 self.keys[key] = (command.request_hash, view.id)
+            # As the campaign service does: the new campaign's creation time, from which
+            # the gateway answers the create without asking stats.
             state = CampaignState(
-                campaign_id=view.id, account_id=view.account_id, status=view.status
+                campaign_id=view.id,
+                account_id=view.account_id,
+                status=view.status,
+                created_at=view.created_at,
             )
             return CommandOk(position=position, campaign=state)
         if isinstance(command, DeleteCampaigns):

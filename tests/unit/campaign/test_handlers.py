@@ -18,10 +18,12 @@ from eventsourcing.persistence import IntegrityError
 from zvonar_campaign.bootstrap import Store, bootstrap
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
+from zvonar_campaign.domain.wire import to_wire
 from zvonar_campaign.service_layer.errors import Conflict
 from zvonar_campaign.service_layer.messagebus import handle
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
+from zvonar_contracts import campaign_events as wire_events
 from zvonar_contracts import commands as c
 from zvonar_contracts.commands import CommandError, CommandOk
 from zvonar_contracts.options import (
@@ -323,3 +325,18 @@ def test_work_retried_after_a_lost_race_keeps_its_new_number(deps: Deps) -> None
     drawn = deps.retrying_with_number(contended)
     assert numbers == [drawn] * 6
     assert deps.tables.next_number_sync() == drawn + 1
+
+
+async def test_a_create_tells_when_the_campaign_was_stored(deps: Deps, store: Store) -> None:
+    """The gateway answers the create from the reply (issue 17): its `created_at` is the
+    CampaignCreated's `at`, as the relay publishes it and stats shows it."""
+    reply = await ok(create(), deps)
+    (stored,) = store.app.recorder.select_notifications(start=None, limit=10)
+    published = to_wire(store.app.mapper.to_domain_event(stored))
+    assert isinstance(published, wire_events.CampaignCreated)
+    assert reply.campaign is not None and reply.campaign.created_at == published.at
+    replay = await ok(create(key="k"), deps)
+    assert replay.campaign is not None and replay.campaign.created_at is not None
+    again = await ok(create(key="k"), deps)  # a replay says nothing of when
+    assert again.campaign is not None and again.campaign.replayed
+    assert again.campaign.created_at is None

@@ -177,6 +177,9 @@ class CampaignState(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
     part_campaign_id: int | None = None  # StartSmartPart: the number given to the part's row
     replayed: bool = False  # CreateCampaign: an Idempotency-Key replay, nothing new created
+    # CreateCampaign: when the new campaign was stored (its CampaignCreated's `at`), so the
+    # gateway can answer the create without waiting for stats. None from an older service.
+    created_at: dt.datetime | None = None
 
 
 class CommandOk(msgspec.Struct, frozen=True, kw_only=True, tag="ok", tag_field="result"):

@@ -51,7 +51,7 @@ def _store_new(cmd: c.CreateCampaign, account_id: str, number: int, deps: Deps) 
         phones=cmd.phones,
         copied_from=None,
     )
-    return ok(campaign, deps.save(campaign))
+    return ok(campaign, deps.save(campaign), created_at=campaign.created_on)
 
 
 async def moderate(cmd: c.ModerateCampaign, deps: Deps) -> CommandOk:

@@ -8,14 +8,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from zvonar_contracts.commands import CommandOk, CreateCampaign
-from zvonar_contracts.options import FileAudio
-from zvonar_contracts.queries import CampaignDetail, CampaignView, GetCampaign
+from zvonar_contracts.options import CallerIdRouting, FileAudio, Size, Status, tags_of
+from zvonar_contracts.queries import CampaignDetail, CampaignView, Comment, GetCampaign, Start
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
 from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.validation import (
@@ -52,6 +53,8 @@ from zvonar_runtime.webhook_targets import (
 log = get_logger("zvonar.gateway.campaigns")
 
 MAX_REJECTED_SHOWN = 10_000
+# Up to this many JSON numbers are normalised on the event loop (~0.5 ms at most).
+INLINE_PHONES = 200
 # A conservative pace at which the campaign service takes in a phone base.
 CREATE_NUMBERS_PER_SECOND = 50_000
 
@@ -83,8 +86,12 @@ def request_hash(raw: Any, file_bytes: bytes | None = None) -> str:
 async def import_json_phones(values: list[str]) -> PhoneImport:
     if len(values) > MAX_PHONES:
         raise too_many_phones(len(values))
-    # A million numbers take a while to normalise: keep the event loop free meanwhile.
     try:
+        if len(values) <= INLINE_PHONES:
+            # ~2.5 µs a number: cheaper than the hop to a thread and back, which also makes
+            # the event loop wait for the GIL while that thread runs.
+            return normalise_phones(values)
+        # A million numbers take a while to normalise: keep the event loop free meanwhile.
         return await asyncio.to_thread(normalise_phones, values)
     except TooManyPhones as exc:
         raise too_many_phones(exc.count) from exc
@@ -158,7 +165,9 @@ async def create_campaign(
     idempotency_key: str | None,
     body_hash: str,
 ) -> Created:
-    """Store the base, send CreateCampaign, answer the campaign as stats shows it.
+    """Store the base, send CreateCampaign, answer the campaign as stats shows it: built
+    from the command's reply (`new_campaign_view`), or read from stats at the command's
+    position when the reply does not tell enough.
 
     The command is checked (storable, not over the broker's limit) before the base is
     stored; a base this request stored is removed again if the campaign service refuses
@@ -205,7 +214,7 @@ async def create_campaign(
             if secret_ref is not None:
                 await backend.drop_secret(secret_ref)
         raise
-    campaign = await campaign_after(backend, account, ok)
+    campaign = new_campaign_view(command, ok) or await campaign_after(backend, account, ok)
     return Created(
         campaign=campaign,
         rejected=phones.rejected[:MAX_REJECTED_SHOWN],
@@ -298,6 +307,42 @@ def campaign_id_of(ok: CommandOk) -> int:
             headers={"Retry-After": "1"},
         )
     return ok.campaign.campaign_id
+
+
+def new_campaign_view(command: CreateCampaign, ok: CommandOk) -> CampaignView | None:
+    """The campaign a create made, as stats will show it once it has applied the
+    CampaignCreated (zvonar_stats' `created_row`, read back as a view), built from the
+    command and its reply: the create is answered without waiting for stats. None when the
+    reply does not tell enough (an Idempotency-Key replay, whose campaign may have moved on;
+    a campaign service that does not send `created_at`): then stats is asked."""
+    state = ok.campaign
+    if (
+        state is None
+        or state.replayed
+        or state.created_at is None
+        or state.status is not Status.MODERATION
+    ):
+        return None
+    options = command.options
+    count = command.phones.count
+    routing = options.routing
+    return CampaignView(
+        id=state.campaign_id,
+        account_id=state.account_id,
+        created_at=state.created_at.astimezone(dt.UTC),
+        name=options.name,
+        tags=tags_of(options),
+        smart_part=None,
+        parent_id=None,
+        status=state.status,
+        start=Start(kind="not_started"),  # in moderation: neither scheduled nor started
+        size=Size(total=count, in_progress=count),
+        smart_size=Size() if options.smart is not None else None,
+        speed=options.speed,
+        cost=Decimal("0.00"),
+        comment=Comment(user=options.comment),
+        caller_number=routing.number if isinstance(routing, CallerIdRouting) else None,
+    )
 
 
 async def campaign_after(backend: Backend, account: Account, ok: CommandOk) -> CampaignView:
