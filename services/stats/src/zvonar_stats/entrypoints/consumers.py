@@ -39,6 +39,7 @@ def unit_runner(js: JetStreamContext, projector: Projector, settings: StatsSetti
             apply=feed.apply,
             park=feed.park,
             batch=settings.batch_size,
+            ack_all=True,
         )
 
     return run
