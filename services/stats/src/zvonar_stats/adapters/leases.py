@@ -1,7 +1,10 @@
 """Leases in a NATS key-value bucket whose entries live for the lease's time (the bucket's
 max age): `create` takes a free one, `update` at the held revision renews it (and fails
 once another instance has taken it), and an entry not renewed expires, freeing the unit.
-Live instances say so under `member.<id>` in the same bucket."""
+Live instances say so under `member.<id>` in the same bucket.
+
+NATS permissions (deploy/nats/auth.conf, user `stats`): publish to `$KV.<bucket>.>`, create
+the stream `KV_<bucket>`, get its messages (direct or not), stream info."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 MEMBER_PREFIX = "member."
@@ -44,12 +47,13 @@ class KvLeases:
         return self._kv
 
     async def attend(self, member: str) -> int:
+        """Counted from the bucket's stream (one request; no consumer): a member that left
+        stays counted until its entry ages out, as one that died does."""
         await self.kv.put(member_key(member), b"alive")
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return 1
-        return max(1, sum(1 for key in keys if key.startswith(MEMBER_PREFIX)))
+        info = await self._js.stream_info(
+            f"KV_{self._bucket}", subjects_filter=f"$KV.{self._bucket}.{MEMBER_PREFIX}>"
+        )
+        return max(1, len(info.state.subjects or {}))
 
     async def acquire(self, unit: str, owner: str) -> int | None:
         try:
