@@ -43,9 +43,10 @@ def write_checkpoint(cur: Cursor, t: Tables, stream: str, checkpoint: Checkpoint
 
 def call_checkpoint(cur: Cursor, t: Tables, key: str, *, lock: bool = False) -> Checkpoint:
     """A call partition's checkpoint (`key`, made if missing so it can be locked): its own
-    row, or the whole stream's (`call`) where that is further on — written by a rebuild, or
-    by an instance that projected the whole stream before partitions — below which every
-    partition has applied every message."""
+    row, or where every call is applied if that is further on — the whole stream's row
+    (`call`: a rebuild's, or an instance's from before partitions), or the furthest that
+    every partition of some count has reached (a partitioning of another count, before
+    STATS_PARTITIONS changed)."""
     if key == CALL_STREAM_KEY:
         return read_checkpoint(cur, t, key, lock=lock)
     if lock:
@@ -55,8 +56,8 @@ def call_checkpoint(cur: Cursor, t: Tables, key: str, *, lock: bool = False) -> 
             (key,),
         )
     own = read_checkpoint(cur, t, key, lock=lock)
-    whole = read_checkpoint(cur, t, CALL_STREAM_KEY)
-    return own if own.seq >= whole.seq else whole
+    floor = calls_applied(cur, t).everywhere
+    return own if own.seq >= floor else Checkpoint(seq=floor)
 
 
 def park(
