@@ -4,7 +4,7 @@ once another instance has taken it), and an entry not renewed expires, freeing t
 Live instances say so under `member.<id>` in the same bucket.
 
 NATS permissions (deploy/nats/auth.conf, user `stats`): publish to `$KV.<bucket>.>`, create
-the stream `KV_<bucket>`, get its messages (direct or not), stream info."""
+and purge the stream `KV_<bucket>`, get its messages (direct or not), stream info."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ class KvLeases:
         return self._kv
 
     async def attend(self, member: str) -> int:
-        """Counted from the bucket's stream (one request; no consumer): a member that left
-        stays counted until its entry ages out, as one that died does."""
+        """Counted from the bucket's stream (one request; no consumer): one that died is
+        counted until its entry ages out; one that left purged its entry."""
         await self.kv.put(member_key(member), b"alive")
         info = await self._js.stream_info(
             f"KV_{self._bucket}", subjects_filter=f"$KV.{self._bucket}.{MEMBER_PREFIX}>"
@@ -74,4 +74,7 @@ class KvLeases:
             pass  # taken by another instance meanwhile: not ours to free
 
     async def leave(self, member: str) -> None:
-        await self.kv.delete(member_key(member))
+        """Purged, not deleted: a delete marker would still be counted as a member."""
+        await self._js.purge_stream(
+            f"KV_{self._bucket}", subject=f"$KV.{self._bucket}.{member_key(member)}"
+        )

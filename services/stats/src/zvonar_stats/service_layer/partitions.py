@@ -44,7 +44,13 @@ class Shares:
 
     async def run(self) -> None:
         """Takes part until cancelled; then stops its consumers and frees its leases."""
-        await self.leases.open()
+        while True:
+            try:
+                await self.leases.open()
+                break
+            except Exception as exc:  # NATS not answering yet: the service waits for it
+                log.warning("leases_unavailable", owner=self.owner, error=repr(exc))
+                await asyncio.sleep(self.ttl / 3)
         try:
             while True:
                 try:
