@@ -119,3 +119,36 @@ async def test_two_instances_share_the_units_and_one_takes_over_when_the_other_d
             await first.stop()
         await second.stop()
         await forget_consumers(nc, settings)
+
+
+async def test_an_instance_that_does_not_project_answers_from_the_store_the_other_fills(
+    stats_settings: StatsSettings, nats_url: str, feed: Any, nc: Any
+) -> None:
+    settings = stats_settings.model_copy(update={"stats_instance_id": "projecting"})
+    projecting = Running(nats_url, settings)
+    answering = Running(
+        nats_url, settings.model_copy(update={"stats_instance_id": "answering", "project": False})
+    )
+    await projecting.start()
+    await answering.start()
+    try:
+        # The projecting instance stops answering: every query goes to the other one.
+        assert projecting.app is not None
+        await projecting.app.subscription.unsubscribe()
+        position = await feed.campaign(feed.created(0, count=2))
+        await feed.calls(feed.call("+79160000001", cost="0.10"))
+
+        async def counted() -> bool:
+            reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(0), account_id=None))
+            view = getattr(reply, "campaign", None)
+            return view is not None and view.size.answered == 1
+
+        await eventually(counted)
+        page = await feed.ask(q.ListCampaigns(account_id=feed.account, min_position=position))
+        assert [item.id for item in page.items] == [feed.cid(0)]
+        assert page.position >= position
+        assert _held(answering) == set() and _held(projecting) == set(units(settings.partitions))
+    finally:
+        await answering.stop()
+        await projecting.stop()
+        await forget_consumers(nc, settings)

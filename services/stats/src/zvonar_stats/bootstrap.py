@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
-from nats.errors import ConnectionClosedError
+from nats.errors import BadSubscriptionError, ConnectionClosedError
 
 from zvonar_runtime.db import Database
 from zvonar_runtime.service import Resources
@@ -61,14 +61,15 @@ async def bootstrap(
     subscription = await serve_queries(nc, queries)
 
     async def close() -> None:
-        # The broker may have closed the connection already, taking the subscription along.
-        with contextlib.suppress(ConnectionClosedError):
+        # The broker may have closed the connection already, taking the subscription along
+        # (or it was unsubscribed already).
+        with contextlib.suppress(ConnectionClosedError, BadSubscriptionError):
             await subscription.unsubscribe()
         await db.aclose()
 
     resources = Resources(
         checks={"database": db.ping},
-        background=[shares.run, lambda: campaign_gauge(db)],
+        background=[*([shares.run] if settings.project else []), lambda: campaign_gauge(db)],
         close=[close],
         durables=durables(settings),
     )

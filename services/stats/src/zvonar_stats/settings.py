@@ -31,6 +31,9 @@ class StatsSettings(ServiceSettings):
     lease_bucket: str = Field("stats-leases", validation_alias=env("STATS_LEASE_BUCKET"))
     # This instance's name on its leases (default <hostname>-<pid>).
     stats_instance_id: str = Field("", validation_alias=env("STATS_INSTANCE_ID"))
+    # Whether this instance takes part in the projection (holds leases); one that does not
+    # only answers queries, from the store the others fill.
+    project: bool = Field(True, validation_alias=env("STATS_PROJECT"))
     # PostgreSQL schema of the read models (SQLite: the file's name).
     db_schema: str = Field("stats", validation_alias=env("STATS_DB_SCHEMA"))
 
