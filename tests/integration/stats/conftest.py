@@ -187,14 +187,25 @@ class Running:
         return await self.app.db.run(dump_tables)
 
     async def stop(self) -> None:
+        """Stops everything, then raises what a background job failed with, if one did
+        (after the connection is closed: a half-stopped instance would go on answering)."""
         for task in self._tasks:
             task.cancel()
+        failed: list[BaseException] = []
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
-        for close in self._close:
-            await close()
-        await self._nc.close()
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:
+                failed.append(exc)
+        try:
+            for close in self._close:
+                await close()
+        finally:
+            await self._nc.close()
+        if failed:
+            raise failed[0]
 
 
 @pytest.fixture(scope="session")
