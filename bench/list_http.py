@@ -29,6 +29,7 @@ from tests.stack import Stack
 from zvonar_contracts import subjects
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
 from zvonar_runtime.db import Cursor, Database
+from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
 
@@ -125,7 +126,7 @@ async def _fill_and_baseline(
     with_store = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-list-unused"
     db = Database.from_settings(database_url, with_store, "stats")
     try:
-        projector = Projector(db)
+        projector = Projector(SqlStore(db))
         await projector.open()
         for start in range(0, CAMPAIGNS, 5000):
             stop = min(start + 5000, CAMPAIGNS)
@@ -135,7 +136,7 @@ async def _fill_and_baseline(
 
             await db.run(fill)
         await db.run(lambda cur: cur.execute("ANALYZE"))
-        service = QueryService(db, projector)
+        service = QueryService(SqlStore(db), projector)
         expected: dict[str, int] = {}
         timings: dict[str, list[float]] = {}
         for name, query in shapes.items():

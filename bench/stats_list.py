@@ -35,6 +35,7 @@ from zvonar_contracts.queries import CampaignPage, ListCampaigns
 from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.adapters.campaign_projection import INSERT_ROW, created_row, recount_accounts
 from zvonar_stats.adapters.schema import active_tables
+from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.service_layer.queries import QueryService
 
@@ -118,12 +119,12 @@ async def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as store, postgres_database() as pg_url:
         db = Database.from_settings(pg_url, Path(store) / "unused", "stats")
         try:
-            projector = Projector(db)
+            projector = Projector(SqlStore(db))
             await projector.open()
             for start in range(0, count, 5000):
                 await db.run(lambda cur, s=start: _fill(cur, s, min(s + 5000, count)))  # type: ignore[misc]
             await db.run(lambda cur: cur.execute("ANALYZE"))
-            service = QueryService(db, projector)
+            service = QueryService(SqlStore(db), projector)
             timings: dict[str, list[float]] = {}
             totals: dict[str, int] = {}
             for name, query in _queries(count).items():

@@ -36,6 +36,7 @@ from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, active_tables
+from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
 from zvonar_stats.service_layer.check import find_differences
 from zvonar_stats.service_layer.projection import Projector
@@ -143,7 +144,7 @@ async def _raw_consume(js: JetStreamContext, count: int) -> float:
 
 
 async def _project(js: JetStreamContext, db: Database, last_seq: int) -> float:
-    projector = Projector(db)
+    projector = Projector(SqlStore(db))
     await projector.open()
     started = time.perf_counter()
     stream = subjects.CALL_EVENTS_STREAM

@@ -210,6 +210,9 @@ class Stack:
                 env[INSTANCE_ID_VARIABLES[service]] = instance
         if self.relays and service == "campaign":
             env["CAMPAIGN_RELAY"] = "0"
+        if service == "stats":
+            # One partition of the call stream per stats instance (docs/scaling.md, Stats).
+            env["STATS_PARTITIONS"] = str(len(self.instance_names("stats")))
         env.update(self.extra_env)
         return env
 

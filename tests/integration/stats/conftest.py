@@ -31,8 +31,10 @@ from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
 from zvonar_contracts.queries import QueryReply, StatsQuery
 from zvonar_runtime.db import Cursor
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_stats.adapters.schema import active_tables
+from zvonar_stats.adapters.checkpoints import calls_applied, read_checkpoint
+from zvonar_stats.adapters.schema import CAMPAIGN_STREAM_KEY, active_tables
 from zvonar_stats.bootstrap import StatsApp, bootstrap
+from zvonar_stats.entrypoints.consumers import durables
 from zvonar_stats.settings import StatsSettings
 
 T0 = dt.datetime(2026, 6, 17, 9, 0, tzinfo=dt.UTC)
@@ -150,6 +152,13 @@ def dump_tables(cur: Cursor) -> dict[str, list[tuple[Any, ...]]]:
     for table in t.all():
         rows = cur.execute(f"SELECT * FROM {table}").fetchall()
         dump[table.rsplit("_g", 1)[0]] = sorted(tuple(r) for r in rows)
+    # The call stream's checkpoint as the sequence up to which every call is applied,
+    # however it is kept (whole, or one a partition): a rebuild keeps it whole.
+    campaign = read_checkpoint(cur, t, CAMPAIGN_STREAM_KEY)
+    dump["checkpoints"] = [
+        ("call", calls_applied(cur, t).everywhere, 0),
+        ("campaign", campaign.seq, campaign.position),
+    ]
     return dump
 
 
@@ -168,7 +177,7 @@ class Running:
         self._nc = await connect(self.nats_url, "stats-under-test")
         self.js = self._nc.jetstream()
         await ensure_jetstream(self._nc.jetstream())
-        self.app, resources = await bootstrap(self._nc, self.settings)
+        self.app, resources = await bootstrap(self.settings, nc=self._nc)
         self._tasks = [asyncio.create_task(job()) for job in resources.background]
         self._close = resources.close
         return self.app
@@ -178,14 +187,25 @@ class Running:
         return await self.app.db.run(dump_tables)
 
     async def stop(self) -> None:
+        """Stops everything, then raises what a background job failed with, if one did
+        (after the connection is closed: a half-stopped instance would go on answering)."""
         for task in self._tasks:
             task.cancel()
+        failed: list[BaseException] = []
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
-        for close in self._close:
-            await close()
-        await self._nc.close()
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:
+                failed.append(exc)
+        try:
+            for close in self._close:
+                await close()
+        finally:
+            await self._nc.close()
+        if failed:
+            raise failed[0]
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +227,8 @@ def stats_settings(request: pytest.FixtureRequest, tmp_path: Path, nats_url: str
         campaign_durable=f"stats-campaign-test-{unique}",
         call_durable=f"stats-call-test-{unique}",
         instance=f"stats-test-{unique}",
+        lease_bucket=f"stats-leases-test-{unique}",
+        stats_instance_id=f"stats-test-{unique}",
     )
 
 
@@ -216,13 +238,20 @@ async def stats(nats_url: str, stats_settings: StatsSettings, nc: Any) -> AsyncI
     await running.start()
     yield running
     await running.stop()
+    await forget_consumers(nc, stats_settings)
+
+
+async def forget_consumers(nc: Any, settings: StatsSettings) -> None:
+    """The durable consumers and the lease bucket of a test's stats instances."""
     js = nc.jetstream()
-    for stream, durable in (
-        (subjects.CAMPAIGN_EVENTS_STREAM, stats_settings.campaign_durable),
-        (subjects.CALL_EVENTS_STREAM, stats_settings.call_durable),
-    ):
+    for stream, durable in [
+        *durables(settings),
+        (subjects.CALL_EVENTS_STREAM, settings.call_durable),
+    ]:
         with contextlib.suppress(Exception):
             await js.delete_consumer(stream, durable)
+    with contextlib.suppress(Exception):
+        await js.delete_key_value(settings.lease_bucket)
 
 
 @pytest.fixture

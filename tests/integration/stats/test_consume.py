@@ -24,6 +24,7 @@ from zvonar_contracts import subjects
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import Size
 from zvonar_stats.adapters.checkpoints import parked
+from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.adapters.streams import consume
 from zvonar_stats.domain.envelope import Envelope
 from zvonar_stats.service_layer.check import find_differences
@@ -43,7 +44,7 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
 
     # A second instance on the same store and durable consumer, whose applies fail now and
     # then, and which is cancelled halfway now and then (what it fetched stays pending).
-    second = Projector(stats.app.db)
+    second = Projector(SqlStore(stats.app.db))
     await second.open()
     applied = {"batches": 0, "failed": 0}
 
@@ -137,6 +138,12 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
             return view is not None and view.size.answered == 2
 
         await eventually(both_counted, timeout=60)
+
+        async def bad_one_parked() -> bool:
+            # Its partition's consumer parks it; the other partitions went on meanwhile.
+            return bool(await stats.app.db.run(parked))
+
+        await eventually(bad_one_parked, timeout=60)
         rows = await stats.app.db.run(parked)
         assert [(stream, seq) for stream, seq, _, _ in rows] == [("call", ack.seq)]
         assert rows[0][2].startswith("call.events.") and rows[0][3]

@@ -48,8 +48,17 @@ async def tell_a_story(feed: Any) -> tuple[int, int]:
     return position, 5
 
 
-async def settled(feed: Any, position: int, report_rows: int) -> None:
+async def settled(stats: Any, feed: Any, position: int, report_rows: int) -> None:
+    """The story is in the read model, and so is every call before it (the session's
+    streams hold other tests' calls, which each call partition applies at its own pace)."""
     await feed.ask(q.ListCampaigns(account_id=feed.account, min_position=position))
+    last = (await feed.js.stream_info(subjects.CALL_EVENTS_STREAM)).state.last_seq
+
+    async def every_partition_through() -> bool:
+        dump = await stats.dump()
+        return bool({row[0]: row[1] for row in dump["checkpoints"]}["call"] >= last)
+
+    await feed.eventually(every_partition_through)
 
     async def complete() -> bool:
         reply = await feed.ask(
@@ -63,7 +72,7 @@ async def settled(feed: Any, position: int, report_rows: int) -> None:
 
 async def test_duplicates_and_redelivery_change_nothing(stats: Any, feed: Any, nc: Any) -> None:
     position, rows = await tell_a_story(feed)
-    await settled(feed, position, rows)
+    await settled(stats, feed, position, rows)
     before = await stats.dump()
 
     # The dialer publishes the same calls again past the stream's dedupe (new message ids).
@@ -111,7 +120,7 @@ async def test_rebuild_gives_identical_tables_and_the_service_follows(
     stats: Any, feed: Any, nc: Any
 ) -> None:
     position, rows = await tell_a_story(feed)
-    await settled(feed, position, rows)
+    await settled(stats, feed, position, rows)
     before = await stats.dump()
     db = stats.app.db
     old = await db.run(active_tables)
@@ -140,7 +149,7 @@ async def test_the_rebuild_command_swaps_under_a_running_service(
     stats: Any, feed: Any, nc: Any
 ) -> None:
     position, rows = await tell_a_story(feed)
-    await settled(feed, position, rows)
+    await settled(stats, feed, position, rows)
     before = await stats.dump()
     old = await stats.app.db.run(active_tables)
 
@@ -158,7 +167,7 @@ async def test_the_check_passes_and_finds_a_corrupted_row(
     stats: Any, feed: Any, nc: Any, tmp_path: Path
 ) -> None:
     position, rows = await tell_a_story(feed)
-    await settled(feed, position, rows)
+    await settled(stats, feed, position, rows)
     db = stats.app.db
     progress: list[int] = []
     totals: list[int] = []

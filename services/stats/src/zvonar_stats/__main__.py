@@ -110,7 +110,7 @@ def run_service() -> None:
     settings = _settings()
 
     async def setup(broker: NatsBroker) -> Resources:
-        _, resources = await bootstrap(broker.connection, settings)
+        _, resources = await bootstrap(settings, nc=broker.connection)
         return resources
 
     asyncio.run(serve(settings, setup))

@@ -30,7 +30,12 @@ import structlog
 from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import decode_call_event
 from zvonar_runtime.db import Cursor
-from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint, write_checkpoint
+from zvonar_stats.adapters.checkpoints import (
+    Checkpoint,
+    call_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, Tables
 from zvonar_stats.domain import rules
 from zvonar_stats.domain.envelope import Envelope
@@ -41,17 +46,28 @@ RowKey = tuple[int, int]
 NumberKey = tuple[int, int, str]
 
 
-def apply_call_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
-    done = read_checkpoint(cur, t, CALL_STREAM_KEY, lock=True)
+def apply_call_batch(
+    cur: Cursor,
+    t: Tables,
+    batch: Sequence[Envelope],
+    *,
+    key: str = CALL_STREAM_KEY,
+    through: int = 0,
+) -> Checkpoint:
+    """Applies the calls past checkpoint `key` (the whole stream's, or a partition's) and
+    moves it to the last of them, or to `through` if that is further: a partition's batch
+    is what the stream held up to `through`, less the other partitions' messages."""
+    done = call_checkpoint(cur, t, key, lock=True)
     fresh = [e for e in batch if e.seq > done.seq]
-    if not fresh:
+    reached_seq = max([through, *(e.seq for e in fresh[-1:])])
+    if reached_seq <= done.seq:
         return done
     calls = _new_calls(cur, t, _decode(fresh))
     if calls:
         _insert_calls(cur, t, calls)
         _count(cur, t, [call for _, call in calls])
-    reached = Checkpoint(seq=fresh[-1].seq, position=done.position)
-    write_checkpoint(cur, t, CALL_STREAM_KEY, reached)
+    reached = Checkpoint(seq=reached_seq, position=done.position)
+    write_checkpoint(cur, t, key, reached)
     return reached
 
 

@@ -44,41 +44,108 @@ _FINAL = tuple(str(s) for s in FINAL_STATUSES)
 def apply_campaign_batch(cur: Cursor, t: Tables, batch: Sequence[Envelope]) -> Checkpoint:
     done = read_checkpoint(cur, t, CAMPAIGN_STREAM_KEY, lock=True)
     seq, position = done.seq, done.position
-    accounts: set[str] = set()
+    fresh: list[tuple[Envelope, Any]] = []
     for envelope in batch:
         if envelope.seq <= seq:
             continue
-        accounts.update(_apply_one(cur, t, envelope))
+        fresh.append((envelope, _decode(envelope)))
         seq, position = envelope.seq, max(position, envelope.position)
-    recount_accounts(cur, t, accounts)
+    touched = sorted(
+        {event.campaign_id for _, event in fresh if event is not None and _touches_rows(event)}
+    )
+    before = row_groups(cur, t, touched)
+    for envelope, event in fresh:
+        if event is not None:
+            _apply_one(cur, t, envelope, event)
+    add_account_counts(cur, t, _difference(row_groups(cur, t, touched), before))
     reached = Checkpoint(seq=seq, position=position)
     if reached != done:
         write_checkpoint(cur, t, CAMPAIGN_STREAM_KEY, reached)
     return reached
 
 
-def _apply_one(cur: Cursor, t: Tables, envelope: Envelope) -> set[str]:
-    """Applies one message; the accounts whose rows it may have changed."""
+def _decode(envelope: Envelope) -> Any:
     try:
-        event = decode_campaign_stream_event(envelope.data)
+        return decode_campaign_stream_event(envelope.data)
     except msgspec.ValidationError as exc:
         # A message no reader can decode would block the stream for ever if nacked;
         # it is logged and passed over (a rebuild after an upgrade picks it up).
         log.error("undecodable_campaign_event", seq=envelope.seq, error=str(exc))
-        return set()
+        return None
+
+
+def _touches_rows(event: Any) -> bool:
+    return not isinstance(event, ev.StopListPhonesAdded | ev.StopListPhonesRemoved)
+
+
+def _apply_one(cur: Cursor, t: Tables, envelope: Envelope, event: Any) -> None:
     if isinstance(event, ev.StopListPhonesAdded | ev.StopListPhonesRemoved):
         _stop_list(cur, t, event)
-        return set()
+        return
     HANDLERS.get(type(event), _lifecycle)(cur, t, event)
     _record_history(cur, t, event, event.campaign_id, envelope.seq)
     if isinstance(event, ev.SmartPartStarted | ev.SmartPartFinished):
         _record_history(cur, t, event, event.part_campaign_id, envelope.seq)
-    return {event.account_id}
+
+
+# (account, status, tags): how many visible rows of that group
+Groups = dict[tuple[str, str, str], int]
+_GROUP_CHUNK = 400
+
+
+def row_groups(cur: Cursor, t: Tables, campaign_ids: Sequence[int]) -> Groups:
+    """The visible rows of these campaigns and their parts, by account, status and tags.
+    An event changes only its campaign's row and its parts' rows (id or parent_id), so
+    this before and after a batch is what the batch did to the per-account counts."""
+    groups: Groups = {}
+    for start in range(0, len(campaign_ids), _GROUP_CHUNK):
+        chunk = list(campaign_ids[start : start + _GROUP_CHUNK])
+        params: list[Any]
+        if cur.dialect == "postgres":
+            clause, params = "(id = ANY(?) OR parent_id = ANY(?))", [chunk, chunk]
+        else:
+            marks = ", ".join("?" * len(chunk))
+            clause, params = f"(id IN ({marks}) OR parent_id IN ({marks}))", chunk + chunk
+        for account_id, status, tags, rows in cur.execute(
+            f"SELECT account_id, status, tags, COUNT(*) FROM {t.campaigns} "
+            f"WHERE deleted = 0 AND {clause} GROUP BY account_id, status, tags",
+            params,
+        ).fetchall():
+            key = (str(account_id), str(status), str(tags))
+            groups[key] = groups.get(key, 0) + int(rows)
+    return groups
+
+
+def _difference(after: Groups, before: Groups) -> Groups:
+    keys = sorted(after.keys() | before.keys())
+    changes = {key: after.get(key, 0) - before.get(key, 0) for key in keys}
+    return {key: change for key, change in changes.items() if change}
+
+
+def add_account_counts(cur: Cursor, t: Tables, changes: Groups) -> None:
+    """Adds each group's change to the per-account counts (in key order, so two
+    transactions that touch the same accounts lock their rows in one order); a group that
+    comes to 0 rows is removed."""
+    if not changes:
+        return
+    n = t.account_counts
+    ordered = sorted(changes.items())
+    cur.executemany(
+        f"INSERT INTO {n} (account_id, status, tags, rows) VALUES (?, ?, ?, ?) "
+        f"ON CONFLICT (account_id, status, tags) DO UPDATE SET rows = {n}.rows + excluded.rows",
+        [(*key, change) for key, change in ordered],
+    )
+    emptied = [key for key, change in ordered if change < 0]
+    if emptied:
+        cur.executemany(
+            f"DELETE FROM {n} WHERE account_id = ? AND status = ? AND tags = ? AND rows <= 0",
+            emptied,
+        )
 
 
 def recount_accounts(cur: Cursor, t: Tables, accounts: set[str]) -> None:
-    """Recounts the visible rows of each touched account by status and tags, once per batch —
-    campaign events are few next to list queries, and a recount cannot drift."""
+    """Recounts the visible rows of each account by status and tags from the rows (a bulk
+    fill's way; the projection adds each batch's changes with add_account_counts)."""
     for account_id in sorted(accounts):
         cur.execute(f"DELETE FROM {t.account_counts} WHERE account_id = ?", (account_id,))
         cur.execute(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +22,9 @@ from zvonar_runtime.db import Cursor
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CAMPAIGN_STREAM_KEY, Tables, active_tables
 from zvonar_stats.domain import rules
+from zvonar_stats.domain.listing import ListFilter
+
+__all__ = ["ListFilter", "where_sql"]
 
 _VIEW_COLUMNS = (
     "c.id, c.account_id, c.created_at, c.name, c.tags, c.smart_part, c.parent_id, c.status, "
@@ -51,21 +53,20 @@ def _from(t: Tables) -> str:
     )
 
 
-@dataclass
-class ListFilter:
-    account_id: str | None
-    q: str | None = None
-    statuses: Sequence[Status] = ()
-    tags: Sequence[Tag] = ()
-    created_from: str | None = None
-    created_to: str | None = None
-    ids: Sequence[int] | None = None
+def where_sql(where: ListFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause of a list filter and its parameters."""
+    return _Where(where).sql()
 
-    def counted_ahead(self) -> bool:
-        """Account, statuses and tags only: the total is in account_counts already."""
-        return self.account_id is not None and not (
-            self.q or self.created_from or self.created_to or self.ids is not None
-        )
+
+class _Where:
+    def __init__(self, where: ListFilter) -> None:
+        self.account_id = where.account_id
+        self.q = where.q
+        self.statuses = where.statuses
+        self.tags = where.tags
+        self.created_from = where.created_from
+        self.created_to = where.created_to
+        self.ids = where.ids
 
     def sql(self) -> tuple[str, list[Any]]:
         where: list[str] = ["c.deleted = 0"]
@@ -108,7 +109,7 @@ def list_campaigns(
     cur: Cursor, where: ListFilter, *, offset: int, limit: int, oldest_first: bool = False
 ) -> tuple[list[CampaignView], int]:
     t = active_tables(cur)
-    clause, params = where.sql()
+    clause, params = where_sql(where)
     order = "c.created_at ASC, c.id ASC" if oldest_first else "c.created_at DESC, c.id DESC"
     rows = cur.execute(
         f"SELECT {_VIEW_COLUMNS} {_from(t)} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",

@@ -73,8 +73,11 @@ async def consume(
     park: Park | None = None,
     batch: int = 500,
     stop: asyncio.Event | None = None,
+    ack_all: bool = False,
 ) -> None:
     """Fetch, apply in one transaction, ack — for ever; a failed batch is nacked whole.
+    `ack_all`: the consumer acks cumulatively (AckPolicy.ALL), one ack per batch (a call
+    partition's consumer, which reads every call event and applies a fraction).
 
     `apply` skips what is at or below the sequence stored with the rows; `position()`
     reads that sequence. The durable consumer is created (when missing) from the message
@@ -88,7 +91,7 @@ async def consume(
     """
     applier = _Applier(stream, apply, park, batch)
     applied = await position()
-    sub = await _subscribe(js, stream, durable, applied + 1, batch)
+    sub = await _subscribe(js, stream, durable, applied + 1, batch, ack_all)
     failures = 0
     try:
         while stop is None or not stop.is_set():
@@ -101,7 +104,7 @@ async def consume(
                 _raise_if_cancelled()
                 log.warning("fetch_failed", durable=durable, error=repr(exc))
                 await asyncio.sleep(0.5)
-                sub = await _resubscribe(js, sub, stream, durable, position, batch)
+                sub = await _resubscribe(js, sub, stream, durable, position, batch, ack_all)
                 continue
             _raise_if_cancelled()
             envelopes = sorted((envelope_of(m) for m in msgs), key=lambda e: e.seq)
@@ -121,8 +124,11 @@ async def consume(
                 applied = await _position_or(position, applied)
                 continue
             failures = 0
-            for m in msgs:
-                await m.ack()
+            if ack_all:
+                await msgs[-1].ack()  # the last delivered: every one before it with it
+            else:
+                for m in msgs:
+                    await m.ack()
     finally:
         # Messages fetched but never handed out would keep a drain waiting for ever.
         with contextlib.suppress(Exception):
@@ -130,12 +136,12 @@ async def consume(
 
 
 async def _subscribe(
-    js: JetStreamContext, stream: str, durable: str, start: int, batch: int
+    js: JetStreamContext, stream: str, durable: str, start: int, batch: int, ack_all: bool = False
 ) -> JetStreamContext.PullSubscription:
     """Binds the durable consumer, creating it from `start` if it is missing."""
     config = ConsumerConfig(
         durable_name=durable,
-        ack_policy=AckPolicy.EXPLICIT,
+        ack_policy=AckPolicy.ALL if ack_all else AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
         opt_start_seq=start,
         ack_wait=60,
@@ -154,6 +160,7 @@ async def _resubscribe(
     durable: str,
     position: Callable[[], Awaitable[int]],
     batch: int,
+    ack_all: bool = False,
 ) -> JetStreamContext.PullSubscription:
     """The same subscription while its consumer exists; a new one (from the stored
     sequence) if the server lost it."""
@@ -166,7 +173,7 @@ async def _resubscribe(
         return sub  # the server is out of reach: the next fetch tells more
     with contextlib.suppress(Exception):
         await sub.unsubscribe()
-    return await _subscribe(js, stream, durable, await position() + 1, batch)
+    return await _subscribe(js, stream, durable, await position() + 1, batch, ack_all)
 
 
 async def _with_holes_filled(

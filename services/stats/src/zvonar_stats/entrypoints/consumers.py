@@ -1,41 +1,56 @@
-"""The two durable pull consumers that feed the projections."""
+"""The durable pull consumers that feed the projections: the campaign stream's, and one
+per call partition, each run while this instance holds the unit's lease."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from nats.js import JetStreamContext
 
 from zvonar_contracts import subjects
 from zvonar_stats.adapters.streams import consume
+from zvonar_stats.domain.partitions import CAMPAIGN_UNIT, CallPartition, call_partitions
+from zvonar_stats.service_layer.ports import RunUnit
 from zvonar_stats.service_layer.projection import Projector
 from zvonar_stats.settings import StatsSettings
 
 
-def consumer_jobs(
-    js: JetStreamContext, projector: Projector, settings: StatsSettings
-) -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    async def campaign_events() -> None:
-        await consume(
-            js,
-            stream=subjects.CAMPAIGN_EVENTS_STREAM,
-            durable=settings.campaign_durable,
-            position=projector.campaign_seq,
-            apply=projector.apply_campaign_events,
-            park=projector.park_campaign_event,
-            batch=settings.batch_size,
-        )
+def unit_runner(js: JetStreamContext, projector: Projector, settings: StatsSettings) -> RunUnit:
+    """Runs the consumer of a unit (`campaign` or `call.<i>`) until cancelled."""
+    partitions = {p.unit: p for p in call_partitions(settings.partitions)}
 
-    async def call_events() -> None:
+    async def run(unit: str) -> None:
+        if unit == CAMPAIGN_UNIT:
+            await consume(
+                js,
+                stream=subjects.CAMPAIGN_EVENTS_STREAM,
+                durable=settings.campaign_durable,
+                position=projector.campaign_seq,
+                apply=projector.apply_campaign_events,
+                park=projector.park_campaign_event,
+                batch=settings.batch_size,
+            )
+            return
+        partition: CallPartition = partitions[unit]
+        feed = projector.partition(partition)
         await consume(
             js,
             stream=subjects.CALL_EVENTS_STREAM,
-            durable=settings.call_durable,
-            position=projector.call_seq,
-            apply=projector.apply_call_events,
-            park=projector.park_call_event,
+            durable=settings.partition_durable(partition.index),
+            position=feed.position,
+            apply=feed.apply,
+            park=feed.park,
             batch=settings.batch_size,
+            ack_all=True,
         )
 
-    return [campaign_events, call_events]
+    return run
+
+
+def durables(settings: StatsSettings) -> list[tuple[str, str]]:
+    """(stream, durable) of every consumer an instance may run, for the lag gauges."""
+    return [
+        (subjects.CAMPAIGN_EVENTS_STREAM, settings.campaign_durable),
+        *(
+            (subjects.CALL_EVENTS_STREAM, settings.partition_durable(p.index))
+            for p in call_partitions(settings.partitions)
+        ),
+    ]

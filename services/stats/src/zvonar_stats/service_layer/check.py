@@ -19,27 +19,23 @@ from zvonar_contracts.options import Size
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.jetstream import connect
 from zvonar_runtime.natsconn import NatsAuth
-from zvonar_stats.adapters.checkpoints import read_checkpoint
+from zvonar_stats.adapters.checkpoints import calls_applied, read_checkpoint
 from zvonar_stats.adapters.read_model import all_figures
-from zvonar_stats.adapters.schema import (
-    CALL_STREAM_KEY,
-    CAMPAIGN_STREAM_KEY,
-    active_tables,
-    ensure_schema,
-)
+from zvonar_stats.adapters.schema import CAMPAIGN_STREAM_KEY, active_tables, ensure_schema
 from zvonar_stats.adapters.streams import read_stream
+from zvonar_stats.domain.partitions import CallsApplied
 from zvonar_stats.domain.recompute import Figures, recompute
 from zvonar_stats.settings import StatsSettings
 
 _FIELDS = ("total", "stop_listed", "answered", "leads", "not_answered", "in_progress")
 
 
-def _snapshot(cur: Cursor) -> tuple[dict[int, tuple[Size, Decimal]], int, int]:
+def _snapshot(cur: Cursor) -> tuple[dict[int, tuple[Size, Decimal]], int, CallsApplied]:
     t = active_tables(cur)
     return (
         all_figures(cur),
         read_checkpoint(cur, t, CAMPAIGN_STREAM_KEY).seq,
-        read_checkpoint(cur, t, CALL_STREAM_KEY).seq,
+        calls_applied(cur, t),
     )
 
 
@@ -52,17 +48,19 @@ async def find_differences(
     """What the read model holds that the streams do not say, one line per difference.
     `on_total` learns how many events will be read, `on_progress` each batch read."""
     await db.run(ensure_schema)
-    actual, campaign_seq, call_seq = await db.run(_snapshot)
+    actual, campaign_seq, calls = await db.run(_snapshot)
     if on_total is not None:
-        on_total(campaign_seq + call_seq)
+        on_total(campaign_seq + calls.last)
     campaign_events: list[CampaignStreamEvent] = []
     async for batch in read_stream(js, subjects.CAMPAIGN_EVENTS_STREAM, end=campaign_seq):
         campaign_events.extend(decode_campaign_stream_event(e.data) for e in batch)
         if on_progress is not None:
             on_progress(len(batch))
     call_events: list[CallEvent] = []
-    async for batch in read_stream(js, subjects.CALL_EVENTS_STREAM, end=call_seq):
-        call_events.extend(decode_call_event(e.data) for e in batch)
+    async for batch in read_stream(js, subjects.CALL_EVENTS_STREAM, end=calls.last):
+        call_events.extend(
+            decode_call_event(e.data) for e in batch if calls.holds(e.seq, e.subject)
+        )
         if on_progress is not None:
             on_progress(len(batch))
     return compare(recompute(campaign_events, call_events), actual)

@@ -1,52 +1,49 @@
 """Applying a batch of either stream to the active read models, one transaction per
-batch, and tracking the campaign-log position applied so queries can wait for it."""
+batch, and tracking the campaign-log position applied so queries can wait for it.
+
+The call stream is projected whole (`apply_call_events`, checkpoint `call`) or by
+partition (`partition(...)`, a checkpoint each): a partition's consumer reads every call
+event and applies only its own campaigns' ones, moving its checkpoint over the others."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 
 from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.metrics import MESSAGES_PARKED
-from zvonar_stats.adapters.call_projection import apply_call_batch
-from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
-from zvonar_stats.adapters.checkpoints import Checkpoint, park, read_checkpoint
-from zvonar_stats.adapters.read_model import applied_position
-from zvonar_stats.adapters.schema import (
-    CALL_STREAM_KEY,
-    CAMPAIGN_STREAM_KEY,
-    active_tables,
-    ensure_schema,
-)
+from zvonar_stats.domain.checkpoint import Checkpoint
 from zvonar_stats.domain.envelope import Envelope
+from zvonar_stats.domain.partitions import CallPartition
+from zvonar_stats.service_layer.ports import ProjectionStore
 
 log = structlog.get_logger("zvonar.stats.projection")
+# The checkpoints of the two streams projected whole (the schema's stream keys).
+CAMPAIGN_KEY = "campaign"
+CALL_KEY = "call"
 # The `stream` label of zvonar_messages_parked_total for each stream key.
-PARKED_STREAM = {CAMPAIGN_STREAM_KEY: CAMPAIGN_EVENTS_STREAM, CALL_STREAM_KEY: CALL_EVENTS_STREAM}
+PARKED_STREAM = {CAMPAIGN_KEY: CAMPAIGN_EVENTS_STREAM, CALL_KEY: CALL_EVENTS_STREAM}
 
 
 class Projector:
     """The stats service's write path: both streams into the generation in use."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
         self.position = 0
         self._moved = asyncio.Event()
 
     async def open(self) -> None:
-        await self.db.run(ensure_schema)
-        self._advance(await self.db.run(applied_position))
+        await self.store.open()
+        self._advance(await self.store.applied_position())
 
     async def apply_campaign_events(self, batch: Sequence[Envelope]) -> Checkpoint:
-        def work(cur: Cursor) -> Checkpoint:
-            return apply_campaign_batch(cur, active_tables(cur, lock="share"), batch)
-
-        reached = await self.db.run(work)
+        reached = await self.store.apply_campaign_events(batch)
         self._advance(reached.position)
         for envelope in batch:
             # Campaign events are few (a handful per campaign): one line each lets an
@@ -61,37 +58,42 @@ class Projector:
         return reached
 
     async def apply_call_events(self, batch: Sequence[Envelope]) -> Checkpoint:
-        def work(cur: Cursor) -> Checkpoint:
-            return apply_call_batch(cur, active_tables(cur, lock="share"), batch)
+        """The whole call stream's batch, under the `call` checkpoint."""
+        through = batch[-1].seq if batch else 0
+        return await self.store.apply_call_events(batch, key=CALL_KEY, through=through)
 
-        return await self.db.run(work)
+    def partition(self, partition: CallPartition) -> PartitionFeed:
+        return PartitionFeed(self, partition)
 
     async def campaign_seq(self) -> int:
         """The last CAMPAIGN_EVENTS sequence applied to the generation in use."""
-        return await self._applied(CAMPAIGN_STREAM_KEY)
+        return await self.store.checkpoint(CAMPAIGN_KEY)
 
-    async def call_seq(self) -> int:
-        """The last CALL_EVENTS sequence applied to the generation in use."""
-        return await self._applied(CALL_STREAM_KEY)
+    async def call_seq(self, partitions: int = 0) -> int:
+        """The CALL_EVENTS sequence up to which every call is applied: the whole stream's
+        checkpoint, or with `partitions`, the least of theirs."""
+        if partitions <= 0:
+            return await self.store.checkpoint(CALL_KEY)
+        seqs = [
+            await self.store.checkpoint(CallPartition(index, partitions).key)
+            for index in range(partitions)
+        ]
+        return min(seqs)
 
     async def park_campaign_event(self, envelope: Envelope, exc: Exception) -> bool:
-        return await self._park(CAMPAIGN_STREAM_KEY, envelope, exc)
+        return await self._park(CAMPAIGN_KEY, CAMPAIGN_KEY, envelope, exc)
 
     async def park_call_event(self, envelope: Envelope, exc: Exception) -> bool:
-        return await self._park(CALL_STREAM_KEY, envelope, exc)
+        return await self._park(CALL_KEY, CALL_KEY, envelope, exc)
 
-    async def _park(self, key: str, envelope: Envelope, exc: Exception) -> bool:
+    async def _park(self, stream: str, key: str, envelope: Envelope, exc: Exception) -> bool:
         """Skips a message that cannot be stored, recording it in `stats_parked` (an
         operator finds it there and in the log); not while the database is unreachable."""
-        if self.db.is_transient(exc):
+        if self.store.is_transient(exc):
             return False
-
-        def work(cur: Cursor) -> bool:
-            return park(cur, active_tables(cur, lock="share"), key, envelope, repr(exc))
-
-        parked = await self.db.run(work)
+        parked = await self.store.park(stream, key, envelope, repr(exc))
         if parked:
-            MESSAGES_PARKED.labels(PARKED_STREAM[key], "unstorable").inc()
+            MESSAGES_PARKED.labels(PARKED_STREAM[stream], "unstorable").inc()
             with correlation_scope(envelope.correlation_id):
                 log.error(
                     "event_parked",
@@ -100,15 +102,9 @@ class Projector:
                     subject=envelope.subject,
                     error=repr(exc),
                 )
-            if key == CAMPAIGN_STREAM_KEY:
+            if stream == CAMPAIGN_KEY:
                 self._advance(envelope.position)
         return parked
-
-    async def _applied(self, key: str) -> int:
-        def read(cur: Cursor) -> int:
-            return read_checkpoint(cur, active_tables(cur), key).seq
-
-        return await self.db.run(read)
 
     def _advance(self, position: int) -> None:
         if position > self.position:
@@ -127,5 +123,26 @@ class Projector:
                 await asyncio.wait_for(self._moved.wait(), min(left, 0.25))
             except TimeoutError:
                 # Another instance (or a rebuild's swap) may have moved the store.
-                self._advance(await self.db.run(applied_position))
+                self._advance(await self.store.applied_position())
         return self.position
+
+
+@dataclass(frozen=True)
+class PartitionFeed:
+    """One call partition's position, apply and park, for its consumer."""
+
+    projector: Projector
+    partition: CallPartition
+
+    async def position(self) -> int:
+        return await self.projector.store.checkpoint(self.partition.key)
+
+    async def apply(self, batch: Sequence[Envelope]) -> Checkpoint:
+        mine = [e for e in batch if self.partition.holds(e.subject)]
+        through = batch[-1].seq if batch else 0
+        return await self.projector.store.apply_call_events(
+            mine, key=self.partition.key, through=through
+        )
+
+    async def park(self, envelope: Envelope, exc: Exception) -> bool:
+        return await self.projector._park(CALL_KEY, self.partition.key, envelope, exc)

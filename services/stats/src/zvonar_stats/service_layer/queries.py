@@ -12,9 +12,9 @@ from typing import Any
 from zvonar_contracts import queries as q
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import Status
-from zvonar_runtime.db import Database
-from zvonar_stats.adapters import read_model
 from zvonar_stats.domain import rules
+from zvonar_stats.domain.listing import ListFilter
+from zvonar_stats.service_layer.ports import ReadModel
 from zvonar_stats.service_layer.projection import Projector
 
 MAX_PER_PAGE = 10_000
@@ -32,8 +32,8 @@ class InvalidQuery(ValueError):
 
 
 class QueryService:
-    def __init__(self, db: Database, projector: Projector) -> None:
-        self.db = db
+    def __init__(self, reads: ReadModel, projector: Projector) -> None:
+        self.reads = reads
         self.projector = projector
 
     async def handle(self, query: q.StatsQuery) -> q.QueryReply:
@@ -46,7 +46,7 @@ class QueryService:
             position = await self.projector.wait_for(query.min_position, MIN_POSITION_WAIT_S)
         handler = QUERY_HANDLERS[type(query)]
         try:
-            return await handler(self.db, query, position)
+            return await handler(self.reads, query, position)
         except InvalidQuery as exc:
             return q.QueryError(code="validation", message=str(exc))
 
@@ -73,8 +73,8 @@ def _utc(moment: dt.datetime | None, name: str) -> str | None:
     return rules.utc_text(moment)
 
 
-async def _list(db: Database, query: Any, position: int) -> q.QueryReply:
-    where = read_model.ListFilter(
+async def _list(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
+    where = ListFilter(
         account_id=query.account_id,
         q=(query.q or "").strip() or None,
         statuses=query.statuses,
@@ -84,30 +84,24 @@ async def _list(db: Database, query: Any, position: int) -> q.QueryReply:
         ids=query.ids,
     )
     offset = (query.page - 1) * query.per_page
-    items, total = await db.run(
-        lambda cur: read_model.list_campaigns(cur, where, offset=offset, limit=query.per_page)
-    )
+    items, total = await reads.list_campaigns(where, offset=offset, limit=query.per_page)
     return q.CampaignPage(
         items=items, total=total, page=query.page, per_page=query.per_page, position=position
     )
 
 
-async def _detail(db: Database, query: Any, position: int) -> q.QueryReply:
-    found = await db.run(
-        lambda cur: read_model.get_campaign(cur, query.campaign_id, query.account_id)
-    )
+async def _detail(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
+    found = await reads.get_campaign(query.campaign_id, query.account_id)
     if found is None:
         return _not_found(query.campaign_id)
     view, options, history = found
     return q.CampaignDetail(campaign=view, options=options, history=history, position=position)
 
 
-async def _report(db: Database, query: Any, position: int) -> q.QueryReply:
+async def _report(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
     offset = (query.page - 1) * query.per_page
-    found = await db.run(
-        lambda cur: read_model.report(
-            cur, query.campaign_id, query.account_id, offset=offset, limit=query.per_page
-        )
+    found = await reads.report(
+        query.campaign_id, query.account_id, offset=offset, limit=query.per_page
     )
     if found is None:
         return _not_found(query.campaign_id)
@@ -122,11 +116,9 @@ async def _report(db: Database, query: Any, position: int) -> q.QueryReply:
     )
 
 
-async def _report_rows(db: Database, query: Any, position: int) -> q.QueryReply:
-    found = await db.run(
-        lambda cur: read_model.report_rows(
-            cur, query.campaign_id, query.account_id, after=query.after, limit=query.limit
-        )
+async def _report_rows(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
+    found = await reads.report_rows(
+        query.campaign_id, query.account_id, after=query.after, limit=query.limit
     )
     if found is None:
         return _not_found(query.campaign_id)
@@ -151,24 +143,20 @@ def _within_budget(view: q.CampaignView, calls: list[q.CallRow]) -> list[q.CallR
     return calls
 
 
-async def _moderation_queue(db: Database, query: Any, position: int) -> q.QueryReply:
-    where = read_model.ListFilter(account_id=None, statuses=[Status.CLARIFICATION])
+async def _moderation_queue(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
+    where = ListFilter(account_id=None, statuses=[Status.CLARIFICATION])
     offset = (query.page - 1) * query.per_page
-    items, total = await db.run(
-        lambda cur: read_model.list_campaigns(
-            cur, where, offset=offset, limit=query.per_page, oldest_first=True
-        )
+    items, total = await reads.list_campaigns(
+        where, offset=offset, limit=query.per_page, oldest_first=True
     )
     return q.CampaignPage(
         items=items, total=total, page=query.page, per_page=query.per_page, position=position
     )
 
 
-async def _stop_list(db: Database, query: Any, position: int) -> q.QueryReply:
+async def _stop_list(reads: ReadModel, query: Any, position: int) -> q.QueryReply:
     offset = (query.page - 1) * query.per_page
-    phones, total = await db.run(
-        lambda cur: read_model.stop_list(cur, query.account_id, offset=offset, limit=query.per_page)
-    )
+    phones, total = await reads.stop_list(query.account_id, offset=offset, limit=query.per_page)
     return q.StopListPage(
         phones=phones, total=total, page=query.page, per_page=query.per_page, position=position
     )
@@ -178,7 +166,7 @@ def _not_found(campaign_id: int) -> q.QueryError:
     return q.QueryError(code="not_found", message=f"campaign {campaign_id} not found")
 
 
-Handler = Callable[[Database, Any, int], Awaitable[q.QueryReply]]
+Handler = Callable[[ReadModel, Any, int], Awaitable[q.QueryReply]]
 QUERY_HANDLERS: dict[type, Handler] = {
     q.ListCampaigns: _list,
     q.GetCampaign: _detail,

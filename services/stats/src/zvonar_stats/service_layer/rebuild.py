@@ -33,7 +33,7 @@ from zvonar_stats.adapters.call_projection import (
     finish_call_replay,
 )
 from zvonar_stats.adapters.campaign_projection import apply_campaign_batch
-from zvonar_stats.adapters.checkpoints import Checkpoint, read_checkpoint
+from zvonar_stats.adapters.checkpoints import Checkpoint, calls_applied, read_checkpoint
 from zvonar_stats.adapters.schema import (
     CALL_STREAM_KEY,
     CAMPAIGN_STREAM_KEY,
@@ -146,10 +146,16 @@ async def read_ahead(
 
 
 def _swap_if_caught_up(cur: Cursor, new: Tables) -> Tables | None:
+    """Swaps if the new generation has applied every message the old one has — for the
+    call stream, every message any of its partitions has (the new generation's partitions
+    go on from its whole-stream checkpoint)."""
     old = active_tables(cur, lock="update")
-    for _, key, _ in STREAMS:
-        if read_checkpoint(cur, new, key).seq < read_checkpoint(cur, old, key).seq:
-            return None
+    if read_checkpoint(cur, new, CAMPAIGN_STREAM_KEY).seq < (
+        read_checkpoint(cur, old, CAMPAIGN_STREAM_KEY).seq
+    ):
+        return None
+    if read_checkpoint(cur, new, CALL_STREAM_KEY).seq < calls_applied(cur, old).last:
+        return None
     switch_generation(cur, new)
     return old
 
