@@ -177,16 +177,18 @@ def start_of(
     return Start(kind="not_started")
 
 
-# `status` is the status the event leads to (the history row shows the event itself).
-_HIDDEN_FIELDS: Final = frozenset(
-    {"campaign_id", "account_id", "at", "options", "schema_version", "status"}
-)
+_HIDDEN_FIELDS: Final = frozenset({"campaign_id", "account_id", "at", "options", "schema_version"})
 
 
 def history_details(event: ev.CampaignEvent) -> dict[str, object]:
     """The event's own fields, ids and options left out, as JSON-ready values."""
     raw = msgspec.to_builtins(event)
-    return {k: v for k, v in raw.items() if k not in _HIDDEN_FIELDS and k != "type"}
+    hidden = _HIDDEN_FIELDS
+    if not isinstance(event, ev.CampaignModerated):
+        # The status a lifecycle event leads to (the row shows the event itself); a moderation
+        # decision's status has always been one of its details.
+        hidden = hidden | {"status"}
+    return {k: v for k, v in raw.items() if k not in hidden and k != "type"}
 
 
 def fold(name: str) -> str:
