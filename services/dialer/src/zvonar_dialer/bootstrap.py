@@ -17,12 +17,15 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
+from zvonar_dialer.adapters.lease_fences import partition_count, store_id
+from zvonar_dialer.adapters.leases import NatsLeases, this_process
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.adapters.sip.carrier import SipCarrier
@@ -37,6 +40,7 @@ from zvonar_dialer.entrypoints import campaign_events, requests
 from zvonar_dialer.service_layer import requests as requests_service
 from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
 from zvonar_dialer.service_layer.message_cache import MessageCache
+from zvonar_dialer.service_layer.ownership import PartitionOwnership
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
@@ -61,6 +65,7 @@ class Dialer:
     outbox: OutboxPublisher
     webhooks: WebhookSender
     sip: SipCarrier | None = None
+    ownership: PartitionOwnership | None = None
 
     def resources(self) -> Resources:
         async def ready() -> bool:
@@ -69,9 +74,10 @@ class Dialer:
         close: list[Callable[[], Awaitable[None]]] = [self.deps.db.aclose, self.webhooks.stop]
         if self.sip is not None:
             close.append(self.stop_calls)
+        leases = [self.ownership.run] if self.ownership is not None else []
         return Resources(
             checks={"database": ready},
-            background=[self.scheduler.run, self.outbox.run, self.webhooks.run],
+            background=[*leases, self.scheduler.run, self.outbox.run, self.webhooks.run],
             close=close,
             durables=[(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)],
         )
@@ -176,7 +182,8 @@ async def bootstrap(
     if sip is not None:
         sip.inbound = partial(requests_service.inbound_to_any, deps)
     expose_gauges(deps, settings.carrier)
-    outbox = OutboxPublisher(db, js, deps.outbox_wakeup)
+    ownership = await share_campaigns(settings, deps, js)
+    outbox = OutboxPublisher(db, js, deps.outbox_wakeup, ownership.outbox_scope)
     webhooks = WebhookSender(
         db,
         deps.secrets,
@@ -188,7 +195,26 @@ async def bootstrap(
         concurrency=settings.webhook_concurrency,
         allow_private=settings.webhook_allow_private,
     )
-    return Dialer(deps, Scheduler(deps), outbox, webhooks, sip)
+    return Dialer(deps, Scheduler(deps), outbox, webhooks, sip, ownership)
+
+
+async def share_campaigns(
+    settings: DialerSettings, deps: Deps, js: JetStreamContext
+) -> PartitionOwnership:
+    """The leases through which this dialer shares the campaigns with the other dialers of
+    its database (docs/scaling.md "Dialers"), wired into `deps`."""
+    store_of = await deps.db.run(store_id)
+    partitions = await deps.db.run(lambda cur: partition_count(cur, settings.lease_partitions))
+    me = this_process(settings.instance_id)
+    leases = await NatsLeases.open(js, store_of, settings.lease_ttl_s, settings.stream_replicas, me)
+
+    def taken() -> None:  # work waits in the partitions just taken
+        deps.scheduler_wakeup.set()
+        deps.outbox_wakeup.set()
+
+    ownership = PartitionOwnership(deps.db, leases, me.id, partitions, on_taken=taken)
+    deps.ownership = ownership
+    return ownership
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:

@@ -387,11 +387,13 @@ def caller_usage(cur: Cursor, day: str, pool: Sequence[str]) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def put_caller_usage(cur: Cursor, day: str, usage: dict[str, int]) -> None:
+def add_caller_usage(cur: Cursor, day: str, calls: dict[str, int]) -> None:
+    """Count `calls` more calls on each caller number today: added in the statement (two
+    dialers, or two campaigns of one, choosing at once both count)."""
     cur.executemany(
         "INSERT INTO caller_usage (day, number, calls) VALUES (?, ?, ?) "
-        "ON CONFLICT (day, number) DO UPDATE SET calls = excluded.calls",
-        ((day, number, calls) for number, calls in usage.items()),
+        "ON CONFLICT (day, number) DO UPDATE SET calls = caller_usage.calls + excluded.calls",
+        ((day, number, n) for number, n in sorted(calls.items()) if n),
     )
 
 
@@ -422,39 +424,65 @@ class OutboxRow(NamedTuple):
     payload: bytes
 
 
-def outbox_add(cur: Cursor, msg_id: str, subject: str, payload: bytes) -> None:
+def outbox_add(
+    cur: Cursor, msg_id: str, subject: str, payload: bytes, campaign_id: int | None = None
+) -> None:
     cur.execute(
-        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "INSERT INTO outbox (msg_id, subject, payload, campaign_id) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
-        (msg_id, subject, payload.decode()),
+        (msg_id, subject, payload.decode(), campaign_id),
     )
 
 
-def outbox_add_many(cur: Cursor, rows: Sequence[tuple[str, str, bytes]]) -> None:
-    """(msg_id, subject, payload) rows: one statement on PostgreSQL, executemany on SQLite."""
+def outbox_add_many(
+    cur: Cursor, rows: Sequence[tuple[str, str, bytes]], campaign_id: int | None = None
+) -> None:
+    """(msg_id, subject, payload) rows of one campaign: one statement on PostgreSQL,
+    executemany on SQLite."""
     if not rows:
         return
     if cur.dialect == "postgres":
         msg_ids, subjects, payloads = zip(*rows, strict=True)
         cur.execute(
             # ORDER BY the position: the ids (publication order) follow the events' order.
-            "INSERT INTO outbox (msg_id, subject, payload) SELECT v.m, v.s, v.p "
+            "INSERT INTO outbox (msg_id, subject, payload, campaign_id) SELECT v.m, v.s, v.p, ? "
             "FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS v(m, s, p, i) "
             "ORDER BY v.i ON CONFLICT (msg_id) DO NOTHING",
-            (list(msg_ids), list(subjects), [p.decode() for p in payloads]),
+            (campaign_id, list(msg_ids), list(subjects), [p.decode() for p in payloads]),
         )
         return
     cur.executemany(
-        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "INSERT INTO outbox (msg_id, subject, payload, campaign_id) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
-        ((msg_id, subject, payload.decode()) for msg_id, subject, payload in rows),
+        ((msg_id, subject, payload.decode(), campaign_id) for msg_id, subject, payload in rows),
     )
 
 
-def outbox_pending(cur: Cursor, limit: int) -> list[OutboxRow]:
-    rows = cur.execute(
-        "SELECT id, msg_id, subject, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
-    ).fetchall()
+class OutboxScope(NamedTuple):
+    """The outbox rows one dialer publishes: those of campaigns in the lease partitions it
+    holds (rows written before the outbox named their campaign go with partition 0)."""
+
+    partitions: int
+    held: frozenset[int]
+
+
+def outbox_pending(cur: Cursor, limit: int, scope: OutboxScope | None = None) -> list[OutboxRow]:
+    """The oldest rows to publish (`scope`: only those; None: every row)."""
+    if scope is None or len(scope.held) >= scope.partitions:
+        rows = cur.execute(
+            "SELECT id, msg_id, subject, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+    elif not scope.held:
+        return []
+    else:
+        held = sorted(scope.held)
+        modulo = "campaign_id %% ?" if cur.dialect == "postgres" else "campaign_id % ?"
+        legacy = " OR campaign_id IS NULL" if 0 in scope.held else ""
+        rows = cur.execute(
+            "SELECT id, msg_id, subject, payload FROM outbox "
+            f"WHERE ({modulo}) IN ({_marks(held)}){legacy} ORDER BY id LIMIT ?",
+            (scope.partitions, *held, limit),
+        ).fetchall()
     return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]).encode()) for r in rows]
 
 

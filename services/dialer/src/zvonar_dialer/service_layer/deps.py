@@ -15,6 +15,7 @@ from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import Tariff
 from zvonar_dialer.service_layer.message_cache import MessageCache
+from zvonar_dialer.service_layer.ownership import Ownership, SoleDialer
 from zvonar_runtime.db import Cursor, Database
 
 
@@ -78,6 +79,8 @@ class Deps:
     # Calls placed in the background (a real carrier: they take real time).
     calls: set[asyncio.Task[None]] = field(default_factory=set)
     calls_in_progress: set[str] = field(default_factory=set)  # their call ids
+    # The campaigns this dialer may dial, among several sharing the database.
+    ownership: Ownership = field(default_factory=SoleDialer)
 
 
 async def update_campaign(

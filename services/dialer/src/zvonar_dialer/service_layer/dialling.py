@@ -32,6 +32,7 @@ from zvonar_dialer.domain import caller_numbers, pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
 from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_runtime.db import Cursor
 from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
@@ -68,9 +69,8 @@ def count_finished(events: Iterable[CallCompleted]) -> None:
 
 
 def add_to_outbox(cur: Cursor, event: CallCompleted) -> None:
-    store.outbox_add(
-        cur, event.call_id, call_event_subject(event.campaign_id, "CallCompleted"), encode(event)
-    )
+    subject = call_event_subject(event.campaign_id, "CallCompleted")
+    store.outbox_add(cur, event.call_id, subject, encode(event), event.campaign_id)
 
 
 def _callers(
@@ -81,7 +81,7 @@ def _callers(
     day = now.date().isoformat()
     usage = store.caller_usage(cur, day, deps.caller_pool)
     chosen = caller_numbers.assign(deps.caller_pool, usage, calls)
-    store.put_caller_usage(cur, day, usage)
+    store.add_caller_usage(cur, day, collections.Counter(chosen))
     return chosen
 
 
@@ -295,6 +295,7 @@ def record_results(
                 (e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
                 for e in fresh
             ],
+            campaign.campaign_id,
         )
         store.webhook_add_many(cur, webhook_rows(campaign, fresh))
         return fresh
@@ -306,7 +307,16 @@ async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> l
     """Write each result with its event (and its webhook post) in one transaction."""
     events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
 
-    fresh = await deps.db.run(record_results(campaign, events))
+    cid = campaign.campaign_id
+    try:
+        fresh = await deps.db.run(
+            fenced(deps.ownership, cid, record_results(campaign, events), dialling=False)
+        )
+    except LeaseLost as lost:
+        # Another dialer took the campaign over: its recovery records these calls (the
+        # carrier keeps their results), not this one.
+        log.warning("calls.record_fenced", campaign_id=cid, reason=str(lost))
+        return []
     count_finished(fresh)
     deps.outbox_wakeup.set()
     if fresh and campaign.options.integration is not None:
@@ -323,9 +333,14 @@ async def dial(
     now: dt.datetime,
 ) -> tuple[int, int]:
     """One burst of a campaign: (numbers called, numbers found stop-listed)."""
-    campaign, calls, blocked = await deps.db.run(
-        claim(deps, campaign_id, part, slots, timezones, now)
-    )
+    work = claim(deps, campaign_id, part, slots, timezones, now)
+    try:
+        campaign, calls, blocked = await deps.db.run(
+            fenced(deps.ownership, campaign_id, work, dialling=True)
+        )
+    except LeaseLost as lost:
+        log.warning("calls.claim_fenced", campaign_id=campaign_id, reason=str(lost))
+        return 0, 0
     if blocked:
         CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(blocked)
         deps.outbox_wakeup.set()

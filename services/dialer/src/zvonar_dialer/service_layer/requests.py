@@ -109,7 +109,8 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
             played=True,
         )
         subject = call_event_subject(campaign.campaign_id, "InboundCallAnswered")
-        store.outbox_add(cur, f"inbound-{uuid.uuid4().hex}", subject, encode(event))
+        msg_id = f"inbound-{uuid.uuid4().hex}"
+        store.outbox_add(cur, msg_id, subject, encode(event), campaign.campaign_id)
         return campaign.campaign_id
 
     campaign_id = await deps.db.run(answer)

@@ -1,0 +1,67 @@
+"""The lease partitions' side in the dialer's own database: the fencing token of each
+partition, the store's id (which names its leases) and the number of partitions, fixed by
+the first dialer on the database (docs/scaling.md "Dialers")."""
+
+from __future__ import annotations
+
+import uuid
+
+from zvonar_dialer.adapters import store
+from zvonar_runtime.db import Cursor
+
+
+def store_id(cur: Cursor) -> str:
+    """This database's id, made by the first dialer that opened it."""
+    cur.execute(
+        "INSERT INTO dialer_meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
+        (uuid.uuid4().hex,),
+    )
+    value = store.meta_get(cur, "store_id")
+    assert value is not None
+    return value
+
+
+def partition_count(cur: Cursor, configured: int) -> int:
+    """The partitions of this database (`configured` if this is the first dialer): every
+    dialer on one database must cut the campaigns the same way."""
+    cur.execute(
+        "INSERT INTO dialer_meta (key, value) VALUES ('lease_partitions', ?) "
+        "ON CONFLICT (key) DO NOTHING",
+        (str(configured),),
+    )
+    value = store.meta_get(cur, "lease_partitions")
+    assert value is not None
+    return int(value)
+
+
+def take_fence(cur: Cursor, part_no: int, holder: str) -> int:
+    """Record `holder` as the partition's holder under a fencing token higher than any
+    before: the token."""
+    row = cur.execute(
+        "INSERT INTO partition_leases (part_no, holder, fence) VALUES (?, ?, 1) "
+        "ON CONFLICT (part_no) DO UPDATE SET holder = excluded.holder, "
+        "fence = partition_leases.fence + 1 RETURNING fence",
+        (part_no, holder),
+    ).fetchone()
+    return int(row[0])
+
+
+def fence_of(cur: Cursor, part_no: int) -> int | None:
+    row = cur.execute("SELECT fence FROM partition_leases WHERE part_no = ?", (part_no,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def holders(cur: Cursor) -> dict[int, str]:
+    """The holder each partition was last taken by."""
+    rows = cur.execute("SELECT part_no, holder FROM partition_leases").fetchall()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def has_placing(cur: Cursor, partitions: int, part_no: int) -> bool:
+    """Whether a call of a campaign in the partition is `placing` (being dialled)."""
+    modulo = "campaign_id %% ?" if cur.dialect == "postgres" else "campaign_id % ?"
+    row = cur.execute(
+        f"SELECT 1 FROM numbers WHERE state = 'placing' AND {modulo} = ? LIMIT 1",
+        (partitions, part_no),
+    ).fetchone()
+    return row is not None
