@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import structlog
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -24,7 +25,7 @@ from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
-from zvonar_dialer.adapters.lease_fences import partition_count, store_id
+from zvonar_dialer.adapters.lease_fences import lease_terms, store_id
 from zvonar_dialer.adapters.leases import NatsLeases, this_process
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
@@ -52,6 +53,8 @@ from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import bounded, stop_tasks
+
+log = structlog.get_logger(__name__)
 
 # How long each step of stopping an in-process dialer may take (its background jobs, the
 # broker, each resource closed).
@@ -204,9 +207,17 @@ async def share_campaigns(
     """The leases through which this dialer shares the campaigns with the other dialers of
     its database (docs/scaling.md "Dialers"), wired into `deps`."""
     store_of = await deps.db.run(store_id)
-    partitions = await deps.db.run(lambda cur: partition_count(cur, settings.lease_partitions))
+    configured = (settings.lease_partitions, round(settings.lease_ttl_s * 1000))
+    partitions, ttl_ms = await deps.db.run(lambda cur: lease_terms(cur, *configured))
+    if (partitions, ttl_ms) != configured:
+        log.warning(
+            "leases.terms_of_database",
+            partitions=partitions,
+            lease_ttl_ms=ttl_ms,
+            configured=configured,
+        )
     me = this_process(settings.instance_id)
-    leases = await NatsLeases.open(js, store_of, settings.lease_ttl_s, settings.stream_replicas, me)
+    leases = await NatsLeases.open(js, store_of, ttl_ms, settings.stream_replicas, me)
 
     def taken() -> None:  # work waits in the partitions just taken
         deps.scheduler_wakeup.set()

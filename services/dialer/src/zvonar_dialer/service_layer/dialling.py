@@ -78,9 +78,14 @@ def _callers(
 ) -> list[str]:
     if campaign.caller_id is not None:
         return [campaign.caller_id] * calls
-    day = now.date().isoformat()
-    usage = store.caller_usage(cur, day, deps.caller_pool)
-    chosen = caller_numbers.assign(deps.caller_pool, usage, calls)
+    return choose_callers(cur, deps.caller_pool, now.date().isoformat(), calls)
+
+
+def choose_callers(cur: Cursor, pool: list[str], day: str, calls: int) -> list[str]:
+    """Caller numbers for `calls` calls, the least used today first, counted as used (by
+    adding: another transaction choosing at the same moment counts its own too)."""
+    usage = store.caller_usage(cur, day, pool)
+    chosen = caller_numbers.assign(pool, usage, calls)
     store.add_caller_usage(cur, day, collections.Counter(chosen))
     return chosen
 
