@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -89,9 +90,11 @@ def next_id_held_by(holder: str, parts: dict[int, str]) -> int:
             return campaign_id
 
 
-async def test_two_dialers_share_campaigns_and_one_takes_over_when_the_other_is_killed(
+async def start_sharing(
     dialers: dict[str, DialerProcess], double: CampaignDouble, nc: Client, pg_url: str
-) -> None:
+) -> dict[str, list[int]]:
+    """Start A, then B; once they split the partitions, make three campaigns in each one's
+    partitions and wait until both dial. The campaigns by the dialer that dials them."""
     a, b = dialers["dialer-a"], dialers["dialer-b"]
     a.start()
     await wait_ready(nc, ["dialer"], timeout=30)
@@ -122,23 +125,20 @@ async def test_two_dialers_share_campaigns_and_one_takes_over_when_the_other_is_
         )
 
     await wait_for(lambda: asyncio.to_thread(both_dialling), 30, "both dialers dialling")
-    assert holders(pg_url) == parts  # nobody dialled the other's campaigns meanwhile
-    a.kill()
-    killed = time.monotonic()
+    assert holders(pg_url) == parts  # nobody took the other's partitions meanwhile
+    return campaigns
 
-    def b_holds_all() -> bool:
-        return set(holders(pg_url).values()) == {"dialer-b"}
 
-    await wait_for(lambda: asyncio.to_thread(b_holds_all), 30, "dialer-b to take over")
-    took_over_s = time.monotonic() - killed
-    # The leases age out after TTL_S; B looks every third of it.
-    assert took_over_s < TTL_S + TTL_S / 3 + 2.0, took_over_s
+async def check_every_number_once(
+    double: CampaignDouble, nc: Client, pg_url: str, every: list[int]
+) -> None:
+    """Every campaign finished, each number rung once with one result in the stream, and
+    the caller numbers' counts sum to the calls placed."""
 
     def all_finished() -> bool:
         return all(double.of(c, cmd.FinishCampaign) for c in every)
 
     await wait_for(all_finished, 90, "every campaign finished")
-
     dialled = set()
     for campaign_id in every:
         events = await completed(nc, campaign_id)
@@ -149,6 +149,73 @@ async def test_two_dialers_share_campaigns_and_one_takes_over_when_the_other_is_
     assert ring_faults(rings, dialled) == {}
     assert sum(rings.values()) == len(every) * NUMBERS
     assert await asyncio.to_thread(caller_calls, pg_url) == sum(rings.values())
+
+
+async def b_takes_over(pg_url: str) -> float:
+    """Seconds until dialer-b holds every partition."""
+    started = time.monotonic()
+
+    def b_holds_all() -> bool:
+        return set(holders(pg_url).values()) == {"dialer-b"}
+
+    await wait_for(lambda: asyncio.to_thread(b_holds_all), 30, "dialer-b to take over")
+    return time.monotonic() - started
+
+
+def calls_in_flight(pg_url: str, campaign_ids: list[int], timeout: float = 5.0) -> bool:
+    """Block until a call of the campaigns is `placing` (being dialled), or time out."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT 1 FROM dialer.numbers WHERE state = 'placing' AND campaign_id = ANY(%s)",
+                (campaign_ids,),
+            ).fetchone()
+            if row is not None:
+                return True
+    return False
+
+
+async def test_two_dialers_share_campaigns_and_one_takes_over_when_the_other_is_killed(
+    dialers: dict[str, DialerProcess], double: CampaignDouble, nc: Client, pg_url: str
+) -> None:
+    campaigns = await start_sharing(dialers, double, nc, pg_url)
+    every = campaigns["dialer-a"] + campaigns["dialer-b"]
+    await asyncio.to_thread(calls_in_flight, pg_url, campaigns["dialer-a"])  # best effort
+    dialers["dialer-a"].kill()
+    took_over_s = await b_takes_over(pg_url)
+    # The leases age out after TTL_S; B looks every third of it.
+    assert took_over_s < TTL_S + TTL_S / 3 + 2.0, took_over_s
+    await check_every_number_once(double, nc, pg_url, every)
     log_b = dialers["dialer-b"].log.read_text()
     assert "lease.taken" in log_b
-    print(f"take-over after the kill: {took_over_s:.2f} s (lease {TTL_S} s)")
+    recovered = "calls.recovered" in log_b
+    print(f"take-over after the kill: {took_over_s:.2f} s (lease {TTL_S} s); {recovered=}")
+
+
+async def test_a_paused_dialer_wakes_up_fenced_and_then_shares_again(
+    dialers: dict[str, DialerProcess], double: CampaignDouble, nc: Client, pg_url: str
+) -> None:
+    """SIGSTOP stands for a long GC pause or a cut network: the dialer's leases age out and
+    the other takes its campaigns over; woken, it finds its leases lost, dials nobody of
+    them, and takes its share again through the hand-over."""
+    campaigns = await start_sharing(dialers, double, nc, pg_url)
+    every = campaigns["dialer-a"] + campaigns["dialer-b"]
+    a = dialers["dialer-a"].process
+    assert a is not None
+    await asyncio.to_thread(calls_in_flight, pg_url, campaigns["dialer-a"])
+    a.send_signal(signal.SIGSTOP)
+    try:
+        await b_takes_over(pg_url)
+    finally:
+        a.send_signal(signal.SIGCONT)
+
+    def shared_again() -> bool:
+        return Counter(holders(pg_url).values()) == {
+            "dialer-a": PARTITIONS // 2,
+            "dialer-b": PARTITIONS // 2,
+        }
+
+    await wait_for(lambda: asyncio.to_thread(shared_again), 30, "the partitions shared again")
+    await check_every_number_once(double, nc, pg_url, every)
+    assert "lease.lost" in dialers["dialer-a"].log.read_text()

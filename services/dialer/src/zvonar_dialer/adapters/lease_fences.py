@@ -41,13 +41,15 @@ def lease_terms(cur: Cursor, partitions: int, ttl_ms: int) -> tuple[int, int]:
 def take_fence(cur: Cursor, part_no: int, holder: str) -> int:
     """Record `holder` as the partition's holder under a fencing token higher than any
     before: the token."""
-    row = cur.execute(
+    cur.execute(
         "INSERT INTO partition_leases (part_no, holder, fence) VALUES (?, ?, 1) "
         "ON CONFLICT (part_no) DO UPDATE SET holder = excluded.holder, "
-        "fence = partition_leases.fence + 1 RETURNING fence",
+        "fence = partition_leases.fence + 1",
         (part_no, holder),
-    ).fetchone()
-    return int(row[0])
+    )  # (no RETURNING: SQLite before 3.35 has none; the row stays locked until the commit)
+    fence = fence_of(cur, part_no)
+    assert fence is not None
+    return fence
 
 
 def fence_of(cur: Cursor, part_no: int) -> int | None:
