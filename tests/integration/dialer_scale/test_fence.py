@@ -5,17 +5,20 @@ write); counters are added, never written back."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import psycopg
 import pytest
 from nats.aio.client import Client
 
 from zvonar_dialer.adapters import lease_fences, schema, store
-from zvonar_dialer.adapters.leases import Holder, NatsLeases
+from zvonar_dialer.adapters.leases import Holder, NatsLeases, this_process
 from zvonar_dialer.service_layer.dialling import choose_callers
 from zvonar_dialer.service_layer.ownership import LeaseLost, PartitionOwnership, fenced
 from zvonar_runtime.db import Cursor, Database
@@ -145,3 +148,40 @@ def test_caller_usage_is_added_by_concurrent_transactions(db: Database, pg_url: 
     for thread in threads:
         thread.join(timeout=30)
     assert db.run_sync(lambda cur: store.caller_usage(cur, day, pool)) == {pool[0]: 2}
+
+
+async def test_a_lease_is_held_by_one_and_taken_at_once_from_a_holder_known_gone(
+    nc: Client, db: Database
+) -> None:
+    store_id = db.run_sync(lease_fences.store_id)
+    js = nc.jetstream()
+
+    async def leases_of(holder: Holder) -> NatsLeases:
+        return await NatsLeases.open(js, store_id, TTL_MS, 1, holder)
+
+    a = await leases_of(this_process("dialer-a"))
+    b = await leases_of(this_process("dialer-b"))
+    revision = await a.acquire("p.0")
+    assert revision is not None
+    assert await b.acquire("p.0") is None  # held (and its holder runs: this very process)
+    assert await b.renew("p.0", revision - 1) is None
+    await b.release("p.0", revision - 1)  # not b's revision: nothing happens
+    assert await b.acquire("p.0") is None
+    renewed = await a.renew("p.0", revision)
+    assert renewed is not None and renewed > revision
+
+    # The same instance started again takes its own lease back at once.
+    again = await leases_of(this_process("dialer-a"))
+    retaken = await again.acquire("p.0")
+    assert retaken is not None
+    assert await a.renew("p.0", renewed) is None  # the earlier run has lost it
+
+    # A process of this machine that has exited holds nothing.
+    exited = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await exited.wait()
+    me = this_process("dialer-c")
+    ghost = await leases_of(msgspec.structs.replace(me, id="ghost", pid=exited.pid))
+    assert await ghost.acquire("p.1") is not None
+    assert await b.acquire("p.1") is not None
+    await again.release("p.0", retaken)
+    assert await b.acquire("p.0") is not None

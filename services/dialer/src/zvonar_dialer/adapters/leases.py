@@ -30,6 +30,7 @@ from nats.js.kv import KeyValue
 log = structlog.get_logger(__name__)
 BUCKET_PREFIX = "dialer_leases_"
 _STREAM_EXISTS = 10058
+_WRONG_LAST_SEQUENCE = 10071  # the lease was written by another since
 # How long listing the members may take before the round gives up on it.
 LIST_TIMEOUT_S = 2.0
 _KEY_CHARS = frozenset("-_=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -138,7 +139,11 @@ class NatsLeases:
         try:
             return await self._kv.create(key, value)
         except KeyWrongLastSequenceError:
-            pass
+            pass  # held: by whom?
+        except KeyNotFoundError:
+            # nats-py's create looks the key up after a refused write: it aged out between
+            # the two. Free now; the next round takes it.
+            return None
         try:
             entry = await self._kv.get(key)
         except KeyNotFoundError:
@@ -166,8 +171,11 @@ class NatsLeases:
 
     async def release(self, name: str, revision: int) -> None:
         """Give the lease up (only if it is still this dialer's revision)."""
-        with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
+        try:
             await self._kv.delete(self._key(name), last=revision)
+        except BadRequestError as exc:  # nats-py's delete does not name a wrong revision
+            if exc.err_code != _WRONG_LAST_SEQUENCE:
+                raise
 
     # --- members ---------------------------------------------------------------------------
     async def heartbeat(self) -> None:
