@@ -27,7 +27,7 @@ from ..dialer.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-TTL_MS = 1000
+TTL_S = 1.0
 PARTITIONS = 4
 CAMPAIGN = 1_000_004  # partition 0
 LOCK_WAITERS = (
@@ -46,7 +46,7 @@ def db(pg_url: str, tmp_path: Path) -> Iterator[Database]:
 
 async def dialer(nc: Client, db: Database, name: str, clock: list[float]) -> PartitionOwnership:
     store_id = db.run_sync(lease_fences.store_id)
-    leases = await NatsLeases.open(nc.jetstream(), store_id, TTL_MS, 1, Holder(name))
+    leases = await NatsLeases.open(nc.jetstream(), store_id, TTL_S, 1, Holder(name))
     return PartitionOwnership(db, leases, name, PARTITIONS, clock=lambda: clock[0])
 
 
@@ -76,7 +76,7 @@ async def test_a_dialer_whose_lease_was_taken_over_cannot_claim_or_record(
         await b.round()
         return b.partition_of(CAMPAIGN) in b.held
 
-    await wait_for(b_took_it, 10 * TTL_MS / 1000, "dialer-b to take A's partition")
+    await wait_for(b_took_it, 10 * TTL_S, "dialer-b to take A's partition")
     assert a.owns(CAMPAIGN)  # A's local view is stale…
     for dialling in (True, False):  # …but neither a claim nor a record gets through
         with pytest.raises(LeaseLost, match="taken over"):
@@ -87,7 +87,7 @@ async def test_a_dialer_whose_lease_was_taken_over_cannot_claim_or_record(
 
     # Without a renewal, A's own view ends three quarters of a lease time after its last
     # one: it stops by itself even where nobody has taken over yet.
-    a_clock[0] += TTL_MS / 1000
+    a_clock[0] += TTL_S
     assert not a.owns(CAMPAIGN)
     assert not any(a.owns(c) for c in range(PARTITIONS))
 
@@ -157,7 +157,7 @@ async def test_a_lease_is_held_by_one_and_taken_at_once_from_a_holder_known_gone
     js = nc.jetstream()
 
     async def leases_of(holder: Holder) -> NatsLeases:
-        return await NatsLeases.open(js, store_id, TTL_MS, 1, holder)
+        return await NatsLeases.open(js, store_id, TTL_S, 1, holder)
 
     a = await leases_of(this_process("dialer-a"))
     b = await leases_of(this_process("dialer-b"))

@@ -25,7 +25,7 @@ from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
-from zvonar_dialer.adapters.lease_fences import lease_terms, store_id
+from zvonar_dialer.adapters.lease_fences import partition_count, store_id
 from zvonar_dialer.adapters.leases import NatsLeases, this_process
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
@@ -207,17 +207,13 @@ async def share_campaigns(
     """The leases through which this dialer shares the campaigns with the other dialers of
     its database (docs/scaling.md "Dialers"), wired into `deps`."""
     store_of = await deps.db.run(store_id)
-    configured = (settings.lease_partitions, round(settings.lease_ttl_s * 1000))
-    partitions, ttl_ms = await deps.db.run(lambda cur: lease_terms(cur, *configured))
-    if (partitions, ttl_ms) != configured:
-        log.warning(
-            "leases.terms_of_database",
-            partitions=partitions,
-            lease_ttl_ms=ttl_ms,
-            configured=configured,
-        )
+    configured = settings.lease_partitions
+    partitions = await deps.db.run(lambda cur: partition_count(cur, configured))
+    if partitions != configured:
+        log.warning("leases.partitions_of_database", partitions=partitions, configured=configured)
     me = this_process(settings.instance_id)
-    leases = await NatsLeases.open(js, store_of, ttl_ms, settings.stream_replicas, me)
+    ttl_s = settings.lease_ttl_s
+    leases = await NatsLeases.open(js, store_of, ttl_s, settings.stream_replicas, me)
 
     def taken() -> None:  # work waits in the partitions just taken
         deps.scheduler_wakeup.set()

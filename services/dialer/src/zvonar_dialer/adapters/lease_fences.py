@@ -21,21 +21,17 @@ def store_id(cur: Cursor) -> str:
     return value
 
 
-def _fixed(cur: Cursor, key: str, configured: int) -> int:
+def partition_count(cur: Cursor, configured: int) -> int:
+    """The partitions of this database (`configured` if this is the first dialer): every
+    dialer on one database must cut the campaigns the same way."""
     cur.execute(
-        "INSERT INTO dialer_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        (key, str(configured)),
+        "INSERT INTO dialer_meta (key, value) VALUES ('lease_partitions', ?) "
+        "ON CONFLICT (key) DO NOTHING",
+        (str(configured),),
     )
-    value = store.meta_get(cur, key)
+    value = store.meta_get(cur, "lease_partitions")
     assert value is not None
     return int(value)
-
-
-def lease_terms(cur: Cursor, partitions: int, ttl_ms: int) -> tuple[int, int]:
-    """(partitions, lease time in ms) of this database — the given ones if this is the
-    first dialer: every dialer on one database must cut the campaigns the same way and use
-    the same leases."""
-    return _fixed(cur, "lease_partitions", partitions), _fixed(cur, "lease_ttl_ms", ttl_ms)
 
 
 def take_fence(cur: Cursor, part_no: int, holder: str) -> int:

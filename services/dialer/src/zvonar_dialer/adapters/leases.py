@@ -1,12 +1,12 @@
 """Leases in a NATS key-value bucket: whose turn it is to dial a partition of the campaigns,
 and which dialers are alive (docs/scaling.md "Dialers").
 
-The bucket keeps one revision per key for the lease time (its max age): a lease is a key
-written with a compare-and-set on its revision, renewed by writing it again, and gone when
-its holder stops writing it — a dialer that dies loses its leases after the lease time. The
-bucket is named by that time (`dialer_leases_10000ms`), which the first dialer of a
-database fixes for all of them, and every key of one database starts with that store's id:
-dialers of two databases sharing a NATS account never meet.
+The bucket `dialer-leases` keeps one revision per key for the lease time (its max age): a
+lease is a key written with a compare-and-set on its revision, renewed by writing it again,
+and gone when its holder stops writing it — a dialer that dies loses its leases after the
+lease time. The first dialer makes the bucket with its DIALER_LEASE_TTL_S; every dialer uses
+the bucket's age limit, whatever it was configured with (they must agree). Every key of one
+database starts with that store's id: dialers of two databases on one NATS never meet.
 
 A key held by a process that is known to be gone is taken at once, without waiting for the
 key to age out: the holder's own id (the same instance started again), or a process of this
@@ -28,7 +28,7 @@ from nats.js.errors import NotFoundError as JsNotFound
 from nats.js.kv import KeyValue
 
 log = structlog.get_logger(__name__)
-BUCKET_PREFIX = "dialer_leases_"
+BUCKET = "dialer-leases"
 _STREAM_EXISTS = 10058
 _WRONG_LAST_SEQUENCE = 10071  # the lease was written by another since
 # How long listing the members may take before the round gives up on it.
@@ -98,17 +98,16 @@ class NatsLeases:
 
     @classmethod
     async def open(
-        cls, js: JetStreamContext, store_id: str, ttl_ms: int, replicas: int, me: Holder
+        cls, js: JetStreamContext, store_id: str, ttl_s: float, replicas: int, me: Holder
     ) -> NatsLeases:
-        """The bucket of leases of `ttl_ms` (made by the first dialer that needs it)."""
-        bucket = f"{BUCKET_PREFIX}{ttl_ms}ms"
+        """The bucket (made with `ttl_s` if missing); the lease time is its age limit."""
         try:
-            kv = await js.key_value(bucket)
+            kv = await js.key_value(BUCKET)
         except JsNotFound:
             config = KeyValueConfig(
-                bucket=bucket,
+                bucket=BUCKET,
                 history=1,
-                ttl=ttl_ms / 1000,
+                ttl=ttl_s,
                 storage=StorageType.FILE,
                 replicas=replicas,
                 max_value_size=1024,
@@ -118,14 +117,14 @@ class NatsLeases:
             except BadRequestError as exc:  # made meanwhile by another dialer
                 if exc.err_code != _STREAM_EXISTS:
                     raise
-                kv = await js.key_value(bucket)
+                kv = await js.key_value(BUCKET)
         status = await kv.status()
         age_limit = status.stream_info.config.max_age or 0.0
-        if abs(age_limit * 1000 - ttl_ms) > 1:
-            raise RuntimeError(
-                f"the key-value bucket {bucket} keeps keys {age_limit} s, not {ttl_ms} ms"
-            )
-        return cls(kv, f"d{key_part(store_id)}", ttl_ms / 1000, me)
+        if age_limit <= 0:
+            raise RuntimeError(f"the key-value bucket {BUCKET} has no age limit: no lease ends")
+        if abs(age_limit - ttl_s) > 1e-3:
+            log.warning("leases.ttl_of_bucket", configured_s=ttl_s, bucket_s=age_limit)
+        return cls(kv, f"d{key_part(store_id)}", age_limit, me)
 
     def _key(self, name: str) -> str:
         return f"{self._prefix}.{name}"
