@@ -185,3 +185,25 @@ async def test_a_lease_is_held_by_one_and_taken_at_once_from_a_holder_known_gone
     assert await b.acquire("p.1") is not None
     await again.release("p.0", retaken)
     assert await b.acquire("p.0") is not None
+
+
+async def test_a_stopping_dialer_releases_its_partitions_but_not_those_with_calls_in_flight(
+    nc: Client, db: Database
+) -> None:
+    a = await dialer(nc, db, "dialer-a", [0.0])
+    await a.round()
+    in_flight = CAMPAIGN + 1  # partition 1
+
+    def placing(cur: Cursor) -> None:
+        cur.execute(
+            "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state, call_id) "
+            "VALUES (?, 0, 0, '+79160000001', 'UTC', 'placing', 'c-1')",
+            (in_flight,),
+        )
+
+    await db.run(placing)
+    await a.release_all()
+    assert sorted(a.held) == [a.partition_of(in_flight)]  # kept until it ages out
+    b = await dialer(nc, db, "dialer-b", [0.0])
+    await b.round()  # A has left: B's share is every partition, and the free ones are B's
+    assert sorted(b.held) == sorted(set(range(PARTITIONS)) - {a.partition_of(in_flight)})
