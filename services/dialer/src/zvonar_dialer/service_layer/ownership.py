@@ -38,6 +38,7 @@ import structlog
 from zvonar_dialer.adapters import lease_fences
 from zvonar_dialer.adapters.store import OutboxScope
 from zvonar_runtime.db import Cursor, Database
+from zvonar_runtime.shutdown import raise_if_stopping
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -201,6 +202,7 @@ class PartitionOwnership:
         no call in flight are given up at once (the others age out)."""
         try:
             while True:
+                raise_if_stopping()  # a stop that a NATS request swallowed (3.11's wait_for)
                 try:
                     await self.round()
                 except Exception:  # NATS or the database away for a moment
