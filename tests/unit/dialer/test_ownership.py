@@ -12,7 +12,7 @@ import pytest
 
 from zvonar_dialer.adapters import lease_fences, schema
 from zvonar_dialer.service_layer.ownership import LeaseLost, PartitionOwnership
-from zvonar_runtime.db import Database
+from zvonar_runtime.db import Cursor, Database
 
 TTL_S = 9.0
 PARTITIONS = 8
@@ -144,3 +144,44 @@ async def test_a_dialer_that_cannot_renew_stops_before_its_lease_can_pass(db: Da
     await b.round()
     await a.round()
     assert len(a.held) == len(b.held) == PARTITIONS // 2
+
+
+async def test_a_partition_is_handed_over_only_once_its_calls_here_ended(db: Database) -> None:
+    board = Board()
+    calls_here: set[str] = set()
+    a = PartitionOwnership(
+        db,
+        FakeLeases(board, "a"),
+        "a",
+        PARTITIONS,
+        calls_here=lambda: calls_here,
+        clock=lambda: board.now,
+    )
+    b = ownership(db, board, "b")
+    await a.round()
+    await b.round()  # B joins: A hands half over at its next round
+    await a.round()
+    leaving = sorted(p for p, lease in a.held.items() if lease.leaving_since is not None)
+    busy, stuck = leaving[0], leaving[1]
+
+    def placing(cur: Cursor) -> None:
+        for part_no, call_id in ((busy, "going-on"), (stuck, "left-by-a-failure")):
+            cur.execute(
+                "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state, call_id) "
+                "VALUES (?, 0, 0, '+79160000001', 'UTC', 'placing', ?)",
+                (100 * PARTITIONS + part_no, call_id),
+            )
+
+    db.run_sync(placing)
+    calls_here.add("going-on")  # a SIP call still up in A: another must not place it again
+    for _ in range(6):  # two lease times
+        board.now += TTL_S / 3
+        await a.round()
+        await b.round()
+    assert busy in a.held and stuck not in a.held  # the stuck one went after a lease time
+    assert stuck in b.held
+    calls_here.clear()
+    board.now += TTL_S / 3
+    await a.round()
+    await b.round()
+    assert busy not in a.held and busy in b.held

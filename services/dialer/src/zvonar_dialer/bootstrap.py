@@ -219,7 +219,14 @@ async def share_campaigns(
         deps.scheduler_wakeup.set()
         deps.outbox_wakeup.set()
 
-    ownership = PartitionOwnership(deps.db, leases, me.id, partitions, on_taken=taken)
+    ownership = PartitionOwnership(
+        deps.db,
+        leases,
+        me.id,
+        partitions,
+        on_taken=taken,
+        calls_here=lambda: deps.calls_in_progress,
+    )
     deps.ownership = ownership
     return ownership
 

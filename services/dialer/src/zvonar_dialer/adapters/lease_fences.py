@@ -59,11 +59,11 @@ def holders(cur: Cursor) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def has_placing(cur: Cursor, partitions: int, part_no: int) -> bool:
-    """Whether a call of a campaign in the partition is `placing` (being dialled)."""
+def placing_calls(cur: Cursor, partitions: int, part_no: int) -> set[str]:
+    """The call ids of the partition's campaigns that are `placing` (being dialled)."""
     modulo = "campaign_id %% ?" if cur.dialect == "postgres" else "campaign_id % ?"
-    row = cur.execute(
-        f"SELECT 1 FROM numbers WHERE state = 'placing' AND {modulo} = ? LIMIT 1",
+    rows = cur.execute(
+        f"SELECT call_id FROM numbers WHERE state = 'placing' AND {modulo} = ?",
         (partitions, part_no),
-    ).fetchone()
-    return row is not None
+    ).fetchall()
+    return {str(r[0]) for r in rows}

@@ -15,8 +15,9 @@ dials the campaigns of the partitions whose lease it holds, and only while it ho
   its last successful renewal, so a dialer that cannot renew stops before the lease can
   pass to another;
 - a partition handed over (another dialer joined) first stops taking numbers; it is
-  released once its calls in flight are recorded (or after one lease time: the next holder
-  resolves the rest, as a restarted dialer does);
+  released once its calls in flight are recorded — calls still going on in this process
+  (a real carrier's) are always waited for; calls left `placing` by a failure here only
+  for one lease time: the next holder resolves them, as a restarted dialer does;
 - a dialer that dies stops renewing: its leases age out and the others take its partitions
   and resolve its calls left `placing` (service_layer/recovery.py).
 """
@@ -28,7 +29,7 @@ import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol, TypeVar
@@ -137,6 +138,7 @@ class PartitionOwnership:
         partitions: int,
         *,
         on_taken: Callable[[], None] = lambda: None,
+        calls_here: Callable[[], Collection[str]] = frozenset,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if partitions < 1:
@@ -146,6 +148,7 @@ class PartitionOwnership:
         self.instance_id = instance_id
         self.partitions = partitions
         self._on_taken = on_taken
+        self._calls_here = calls_here  # call ids this process is placing now
         self._clock = clock
         self.held: dict[int, Lease] = {}
         self.members: set[str] = {instance_id}
@@ -237,7 +240,8 @@ class PartitionOwnership:
             if lease.leaving_since is None:
                 continue
             waited = started - lease.leaving_since
-            if waited < self.ttl_s and await self._in_flight(part_no):
+            placing = await self._placing(part_no)
+            if placing & set(self._calls_here()) or (placing and waited < self.ttl_s):
                 continue
             del self.held[part_no]
             await self._leases.release(lease_name(part_no), lease.revision)
@@ -274,15 +278,15 @@ class PartitionOwnership:
             log.info("lease.taken", partitions=taken, held=len(self.held))
             self._on_taken()
 
-    async def _in_flight(self, part_no: int) -> bool:
+    async def _placing(self, part_no: int) -> set[str]:
         return await self._db.run(
-            lambda cur: lease_fences.has_placing(cur, self.partitions, part_no)
+            lambda cur: lease_fences.placing_calls(cur, self.partitions, part_no)
         )
 
     async def release_all(self) -> None:
         """Give up every partition with no call in flight, and leave."""
         for part_no, lease in list(self.held.items()):
-            if await self._in_flight(part_no):
+            if await self._placing(part_no):
                 continue  # its calls' results are still to come: it ages out instead
             del self.held[part_no]
             await self._leases.release(lease_name(part_no), lease.revision)
