@@ -128,7 +128,9 @@ async def test_a_dialer_that_cannot_renew_stops_before_its_lease_can_pass(db: Da
     board.now += 0.75 * TTL_S  # A's last renewal counts this long…
     assert not a.owns(100)
     with pytest.raises(LeaseLost):
-        db.run_sync(lambda cur: a.check(cur, 100, dialling=False))
+        db.run_sync(lambda cur: a.check(cur, 100, dialling=True))
+    # Results of calls already placed are still recorded while nobody took over.
+    db.run_sync(lambda cur: a.check(cur, 100, dialling=False))
     await b.round()
     assert not b.held  # …while its leases have not aged out yet: nobody dials meanwhile
     board.now += 0.25 * TTL_S
@@ -139,6 +141,8 @@ async def test_a_dialer_that_cannot_renew_stops_before_its_lease_can_pass(db: Da
     await a.round()
     assert not any(a.owns(c) for c in range(100, 100 + PARTITIONS))
     assert not a.held  # every renewal refused; B holds more than its share of two…
+    with pytest.raises(LeaseLost):
+        db.run_sync(lambda cur: a.check(cur, 100, dialling=False))
     await b.round()  # …and hands half over
     board.now += TTL_S / 3
     await b.round()

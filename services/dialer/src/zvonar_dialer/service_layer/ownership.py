@@ -83,7 +83,7 @@ class Ownership(Protocol):
 
     def check(self, cur: Cursor, campaign_id: int, *, dialling: bool) -> None:
         """Inside a transaction: raise LeaseLost unless this dialer holds the campaign's
-        lease under the fencing token stored now (`dialling`: and keeps it)."""
+        lease under the fencing token stored now (`dialling`: and may dial by it now)."""
         ...
 
     def outbox_scope(self) -> OutboxScope | None:
@@ -172,10 +172,13 @@ class PartitionOwnership:
 
     # --- asked by the rest of the dialer --------------------------------------------------
     def _lease(self, campaign_id: int, *, dialling: bool) -> Lease | None:
+        """The lease of the campaign's partition if this dialer may use it: to dial, only
+        while it is valid here and not being handed over; to record the results of calls
+        already placed, as long as it was not found lost (the fence decides)."""
         lease = self.held.get(self.partition_of(campaign_id))
-        if lease is None or self._clock() >= lease.valid_until:
-            return None
-        if dialling and lease.leaving_since is not None:
+        if lease is None or not dialling:
+            return lease
+        if self._clock() >= lease.valid_until or lease.leaving_since is not None:
             return None
         return lease
 
