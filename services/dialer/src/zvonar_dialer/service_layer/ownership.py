@@ -220,11 +220,13 @@ class PartitionOwnership:
                     await self.release_all()
 
     async def round(self) -> None:
+        """Renew (first: nothing else may cost a lease), say this dialer is alive, then hand
+        over what is above its share and take what is free up to it."""
         started = self._clock()
+        await self._renew(started)
         await self._leases.heartbeat()
         self.members = await self._leases.members() | {self.instance_id}
         share = math.ceil(self.partitions / len(self.members))
-        await self._renew(started)
         await self._hand_over(started, share)
         await self._take(share)
 
