@@ -47,7 +47,9 @@ def db(pg_url: str, tmp_path: Path) -> Iterator[Database]:
 async def dialer(nc: Client, db: Database, name: str, clock: list[float]) -> PartitionOwnership:
     store_id = db.run_sync(lease_fences.store_id)
     leases = await NatsLeases.open(nc.jetstream(), store_id, TTL_S, 1, Holder(name))
-    return PartitionOwnership(db, leases, name, PARTITIONS, clock=lambda: clock[0])
+    return PartitionOwnership(
+        db, leases, lease_fences.SqlFences(), name, PARTITIONS, clock=lambda: clock[0]
+    )
 
 
 def count_a_call(cur: Cursor) -> None:

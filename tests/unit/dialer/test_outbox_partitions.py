@@ -12,7 +12,7 @@ import pytest
 from zvonar_contracts.subjects import MSG_ID_HEADER, call_event_subject
 from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
-from zvonar_dialer.adapters.store import OutboxScope
+from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_runtime.db import Cursor, Database
 
 PARTITIONS = 4

@@ -97,7 +97,9 @@ def ownership(
     db: Database, board: Board, name: str, leases: FakeLeases | None = None
 ) -> PartitionOwnership:
     port = leases or FakeLeases(board, name)
-    return PartitionOwnership(db, port, name, PARTITIONS, clock=lambda: board.now)
+    return PartitionOwnership(
+        db, port, lease_fences.SqlFences(), name, PARTITIONS, clock=lambda: board.now
+    )
 
 
 async def test_three_dialers_each_hold_their_share_and_no_partition_twice(db: Database) -> None:
@@ -156,6 +158,7 @@ async def test_a_partition_is_handed_over_only_once_its_calls_here_ended(db: Dat
     a = PartitionOwnership(
         db,
         FakeLeases(board, "a"),
+        lease_fences.SqlFences(),
         "a",
         PARTITIONS,
         calls_here=lambda: calls_here,

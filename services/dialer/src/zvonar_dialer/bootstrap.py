@@ -25,7 +25,7 @@ from zvonar_dialer.adapters import schema, store
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
-from zvonar_dialer.adapters.lease_fences import partition_count, store_id
+from zvonar_dialer.adapters.lease_fences import SqlFences, partition_count, store_id
 from zvonar_dialer.adapters.leases import NatsLeases, this_process
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
@@ -222,6 +222,7 @@ async def share_campaigns(
     ownership = PartitionOwnership(
         deps.db,
         leases,
+        SqlFences(),
         me.id,
         partitions,
         on_taken=taken,

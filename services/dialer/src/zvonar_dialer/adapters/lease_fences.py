@@ -67,3 +67,16 @@ def placing_calls(cur: Cursor, partitions: int, part_no: int) -> set[str]:
         (partitions, part_no),
     ).fetchall()
     return {str(r[0]) for r in rows}
+
+
+class SqlFences:
+    """The fence store port (service_layer/ownership.py) on these functions."""
+
+    def fence_of(self, cur: Cursor, part_no: int) -> int | None:
+        return fence_of(cur, part_no)
+
+    def take_fence(self, cur: Cursor, part_no: int, holder: str) -> int:
+        return take_fence(cur, part_no, holder)
+
+    def placing_calls(self, cur: Cursor, partitions: int, part_no: int) -> set[str]:
+        return placing_calls(cur, partitions, part_no)

@@ -20,6 +20,7 @@ from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import MSG_ID_HEADER
 from zvonar_dialer.adapters import store
+from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_runtime.db import Database
 from zvonar_runtime.shutdown import raise_if_stopping
 
@@ -34,7 +35,7 @@ class OutboxPublisher:
         db: Database,
         js: JetStreamContext,
         wakeup: asyncio.Event,
-        scope: Callable[[], store.OutboxScope | None] = lambda: None,
+        scope: Callable[[], OutboxScope | None] = lambda: None,
     ) -> None:
         self._db = db
         self._js = js

@@ -14,6 +14,7 @@ import msgspec
 
 from zvonar_contracts.options import Status
 from zvonar_dialer.domain.campaign import ACTIVE_STATUSES, Campaign
+from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_runtime.db import Cursor
 
 _campaign_decoder = msgspec.json.Decoder(Campaign)
@@ -456,14 +457,6 @@ def outbox_add_many(
         "ON CONFLICT (msg_id) DO NOTHING",
         ((msg_id, subject, payload.decode(), campaign_id) for msg_id, subject, payload in rows),
     )
-
-
-class OutboxScope(NamedTuple):
-    """The outbox rows one dialer publishes: those of campaigns in the lease partitions it
-    holds (rows written before the outbox named their campaign go with partition 0)."""
-
-    partitions: int
-    held: frozenset[int]
 
 
 def outbox_pending(cur: Cursor, limit: int, scope: OutboxScope | None = None) -> list[OutboxRow]:

@@ -36,8 +36,7 @@ from typing import Protocol, TypeVar
 
 import structlog
 
-from zvonar_dialer.adapters import lease_fences
-from zvonar_dialer.adapters.store import OutboxScope
+from zvonar_dialer.domain.partitions import OutboxScope, partition_of
 from zvonar_runtime.db import Cursor, Database
 from zvonar_runtime.shutdown import raise_if_stopping
 
@@ -72,6 +71,21 @@ class LeasePort(Protocol):
     async def leave(self) -> None: ...
 
     async def members(self) -> set[str]: ...
+
+
+class FenceStore(Protocol):
+    """The fencing tokens in the dialer's database (adapters/lease_fences.py), each call
+    inside the caller's transaction."""
+
+    def fence_of(self, cur: Cursor, part_no: int) -> int | None: ...
+
+    def take_fence(self, cur: Cursor, part_no: int, holder: str) -> int:
+        """Record `holder` under a token higher than any before: the token."""
+        ...
+
+    def placing_calls(self, cur: Cursor, partitions: int, part_no: int) -> set[str]:
+        """The call ids of the partition's campaigns being dialled."""
+        ...
 
 
 class Ownership(Protocol):
@@ -134,6 +148,7 @@ class PartitionOwnership:
         self,
         db: Database,
         leases: LeasePort,
+        fences: FenceStore,
         instance_id: str,
         partitions: int,
         *,
@@ -145,6 +160,7 @@ class PartitionOwnership:
             raise ValueError(f"partitions: {partitions} (at least 1)")
         self._db = db
         self._leases = leases
+        self._fences = fences
         self.instance_id = instance_id
         self.partitions = partitions
         self._on_taken = on_taken
@@ -168,7 +184,7 @@ class PartitionOwnership:
         return self.ttl_s / ROUNDS_PER_TTL
 
     def partition_of(self, campaign_id: int) -> int:
-        return campaign_id % self.partitions
+        return partition_of(campaign_id, self.partitions)
 
     # --- asked by the rest of the dialer --------------------------------------------------
     def _lease(self, campaign_id: int, *, dialling: bool) -> Lease | None:
@@ -190,7 +206,7 @@ class PartitionOwnership:
         lease = self._lease(campaign_id, dialling=dialling)
         if lease is None:
             raise LeaseLost(f"campaign {campaign_id}: partition {part_no} is not held here")
-        stored = lease_fences.fence_of(cur, part_no)
+        stored = self._fences.fence_of(cur, part_no)
         if stored != lease.fence:
             raise LeaseLost(
                 f"campaign {campaign_id}: partition {part_no} was taken over "
@@ -273,7 +289,7 @@ class PartitionOwnership:
             if revision is None:
                 continue
             fence = await self._db.run(
-                partial(lease_fences.take_fence, part_no=part_no, holder=self.instance_id)
+                partial(self._fences.take_fence, part_no=part_no, holder=self.instance_id)
             )
             self.held[part_no] = Lease(revision, fence, asked + VALID_SHARE * self.ttl_s)
             taken.append(part_no)
@@ -285,7 +301,7 @@ class PartitionOwnership:
 
     async def _placing(self, part_no: int) -> set[str]:
         return await self._db.run(
-            lambda cur: lease_fences.placing_calls(cur, self.partitions, part_no)
+            lambda cur: self._fences.placing_calls(cur, self.partitions, part_no)
         )
 
     async def release_all(self) -> None:
