@@ -247,6 +247,9 @@ async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterato
     dialer = await bootstrap(settings, broker.connection, **ports)
     register(broker, dialer)
     await broker.start()
+    # The subscriptions reach the server before the caller asks anything (a request sent
+    # at once from another connection otherwise met no responders, under load).
+    await broker.connection.flush()
     resources = dialer.resources()
     tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(job(), name=getattr(job, "__qualname__", None))
