@@ -28,7 +28,7 @@ from zvonar_contracts.codec import decode_command_reply, encode
 from zvonar_contracts.commands import CommandOk, CreateCampaign, PauseCampaign
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
 from zvonar_contracts.subjects import campaign_command_subject
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 
 CONCURRENCY = 32
 GOAL_RATIO = 0.5

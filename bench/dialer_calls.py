@@ -42,11 +42,11 @@ from zvonar_contracts.subjects import (
     POSITION_HEADER,
     campaign_event_subject,
 )
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_dialer.bootstrap import run_in_process
 from zvonar_dialer.settings import DialerSettings
 from zvonar_runtime.jetstream import ensure_jetstream, stream_config
 from zvonar_runtime.logging import configure_logging
-from zvonar_runtime.natsserver import NatsServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN_URL = os.environ.get("ZVONAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -1,7 +1,7 @@
 """The single-service benches written beside this one (bench/campaign_create.py,
-bench/dialer_calls.py, bench/stats_pipeline.py, bench/sip_calls.py), called through their
-own entry points and turned into rows of the table. A bench not written yet is a row that
-says so."""
+bench/dialer_calls.py, bench/stats_pipeline.py, bench/sip_calls.py, bench/consumer.py),
+called through their own entry points and turned into rows of the table. A bench not
+written yet is a row that says so."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ MODULES = {
     "dialer_calls": "bench.dialer_calls",
     "stats_pipeline": "bench.stats_pipeline",
     "sip": "bench.sip_calls",
+    "consumer": "bench.consumer",
 }
 # Keys the benches use for their figure and their baseline, most specific first.
 FIGURE_KEYS = ("figure", "calls_per_s", "events_per_s", "creates_per_s", "rate", "p99_ms")

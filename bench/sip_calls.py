@@ -19,7 +19,7 @@ from bench.common import Result, write_json
 from tests.integration.sip.conftest import Sipp, free_ports, tone_wav
 from zvonar_dialer.adapters.sip.carrier import SipCarrier
 from zvonar_dialer.adapters.sip.config import sip_config
-from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_dialer.service_layer.ports import CallRequest
 
 GOAL = ">= 300 concurrent calls, RTP send p99 < 10 ms late, CPS within ±5 %"
 

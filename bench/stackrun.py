@@ -17,8 +17,8 @@ from nats.aio.client import Client
 from bench.common import postgres_database
 from tests.stack import Stack, wait_for
 from zvonar_contracts import subjects
+from zvonar_devtools.natsserver import NatsServer, free_port
 from zvonar_runtime.db import Database
-from zvonar_runtime.natsserver import NatsServer, free_port
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, CAMPAIGN_STREAM_KEY, active_tables
 

@@ -31,9 +31,9 @@ from zvonar_contracts.call_events import CallCompleted, call_id_of
 from zvonar_contracts.campaign_events import CampaignCreated
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.db import Database
 from zvonar_runtime.jetstream import ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, active_tables
 from zvonar_stats.adapters.streams import STREAM_FILTERS, consume

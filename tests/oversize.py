@@ -7,8 +7,8 @@ from typing import Any
 
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import campaign_uuid
-from zvonar_campaign.domain.wire import to_wire
 from zvonar_contracts import subjects
+from zvonar_contracts.campaign_events import CampaignCommentChanged
 from zvonar_contracts.codec import encode
 from zvonar_runtime.payload import message_size
 
@@ -20,17 +20,15 @@ def comment_too_large_for(app: Any, campaign_id: int, max_payload: int) -> str:
     campaign: Campaign = app.repository.get(campaign_uuid(campaign_id))
 
     def payload(text: str) -> bytes:
-        event = Campaign.CommentChanged(  # type: ignore[call-arg]
-            originator_id=campaign.id,
-            originator_version=campaign.version + 1,
-            timestamp=campaign.modified_on,
-            campaign_id=campaign.campaign_id,
-            account_id=campaign.account_id,
-            text=text,
+        # What the relay publishes for the event: the contract struct it carries.
+        return encode(
+            CampaignCommentChanged(
+                campaign_id=campaign.campaign_id,
+                account_id=campaign.account_id,
+                at=campaign.modified_on,
+                text=text,
+            )
         )
-        wire = to_wire(event)
-        assert wire is not None
-        return encode(wire)
 
     text = "x" * (max_payload - len(payload("")) - 16)
     headers = {subjects.MSG_ID_HEADER: "cl-1", subjects.POSITION_HEADER: "1"}

@@ -13,8 +13,9 @@ from nats.js.api import ObjectStoreConfig
 
 from zvonar_dialer.adapters import blobs
 from zvonar_dialer.adapters.blobs import BlobNotFound, NatsBlobs
-from zvonar_gateway.http import deps as gateway_deps
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.adapters import backend as gateway_backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.service_layer.errors import ApiError
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +57,11 @@ async def test_the_gateway_answers_503_when_an_objects_chunks_never_come(
     nc: Any, bucket: tuple[str, LoseChunks], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name, lose_chunks = bucket
-    backend = Backend(nc)
+    backend = NatsBackend(nc)
     await backend.put_object(name, "report.csv", b"phone,outcome\n" * 100)
     assert (await backend.get_object(name, "report.csv")).startswith(b"phone,outcome")
     await lose_chunks("report.csv")
-    monkeypatch.setattr(gateway_deps, "OBJECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(gateway_backend, "OBJECT_TIMEOUT_S", 1.0)
     with pytest.raises(ApiError) as refused:
         await backend.get_object(name, "report.csv")
     assert refused.value.status_code == 503

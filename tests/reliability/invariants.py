@@ -31,6 +31,9 @@ class CallLog:
     call_ids: Counter[str] = field(default_factory=Counter)
     # Each (campaign, number, part) whose call event says it was dialled (not stop-listed).
     dialled: set[RingKey] = field(default_factory=set)
+    # The call ids the stream says were dialled, and every attempt on each number.
+    dialled_calls: set[str] = field(default_factory=set)
+    attempts: dict[RingKey, Counter[int]] = field(default_factory=dict)
     events: int = 0
 
 
@@ -53,8 +56,11 @@ async def read_call_log(nats_url: str) -> CallLog:
                 log.call_ids[event.call_id] += 1
                 if event.final:
                     log.finals[(event.campaign_id, event.part, event.phone)] += 1
+                key = (event.campaign_id, event.phone, event.part)
+                log.attempts.setdefault(key, Counter())[event.attempt] += 1
                 if event.outcome != "stop_listed":
-                    log.dialled.add((event.campaign_id, event.phone, event.part))
+                    log.dialled.add(key)
+                    log.dialled_calls.add(event.call_id)
             if msg.metadata.sequence.stream >= last:
                 break
         await sub.unsubscribe()
@@ -102,3 +108,50 @@ def ring_faults(rings: Counter[RingKey], dialled: Collection[RingKey]) -> dict[R
     nobody was rung twice, nobody dialled went unrung and nobody else was rung."""
     keys = sorted(set(rings) | set(dialled))
     return {key: rings[key] for key in keys if rings[key] != (1 if key in dialled else 0)}
+
+
+def carrier_call_rings(database_url: str) -> Counter[str]:
+    """How often the simulated carrier rang each call id (its `carrier_rings` rows)."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT call_id, count(*) FROM dialer.carrier_rings GROUP BY call_id"
+        ).fetchall()
+    return Counter({str(call_id): int(n) for call_id, n in rows})
+
+
+def carrier_repeat_requests(database_url: str) -> int:
+    """Requests for a call id the carrier had already seen (a dialer placing the same call
+    again after a crash): answered from its record, nobody rung again."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(requests - 1), 0) FROM dialer.carrier_calls"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def dial_faults(
+    log: CallLog, call_rings: Counter[str], allowed_attempts: int = 1
+) -> dict[str, object]:
+    """Everything that says somebody was dialled twice, by kind (empty when nobody was):
+    - `numbers_over_attempts`: a (campaign, number, part) with more attempts in the call
+      stream than its retries allow (no campaign retries today: one attempt);
+    - `attempts_reported_twice`: one attempt of one number with two results in the stream;
+    - `calls_rung_twice`: a call id the carrier rang more than once;
+    - `rung_not_reported` / `reported_not_rung`: a call id rung that the stream does not
+      report as dialled, or reported as dialled that nobody rang."""
+    found: dict[str, object] = {}
+    over = {k: sorted(a) for k, a in log.attempts.items() if len(a) > allowed_attempts}
+    twice = {(k, a): n for k, c in log.attempts.items() for a, n in c.items() if n > 1}
+    rung_twice = {cid: n for cid, n in call_rings.items() if n > 1}
+    unreported = sorted(set(call_rings) - log.dialled_calls)
+    unrung = sorted(log.dialled_calls - set(call_rings))
+    for name, value in (
+        ("numbers_over_attempts", over),
+        ("attempts_reported_twice", twice),
+        ("calls_rung_twice", rung_twice),
+        ("rung_not_reported", unreported),
+        ("reported_not_rung", unrung),
+    ):
+        if value:
+            found[name] = list(value.items())[:10] if isinstance(value, dict) else value[:10]
+    return found

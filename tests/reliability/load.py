@@ -11,7 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.helpers import create, get
-from tests.reliability.invariants import CallLog, call_log, carrier_rings, ring_faults, stats_check
+from tests.reliability.invariants import (
+    CallLog,
+    call_log,
+    carrier_call_rings,
+    carrier_repeat_requests,
+    carrier_rings,
+    dial_faults,
+    ring_faults,
+    stats_check,
+)
 from tests.stack import Stack, wait_for
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-output" / "reliability"
@@ -66,6 +75,11 @@ def run_with_faults(
     misrung = ring_faults(rings, log.dialled)
     assert not misrung, list(misrung.items())[:10]
     rung = sum(rings.values())
+    # Nobody dialled twice, call by call: one attempt per number, one result per attempt,
+    # each call id rung once and reported as dialled, and the other way round.
+    twice = dial_faults(log, carrier_call_rings(stack.database_url))
+    assert not twice, twice
+    repeats = carrier_repeat_requests(stack.database_url)
     checks: list[subprocess.CompletedProcess[str]] = []
 
     def check_passes() -> subprocess.CompletedProcess[str] | None:
@@ -98,6 +112,7 @@ def run_with_faults(
         "calls_per_real_second_per_campaign": speed * stack.time_scale / 3600,
         "call_events": log.events,
         "carrier_rings": rung,
+        "carrier_repeat_requests": repeats,
         "seconds_to_quiet": round(quiet_after, 1),
         **done_faults,
     }

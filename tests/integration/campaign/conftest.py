@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,17 +25,19 @@ from nats.aio.msg import Msg
 
 from tests.nats_request import request
 from zvonar_campaign.adapters.relay import Relay
-from zvonar_campaign.bootstrap import Store, build_deps, build_relay, open_store
+from zvonar_campaign.bootstrap import Store, bootstrap, open_store
 from zvonar_campaign.entrypoints.commands import register_commands
 from zvonar_campaign.service_layer.unit import Deps
 from zvonar_campaign.settings import CampaignSettings
+from zvonar_contracts import commands as c
 from zvonar_contracts import subjects
 from zvonar_contracts.clock import ClockOrigin
 from zvonar_contracts.codec import decode_command_reply, encode, type_name
 from zvonar_contracts.commands import CommandReply
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.dialer_clock import ClockReader, publish_clock
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.service import make_broker
 
 DIALER_NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
@@ -89,15 +94,13 @@ def campaign_service(own_nats: NatsServer, client: Client) -> ServiceFactory:
         # The production broker: its middleware binds each command's correlation id.
         broker = make_broker(CampaignSettings(nats_url=own_nats.url))
         await broker.connect()
-        running: Relay | None = None
-        if relay:
-            settings = CampaignSettings(
-                database_url=database_url, relay_poll_interval=poll_interval
-            )
-            running = build_relay(store, broker.connection.jetstream(), settings)
+        settings = CampaignSettings(
+            database_url=database_url, relay=relay, relay_poll_interval=poll_interval
+        )
         clock = ClockReader()
         await clock.start(broker.connection.jetstream())
-        deps = build_deps(store, clock, on_stored=running.nudge if running else None)
+        service = bootstrap(settings, store=store, clock=clock, js=broker.connection.jetstream())
+        running, deps = service.relay, service.deps
         register_commands(broker, deps)
         await broker.start()
         task = asyncio.create_task(running.run()) if running else None
@@ -166,3 +169,93 @@ def read_stream(client: Client) -> Callable[..., Awaitable[list[Msg]]]:
 @pytest.fixture
 def wait_for() -> Callable[..., Awaitable[Any]]:
     return eventually
+
+
+RelayProcess = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def relay_process(own_nats: NatsServer, pg_url: str, tmp_path: Path) -> Iterator[RelayProcess]:
+    """Starts `zvonar-campaign relay` child processes on this test's NATS and PostgreSQL:
+    `start(name="relay", **env)`, logging (JSON) to `<tmp_path>/<name>.log`. Small batches
+    and a pause before each record, so that most kills land between publish and record."""
+    procs: list[subprocess.Popen[bytes]] = []
+    env = {
+        **os.environ,
+        "NATS_URL": own_nats.url,
+        "DATABASE_URL": pg_url,
+        "ZVONAR_DATA_DIR": str(tmp_path / "data"),
+        "ZVONAR_LOG_FORMAT": "json",
+        "CAMPAIGN_RELAY_BATCH_SIZE": "3",
+        "CAMPAIGN_RELAY_RECORD_DELAY": "0.2",
+    }
+
+    def start(name: str = "relay", **overrides: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "zvonar_campaign", "relay"],
+                env={**env, "CAMPAIGN_RELAY_INSTANCE_ID": name, **overrides},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def last_position(nc: Client) -> int:
+    """The log position of the last event in CAMPAIGN_EVENTS (0: none yet)."""
+    js = nc.jetstream()
+    info = await js.stream_info(subjects.CAMPAIGN_EVENTS_STREAM)
+    if info.state.messages == 0:
+        return 0
+    msg = await js.get_msg(subjects.CAMPAIGN_EVENTS_STREAM, info.state.last_seq)
+    return int((msg.headers or {})[subjects.POSITION_HEADER])
+
+
+@contextlib.asynccontextmanager
+async def steady_commands(
+    service: RunningService, account_id: str
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A steady stream of commands (a create, then a comment on it) until the block ends;
+    yields the writing task (done early only if a command failed)."""
+    phones = PhoneBaseRef(bucket="phone-bases", name="c" * 64, count=1, sha256="c" * 64)
+    stop = asyncio.Event()
+
+    async def write() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            options = CampaignOptions(name=f"Рассылка {n}", audio=TtsAudio(text="Алло"))
+            create = c.CreateCampaign(
+                account_id=account_id, account_tz="UTC", options=options, phones=phones
+            )
+            reply = await service.send(create)
+            assert isinstance(reply, c.CommandOk) and reply.campaign is not None, reply
+            text = f"#{n}"
+            comment = c.SetComment(
+                account_id=account_id, campaign_id=reply.campaign.campaign_id, text=text
+            )
+            await service.send(comment)
+            await asyncio.sleep(0.01)  # leaves the CPU to the relays
+
+    writer = asyncio.create_task(write())
+    try:
+        yield writer
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await writer
+
+
+async def moved_past(nc: Client, position: int, writer: asyncio.Task[None]) -> bool:
+    """Whether the stream got past `position`; says why if the writer failed instead."""
+    if writer.done():
+        writer.result()
+        raise AssertionError("the writer stopped")
+    return await last_position(nc) > position

@@ -18,10 +18,10 @@ import pytest
 from nats.aio.client import Client
 
 from zvonar_campaign.adapters.relay import Relay
+from zvonar_campaign.metrics import RELAY_BEHIND, RELAY_PUBLISHED
 from zvonar_contracts import commands as c
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
-from zvonar_runtime.metrics import RELAY_BEHIND, RELAY_PUBLISHED
-from zvonar_runtime.natsserver import NatsServer, free_port
+from zvonar_devtools.natsserver import NatsServer, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.campaign_events import CampaignCommentChanged
 from zvonar_contracts.codec import encode
 from zvonar_contracts.subjects import call_event_subject, campaign_event_subject
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 AT = dt.datetime(2026, 6, 17, 13, 0, tzinfo=dt.UTC)

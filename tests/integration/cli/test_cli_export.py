@@ -34,7 +34,7 @@ from zvonar_contracts.subjects import (
     campaign_event_subject,
     stop_list_event_subject,
 )
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
@@ -125,8 +125,8 @@ def _story() -> list[tuple[str, Any]]:
                 campaign_id=101,
                 account_id=A,
                 at=at[6],
-                caller=PHONES[1],
-                number=CALLER,
+                phone=PHONES[1],
+                caller_number=CALLER,
                 played=True,
             ),
         ),

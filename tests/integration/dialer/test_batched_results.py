@@ -14,8 +14,10 @@ import pytest
 from zvonar_contracts.call_events import CallCompleted, call_id_of
 from zvonar_contracts.options import CampaignOptions, Integration, PhoneBaseRef, TtsAudio
 from zvonar_dialer.adapters import schema, store
+from zvonar_dialer.adapters.store import SqlTransactions
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.service_layer.dialling import record_results
+from zvonar_dialer.service_layer.ports import Number, PlacedCall
 from zvonar_runtime.db import Cursor, Database
 
 pytestmark = pytest.mark.integration
@@ -49,12 +51,12 @@ def phone(seq: int) -> str:
     return f"+7916{seq:07d}"
 
 
-def placed(seq: int) -> store.PlacedCall:
+def placed(seq: int) -> PlacedCall:
     call_id = call_id_of(CAMPAIGN, 0, phone(seq), 1)
-    return store.PlacedCall(CAMPAIGN, 0, seq, phone(seq), call_id, AT, None)
+    return PlacedCall(CAMPAIGN, 0, seq, phone(seq), call_id, AT, None)
 
 
-def event(call: store.PlacedCall) -> CallCompleted:
+def event(call: PlacedCall) -> CallCompleted:
     return CallCompleted(
         campaign_id=CAMPAIGN,
         account_id="acc",
@@ -69,7 +71,7 @@ def event(call: store.PlacedCall) -> CallCompleted:
 
 
 def seed(cur: Cursor) -> None:
-    numbers = [store.Number(seq, phone(seq), "Europe/Moscow") for seq in range(400)]
+    numbers = [Number(seq, phone(seq), "Europe/Moscow") for seq in range(400)]
     store.insert_numbers(cur, CAMPAIGN, 0, numbers)
     store.mark_placing(cur, [placed(seq) for seq in range(400)])
 
@@ -89,13 +91,16 @@ async def test_overlapping_bursts_write_each_result_once(db: Database) -> None:
     assert await db.run(counts) == (0, 400, 0, 0)
     bursts = [[placed(seq) for seq in range(start, start + 200)] for start in (0, 100, 200, 50)]
     fresh = await asyncio.gather(
-        *(db.run(record_results(HOOKED, [(c, event(c)) for c in burst])) for burst in bursts)
+        *(
+            SqlTransactions(db).run(record_results(HOOKED, [(c, event(c)) for c in burst]))
+            for burst in bursts
+        )
     )
     written = [e.call_id for batch in fresh for e in batch]
     assert len(written) == len(set(written)) == 400
     assert await db.run(counts) == (400, 0, 400, 400)
     # A replay of the whole part writes nothing more.
-    again = await db.run(
+    again = await SqlTransactions(db).run(
         record_results(HOOKED, [(placed(s), event(placed(s))) for s in range(400)])
     )
     assert again == []

@@ -12,7 +12,7 @@ import pytest
 
 from zvonar_contracts.options import WordsIvr
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier, simulate
-from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_dialer.service_layer.ports import CallRequest
 from zvonar_runtime.db import Database
 
 pytestmark = pytest.mark.integration

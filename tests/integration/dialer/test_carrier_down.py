@@ -12,8 +12,9 @@ from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
 from zvonar_contracts import commands as cmd
-from zvonar_dialer.adapters.telephony import CallRequest, CallResult, Telephony
+from zvonar_contracts.options import Ivr
 from zvonar_dialer.bootstrap import Dialer
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult, Telephony
 from zvonar_runtime.db import Cursor
 
 from .conftest import CampaignDouble, completed, wait_for
@@ -47,6 +48,11 @@ class SwitchableCarrier:
         self.inner = inner
         self.down = False
         self.refused = 0
+        self.background = inner.background
+        self.channels_total = inner.channels_total
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        return self.inner.note_for(ivr)
 
     def _check(self) -> None:
         if self.down:
@@ -97,7 +103,7 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
         )
         return [(r[0], int(r[1])) for r in cur.fetchall()]
 
-    assert await dialer.deps.db.run(rung) == []  # the trunk placed nothing
+    assert await dialer.database.run(rung) == []  # the trunk placed nothing
     assert not double.of(campaign_id, cmd.ResumeCampaign)
 
     carrier.down = False  # back: the next probe (5 s after the trip) finds it
@@ -122,6 +128,6 @@ async def test_a_carrier_outage_pauses_by_the_system_and_resumes_when_it_answers
 
     events = await completed(nc, campaign_id)
     assert sorted(e.phone for e in events) == phones  # one result per number
-    calls = await dialer.deps.db.run(rung)
+    calls = await dialer.database.run(rung)
     assert sorted(p for p, _ in calls) == phones
     assert all(requests == 1 for _, requests in calls)  # nobody rung twice

@@ -125,4 +125,4 @@ async def test_killed_again_and_again_nobody_is_called_twice_and_nothing_is_lost
     rings = carrier_rings(pg_url)
     assert ring_faults(rings, dialled) == {}
     assert sum(rings.values()) == expected
-    assert "calls.recovered" in dialer_process.log.read_text(), "no kill left calls to recover"
+    assert "calls_recovered" in dialer_process.log.read_text(), "no kill left calls to recover"

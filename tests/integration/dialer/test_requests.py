@@ -67,19 +67,19 @@ async def test_calls_back_reach_the_campaign_until_its_number_is_released(
     await wait_for(lambda: bool(double.of(campaign_id, cmd.FinishCampaign)), what="finish")
     assert {e.caller_number for e in await completed(nc, campaign_id)} == {number}
 
-    reached = await ask(nc, InboundCall(caller=phones[0], number=number), InboundCallReply)
+    reached = await ask(nc, InboundCall(phone=phones[0], caller_number=number), InboundCallReply)
     assert reached == InboundCallReply(campaign_id=campaign_id, played=True)
 
     async def inbound_recorded() -> bool:
         events = await call_events(nc, campaign_id)
-        return any(isinstance(e, InboundCallAnswered) and e.caller == phones[0] for e in events)
+        return any(isinstance(e, InboundCallAnswered) and e.phone == phones[0] for e in events)
 
     await wait_for(inbound_recorded, what="the inbound call in the stream")
 
     await double.event(campaign_id, ev.CampaignNumberReleased, number=number)
 
     async def released() -> bool:
-        reply = await ask(nc, InboundCall(caller=phones[0], number=number), InboundCallReply)
+        reply = await ask(nc, InboundCall(phone=phones[0], caller_number=number), InboundCallReply)
         return reply == InboundCallReply(campaign_id=None, played=False)
 
     await wait_for(released, what="the number released")
@@ -98,13 +98,15 @@ async def test_pausing_stops_the_dialling_at_once(
         return int(cur.fetchone()[0])
 
     async def some_done() -> bool:
-        return await dialer.deps.db.run(done) > 0
+        return await dialer.database.run(done) > 0
 
     await wait_for(some_done, what="first calls")
     await double.event(campaign_id, ev.CampaignPaused, paused_by="customer")
 
     async def paused() -> bool:
-        return await dialer.deps.db.run(lambda c: store.campaign_status(c, campaign_id)) == "paused"
+        return (
+            await dialer.database.run(lambda c: store.campaign_status(c, campaign_id)) == "paused"
+        )
 
     await wait_for(paused, what="paused")
 
@@ -116,22 +118,22 @@ async def test_pausing_stops_the_dialling_at_once(
         return int(cur.fetchone()[0])
 
     async def nothing_in_flight() -> bool:
-        return await dialer.deps.db.run(placing) == 0
+        return await dialer.database.run(placing) == 0
 
     # A burst claimed before the pause was already dialled: it finishes, nothing after it.
     await wait_for(nothing_in_flight, what="the calls in flight to finish")
-    settled = await dialer.deps.db.run(done)
+    settled = await dialer.database.run(done)
     # A hundred call intervals of dialer time later, nobody more was called.
     later = await dialer_clock(nc) + dt.timedelta(seconds=100)
     await wait_for(lambda: _after(nc, later), what="the clock to move on")
-    assert await dialer.deps.db.run(done) == settled < len(phones)
+    assert await dialer.database.run(done) == settled < len(phones)
     assert await placed(dialer, campaign_id) == Status.IN_PROGRESS
 
 
 async def placed(dialer: Dialer, campaign_id: int) -> Status:
     """Where the dialer would put the campaign if it resumed it now (after the carrier)."""
     now = dialer.deps.clock.now()
-    return await dialer.deps.db.run(lambda cur: placement_of(cur, campaign_id, now))
+    return await dialer.deps.db.run(lambda tx: placement_of(tx, campaign_id, now))
 
 
 async def _after(nc: Client, moment: dt.datetime) -> bool:

@@ -14,9 +14,10 @@ from nats.aio.client import Client
 
 from tests.reliability.invariants import carrier_rings
 from zvonar_contracts import campaign_events as ev
+from zvonar_contracts.options import Ivr
 from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.telephony import CallRequest, CallResult
 from zvonar_dialer.bootstrap import Dialer, run_in_process
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult, PlacedCall
 from zvonar_dialer.settings import DialerSettings
 
 from .conftest import CampaignDouble, completed, wait_for
@@ -31,8 +32,14 @@ class CarrierNeverReached:
     """A test double of the telephony port for the dialer that dies: a burst handed to it
     never reaches a carrier (the process dies first), so nobody is rung."""
 
+    background = False  # a burst is awaited, as the simulated carrier's is
+    channels_total = None
+
     def __init__(self) -> None:
         self.taken: list[CallRequest] = []
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        return ""
 
     async def place_call(self, request: CallRequest) -> CallResult:
         (result,) = await self.place_calls([request])
@@ -49,12 +56,12 @@ class CarrierNeverReached:
 
 async def claimed_then_died(
     settings: DialerSettings, double: CampaignDouble
-) -> tuple[int, list[store.PlacedCall]]:
+) -> tuple[int, list[PlacedCall]]:
     carrier = CarrierNeverReached()
     async with run_in_process(settings, telephony=carrier) as dialer:
         campaign_id = await double.create(PHONES, speed=3600)
         await wait_for(lambda: bool(carrier.taken), 30, "a burst handed to the carrier")
-        claimed = await dialer.deps.db.run(store.placing_calls)
+        claimed = await dialer.database.run(store.placing_calls)
     assert [c.call_id for c in claimed] == [r.call_id for r in carrier.taken]
     return campaign_id, claimed
 
@@ -68,7 +75,7 @@ async def publish_backlog(double: CampaignDouble) -> None:
 
 
 async def nothing_placing(dialer: Dialer) -> bool:
-    return not await dialer.deps.db.run(store.placing_calls)
+    return not await dialer.database.run(store.placing_calls)
 
 
 async def test_a_campaign_paused_while_the_dialer_was_down_gets_no_call_after_the_restart(
@@ -80,7 +87,7 @@ async def test_a_campaign_paused_while_the_dialer_was_down_gets_no_call_after_th
 
     async with run_in_process(dialer_settings) as dialer:
         await wait_for(lambda: nothing_placing(dialer), 60, "recovery")
-        queued = await dialer.deps.db.run(
+        queued = await dialer.database.run(
             lambda cur: store.has_state(cur, campaign_id, 0, "queued")
         )
 

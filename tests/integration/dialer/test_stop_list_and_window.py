@@ -39,7 +39,7 @@ async def test_stop_listed_numbers_are_reported_and_never_dialled(
         cur.execute("SELECT phone FROM carrier_calls WHERE call_id LIKE ?", (f"{campaign_id}-%",))
         return [r[0] for r in cur.fetchall()]
 
-    dialled = await dialer.deps.db.run(rung)
+    dialled = await dialer.database.run(rung)
     assert len(dialled) == 8
     assert not set(listed) & set(dialled)
 

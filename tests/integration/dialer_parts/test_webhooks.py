@@ -19,8 +19,10 @@ import pytest
 from prometheus_client import REGISTRY
 from standardwebhooks import Webhook
 
+from zvonar_contracts.keys import webhook_id_of
 from zvonar_dialer.adapters import schema, store
-from zvonar_dialer.adapters.webhooks import WebhookSender, webhook_id_of
+from zvonar_dialer.adapters.webhooks import WebhookSender
+from zvonar_dialer.service_layer.ports import DeliveryRow, NewDelivery
 from zvonar_runtime.db import Database
 
 pytestmark = pytest.mark.integration
@@ -123,14 +125,14 @@ async def sender(db: Database, clock: Clock) -> AsyncIterator[WebhookSender]:
 async def queue(db: Database, url: str, *, n: int = 0, secret_ref: str | None = "ref-1") -> str:
     """One delivery due at T0; its webhook id."""
     webhook_id = webhook_id_of(1000001, "CallCompleted", f"call-{n}")
-    row = store.NewDelivery(
+    row = NewDelivery(
         webhook_id, 1000001, "acc", "CallCompleted", f"call-{n}", url, secret_ref, BODY, T0
     )
     await db.run(lambda cur: store.webhook_add_many(cur, [row]))
     return webhook_id
 
 
-async def log_of(db: Database) -> list[store.DeliveryRow]:
+async def log_of(db: Database) -> list[DeliveryRow]:
     rows, _ = await db.run(lambda cur: store.webhook_page(cur, 1000001, "acc", None, 1, 200))
     return rows
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 
 from ..dialer.conftest import double
 

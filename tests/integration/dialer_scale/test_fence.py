@@ -19,8 +19,10 @@ from nats.aio.client import Client
 
 from zvonar_dialer.adapters import lease_fences, schema, store
 from zvonar_dialer.adapters.leases import Holder, NatsLeases, this_process
+from zvonar_dialer.adapters.store import SqlTransactions, SqlTx
 from zvonar_dialer.service_layer.dialling import choose_callers
 from zvonar_dialer.service_layer.ownership import LeaseLost, PartitionOwnership, fenced
+from zvonar_dialer.service_layer.ports import Tx
 from zvonar_runtime.db import Cursor, Database
 
 from ..dialer.conftest import wait_for
@@ -47,13 +49,11 @@ def db(pg_url: str, tmp_path: Path) -> Iterator[Database]:
 async def dialer(nc: Client, db: Database, name: str, clock: list[float]) -> PartitionOwnership:
     store_id = db.run_sync(lease_fences.store_id)
     leases = await NatsLeases.open(nc.jetstream(), store_id, TTL_S, 1, Holder(name))
-    return PartitionOwnership(
-        db, leases, lease_fences.SqlFences(), name, PARTITIONS, clock=lambda: clock[0]
-    )
+    return PartitionOwnership(SqlTransactions(db), leases, name, PARTITIONS, clock=lambda: clock[0])
 
 
-def count_a_call(cur: Cursor) -> None:
-    store.add_caller_usage(cur, "2026-01-01", {"+74950000001": 1})
+def count_a_call(tx: Tx) -> None:
+    tx.add_caller_usage("2026-01-01", {"+74950000001": 1})
 
 
 def calls_counted(cur: Cursor) -> dict[str, int]:
@@ -68,7 +68,7 @@ async def test_a_dialer_whose_lease_was_taken_over_cannot_claim_or_record(
     await a.round()
     assert sorted(a.held) == list(range(PARTITIONS))  # alone: every partition
     assert a.owns(CAMPAIGN)
-    await db.run(fenced(a, CAMPAIGN, count_a_call, dialling=True))
+    await SqlTransactions(db).run(fenced(a, CAMPAIGN, count_a_call, dialling=True))
 
     # A stops renewing (paused, cut off) but its own clock stands still, so it still
     # believes it holds the lease: only the fence can stop it now.
@@ -82,8 +82,8 @@ async def test_a_dialer_whose_lease_was_taken_over_cannot_claim_or_record(
     assert a.owns(CAMPAIGN)  # A's local view is stale…
     for dialling in (True, False):  # …but neither a claim nor a record gets through
         with pytest.raises(LeaseLost, match="taken over"):
-            await db.run(fenced(a, CAMPAIGN, count_a_call, dialling=dialling))
-    await db.run(fenced(b, CAMPAIGN, count_a_call, dialling=True))
+            await SqlTransactions(db).run(fenced(a, CAMPAIGN, count_a_call, dialling=dialling))
+    await SqlTransactions(db).run(fenced(b, CAMPAIGN, count_a_call, dialling=True))
     assert await db.run(calls_counted) == {"+74950000001": 2}  # A's refused write left nothing
     assert db.run_sync(lease_fences.holders)[0] == "dialer-b"
 
@@ -109,8 +109,10 @@ async def test_a_handed_over_partition_takes_no_more_numbers_but_records_its_cal
     gone = leaving[0] + PARTITIONS  # a campaign of a partition being handed over
     assert not a.owns(gone)
     with pytest.raises(LeaseLost):
-        await db.run(fenced(a, gone, count_a_call, dialling=True))
-    await db.run(fenced(a, gone, count_a_call, dialling=False))  # results still recorded
+        await SqlTransactions(db).run(fenced(a, gone, count_a_call, dialling=True))
+    await SqlTransactions(db).run(
+        fenced(a, gone, count_a_call, dialling=False)
+    )  # results still recorded
 
     await a.round()  # nothing in flight: released
     await b.round()
@@ -128,7 +130,7 @@ def test_caller_usage_is_added_by_concurrent_transactions(db: Database, pg_url: 
     first_chose = threading.Event()
 
     def first(cur: Cursor) -> None:
-        choose_callers(cur, pool, day, 1)
+        choose_callers(SqlTx(cur), pool, day, 1)
         first_chose.set()
         # Commit only once the second waits on this row: it has read the old count.
         deadline = time.monotonic() + 10
@@ -142,7 +144,7 @@ def test_caller_usage_is_added_by_concurrent_transactions(db: Database, pg_url: 
 
     def second(cur: Cursor) -> None:
         assert first_chose.wait(10)
-        choose_callers(cur, pool, day, 1)
+        choose_callers(SqlTx(cur), pool, day, 1)
 
     threads = [threading.Thread(target=db.run_sync, args=(work,)) for work in (first, second)]
     for thread in threads:

@@ -14,7 +14,8 @@ from nats.aio.msg import Msg
 from zvonar_contracts.codec import encode, type_name
 from zvonar_contracts.dialer import ClockReply, GetClock
 from zvonar_contracts.subjects import dialer_request_subject
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_runtime.jetstream import connect
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,7 @@ async def _published(client: Client, count: int) -> None:
 async def test_a_request_nobody_hears_yet_is_answered_once_a_responder_subscribes(
     gateway_nc: Client, nats_url: str
 ) -> None:
-    backend = Backend(gateway_nc)
+    backend = NatsBackend(gateway_nc)
     sent = gateway_nc.stats["out_msgs"]
     waiting = asyncio.create_task(backend.dialer(GetClock(), ClockReply, timeout=30.0))
     await _published(gateway_nc, sent + 2)  # asked twice, nobody listening either time
@@ -58,7 +59,7 @@ async def test_a_request_nobody_hears_yet_is_answered_once_a_responder_subscribe
 
 
 async def test_nobody_listening_for_the_whole_patience_is_503(gateway_nc: Client) -> None:
-    backend = Backend(gateway_nc)
+    backend = NatsBackend(gateway_nc)
     sent = gateway_nc.stats["out_msgs"]
     with pytest.raises(ApiError) as caught:
         await backend.dialer(GetClock(), ClockReply, timeout=1.0)

@@ -55,8 +55,8 @@ from zvonar_contracts.queries import (
 )
 from zvonar_contracts.subjects import dialer_request_subject
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.db import Database
@@ -334,12 +334,13 @@ def settings(tmp_path: Path) -> GatewaySettings:
 async def client(
     nc: Client, services: FakeServices, accounts: AccountStore, settings: GatewaySettings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    backend = Backend(nc, command_timeout=1.0, query_timeout=1.0)
-    app = create_app(
+    backend = NatsBackend(nc, command_timeout=1.0, query_timeout=1.0)
+    app = bootstrap(
         settings=settings,
         backend=backend,
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
+        web=False,
     )
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's scope types
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:

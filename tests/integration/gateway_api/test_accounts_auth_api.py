@@ -9,9 +9,10 @@ import httpx
 from nats.aio.client import Client
 
 from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
 
 
@@ -46,8 +47,12 @@ async def test_account_creation_needs_the_admin_token(
 async def test_admin_endpoints_are_off_without_a_token(
     nc: Client, accounts: AccountStore, tmp_path: Path
 ) -> None:
-    app = create_app(
-        settings=GatewaySettings(data_dir=tmp_path), backend=Backend(nc), accounts=accounts
+    app = bootstrap(
+        settings=GatewaySettings(data_dir=tmp_path),
+        backend=NatsBackend(nc),
+        accounts=accounts,
+        health=HealthProbe(nc),
+        web=False,
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types
         answer = await c.post(
@@ -102,7 +107,13 @@ async def test_over_the_rate_limit_is_429_with_retry_after(
     nc: Client, accounts: AccountStore, tmp_path: Path
 ) -> None:
     settings = GatewaySettings(data_dir=tmp_path, rate_limit_per_second=1, rate_limit_burst=3)
-    app = create_app(settings=settings, backend=Backend(nc), accounts=accounts)
+    app = bootstrap(
+        settings=settings,
+        backend=NatsBackend(nc),
+        accounts=accounts,
+        health=HealthProbe(nc),
+        web=False,
+    )
     _, key = await accounts.create("A", "Europe/Moscow")
     _, other = await accounts.create("B", "Europe/Moscow")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types

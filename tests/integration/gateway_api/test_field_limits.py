@@ -15,10 +15,11 @@ from tests.integration.gateway_api.conftest import FakeServices, start_doubles
 from zvonar_contracts.codec import encode
 from zvonar_contracts.commands import AddToStopList, CreateCampaign, SetComment
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_devtools.natsserver import NatsServer
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import NatsServer
 
 SMALL_MAX_PAYLOAD = 8192
 
@@ -104,7 +105,7 @@ async def test_a_request_over_the_servers_max_payload_is_refused_and_not_sent(
     nats-server answers by closing the connection every request of every account shares."""
     assert small_nats.max_payload == SMALL_MAX_PAYLOAD
     services, _ = await start_doubles(small_nats)
-    backend = Backend(small_nats, command_timeout=5.0, query_timeout=5.0)
+    backend = NatsBackend(small_nats, command_timeout=5.0, query_timeout=5.0)
     overhead = len(encode(SetComment(account_id="acc_a", campaign_id=1_000_001, text="")))
     # The correlation id is the header: 16 bytes of payload room are less than it takes.
     comment = SetComment(

@@ -17,10 +17,9 @@ from tests.integration.gateway_api.conftest import FakeServices, make_settings
 from zvonar_contracts.commands import CreateCampaign
 from zvonar_contracts.subjects import PHONE_BASES_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.http.routes.system import HealthProbe
-from zvonar_gateway.web import WEB_HANDLERS
 
 TTS = {"kind": "tts", "text": "Здравствуйте"}
 JSON = {"Content-Type": "application/json"}
@@ -92,11 +91,12 @@ async def private_ok(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway as run with ZVONAR_WEBHOOK_ALLOW_PRIVATE=1."""
     settings = make_settings(tmp_path, webhook_allow_private=True)
-    app = create_app(
+    app = bootstrap(
         settings=settings,
-        backend=Backend(nc),
+        backend=NatsBackend(nc),
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
+        web=False,
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types
@@ -210,11 +210,11 @@ async def test_a_create_the_campaign_service_refuses_leaves_no_phone_base(
 async def page(
     nc: Client, services: FakeServices, accounts: AccountStore, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
+    app = bootstrap(
         settings=make_settings(tmp_path),
-        backend=Backend(nc),
+        backend=NatsBackend(nc),
         accounts=accounts,
-        extra_handlers=WEB_HANDLERS,
+        health=HealthProbe(nc),
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]  # Litestar's scope types

@@ -10,9 +10,10 @@ from nats.aio.client import Client
 
 from tests.integration.gateway_api.conftest import FakeServices
 from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.domain.storable import nul_fields
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
 
 
@@ -20,7 +21,13 @@ async def test_a_body_over_the_limit_is_413(
     nc: Client, accounts: AccountStore, tmp_path: Path
 ) -> None:
     settings = GatewaySettings(data_dir=tmp_path, max_body_bytes=2048)
-    app = create_app(settings=settings, backend=Backend(nc), accounts=accounts)
+    app = bootstrap(
+        settings=settings,
+        backend=NatsBackend(nc),
+        accounts=accounts,
+        health=HealthProbe(nc),
+        web=False,
+    )
     _, key = await accounts.create("A", "Europe/Moscow")
     body = {"phones": ["+79161234567"] * 500, "audio": {"kind": "tts", "text": "a"}}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:  # type: ignore[arg-type]  # Litestar's scope types

@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.openapi_operations import operations_of
 from zvonar_contracts.subjects import SERVICES
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.bootstrap import EmbeddedServer
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import EmbeddedServer, bootstrap
+from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.db import Database
 from zvonar_runtime.health import serve_health
@@ -80,8 +80,14 @@ class LiveGateway:
             rate_limit_per_second=10_000,
             rate_limit_burst=10_000,
         )
-        backend = Backend(nc, command_timeout=1.0, query_timeout=1.0)
-        app = create_app(settings=settings_, backend=backend, accounts=accounts)
+        backend = NatsBackend(nc, command_timeout=1.0, query_timeout=1.0)
+        app = bootstrap(
+            settings=settings_,
+            backend=backend,
+            accounts=accounts,
+            health=HealthProbe(nc),
+            web=False,
+        )
         import uvicorn
 
         config = uvicorn.Config(

@@ -19,14 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, Request, Response
-from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from openpyxl import load_workbook
 
+from tests.gateway_fakes import FakeAccounts, FakeHealth
 from tests.report_rows import rows_reply
 from zvonar_audio import pcm_to_wav
 from zvonar_contracts.codec import decode_query, encode
@@ -53,19 +50,15 @@ from zvonar_contracts.subjects import (
     recording_object,
     uploaded_audio_object,
 )
+from zvonar_devtools.natsserver import NatsServer
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
 from zvonar_gateway.files.exports import MEDIA_TYPES
 from zvonar_gateway.files.reports import REPORT_CHUNK_ROWS
-from zvonar_gateway.http.deps import (
-    Account,
-    ApiError,
-    Backend,
-    provide_account,
-    provide_backend,
-)
-from zvonar_gateway.http.files_routes import FILES_HANDLERS
+from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
 
 pytestmark = pytest.mark.integration
 
@@ -215,48 +208,21 @@ async def stats(files_nc: Client) -> AsyncIterator[FakeStats]:
     await subscription.unsubscribe()
 
 
-class TokenAuthenticator:
-    async def authenticate(self, request: Request[Any, Any, Any]) -> Account:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        account = TOKENS.get(token)
-        if account is None:
-            raise ApiError(401, "unauthorized", "a valid API key is required")
-        return account
-
-
-def _error(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(body, status_code=status)
-
-
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
-    return _error(exc.status_code, exc.code, exc.message, exc.details)
-
-
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    # As the gateway's error layer does: the framework's validation failures are 422.
-    if isinstance(exc, ValidationException):
-        return _error(
-            422, "validation", str(exc.detail), exc.extra if isinstance(exc.extra, list) else []
-        )
-    return _error(exc.status_code, "http_error", str(exc.detail))
+@pytest.fixture
+async def backend(files_nc: Client) -> NatsBackend:
+    return NatsBackend(files_nc)
 
 
 @pytest.fixture
-async def backend(files_nc: Client) -> Backend:
-    return Backend(files_nc)
-
-
-@pytest.fixture
-async def client(backend: Backend, stats: FakeStats) -> AsyncIterator[httpx.AsyncClient]:
-    app = Litestar(
-        route_handlers=FILES_HANDLERS,
-        dependencies={
-            "account": Provide(provide_account),
-            "backend": Provide(provide_backend),
-        },
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
-        state=State({"authenticator": TokenAuthenticator(), "backend": backend}),
+async def client(
+    backend: NatsBackend, stats: FakeStats, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = bootstrap(
+        GatewaySettings(data_dir=tmp_path),
+        backend=backend,
+        accounts=FakeAccounts(TOKENS),
+        health=FakeHealth(),
+        web=False,
     )
     # In the test's own event loop (Litestar's test client runs the app in another thread,
     # away from the NATS connection).
@@ -287,7 +253,7 @@ def wav_file(tmp_path: Path) -> Path:
 
 
 async def test_uploaded_wav_is_stored_under_its_file_id(
-    client: httpx.AsyncClient, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, backend: NatsBackend, wav_file: Path
 ) -> None:
     content = wav_file.read_bytes()
     answer = await client.post(
@@ -313,7 +279,7 @@ async def test_uploaded_mp3_is_accepted(client: httpx.AsyncClient) -> None:
 
 
 async def test_not_audio_is_422_and_stores_nothing(
-    client: httpx.AsyncClient, backend: Backend
+    client: httpx.AsyncClient, backend: NatsBackend
 ) -> None:
     before = await backend.list_objects(AUDIO_BUCKET, "")
     answer = await client.post(
@@ -352,7 +318,7 @@ def long_mp3(seconds: float) -> bytes:
     ],
 )
 async def test_audio_that_lies_or_is_over_the_caps_is_422_and_stores_nothing(
-    client: httpx.AsyncClient, backend: Backend, name: str, content: bytes
+    client: httpx.AsyncClient, backend: NatsBackend, name: str, content: bytes
 ) -> None:
     assert len(content) < 1024 * 1024
     before = await backend.list_objects(AUDIO_BUCKET, "")
@@ -509,7 +475,7 @@ async def test_report_xlsx_opens_with_openpyxl(client: httpx.AsyncClient, stats:
 
 
 async def test_recording_is_served_as_wav_and_scoped_to_the_campaign(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     main = stats.add(a_campaign(1000010, ALICE), [a_call(1000010, 1, recording=True)])
     part = stats.add(a_campaign(1000011, ALICE, smart_part=1, parent_id=main.id))
@@ -539,7 +505,7 @@ async def test_recording_is_served_as_wav_and_scoped_to_the_campaign(
 
 
 async def test_recordings_zip_streams_every_recording(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     calls = [a_call(1000020, n, recording=n != 4) for n in range(1, 6)]
     stats.add(a_campaign(1000020, ALICE), calls)
@@ -560,7 +526,7 @@ async def test_recordings_zip_streams_every_recording(
 
 
 async def test_audio_clips_list_the_campaign_objects_with_playable_urls(
-    client: httpx.AsyncClient, stats: FakeStats, backend: Backend, wav_file: Path
+    client: httpx.AsyncClient, stats: FakeStats, backend: NatsBackend, wav_file: Path
 ) -> None:
     stats.add(a_campaign(1000030, ALICE))
     await backend.put_object(AUDIO_BUCKET, message_object(ALICE.id, 1000030), wav_file.read_bytes())

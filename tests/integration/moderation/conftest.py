@@ -5,6 +5,7 @@ ModerateCampaign port, and a way to start and restart the moderation service in-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -34,13 +34,12 @@ from zvonar_contracts.subjects import (
     campaign_command_subject,
     campaign_event_subject,
 )
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
 from zvonar_moderation.bootstrap import Moderation, bootstrap
 from zvonar_moderation.domain.matching import Lemmatize
 from zvonar_moderation.settings import ModerationSettings
 from zvonar_runtime.jetstream import connect, ensure_jetstream
-from zvonar_runtime.natsserver import NatsServer
-from zvonar_runtime.service import make_broker
 
 ACCOUNT = "acc_moderation"
 
@@ -127,26 +126,30 @@ def settings(private_nats: NatsServer, tmp_path: Path) -> ModerationSettings:
 
 
 class Running:
-    """Start and stop the moderation service in this process, as `serve` would."""
+    """Start and stop the moderation service in this process, as `serve` would: built
+    through `bootstrap`, its consumer run as a background job and cancelled to stop."""
 
     def __init__(self, lemmatize: Lemmatize) -> None:
         self.lemmatize = lemmatize
-        self.current: tuple[NatsBroker, Moderation] | None = None
+        self.current: tuple[Client, Moderation, asyncio.Task[None]] | None = None
 
     async def start(self, settings: ModerationSettings) -> Moderation:
-        broker = make_broker(settings)
-        await broker.connect()
-        moderation = await bootstrap(settings, broker, lemmatize=self.lemmatize)
-        await broker.start()
-        self.current = (broker, moderation)
+        nc = await connect(settings.nats_url, "moderation-under-test")
+        moderation = await bootstrap(settings, nc, lemmatize=self.lemmatize)
+        await moderation.consumer.ensure()  # the durable exists once started, as with serve
+        task = asyncio.create_task(moderation.consumer.run())
+        self.current = (nc, moderation, task)
         return moderation
 
     async def stop(self) -> None:
         if self.current is not None:
-            broker, moderation = self.current
+            nc, moderation, task = self.current
             self.current = None
-            await broker.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             await moderation.db.aclose()
+            await nc.close()
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from zvonar_devtools.natsserver import NatsServer, free_port
 from zvonar_moderation.adapters.rules_file import default_rules_path
 from zvonar_runtime.health import wait_ready
-from zvonar_runtime.natsserver import NatsServer, free_port
 
 from .conftest import eventually
 

@@ -4,6 +4,8 @@ service."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 
 import msgspec
@@ -12,7 +14,10 @@ from nats.aio.client import Client
 
 from zvonar_contracts.options import CampaignOptions, FileAudio, Status, TtsAudio, WordsIvr
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM
+from zvonar_moderation.bootstrap import bootstrap
+from zvonar_moderation.domain.matching import Matcher
 from zvonar_moderation.settings import ModerationSettings
+from zvonar_runtime.jetstream import connect
 
 from .conftest import CampaignServiceDouble, Running, eventually, publish_created
 
@@ -148,7 +153,7 @@ async def test_a_malformed_event_is_dropped_and_the_next_one_decided(
     campaign = CampaignServiceDouble()
     campaign.expect(1000042)
     await campaign.serve(client)
-    await moderation_service.start(settings)
+    moderation = await moderation_service.start(settings)
     await client.jetstream().publish(
         "campaign.events.1000041.CampaignCreated",
         msgspec.json.encode({"type": "Nonsense"}),
@@ -163,3 +168,76 @@ async def test_a_malformed_event_is_dropped_and_the_next_one_decided(
     await eventually(decided)
     await eventually(lambda: consumer_settled(client, settings.consumer))
     assert campaign.requests_for(1000041) == []
+    # Set aside where an operator finds it, not silently dropped.
+    assert await moderation.parked.all() == [
+        (CAMPAIGN_EVENTS_STREAM, 1, "campaign.events.1000041.CampaignCreated", "undecodable")
+    ]
+
+
+async def test_an_outage_of_the_campaign_service_is_waited_out_however_long(
+    client: Client, settings: ModerationSettings, moderation_service: Running
+) -> None:
+    quick = settings.model_copy(update={"retry_delay": 0.01, "command_timeout": 0.05})
+    moderation = await moderation_service.start(quick)
+    await publish_created(client, 1000051, tts("Привет"), msg_id="cl-51")
+
+    async def many_redeliveries() -> bool:
+        info = await client.jetstream().consumer_info(CAMPAIGN_EVENTS_STREAM, quick.consumer)
+        return (info.num_redelivered or 0) >= 1 and info.delivered.consumer_seq >= 7
+
+    # Past the five deliveries after which a failing message is parked: still not parked.
+    await eventually(many_redeliveries, timeout=20)
+    campaign = CampaignServiceDouble()
+    campaign.expect(1000051)
+    await campaign.serve(client)
+
+    async def decided() -> bool:
+        return 1000051 in campaign.decided
+
+    await eventually(decided)
+    assert await moderation.parked.all() == []
+
+
+class BrokenRules:
+    """Rules that cannot be read: every decision fails, and not for want of a service."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def matcher(self) -> Matcher:
+        self.asked += 1
+        raise ValueError("rulebook corrupt")
+
+    def reload(self) -> bool:
+        return False
+
+
+async def test_a_decision_that_keeps_failing_is_parked_and_the_next_one_goes_on(
+    client: Client, settings: ModerationSettings
+) -> None:
+    quick = settings.model_copy(update={"retry_delay": 0.01})
+    rules = BrokenRules()
+    nc = await connect(quick.nats_url, "moderation-broken-rules")
+    moderation = await bootstrap(quick, nc, rules=rules)
+    task = asyncio.create_task(moderation.consumer.run())
+    try:
+        await publish_created(client, 1000061, tts("Привет"), msg_id="cl-61")
+
+        async def parked() -> bool:
+            return len(await moderation.parked.all()) == 1
+
+        await eventually(parked)
+        await eventually(lambda: consumer_settled(client, quick.consumer))
+        [(_, seq, subject, reason)] = await moderation.parked.all()
+        assert (seq, subject, reason) == (
+            1,
+            "campaign.events.1000061.CampaignCreated",
+            "failed_repeatedly",
+        )
+        assert rules.asked == 5
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await moderation.db.aclose()
+        await nc.close()

@@ -19,9 +19,9 @@ from zvonar_contracts.codec import decode, decode_command_reply, encode
 from zvonar_contracts.commands import CommandOk, CreateCampaign, ModerateCampaign
 from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, TtsAudio
 from zvonar_contracts.subjects import campaign_command_subject, campaign_event_filter
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_moderation.settings import ModerationSettings
 from zvonar_runtime.health import wait_ready
-from zvonar_runtime.natsserver import NatsServer
 
 from .conftest import Running, eventually
 

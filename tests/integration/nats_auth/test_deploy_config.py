@@ -25,9 +25,9 @@ from tests.stack import SecuredNats, Stack, wait_for
 from tests.tlsfiles import make_tls_files
 from zvonar_contracts import subjects
 from zvonar_contracts.subjects import SERVICES
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.jetstream import connect, ensure_jetstream
 from zvonar_runtime.natsconn import EXIT_CONFIG, NatsAuth, NatsRefused, NatsWatch
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """A service whose NATS connection the server closed ends with status 1 (nats-py never
 reopens such a connection, so staying up would leave it deaf), for its supervisor to start
-it again; the runner does that in tests/integration/runtime/test_runner.py."""
+it again; the runner does that in tests/integration/devtools/test_runner.py."""
 
 from __future__ import annotations
 

@@ -57,8 +57,9 @@ async def test_stdlib_exception_and_uvicorn_lines_are_json_with_a_traceback(
     log_sink: io.StringIO, nc: Any, tmp_path: Path
 ) -> None:
     from zvonar_gateway.adapters.accounts import AccountStore
-    from zvonar_gateway.http.app import create_app
-    from zvonar_gateway.http.deps import Backend
+    from zvonar_gateway.adapters.backend import NatsBackend
+    from zvonar_gateway.bootstrap import bootstrap
+    from zvonar_gateway.http.routes.system import HealthProbe
     from zvonar_gateway.settings import GatewaySettings
     from zvonar_runtime.db import Database
 
@@ -68,8 +69,12 @@ async def test_stdlib_exception_and_uvicorn_lines_are_json_with_a_traceback(
     await accounts.migrate()
     try:
         # Building the app must leave the logging set-up alone.
-        app = create_app(
-            settings=GatewaySettings(data_dir=tmp_path), backend=Backend(nc), accounts=accounts
+        app = bootstrap(
+            settings=GatewaySettings(data_dir=tmp_path),
+            backend=NatsBackend(nc),
+            accounts=accounts,
+            health=HealthProbe(nc),
+            web=False,
         )
         # uvicorn as the gateway runs it (log_config=None): its own lines on its loggers.
         server = uvicorn.Server(

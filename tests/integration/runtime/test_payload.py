@@ -14,7 +14,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from zvonar_runtime.natsserver import NatsServer
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.payload import MessageTooLarge, check_fits, message_size
 
 pytestmark = pytest.mark.integration

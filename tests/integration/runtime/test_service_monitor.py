@@ -13,9 +13,9 @@ import time
 import httpx
 import pytest
 
+from zvonar_devtools.natsserver import free_port
 from zvonar_runtime.health import ask_health
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -108,7 +108,7 @@ def test_unreachable_nats_is_logged_and_sigterm_stops_the_start_up(
 def test_sigterm_while_nats_is_gone_stops_the_running_service(tmp_path: Path) -> None:
     """Ready, then NATS goes away: the service says so and SIGTERM still stops it in time,
     with status 0 and no traceback (it cannot drain a reconnecting client)."""
-    from zvonar_runtime.natsserver import NatsServer
+    from zvonar_devtools.natsserver import NatsServer
 
     server = NatsServer(tmp_path / "nats")
     server.start()

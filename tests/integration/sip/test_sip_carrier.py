@@ -14,7 +14,7 @@ import pytest
 
 from zvonar_contracts.options import KeysIvr, WordsIvr
 from zvonar_dialer.adapters.sip.carrier import CarrierUnavailable, SipCarrier
-from zvonar_dialer.adapters.telephony import CallRequest
+from zvonar_dialer.service_layer.ports import CallRequest
 
 from .conftest import MESSAGE_S, Sipp, free_ports, wav_stats
 

@@ -194,14 +194,14 @@ async def test_calls_to_a_caller_number_hear_its_campaign_and_others_get_404(
     assert "m=audio" in ok.text and "PCMA/8000" in ok.text
     assert len(caller.received("BYE")) == 1
     (event,) = [e for e in await call_events(nc, campaign_id) if isinstance(e, InboundCallAnswered)]
-    assert (event.number, event.caller, event.played) == (CALLER, "+79990001122", True)
+    assert (event.caller_number, event.phone, event.played) == (CALLER, "+79990001122", True)
 
     # After "Освободить номер" the number is nobody's: 404.
     async with run_in_process(over_sip(dialer_settings, trunk, sip_bind=dialer)) as running:
         await double.event(campaign_id, ev.CampaignNumberReleased, number=CALLER)
 
         async def released() -> bool:
-            return await running.deps.db.run(lambda cur: store.route_of(cur, CALLER)) is None
+            return await running.database.run(lambda cur: store.route_of(cur, CALLER)) is None
 
         await wait_for(released, timeout=20, what="the release applied")
         refused = await sipp_factory("uac_incoming_refused", remote=dialer, service="74950000009")

@@ -27,9 +27,9 @@ from zvonar_contracts import campaign_events as ev
 from zvonar_contracts import queries as q
 from zvonar_contracts.subjects import RECORDINGS_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
-from zvonar_gateway.web import WEB_HANDLERS
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
+from zvonar_gateway.http.routes.system import HealthProbe
 from zvonar_runtime.db import Cursor, Database
 from zvonar_stats.adapters.schema import active_tables
 from zvonar_stats.domain import rules
@@ -112,11 +112,11 @@ async def accounts(tmp_path: Path) -> AsyncIterator[AccountStore]:
 
 @pytest.fixture
 async def gateway(nc: Client, accounts: AccountStore, tmp_path: Path) -> AsyncIterator[Any]:
-    app = create_app(
+    app = bootstrap(
         settings=make_settings(tmp_path, query_timeout=10.0),
-        backend=Backend(nc, query_timeout=10.0),
+        backend=NatsBackend(nc, query_timeout=10.0),
         accounts=accounts,
-        extra_handlers=WEB_HANDLERS,
+        health=HealthProbe(nc),
     )
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(

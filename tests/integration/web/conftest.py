@@ -14,10 +14,10 @@ from nats.aio.client import Client
 
 from tests.integration.gateway_api.conftest import ADMIN, FakeServices, make_settings, start_doubles
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.routes.system import HealthProbe
-from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_runtime.db import Database
 
 __all__ = ["ADMIN", "csrf_of"]
@@ -53,12 +53,11 @@ async def web(
     nc: Client, services: FakeServices, accounts: AccountStore, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client (keeps cookies) on the app; not signed in."""
-    app = create_app(
+    app = bootstrap(
         settings=make_settings(tmp_path),
-        backend=Backend(nc, command_timeout=1.0, query_timeout=1.0),
+        backend=NatsBackend(nc, command_timeout=1.0, query_timeout=1.0),
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
-        extra_handlers=WEB_HANDLERS,
     )
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

@@ -26,12 +26,11 @@ from zvonar_contracts.commands import CreateCampaign
 from zvonar_contracts.options import FileAudio
 from zvonar_contracts.queries import GetReport, GetReportRows, ReportPage
 from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
 from zvonar_gateway.domain.validation import check_rules, convert_body
 from zvonar_gateway.files.audio import MAX_AUDIO_BYTES
-from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
 from zvonar_gateway.http.routes.system import HealthProbe
-from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_gateway.web.messages import api_message, field_error, system_comment
 
 HTMX = {"HX-Request": "true"}
@@ -198,12 +197,11 @@ async def small_web(
     nc: Client, services: FakeServices, accounts: AccountStore, tmp_path: Path
 ) -> Any:
     """The app with a 64 KiB body limit, so an oversize form is cheap to send."""
-    app = create_app(
+    app = bootstrap(
         settings=make_settings(tmp_path, max_body_bytes=64 * 1024),
-        backend=Backend(nc, command_timeout=1.0, query_timeout=1.0),
+        backend=NatsBackend(nc, command_timeout=1.0, query_timeout=1.0),
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
-        extra_handlers=WEB_HANDLERS,
     )
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

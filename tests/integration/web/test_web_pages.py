@@ -14,7 +14,8 @@ from tests.integration.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.commands import CreateCampaign, PauseCampaign
 from zvonar_contracts.options import FileAudio, Status, TtsAudio
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.deps import Account
+from zvonar_gateway.domain.account import Account
+from zvonar_gateway.service_layer.actions import ACTIONS
 
 HTMX = {"HX-Request": "true"}
 
@@ -140,6 +141,28 @@ async def test_action_needs_csrf_and_then_pauses(
     assert services.campaigns[cid][0].status is Status.PAUSED
     table = await web.get("/campaigns/table", headers=HTMX)
     assert f'hx-post="/campaigns/{cid}/do/resume"' in table.text and "На паузе" in table.text
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+async def test_every_action_of_the_table_is_a_row_action(
+    web: httpx.AsyncClient,
+    signed_in: str,
+    services: FakeServices,
+    account: tuple[Account, str],
+    name: str,
+) -> None:
+    """The page's `/do/<name>` and the API's route send the table's one command."""
+    await create(web, signed_in)
+    cid = command_id(services)
+    sent_before = len(services.commands)
+    answer = await web.post(
+        f"/campaigns/{cid}/do/{name}",
+        data={"text": "Перезвонить"},
+        headers={**HTMX, "X-CSRF-Token": signed_in},
+    )
+    assert answer.status_code == 200, answer.text
+    expected = ACTIONS[name].command(account[0], cid, "Перезвонить")
+    assert services.commands[sent_before:] == [expected]
 
 
 async def test_comment_copy_and_bulk_delete(

@@ -19,11 +19,12 @@ from tests.integration.gateway_api.conftest import FakeServices, make_settings
 from tests.integration.web.conftest import ADMIN, csrf_of
 from zvonar_contracts.subjects import REVOKED_SESSIONS_BUCKET
 from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.app import create_app
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.bootstrap import bootstrap
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.auth import FailureLimit
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.routes.system import HealthProbe
-from zvonar_gateway.web import WEB_HANDLERS
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_runtime.jetstream import connect
 
 HTMX = {"HX-Request": "true"}
@@ -33,12 +34,11 @@ SESSION_COOKIE = "zvonar_session"
 def gateway(nc: Client, accounts: AccountStore, tmp_path: Path, **overrides: Any) -> Litestar:
     """Another gateway process (a replica, or the same one restarted) on the same NATS,
     account store and data dir: the web fixture's app is one of these."""
-    return create_app(
+    return bootstrap(
         settings=make_settings(tmp_path, **overrides),
-        backend=Backend(nc, command_timeout=1.0, query_timeout=1.0),
+        backend=NatsBackend(nc, command_timeout=1.0, query_timeout=1.0),
         accounts=accounts,
         health=HealthProbe(nc, ttl=0.0, timeout=0.2),
-        extra_handlers=WEB_HANDLERS,
     )
 
 
@@ -128,12 +128,11 @@ async def test_a_session_is_not_let_in_while_the_session_store_is_unreachable(
     nats_url: str, web: httpx.AsyncClient, signed_in: str, accounts: AccountStore, tmp_path: Path
 ) -> None:
     cut_off = await connect(nats_url, "gateway-cut-off")
-    app = create_app(
+    app = bootstrap(
         settings=make_settings(tmp_path),
-        backend=Backend(cut_off, command_timeout=1.0, query_timeout=1.0),
+        backend=NatsBackend(cut_off, command_timeout=1.0, query_timeout=1.0),
         accounts=accounts,
         health=HealthProbe(cut_off, ttl=0.0, timeout=0.2),
-        extra_handlers=WEB_HANDLERS,
     )
     await cut_off.close()  # NATS gone: whether the session was signed out is unknown
     async with browser(app, cookies=copy_of(web.cookies)) as client:

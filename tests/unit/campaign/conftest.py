@@ -1,13 +1,16 @@
-"""Builders shared by the campaign unit tests (as fixtures): options, phone bases, and
-campaigns brought to any status through allowed moves."""
+"""Builders shared by the campaign unit tests (as fixtures): options, phone bases,
+campaigns brought to any status through allowed moves, and a fresh SQLite store."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
+from zvonar_campaign.bootstrap import Store, open_store
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_contracts.options import (
     CallerIdRouting,
@@ -36,7 +39,7 @@ def options(**changes: object) -> CampaignOptions:
 
 
 def new_campaign(number: int = 1_000_001, **changes: object) -> Campaign:
-    return Campaign(
+    return Campaign.new(
         campaign_id=number,
         account_id="acc_1",
         account_tz="Europe/Moscow",
@@ -86,3 +89,11 @@ def make_campaign() -> Callable[..., Campaign]:
 @pytest.fixture
 def campaign_at() -> Callable[[Status], Campaign]:
     return campaign_in
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh SQLite event store and tables of the service's own."""
+    opened = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
+    yield opened
+    opened.close()

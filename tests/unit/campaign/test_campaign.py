@@ -72,8 +72,8 @@ def test_the_starts_note_is_the_system_comment_and_every_resume_carries_it(
     campaign.pause("customer", "")
     campaign.resume(Status.IN_PROGRESS)
     started, _, resumed = campaign.collect_events()
-    assert isinstance(started, Campaign.Started) and started.note == "no recognizer"
-    assert isinstance(resumed, Campaign.Resumed) and resumed.note == "no recognizer"
+    assert isinstance(started, Campaign.Started) and started.payload.note == "no recognizer"
+    assert isinstance(resumed, Campaign.Resumed) and resumed.payload.note == "no recognizer"
 
 
 def test_a_start_without_a_note_leaves_none_for_the_resumes(campaign_at: At) -> None:
@@ -82,7 +82,7 @@ def test_a_start_without_a_note_leaves_none_for_the_resumes(campaign_at: At) -> 
     campaign.pause("system", "no audio")
     campaign.resume(Status.IN_PROGRESS)
     resumed = list(campaign.collect_events())[-1]
-    assert isinstance(resumed, Campaign.Resumed) and resumed.note == ""
+    assert isinstance(resumed, Campaign.Resumed) and resumed.payload.note == ""
 
 
 def test_who_paused_is_remembered_until_resumed(campaign_at: At) -> None:
@@ -139,7 +139,7 @@ def test_cancel_all_cancels_every_unfinished_part(campaign_at: At) -> None:
     campaign.collect_events()
     campaign.cancel_all_smart_parts()
     (cancelled,) = campaign.collect_events()
-    assert cancelled.parts == [2, 3]  # type: ignore[attr-defined]
+    assert cancelled.payload.parts == [2, 3]  # type: ignore[attr-defined]
     with pytest.raises(InvalidTransition):
         campaign.cancel_all_smart_parts()
 
@@ -211,4 +211,4 @@ def test_every_event_carries_the_number_and_the_account(campaign_at: At) -> None
     campaign.pause("customer", "")
     campaign.stop("customer", "")
     for event in campaign.collect_events():
-        assert (event.campaign_id, event.account_id) == (1_000_001, "acc_1")  # type: ignore[attr-defined]
+        assert (event.payload.campaign_id, event.payload.account_id) == (1_000_001, "acc_1")  # type: ignore[attr-defined]

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,15 +14,17 @@ import pytest
 import stamina
 from eventsourcing.persistence import IntegrityError
 
-from zvonar_campaign.bootstrap import Store, build_deps, open_store
+from zvonar_campaign.bootstrap import Store, bootstrap
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID, campaign_uuid
 from zvonar_campaign.service_layer.errors import Conflict
 from zvonar_campaign.service_layer.messagebus import handle
 from zvonar_campaign.service_layer.unit import Deps
+from zvonar_campaign.settings import CampaignSettings
 from zvonar_contracts import commands as c
 from zvonar_contracts.commands import CommandError, CommandOk
 from zvonar_contracts.options import (
+    CallingWindow,
     CampaignOptions,
     FileAudio,
     Integration,
@@ -33,6 +33,7 @@ from zvonar_contracts.options import (
     TtsAudio,
     WordsIvr,
 )
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE
 
 NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.UTC)
 BIG_BASE = PhoneBaseRef(bucket="phone-bases", name="d" * 64, count=1_000_000, sha256="d" * 64)
@@ -49,20 +50,13 @@ class FixedClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await asyncio.to_thread(open_store, None, lambda: tmp_path / "campaign.sqlite3")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
 
 
 @pytest.fixture
 def deps(store: Store, clock: FixedClock) -> Deps:
-    return build_deps(store, clock)
+    return bootstrap(CampaignSettings(relay=False), store=store, clock=clock).deps
 
 
 def create(
@@ -149,12 +143,12 @@ async def test_a_customer_resume_of_a_running_campaign_is_refused_and_stores_not
 ) -> None:
     campaign = (await ok(create(), deps)).campaign
     assert campaign is not None
-    before = deps.app.max_position()
+    before = deps.events.max_position()
     reply = await handle(
         c.ResumeCampaign(account_id="acc_1", campaign_id=campaign.campaign_id), deps
     )
     assert isinstance(reply, CommandError) and reply.code == "invalid_transition"
-    assert deps.app.max_position() == before
+    assert deps.events.max_position() == before
 
 
 async def test_an_idempotency_key_replays_the_first_campaign_and_creates_nothing(
@@ -246,7 +240,7 @@ async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: De
         ),
         ({"audio": FileAudio(file_id="f", name="n" * 256)}, "audio.name"),
     ]
-    before = deps.app.recorder.max_notification_id() or 0
+    before = deps.events.max_position()
     for changes, named in over:
         options = msgspec.structs.replace(create().options, **changes)
         command = msgspec.structs.replace(create(), options=options)
@@ -254,7 +248,29 @@ async def test_a_create_built_in_process_is_held_to_the_contract_limits(deps: De
         assert isinstance(reply, CommandError), named
         assert reply.code == "validation"
         assert [d.field for d in reply.details] == [named]
-    assert (deps.app.recorder.max_notification_id() or 0) == before
+    assert (deps.events.max_position()) == before
+
+
+async def test_a_window_time_is_checked_by_the_contracts_parser_with_its_message(
+    deps: Deps,
+) -> None:
+    """HH:MM is read by zvonar_contracts.time_of_day: its message, the field named, nothing
+    stored; 24:00 stays refused here as before."""
+    before = deps.events.max_position()
+    for window, named in (
+        (CallingWindow(days=["mon"], from_="9:00", to="18:00"), "window.from"),
+        (CallingWindow(days=["mon"], from_="09:00", to="24:00"), "window.to"),
+        (CallingWindow(days=["mon"], from_="09:00", to="18:6O"), "window.to"),
+    ):
+        options = msgspec.structs.replace(create().options, window=window)
+        reply = await handle(msgspec.structs.replace(create(), options=options), deps)
+        assert isinstance(reply, CommandError) and reply.code == "validation", window
+        assert [(d.field, d.message) for d in reply.details] == [(named, TIME_OF_DAY_MESSAGE)]
+    assert deps.events.max_position() == before
+    options = msgspec.structs.replace(
+        create().options, window=CallingWindow(days=["mon"], from_="09:00", to="18:00")
+    )
+    await ok(msgspec.structs.replace(create(), options=options), deps)
 
 
 def test_a_contended_change_is_decided_again_until_it_goes_through(deps: Deps) -> None:

@@ -1,4 +1,5 @@
-"""Stored domain events map 1:1 onto the contract events, which survive the codec."""
+"""Each domain event carries its contract event (declared once, in the contracts), which
+survives the codec; lifecycle events carry the status they lead to."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from zvonar_campaign.domain.campaign import Campaign
+from zvonar_campaign.domain.events import STATUS_AFTER, payload_type
 from zvonar_campaign.domain.stop_list import StopList
-from zvonar_campaign.domain.wire import WIRE_TYPES, to_wire
+from zvonar_campaign.domain.wire import to_wire
 from zvonar_contracts import campaign_events as wire
 from zvonar_contracts.codec import decode_campaign_stream_event, encode
 from zvonar_contracts.options import Status
@@ -42,10 +44,21 @@ def _every_campaign_event(make: Callable[..., Campaign]) -> list[object]:
     return events
 
 
-def test_every_domain_event_has_a_wire_type_and_every_wire_type_a_domain_event() -> None:
-    mapped = {t.__name__ for t in WIRE_TYPES.values()}
-    expected = {t.__name__ for t in (*wire.CAMPAIGN_EVENT_TYPES, *wire.STOP_LIST_EVENT_TYPES)}
-    assert mapped == expected
+def _domain_event_classes() -> list[type]:
+    return [
+        k
+        for owner in (Campaign, StopList)
+        for k in vars(owner).values()
+        if isinstance(k, type) and k is not Campaign.Event and payload_type(k) is not None
+    ]
+
+
+def test_every_domain_event_carries_one_contract_event_and_every_contract_event_is_carried() -> (
+    None
+):
+    carried = [payload_type(k) for k in _domain_event_classes()]
+    expected = {*wire.CAMPAIGN_EVENT_TYPES, *wire.STOP_LIST_EVENT_TYPES}
+    assert len(carried) == len(set(carried)) == len(expected) and set(carried) == expected
 
 
 def test_each_event_becomes_its_contract_event_and_round_trips(
@@ -56,11 +69,29 @@ def test_each_event_becomes_its_contract_event_and_round_trips(
     for event in events:
         contract = to_wire(event)
         assert contract is not None
-        assert isinstance(contract, WIRE_TYPES[type(event)])
+        assert isinstance(contract, payload_type(type(event)))  # type: ignore[arg-type]
         assert decode_campaign_stream_event(encode(contract)) == contract
         assert contract.at == event.timestamp  # type: ignore[attr-defined]
         seen.add(type(contract))
     assert seen == set(wire.CAMPAIGN_EVENT_TYPES)
+
+
+def test_each_lifecycle_event_carries_the_status_the_campaign_is_in_after_it(
+    make_campaign: Callable[..., Campaign],
+) -> None:
+    """Replayed one by one, the status on each event is the campaign's status after it;
+    the events that leave the status as it was carry none."""
+    replayed: dict[object, Campaign] = {}
+    carrying = set()
+    for event in _every_campaign_event(make_campaign):
+        campaign = event.mutate(replayed.get(event.originator_id))  # type: ignore[attr-defined]
+        replayed[event.originator_id] = campaign  # type: ignore[attr-defined]
+        contract = to_wire(event)
+        status = getattr(contract, "status", None)
+        if status is not None:
+            assert status is campaign.status, type(event)
+            carrying.add(type(contract))
+    assert carrying == {wire.CampaignModerated, wire.CampaignResumed, *STATUS_AFTER}
 
 
 def test_fields_are_carried_over(make_campaign: Callable[..., Campaign]) -> None:

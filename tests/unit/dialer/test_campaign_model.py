@@ -84,9 +84,9 @@ def test_scheduling_keeps_the_start_time() -> None:
 
 def test_a_released_number_is_no_longer_the_caller_id() -> None:
     c = campaign(routing=CallerIdRouting(number="+74951234567"))
-    assert c.caller_id == "+74951234567"
+    assert c.caller_number == "+74951234567"
     apply_event(c, ev.CampaignNumberReleased(**common(), number="+74951234567"), 1)
-    assert c.caller_id is None
+    assert c.caller_number is None
 
 
 def test_a_part_starts_dialling_once_announced() -> None:

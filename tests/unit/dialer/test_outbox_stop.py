@@ -39,7 +39,7 @@ async def test_a_stop_that_comes_as_the_publisher_is_woken_stops_it(db: Database
             looked.set()  # the run goes on into its wait without yielding
             return published
 
-    running = asyncio.create_task(Observed(db, NoJetStream(), wakeup).run())  # type: ignore[arg-type]
+    running = asyncio.create_task(Observed(db, NoJetStream(), wakeup).run())
     async with asyncio.timeout(10):
         await looked.wait()
     wakeup.set()  # a result recorded…
@@ -64,7 +64,7 @@ async def test_a_stop_swallowed_as_jetstream_answers_stops_it(db: Database) -> N
                 pass  # …and returned with the stop: swallowed
             return 0
 
-    running = asyncio.create_task(AnsweredAsStopped(db, NoJetStream(), asyncio.Event()).run())  # type: ignore[arg-type]
+    running = asyncio.create_task(AnsweredAsStopped(db, NoJetStream(), asyncio.Event()).run())
     async with asyncio.timeout(10):
         await publishing.wait()
     running.cancel()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from zvonar_dialer.adapters import lease_fences, schema
+from zvonar_dialer.adapters.store import SqlTransactions, SqlTx
 from zvonar_dialer.service_layer.ownership import LeaseLost, PartitionOwnership
 from zvonar_runtime.db import Cursor, Database
 
@@ -97,9 +98,7 @@ def ownership(
     db: Database, board: Board, name: str, leases: FakeLeases | None = None
 ) -> PartitionOwnership:
     port = leases or FakeLeases(board, name)
-    return PartitionOwnership(
-        db, port, lease_fences.SqlFences(), name, PARTITIONS, clock=lambda: board.now
-    )
+    return PartitionOwnership(SqlTransactions(db), port, name, PARTITIONS, clock=lambda: board.now)
 
 
 async def test_three_dialers_each_hold_their_share_and_no_partition_twice(db: Database) -> None:
@@ -130,9 +129,9 @@ async def test_a_dialer_that_cannot_renew_stops_before_its_lease_can_pass(db: Da
     board.now += 0.75 * TTL_S  # A's last renewal counts this long…
     assert not a.owns(100)
     with pytest.raises(LeaseLost):
-        db.run_sync(lambda cur: a.check(cur, 100, dialling=True))
+        db.run_sync(lambda cur: a.check(SqlTx(cur), 100, dialling=True))
     # Results of calls already placed are still recorded while nobody took over.
-    db.run_sync(lambda cur: a.check(cur, 100, dialling=False))
+    db.run_sync(lambda cur: a.check(SqlTx(cur), 100, dialling=False))
     await b.round()
     assert not b.held  # …while its leases have not aged out yet: nobody dials meanwhile
     board.now += 0.25 * TTL_S
@@ -144,7 +143,7 @@ async def test_a_dialer_that_cannot_renew_stops_before_its_lease_can_pass(db: Da
     assert not any(a.owns(c) for c in range(100, 100 + PARTITIONS))
     assert not a.held  # every renewal refused; B holds more than its share of two…
     with pytest.raises(LeaseLost):
-        db.run_sync(lambda cur: a.check(cur, 100, dialling=False))
+        db.run_sync(lambda cur: a.check(SqlTx(cur), 100, dialling=False))
     await b.round()  # …and hands half over
     board.now += TTL_S / 3
     await b.round()
@@ -156,9 +155,8 @@ async def test_a_partition_is_handed_over_only_once_its_calls_here_ended(db: Dat
     board = Board()
     calls_here: set[str] = set()
     a = PartitionOwnership(
-        db,
+        SqlTransactions(db),
         FakeLeases(board, "a"),
-        lease_fences.SqlFences(),
         "a",
         PARTITIONS,
         calls_here=lambda: calls_here,

@@ -1,5 +1,6 @@
-"""The scheduler and the dialling steps on a real SQLite store with fakes for the ports
-(campaign commands, blobs, synthesizer, secrets) and a wall clock the test moves."""
+"""The scheduler and the dialling steps of a dialer built by `bootstrap` on a real SQLite
+store, with fakes for the NATS ports (campaign commands, blobs, secrets, the outbox's
+publisher), a silent synthesizer and a wall clock the test moves."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,21 @@ from zvonar_contracts.options import (
     TtsAudio,
 )
 from zvonar_contracts.subjects import uploaded_audio_object
-from zvonar_dialer.adapters import schema, store
+from zvonar_dialer.adapters import store
 from zvonar_dialer.adapters.audio import pcm_to_wav, wav_duration
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
-from zvonar_dialer.adapters.tts import SynthesisError
-from zvonar_dialer.domain.clock import DialerClock
-from zvonar_dialer.domain.tariff import billed_seconds, load_tariff
+from zvonar_dialer.adapters.store import SqlTx
+from zvonar_dialer.bootstrap import bootstrap
+from zvonar_dialer.domain.tariff import billed_seconds
 from zvonar_dialer.service_layer import campaign_events
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import claim, request_of
+from zvonar_dialer.service_layer.ports import PlacedCall, SynthesisError, Tx
 from zvonar_dialer.service_layer.recovery import resolve_placing
 from zvonar_dialer.service_layer.scheduler import Scheduler, placement_of
-from zvonar_runtime.db import Cursor, Database
+from zvonar_dialer.settings import DialerSettings
+from zvonar_runtime.db import Cursor
+from zvonar_runtime.settings import SettingsError
 
 ORIGIN = dt.datetime(2026, 6, 17, 9, 0, tzinfo=dt.UTC)
 CID = 1000001
@@ -107,22 +111,50 @@ def wall() -> Wall:
     return Wall()
 
 
+class FakePublisher:
+    """JetStream for the outbox (not run by these tests: they read the outbox table)."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes]] = []
+
+    async def publish(
+        self, subject: str, payload: bytes = b"", *, headers: dict[str, str] | None = None
+    ) -> None:
+        self.published.append((subject, payload))
+
+
 @pytest.fixture
-def deps(tmp_path: Path, wall: Wall) -> Iterator[Deps]:
-    db = Database.from_settings(None, tmp_path / "dialer.sqlite3", "dialer")
-    db.run_sync(schema.create_schema)
-    yield Deps(
-        db=db,
-        clock=DialerClock(ORIGIN, 60.0, wall),
+async def deps(tmp_path: Path, wall: Wall) -> AsyncIterator[Deps]:
+    """The dialer as `bootstrap` wires it, on a SQLite store in `tmp_path`, with fakes for
+    the NATS ports and a synthesizer that says two seconds of silence."""
+    settings = DialerSettings(
+        data_dir=tmp_path,
+        time_scale=60.0,
+        caller_numbers_list="+74950000001,+74950000002",
+    )
+    dialer = await bootstrap(
+        settings,
         commands=FakeCommands(),
         blobs=FakeBlobs(),
-        telephony=SimulatedCarrier(db),
         synthesizer=SilentSynthesizer(),
-        tariff=load_tariff(),
         secrets=FakeSecrets(),
-        caller_pool=["+74950000001", "+74950000002"],
+        publisher=FakePublisher(),
+        wall=wall,
     )
-    db.close()
+    assert dialer.deps.clock.origin == ORIGIN
+    yield dialer.deps
+    dialer.database.close()
+
+
+def cursor_of(tx: Tx) -> Cursor:
+    """The SQL under the store's port, for reading rows no port method returns."""
+    assert isinstance(tx, SqlTx)
+    cur: Cursor = tx.cur
+    return cur
+
+
+def status_of(campaign_id: int) -> Callable[[Tx], Status | None]:
+    return lambda tx: store.campaign_status(cursor_of(tx), campaign_id)
 
 
 _sequence = iter(range(1, 1_000_000))
@@ -148,8 +180,9 @@ async def create(deps: Deps, phones: list[str], campaign_id: int = CID, **option
     )
 
 
-def count(state: str, campaign_id: int = CID) -> Any:
-    def work(cur: Cursor) -> int:
+def count(state: str, campaign_id: int = CID) -> Callable[[Tx], int]:
+    def work(tx: Tx) -> int:
+        cur = cursor_of(tx)
         cur.execute(
             "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND state = ?",
             (campaign_id, state),
@@ -159,8 +192,10 @@ def count(state: str, campaign_id: int = CID) -> Any:
     return work
 
 
-def outbox_events(cur: Cursor) -> list[CallCompleted]:
-    return [decode(row.payload, CallCompleted) for row in store.outbox_pending(cur, 10_000)]
+def outbox_events(tx: Tx) -> list[CallCompleted]:
+    return [
+        decode(row.payload, CallCompleted) for row in store.outbox_pending(cursor_of(tx), 10_000)
+    ]
 
 
 PHONES = [f"+7916000{n:04d}" for n in range(100)]
@@ -220,7 +255,7 @@ async def test_the_consumer_skips_an_event_it_has_already_applied(deps: Deps) ->
 
     assert await deps.db.run(campaign_events.handle(paused, 10_000_000, 3))
     assert not await deps.db.run(campaign_events.handle(paused, 10_000_000, 3))
-    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.PAUSED
+    assert await deps.db.run(status_of(CID)) == Status.PAUSED
 
 
 async def test_a_stop_listed_number_is_reported_at_its_turn_and_never_dialled(
@@ -247,17 +282,17 @@ async def test_after_a_crash_placed_calls_are_resolved_without_ringing_twice(
     await scheduler.pass_once()
     await scheduler.pass_once()  # started; the next pass would dial
 
-    def crash_after_claim(cur: Cursor) -> list[store.PlacedCall]:
+    def crash_after_claim(tx: Tx) -> list[PlacedCall]:
         calls = [
-            store.PlacedCall(CID, 0, seq, phone, f"{CID}-0-{phone[1:]}-1", ORIGIN, None)
+            PlacedCall(CID, 0, seq, phone, f"{CID}-0-{phone[1:]}-1", ORIGIN, None)
             for seq, phone in enumerate(PHONES[:4])
         ]
-        store.mark_placing(cur, calls)
+        tx.mark_placing(calls)
         return calls
 
     calls = await deps.db.run(crash_after_claim)
     carrier: SimulatedCarrier = deps.telephony  # type: ignore[assignment]
-    campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+    campaign = await deps.db.run(lambda tx: tx.load_campaign(CID))
     assert campaign is not None
     await carrier.place_call(request_of(campaign, calls[0]))  # rung before the crash
     rung_before = carrier.rung
@@ -307,7 +342,7 @@ async def test_an_answered_call_is_billed_for_the_decoded_message(deps: Deps, wa
         await scheduler.pass_once()
         wall.advance(1)
 
-    campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+    campaign = await deps.db.run(lambda tx: tx.load_campaign(CID))
     assert campaign is not None and campaign.message_duration_s == 90.0
     [event] = await deps.db.run(outbox_events)
     assert (event.outcome, event.duration_s) == ("answered", 90.0)
@@ -338,7 +373,7 @@ async def test_an_upload_whose_header_lies_fails_the_campaign_and_bills_nobody(
     failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
     assert len(failures) == 1 and "claims" in failures[0].reason
     assert await deps.db.run(outbox_events) == []
-    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.ERROR
+    assert await deps.db.run(status_of(CID)) == Status.ERROR
 
 
 async def test_another_accounts_upload_is_not_found_by_the_dialer(deps: Deps) -> None:
@@ -395,7 +430,7 @@ async def test_with_callee_time_a_number_whose_window_is_closed_waits(
     assert [e.phone for e in events] == [moscow]
     out = [c for c in deps.commands.sent if isinstance(c, cmd.MarkOutOfWindow)]  # type: ignore[attr-defined]
     assert [c.reopens_at for c in out] == [dt.datetime(2026, 6, 17, 23, 0, tzinfo=dt.UTC)]
-    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.PAUSED_WINDOW
+    assert await deps.db.run(status_of(CID)) == Status.PAUSED_WINDOW
 
     wall.advance(14 * 60)  # 23:00 UTC: nine in the morning in Vladivostok
     for _ in range(3):
@@ -419,7 +454,7 @@ async def test_a_phone_base_that_does_not_match_its_checksum_fails_the_campaign(
 
     failures = [c for c in deps.commands.sent if isinstance(c, cmd.FailCampaign)]  # type: ignore[attr-defined]
     assert len(failures) == 1 and "checksum" in failures[0].reason
-    assert await deps.db.run(lambda cur: store.campaign_status(cur, CID)) == Status.ERROR
+    assert await deps.db.run(status_of(CID)) == Status.ERROR
     assert await deps.db.run(count("queued")) == 0
 
 
@@ -428,8 +463,8 @@ async def test_placement_says_scheduled_while_the_start_time_is_ahead(
 ) -> None:
     await create(deps, PHONES[:2], start_at=ORIGIN + dt.timedelta(hours=2))
 
-    def placed(cur: Cursor) -> Status:
-        return placement_of(cur, CID, deps.clock.now())
+    def placed(tx: Tx) -> Status:
+        return placement_of(tx, CID, deps.clock.now())
 
     assert await deps.db.run(placed) == Status.SCHEDULED
     wall.advance(121)
@@ -598,7 +633,7 @@ async def test_recovery_cancels_the_calls_of_a_part_cancelled_while_the_dialer_w
     scheduler = Scheduler(deps)
 
     async def dialling_part_one() -> bool:
-        campaign = await deps.db.run(lambda cur: store.load_campaign(cur, CID))
+        campaign = await deps.db.run(lambda tx: tx.load_campaign(CID))
         assert campaign is not None
         return campaign.current_part == 1 and campaign.part_state == "dialling"
 
@@ -753,3 +788,17 @@ async def test_a_stop_swallowed_by_a_command_in_a_pass_still_stops_it(deps: Deps
     done, _ = await asyncio.wait([running], timeout=5)
     assert running in done, "the scheduler ran on after it was stopped"
     assert running.cancelled()
+
+
+async def test_without_nats_every_nats_port_must_be_given(tmp_path: Path) -> None:
+    settings = DialerSettings(data_dir=tmp_path)
+    with pytest.raises(ValueError, match="the blobs port must be given"):
+        await bootstrap(settings, commands=FakeCommands(), secrets=FakeSecrets())
+    assert not (tmp_path / "dialer.sqlite3").exists()  # refused before anything was opened
+
+
+async def test_an_unknown_carrier_is_refused_before_the_store_is_opened(tmp_path: Path) -> None:
+    settings = DialerSettings(data_dir=tmp_path, carrier="pstn")
+    with pytest.raises(SettingsError, match="DIALER_CARRIER: 'pstn'"):
+        await bootstrap(settings, commands=FakeCommands(), blobs=FakeBlobs(), secrets=FakeSecrets())
+    assert not (tmp_path / "dialer.sqlite3").exists()

@@ -13,11 +13,11 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from zvonar_contracts.keys import webhook_id_of
 from zvonar_dialer.adapters.webhooks import (
     WebhookSender,
     signed_headers,
     signing_key,
-    webhook_id_of,
 )
 
 BODY = json.dumps({"call_id": "1000001-0-79160000009-1", "outcome": "answered"}).encode()

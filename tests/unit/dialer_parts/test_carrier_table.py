@@ -8,7 +8,7 @@ import pytest
 
 from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
 from zvonar_dialer.adapters.simulated_carrier import KEY_ANSWER_S, SPOKEN_ANSWER_S, simulate
-from zvonar_dialer.adapters.telephony import CallRequest, CallResult
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 
 MESSAGE_S = 12.0
 WORDS = WordsIvr(lead_words=["да", "интересно"])

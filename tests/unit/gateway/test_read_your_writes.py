@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from zvonar_contracts.queries import GetModerationQueue, GetStopList, ListCampaigns
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.adapters.backend import NatsBackend
 
 
-def backend() -> Backend:
+def backend() -> NatsBackend:
     nc: Any = object()  # no request is sent in these tests
-    return Backend(nc)
+    return NatsBackend(nc)
 
 
 def test_an_accounts_reads_wait_for_its_last_write() -> None:

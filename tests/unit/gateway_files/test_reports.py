@@ -22,7 +22,8 @@ from zvonar_contracts.queries import (
     Start,
 )
 from zvonar_gateway.files.reports import recording_object, recordings_zip, report_rows
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 
 def a_campaign(campaign_id: int, parent_id: int | None = None) -> CampaignView:

@@ -20,7 +20,7 @@ from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status, TtsA
 from zvonar_moderation.adapters.morphology import pymorphy_lemmatizer
 from zvonar_moderation.adapters.rules_file import RulesFile, default_rules_path
 from zvonar_moderation.domain.verdict import Verdict
-from zvonar_moderation.entrypoints.consumer import MAX_RETRY_DELAY, backoff
+from zvonar_moderation.entrypoints.consumer import MAX_RETRY_DELAY, created_spec
 from zvonar_moderation.service_layer.handlers import Dependencies, moderate_new_campaign
 from zvonar_moderation.service_layer.ports import CampaignServiceUnavailable
 
@@ -116,7 +116,8 @@ async def test_an_unanswered_or_conflicting_command_is_retried_later(
 
 
 def test_redelivery_backs_off_up_to_a_ceiling() -> None:
-    delays = [backoff(0.5, delivered) for delivered in range(1, 9)]
+    spec = created_spec("moderation-created", retry_delay=0.5)
+    delays = [spec.backoff(delivered) for delivered in range(1, 9)]
     assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
     assert max(delays) == MAX_RETRY_DELAY
     assert delays == sorted(delays)

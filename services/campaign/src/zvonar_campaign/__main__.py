@@ -20,7 +20,7 @@ from zvonar_runtime.cli import load_settings, service_parser
 def make_setup(settings: CampaignSettings) -> Any:
     from faststream.nats import NatsBroker
 
-    from zvonar_campaign.bootstrap import build_deps, build_relay, open_store_for
+    from zvonar_campaign.bootstrap import bootstrap, open_store_for
     from zvonar_campaign.entrypoints.commands import register_commands
     from zvonar_runtime.dialer_clock import ClockReader
     from zvonar_runtime.service import Resources
@@ -30,16 +30,17 @@ def make_setup(settings: CampaignSettings) -> Any:
         resources = Resources()
         resources.close.append(lambda: asyncio.to_thread(store.close))
         resources.checks["store"] = store.db.ping
-        relay = None
-        if settings.relay:
-            relay = build_relay(store, broker.connection.jetstream(), settings)
-            resources.background.append(relay.run)
+        js = broker.connection.jetstream()
+        clock = None
         if settings.commands:
             clock = ClockReader()
-            await clock.start(broker.connection.jetstream())
+            await clock.start(js)
             resources.close.append(clock.stop)
-            deps = build_deps(store, clock, on_stored=relay.nudge if relay else None)
-            register_commands(broker, deps, workers=settings.command_workers)
+        service = bootstrap(settings, store=store, clock=clock, js=js)
+        if service.relay is not None:
+            resources.background.append(service.relay.run)
+        if service.commands is not None:
+            register_commands(broker, service.commands, workers=settings.command_workers)
         return resources
 
     return setup

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 from pydantic import Field
 
 from zvonar_runtime.settings import ServiceSettings, env
@@ -20,3 +23,10 @@ class CampaignSettings(ServiceSettings):
     relay_batch_size: int = Field(200, validation_alias=env("CAMPAIGN_RELAY_BATCH_SIZE"))
     # Fault-injection aid for tests: seconds between a batch's publish and its record.
     relay_record_delay: float = Field(0.0, validation_alias=env("CAMPAIGN_RELAY_RECORD_DELAY"))
+    # The relay lease (adapters/relay_lease.py): this relay's id in it, and how long a lease
+    # lives after its last renewal (a standby takes over at most this long after a crash).
+    relay_instance_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        validation_alias=env("CAMPAIGN_RELAY_INSTANCE_ID"),
+    )
+    relay_lease_ttl: float = Field(3.0, gt=0, validation_alias=env("CAMPAIGN_RELAY_LEASE_TTL"))

@@ -1,7 +1,8 @@
 """The one place that wires the dialer: store, clock, adapters, subscribers, background jobs.
 
-Tests call `bootstrap` with fakes for a port (a telephony, a synthesizer) where they need
-one; everything else is the real thing.
+The entry point calls `bootstrap` with a NATS connection; tests call it with fakes for the
+ports they replace (service_layer.ports: a telephony, a synthesizer, the campaign commands,
+the blobs...) and, for a dialer with no NATS at all, without a connection.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import structlog
 from faststream.nats import NatsBroker
@@ -22,39 +23,51 @@ from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
 from zvonar_dialer.adapters import schema, store
+from zvonar_dialer.adapters.audio import AudioDecoder
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
-from zvonar_dialer.adapters.lease_fences import SqlFences, partition_count, store_id
+from zvonar_dialer.adapters.lease_fences import partition_count, store_id
 from zvonar_dialer.adapters.leases import NatsLeases, this_process
-from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher
+from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher, Publisher
+from zvonar_dialer.adapters.recording import make_recording
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
 from zvonar_dialer.adapters.sip.carrier import SipCarrier
 from zvonar_dialer.adapters.sip.config import sip_config
-from zvonar_dialer.adapters.telephony import Telephony
+from zvonar_dialer.adapters.store import SqlTransactions
 from zvonar_dialer.adapters.tts import Synthesizer
 from zvonar_dialer.adapters.webhooks import WebhookSender
 from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock, wall_now
 from zvonar_dialer.domain.tariff import load_tariff
 from zvonar_dialer.entrypoints import campaign_events, requests
+from zvonar_dialer.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_dialer.service_layer import requests as requests_service
-from zvonar_dialer.service_layer.deps import Deps, SpeechSynthesizer
+from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_dialer.service_layer.ownership import PartitionOwnership
+from zvonar_dialer.service_layer.ports import (
+    BlobStore,
+    CampaignLog,
+    CommandSender,
+    Leases,
+    SecretReader,
+    SpeechSynthesizer,
+    Telephony,
+)
 from zvonar_dialer.service_layer.preparation import message_of
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
+from zvonar_runtime.consumer import Consumer
 from zvonar_runtime.db import Database
 from zvonar_runtime.dialer_clock import publish_clock
 from zvonar_runtime.jetstream import ensure_jetstream
-from zvonar_runtime.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE, CHANNELS_LIMIT
 from zvonar_runtime.secrets import SecretStore, secrets_key
 from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import bounded, stop_tasks
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.leases")
 
 # How long each step of stopping an in-process dialer may take (its background jobs, the
 # broker, each resource closed).
@@ -63,24 +76,34 @@ STOP_STEP_S = 10.0
 
 @dataclass
 class Dialer:
+    database: Database
     deps: Deps
     scheduler: Scheduler
     outbox: OutboxPublisher
     webhooks: WebhookSender
     sip: SipCarrier | None = None
+    # The runtime kit's consumers (entrypoints), run as background jobs.
+    consumers: list[Consumer[Any]] = field(default_factory=list)
+    # The leases by which it shares the campaigns with other dialers (None: it dials all).
     ownership: PartitionOwnership | None = None
 
     def resources(self) -> Resources:
         async def ready() -> bool:
-            return await self.deps.db.ping()
+            return await self.database.ping()
 
-        close: list[Callable[[], Awaitable[None]]] = [self.deps.db.aclose, self.webhooks.stop]
+        close: list[Callable[[], Awaitable[None]]] = [self.database.aclose, self.webhooks.stop]
         if self.sip is not None:
             close.append(self.stop_calls)
         leases = [self.ownership.run] if self.ownership is not None else []
         return Resources(
             checks={"database": ready},
-            background=[*leases, self.scheduler.run, self.outbox.run, self.webhooks.run],
+            background=[
+                *leases,
+                self.scheduler.run,
+                self.outbox.run,
+                self.webhooks.run,
+                *(consumer.run for consumer in self.consumers),
+            ],
             close=close,
             durables=[(CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER)],
         )
@@ -115,7 +138,7 @@ def sip_carrier(settings: DialerSettings, deps: Callable[[], Deps]) -> SipCarrie
 
     async def message(campaign_id: int) -> bytes:
         current = deps()
-        campaign = await current.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await current.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None:
             raise LookupError(f"campaign {campaign_id} is not known to this dialer")
         return (await message_of(current, campaign)).wav()
@@ -128,9 +151,9 @@ def expose_gauges(deps: Deps, carrier: str) -> None:
     on the calls' path): lines in use and their limit, up or down, failures in a row."""
     health = deps.carrier
     CHANNELS_IN_USE.labels(carrier).set_function(
-        lambda: float(getattr(deps.telephony, "busy_channels", 0))
+        lambda: float(getattr(deps.telephony, "busy_channels", 0))  # an adapter's own count
     )
-    limit = getattr(deps.telephony, "channels_total", None)
+    limit = deps.telephony.channels_total
     if limit is not None:
         CHANNELS_LIMIT.labels(carrier).set(limit)
     CARRIER_UP.labels(carrier).set_function(lambda: 0.0 if health.down else 1.0)
@@ -145,48 +168,86 @@ def open_database(settings: DialerSettings) -> Database:
     return db
 
 
+def _needs_nats(nc: Client | None, port: str) -> Client:
+    if nc is None:
+        raise ValueError(f"bootstrap: no NATS connection, so the {port} port must be given")
+    return nc
+
+
+class Ports(TypedDict, total=False):
+    """What a caller of `bootstrap` may replace (tests: fakes); the rest is the real thing."""
+
+    telephony: Telephony
+    synthesizer: SpeechSynthesizer
+    commands: CommandSender
+    blobs: BlobStore
+    secrets: SecretReader
+    publisher: Publisher
+    campaign_log: CampaignLog
+    leases: Leases  # shared with other dialers (without NATS and this: it dials every campaign)
+    wall: Callable[[], dt.datetime]  # the wall clock the dialer's clock runs on
+
+
 async def bootstrap(
-    settings: DialerSettings,
-    nc: Client,
-    *,
-    telephony: Telephony | None = None,
-    synthesizer: SpeechSynthesizer | None = None,
-    wall: Callable[[], dt.datetime] = wall_now,
+    settings: DialerSettings, nc: Client | None = None, **ports: Unpack[Ports]
 ) -> Dialer:
+    """The dialer of `settings`: every port not given is the real adapter, on `nc` where it
+    talks to NATS. Without `nc` (tests) the NATS ports — commands, blobs, secrets and the
+    outbox's publisher — must be given; the scheduler then waits for no campaign stream
+    (unless `campaign_log` is given) and the clock is not published."""
+    if "telephony" not in ports and settings.carrier not in ("simulated", "sip"):
+        raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
+    js = nc.jetstream() if nc is not None else None
+    commands = ports.get("commands") or NatsCampaignCommands(_needs_nats(nc, "commands"))
+    blobs = ports.get("blobs") or NatsBlobs(_needs_nats(nc, "blobs").jetstream())
+    secrets = ports.get("secrets") or SecretStore(
+        _needs_nats(nc, "secrets"), secrets_key(Path(settings.data_dir))
+    )
+    publisher = ports.get("publisher") or _needs_nats(nc, "publisher").jetstream()
+    campaign_log = ports.get("campaign_log")
+    if campaign_log is None and js is not None:
+        campaign_log = JetStreamCampaignLog(js)
+    telephony = ports.get("telephony")
+    wall = ports.get("wall", wall_now)
     db = open_database(settings)
     origin = await db.run(lambda cur: store.clock_origin(cur, wall()))
-    js = nc.jetstream()
+    clock = DialerClock(origin, settings.time_scale, wall)
+    if js is not None:
+        # Every service computes the dialer's time from this entry instead of asking.
+        await publish_clock(js, clock.published)
     sip: SipCarrier | None = None
     if telephony is None and settings.carrier == "sip":
         sip = telephony = sip_carrier(settings, lambda: deps)
         await sip.start()
-    elif telephony is None and settings.carrier != "simulated":
-        raise SettingsError(f"DIALER_CARRIER: {settings.carrier!r} (simulated or sip)")
-    clock = DialerClock(origin, settings.time_scale, wall)
-    # Every service computes the dialer's time from this entry instead of asking.
-    await publish_clock(js, clock.published)
+    synthesizer = ports.get("synthesizer") or Synthesizer()
     deps = Deps(
-        db=db,
+        db=SqlTransactions(db),
         clock=clock,
-        commands=NatsCampaignCommands(nc),
-        blobs=NatsBlobs(js),
+        commands=commands,
+        blobs=blobs,
         telephony=telephony or SimulatedCarrier(db),
-        synthesizer=synthesizer or Synthesizer(),
+        synthesizer=synthesizer,
+        audio=AudioDecoder(),
+        simulated_recording=partial(make_recording, synthesizer=synthesizer),
         tariff=load_tariff(settings.tariff_file),
-        secrets=SecretStore(nc, secrets_key(Path(settings.data_dir))),
+        secrets=secrets,
         caller_pool=settings.caller_numbers,
         max_burst=settings.max_burst,
         call_concurrency=settings.call_concurrency,
         tick_seconds=settings.tick_seconds,
         carrier=CarrierHealth(settings.carrier_failures),
-        campaign_log=JetStreamCampaignLog(js),
+        campaign_log=campaign_log,
         messages=MessageCache(settings.message_cache_mb * 1024 * 1024),
     )
     if sip is not None:
         sip.inbound = partial(requests_service.inbound_to_any, deps)
     expose_gauges(deps, settings.carrier)
-    ownership = await share_campaigns(settings, deps, js)
-    outbox = OutboxPublisher(db, js, deps.outbox_wakeup, ownership.outbox_scope)
+    leases = ports.get("leases")
+    if leases is None and js is not None:
+        leases = await open_leases(settings, db, js)
+    ownership = None if leases is None else await share_campaigns(settings, deps, db, leases)
+    scope = ownership.outbox_scope if ownership is not None else lambda: None
+    outbox = OutboxPublisher(db, publisher, deps.outbox_wakeup, scope)
     webhooks = WebhookSender(
         db,
         deps.secrets,
@@ -198,22 +259,26 @@ async def bootstrap(
         concurrency=settings.webhook_concurrency,
         allow_private=settings.webhook_allow_private,
     )
-    return Dialer(deps, Scheduler(deps), outbox, webhooks, sip, ownership)
+    return Dialer(db, deps, Scheduler(deps), outbox, webhooks, sip, ownership=ownership)
+
+
+async def open_leases(settings: DialerSettings, db: Database, js: JetStreamContext) -> Leases:
+    """The dialers' leases in NATS KV, named after this database (docs/scaling.md
+    "Dialers")."""
+    store_of = await db.run(store_id)
+    me = this_process(settings.instance_id)
+    return await NatsLeases.open(js, store_of, settings.lease_ttl_s, settings.stream_replicas, me)
 
 
 async def share_campaigns(
-    settings: DialerSettings, deps: Deps, js: JetStreamContext
+    settings: DialerSettings, deps: Deps, db: Database, leases: Leases
 ) -> PartitionOwnership:
-    """The leases through which this dialer shares the campaigns with the other dialers of
-    its database (docs/scaling.md "Dialers"), wired into `deps`."""
-    store_of = await deps.db.run(store_id)
+    """The ownership through which this dialer shares the campaigns with the other dialers
+    of its database, wired into `deps`."""
     configured = settings.lease_partitions
-    partitions = await deps.db.run(lambda cur: partition_count(cur, configured))
+    partitions = await db.run(lambda cur: partition_count(cur, configured))
     if partitions != configured:
-        log.warning("leases.partitions_of_database", partitions=partitions, configured=configured)
-    me = this_process(settings.instance_id)
-    ttl_s = settings.lease_ttl_s
-    leases = await NatsLeases.open(js, store_of, ttl_s, settings.stream_replicas, me)
+        log.warning("leases_partitions_of_database", partitions=partitions, configured=configured)
 
     def taken() -> None:  # work waits in the partitions just taken
         deps.scheduler_wakeup.set()
@@ -222,8 +287,7 @@ async def share_campaigns(
     ownership = PartitionOwnership(
         deps.db,
         leases,
-        SqlFences(),
-        me.id,
+        this_process(settings.instance_id).id,
         partitions,
         on_taken=taken,
         calls_here=lambda: deps.calls_in_progress,
@@ -233,12 +297,12 @@ async def share_campaigns(
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:
-    campaign_events.register(broker, dialer.deps)
+    dialer.consumers.append(campaign_events.consumer(broker.connection, dialer.deps))
     requests.register(broker, dialer.deps)
 
 
 @contextlib.asynccontextmanager
-async def run_in_process(settings: DialerSettings, **ports: Any) -> AsyncIterator[Dialer]:
+async def run_in_process(settings: DialerSettings, **ports: Unpack[Ports]) -> AsyncIterator[Dialer]:
     """The whole dialer inside the current event loop (tests, benchmarks): what `serve` does,
     without the signal handling and health answers."""
     broker = make_broker(settings)

@@ -24,7 +24,7 @@ def make_setup(settings: GatewaySettings) -> Any:
         return Resources(
             checks={"database": gateway.db.ping},
             background=[gateway.run],
-            close=[gateway.db.aclose],
+            close=[gateway.accounts.aclose, gateway.db.aclose],
         )
 
     return setup

@@ -1,4 +1,9 @@
-"""Wiring of the gateway process: account store, backend, app, uvicorn server, demo."""
+"""Wiring of the gateway: the only place where adapters meet the app.
+
+`bootstrap(settings, backend=..., accounts=..., health=...)` builds the Litestar app around
+the ports it is given (the process's NATS and SQL adapters, or a test's fakes); `build`
+opens the adapters of a running process and calls it; `Gateway.run` serves it with uvicorn.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,14 @@ import uvicorn
 from litestar import Litestar
 from nats.aio.client import Client
 
-from zvonar_gateway.adapters.accounts import AccountStore
+from zvonar_gateway.adapters.account_cache import CachedAccountStore
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.adapters.kv_ratelimit import SharedRateLimiter
 from zvonar_gateway.demo import seed_demo
+from zvonar_gateway.domain.ratelimit import LocalRateLimits
 from zvonar_gateway.http.app import create_app
-from zvonar_gateway.http.deps import Backend
+from zvonar_gateway.http.routes.system import HealthProbe
+from zvonar_gateway.service_layer.ports import Accounts, Backend, Health, RateLimits
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_gateway.web import WEB_HANDLERS
 from zvonar_runtime.db import Database
@@ -44,8 +53,8 @@ class EmbeddedServer(uvicorn.Server):
 class Gateway:
     settings: GatewaySettings
     db: Database
-    accounts: AccountStore
-    backend: Backend
+    accounts: CachedAccountStore
+    backend: NatsBackend
     app: Litestar
 
     async def run(self) -> None:
@@ -88,17 +97,56 @@ class Gateway:
             log.exception("demo_seed_failed")
 
 
+def bootstrap(
+    settings: GatewaySettings,
+    *,
+    backend: Backend,
+    accounts: Accounts,
+    health: Health,
+    rate_limits: RateLimits | None = None,
+    web: bool = True,
+    file_routes: bool = True,
+    debug: bool = False,
+) -> Litestar:
+    """The gateway's app around its ports: the API, the file routes and (`web`) the page."""
+    return create_app(
+        settings=settings,
+        backend=backend,
+        accounts=accounts,
+        health=health,
+        rate_limits=rate_limits
+        or LocalRateLimits(settings.rate_limit_per_second, settings.rate_limit_burst),
+        extra_handlers=WEB_HANDLERS if web else (),
+        with_file_routes=file_routes,
+        debug=debug,
+    )
+
+
 async def build(settings: GatewaySettings, nc: Client) -> Gateway:
+    """The running process's adapters (SQL account store, NATS backend and health probe)
+    opened and plugged into `bootstrap`."""
     db = open_database(settings)
-    accounts = AccountStore(db)
+    accounts = CachedAccountStore(db, nc, replicas=settings.stream_replicas)
     await accounts.migrate()
-    backend = Backend(
+    await accounts.start()  # the watch of account changes every replica makes
+    backend = NatsBackend(
         nc,
         command_timeout=settings.command_timeout,
         query_timeout=settings.query_timeout,
         secrets_key=secrets_key(Path(settings.data_dir)),
     )
-    app = create_app(
-        settings=settings, backend=backend, accounts=accounts, extra_handlers=WEB_HANDLERS
+    rate_limits = SharedRateLimiter(
+        nc,
+        settings.rate_limit_per_second,
+        settings.rate_limit_burst,
+        chunk=settings.rate_limit_chunk,
+        replicas=settings.stream_replicas,
+    )
+    app = bootstrap(
+        settings,
+        backend=backend,
+        accounts=accounts,
+        health=HealthProbe(nc),
+        rate_limits=rate_limits,
     )
     return Gateway(settings=settings, db=db, accounts=accounts, backend=backend, app=app)

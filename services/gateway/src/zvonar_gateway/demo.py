@@ -8,9 +8,10 @@ from typing import Any
 
 import structlog
 
-from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.adapters.backend import NatsBackend
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.service_layer.campaigns import create_from_json
+from zvonar_gateway.service_layer.ports import Accounts
 from zvonar_gateway.settings import GatewaySettings
 from zvonar_runtime.correlation import correlation_scope
 from zvonar_runtime.health import wait_ready
@@ -44,7 +45,7 @@ def demo_campaigns(now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-async def demo_account(settings: GatewaySettings, accounts: AccountStore) -> Account:
+async def demo_account(settings: GatewaySettings, accounts: Accounts) -> Account:
     """The demo account (created once) with a live key written to the data folder."""
     key_file = settings.data_dir / "demo-api-key"
     account_id = await accounts.get_meta(_ACCOUNT_KEY)
@@ -64,25 +65,25 @@ async def demo_account(settings: GatewaySettings, accounts: AccountStore) -> Acc
     return account
 
 
-async def seed_demo(settings: GatewaySettings, accounts: AccountStore, backend: Backend) -> None:
+async def seed_demo(settings: GatewaySettings, accounts: Accounts, backend: NatsBackend) -> None:
     # A correlation id of its own, like any request: the commands it causes can be traced.
     with correlation_scope(None):
         await _seed(settings, accounts, backend)
 
 
-async def _seed(settings: GatewaySettings, accounts: AccountStore, backend: Backend) -> None:
+async def _seed(settings: GatewaySettings, accounts: Accounts, backend: NatsBackend) -> None:
     account = await demo_account(settings, accounts)
     if await accounts.get_meta(_SEEDED_KEY):
         return
     await wait_ready(backend.nc, ["campaign", "stats"], timeout=120)
     for number, body in enumerate(demo_campaigns(dt.datetime.now(dt.UTC)), start=1):
         # A fixed Idempotency-Key: a crash halfway through does not double the demo.
-        campaign = await create_from_json(
+        created = await create_from_json(
             backend,
             account,
             body,
             idempotency_key=f"demo-{account.id}-{number}",
             allow_private_webhooks=settings.webhook_allow_private,
         )
-        log.info("demo_campaign", campaign_id=campaign["id"], name=campaign["name"])
+        log.info("demo_campaign", campaign_id=created.campaign.id, name=created.campaign.name)
     await accounts.set_meta(_SEEDED_KEY, "1")

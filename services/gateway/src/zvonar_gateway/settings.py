@@ -27,6 +27,10 @@ class GatewaySettings(ServiceSettings):
     demo: bool = Field(False, validation_alias=env("ZVONAR_DEMO"))
     rate_limit_per_second: float = Field(50.0, validation_alias=env("ZVONAR_RATE_LIMIT_PER_SECOND"))
     rate_limit_burst: int = Field(200, validation_alias=env("ZVONAR_RATE_LIMIT_BURST"))
+    # Tokens a replica takes at a time from the limit every replica shares (NATS KV): more is
+    # fewer round trips, and a key refused up to (replicas - 1) * chunk requests early.
+    # Unset: a tenth of a second of the rate, at most a twentieth of the burst (5 by default).
+    rate_limit_chunk: int | None = Field(None, validation_alias=env("ZVONAR_RATE_LIMIT_CHUNK"))
     # How long a request waits for a command or query answer before a 503.
     command_timeout: float = Field(10.0, validation_alias=env("ZVONAR_COMMAND_TIMEOUT"))
     query_timeout: float = Field(10.0, validation_alias=env("ZVONAR_QUERY_TIMEOUT"))

@@ -14,14 +14,16 @@ def main(argv: list[str] | None = None) -> None:
     # Imported after the arguments: `--help` and `--version` start nothing and answer fast.
     from faststream.nats import NatsBroker
 
-    from zvonar_moderation.bootstrap import bootstrap, resources_of
+    from zvonar_moderation.bootstrap import bootstrap
     from zvonar_moderation.settings import ModerationSettings
     from zvonar_runtime.service import Resources, serve
 
     settings = load_settings(ModerationSettings, "zvonar-moderation", service="moderation")
 
     async def setup(broker: NatsBroker) -> Resources:
-        return resources_of(await bootstrap(settings, broker))
+        # faststream's broker brings the health answers; the consumer is the runtime's kit.
+        moderation = await bootstrap(settings, broker.connection)
+        return moderation.resources()
 
     asyncio.run(serve(settings, setup))
 

@@ -12,12 +12,13 @@ from typing import Literal
 
 import msgspec
 
-Outcome = Literal["answered", "no_answer", "busy", "machine", "failed", "stop_listed"]
+from zvonar_contracts.keys import call_id_of as call_id_of
+
+# What became of a call the carrier was asked to place.
+CallOutcome = Literal["answered", "no_answer", "busy", "machine", "failed"]
+# A number's result in a part: a call's outcome, or never dialled for the stop-list.
+Outcome = Literal[CallOutcome, "stop_listed"]
 NOT_ANSWERED_OUTCOMES: frozenset[str] = frozenset({"no_answer", "busy", "machine", "failed"})
-
-
-def call_id_of(campaign_id: int, part: int, phone: str, attempt: int) -> str:
-    return f"{campaign_id}-{part}-{phone.lstrip('+')}-{attempt}"
 
 
 class CallEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -50,8 +51,10 @@ class CallCompleted(CallEventBase, frozen=True, tag=True):
 class InboundCallAnswered(CallEventBase, frozen=True, tag=True):
     """Someone called back a campaign's caller number (simulated carrier's inbound line)."""
 
-    caller: str
-    number: str
+    # In Python `phone` and `caller_number`, as in CallCompleted; the wire keeps `caller`
+    # (who called in) and `number` (the campaign's number they dialled).
+    phone: str = msgspec.field(name="caller")  # who called in
+    caller_number: str = msgspec.field(name="number")  # the campaign's number they dialled
     played: bool
 
 
@@ -63,6 +66,7 @@ __all__ = [
     "NOT_ANSWERED_OUTCOMES",
     "CallCompleted",
     "CallEvent",
+    "CallOutcome",
     "InboundCallAnswered",
     "Outcome",
     "call_id_of",

@@ -1,7 +1,14 @@
 """Events of the CAMPAIGN_EVENTS stream: the campaign lifecycle and the stop-list.
 
-Each is a fact stored by the campaign service. `type` (the class name) tags the union, so a
-consumer decodes any of them in one call; `schema_version` lets a reader handle old shapes.
+Each is a fact stored by the campaign service, and the one declaration of its fields: the
+campaign service's domain events carry these structs as they are. `type` (the class name)
+tags the union, so a consumer decodes any of them in one call; `schema_version` lets a reader
+handle old shapes.
+
+`status` on a lifecycle event is the campaign's status after it, filled by the campaign
+service: a consumer need not work it out. It is optional on the events that gained it later
+(`None` in messages published before), required where it always was (moderation,
+resume).
 """
 
 from __future__ import annotations
@@ -49,16 +56,19 @@ class CampaignModerated(CampaignEventBase, frozen=True, tag=True):
 
 class CampaignScheduled(CampaignEventBase, frozen=True, tag=True):
     start_at: dt.datetime
+    status: Status | None = None  # scheduled (None in older messages)
 
 
 class CampaignStarted(CampaignEventBase, frozen=True, tag=True):
     started_at: dt.datetime
     note: str = ""  # the standing system comment of StartCampaign ("" for none)
+    status: Status | None = None  # in_progress (None in older messages)
 
 
 class CampaignPaused(CampaignEventBase, frozen=True, tag=True):
     paused_by: PausedBy
     reason: str = ""
+    status: Status | None = None  # paused (None in older messages)
 
 
 class CampaignResumed(CampaignEventBase, frozen=True, tag=True):
@@ -68,19 +78,22 @@ class CampaignResumed(CampaignEventBase, frozen=True, tag=True):
 
 class CampaignOutOfWindow(CampaignEventBase, frozen=True, tag=True):
     reopens_at: dt.datetime | None = None
+    status: Status | None = None  # paused_window (None in older messages)
 
 
 class CampaignFinished(CampaignEventBase, frozen=True, tag=True):
-    pass
+    status: Status | None = None  # finished (None in older messages)
 
 
 class CampaignStopped(CampaignEventBase, frozen=True, tag=True):
     stopped_by: PausedBy = "customer"
     reason: str = ""
+    status: Status | None = None  # stopped (None in older messages)
 
 
 class CampaignFailed(CampaignEventBase, frozen=True, tag=True):
     reason: str
+    status: Status | None = None  # error (None in older messages)
 
 
 class CampaignCommentChanged(CampaignEventBase, frozen=True, tag=True):

@@ -61,8 +61,10 @@ class CostQuote(msgspec.Struct, frozen=True, kw_only=True):
 class InboundCall(DialerRequestBase, frozen=True, tag=True):
     """Simulated carrier: `caller` dials `number`, a caller number of some campaign."""
 
-    caller: str
-    number: str
+    # In Python `phone` and `caller_number`, as everywhere in the dialer; the wire keeps
+    # its first names.
+    phone: str = msgspec.field(name="caller")  # who calls in
+    caller_number: str = msgspec.field(name="number")  # the campaign's number they dialled
 
 
 class InboundCallReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 from typing import Final
 
+from zvonar_contracts import keys
+
 # --- JetStream streams -------------------------------------------------------------------
 CAMPAIGN_EVENTS_STREAM: Final = "CAMPAIGN_EVENTS"
 CAMPAIGN_EVENTS_SUBJECTS: Final = ("campaign.events.>",)
 CALL_EVENTS_STREAM: Final = "CALL_EVENTS"
 CALL_EVENTS_SUBJECTS: Final = ("call.events.>",)
 
-# Dedupe window for Nats-Msg-Id: long enough to cover a relay or dialer restart.
-DUPLICATE_WINDOW_SECONDS: Final = 2 * 60 * 60
+# Dedupe windows for Nats-Msg-Id, each sized for its stream's rate (docs/scaling.md "The
+# duplicate window"): the server keeps ~160 B per message id for the window's length. A
+# window must outlast the longest time a publisher may publish the same message again.
+# Campaign events (the relay: a restart or a standby's takeover) are few per campaign: 2 h
+# costs little. Call events come at up to 20,000/s (2 h would be ~25 GB per replica); the
+# dialer's outbox publishes again within a restart or a lease takeover (10 s) — 2 min
+# covers that with room, ~375 MB per replica at 20,000/s — and a later copy is dropped by
+# its consumer (stats keeps a ledger of call ids).
+CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS: Final = 2 * 60 * 60
+CALL_EVENTS_DUPLICATE_WINDOW_SECONDS: Final = 2 * 60
+# The campaign events' window, under its old name.
+DUPLICATE_WINDOW_SECONDS: Final = CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS
 
 # --- Object-store buckets ---------------------------------------------------------------
 PHONE_BASES_BUCKET: Final = "phone-bases"
@@ -25,44 +37,14 @@ AUDIO_BUCKET: Final = "audio"
 RECORDINGS_BUCKET: Final = "recordings"
 ALL_BUCKETS: Final = (PHONE_BASES_BUCKET, AUDIO_BUCKET, RECORDINGS_BUCKET)
 
-# --- Object names: every one starts with its account's id ---------------------------------
-# A reference in a request body (an upload's `file_id`) is a name inside the caller's own
-# folder: another account's object cannot be named, so it is as unknown as a missing one.
-
-
-def account_folder(account_id: str) -> str:
-    if not account_id or "/" in account_id:
-        raise ValueError(f"not an account id: {account_id!r}")
-    return f"{account_id}/"
-
-
-def uploaded_audio_object(account_id: str, file_id: str) -> str:
-    """An uploaded file (`file_id` as the API gives it, `upload/<hex>`), bucket `audio`."""
-    return account_folder(account_id) + file_id
-
-
-def message_folder(account_id: str, campaign_id: int) -> str:
-    """Where the dialer keeps a (main) campaign's decoded message, bucket `audio`."""
-    return f"{account_folder(account_id)}campaign/{campaign_id}/"
-
-
-def message_object(account_id: str, campaign_id: int) -> str:
-    return message_folder(account_id, campaign_id) + "message.wav"
-
-
-def preview_object(account_id: str, digest: str) -> str:
-    """A TTS preview of the web page's create form, bucket `audio`."""
-    return f"{account_folder(account_id)}preview/{digest}.wav"
-
-
-def recording_object(account_id: str, campaign_id: int, call_id: str) -> str:
-    """A call's recording (`campaign_id` is the main campaign's), bucket `recordings`."""
-    return f"{account_folder(account_id)}{campaign_id}/{call_id}.wav"
-
-
-def phone_base_object(account_id: str, sha256: str) -> str:
-    """A normalised phone base, bucket `phone-bases`."""
-    return account_folder(account_id) + sha256
+# --- Object names: built and read back in zvonar_contracts.keys (named here as well) ------
+account_folder = keys.account_folder
+uploaded_audio_object = keys.uploaded_audio_object
+message_folder = keys.message_folder
+message_object = keys.message_object
+preview_object = keys.preview_object
+recording_object = keys.recording_object
+phone_base_object = keys.phone_base_object
 
 
 # --- Key-value buckets --------------------------------------------------------------------

@@ -28,29 +28,50 @@ class Cursor:
     """A DB-API cursor that accepts `?` placeholders on either backend."""
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
-        self.raw = raw
+        self._raw = raw
         self.dialect = dialect
 
     def _sql(self, sql: str) -> str:
         return _PLACEHOLDER.sub("%s", sql) if self.dialect == "postgres" else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.raw.execute(self._sql(sql), params)
+        self._raw.execute(self._sql(sql), params)
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
-        self.raw.executemany(self._sql(sql), list(rows))
+        self._raw.executemany(self._sql(sql), list(rows))
         return self
 
     def fetchone(self) -> Any:
-        return self.raw.fetchone()
+        return self._raw.fetchone()
 
     def fetchall(self) -> list[Any]:
-        return list(self.raw.fetchall())
+        return list(self._raw.fetchall())
 
     @property
     def rowcount(self) -> int:
-        return int(self.raw.rowcount)
+        return int(self._raw.rowcount)
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        skip_existing: bool = False,
+    ) -> None:
+        """Bulk insert: one COPY on PostgreSQL (the caller makes sure no row exists yet),
+        one executemany INSERT on SQLite (in process, no round trips), which skips rows
+        that exist when `skip_existing`."""
+        names = ", ".join(columns)
+        if self.dialect == "postgres":
+            with self._raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
+        self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){tail}", rows)
 
 
 class Database:

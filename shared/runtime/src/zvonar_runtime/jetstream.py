@@ -20,7 +20,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, BadRequestError, NotFoundError, ServiceUnavailableError
 
 from zvonar_contracts import subjects
 from zvonar_runtime.natsconn import NatsAuth, NatsWatch
@@ -32,6 +32,12 @@ STREAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CAMPAIGN_EVENTS_SUBJECTS),
     (subjects.CALL_EVENTS_STREAM, subjects.CALL_EVENTS_SUBJECTS),
 )
+# Each stream's duplicate window in seconds (zvonar_contracts.subjects says why); a stream
+# not named here (a benchmark's) gets the call events' one.
+DUPLICATE_WINDOWS: dict[str, float] = {
+    subjects.CAMPAIGN_EVENTS_STREAM: float(subjects.CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS),
+    subjects.CALL_EVENTS_STREAM: float(subjects.CALL_EVENTS_DUPLICATE_WINDOW_SECONDS),
+}
 
 
 # Created here so that any service may start first: the webhook secrets (gateway → dialer)
@@ -42,14 +48,24 @@ KEY_VALUE_BUCKETS: tuple[str, ...] = (
 )
 
 
-def stream_config(name: str, subject_list: tuple[str, ...], replicas: int = 1) -> StreamConfig:
+def duplicate_window(name: str) -> float:
+    return DUPLICATE_WINDOWS.get(name, float(subjects.CALL_EVENTS_DUPLICATE_WINDOW_SECONDS))
+
+
+def stream_config(
+    name: str,
+    subject_list: tuple[str, ...],
+    replicas: int = 1,
+    *,
+    window_seconds: float | None = None,
+) -> StreamConfig:
     return StreamConfig(
         name=name,
         subjects=list(subject_list),
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
-        duplicate_window=float(subjects.DUPLICATE_WINDOW_SECONDS),
+        duplicate_window=duplicate_window(name) if window_seconds is None else window_seconds,
         num_replicas=replicas,
         max_msg_size=1024 * 1024,
     )
@@ -84,13 +100,15 @@ async def ensure_jetstream(
 async def _ensure(js: JetStreamContext, replicas: int) -> None:
     for name, subject_list in STREAMS:
         try:
-            await js.stream_info(name)
+            info = await js.stream_info(name)
         except NotFoundError:
             try:
                 await js.add_stream(stream_config(name, subject_list, replicas))
             except BadRequestError as exc:  # created meanwhile by another service
                 if exc.err_code != 10058:
                     raise
+        else:
+            await _set_duplicate_window(js, info.config, duplicate_window(name))
     for bucket in subjects.ALL_BUCKETS:
         try:
             await js.object_store(bucket)
@@ -119,6 +137,32 @@ async def _ensure(js: JetStreamContext, replicas: int) -> None:
             except BadRequestError as exc:
                 if exc.err_code != 10058:
                     raise
+
+
+async def _set_duplicate_window(js: JetStreamContext, config: StreamConfig, window: float) -> None:
+    """A stream made by an older release keeps everything but its duplicate window, which
+    becomes this release's (both ways: the server keeps ids for the new length from now)."""
+    if config.duplicate_window is not None and abs(config.duplicate_window - window) < 1e-3:
+        return
+    try:
+        await js.update_stream(config.evolve(duplicate_window=window))
+    except (TimeoutError, NatsTimeoutError, APIError) as exc:
+        # Refused (a login without STREAM.UPDATE: deploy/nats/auth.conf grants it) or no
+        # answer: the stream works with its old window; the next start tries again.
+        log.warning(
+            "stream_duplicate_window_not_changed",
+            stream=config.name,
+            seconds=config.duplicate_window,
+            wanted_seconds=window,
+            error=str(exc) or type(exc).__name__,
+        )
+        return
+    log.info(
+        "stream_duplicate_window_changed",
+        stream=config.name,
+        was_seconds=config.duplicate_window,
+        now_seconds=window,
+    )
 
 
 async def connect(

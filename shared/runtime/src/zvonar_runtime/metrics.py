@@ -1,13 +1,15 @@
-"""Prometheus metrics of every service, and the monitor server on ZVONAR_MONITOR_PORT:
-`/healthz` (liveness), `/readyz` (readiness: connected to NATS and its database) and
-`/metrics`, served by prometheus_client's own WSGI app in a thread of its own (a scrape
-never waits for the event loop; only /readyz asks it, for the readiness checks).
+"""The metrics every service shares (messages, consumers, parking), and the monitor server
+on ZVONAR_MONITOR_PORT: `/healthz` (liveness), `/readyz` (readiness: connected to NATS and
+its database) and `/metrics`, served by prometheus_client's own WSGI app in a thread of its
+own (a scrape never waits for the event loop; only /readyz asks it, for the readiness
+checks).
 
 Names follow Prometheus conventions: `zvonar_<thing>_<unit>`, counters end in `_total`,
 durations are `_seconds` histograms, base units. No label repeats the service: the scrape's
 `job` and `instance` say which process a series comes from. Every label here has a bounded
 set of values (a consumer or stream name, an outcome, a reason), never an id.
 
+A service's own metrics live in that service (`zvonar_<service>/metrics.py`).
 deploy/observability/ has the Grafana dashboard and the alert rules built on these; a test
 (tests/e2e/test_observability.py) checks that every name they use is exposed.
 """
@@ -19,13 +21,11 @@ import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any, get_args
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.registry import CollectorRegistry
-
-from zvonar_contracts.call_events import Outcome
 
 # --- messages (every service, per subscriber) --------------------------------------------
 MESSAGES_PROCESSED = Counter(
@@ -64,66 +64,6 @@ MESSAGES_TOO_LARGE = Counter(
     "zvonar_messages_too_large_total",
     "Messages never sent because they would exceed the server's max payload, per kind",
     ["kind"],
-)
-
-# --- the campaign service's relay --------------------------------------------------------
-RELAY_BEHIND = Gauge(
-    "zvonar_relay_behind_events",
-    "Stored events the relay has not yet published: the last notification id in the event "
-    "store minus the relay's position",
-)
-RELAY_PUBLISHED = Counter(
-    "zvonar_relay_events_published_total",
-    "Stored events the relay published to CAMPAIGN_EVENTS (acknowledged by JetStream)",
-)
-
-# --- the stats service -------------------------------------------------------------------
-CAMPAIGNS = Gauge(
-    "zvonar_campaigns",
-    "Campaigns listed (not deleted) per status, all accounts, from the stats read model",
-    ["status"],
-)
-
-# --- the dialer -------------------------------------------------------------------------
-CALLS_PLACED = Counter(
-    "zvonar_calls_placed_total", "Calls the carrier accepted (rung), retries of recovery included"
-)
-CALLS_FINISHED = Counter(
-    "zvonar_calls_finished_total",
-    "Numbers with a final result (a CallCompleted recorded), per outcome",
-    ["outcome"],
-)
-CALL_OUTCOMES: tuple[str, ...] = get_args(Outcome)
-# One child per outcome made up front: the hot path takes it from this dict, and every
-# outcome is exposed (as 0) from the start, so rate() and the dashboard see all of them.
-CALLS_FINISHED_BY_OUTCOME = {outcome: CALLS_FINISHED.labels(outcome) for outcome in CALL_OUTCOMES}
-CHANNELS_IN_USE = Gauge(
-    "zvonar_dialer_channels_in_use",
-    "Calls in progress on the carrier now (SIP: lines taken; simulated: calls being placed)",
-    ["carrier"],
-)
-CHANNELS_LIMIT = Gauge(
-    "zvonar_dialer_channels_limit",
-    "Lines the carrier allows at once (DIALER_SIP_CHANNELS); the simulated carrier has none",
-    ["carrier"],
-)
-CARRIER_UP = Gauge(
-    "zvonar_carrier_up",
-    "1 while the carrier places calls, 0 while the dialer takes it as down (campaigns paused)",
-    ["carrier"],
-)
-CARRIER_FAILURES = Gauge(
-    "zvonar_carrier_consecutive_failures",
-    "Bursts in a row the carrier could not place (down at DIALER_CARRIER_FAILURES)",
-    ["carrier"],
-)
-# Incremented by the webhook sender (zvonar_dialer.adapters.webhooks), one per attempt:
-# delivered, failed (refused, not retried), retried (tried again later) or dropped (still
-# failing 24 h after the call result).
-WEBHOOK_DELIVERIES = Counter(
-    "zvonar_webhook_deliveries_total",
-    "Webhook post attempts by outcome: delivered, failed, retried or dropped",
-    ["outcome"],
 )
 
 ReadyCheck = Callable[[], Awaitable[bool]]

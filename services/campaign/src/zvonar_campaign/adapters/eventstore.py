@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     Mapper,
     StoredEvent,
@@ -28,12 +28,15 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 
 from zvonar_campaign.domain.campaign import Campaign, SmartPart
+from zvonar_campaign.domain.events import PAYLOAD, payload_type
 from zvonar_campaign.domain.stop_list import StopList
-from zvonar_contracts.options import CampaignOptions, PhoneBaseRef
+from zvonar_contracts.options import CampaignOptions, PhoneBaseRef, Status
 
 POSTGRES_SCHEMA = "campaign"
 DB_FUNCTIONS_KEYS = ("POSTGRES_ENABLE_DB_FUNCTIONS", "CAMPAIGNS_POSTGRES_ENABLE_DB_FUNCTIONS")
 _CORRELATION_KEY = "_correlation_id"
+# eventsourcing's own keys of a stored event; every other key is a field of the payload.
+_EVENT_KEYS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stored_event_correlation", default=None
 )
@@ -64,8 +67,16 @@ class StructTranscoding(Transcoding):
 
 
 class CorrelationMapper(Mapper[UUID]):
+    """Stores each event flat: eventsourcing's keys, then the fields of the contract struct
+    it carries (its `payload`), as events were stored before they carried one, so every
+    stored event loads whichever code stored it, and code from before loads these. The
+    payload's `at` is the event's timestamp; `schema_version` is stored when it is not 1."""
+
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event_state = dict(vars(domain_event))
+        payload = event_state.pop(PAYLOAD, None)
+        if isinstance(payload, msgspec.Struct):
+            event_state.update(_stored_fields(payload))
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
         correlation_id = _correlation.get()
@@ -80,12 +91,34 @@ class CorrelationMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
-        vars(domain_event).pop(_CORRELATION_KEY, None)
+        state = vars(domain_event)
+        state.pop(_CORRELATION_KEY, None)
+        contract = payload_type(type(domain_event))
+        if contract is not None:
+            fields = {key: state.pop(key) for key in list(state) if key not in _EVENT_KEYS}
+            state[PAYLOAD] = _payload(contract, state["timestamp"], fields)
         return domain_event
 
     def correlation_of(self, stored_event: StoredEvent) -> str | None:
         value = self.transcoder.decode(stored_event.state).get(_CORRELATION_KEY)
         return value if isinstance(value, str) else None
+
+
+def _stored_fields(payload: msgspec.Struct) -> dict[str, Any]:
+    fields = msgspec.structs.asdict(payload)  # nested structs and times stay objects
+    del fields["at"]  # the event's timestamp
+    if fields.get("schema_version") == 1:
+        del fields["schema_version"]
+    return fields
+
+
+def _payload(contract: type[msgspec.Struct], at: Any, fields: dict[str, Any]) -> Any:
+    if fields.get("status") is not None:
+        fields["status"] = Status(fields["status"])  # JSON keeps the value only
+    try:
+        return contract(at=at, **fields)
+    except TypeError as exc:  # a field this code does not know (stored by newer code)
+        raise ValueError(f"stored {contract.__name__} does not fit its contract: {exc}") from exc
 
 
 class Campaigns(Application[UUID]):
@@ -110,6 +143,26 @@ class Campaigns(Application[UUID]):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+class StoredAggregates:
+    """The service layer's `EventStore` port on the eventsourcing application."""
+
+    def __init__(self, app: Campaigns) -> None:
+        self.app = app
+
+    def load(self, aggregate_id: UUID) -> Any:
+        return self.app.repository.get(aggregate_id)
+
+    def save(self, *aggregates: Aggregate) -> int | None:
+        recordings = self.app.save(*aggregates)
+        return recordings[-1].notification.id if recordings else None
+
+    def max_position(self) -> int:
+        return self.app.max_position()
+
+    def correlated(self, correlation_id: str | None) -> contextlib.AbstractContextManager[None]:
+        return stored_with_correlation(correlation_id)
 
 
 def eventstore_env(

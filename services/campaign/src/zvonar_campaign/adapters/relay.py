@@ -18,6 +18,12 @@ is parked: a row in `relay_parked`, an `event_parked` log line, a count in
 `zvonar_messages_parked_total`; the relay goes on with the next position, so one account's
 event never stops the relay for the others, after a restart neither.
 
+Two relays (two command processes, or `zvonar-campaign relay` twice) are safe: with a
+`RelayLease` only the holder of the lease publishes, renewing it (a revision-checked update,
+the fence) before each batch; the other waits as a standby and takes over, from the recorded
+position, when the holder's lease expires (adapters/relay_lease.py). The position only ever
+moves forward, so a holder that lost the lease mid-batch cannot move it back.
+
 How far behind the log it is shows in `zvonar_relay_behind_events` (the last notification id
 minus its position): 0 once a read finds nothing more; after a full batch, or a batch that
 failed (NATS down), one `max(id)` query says how much is left.
@@ -35,13 +41,15 @@ from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
 
 from zvonar_campaign.adapters.eventstore import Campaigns
+from zvonar_campaign.adapters.relay_lease import RELAY_DUPLICATES, LeaseLost, RelayLease
 from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.domain.wire import to_wire
+from zvonar_campaign.metrics import RELAY_BEHIND, RELAY_PUBLISHED
 from zvonar_contracts import subjects
 from zvonar_contracts.campaign_events import StopListEventBase
 from zvonar_contracts.codec import encode, type_name
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.metrics import MESSAGES_PARKED, RELAY_BEHIND, RELAY_PUBLISHED
+from zvonar_runtime.metrics import MESSAGES_PARKED
 from zvonar_runtime.payload import MessageTooLarge, check_fits
 from zvonar_runtime.shutdown import raise_if_stopping
 
@@ -59,6 +67,7 @@ class Relay:
         batch_size: int = 200,
         record_delay: float = 0.0,
         listen: Callable[[Callable[[], None]], Coroutine[Any, Any, None]] | None = None,
+        lease: RelayLease | None = None,
     ) -> None:
         self.app = app
         self.tables = tables
@@ -69,6 +78,8 @@ class Relay:
         self.record_delay = record_delay
         # PostgreSQL: a LISTEN on the recorder's channel wakes the relay on every commit.
         self.listen = listen
+        # None: this relay publishes alone, without asking anyone (a single-relay test).
+        self.lease = lease
         self.wakeup = asyncio.Event()
         self.nudges = 0
         self.position = 0
@@ -81,8 +92,18 @@ class Relay:
     async def run(self) -> None:
         listener = asyncio.create_task(self.listen(self.nudge)) if self.listen else None
         try:
-            await self._follow()
+            while True:
+                if self.lease is not None:
+                    await self.lease.acquire()
+                try:
+                    await self._follow()
+                except LeaseLost:
+                    # Another relay is active now: wait as a standby, which is behind nothing.
+                    RELAY_BEHIND.set(0)
         finally:
+            if self.lease is not None:
+                with contextlib.suppress(Exception):  # NATS may be gone: it expires anyway
+                    await asyncio.shield(self.lease.release())
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -95,22 +116,24 @@ class Relay:
             # A stop lost inside a library's wait_for (3.11) still stops the relay.
             raise_if_stopping()
             try:
-                relayed = await self.relay_once()
-            except (asyncio.CancelledError, KeyboardInterrupt):
+                if await self.relay_once() == 0:
+                    await self._idle()
+                    if self.lease is not None:
+                        await self.lease.keep()
+            except (asyncio.CancelledError, KeyboardInterrupt, LeaseLost):
                 raise
             except Exception:
                 log.exception("relay_failed", position=self.position)
                 await self._measure_behind()
                 await asyncio.sleep(0.5)
-                continue
-            if relayed == 0:
-                await self._idle()
 
     async def relay_once(self) -> int:
         notifications = await asyncio.to_thread(self._select, self.position)
         if not notifications:
             RELAY_BEHIND.set(0)
             return 0
+        if self.lease is not None:
+            await self.lease.fence()  # still the active relay (LeaseLost if not), renewed
         await self._publish_batch(notifications)
         if self.record_delay:
             await asyncio.sleep(self.record_delay)
@@ -148,7 +171,18 @@ class Relay:
                 if ack is not None:
                     acks.append(ack)
             if acks:
-                await asyncio.wait_for(asyncio.gather(*acks), timeout=5.0)
+                answers = await asyncio.wait_for(asyncio.gather(*acks), timeout=5.0)
+                dropped = sum(1 for answer in answers if getattr(answer, "duplicate", False))
+                if dropped:
+                    # Published before by a relay that died (or lost its lease) before it
+                    # recorded its position: the stream's duplicate window dropped them.
+                    RELAY_DUPLICATES.inc(dropped)
+                    log.info(
+                        "relay_duplicates_dropped",
+                        count=dropped,
+                        first=notifications[0].id,
+                        last=notifications[-1].id,
+                    )
         finally:
             # A failure or timeout leaves acks nobody waits for: give their slots back.
             for ack in acks:

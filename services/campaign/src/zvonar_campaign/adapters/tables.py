@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from zvonar_campaign.domain.ids import FIRST_CAMPAIGN_ID
+from zvonar_campaign.service_layer.ports import IdempotencyKey
 from zvonar_runtime.db import Cursor, Database
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
@@ -47,12 +48,6 @@ _SQLITE = (
 _POSTGRES = (f"CREATE SEQUENCE IF NOT EXISTS campaign_number START WITH {FIRST_CAMPAIGN_ID}",)
 
 
-class IdempotencyKey(msgspec.Struct, frozen=True):
-    campaign_id: int
-    request_hash: str
-    fresh: bool  # True: this request reserved the key; False: an earlier request holds it
-
-
 class ParkedEvent(msgspec.Struct, frozen=True):
     position: int
     event_type: str
@@ -62,6 +57,8 @@ class ParkedEvent(msgspec.Struct, frozen=True):
 
 
 class Tables:
+    """Implements the service layer's `CampaignTables` port, and the relay's rows."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -140,8 +137,10 @@ class Tables:
     async def record_relay_position(self, position: int, name: str = RELAY) -> None:
         def work(cur: Cursor) -> None:
             cur.execute(
+                # Forward only: a relay that lost its lease mid-batch records late.
                 "INSERT INTO relay_tracking VALUES (?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET position = excluded.position",
+                "DO UPDATE SET position = excluded.position "
+                "WHERE relay_tracking.position < excluded.position",
                 (name, position),
             )
 

@@ -2,7 +2,8 @@
 
 Command methods check the invariants (the table of allowed moves, smart parts, the caller
 number) and raise a `DomainError` before anything is recorded, so a refused command changes
-nothing. Each event carries the campaign number and the account id, as the wire events do.
+nothing. Each event carries its contract struct (zvonar_contracts.campaign_events), with the
+campaign number and the account id: what is stored and what the relay publishes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from zvonar_campaign.domain.errors import InvalidTransition, ValidationFailed
+from zvonar_campaign.domain.events import STATUS_AFTER, payload_type, status_after
 from zvonar_campaign.domain.ids import campaign_uuid
 from zvonar_campaign.domain.transitions import can_move, is_final
+from zvonar_contracts import campaign_events as w
 from zvonar_contracts.limits import MAX_COMMENT
 from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef, Status
 
@@ -33,153 +36,153 @@ class SmartPart(msgspec.Struct, frozen=True):
 
 
 class Campaign(Aggregate):
+    """Each event carries its contract struct (`payload`), the one declaration of its fields;
+    the event classes here say only what an event does to the campaign. The status after a
+    lifecycle event is `status_after` (domain/events.py), the same rule the wire carries."""
+
     class Created(Aggregate.Created):
-        campaign_id: int
-        account_id: str
-        account_tz: str
-        options: CampaignOptions
-        phones: PhoneBaseRef
-        copied_from: int | None
+        payload: w.CampaignCreated
 
     class Event(Aggregate.Event):
-        campaign_id: int
-        account_id: str
+        payload: w.CampaignEventBase
+
+        def apply(self, campaign: Any) -> None:
+            status = status_after(self.payload)
+            if status is not None:
+                campaign.status_value = status.value
 
     class Moderated(Event):
-        decision: str
-        decided_by: str
-        status: str
-        reason: str
+        payload: w.CampaignModerated
 
         def apply(self, campaign: Any) -> None:
-            campaign.status_value = self.status
-            if self.decision == "rejected":
-                campaign.system_comment = self.reason
+            super().apply(campaign)
+            if self.payload.decision == "rejected":
+                campaign.system_comment = self.payload.reason
 
     class Scheduled(Event):
-        start_at: dt.datetime
-
-        def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.SCHEDULED.value
+        payload: w.CampaignScheduled
 
     class Started(Event):
-        started_at: dt.datetime
-        note: str = ""  # stored before the note existed: none
+        payload: w.CampaignStarted  # `note`: "" in events stored before the note existed
 
         def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.IN_PROGRESS.value
-            campaign.started_at = self.started_at
-            campaign.system_note = self.note
-            if self.note:
-                campaign.system_comment = self.note
+            super().apply(campaign)
+            campaign.started_at = self.payload.started_at
+            campaign.system_note = self.payload.note
+            if self.payload.note:
+                campaign.system_comment = self.payload.note
 
     class Paused(Event):
-        paused_by: str
-        reason: str
+        payload: w.CampaignPaused
 
         def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.PAUSED.value
-            campaign.paused_by = self.paused_by
+            super().apply(campaign)
+            campaign.paused_by = self.payload.paused_by
 
     class Resumed(Event):
-        status: str
-        note: str = ""
+        payload: w.CampaignResumed
 
         def apply(self, campaign: Any) -> None:
-            campaign.status_value = self.status
+            super().apply(campaign)
             campaign.paused_by = None
 
     class OutOfWindow(Event):
-        reopens_at: dt.datetime | None
-
-        def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.PAUSED_WINDOW.value
+        payload: w.CampaignOutOfWindow
 
     class Finished(Event):
-        def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.FINISHED.value
+        payload: w.CampaignFinished
 
     class Stopped(Event):
-        stopped_by: str
-        reason: str
-
-        def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.STOPPED.value
+        payload: w.CampaignStopped
 
     class Failed(Event):
-        reason: str
+        payload: w.CampaignFailed
 
         def apply(self, campaign: Any) -> None:
-            campaign.status_value = Status.ERROR.value
-            campaign.system_comment = self.reason
+            super().apply(campaign)
+            campaign.system_comment = self.payload.reason
 
     class CommentChanged(Event):
-        text: str
+        payload: w.CampaignCommentChanged
 
         def apply(self, campaign: Any) -> None:
-            campaign.user_comment = self.text
+            campaign.user_comment = self.payload.text
 
     class NumberReleased(Event):
-        number: str
+        payload: w.CampaignNumberReleased
 
         def apply(self, campaign: Any) -> None:
             campaign.caller_number = None
             campaign.number_released = True
 
     class SmartPartStarted(Event):
-        part: int
-        part_campaign_id: int
-        phone_count: int
-        started_at: dt.datetime | None = None
+        payload: w.SmartPartStarted
 
         def apply(self, campaign: Any) -> None:
-            campaign.set_part(self.part, state="started", part_campaign_id=self.part_campaign_id)
+            fact = self.payload
+            campaign.set_part(fact.part, state="started", part_campaign_id=fact.part_campaign_id)
 
     class SmartPartFinished(Event):
-        part: int
-        part_campaign_id: int
+        payload: w.SmartPartFinished
 
         def apply(self, campaign: Any) -> None:
-            campaign.set_part(self.part, state="finished")
+            campaign.set_part(self.payload.part, state="finished")
 
     class SmartPartsCancelled(Event):
-        parts: list[int]
+        payload: w.SmartPartsCancelled
 
         def apply(self, campaign: Any) -> None:
-            for part in self.parts:
+            for part in self.payload.parts:
                 campaign.set_part(part, state="cancelled")
 
     class Copied(Event):
-        new_campaign_id: int
+        payload: w.CampaignCopied
 
     class Deleted(Event):
+        payload: w.CampaignDeleted
+
         def apply(self, campaign: Any) -> None:
             campaign.deleted = True
 
     class Idle(Event):
-        reason: str
-        until: dt.datetime | None
+        payload: w.CampaignIdle
 
     @staticmethod
-    def create_id(campaign_id: int, **_: Any) -> UUID:
-        return campaign_uuid(campaign_id)
+    def create_id(payload: w.CampaignCreated, **_: Any) -> UUID:
+        return campaign_uuid(payload.campaign_id)
 
-    @event(Created)
-    def __init__(
-        self,
+    @classmethod
+    def new(
+        cls,
         campaign_id: int,
         account_id: str,
         account_tz: str,
         options: CampaignOptions,
         phones: PhoneBaseRef,
         copied_from: int | None,
-    ) -> None:
-        self.campaign_id = campaign_id
-        self.account_id = account_id
-        self.account_tz = account_tz
+    ) -> Campaign:
+        """A new campaign, awaiting moderation: its CampaignCreated event is recorded."""
+        at = cls.Created.create_timestamp()
+        payload = w.CampaignCreated(
+            campaign_id=campaign_id,
+            account_id=account_id,
+            at=at,
+            options=options,
+            phones=phones,
+            account_tz=account_tz,
+            copied_from=copied_from,
+        )
+        return cls._create(cls.Created, timestamp=at, payload=payload)
+
+    def __init__(self, payload: w.CampaignCreated) -> None:
+        """The state a CampaignCreated leaves (eventsourcing calls it from the event)."""
+        options = payload.options
+        self.campaign_id = payload.campaign_id
+        self.account_id = payload.account_id
+        self.account_tz = payload.account_tz
         self.options = options
-        self.phones = phones
-        self.copied_from = copied_from
+        self.phones = payload.phones
+        self.copied_from = payload.copied_from
         self.status_value = Status.MODERATION.value
         self.started_at: dt.datetime | None = None
         self.user_comment = options.comment
@@ -215,7 +218,7 @@ class Campaign(Aggregate):
             self.Moderated,
             decision=decision,
             decided_by=decided_by,
-            status=target.value,
+            status=target,
             reason=reason,
         )
         if target is Status.SCHEDULED and self.options.start_at is not None:
@@ -242,7 +245,7 @@ class Campaign(Aggregate):
         self._require_move(target)
         # The standing note of the start comes back in place of the pause's reason (an
         # aggregate from before notes existed, or from a snapshot of one, has none).
-        self._record(self.Resumed, status=target.value, note=getattr(self, "system_note", ""))
+        self._record(self.Resumed, status=target, note=getattr(self, "system_note", ""))
 
     def mark_out_of_window(self, reopens_at: dt.datetime | None) -> None:
         if self.status is Status.PAUSED_WINDOW:
@@ -331,11 +334,19 @@ class Campaign(Aggregate):
         self._record(self.Idle, reason=reason, until=until)
 
     # --- helpers ---------------------------------------------------------------------------
-    def _record(self, event_class: type[Aggregate.Event], **fields: Any) -> None:
+    def _record(self, event_class: type[Campaign.Event], **fields: Any) -> None:
+        """Records `event_class` with its contract struct built from `fields`, the campaign's
+        number and account, the event's time and (a lifecycle event) the status it leads to."""
         self._require_present()
-        self.trigger_event(
-            event_class, campaign_id=self.campaign_id, account_id=self.account_id, **fields
+        contract = payload_type(event_class)
+        assert contract is not None, event_class
+        at = event_class.create_timestamp()
+        if contract in STATUS_AFTER:
+            fields.setdefault("status", STATUS_AFTER[contract])
+        payload = contract(
+            campaign_id=self.campaign_id, account_id=self.account_id, at=at, **fields
         )
+        self.trigger_event(event_class, timestamp=at, payload=payload)
 
     def _require_present(self) -> None:
         if self.deleted:

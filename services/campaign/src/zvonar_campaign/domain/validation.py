@@ -15,11 +15,11 @@ import msgspec
 from zvonar_campaign.domain.errors import ValidationFailed
 from zvonar_contracts.limits import field_error
 from zvonar_contracts.options import CallerIdRouting, CampaignOptions, PhoneBaseRef
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE, is_time_of_day
 
 MAX_PHONES = 1_000_000
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_tz: str) -> None:
@@ -37,14 +37,13 @@ def check_new_campaign(options: CampaignOptions, phones: PhoneBaseRef, account_t
             "must be between 0 and 10080",
         )
     if isinstance(options.routing, CallerIdRouting):
-        _check(
-            bool(_E164.match(options.routing.number)), "routing.number", "must be an E.164 number"
-        )
+        _check(is_e164(options.routing.number), "routing.number", "must be an E.164 number")
     if options.window is not None:
         window = options.window
         _check(bool(window.days), "window.days", "at least one day")
-        _check(bool(_HHMM.match(window.from_)), "window.from", "must be HH:MM")
-        _check(bool(_HHMM.match(window.to)), "window.to", "must be HH:MM")
+        # The campaign service keeps its rule of 00:00..23:59 at both ends (no 24:00).
+        _check(is_time_of_day(window.from_), "window.from", TIME_OF_DAY_MESSAGE)
+        _check(is_time_of_day(window.to), "window.to", TIME_OF_DAY_MESSAGE)
     if options.start_at is not None:
         _check(options.start_at.tzinfo is not None, "start_at", "must carry a UTC offset")
     _check(_is_zone(account_tz), "account_tz", f"unknown timezone {account_tz!r}")
@@ -70,3 +69,9 @@ def _is_zone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def is_e164(phone: str) -> bool:
+    """The one E.164 check of the service (caller numbers, stop-lists): `+`, a country code
+    that does not start with 0, 7 to 15 digits in all."""
+    return _E164.match(phone) is not None

@@ -14,7 +14,7 @@ import contextlib
 
 import structlog
 
-from zvonar_campaign.bootstrap import build_relay, open_store_for
+from zvonar_campaign.bootstrap import bootstrap, open_store_for
 from zvonar_campaign.settings import CampaignSettings
 from zvonar_runtime.health import serve_health
 from zvonar_runtime.jetstream import connect, ensure_jetstream
@@ -52,7 +52,9 @@ async def run_relay(settings: CampaignSettings) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), 1.0)
         return
-    relay = build_relay(store, nc.jetstream(), settings)
+    relay_only = settings.model_copy(update={"relay": True, "commands": False})
+    relay = bootstrap(relay_only, store=store, js=nc.jetstream()).relay
+    assert relay is not None  # bootstrap builds it for a relay-only instance
     await serve_health(
         nc, settings.service, f"{settings.instance_id}-relay", {"store": store.db.ping}
     )

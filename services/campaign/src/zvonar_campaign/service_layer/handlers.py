@@ -39,11 +39,11 @@ def _create(cmd: c.CreateCampaign, account_id: str, deps: Deps) -> CommandOk:
     except NotFound:
         # The first request reserved the key but died before storing: finish its work.
         return _store_new(cmd, account_id, held.campaign_id, deps)
-    return ok(first, deps.app.max_position(), replayed=True)
+    return ok(first, deps.events.max_position(), replayed=True)
 
 
 def _store_new(cmd: c.CreateCampaign, account_id: str, number: int, deps: Deps) -> CommandOk:
-    campaign = Campaign(
+    campaign = Campaign.new(
         campaign_id=number,
         account_id=account_id,
         account_tz=cmd.account_tz,
@@ -127,7 +127,7 @@ def _start_smart_part(cmd: c.StartSmartPart, deps: Deps) -> CommandOk:
         part = campaign.smart_part(cmd.part)
         if part is not None and part.part_campaign_id is not None:
             # The dialer retried: answer with the row number the part already has.
-            return ok(campaign, deps.app.max_position(), part_campaign_id=part.part_campaign_id)
+            return ok(campaign, deps.events.max_position(), part_campaign_id=part.part_campaign_id)
         campaign.check_smart_part_can_start(cmd.part, cmd.phone_count)
         if not numbers:
             numbers.append(deps.tables.next_number_sync())
@@ -165,7 +165,7 @@ def _copy(cmd: c.CopyCampaign, deps: Deps) -> CommandOk:
         if not numbers:
             numbers.append(deps.tables.next_number_sync())
         tz = cmd.account_tz or source.account_tz
-        copy = Campaign(
+        copy = Campaign.new(
             campaign_id=numbers[0],
             account_id=source.account_id,
             account_tz=tz,

@@ -1,9 +1,11 @@
 """Loading and saving aggregates in one place: the unit of work of every handler.
 
-The eventsourcing calls are blocking, so handlers run their load-decide-save step in a
-worker thread (`Deps.in_thread`) with the command's correlation id bound, which the mapper
-stores with each event. A save that loses an optimistic-concurrency race is retried from the
-load, so two instances acting on one campaign never lose an event.
+The event store's calls are blocking, so handlers run their load-decide-save step in a
+worker thread (`Deps.in_thread`) with the command's correlation id bound, which the store
+keeps with each event. `Deps` holds the ports (service_layer/ports.py) that bootstrap.py
+fills: the event store, the service's tables, the dialer's clock. A save that loses an
+optimistic-concurrency race is retried from the load, so two instances acting on one
+campaign never lose an event.
 """
 
 from __future__ import annotations
@@ -17,13 +19,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from zvonar_campaign.adapters.eventstore import Campaigns, stored_with_correlation
-from zvonar_campaign.adapters.tables import Tables
 from zvonar_campaign.domain.campaign import Campaign
 from zvonar_campaign.domain.ids import campaign_uuid, stop_list_uuid
 from zvonar_campaign.domain.stop_list import StopList
 from zvonar_campaign.service_layer.errors import Conflict, NotFound
-from zvonar_campaign.service_layer.ports import DialerClock
+from zvonar_campaign.service_layer.ports import CampaignTables, DialerClock, EventStore
 from zvonar_contracts.commands import CampaignState, CommandOk
 from zvonar_runtime.correlation import current_correlation_id
 from zvonar_runtime.retry import retry
@@ -37,8 +37,8 @@ RETRY_SECONDS = 3.0
 
 @dataclass
 class Deps:
-    app: Campaigns
-    tables: Tables
+    events: EventStore
+    tables: CampaignTables
     clock: DialerClock
     on_stored: Callable[[], None] = field(default=lambda: None)
     # Saves that lost an optimistic-concurrency race and were tried again (another writer
@@ -49,7 +49,7 @@ class Deps:
         correlation_id = current_correlation_id()
 
         def run() -> T:
-            with stored_with_correlation(correlation_id):
+            with self.events.correlated(correlation_id):
                 return work()
 
         return await asyncio.to_thread(run)
@@ -58,7 +58,7 @@ class Deps:
     def load_campaign(self, campaign_id: int, account_id: str) -> Campaign:
         """The campaign, unless it is missing, deleted or another account's (all alike)."""
         try:
-            campaign: Campaign = self.app.repository.get(campaign_uuid(campaign_id))
+            campaign: Campaign = self.events.load(campaign_uuid(campaign_id))
         except AggregateNotFoundError:
             raise NotFound(f"campaign {campaign_id} not found") from None
         if campaign.deleted or campaign.account_id != account_id:
@@ -67,17 +67,15 @@ class Deps:
 
     def load_stop_list(self, account_id: str) -> StopList:
         try:
-            stop_list: StopList = self.app.repository.get(stop_list_uuid(account_id))
+            stop_list: StopList = self.events.load(stop_list_uuid(account_id))
         except AggregateNotFoundError:
             stop_list = StopList(account_id=account_id)
         return stop_list
 
     def save(self, *aggregates: Aggregate) -> int:
         """Saves in one transaction; the position of the last event, or the log's end."""
-        recordings = self.app.save(*aggregates)
-        if recordings:
-            return recordings[-1].notification.id
-        return self.app.max_position()
+        position = self.events.save(*aggregates)
+        return self.events.max_position() if position is None else position
 
     def retrying(self, work: Callable[[], T]) -> T:
         contended = retry(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zvonar_audio import SAMPLE_WIDTH, AudioRejected, decode, pcm_to_wav
+from zvonar_dialer.service_layer.ports import UnplayableAudio
 
 LINE_RATE = 8000  # Hz: what the message is played at
 
@@ -42,6 +43,22 @@ def to_message(data: bytes) -> Message:
     return Message(decoded.pcm, decoded.sample_rate)
 
 
+class AudioDecoder:
+    """The service layer's `AudioCodec`: a refused file is its `UnplayableAudio`."""
+
+    def to_message(self, data: bytes) -> Message:
+        try:
+            return to_message(data)
+        except AudioRejected as exc:
+            raise UnplayableAudio(str(exc)) from exc
+
+    def duration_s(self, data: bytes) -> float:
+        try:
+            return wav_duration(data)
+        except AudioRejected as exc:
+            raise UnplayableAudio(str(exc)) from exc
+
+
 def to_pcm(data: bytes, *, sample_rate: int, channels: int = 1) -> bytes:
     """16-bit PCM samples of a WAV or MP3, converted to the given rate and channels."""
     return decode(data, sample_rate=sample_rate, channels=channels, keep_pcm=True).pcm
@@ -55,6 +72,7 @@ def wav_duration(data: bytes) -> float:
 __all__ = [
     "LINE_RATE",
     "SAMPLE_WIDTH",
+    "AudioDecoder",
     "AudioError",
     "Message",
     "pcm_to_wav",

@@ -13,7 +13,7 @@ from zvonar_contracts.commands import CampaignCommand, CommandReply
 from zvonar_contracts.subjects import campaign_command_subject
 from zvonar_runtime.correlation import correlation_headers
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.commands")
 
 
 class NatsCampaignCommands:
@@ -28,10 +28,10 @@ class NatsCampaignCommands:
                 subject, encode(command), timeout=self._timeout, headers=correlation_headers()
             )
         except (TimeoutError, NatsTimeout, NoRespondersError):
-            log.warning("campaign.command_unanswered", subject=subject)
+            log.warning("campaign_command_unanswered", subject=subject)
             return None
         try:
             return decode_command_reply(msg.data)
         except msgspec.DecodeError:
-            log.error("campaign.command_bad_reply", subject=subject, body=msg.data[:200])
+            log.error("campaign_command_bad_reply", subject=subject, body=msg.data[:200])
             return None

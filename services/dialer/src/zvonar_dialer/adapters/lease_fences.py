@@ -1,13 +1,18 @@
 """The lease partitions' side in the dialer's own database: the fencing token of each
 partition, the store's id (which names its leases) and the number of partitions, fixed by
-the first dialer on the database (docs/scaling.md "Dialers")."""
+the first dialer on the database (docs/scaling.md "Dialers"). `store.SqlTx` offers the
+fence functions to the service layer (service_layer.ports.Tx)."""
 
 from __future__ import annotations
 
 import uuid
 
-from zvonar_dialer.adapters import store
 from zvonar_runtime.db import Cursor
+
+
+def _meta_get(cur: Cursor, key: str) -> str | None:
+    row = cur.execute("SELECT value FROM dialer_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def store_id(cur: Cursor) -> str:
@@ -16,7 +21,7 @@ def store_id(cur: Cursor) -> str:
         "INSERT INTO dialer_meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
         (uuid.uuid4().hex,),
     )
-    value = store.meta_get(cur, "store_id")
+    value = _meta_get(cur, "store_id")
     assert value is not None
     return value
 
@@ -29,7 +34,7 @@ def partition_count(cur: Cursor, configured: int) -> int:
         "ON CONFLICT (key) DO NOTHING",
         (str(configured),),
     )
-    value = store.meta_get(cur, "lease_partitions")
+    value = _meta_get(cur, "lease_partitions")
     assert value is not None
     return int(value)
 
@@ -67,16 +72,3 @@ def placing_calls(cur: Cursor, partitions: int, part_no: int) -> set[str]:
         (partitions, part_no),
     ).fetchall()
     return {str(r[0]) for r in rows}
-
-
-class SqlFences:
-    """The fence store port (service_layer/ownership.py) on these functions."""
-
-    def fence_of(self, cur: Cursor, part_no: int) -> int | None:
-        return fence_of(cur, part_no)
-
-    def take_fence(self, cur: Cursor, part_no: int, holder: str) -> int:
-        return take_fence(cur, part_no, holder)
-
-    def placing_calls(self, cur: Cursor, partitions: int, part_no: int) -> set[str]:
-        return placing_calls(cur, partitions, part_no)

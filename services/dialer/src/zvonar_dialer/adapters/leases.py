@@ -27,7 +27,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequen
 from nats.js.errors import NotFoundError as JsNotFound
 from nats.js.kv import KeyValue
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.leases")
 BUCKET = "dialer-leases"
 _STREAM_EXISTS = 10058
 _WRONG_LAST_SEQUENCE = 10071  # the lease was written by another since
@@ -123,7 +123,7 @@ class NatsLeases:
         if age_limit <= 0:
             raise RuntimeError(f"the key-value bucket {BUCKET} has no age limit: no lease ends")
         if abs(age_limit - ttl_s) > 1e-3:
-            log.warning("leases.ttl_of_bucket", configured_s=ttl_s, bucket_s=age_limit)
+            log.warning("leases_ttl_of_bucket", configured_s=ttl_s, bucket_s=age_limit)
         return cls(kv, f"d{key_part(store_id)}", age_limit, me)
 
     def _key(self, name: str) -> str:
@@ -157,7 +157,7 @@ class NatsLeases:
             revision = await self._kv.update(key, value, last=entry.revision)
         except KeyWrongLastSequenceError:
             return None
-        log.info("lease.taken_from_gone", lease=name, holder=current.id)
+        log.info("lease_taken_from_gone", lease=name, holder=current.id)
         return revision
 
     async def renew(self, name: str, revision: int) -> int | None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
-from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import MSG_ID_HEADER
 from zvonar_dialer.adapters import store
@@ -24,16 +24,24 @@ from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_runtime.db import Database
 from zvonar_runtime.shutdown import raise_if_stopping
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.outbox")
 BATCH = 500
 IDLE_WAIT_S = 0.5
+
+
+class Publisher(Protocol):
+    """Where the rows go: JetStream (its `publish` waits for the stream's acknowledgement)."""
+
+    async def publish(
+        self, subject: str, payload: bytes = b"", *, headers: dict[str, str] | None = None
+    ) -> object: ...
 
 
 class OutboxPublisher:
     def __init__(
         self,
         db: Database,
-        js: JetStreamContext,
+        js: Publisher,
         wakeup: asyncio.Event,
         scope: Callable[[], OutboxScope | None] = lambda: None,
     ) -> None:
@@ -65,7 +73,7 @@ class OutboxPublisher:
             try:
                 published = await self.publish_pending()
             except Exception:
-                log.exception("outbox.publish_failed")
+                log.exception("outbox_publish_failed")
                 published = 0
                 await asyncio.sleep(IDLE_WAIT_S)
             if published == 0:

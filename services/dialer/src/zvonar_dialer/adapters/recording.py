@@ -1,7 +1,7 @@
 """Call recordings of the simulated carrier: the message, then what the callee answered.
 
 Nobody really speaks on a simulated line, so the callee's word is synthesized and a
-pressed key becomes its DTMF tone. The message comes already decoded (`audio.Message`, the
+pressed key becomes its DTMF tone. The message comes already decoded (`ports.Message`, the
 form it is played in: it is not decoded again per call); the answer is brought to its sample
 rate, mono, 16-bit, and both are joined with a short pause into one WAV.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Protocol
 
-from .audio import Message, pcm_to_wav, to_pcm
+from zvonar_dialer.service_layer.ports import Message, SpeechSynthesizer
+
+from .audio import pcm_to_wav, to_pcm
 
 PAUSE_S = 0.3
 KEY_TONE_S = 0.25
@@ -32,12 +33,6 @@ _DTMF: dict[str, tuple[int, int]] = {
     "0": (941, 1336),
     "#": (941, 1477),
 }
-
-
-class SpeechSynthesizer(Protocol):
-    """Anything that speaks text into WAV bytes, such as `tts.Synthesizer`."""
-
-    def synthesize(self, text: str, voice: str = "ru") -> bytes: ...
 
 
 def _silence(seconds: float, sample_rate: int) -> bytes:

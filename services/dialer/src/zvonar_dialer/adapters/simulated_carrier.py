@@ -34,12 +34,11 @@ from typing import Any
 
 import structlog
 
-from zvonar_contracts.options import KeysIvr, WordsIvr
+from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 from zvonar_runtime.db import Cursor, Database
 
-from .telephony import CallRequest, CallResult
-
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.carrier")
 
 SPOKEN_ANSWER_S = 1.5
 KEY_ANSWER_S = 0.5
@@ -212,12 +211,19 @@ def _create_schema(cur: Cursor) -> None:
 class SimulatedCarrier:
     """Telephony by the last-digit table, idempotent on the call id with a durable record."""
 
+    background = False  # results come at once: a pass waits for its burst
+    channels_total = None  # no line limit
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._ready = False
         self._schema_lock = asyncio.Lock()
         self.rung = 0  # calls actually rung by this instance (replays excluded)
         self.busy_channels = 0  # calls being placed now (zvonar_dialer_channels_in_use)
+
+    def note_for(self, ivr: Ivr | None) -> str:
+        """Every IVR is simulated: nothing to say."""
+        return ""
 
     async def _ensure_schema(self) -> None:
         if self._ready:
@@ -247,7 +253,7 @@ class SimulatedCarrier:
             self.busy_channels -= len(unique)
         self.rung += len(rang)
         for call_id in stored.keys() - rang:
-            log.info("carrier.call_replayed", call_id=call_id, outcome=stored[call_id].outcome)
+            log.info("carrier_call_replayed", call_id=call_id, outcome=stored[call_id].outcome)
         return [stored[r.call_id] for r in requests]
 
     async def result_of(self, call_id: str) -> CallResult | None:

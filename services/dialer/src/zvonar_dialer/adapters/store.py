@@ -1,21 +1,34 @@
 """The dialer's state store: SQL over a `Cursor`, one function per question or change.
 
 Every function runs inside the caller's transaction, so a handler combines several of them
-(state change + outbox row + consumer position) into one atomic step.
+(state change + outbox row + consumer position) into one atomic step. The service layer sees
+them through its port (service_layer.ports.Tx): `SqlTx` is one transaction's view of these
+functions, `SqlTransactions` runs a handler's transaction on the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple, TypeVar
 
 import msgspec
 
 from zvonar_contracts.options import Status
+from zvonar_dialer.adapters import lease_fences
 from zvonar_dialer.domain.campaign import ACTIVE_STATUSES, Campaign
 from zvonar_dialer.domain.partitions import OutboxScope
-from zvonar_runtime.db import Cursor
+from zvonar_dialer.service_layer.ports import (
+    DeliveryRow,
+    Final,
+    NewDelivery,
+    Number,
+    PlacedCall,
+    Tx,
+)
+from zvonar_runtime.db import Cursor, Database
+
+T = TypeVar("T")
 
 _campaign_decoder = msgspec.json.Decoder(Campaign)
 
@@ -108,22 +121,6 @@ def campaign_status(cur: Cursor, campaign_id: int) -> Status | None:
 
 
 # --- numbers --------------------------------------------------------------------------------
-class Number(NamedTuple):
-    seq: int
-    phone: str
-    tz: str
-
-
-class PlacedCall(NamedTuple):
-    campaign_id: int
-    part: int
-    seq: int
-    phone: str
-    call_id: str
-    started_at: dt.datetime
-    caller_number: str | None
-
-
 def has_numbers(cur: Cursor, campaign_id: int, part: int) -> bool:
     row = cur.execute(
         "SELECT 1 FROM numbers WHERE campaign_id = ? AND part = ? LIMIT 1", (campaign_id, part)
@@ -135,17 +132,11 @@ def insert_numbers(cur: Cursor, campaign_id: int, part: int, numbers: Iterable[N
     """Queue a part's numbers. The callers insert a part once, under the campaign's row lock
     (`loaded`, `has_numbers`), so PostgreSQL takes them with one COPY instead of a statement
     per number; SQLite (in-process, no round trips) keeps the idempotent INSERT."""
-    if cur.dialect == "postgres":
-        with cur.raw.copy(
-            "COPY numbers (campaign_id, part, seq, phone, tz, state) FROM STDIN"
-        ) as copy:
-            for n in numbers:
-                copy.write_row((campaign_id, part, n.seq, n.phone, n.tz, "queued"))
-        return
-    cur.executemany(
-        "INSERT INTO numbers (campaign_id, part, seq, phone, tz, state) "
-        "VALUES (?, ?, ?, ?, ?, 'queued') ON CONFLICT DO NOTHING",
-        ((campaign_id, part, n.seq, n.phone, n.tz) for n in numbers),
+    cur.insert_rows(
+        "numbers",
+        ("campaign_id", "part", "seq", "phone", "tz", "state"),
+        ((campaign_id, part, n.seq, n.phone, n.tz, "queued") for n in numbers),
+        skip_existing=True,
     )
 
 
@@ -233,14 +224,6 @@ def mark_done(
         (outcome, call_id, campaign_id, part, seq),
     )
     return cur.rowcount > 0
-
-
-class Final(NamedTuple):
-    """A number's final result: which number, its outcome and call id."""
-
-    seq: int
-    outcome: str
-    call_id: str
 
 
 def mark_done_many(cur: Cursor, campaign_id: int, part: int, finals: Sequence[Final]) -> set[int]:
@@ -485,20 +468,6 @@ def outbox_delete(cur: Cursor, ids: Sequence[int]) -> None:
 
 
 # --- webhook deliveries (the webhook outbox and its log) -----------------------------------
-class NewDelivery(NamedTuple):
-    """A webhook post to make, written with the call result that causes it."""
-
-    webhook_id: str
-    campaign_id: int
-    account_id: str
-    event: str
-    call_id: str | None
-    url: str
-    secret_ref: str | None
-    payload: bytes
-    created_at: float  # wall-clock seconds since the epoch; due at once
-
-
 class DueDelivery(NamedTuple):
     id: int
     webhook_id: str
@@ -508,19 +477,6 @@ class DueDelivery(NamedTuple):
     payload: bytes
     attempts: int
     created_at: float
-
-
-class DeliveryRow(NamedTuple):
-    webhook_id: str
-    event: str
-    call_id: str | None
-    state: str
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    created_at: float
-    next_attempt_at: float | None
-    delivered_at: float | None
 
 
 def webhook_add_many(cur: Cursor, rows: Sequence[NewDelivery]) -> None:
@@ -651,3 +607,144 @@ def count_numbers(cur: Cursor, campaign_id: int, part: int) -> int:
         "SELECT COUNT(*) FROM numbers WHERE campaign_id = ? AND part = ?", (campaign_id, part)
     ).fetchone()
     return int(row[0])
+
+
+# --- the service layer's port (service_layer.ports.Tx, .Transactions) ----------------------
+class SqlTx:
+    """One transaction's view of the store: the functions above on its cursor."""
+
+    def __init__(self, cur: Cursor) -> None:
+        self.cur = cur
+
+    def applied_sequence(self) -> int:
+        return applied_sequence(self.cur)
+
+    def set_applied_sequence(self, sequence: int) -> None:
+        set_applied_sequence(self.cur, sequence)
+
+    def load_campaign(self, campaign_id: int) -> Campaign | None:
+        return load_campaign(self.cur, campaign_id)
+
+    def save_campaign(self, campaign: Campaign) -> None:
+        save_campaign(self.cur, campaign)
+
+    def active_campaign_ids(self) -> list[int]:
+        return active_campaign_ids(self.cur)
+
+    def paused_campaign_ids(self) -> list[int]:
+        return paused_campaign_ids(self.cur)
+
+    def has_numbers(self, campaign_id: int, part: int) -> bool:
+        return has_numbers(self.cur, campaign_id, part)
+
+    def count_numbers(self, campaign_id: int, part: int) -> int:
+        return count_numbers(self.cur, campaign_id, part)
+
+    def insert_numbers(self, campaign_id: int, part: int, numbers: Iterable[Number]) -> None:
+        insert_numbers(self.cur, campaign_id, part, numbers)
+
+    def has_state(self, campaign_id: int, part: int, state: str) -> bool:
+        return has_state(self.cur, campaign_id, part, state)
+
+    def queued_timezones(self, campaign_id: int, part: int) -> list[str]:
+        return queued_timezones(self.cur, campaign_id, part)
+
+    def queued_numbers(
+        self,
+        campaign_id: int,
+        part: int,
+        timezones: Sequence[str],
+        limit: int,
+        after_seq: int = -1,
+    ) -> list[Number]:
+        return queued_numbers(self.cur, campaign_id, part, timezones, limit, after_seq)
+
+    def mark_placing(self, calls: Sequence[PlacedCall]) -> None:
+        mark_placing(self.cur, calls)
+
+    def mark_done(
+        self, campaign_id: int, part: int, seq: int, outcome: str, call_id: str | None
+    ) -> bool:
+        return mark_done(self.cur, campaign_id, part, seq, outcome, call_id)
+
+    def mark_done_many(self, campaign_id: int, part: int, finals: Sequence[Final]) -> set[int]:
+        return mark_done_many(self.cur, campaign_id, part, finals)
+
+    def cancel_queued(self, campaign_id: int, parts: Sequence[int]) -> None:
+        cancel_queued(self.cur, campaign_id, parts)
+
+    def placing_calls(self) -> list[PlacedCall]:
+        return placing_calls(self.cur)
+
+    def placing_zones(self, calls: Sequence[PlacedCall]) -> dict[str, str]:
+        return placing_zones(self.cur, calls)
+
+    def unplace(self, calls: Sequence[PlacedCall], state: str) -> None:
+        unplace(self.cur, calls, state)
+
+    def part_results(self, campaign_id: int, part: int) -> list[tuple[int, str, str, str]]:
+        return part_results(self.cur, campaign_id, part)
+
+    def stop_list_add(self, account_id: str, phones: Sequence[str]) -> None:
+        stop_list_add(self.cur, account_id, phones)
+
+    def stop_list_remove(self, account_id: str, phones: Sequence[str]) -> None:
+        stop_list_remove(self.cur, account_id, phones)
+
+    def stop_listed(self, account_id: str, phones: Sequence[str]) -> set[str]:
+        return stop_listed(self.cur, account_id, phones)
+
+    def caller_usage(self, day: str, pool: Sequence[str]) -> dict[str, int]:
+        return caller_usage(self.cur, day, pool)
+
+    def add_caller_usage(self, day: str, calls: dict[str, int]) -> None:
+        add_caller_usage(self.cur, day, calls)
+
+    def route_to(self, caller_numbers: Iterable[str], campaign_id: int) -> None:
+        route_to(self.cur, caller_numbers, campaign_id)
+
+    def drop_routes(self, campaign_id: int) -> None:
+        drop_routes(self.cur, campaign_id)
+
+    def route_of(self, caller_number: str) -> int | None:
+        return route_of(self.cur, caller_number)
+
+    def outbox_add(
+        self, msg_id: str, subject: str, payload: bytes, campaign_id: int | None = None
+    ) -> None:
+        outbox_add(self.cur, msg_id, subject, payload, campaign_id)
+
+    def outbox_add_many(
+        self, rows: Sequence[tuple[str, str, bytes]], campaign_id: int | None = None
+    ) -> None:
+        outbox_add_many(self.cur, rows, campaign_id)
+
+    def webhook_add_many(self, rows: Sequence[NewDelivery]) -> None:
+        webhook_add_many(self.cur, rows)
+
+    def webhook_page(
+        self, campaign_id: int, account_id: str, state: str | None, page: int, per_page: int
+    ) -> tuple[list[DeliveryRow], int]:
+        return webhook_page(self.cur, campaign_id, account_id, state, page, per_page)
+
+    def fence_of(self, part_no: int) -> int | None:
+        return lease_fences.fence_of(self.cur, part_no)
+
+    def take_fence(self, part_no: int, holder: str) -> int:
+        return lease_fences.take_fence(self.cur, part_no, holder)
+
+    def partition_placing(self, partitions: int, part_no: int) -> set[str]:
+        return lease_fences.placing_calls(self.cur, partitions, part_no)
+
+
+class SqlTransactions:
+    """The dialer's `Transactions` on its database (SQLite or PostgreSQL)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def run(self, work: Callable[[Tx], T]) -> T:
+        return await self.db.run(lambda cur: work(SqlTx(cur)))
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return self.db.is_transient(exc)

@@ -15,6 +15,8 @@ from typing import Any
 
 import espeakng_loader
 
+from zvonar_dialer.service_layer.ports import SynthesisError
+
 from .audio import SAMPLE_WIDTH, pcm_to_wav, wav_duration
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -28,10 +30,6 @@ MAX_TEXT_CHARS = 20_000
 _SynthCallback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
 )
-
-
-class SynthesisError(RuntimeError):
-    """Speech could not be synthesized (empty text, unknown voice, library failure)."""
 
 
 class _Espeak:

@@ -31,12 +31,10 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
-import hashlib
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,8 +43,9 @@ from standardwebhooks import Webhook
 
 from zvonar_contracts.dialer import MAX_DELIVERY_ERROR
 from zvonar_dialer.adapters import store
+from zvonar_dialer.metrics import WEBHOOK_DELIVERIES
+from zvonar_dialer.service_layer.ports import SecretReader
 from zvonar_runtime.db import Database
-from zvonar_runtime.metrics import WEBHOOK_DELIVERIES
 from zvonar_runtime.shutdown import raise_if_stopping
 from zvonar_runtime.webhook_targets import (
     Resolver,
@@ -56,7 +55,7 @@ from zvonar_runtime.webhook_targets import (
     system_resolve,
 )
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.webhooks")
 
 DELIVERIES = WEBHOOK_DELIVERIES
 
@@ -71,12 +70,6 @@ IDLE_WAIT_S = 5.0
 
 class WebhookError(ValueError):
     """A webhook that cannot be sent (a URL that is not http or https)."""
-
-
-class SecretReader(Protocol):
-    async def get(self, ref: str) -> str:
-        """The webhook secret sealed under `ref`; a LookupError when it cannot be read."""
-        ...
 
 
 def signing_key(secret: str) -> bytes:
@@ -103,13 +96,6 @@ def signed_headers(secret: str | None, webhook_id: str, at: float, body: bytes) 
         signature = Webhook(signing_key(secret)).sign(webhook_id, when, body.decode("utf-8"))
         headers[SIGNATURE_HEADER] = signature
     return headers
-
-
-def webhook_id_of(campaign_id: int, event: str, key: str) -> str:
-    """The id of the post of one event (`key`: its call id): the same whenever that event is
-    written again, so a replay queues nothing new and the receiver sees one id."""
-    digest = hashlib.sha256(f"{campaign_id}\n{event}\n{key}".encode()).hexdigest()
-    return f"msg_{digest[:32]}"
 
 
 def check_url(url: str) -> None:
@@ -209,7 +195,7 @@ class WebhookSender:
                     try:
                         rows = await self._claim(free)
                     except Exception:
-                        log.exception("webhook.claim_failed")
+                        log.exception("webhook_claim_failed")
                 for row in rows:
                     in_flight.add(asyncio.create_task(self.post(row), name="webhook-post"))
                 if rows and len(rows) == free:
@@ -265,12 +251,12 @@ class WebhookSender:
         try:
             attempt = await self._attempt(row)
         except Exception as exc:  # a fault of ours: tried again, said in the log
-            log.exception("webhook.attempt_error", webhook_id=row.webhook_id)
+            log.exception("webhook_attempt_error", webhook_id=row.webhook_id)
             attempt = Attempt(delivered=False, retry=True, error=repr(exc))
         try:
             await self._record(row, attempt)
         except Exception:  # the row stays claimed: tried again once its lease is over
-            log.exception("webhook.record_failed", webhook_id=row.webhook_id)
+            log.exception("webhook_record_failed", webhook_id=row.webhook_id)
 
     async def _record(self, row: store.DueDelivery, attempt: Attempt) -> None:
         now = self._now()
@@ -307,11 +293,11 @@ class WebhookSender:
             "error": error,
         }
         if outcome == "delivered":
-            log.debug("webhook.delivered", **fields)
+            log.debug("webhook_delivered", **fields)
         elif outcome == "retried":
-            log.info("webhook.retry", next_in_s=round((next_at or now) - now, 1), **fields)
+            log.info("webhook_retry", next_in_s=round((next_at or now) - now, 1), **fields)
         else:
-            log.warning(f"webhook.{outcome}", url=row.url, **fields)
+            log.warning(f"webhook_{outcome}", url=row.url, **fields)
 
     async def _attempt(self, row: store.DueDelivery) -> Attempt:
         assert self._client is not None, "WebhookSender.start() was not awaited"
@@ -323,7 +309,7 @@ class WebhookSender:
                 # A key that differs from the gateway's, a lost bucket: nothing is posted
                 # that the customer would have to refuse; an operator may yet repair it.
                 log.error(
-                    "webhook.secret_unreadable",
+                    "webhook_secret_unreadable",
                     campaign_id=row.campaign_id,
                     secret_ref=row.secret_ref,
                     error=str(exc),
@@ -374,5 +360,4 @@ __all__ = [
     "check_url",
     "signed_headers",
     "signing_key",
-    "webhook_id_of",
 ]

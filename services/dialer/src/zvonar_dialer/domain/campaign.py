@@ -52,7 +52,7 @@ class Campaign(msgspec.Struct, kw_only=True):
         return self.status in ACTIVE_STATUSES
 
     @property
-    def caller_id(self) -> str | None:
+    def caller_number(self) -> str | None:
         """The dedicated caller number, unless the customer released it."""
         routing = self.options.routing
         if isinstance(routing, CallerIdRouting) and not self.number_released:

@@ -17,7 +17,7 @@ from zvonar_contracts.options import Status
 from zvonar_dialer.domain.campaign import Campaign, set_status
 from zvonar_dialer.service_layer.deps import Deps, update_campaign
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.commands")
 RETRY_AFTER_S = 1.0  # wall seconds before a campaign whose command failed is looked at again
 
 Change = Callable[[Campaign, CommandOk], None]
@@ -46,7 +46,7 @@ class Commander:
         reply = await self.deps.commands.send(command)
         if not isinstance(reply, CommandOk):
             log.warning(
-                "campaign.command_not_done",
+                "campaign_command_not_done",
                 campaign_id=campaign.campaign_id,
                 command=type(command).__name__,
                 reply=repr(reply),

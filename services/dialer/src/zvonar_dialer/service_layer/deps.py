@@ -1,63 +1,43 @@
-"""What the handlers work with, wired once in `bootstrap` (real adapters or test fakes)."""
+"""What the handlers work with, wired once in `bootstrap` (real adapters or test fakes):
+the ports (service_layer.ports), the dialer's clock and tariff, and its settings of pace."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from zvonar_contracts.commands import CampaignCommand, CommandReply
-from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.telephony import Telephony
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import Tariff
 from zvonar_dialer.service_layer.message_cache import MessageCache
 from zvonar_dialer.service_layer.ownership import Ownership, SoleDialer
-from zvonar_runtime.db import Cursor, Database
-
-
-class CommandSender(Protocol):
-    async def send(self, command: CampaignCommand) -> CommandReply | None:
-        """Ask the campaign service to record something; None when nobody answers."""
-        ...
-
-
-class BlobStore(Protocol):
-    async def get(self, bucket: str, name: str) -> bytes:
-        """The object's content; a LookupError when there is no such object."""
-        ...
-
-    async def put(self, bucket: str, name: str, data: bytes) -> None: ...
-
-
-class SpeechSynthesizer(Protocol):
-    def synthesize(self, text: str, voice: str = "ru") -> bytes: ...
-
-
-class CampaignLog(Protocol):
-    async def behind(self) -> int:
-        """How many campaign events in the stream when first asked are not yet applied to
-        the store (0: caught up)."""
-        ...
-
-
-class SecretReader(Protocol):
-    async def get(self, ref: str) -> str:
-        """The webhook secret sealed under `ref`; a LookupError when it cannot be read."""
-        ...
+from zvonar_dialer.service_layer.ports import (
+    AudioCodec,
+    BlobStore,
+    CampaignLog,
+    CommandSender,
+    SecretReader,
+    SimulatedRecorder,
+    SpeechSynthesizer,
+    Telephony,
+    Transactions,
+    Tx,
+)
 
 
 @dataclass
 class Deps:
-    db: Database
+    db: Transactions
     clock: DialerClock
     commands: CommandSender
     blobs: BlobStore
     telephony: Telephony
     synthesizer: SpeechSynthesizer
+    audio: AudioCodec
+    # The recording of a simulated call (a real carrier hands over its own).
+    simulated_recording: SimulatedRecorder
     tariff: Tariff
     secrets: SecretReader
     caller_pool: list[str]
@@ -83,17 +63,22 @@ class Deps:
     ownership: Ownership = field(default_factory=SoleDialer)
 
 
+def load_campaign(campaign_id: int) -> Callable[[Tx], Campaign | None]:
+    """The transaction that reads one campaign (None if unknown)."""
+    return lambda tx: tx.load_campaign(campaign_id)
+
+
 async def update_campaign(
-    db: Database, campaign_id: int, change: Callable[[Campaign], None]
+    db: Transactions, campaign_id: int, change: Callable[[Campaign], None]
 ) -> Campaign | None:
     """Load, change and save one campaign in one transaction (None if unknown)."""
 
-    def work(cur: Cursor) -> Campaign | None:
-        campaign = store.load_campaign(cur, campaign_id)
+    def work(tx: Tx) -> Campaign | None:
+        campaign = tx.load_campaign(campaign_id)
         if campaign is None:
             return None
         change(campaign)
-        store.save_campaign(cur, campaign)
+        tx.save_campaign(campaign)
         return campaign
 
     return await db.run(work)

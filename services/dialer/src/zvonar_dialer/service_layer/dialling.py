@@ -20,28 +20,34 @@ from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 
-from zvonar_contracts.call_events import CallCompleted, call_id_of
+from zvonar_contracts.call_events import CallCompleted
 from zvonar_contracts.codec import encode
+from zvonar_contracts.keys import call_id_of, recording_object, webhook_id_of
 from zvonar_contracts.options import Status, WordsIvr
-from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject, recording_object
-from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.recording import make_recording
-from zvonar_dialer.adapters.telephony import CallRequest, CallResult
-from zvonar_dialer.adapters.webhooks import webhook_id_of
-from zvonar_dialer.domain import caller_numbers, pacing
+from zvonar_contracts.subjects import RECORDINGS_BUCKET, call_event_subject
+from zvonar_dialer.domain import pacing
+from zvonar_dialer.domain.caller_numbers import assign
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
+from zvonar_dialer.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
+from zvonar_dialer.service_layer.ports import (
+    CallRequest,
+    CallResult,
+    Final,
+    NewDelivery,
+    Number,
+    PlacedCall,
+    Tx,
+)
 from zvonar_dialer.service_layer.preparation import message_of
-from zvonar_runtime.db import Cursor
-from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.calls")
 ATTEMPT = 1  # one attempt per number per part: re-dials are smart parts
 # (campaign, calls to place, numbers found stop-listed)
-Claim = tuple[Campaign | None, list[store.PlacedCall], int]
-Placed = tuple[store.PlacedCall, CallResult]
+Claim = tuple[Campaign | None, list[PlacedCall], int]
+Placed = tuple[PlacedCall, CallResult]
 
 
 class CarrierRefused(Exception):
@@ -68,54 +74,54 @@ def count_finished(events: Iterable[CallCompleted]) -> None:
         CALLS_FINISHED_BY_OUTCOME[outcome].inc(count)
 
 
-def add_to_outbox(cur: Cursor, event: CallCompleted) -> None:
+def add_to_outbox(tx: Tx, event: CallCompleted) -> None:
     subject = call_event_subject(event.campaign_id, "CallCompleted")
-    store.outbox_add(cur, event.call_id, subject, encode(event), event.campaign_id)
+    tx.outbox_add(event.call_id, subject, encode(event), event.campaign_id)
 
 
-def _callers(
-    cur: Cursor, deps: Deps, campaign: Campaign, now: dt.datetime, calls: int
+def _caller_numbers(
+    tx: Tx, deps: Deps, campaign: Campaign, now: dt.datetime, calls: int
 ) -> list[str]:
-    if campaign.caller_id is not None:
-        return [campaign.caller_id] * calls
-    return choose_callers(cur, deps.caller_pool, now.date().isoformat(), calls)
+    if campaign.caller_number is not None:
+        return [campaign.caller_number] * calls
+    return choose_callers(tx, deps.caller_pool, now.date().isoformat(), calls)
 
 
-def choose_callers(cur: Cursor, pool: list[str], day: str, calls: int) -> list[str]:
+def choose_callers(tx: Tx, pool: list[str], day: str, calls: int) -> list[str]:
     """Caller numbers for `calls` calls, the least used today first, counted as used (by
     adding: another transaction choosing at the same moment counts its own too)."""
-    usage = store.caller_usage(cur, day, pool)
-    chosen = caller_numbers.assign(pool, usage, calls)
-    store.add_caller_usage(cur, day, collections.Counter(chosen))
+    usage = tx.caller_usage(day, pool)
+    chosen = assign(pool, usage, calls)
+    tx.add_caller_usage(day, collections.Counter(chosen))
     return chosen
 
 
 def take_numbers(
-    cur: Cursor,
+    tx: Tx,
     campaign: Campaign,
     part: int,
     timezones: Sequence[str],
     wanted: int,
     now: dt.datetime,
-) -> tuple[list[store.Number], int]:
+) -> tuple[list[Number], int]:
     """The next `wanted` numbers to call; stop-listed ones met on the way are made final
     (`stop_listed`, in the outbox) and do not use up a call slot."""
     cid = campaign.campaign_id
-    chosen: list[store.Number] = []
+    chosen: list[Number] = []
     blocked, last_seq = 0, -1
     while len(chosen) < wanted:
-        batch = store.queued_numbers(cur, cid, part, timezones, wanted - len(chosen), last_seq)
+        batch = tx.queued_numbers(cid, part, timezones, wanted - len(chosen), last_seq)
         if not batch:
             break
         last_seq = batch[-1].seq
-        listed = store.stop_listed(cur, campaign.account_id, [n.phone for n in batch])
+        listed = tx.stop_listed(campaign.account_id, [n.phone for n in batch])
         for number in batch:
             if number.phone not in listed:
                 chosen.append(number)
                 continue
             event = stop_listed_event(campaign, part, number.phone, now)
-            store.mark_done(cur, cid, part, number.seq, "stop_listed", event.call_id)
-            add_to_outbox(cur, event)
+            tx.mark_done(cid, part, number.seq, "stop_listed", event.call_id)
+            add_to_outbox(tx, event)
             blocked += 1
     return chosen, blocked
 
@@ -127,11 +133,11 @@ def claim(
     slots: Sequence[dt.datetime],
     timezones: Sequence[str],
     now: dt.datetime,
-) -> Callable[[Cursor], Claim]:
+) -> Callable[[Tx], Claim]:
     """The claiming transaction: (campaign, calls to place, numbers found stop-listed)."""
 
-    def work(cur: Cursor) -> Claim:
-        campaign = store.load_campaign(cur, campaign_id)
+    def work(tx: Tx) -> Claim:
+        campaign = tx.load_campaign(campaign_id)
         if (
             campaign is None
             or campaign.status != Status.IN_PROGRESS
@@ -139,33 +145,33 @@ def claim(
             or campaign.current_part != part
         ):
             return None, [], 0  # paused, stopped or moved on meanwhile: dial nobody
-        chosen, blocked = take_numbers(cur, campaign, part, timezones, len(slots), now)
-        callers = _callers(cur, deps, campaign, now, len(chosen))
+        chosen, blocked = take_numbers(tx, campaign, part, timezones, len(slots), now)
+        caller_numbers = _caller_numbers(tx, deps, campaign, now, len(chosen))
         calls = [
-            store.PlacedCall(
+            PlacedCall(
                 campaign_id,
                 part,
                 number.seq,
                 number.phone,
                 call_id_of(campaign_id, part, number.phone, ATTEMPT),
                 slot,
-                caller,
+                caller_number,
             )
-            for number, slot, caller in zip(chosen, slots, callers, strict=False)
+            for number, slot, caller_number in zip(chosen, slots, caller_numbers, strict=False)
         ]
-        store.mark_placing(cur, calls)
+        tx.mark_placing(calls)
         if not campaign.number_released:
-            store.route_to(cur, callers, campaign_id)
+            tx.route_to(caller_numbers, campaign_id)
         campaign.next_call_at = pacing.after(list(slots), len(calls), campaign.options.speed, now)
         if calls:
             campaign.idle_reported = ""
-        store.save_campaign(cur, campaign)
+        tx.save_campaign(campaign)
         return campaign, calls, blocked
 
     return work
 
 
-def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
+def request_of(campaign: Campaign, call: PlacedCall) -> CallRequest:
     options = campaign.options
     return CallRequest(
         call_id=call.call_id,
@@ -181,18 +187,18 @@ def request_of(campaign: Campaign, call: store.PlacedCall) -> CallRequest:
     )
 
 
-async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]) -> list[Placed]:
+async def place(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> list[Placed]:
     """Hand the burst to the port in chunks of `call_concurrency` calls, the chunks at once;
     the calls of a chunk that raised stay `placing` (recovery resolves them)."""
     step = max(1, deps.call_concurrency)
 
-    async def chunk(part: Sequence[store.PlacedCall]) -> list[Placed]:
+    async def chunk(part: Sequence[PlacedCall]) -> list[Placed]:
         try:
             results = await deps.telephony.place_calls([request_of(campaign, c) for c in part])
         except Exception as exc:
-            log.exception("calls.place_failed", call_ids=[c.call_id for c in part])
+            log.exception("calls_place_failed", call_ids=[c.call_id for c in part])
             if deps.carrier.failed(exc, time.monotonic()):
-                log.error("carrier.down", error=deps.carrier.last_error)
+                log.error("carrier_down", error=deps.carrier.last_error)
             return []
         rung = 0
         for result in results:
@@ -200,7 +206,7 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
                 rung += 1
                 deps.carrier.placed()
             elif deps.carrier.failed(CarrierRefused(result.carrier_error), time.monotonic()):
-                log.error("carrier.down", error=deps.carrier.last_error)
+                log.error("carrier_down", error=deps.carrier.last_error)
         CALLS_PLACED.inc(rung)
         return list(zip(part, results, strict=True))
 
@@ -209,7 +215,7 @@ async def place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall
 
 
 async def recording_of(
-    deps: Deps, campaign: Campaign, call: store.PlacedCall, result: CallResult
+    deps: Deps, campaign: Campaign, call: PlacedCall, result: CallResult
 ) -> str | None:
     if not (campaign.options.record and result.outcome == "answered"):
         return None
@@ -217,7 +223,7 @@ async def recording_of(
     if wav is None:  # the simulated carrier: the message and the simulated answer
         message = await message_of(deps, campaign)
         wav = await asyncio.get_running_loop().run_in_executor(
-            None, make_recording, message, result.answer_text, deps.synthesizer
+            None, deps.simulated_recording, message, result.answer_text
         )
     name = recording_object(campaign.account_id, campaign.campaign_id, call.call_id)
     await deps.blobs.put(RECORDINGS_BUCKET, name, wav)
@@ -225,7 +231,7 @@ async def recording_of(
 
 
 async def completed(
-    deps: Deps, campaign: Campaign, call: store.PlacedCall, result: CallResult
+    deps: Deps, campaign: Campaign, call: PlacedCall, result: CallResult
 ) -> CallCompleted:
     answered = result.outcome == "answered"
     billed, cost = charge(
@@ -256,14 +262,14 @@ async def completed(
     )
 
 
-def webhook_rows(campaign: Campaign, events: Sequence[CallCompleted]) -> list[store.NewDelivery]:
+def webhook_rows(campaign: Campaign, events: Sequence[CallCompleted]) -> list[NewDelivery]:
     """The webhook posts of `events` when the campaign has an integration (none otherwise)."""
     integration = campaign.options.integration
     if integration is None:
         return []
     created = time.time()
     return [
-        store.NewDelivery(
+        NewDelivery(
             webhook_id=webhook_id_of(e.campaign_id, "CallCompleted", e.call_id),
             campaign_id=e.campaign_id,
             account_id=e.account_id,
@@ -279,30 +285,29 @@ def webhook_rows(campaign: Campaign, events: Sequence[CallCompleted]) -> list[st
 
 
 def record_results(
-    campaign: Campaign, events: Sequence[tuple[store.PlacedCall, CallCompleted]]
-) -> Callable[[Cursor], list[CallCompleted]]:
+    campaign: Campaign, events: Sequence[tuple[PlacedCall, CallCompleted]]
+) -> Callable[[Tx], list[CallCompleted]]:
     """The recording transaction: each number not yet final gets its result, its
     CallCompleted in the outbox and, with an integration, its webhook post in the webhook
     outbox — a handful of statements per part, not two per call."""
 
-    def work(cur: Cursor) -> list[CallCompleted]:
+    def work(tx: Tx) -> list[CallCompleted]:
         by_part: dict[tuple[int, int], dict[int, CallCompleted]] = {}
         for call, event in events:
             by_part.setdefault((call.campaign_id, call.part), {}).setdefault(call.seq, event)
         fresh: list[CallCompleted] = []
         for (campaign_id, part), of_seq in by_part.items():
-            finals = [store.Final(seq, e.outcome, e.call_id) for seq, e in of_seq.items()]
-            written = store.mark_done_many(cur, campaign_id, part, finals)
+            finals = [Final(seq, e.outcome, e.call_id) for seq, e in of_seq.items()]
+            written = tx.mark_done_many(campaign_id, part, finals)
             fresh.extend(event for seq, event in of_seq.items() if seq in written)
-        store.outbox_add_many(
-            cur,
+        tx.outbox_add_many(
             [
                 (e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
                 for e in fresh
             ],
             campaign.campaign_id,
         )
-        store.webhook_add_many(cur, webhook_rows(campaign, fresh))
+        tx.webhook_add_many(webhook_rows(campaign, fresh))
         return fresh
 
     return work
@@ -320,7 +325,7 @@ async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> l
     except LeaseLost as lost:
         # Another dialer took the campaign over: its recovery records these calls (the
         # carrier keeps their results), not this one.
-        log.warning("calls.record_fenced", campaign_id=cid, reason=str(lost))
+        log.warning("calls_record_fenced", campaign_id=cid, reason=str(lost))
         return []
     count_finished(fresh)
     deps.outbox_wakeup.set()
@@ -344,14 +349,14 @@ async def dial(
             fenced(deps.ownership, campaign_id, work, dialling=True)
         )
     except LeaseLost as lost:
-        log.warning("calls.claim_fenced", campaign_id=campaign_id, reason=str(lost))
+        log.warning("calls_claim_fenced", campaign_id=campaign_id, reason=str(lost))
         return 0, 0
     if blocked:
         CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(blocked)
         deps.outbox_wakeup.set()
     if campaign is None or not calls:
         return 0, blocked
-    if getattr(deps.telephony, "background", False):
+    if deps.telephony.background:
         # Real calls take real time: they go on while the scheduler serves other campaigns
         # (the part waits for them: its numbers stay `placing` until their results).
         # Each result is recorded (and counted by the breaker) as soon as its call ends.
@@ -362,7 +367,7 @@ async def dial(
     return len(calls), blocked
 
 
-def in_background(deps: Deps, campaign: Campaign, call: store.PlacedCall) -> None:
+def in_background(deps: Deps, campaign: Campaign, call: PlacedCall) -> None:
     deps.calls_in_progress.add(call.call_id)
     task = asyncio.create_task(place_and_record(deps, campaign, [call]))
     deps.calls.add(task)
@@ -374,13 +379,11 @@ def in_background(deps: Deps, campaign: Campaign, call: store.PlacedCall) -> Non
     task.add_done_callback(done)
 
 
-async def place_and_record(
-    deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]
-) -> None:
+async def place_and_record(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> None:
     try:
         await record(deps, campaign, await place(deps, campaign, calls))
     except Exception:
-        if not getattr(deps.telephony, "background", False):
+        if not deps.telephony.background:
             raise
         # Left `placing`: recovery resolves them (the SIP carrier knows their results).
-        log.exception("calls.record_failed", call_ids=[c.call_id for c in calls])
+        log.exception("calls_record_failed", call_ids=[c.call_id for c in calls])

@@ -13,7 +13,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
-from zvonar_dialer.adapters.audio import Message
+from zvonar_dialer.service_layer.ports import Message
 
 DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024
 

@@ -37,10 +37,10 @@ from typing import Protocol, TypeVar
 import structlog
 
 from zvonar_dialer.domain.partitions import OutboxScope, partition_of
-from zvonar_runtime.db import Cursor, Database
+from zvonar_dialer.service_layer.ports import Leases, Transactions, Tx
 from zvonar_runtime.shutdown import raise_if_stopping
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.leases")
 T = TypeVar("T")
 # Share of the lease time a renewal counts for locally (the rest covers clock drift and the
 # time the renewal took).
@@ -55,39 +55,6 @@ class LeaseLost(Exception):
     """This dialer does not hold the lease of the campaign's partition (any more)."""
 
 
-class LeasePort(Protocol):
-    """Leases with an age limit and compare-and-set renewals (adapters/leases.py)."""
-
-    ttl_s: float
-
-    async def acquire(self, name: str) -> int | None: ...
-
-    async def renew(self, name: str, revision: int) -> int | None: ...
-
-    async def release(self, name: str, revision: int) -> None: ...
-
-    async def heartbeat(self) -> None: ...
-
-    async def leave(self) -> None: ...
-
-    async def members(self) -> set[str]: ...
-
-
-class FenceStore(Protocol):
-    """The fencing tokens in the dialer's database (adapters/lease_fences.py), each call
-    inside the caller's transaction."""
-
-    def fence_of(self, cur: Cursor, part_no: int) -> int | None: ...
-
-    def take_fence(self, cur: Cursor, part_no: int, holder: str) -> int:
-        """Record `holder` under a token higher than any before: the token."""
-        ...
-
-    def placing_calls(self, cur: Cursor, partitions: int, part_no: int) -> set[str]:
-        """The call ids of the partition's campaigns being dialled."""
-        ...
-
-
 class Ownership(Protocol):
     """What the scheduler, recovery, dialling and the outbox ask."""
 
@@ -95,7 +62,7 @@ class Ownership(Protocol):
         """Whether this dialer may dial the campaign now."""
         ...
 
-    def check(self, cur: Cursor, campaign_id: int, *, dialling: bool) -> None:
+    def check(self, tx: Tx, campaign_id: int, *, dialling: bool) -> None:
         """Inside a transaction: raise LeaseLost unless this dialer holds the campaign's
         lease under the fencing token stored now (`dialling`: and may dial by it now)."""
         ...
@@ -112,7 +79,7 @@ class SoleDialer:
     def owns(self, campaign_id: int) -> bool:
         return True
 
-    def check(self, cur: Cursor, campaign_id: int, *, dialling: bool) -> None:
+    def check(self, tx: Tx, campaign_id: int, *, dialling: bool) -> None:
         return None
 
     def outbox_scope(self) -> OutboxScope | None:
@@ -120,15 +87,19 @@ class SoleDialer:
 
 
 def fenced(
-    ownership: Ownership, campaign_id: int, work: Callable[[Cursor], T], *, dialling: bool
-) -> Callable[[Cursor], T]:
+    ownership: Ownership, campaign_id: int, work: Callable[[Tx], T], *, dialling: bool
+) -> Callable[[Tx], T]:
     """`work` run only after the fence check of `campaign_id`, in the same transaction."""
 
-    def run(cur: Cursor) -> T:
-        ownership.check(cur, campaign_id, dialling=dialling)
-        return work(cur)
+    def run(tx: Tx) -> T:
+        ownership.check(tx, campaign_id, dialling=dialling)
+        return work(tx)
 
     return run
+
+
+def _take_fence(tx: Tx, part_no: int, holder: str) -> int:
+    return tx.take_fence(part_no, holder)
 
 
 @dataclass(frozen=True)
@@ -146,9 +117,8 @@ def lease_name(part_no: int) -> str:
 class PartitionOwnership:
     def __init__(
         self,
-        db: Database,
-        leases: LeasePort,
-        fences: FenceStore,
+        db: Transactions,
+        leases: Leases,
         instance_id: str,
         partitions: int,
         *,
@@ -160,7 +130,6 @@ class PartitionOwnership:
             raise ValueError(f"partitions: {partitions} (at least 1)")
         self._db = db
         self._leases = leases
-        self._fences = fences
         self.instance_id = instance_id
         self.partitions = partitions
         self._on_taken = on_taken
@@ -201,12 +170,12 @@ class PartitionOwnership:
     def owns(self, campaign_id: int) -> bool:
         return self._lease(campaign_id, dialling=True) is not None
 
-    def check(self, cur: Cursor, campaign_id: int, *, dialling: bool) -> None:
+    def check(self, tx: Tx, campaign_id: int, *, dialling: bool) -> None:
         part_no = self.partition_of(campaign_id)
         lease = self._lease(campaign_id, dialling=dialling)
         if lease is None:
             raise LeaseLost(f"campaign {campaign_id}: partition {part_no} is not held here")
-        stored = self._fences.fence_of(cur, part_no)
+        stored = tx.fence_of(part_no)
         if stored != lease.fence:
             raise LeaseLost(
                 f"campaign {campaign_id}: partition {part_no} was taken over "
@@ -228,7 +197,7 @@ class PartitionOwnership:
                 try:
                     await self.round()
                 except Exception:  # NATS or the database away for a moment
-                    log.exception("leases.round_failed", held=sorted(self.held))
+                    log.exception("leases_round_failed", held=sorted(self.held))
                 await asyncio.sleep(self.round_s)
         finally:
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -252,7 +221,7 @@ class PartitionOwnership:
             revision = await self._leases.renew(lease_name(part_no), lease.revision)
             if revision is None:
                 del self.held[part_no]
-                log.warning("lease.lost", partition=part_no, fence=lease.fence)
+                log.warning("lease_lost", partition=part_no, fence=lease.fence)
                 continue
             self.held[part_no] = Lease(revision, lease.fence, valid_until, lease.leaving_since)
 
@@ -266,7 +235,7 @@ class PartitionOwnership:
                 continue
             del self.held[part_no]
             await self._leases.release(lease_name(part_no), lease.revision)
-            log.info("lease.handed_over", partition=part_no, waited_s=round(waited, 3))
+            log.info("lease_handed_over", partition=part_no, waited_s=round(waited, 3))
         keeping = sorted(
             (p for p, lease in self.held.items() if lease.leaving_since is None),
             key=self._rank.__getitem__,
@@ -274,7 +243,7 @@ class PartitionOwnership:
         for part_no in keeping[: max(0, len(keeping) - share)]:
             lease = self.held[part_no]
             self.held[part_no] = Lease(lease.revision, lease.fence, lease.valid_until, started)
-            log.info("lease.handing_over", partition=part_no, members=len(self.members))
+            log.info("lease_handing_over", partition=part_no, members=len(self.members))
 
     async def _take(self, share: int) -> None:
         wanted = share - len(self.held)
@@ -289,20 +258,19 @@ class PartitionOwnership:
             if revision is None:
                 continue
             fence = await self._db.run(
-                partial(self._fences.take_fence, part_no=part_no, holder=self.instance_id)
+                partial(_take_fence, part_no=part_no, holder=self.instance_id)
             )
             self.held[part_no] = Lease(revision, fence, asked + VALID_SHARE * self.ttl_s)
             taken.append(part_no)
             if len(taken) == wanted:
                 break
         if taken:
-            log.info("lease.taken", partitions=taken, held=len(self.held))
+            log.info("lease_taken", partitions=taken, held=len(self.held))
             self._on_taken()
 
     async def _placing(self, part_no: int) -> set[str]:
-        return await self._db.run(
-            lambda cur: self._fences.placing_calls(cur, self.partitions, part_no)
-        )
+        partitions = self.partitions
+        return await self._db.run(lambda tx: tx.partition_placing(partitions, part_no))
 
     async def release_all(self) -> None:
         """Give up every partition with no call in flight, and leave."""
@@ -312,4 +280,4 @@ class PartitionOwnership:
             del self.held[part_no]
             await self._leases.release(lease_name(part_no), lease.revision)
         await self._leases.leave()
-        log.info("leases.released", kept_until_aged_out=sorted(self.held))
+        log.info("leases_released", kept_until_aged_out=sorted(self.held))

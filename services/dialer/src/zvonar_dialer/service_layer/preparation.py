@@ -1,5 +1,5 @@
 """Getting a campaign ready to dial: its phone base into the numbers table (part 0) and its
-message, decoded once into the form it is played in (8 kHz mono, `adapters.audio`), as WAV at
+message, decoded once into the form it is played in (8 kHz mono, the audio codec), as WAV at
 `<account_id>/campaign/<id>/message.wav` in the audio bucket. The campaign's message length —
 what an answered call plays and is billed for — is the decoded sound's.
 
@@ -15,17 +15,21 @@ import hashlib
 
 import structlog
 
+from zvonar_contracts.keys import message_object, uploaded_audio_object
 from zvonar_contracts.options import TtsAudio
-from zvonar_contracts.subjects import AUDIO_BUCKET, message_object, uploaded_audio_object
-from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.audio import AudioError, Message, to_message
-from zvonar_dialer.adapters.tts import SynthesisError
+from zvonar_contracts.subjects import AUDIO_BUCKET
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.timezones import callee_timezone
 from zvonar_dialer.service_layer.deps import Deps, update_campaign
-from zvonar_runtime.db import Cursor
+from zvonar_dialer.service_layer.ports import (
+    Message,
+    Number,
+    SynthesisError,
+    Tx,
+    UnplayableAudio,
+)
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.preparation")
 
 
 class PreparationError(Exception):
@@ -38,12 +42,12 @@ def parse_base(data: bytes, expected_sha256: str) -> list[str]:
     return [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
 
 
-def numbers_of(campaign: Campaign, phones: list[str]) -> list[store.Number]:
+def numbers_of(campaign: Campaign, phones: list[str]) -> list[Number]:
     """Each number with the zone its calling window is read in."""
     window = campaign.options.window
     by_callee = window is not None and window.tz == "callee"
     return [
-        store.Number(
+        Number(
             seq,
             phone,
             callee_timezone(phone, campaign.account_tz) if by_callee else campaign.account_tz,
@@ -63,13 +67,13 @@ async def load_base(deps: Deps, campaign: Campaign) -> None:
     phones = await loop.run_in_executor(None, parse_base, data, ref.sha256)
     numbers = await loop.run_in_executor(None, numbers_of, campaign, phones)
 
-    def work(cur: Cursor) -> None:
-        current = store.load_campaign(cur, campaign.campaign_id)
+    def work(tx: Tx) -> None:
+        current = tx.load_campaign(campaign.campaign_id)
         if current is None or current.loaded:
             return
-        store.insert_numbers(cur, campaign.campaign_id, 0, numbers)
+        tx.insert_numbers(campaign.campaign_id, 0, numbers)
         current.loaded = True
-        store.save_campaign(cur, current)
+        tx.save_campaign(current)
 
     await deps.db.run(work)
 
@@ -90,8 +94,8 @@ async def make_message(deps: Deps, campaign: Campaign) -> Message:
         except LookupError as exc:
             raise PreparationError(f"the audio file {audio.file_id} is missing") from exc
     try:
-        return await loop.run_in_executor(None, to_message, source)
-    except AudioError as exc:
+        return await loop.run_in_executor(None, deps.audio.to_message, source)
+    except UnplayableAudio as exc:
         raise PreparationError(f"the audio file cannot be converted: {exc}") from exc
 
 
@@ -118,7 +122,7 @@ async def prepare(deps: Deps, campaign: Campaign) -> str | None:
             await store_message(deps, campaign)
     except PreparationError as exc:
         log.warning(
-            "campaign.preparation_failed", campaign_id=campaign.campaign_id, reason=str(exc)
+            "campaign_preparation_failed", campaign_id=campaign.campaign_id, reason=str(exc)
         )
         return str(exc)
     return None
@@ -130,6 +134,6 @@ async def message_of(deps: Deps, campaign: Campaign) -> Message:
     async def load() -> Message:
         name = message_object(campaign.account_id, campaign.campaign_id)
         wav = await deps.blobs.get(AUDIO_BUCKET, name)
-        return await asyncio.get_running_loop().run_in_executor(None, to_message, wav)
+        return await asyncio.get_running_loop().run_in_executor(None, deps.audio.to_message, wav)
 
     return await deps.messages.get_or_load(campaign.campaign_id, load)

@@ -15,17 +15,15 @@ import datetime as dt
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import NamedTuple
 
 import structlog
 
 from zvonar_contracts.options import Status
-from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.telephony import CallResult
 from zvonar_dialer.domain.campaign import Campaign, part_cancelled
 from zvonar_dialer.domain.windows import is_open
-from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
+from zvonar_dialer.service_layer.deps import Deps, load_campaign
 from zvonar_dialer.service_layer.dialling import (
     Placed,
     add_to_outbox,
@@ -34,17 +32,16 @@ from zvonar_dialer.service_layer.dialling import (
     stop_listed_event,
 )
 from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
-from zvonar_runtime.db import Cursor
-from zvonar_runtime.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
+from zvonar_dialer.service_layer.ports import CallResult, PlacedCall, Tx
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.recovery")
 
 
 class Recheck(NamedTuple):
     """What the re-check decided for calls the carrier never placed."""
 
     campaign: Campaign | None
-    place: list[store.PlacedCall]  # may be placed now
+    place: list[PlacedCall]  # may be placed now
     requeued: int  # campaign not running the part, or the window closed: back to the queue
     cancelled: int  # their part was cancelled
     stop_listed: int  # on the stop-list now: final, never dialled
@@ -61,28 +58,28 @@ def may_run(campaign: Campaign, part: int) -> bool:
 
 
 def recheck(
-    campaign_id: int, calls: Sequence[store.PlacedCall], now: dt.datetime
-) -> Callable[[Cursor], Recheck]:
+    campaign_id: int, calls: Sequence[PlacedCall], now: dt.datetime
+) -> Callable[[Tx], Recheck]:
     """The transaction that decides, under the campaign's row lock, which of `calls` (never
     placed by the carrier) may be placed now; the others are settled without a call."""
 
-    def work(cur: Cursor) -> Recheck:
-        campaign = store.load_campaign(cur, campaign_id)
-        zones = store.placing_zones(cur, calls)
+    def work(tx: Tx) -> Recheck:
+        campaign = tx.load_campaign(campaign_id)
+        zones = tx.placing_zones(calls)
         pending = [c for c in calls if c.call_id in zones]  # not resolved meanwhile
         if campaign is None:
             return Recheck(None, [], 0, 0, 0)
         window = campaign.options.window
 
-        def open_now(call: store.PlacedCall) -> bool:
+        def open_now(call: PlacedCall) -> bool:
             if window is None:
                 return True
             zone = campaign.account_tz if window.tz == "account" else zones[call.call_id]
             return is_open(window, zone, now)
 
-        cancelled: list[store.PlacedCall] = []
-        requeued: list[store.PlacedCall] = []
-        runnable: list[store.PlacedCall] = []
+        cancelled: list[PlacedCall] = []
+        requeued: list[PlacedCall] = []
+        runnable: list[PlacedCall] = []
         for call in pending:
             if part_cancelled(campaign, call.part):
                 cancelled.append(call)
@@ -90,33 +87,33 @@ def recheck(
                 runnable.append(call)
             else:
                 requeued.append(call)
-        listed = store.stop_listed(cur, campaign.account_id, [c.phone for c in runnable])
+        listed = tx.stop_listed(campaign.account_id, [c.phone for c in runnable])
         for call in runnable:
             if call.phone in listed:
                 event = stop_listed_event(campaign, call.part, call.phone, now)
-                store.mark_done(cur, campaign_id, call.part, call.seq, "stop_listed", call.call_id)
-                add_to_outbox(cur, event)
-        store.unplace(cur, requeued, "queued")
-        store.unplace(cur, cancelled, "cancelled")
+                tx.mark_done(campaign_id, call.part, call.seq, "stop_listed", call.call_id)
+                add_to_outbox(tx, event)
+        tx.unplace(requeued, "queued")
+        tx.unplace(cancelled, "cancelled")
         place = [c for c in runnable if c.phone not in listed]
         return Recheck(campaign, place, len(requeued), len(cancelled), len(runnable) - len(place))
 
     return work
 
 
-def _carrier_failed(deps: Deps, exc: Exception, call: store.PlacedCall) -> None:
-    log.exception("call.recovery_failed", call_id=call.call_id)
+def _carrier_failed(deps: Deps, exc: Exception, call: PlacedCall) -> None:
+    log.exception("call_recovery_failed", call_id=call.call_id)
     if deps.carrier.failed(exc, time.monotonic()):
-        log.error("carrier.down", error=deps.carrier.last_error)
+        log.error("carrier_down", error=deps.carrier.last_error)
 
 
 async def _results(
-    deps: Deps, calls: Sequence[store.PlacedCall]
-) -> tuple[list[Placed], list[store.PlacedCall]]:
+    deps: Deps, calls: Sequence[PlacedCall]
+) -> tuple[list[Placed], list[PlacedCall]]:
     """Ask the carrier about each call: (those it placed with their results, those it never
     placed). A call it could not be asked about stays `placing`; all do once it is down."""
     placed: list[Placed] = []
-    unplaced: list[store.PlacedCall] = []
+    unplaced: list[PlacedCall] = []
     for call in calls:
         try:
             result = await deps.telephony.result_of(call.call_id)
@@ -133,7 +130,7 @@ async def _results(
     return placed, unplaced
 
 
-async def _place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]) -> list[Placed]:
+async def _place(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> list[Placed]:
     placed: list[Placed] = []
     for call in calls:
         try:
@@ -150,9 +147,7 @@ async def _place(deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCal
     return placed
 
 
-async def resolve_campaign(
-    deps: Deps, campaign: Campaign, calls: Sequence[store.PlacedCall]
-) -> int:
+async def resolve_campaign(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> int:
     """Resolve one campaign's `placing` calls; how many were settled."""
     placed, unplaced = await _results(deps, calls)
     settled = len(await record(deps, campaign, placed)) if placed else 0
@@ -165,14 +160,14 @@ async def resolve_campaign(
             fenced(deps.ownership, cid, recheck(cid, unplaced, now), dialling=True)
         )
     except LeaseLost as lost:
-        log.warning("calls.recovery_fenced", campaign_id=cid, reason=str(lost))
+        log.warning("calls_recovery_fenced", campaign_id=cid, reason=str(lost))
         return settled
     if checked.stop_listed:
         CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(checked.stop_listed)
         deps.outbox_wakeup.set()
     if checked.requeued or checked.cancelled or checked.stop_listed:
         log.info(
-            "calls.not_placed_again",
+            "calls_not_placed_again",
             campaign_id=campaign.campaign_id,
             status=str(checked.campaign.status) if checked.campaign else None,
             requeued=checked.requeued,
@@ -191,17 +186,17 @@ async def resolve_placing(deps: Deps) -> int:
     is down nothing is asked (the scheduler's probe says when it is back)."""
     if deps.carrier.down:
         return 0
-    calls = await deps.db.run(store.placing_calls)
+    calls = await deps.db.run(lambda tx: tx.placing_calls())
     calls = [c for c in calls if c.call_id not in deps.calls_in_progress]  # not lost: going on
     calls = [c for c in calls if deps.ownership.owns(c.campaign_id)]  # other dialers' not
     resolved = 0
     for campaign_id, group in itertools.groupby(calls, key=lambda c: c.campaign_id):
-        campaign = await deps.db.run(partial(store.load_campaign, campaign_id=campaign_id))
+        campaign = await deps.db.run(load_campaign(campaign_id))
         if campaign is None:
             continue
         resolved += await resolve_campaign(deps, campaign, list(group))
         if deps.carrier.down:
             break
     if resolved:
-        log.info("calls.recovered", count=resolved)
+        log.info("calls_recovered", count=resolved)
     return resolved

@@ -23,13 +23,12 @@ from zvonar_contracts.dialer import (
     WebhookDelivery,
     WebhookDeliveryPage,
 )
+from zvonar_contracts.keys import preview_object
 from zvonar_contracts.limits import MAX_TTS_TEXT
-from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject, preview_object
-from zvonar_dialer.adapters import store
-from zvonar_dialer.adapters.tts import SynthesisError, wav_duration
+from zvonar_contracts.subjects import AUDIO_BUCKET, call_event_subject
 from zvonar_dialer.domain.tariff import charge, rate_per_minute
 from zvonar_dialer.service_layer.deps import Deps
-from zvonar_runtime.db import Cursor
+from zvonar_dialer.service_layer.ports import SynthesisError, Tx
 
 
 def clock(deps: Deps) -> ClockReply:
@@ -44,7 +43,7 @@ async def synthesize_preview(deps: Deps, request: SynthesizePreview) -> Synthesi
         return SynthesizeReply(error=str(exc))
     name = preview_object(request.account_id, hashlib.sha256(request.text.encode()).hexdigest())
     await deps.blobs.put(AUDIO_BUCKET, name, wav)
-    return SynthesizeReply(audio_object=name, duration_s=wav_duration(wav))
+    return SynthesizeReply(audio_object=name, duration_s=deps.audio.duration_s(wav))
 
 
 # A base is at most 1,000,000 numbers (docs/API.md), a message at most 10 minutes.
@@ -68,7 +67,7 @@ async def quote(deps: Deps, request: QuoteCost) -> CostQuote:
             wav = await loop.run_in_executor(None, deps.synthesizer.synthesize, text)
         except SynthesisError as exc:
             return CostQuote(error=str(exc))
-        duration = wav_duration(wav)
+        duration = deps.audio.duration_s(wav)
     if not math.isfinite(duration) or not 0 <= duration <= _MAX_MESSAGE_S:
         return CostQuote(error=f"message_duration_s must be 0..{_MAX_MESSAGE_S:.0f}")
     billed, per_call = charge(
@@ -95,22 +94,22 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
     """A call back to a caller number plays the campaign that number belongs to, if any."""
     now = deps.clock.now()
 
-    def answer(cur: Cursor) -> int | None:
-        campaign_id = store.route_of(cur, request.number)
-        campaign = None if campaign_id is None else store.load_campaign(cur, campaign_id)
+    def answer(tx: Tx) -> int | None:
+        campaign_id = tx.route_of(request.caller_number)
+        campaign = None if campaign_id is None else tx.load_campaign(campaign_id)
         if campaign is None:
             return None
         event = InboundCallAnswered(
             campaign_id=campaign.campaign_id,
             account_id=campaign.account_id,
             at=now,
-            caller=request.caller,
-            number=request.number,
+            phone=request.phone,
+            caller_number=request.caller_number,
             played=True,
         )
         subject = call_event_subject(campaign.campaign_id, "InboundCallAnswered")
         msg_id = f"inbound-{uuid.uuid4().hex}"
-        store.outbox_add(cur, msg_id, subject, encode(event), campaign.campaign_id)
+        tx.outbox_add(msg_id, subject, encode(event), campaign.campaign_id)
         return campaign.campaign_id
 
     campaign_id = await deps.db.run(answer)
@@ -119,11 +118,13 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
     return InboundCallReply(campaign_id=campaign_id, played=campaign_id is not None)
 
 
-async def inbound_to_any(deps: Deps, numbers: set[str], caller: str) -> int | None:
-    """A call arriving over SIP for `numbers` (one dialled number in each format it may
-    stand for): the campaign holding one of them, its InboundCallAnswered recorded."""
-    for number in sorted(numbers):
-        reply = await inbound_call(deps, InboundCall(caller=caller, number=number))
+async def inbound_to_any(deps: Deps, caller_numbers: set[str], phone: str) -> int | None:
+    """A call from `phone` arriving over SIP for `caller_numbers` (one dialled number in
+    each format it may stand for): the campaign holding one of them, its
+    InboundCallAnswered recorded."""
+    for caller_number in sorted(caller_numbers):
+        request = InboundCall(phone=phone, caller_number=caller_number)
+        reply = await inbound_call(deps, request)
         if reply.campaign_id is not None:
             return reply.campaign_id
     return None
@@ -136,8 +137,7 @@ def _at(epoch: float | None) -> dt.datetime | None:
 async def webhook_deliveries(deps: Deps, request: ListWebhookDeliveries) -> WebhookDeliveryPage:
     """A page of the campaign's webhook deliveries (the account's own campaign only)."""
     rows, total = await deps.db.run(
-        lambda cur: store.webhook_page(
-            cur,
+        lambda tx: tx.webhook_page(
             request.campaign_id,
             request.account_id,
             request.state,

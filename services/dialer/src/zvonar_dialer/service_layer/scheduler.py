@@ -20,7 +20,6 @@ from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import Status
-from zvonar_dialer.adapters import store
 from zvonar_dialer.domain import pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.windows import is_open, next_open
@@ -28,12 +27,12 @@ from zvonar_dialer.service_layer import smart_parts
 from zvonar_dialer.service_layer.commanding import RETRY_AFTER_S, Commander
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.dialling import dial
+from zvonar_dialer.service_layer.ports import Tx
 from zvonar_dialer.service_layer.preparation import prepare
 from zvonar_dialer.service_layer.recovery import resolve_placing
-from zvonar_runtime.db import Cursor
 from zvonar_runtime.shutdown import raise_if_stopping
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.scheduler")
 SWEEP_EVERY_S = 2.0
 # A pass that has not ended after this long is cut short and logged with where it waited,
 # so that one stuck wait cannot stop the dialer for every campaign.
@@ -76,14 +75,14 @@ class Scheduler:
                 if task is None or task.cancelling():
                     raise  # we are being stopped
                 # A library cancelled something of ours without being asked: not a stop.
-                log.exception("scheduler.pass_cancelled")
+                log.exception("scheduler_pass_cancelled")
             except Exception as exc:
                 if isinstance(exc, TimeoutError) and guard.expired():
                     # The pass itself ran over (not a timeout inside it, such as an
                     # unanswered NATS request): the traceback says which await never ended.
-                    log.exception("scheduler.pass_stuck", seconds=PASS_TIMEOUT_S)
+                    log.exception("scheduler_pass_stuck", seconds=PASS_TIMEOUT_S)
                 else:  # the store or NATS away for a moment: keep going
-                    log.exception("scheduler.pass_failed")
+                    log.exception("scheduler_pass_failed")
                     await asyncio.sleep(RETRY_AFTER_S)
             # asyncio.timeout, not wait_for: 3.11's wait_for returns the wait's result when a
             # stop comes as the wakeup is set, swallowing the stop (the scheduler ran on).
@@ -112,12 +111,12 @@ class Scheduler:
             if time.monotonic() - said >= CATCH_UP_LOG_EVERY_S:
                 said = time.monotonic()
                 waited = round(said - started, 1)
-                log.warning("scheduler.catching_up", behind=behind, seconds=waited, error=error)
+                log.warning("scheduler_catching_up", behind=behind, seconds=waited, error=error)
             await asyncio.sleep(CATCH_UP_POLL_S)
-        log.info("scheduler.caught_up", seconds=round(time.monotonic() - started, 3))
+        log.info("scheduler_caught_up", seconds=round(time.monotonic() - started, 3))
 
     async def pass_once(self) -> None:
-        ids = await self.deps.db.run(store.active_campaign_ids)
+        ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
         ids = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
         self.forget_all_but(set(ids))
         if not await self.carrier_up(ids):
@@ -125,7 +124,7 @@ class Scheduler:
         outcomes = await asyncio.gather(*(self.tick(cid) for cid in ids), return_exceptions=True)
         for cid, outcome in zip(ids, outcomes, strict=True):
             if isinstance(outcome, Exception):
-                log.error("campaign.tick_failed", campaign_id=cid, error=repr(outcome))
+                log.error("campaign_tick_failed", campaign_id=cid, error=repr(outcome))
                 self.commander.hold_back(cid)
 
     # --- one campaign -------------------------------------------------------------------
@@ -139,7 +138,7 @@ class Scheduler:
     async def tick(self, campaign_id: int) -> None:
         if self.commander.held_back(campaign_id):
             return
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or not campaign.active:
             return
         now = self.deps.clock.now()
@@ -176,8 +175,7 @@ class Scheduler:
 
         # What the carrier cannot do for the campaign (IVR words over SIP with no
         # recognizer) becomes its system comment, once, with the start.
-        note_for = getattr(self.deps.telephony, "note_for", None)
-        note = note_for(campaign.options.ivr) if note_for is not None else ""
+        note = self.deps.telephony.note_for(campaign.options.ivr)
         started = cmd.StartCampaign(
             account_id=campaign.account_id,
             campaign_id=campaign.campaign_id,
@@ -193,10 +191,10 @@ class Scheduler:
         cid, part = campaign.campaign_id, campaign.current_part
         window = campaign.options.window
         if window is None or window.tz == "account":
-            queued = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "queued"))
+            queued = await self.deps.db.run(lambda tx: tx.has_state(cid, part, "queued"))
             return [campaign.account_tz] if queued else []
         if fresh or (cid, part) not in self._zones:
-            zones = await self.deps.db.run(lambda cur: store.queued_timezones(cur, cid, part))
+            zones = await self.deps.db.run(lambda tx: tx.queued_timezones(cid, part))
             self._zones[(cid, part)] = zones
         return self._zones[(cid, part)]
 
@@ -204,7 +202,7 @@ class Scheduler:
         cid, part = campaign.campaign_id, campaign.current_part
         zones = await self.queued_zones(campaign)
         if not zones:
-            placing = await self.deps.db.run(lambda cur: store.has_state(cur, cid, part, "placing"))
+            placing = await self.deps.db.run(lambda tx: tx.has_state(cid, part, "placing"))
             if placing:
                 return
             if campaign.status == Status.PAUSED_WINDOW:
@@ -237,7 +235,7 @@ class Scheduler:
         )
         if not slots:
             return
-        channels = getattr(self.deps.telephony, "channels_total", None)
+        channels = self.deps.telephony.channels_total
         if channels is not None:  # a real carrier: no more calls than free lines
             free = channels - len(self.deps.calls_in_progress)
             if free <= 0:
@@ -302,16 +300,16 @@ class Scheduler:
         except Exception as exc:
             carrier.failed(exc, time.monotonic())
             log.warning(
-                "carrier.probe_failed",
+                "carrier_probe_failed",
                 error=carrier.last_error,
                 next_probe_in_s=carrier.probe_every_s,
             )
             return
         if carrier.answered():
-            log.info("carrier.up")
+            log.info("carrier_up")
 
     async def pause_for_carrier(self, campaign_id: int) -> None:
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or campaign.status != Status.IN_PROGRESS:
             return
 
@@ -331,18 +329,18 @@ class Scheduler:
     async def resume_after_carrier(self) -> bool:
         """Resume every campaign paused for the carrier; False if one must be tried again."""
         done = True
-        for campaign_id in await self.deps.db.run(store.paused_campaign_ids):
+        for campaign_id in await self.deps.db.run(lambda tx: tx.paused_campaign_ids()):
             done = await self.resume_one(campaign_id) and done
         return done
 
     async def resume_one(self, campaign_id: int) -> bool:
-        campaign = await self.deps.db.run(lambda cur: store.load_campaign(cur, campaign_id))
+        campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or not campaign.system_paused:
             return True
         if self.commander.held_back(campaign_id):
             return False
         now = self.deps.clock.now()
-        target = await self.deps.db.run(lambda cur: placement_of(cur, campaign_id, now))
+        target = await self.deps.db.run(lambda tx: placement_of(tx, campaign_id, now))
 
         def resumed(current: Campaign, _: CommandOk) -> None:
             current.system_paused = False
@@ -355,12 +353,12 @@ class Scheduler:
         return await self.commander.send(campaign, resume, target, resumed) is not None
 
 
-def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
+def placement_of(tx: Tx, campaign_id: int, now: dt.datetime) -> Status:
     """Where a campaign paused by this dialer belongs when the carrier is back: scheduled
     while its start time is ahead, paused_window while every zone it still has numbers in
     is outside its window. (A customer's resume is recorded scheduled or in_progress by the
     campaign service, by the same start rule; a pass then marks it out of its window.)"""
-    campaign = store.load_campaign(cur, campaign_id)
+    campaign = tx.load_campaign(campaign_id)
     if campaign is None:
         return Status.IN_PROGRESS
     if start_is_ahead(campaign.start_at, now):
@@ -368,7 +366,7 @@ def placement_of(cur: Cursor, campaign_id: int, now: dt.datetime) -> Status:
     window = campaign.options.window
     if window is None or campaign.part_state != "dialling":
         return Status.IN_PROGRESS
-    zones = store.queued_timezones(cur, campaign.campaign_id, campaign.current_part)
+    zones = tx.queued_timezones(campaign.campaign_id, campaign.current_part)
     if zones and not any(is_open(window, tz, now) for tz in zones):
         return Status.PAUSED_WINDOW
     return Status.IN_PROGRESS

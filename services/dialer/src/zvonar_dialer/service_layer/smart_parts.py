@@ -14,12 +14,11 @@ from collections.abc import Callable
 from zvonar_contracts import commands as cmd
 from zvonar_contracts.call_events import NOT_ANSWERED_OUTCOMES
 from zvonar_contracts.commands import CommandOk
-from zvonar_dialer.adapters import store
 from zvonar_dialer.domain import smart
 from zvonar_dialer.domain.campaign import Campaign, part_cancelled, part_started
 from zvonar_dialer.service_layer.commanding import Commander
 from zvonar_dialer.service_layer.deps import Deps, update_campaign
-from zvonar_runtime.db import Cursor
+from zvonar_dialer.service_layer.ports import Number, Tx
 
 
 def mark_done(campaign: Campaign) -> None:
@@ -47,7 +46,7 @@ async def part_done(deps: Deps, commander: Commander, campaign: Campaign, now: d
         return
     cid, part = campaign.campaign_id, campaign.current_part
     following = smart.next_part(part, campaign.smart_parts, campaign.cancelled_parts)
-    results = await deps.db.run(lambda cur: store.part_results(cur, cid, part))
+    results = await deps.db.run(lambda tx: tx.part_results(cid, part))
     if following is None or not smart.redial((phone, out) for _, phone, _, out in results):
         await update_campaign(deps.db, cid, mark_done)
         return
@@ -66,23 +65,23 @@ async def part_done(deps: Deps, commander: Commander, campaign: Campaign, now: d
         await commander.report_idle(updated, "smart_part_delay", due)
 
 
-def choose_numbers(campaign_id: int, previous: int, part: int) -> Callable[[Cursor], None]:
+def choose_numbers(campaign_id: int, previous: int, part: int) -> Callable[[Tx], None]:
     """The transaction that queues the numbers of `part` (those of `previous` that did not
     answer, in base order) before the part is announced — once, even if retried."""
 
-    def work(cur: Cursor) -> None:
-        current = store.load_campaign(cur, campaign_id)
+    def work(tx: Tx) -> None:
+        current = tx.load_campaign(campaign_id)
         if current is None or current.part_state != "waiting":
             return
-        if not store.has_numbers(cur, campaign_id, part):
+        if not tx.has_numbers(campaign_id, part):
             again = [
-                store.Number(seq, phone, tz)
-                for seq, phone, tz, outcome in store.part_results(cur, campaign_id, previous)
+                Number(seq, phone, tz)
+                for seq, phone, tz, outcome in tx.part_results(campaign_id, previous)
                 if outcome in NOT_ANSWERED_OUTCOMES
             ]
-            store.insert_numbers(cur, campaign_id, part, again)
+            tx.insert_numbers(campaign_id, part, again)
         current.part_state = "starting"
-        store.save_campaign(cur, current)
+        tx.save_campaign(current)
 
     return work
 
@@ -98,7 +97,7 @@ async def wait_for_part(
         return
     cid = campaign.campaign_id
     await deps.db.run(choose_numbers(cid, campaign.current_part, pending))
-    refreshed = await deps.db.run(lambda cur: store.load_campaign(cur, cid))
+    refreshed = await deps.db.run(lambda tx: tx.load_campaign(cid))
     if refreshed is not None and refreshed.part_state == "starting":
         await announce_part(deps, commander, refreshed, now)
 
@@ -111,7 +110,7 @@ async def announce_part(
     if part is None:
         return
     cid = campaign.campaign_id
-    count = await deps.db.run(lambda cur: store.count_numbers(cur, cid, part))
+    count = await deps.db.run(lambda tx: tx.count_numbers(cid, part))
 
     def started(current: Campaign, reply: CommandOk) -> None:
         part_id = reply.campaign.part_campaign_id if reply.campaign is not None else None

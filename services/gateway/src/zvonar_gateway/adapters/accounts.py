@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.keys import hash_key, new_account_id, new_api_key
-from zvonar_gateway.http.deps import Account
 from zvonar_runtime.db import Cursor, Database
 
 _SCHEMA = (

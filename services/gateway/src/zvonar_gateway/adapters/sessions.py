@@ -15,7 +15,7 @@ from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundErro
 from nats.js.kv import KeyValue
 
 from zvonar_contracts.subjects import REVOKED_SESSIONS_BUCKET
-from zvonar_gateway.http.deps import unavailable
+from zvonar_gateway.service_layer.errors import unavailable
 
 log = structlog.get_logger("zvonar.gateway.sessions")
 

@@ -67,3 +67,15 @@ class RateLimiter:
     @staticmethod
     def retry_after_header(wait: float) -> str:
         return str(max(1, math.ceil(wait)))
+
+
+class LocalRateLimits:
+    """The `RateLimits` port on this process's own buckets (one replica, or tests)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._limiter = RateLimiter(rate, burst)
+
+    async def acquire(self, key: str) -> float:
+        return self._limiter.acquire(key)

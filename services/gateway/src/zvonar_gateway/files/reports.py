@@ -9,14 +9,13 @@ time, so the gateway never holds a whole report or archive in memory.
 from __future__ import annotations
 
 import asyncio
-import re
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import structlog
 
-from zvonar_contracts import subjects
+from zvonar_contracts import keys
 from zvonar_contracts.queries import (
     CallRow,
     CampaignView,
@@ -36,13 +35,13 @@ from zvonar_gateway.files.exports import (
     read_chunks,
     report_row,
 )
-from zvonar_gateway.http.deps import ApiError, Backend
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 log = structlog.get_logger("zvonar.gateway.files")
 
 # Rows asked for in one chunk (the stats service may send fewer to keep a reply small).
 REPORT_CHUNK_ROWS = 5000
-CALL_ID = re.compile(r"(\d+)-\d+-\d+-\d+")
 
 
 async def campaign_of(backend: Backend, account_id: str, campaign_id: int) -> CampaignView:
@@ -134,21 +133,16 @@ async def report_file(
     return read_chunks(await asyncio.to_thread(xlsx.save))
 
 
-def call_id_of_recording(object_name: str) -> str:
-    """`<account_id>/<campaign_id>/<call_id>.wav` → `<call_id>`."""
-    return object_name.rsplit("/", 1)[-1].removesuffix(".wav")
+call_id_of_recording = keys.call_id_of_recording
 
 
 def recording_object(campaign: CampaignView, call_id: str) -> str | None:
     """The object name of a call's recording when the call belongs to this campaign (a smart
     part's calls are filed under its main campaign); None otherwise."""
-    match = CALL_ID.fullmatch(call_id)
-    if match is None:
+    parsed = keys.parse_call_id(call_id)
+    if parsed is None or parsed.campaign_id not in (campaign.id, campaign.parent_id):
         return None
-    main_id = int(match[1])
-    if main_id not in (campaign.id, campaign.parent_id):
-        return None
-    return subjects.recording_object(campaign.account_id, main_id, call_id)
+    return keys.recording_object(campaign.account_id, parsed.campaign_id, call_id)
 
 
 class _ZipSink:
@@ -199,7 +193,7 @@ async def recordings_zip(
 
 def clip_prefix(campaign: CampaignView) -> str:
     """A smart part plays its main campaign's message."""
-    return subjects.message_folder(campaign.account_id, campaign.parent_id or campaign.id)
+    return keys.message_folder(campaign.account_id, campaign.parent_id or campaign.id)
 
 
 async def campaign_clips(backend: Backend, campaign: CampaignView) -> list[tuple[str, float]]:

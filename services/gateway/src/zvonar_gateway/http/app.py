@@ -1,14 +1,11 @@
-"""The Litestar app factory: routes, dependencies, error shapes, OpenAPI, body limits.
+"""The Litestar app: routes, dependencies, error shapes, OpenAPI, body limits.
 
-`create_app` takes its collaborators (backend, account store, settings, health probe) so
-tests can build it around a real NATS connection and a temporary store; `extra_handlers`
-lets the web page (and the file routes) plug in without touching this module.
+`create_app` takes its ports (backend, account store, health) and the page's handlers;
+`bootstrap.bootstrap` is the one place that calls it, with adapters or a test's fakes.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,10 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.domain.ratelimit import RateLimiter
 from zvonar_gateway.http.auth import FAILURES_STATE_KEY, FailureLimit, KeyAuthenticator, key_guard
-from zvonar_gateway.http.deps import Backend, provide_account, provide_backend
 from zvonar_gateway.http.errors import EXCEPTION_HANDLERS
 from zvonar_gateway.http.middleware import (
     RequestContextMiddleware,
@@ -30,16 +24,23 @@ from zvonar_gateway.http.middleware import (
     http_metrics,
 )
 from zvonar_gateway.http.openapi import document_errors
+from zvonar_gateway.http.position import (
+    PositionMiddleware,
+    document_position,
+    openapi_description,
+)
+from zvonar_gateway.http.providers import provide_account, provide_backend
 from zvonar_gateway.http.routes import (
     accounts,
     actions,
     campaigns,
+    files,
     moderation,
     stoplist,
     system,
     webhooks,
 )
-from zvonar_gateway.http.routes.system import HealthProbe
+from zvonar_gateway.service_layer.ports import Accounts, Backend, Health, RateLimits
 from zvonar_gateway.settings import GatewaySettings
 
 API_HANDLERS: list[Any] = [
@@ -52,20 +53,12 @@ API_HANDLERS: list[Any] = [
 ]
 
 
-def _file_handlers() -> list[Any]:
-    """The file routes (audio upload, report files, clips, zip, export) of the files side."""
-    name = "zvonar_gateway.http.files_routes"
-    if importlib.util.find_spec(name) is None:
-        return []
-    module = importlib.import_module(name)
-    return list(module.FILES_HANDLERS)
-
-
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Zvonar gateway",
         version="1.0.0",
-        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`.",
+        description="The HTTP API of docs/API.md. Auth: `Authorization: Bearer <api key>`. "
+        + openapi_description(),
         path="/schema",
         render_plugins=[SwaggerRenderPlugin()],
         components=Components(
@@ -79,26 +72,26 @@ def create_app(
     *,
     settings: GatewaySettings,
     backend: Backend,
-    accounts: AccountStore,
-    health: HealthProbe | None = None,
+    accounts: Accounts,
+    health: Health,
+    rate_limits: RateLimits,
     extra_handlers: Sequence[Any] = (),
     with_file_routes: bool = True,
     debug: bool = False,
 ) -> Litestar:
-    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     state = State(
         {
             "settings": settings,
             "backend": backend,
             "accounts": accounts,
-            "authenticator": KeyAuthenticator(accounts, limiter),
+            "authenticator": KeyAuthenticator(accounts, rate_limits),
             FAILURES_STATE_KEY: FailureLimit(settings.auth_failures_per_minute),
-            "health": health or HealthProbe(backend.nc),
+            "health": health,
         }
     )
     handlers = [*system.HANDLERS, *API_HANDLERS, *extra_handlers]
     if with_file_routes:
-        handlers += _file_handlers()
+        handlers += files.HANDLERS
     app = Litestar(
         route_handlers=handlers,
         dependencies={
@@ -106,7 +99,7 @@ def create_app(
             "backend": Provide(provide_backend),
         },
         guards=[key_guard],
-        middleware=[http_metrics().middleware],
+        middleware=[http_metrics().middleware, PositionMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
@@ -117,6 +110,7 @@ def create_app(
         logging_config=None,
     )
     document_errors(app)
+    document_position(app)
     # Around the whole app, not per route: unmatched paths (404/405) get a request id and
     # are counted too.
     app.asgi_handler = RequestContextMiddleware(SecurityHeadersMiddleware(app.asgi_handler))

@@ -12,9 +12,12 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.keys import hash_key, same_secret
 from zvonar_gateway.domain.ratelimit import RateLimiter
-from zvonar_gateway.http.deps import ACCOUNT_STATE_KEY, Account, AccountLookup, ApiError
+from zvonar_gateway.http.providers import ACCOUNT_STATE_KEY
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import AccountLookup, RateLimits
 
 log = structlog.get_logger("zvonar.gateway.auth")
 
@@ -35,11 +38,18 @@ def unauthorized(message: str = "a valid API key is required") -> ApiError:
 
 
 class KeyAuthenticator:
-    """Resolves the request's key to its account; over the key's rate it answers 429."""
+    """Resolves the request's key to its account; over the key's rate it answers 429.
 
-    def __init__(self, accounts: AccountLookup, limiter: RateLimiter) -> None:
+    Every key, right or wrong, passes this replica's own bucket first (no I/O: a flood of
+    wrong keys reaches neither the database nor NATS past it); an account's key then takes
+    its token from the bucket every replica shares (adapters/kv_ratelimit.py), so the limit
+    holds across replicas. Wrong keys are limited per replica only, and leave nothing in
+    NATS."""
+
+    def __init__(self, accounts: AccountLookup, limiter: RateLimits) -> None:
         self.accounts = accounts
         self.limiter = limiter
+        self.local = RateLimiter(limiter.rate, limiter.burst)
 
     async def authenticate(self, request: ASGIConnection[Any, Any, Any, Any]) -> Account:
         token = bearer_token(request)
@@ -49,18 +59,22 @@ class KeyAuthenticator:
         account = await self.accounts.by_key(token)
         if account is None:
             raise unauthorized("the API key is not valid")
+        _refuse_over_rate(await self.limiter.acquire(hash_key(token)))
         return account
 
     def check_rate(self, token: str) -> None:
         # Keyed by the key's hash: wrong keys are limited too, and no key sits in memory.
-        wait = self.limiter.acquire(hash_key(token))
-        if wait > 0:
-            raise ApiError(
-                429,
-                "rate_limited",
-                "too many requests for this API key; slow down",
-                headers={"Retry-After": self.limiter.retry_after_header(wait)},
-            )
+        _refuse_over_rate(self.local.acquire(hash_key(token)))
+
+
+def _refuse_over_rate(wait: float) -> None:
+    if wait > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many requests for this API key; slow down",
+            headers={"Retry-After": RateLimiter.retry_after_header(wait)},
+        )
 
 
 def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:

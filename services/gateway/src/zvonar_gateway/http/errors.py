@@ -15,7 +15,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from zvonar_gateway.domain.validation import BodyInvalid
-from zvonar_gateway.http.deps import ApiError
+from zvonar_gateway.service_layer.errors import ApiError
 
 log = structlog.get_logger("zvonar.gateway.http")
 

@@ -1,6 +1,6 @@
-"""Response shapes for the OpenAPI schema: the campaign object of docs/API.md and the pages
-that carry it. Handlers build these answers with `render_campaign`; these structs document
-them (and schemathesis holds the answers to them)."""
+"""Response shapes of the API: the campaign object of docs/API.md and the pages that carry
+it. Handlers answer with these structs (built by http/render.py); OpenAPI documents them
+(and schemathesis holds the answers to them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import StartKind
 
 
-class StartOut(msgspec.Struct):
+class StartOut(msgspec.Struct, omit_defaults=True):
     kind: StartKind
     at: str | None = None  # RFC 3339 in the account's timezone; absent when not started
 
@@ -66,6 +66,17 @@ class CampaignDetailOut(CampaignOut, kw_only=True):
     history: list[dict[str, Any]]
 
 
+class ModeratedCampaignOut(CampaignOut, kw_only=True):
+    account_id: str  # whose campaign: a moderator sees every account's
+
+
+class ModerationQueueOut(msgspec.Struct):
+    items: list[ModeratedCampaignOut]
+    total: int
+    page: int
+    per_page: int
+
+
 class CampaignPageOut(msgspec.Struct):
     items: list[CampaignOut]
     total: int
@@ -79,6 +90,15 @@ class StopListPageOut(msgspec.Struct, kw_only=True):
     total: int
     page: int
     per_page: int
+
+
+class StopListAddedOut(StopListPageOut, kw_only=True):
+    added: list[str]  # the numbers added, in E.164
+    rejected_phones: list[RejectedOut]
+
+
+class StopListRemovedOut(StopListPageOut, kw_only=True):
+    removed: list[str]
 
 
 class WebhookDeliveryOut(msgspec.Struct, kw_only=True):
@@ -102,6 +122,6 @@ class WebhookDeliveryPageOut(msgspec.Struct):
 
 
 def documented(status: int, container: Any, description: str) -> dict[int, ResponseSpec]:
-    """`responses=` for a handler whose answer is built as a dict but has this shape."""
+    """`responses=` for a handler answering `container`: the answer's own description."""
     spec = ResponseSpec(data_container=container, generate_examples=False, description=description)
     return {status: spec}

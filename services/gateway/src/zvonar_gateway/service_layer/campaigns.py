@@ -1,6 +1,7 @@
-"""Campaign use cases: create (shared by the API and the demo seeding), read after a write,
-and the simple actions. The gateway keeps no campaign state: commands go to the campaign
-service, reads to stats with the command's position (read-your-writes)."""
+"""Campaign use cases: create (shared by the API, the page and the demo seeding) and reads
+after a write. The gateway keeps no campaign state: commands go to the campaign service,
+reads to stats with the command's position (read-your-writes). Answers are the read side's
+views; the API and the page render them (http/render.py, web/view.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from zvonar_contracts.commands import CampaignCommand, CommandOk, CreateCampaign
-from zvonar_contracts.options import CampaignOptions, FileAudio
-from zvonar_contracts.queries import CampaignDetail, GetCampaign
+from zvonar_contracts.commands import CommandOk, CreateCampaign
+from zvonar_contracts.options import FileAudio
+from zvonar_contracts.queries import CampaignDetail, CampaignView, GetCampaign
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.validation import (
     MAX_PHONES,
     BodyInvalid,
@@ -31,14 +33,15 @@ from zvonar_gateway.domain.validation import (
 from zvonar_gateway.files.phones import (
     PhoneImport,
     PhoneImportError,
+    RejectedPhone,
     TooManyPhones,
     e164_or_reason,
     normalise_phones,
     parse_phone_file,
     phone_base,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
-from zvonar_gateway.http.render import render_campaign, render_history_entry, render_time
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 from zvonar_runtime.logging import get_logger
 from zvonar_runtime.webhook_targets import (
     WebhookHostUnresolved,
@@ -51,6 +54,16 @@ log = get_logger("zvonar.gateway.campaigns")
 MAX_REJECTED_SHOWN = 10_000
 # A conservative pace at which the campaign service takes in a phone base.
 CREATE_NUMBERS_PER_SECOND = 50_000
+
+
+class Created(msgspec.Struct, frozen=True):
+    """A new campaign as stats shows it, and the numbers of its base that were refused:
+    the first MAX_REJECTED_SHOWN (a million bad lines would make a huge answer) and how many
+    there were in all."""
+
+    campaign: CampaignView
+    rejected: list[RejectedPhone]
+    rejected_total: int
 
 
 def phone_number(value: str) -> str | None:
@@ -144,7 +157,7 @@ async def create_campaign(
     caller: str | None,
     idempotency_key: str | None,
     body_hash: str,
-) -> dict[str, Any]:
+) -> Created:
     """Store the base, send CreateCampaign, answer the campaign as stats shows it.
 
     The command is checked (storable, not over the broker's limit) before the base is
@@ -198,14 +211,11 @@ async def create_campaign(
                 await backend.drop_secret(secret_ref)
         raise
     campaign = await campaign_after(backend, account, ok)
-    # The first MAX_REJECTED_SHOWN are listed (a million bad lines would make a huge answer);
-    # `rejected_total` always counts them all.
-    campaign["rejected_phones"] = [
-        {"line": r.line, "value": r.value, "reason": r.reason}
-        for r in phones.rejected[:MAX_REJECTED_SHOWN]
-    ]
-    campaign["rejected_total"] = len(phones.rejected)
-    return campaign
+    return Created(
+        campaign=campaign,
+        rejected=phones.rejected[:MAX_REJECTED_SHOWN],
+        rejected_total=len(phones.rejected),
+    )
 
 
 async def checked_json_body(
@@ -233,7 +243,7 @@ async def create_from_json(
     *,
     idempotency_key: str | None = None,
     allow_private_webhooks: bool = False,
-) -> dict[str, Any]:
+) -> Created:
     """The JSON create of docs/API.md: the API's path and the demo seeding's."""
     body, caller, phones = await checked_json_body(
         backend, account, raw, allow_private_webhooks=allow_private_webhooks
@@ -258,7 +268,7 @@ async def create_from_file(
     *,
     idempotency_key: str | None = None,
     allow_private_webhooks: bool = False,
-) -> dict[str, Any]:
+) -> Created:
     """The multipart create: the base in `phones_file`, the rest as JSON in `campaign`."""
     converted, faults = convert_body(raw)
     caller = await check_body(
@@ -301,7 +311,7 @@ def campaign_id_of(ok: CommandOk) -> int:
     return ok.campaign.campaign_id
 
 
-async def campaign_after(backend: Backend, account: Account, ok: CommandOk) -> dict[str, Any]:
+async def campaign_after(backend: Backend, account: Account, ok: CommandOk) -> CampaignView:
     """The campaign a command touched, as stats shows it once it has applied the command."""
     return await read_campaign(backend, account, campaign_id_of(ok), min_position=ok.position)
 
@@ -330,35 +340,6 @@ async def owner_of(backend: Backend, campaign_id: int) -> str:
 
 async def read_campaign(
     backend: Backend, account: Account, campaign_id: int, *, min_position: int = 0
-) -> dict[str, Any]:
-    reply = await read_detail(backend, account.id, campaign_id, min_position)
-    return render_campaign(reply.campaign, account.timezone)
-
-
-def render_options(options: CampaignOptions, tz: str) -> dict[str, Any]:
-    """The body the campaign was created with; of the webhook only the URL and whether it is
-    signed with a secret (the secret is write-only, its reference internal)."""
-    rendered: dict[str, Any] = msgspec.to_builtins(options)
-    rendered["start_at"] = render_time(options.start_at, tz)
-    if options.integration is not None:
-        rendered["integration"] = {
-            "webhook_url": options.integration.webhook_url,
-            "has_secret": options.integration.secret_ref is not None,
-        }
-    return rendered
-
-
-def render_detail(reply: CampaignDetail, tz: str) -> dict[str, Any]:
-    campaign = render_campaign(reply.campaign, tz)
-    campaign["options"] = render_options(reply.options, tz)
-    campaign["history"] = [render_history_entry(entry, tz) for entry in reply.history]
-    return campaign
-
-
-async def act(
-    backend: Backend, account: Account, command: CampaignCommand, campaign_id: int
-) -> dict[str, Any]:
-    """Send a command about one campaign and answer the campaign after it."""
-    ok = await backend.command(command)
-    campaign_id = ok.campaign.campaign_id if ok.campaign else campaign_id
-    return await read_campaign(backend, account, campaign_id, min_position=ok.position)
+) -> CampaignView:
+    """The account's campaign as stats shows it once it has reached `min_position`."""
+    return (await read_detail(backend, account.id, campaign_id, min_position)).campaign

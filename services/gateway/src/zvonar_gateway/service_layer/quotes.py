@@ -17,11 +17,13 @@ from zvonar_contracts.dialer import CostQuote, QuoteCost
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import FileAudio, TtsAudio, WordsIvr
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.validation import BodyInvalid, detail
 from zvonar_gateway.files.audio import AudioRejected, AudioTooLarge, check_audio
 from zvonar_gateway.files.exports import money_text
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import checked_json_body
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 ASSUMES = (
     "every valid number answers and hears the whole message once; unanswered calls and "

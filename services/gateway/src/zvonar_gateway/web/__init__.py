@@ -1,7 +1,7 @@
 """The web page "Рассылки", served by the gateway: server-rendered Jinja2 templates with
 htmx, a cookie session and CSRF tokens, Russian by default with an English switch.
 
-`WEB_HANDLERS` is what `create_app(extra_handlers=...)` takes: one router for the pages
+`WEB_HANDLERS` is what `bootstrap(..., web=True)` plugs into the app: one router for the pages
 (with the session middleware and HTML error pages of its own) and the static files.
 """
 

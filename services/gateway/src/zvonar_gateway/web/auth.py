@@ -8,8 +8,9 @@ from typing import Any
 
 from litestar import Request
 
-from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.http.routes.common import accounts_of
+from zvonar_gateway.service_layer.ports import Backend
 from zvonar_gateway.web.session import session_data
 
 

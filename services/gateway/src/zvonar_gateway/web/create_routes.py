@@ -21,6 +21,7 @@ from zvonar_contracts.dialer import SynthesizePreview, SynthesizeReply
 from zvonar_contracts.limits import MAX_TTS_TEXT
 from zvonar_contracts.options import WEEKDAYS, FileAudio, TtsAudio
 from zvonar_contracts.subjects import AUDIO_BUCKET, account_folder, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.timezones import zone_label
 from zvonar_gateway.domain.validation import BodyInvalid, convert_body
 from zvonar_gateway.files.audio import (
@@ -36,13 +37,13 @@ from zvonar_gateway.files.phones import (
     RejectedPhone,
     parse_phone_file,
 )
-from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.service_layer.campaigns import (
     check_body,
     create_campaign,
     read_detail,
     request_hash,
 )
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.quotes import QuoteRefused, measure_upload, quote
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.forms import Errors, form_to_body, options_to_values
@@ -252,7 +253,7 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
     if errors or body is None or phones is None:
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     try:
-        campaign = await create_campaign(
+        created = await create_campaign(
             backend,
             account,
             body,
@@ -268,12 +269,12 @@ async def submit_campaign(request: Request[Any, Any, Any]) -> Response[Any]:
         return _form_page(request, account, values, days, errors, rejected, 422, copy_count)
     # Post/Redirect/Get: the address becomes the campaign's, a reload posts nothing again.
     created_rows = {
-        "id": campaign["id"],
+        "id": created.campaign.id,
         "rows": _rejected_for_session(rejected),
         "total": len(rejected),
     }
     request.set_session({**request.session, "created_rejected": created_rows})
-    return redirect(request, f"/campaigns/{campaign['id']}/created")
+    return redirect(request, f"/campaigns/{created.campaign.id}/created")
 
 
 def _rejected_for_session(rejected: list[Any]) -> list[list[Any]]:

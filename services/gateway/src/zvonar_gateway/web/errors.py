@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from litestar import MediaType, Request, Response
 
-from zvonar_gateway.http.deps import ApiError
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.web.auth import NotSignedIn
 from zvonar_gateway.web.messages import api_message, field_error
 from zvonar_gateway.web.render import is_htmx, redirect, render, words_of

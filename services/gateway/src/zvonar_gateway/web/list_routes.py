@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from zvonar_contracts.commands import (
-    CampaignCommand,
-    CancelAllSmartParts,
-    CancelLastSmartPart,
-    CopyCampaign,
-    DeleteCampaigns,
-    PauseCampaign,
-    ReleaseNumber,
-    ResumeCampaign,
-    SetComment,
-    StopCampaign,
-)
 from zvonar_contracts.limits import MAX_COMMENT
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.exports import (
     CAMPAIGN_COLUMNS,
     MEDIA_TYPES,
@@ -34,8 +22,15 @@ from zvonar_gateway.files.exports import (
     XlsxWriter,
     campaign_row,
 )
-from zvonar_gateway.http.deps import Account, ApiError
+from zvonar_gateway.service_layer.actions import (
+    Action,
+    action_named,
+    delete_campaigns,
+    run_action,
+    wait_applied,
+)
 from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.web.auth import backend_of, require_account, session_account
 from zvonar_gateway.web.filters import ListFilters, read_filters, to_query
 from zvonar_gateway.web.render import flash, html, is_htmx, redirect, words_of
@@ -140,45 +135,34 @@ async def table(request: Request[Any, Any, Any]) -> Response[Any]:
     return html(request, "_table.html", account=account, **context)
 
 
-def _command(action: str, account: Account, cid: int, prompt: str | None) -> CampaignCommand:
-    simple: dict[str, Callable[..., CampaignCommand]] = {
-        "pause": PauseCampaign,
-        "resume": ResumeCampaign,
-        "stop": StopCampaign,
-        "cancel-last": CancelLastSmartPart,
-        "cancel-all": CancelAllSmartParts,
-        "release-number": ReleaseNumber,
-    }
-    if action in simple:
-        return simple[action](account_id=account.id, campaign_id=cid)
-    if action == "copy":
-        return CopyCampaign(account_id=account.id, campaign_id=cid, account_tz=account.timezone)
-    if action == "comment":
-        text = (prompt or "").strip()
-        if len(text) > MAX_COMMENT:
-            raise ApiError(422, "validation", f"at most {MAX_COMMENT} characters")
-        return SetComment(account_id=account.id, campaign_id=cid, text=text)
-    raise ApiError(404, "not_found", f"no action {action!r}")
+def _text(action: Action, prompt: str | None) -> str:
+    """The comment's text from the page's prompt (trimmed); "" for the other actions."""
+    if not action.takes_text:
+        return ""
+    text = (prompt or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise ApiError(422, "validation", f"at most {MAX_COMMENT} characters")
+    return text
 
 
 @post("/campaigns/{campaign_id:int}/do/{action:str}", status_code=200, include_in_schema=False)
 async def campaign_action(
     request: Request[Any, Any, Any], campaign_id: FromPath[int], action: FromPath[str]
 ) -> Response[Any]:
+    """A row's button: the action of the table (service_layer/actions.py) the API offers
+    too; the answer waits until stats has applied it, so the table the client reloads
+    shows it."""
     account = await require_account(request)
     await check_csrf(request)
     # The comment comes as a form field: a header (hx-prompt) cannot carry Cyrillic.
     form = await request.form()
-    text = form.get("text")
-    command = _command(action, account, campaign_id, text if isinstance(text, str) else None)
-    ok = await backend_of(request).command(command)
-    # Wait until stats has applied the change, so the table the client reloads shows it.
-    await backend_of(request).query(
-        ListCampaigns(account_id=account.id, per_page=1, min_position=ok.position)
-    )
+    prompt = form.get("text")
+    chosen = action_named(action)
+    text = _text(chosen, prompt if isinstance(prompt, str) else None)
+    view = await run_action(backend_of(request), account, chosen, campaign_id, text)
     words = words_of(request)
-    if action == "copy" and ok.campaign is not None:
-        return flash(request, f"{words('copied')}: {ok.campaign.campaign_id}")
+    if chosen.done == "copied":
+        return flash(request, f"{words('copied')}: {view.id}")
     return flash(request, f"{words('done')}: {campaign_id}")
 
 
@@ -191,10 +175,8 @@ async def delete_selected(request: Request[Any, Any, Any]) -> Response[Any]:
     words = words_of(request)
     if not ids:
         return flash(request, words("nothing_selected"), error=True, refresh=False)
-    ok = await backend_of(request).command(DeleteCampaigns(account_id=account.id, campaign_ids=ids))
-    await backend_of(request).query(
-        ListCampaigns(account_id=account.id, per_page=1, min_position=ok.position)
-    )
+    ok = await delete_campaigns(backend_of(request), account, ids)
+    await wait_applied(backend_of(request), account, ok.position)
     deleted = ", ".join(str(i) for i in ok.deleted)
     return flash(request, f"{words('deleted')}: {deleted}")
 

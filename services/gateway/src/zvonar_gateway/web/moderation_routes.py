@@ -16,9 +16,9 @@ from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import FileAudio
 from zvonar_contracts.queries import CampaignPage, GetCampaign, GetModerationQueue
 from zvonar_contracts.subjects import AUDIO_BUCKET, uploaded_audio_object
-from zvonar_gateway.http.deps import ApiError
 from zvonar_gateway.http.routes.common import accounts_of
 from zvonar_gateway.service_layer.campaigns import owner_of, read_detail
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.web.auth import backend_of, require_moderator
 from zvonar_gateway.web.moderation_view import load_morphology, said
 from zvonar_gateway.web.render import flash, html, words_of

@@ -12,11 +12,12 @@ from litestar.datastructures import UploadFile
 
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.queries import GetStopList, StopListPage
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.timezones import zone_options
 from zvonar_gateway.files.phones import PhoneImportError, e164_or_reason, parse_phone_file
-from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.http.routes.accounts import check_timezone
 from zvonar_gateway.http.routes.common import accounts_of
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.messages import field_error, rejected_lines
 from zvonar_gateway.web.render import html, words_of

@@ -20,6 +20,7 @@ from zvonar_contracts.subjects import (
     account_folder,
     message_folder,
 )
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files import reports
 from zvonar_gateway.files.exports import (
     MEDIA_TYPES,
@@ -30,8 +31,9 @@ from zvonar_gateway.files.exports import (
     phone_cell,
 )
 from zvonar_gateway.files.reports import campaign_clips, clip_prefix
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 from zvonar_gateway.web.auth import backend_of, require_account
 from zvonar_gateway.web.history import history_rows
 from zvonar_gateway.web.i18n import Words

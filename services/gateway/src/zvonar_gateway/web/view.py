@@ -11,14 +11,18 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from zvonar_contracts import campaign_events as ev
-from zvonar_contracts.options import FINAL_STATUSES, Status, Tag
+from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignDetail, CampaignView
 from zvonar_gateway.files.exports import money_text, page_time, size_text
+from zvonar_gateway.service_layer.actions import ACTIONS, offered
 from zvonar_gateway.web.i18n import Words
 from zvonar_gateway.web.messages import system_comment
 
-# Which actions a row offers, by status (docs/API.md "Act"); the rest are always there.
-_PAUSABLE = {Status.ACCEPTED, Status.SCHEDULED, Status.IN_PROGRESS, Status.PAUSED_WINDOW}
+# Which actions a row offers, by status: the action table's `allowed_from`
+# (service_layer/actions.py, docs/API.md "Act"); the rest are always there.
+_PAUSE, _RESUME, _STOP, _CANCEL = (
+    ACTIONS[name] for name in ("pause", "resume", "stop", "cancel-last")
+)
 _RUNNING = {
     Status.ACCEPTED,
     Status.SCHEDULED,
@@ -131,14 +135,14 @@ def row_view(view: CampaignView, tz: str, words: Words) -> RowView:
         cost=money_text(view.cost),
         comment_user=view.comment.user,
         comment_system=system_comment(view.comment.system, words.lang),
-        can_pause=view.status in _PAUSABLE,
-        can_resume=view.status is Status.PAUSED,
-        can_stop=view.status not in FINAL_STATUSES,
+        can_pause=offered(_PAUSE, view.status),
+        can_resume=offered(_RESUME, view.status),
+        can_stop=offered(_STOP, view.status),
         has_smart=has_smart,
         # Parts are cancelled while the main campaign runs: it finishes only after its last
         # part, so a finished (or stopped, rejected) one has none left to cancel. While it
         # runs, the list checks its parts (`unfinished_parts`) before offering to cancel.
-        can_cancel_smart=has_smart and view.status not in FINAL_STATUSES,
+        can_cancel_smart=has_smart and offered(_CANCEL, view.status),
         caller_number=view.caller_number,
         running=view.status in _RUNNING,
         has_recordings=recorded,

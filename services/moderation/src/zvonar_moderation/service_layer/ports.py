@@ -26,3 +26,7 @@ class DecisionStore(Protocol):
 
 class Rules(Protocol):
     def matcher(self) -> Matcher: ...
+
+    def reload(self) -> bool:
+        """Read the rules again (SIGHUP); False, with the last good rules kept, on failure."""
+        ...

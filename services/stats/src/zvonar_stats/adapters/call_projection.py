@@ -310,12 +310,5 @@ def _bulk_insert(
     cur: Cursor, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """New rows only (the caller has filtered what exists): COPY on PostgreSQL."""
-    if not rows:
-        return
-    if cur.dialect == "postgres":
-        with cur.raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(columns))
-    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    if rows:
+        cur.insert_rows(table, columns, rows)

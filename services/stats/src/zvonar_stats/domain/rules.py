@@ -177,7 +177,10 @@ def start_of(
     return Start(kind="not_started")
 
 
-_HIDDEN_FIELDS: Final = frozenset({"campaign_id", "account_id", "at", "options", "schema_version"})
+# `status` is the status the event leads to (the history row shows the event itself).
+_HIDDEN_FIELDS: Final = frozenset(
+    {"campaign_id", "account_id", "at", "options", "schema_version", "status"}
+)
 
 
 def history_details(event: ev.CampaignEvent) -> dict[str, object]:

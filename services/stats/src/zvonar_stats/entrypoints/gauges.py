@@ -9,9 +9,9 @@ import structlog
 
 from zvonar_contracts.options import Status
 from zvonar_runtime.db import Database
-from zvonar_runtime.metrics import CAMPAIGNS
 from zvonar_runtime.shutdown import raise_if_stopping
 from zvonar_stats.adapters.read_model import campaigns_by_status
+from zvonar_stats.metrics import CAMPAIGNS
 
 log = structlog.get_logger("zvonar.stats.gauges")
 REFRESH_SECONDS = 15.0

@@ -30,15 +30,16 @@ from aiosipua.dialog import Dialog, DialogState
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.sdp import parse_sdp
 
+from zvonar_contracts.call_events import CallOutcome
 from zvonar_contracts.options import Ivr, KeysIvr, WordsIvr
+from zvonar_dialer.service_layer.ports import CallRequest, CallResult
 
 from ..recognizer import Recognizer
-from ..telephony import CallOutcome, CallRequest, CallResult
-from .config import SipConfig, dial_string, number_variants
+from .config import SipConfig, dial_string, e164_of_digits, number_variants
 from .media import PCMA, PCMU, CallMedia, MessageCache, Pacer
 from .signalling import Addr, ClientTransaction, SipEndpoint
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.sip")
 
 BUSY = {486, 600, 603}
 NO_ANSWER = {480, 408, 487}
@@ -149,7 +150,8 @@ class CpsLimit:
                 self._starts.popleft()
 
 
-# Someone calls `numbers` (one request-URI user in every format it may stand for):
+# Someone (the second argument, E.164 where it looks like a phone) calls our caller numbers
+# (one request-URI user in every format it may stand for):
 # the campaign that holds one of them (its answer recorded), or None.
 InboundLookup = Callable[[set[str], str], Awaitable[int | None]]
 _URI_USER = re.compile(r"^sips?:(?P<user>[^@;:]+)@")
@@ -163,11 +165,7 @@ def uri_user(uri: str) -> str:
 def e164_of(user: str) -> str:
     """A caller's number as E.164 when it looks like a phone number (else as it came)."""
     digits = user.lstrip("+")
-    if not digits.isdigit():
-        return user
-    if digits.startswith("8") and len(digits) == 11:
-        digits = f"7{digits[1:]}"
-    return f"+{digits}"
+    return e164_of_digits(digits) if digits.isdigit() else user
 
 
 def sdp_answer(host: str, rtp_port: int, payload_type: int, events: int) -> str:
@@ -243,7 +241,7 @@ class SipCarrier:
         gc.freeze()
         self.started = True
         log.info(
-            "sip.started",
+            "sip_started",
             port=self.endpoint.port,
             trunk=f"{self.config.trunk_host}:{self.config.trunk_port}",
             transport=self.config.transport,
@@ -332,7 +330,7 @@ class SipCarrier:
             )
             raise CarrierUnavailable(f"the trunk answers OPTIONS with {answer}")
         self._trunk_failing = False
-        log.info("sip.trunk_answers", status=response.status_code)
+        log.info("sip_trunk_answers", status=response.status_code)
 
     def _trunk_hostport(self) -> str:
         host = self.config.trunk_host
@@ -432,7 +430,7 @@ class SipCarrier:
             transaction = await self.endpoint.request(invite, config.no_answer_s)
             self.invites_sent += 1
             log.info(
-                "sip.invite", call_id=request.call_id, sip_call_id=dialog.call_id, number=number
+                "sip_invite", call_id=request.call_id, sip_call_id=dialog.call_id, number=number
             )
             ring_until = loop.time() + config.ring_timeout_s
             authenticated = cancelled = False
@@ -441,14 +439,14 @@ class SipCarrier:
                 if response is TimeoutError and cancelled:
                     # RFC 3261 §9.1: no final answer 64·T1 after our CANCEL — the INVITE
                     # counts as cancelled (a trunk that never sends its 487).
-                    log.warning("sip.cancel_unanswered", call_id=request.call_id)
+                    log.warning("sip_cancel_unanswered", call_id=request.call_id)
                     return self._result(request, "no_answer")
                 if response is TimeoutError:  # the ring timeout
                     if transaction.provisional:
                         cancelled = True
                         ring_until = loop.time() + config.no_answer_s
                         await self.endpoint.request(self._cancel(transaction.request))
-                        log.info("sip.cancel", call_id=request.call_id)
+                        log.info("sip_cancel", call_id=request.call_id)
                     else:
                         ring_until = loop.time() + config.no_answer_s  # Timer B decides
                     continue
@@ -469,14 +467,14 @@ class SipCarrier:
                         authenticated = True
                         invite = self._invite(dialog, request, sdp, credentials)
                         transaction = await self.endpoint.request(invite, config.no_answer_s)
-                        log.info("sip.invite_authenticated", call_id=request.call_id)
+                        log.info("sip_invite_authenticated", call_id=request.call_id)
                         continue
                 if status >= 300:
                     outcome, counted = outcome_of(status)
                     if cancelled and status == 487:
                         outcome = "no_answer"
                     error = f"{status} {response.reason_phrase}" if counted else ""
-                    log.info("sip.final", call_id=request.call_id, status=status, outcome=outcome)
+                    log.info("sip_final", call_id=request.call_id, status=status, outcome=outcome)
                     return self._result(request, outcome, carrier_error=error)
                 return await self._answered(
                     request, dialog, transaction, response, audio, rtp_port, live, cancelled
@@ -541,7 +539,7 @@ class SipCarrier:
         if cancelled or media_of is None:
             await self._bye(dialog)
             if media_of is None:
-                log.warning("sip.no_usable_sdp", call_id=request.call_id)
+                log.warning("sip_no_usable_sdp", call_id=request.call_id)
                 return self._result(request, "failed", carrier_error="488 no usable SDP answer")
             return self._result(request, "no_answer")
         remote, payload_type, events = media_of
@@ -564,7 +562,7 @@ class SipCarrier:
                 else:
                     await self._talk(request, media, audio[payload_type], live)
         except TimeoutError:
-            log.info("sip.max_call_time", call_id=request.call_id)
+            log.info("sip_max_call_time", call_id=request.call_id)
         finally:
             await media.close()
             self.lateness_ms += media.late_ms
@@ -581,7 +579,7 @@ class SipCarrier:
             text = await self.recognizer.recognize(bytes(heard), 8000, request.ivr.lead_words)
             lead = text.strip().casefold() in {w.strip().casefold() for w in request.ivr.lead_words}
         log.info(
-            "sip.call_done",
+            "sip_call_done",
             call_id=request.call_id,
             outcome=outcome,
             duration_s=duration,
@@ -684,26 +682,28 @@ class SipCarrier:
         rtp_port = 0
         try:
             self.endpoint.reply(invite, addr, 100, "Trying")
-            number = uri_user(invite.uri)
+            caller_number = uri_user(invite.uri)  # ours, as the trunk dialled it
             from_header = invite.get_header("from") or ""
-            caller = e164_of(uri_user(from_header.split(">")[0].split("<")[-1]))
-            numbers = number_variants(number)
+            phone = e164_of(uri_user(from_header.split(">")[0].split("<")[-1]))  # who calls
+            caller_numbers = number_variants(caller_number)
             campaign_id = None
-            if numbers and self.inbound is not None:
-                campaign_id = await self.inbound(numbers, caller)
+            if caller_numbers and self.inbound is not None:
+                campaign_id = await self.inbound(caller_numbers, phone)
             offer = answer_media(invite.text)
             if campaign_id is None or offer is None:
                 status, reason = (
                     (404, "Not Found") if campaign_id is None else (488, "Not Acceptable Here")
                 )
                 live.last_response = self.endpoint.reply(invite, addr, status, reason, to_tag=tag)
-                log.info("sip.inbound_refused", number=number, caller=caller, status=status)
+                log.info(
+                    "sip_inbound_refused", caller_number=caller_number, phone=phone, status=status
+                )
                 return
             remote, payload_type, events = offer
             audio = await self.messages.get(campaign_id)
             rtp_port, _ = await self.ports.allocate()
             body = sdp_answer(self.endpoint.public_host, rtp_port, payload_type, events).encode()
-            contact = self.endpoint.contact(number)
+            contact = self.endpoint.contact(caller_number)
             live.last_response = self.endpoint.reply(
                 invite,
                 addr,
@@ -715,7 +715,12 @@ class SipCarrier:
                 content_type="application/sdp",
             )
             await self._until_acked(live, addr)
-            log.info("sip.inbound_answered", number=number, caller=caller, campaign_id=campaign_id)
+            log.info(
+                "sip_inbound_answered",
+                caller_number=caller_number,
+                phone=phone,
+                campaign_id=campaign_id,
+            )
             media = await CallMedia.open(
                 (self.config.bind_host, rtp_port),
                 remote,

@@ -142,12 +142,17 @@ def dial_string(phone: str, dial_format: DialFormat) -> str:
     return digits
 
 
+def e164_of_digits(digits: str) -> str:
+    """The E.164 number of a dialled string's digits: the national form 8XXXXXXXXXX (the
+    inverse of `dial_string`'s) is +7XXXXXXXXXX, anything else is taken as it is."""
+    if digits.startswith("8") and len(digits) == 11:
+        return f"+7{digits[1:]}"
+    return f"+{digits}"
+
+
 def number_variants(user: str) -> set[str]:
     """The E.164 numbers a request-URI user may stand for, in any of the three formats."""
     digits = user.strip().lstrip("+")
     if not digits.isdigit():
         return set()
-    found = {f"+{digits}"}
-    if digits.startswith("8") and len(digits) == 11:
-        found.add(f"+7{digits[1:]}")
-    return found
+    return {f"+{digits}", e164_of_digits(digits)}

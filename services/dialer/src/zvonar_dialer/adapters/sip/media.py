@@ -30,7 +30,7 @@ import structlog
 from aiortp import RTPSession, get_codec
 from aiortp.cn import measure_level
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.sip")
 
 RATE = 8000
 PTIME_S = 0.020

@@ -27,7 +27,7 @@ from aiosipua.message import SipRequest, SipResponse
 from aiosipua.transport import SipTransport, TcpSipTransport, UdpSipTransport, _UdpProtocol
 from aiosipua.utils import generate_branch
 
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("zvonar.dialer.sip")
 
 T1 = 0.5
 T2 = 4.0
@@ -249,7 +249,7 @@ class SipEndpoint:
             else:
                 self._udp.send(message, addr)
         except (OSError, RuntimeError) as exc:  # the socket closed under us: a timeout follows
-            log.warning("sip.send_failed", error=str(exc), addr=f"{addr[0]}:{addr[1]}")
+            log.warning("sip_send_failed", error=str(exc), addr=f"{addr[0]}:{addr[1]}")
 
     async def request(
         self, request: SipRequest, timeout_s: float = 64 * T1, dest: Addr | None = None
@@ -311,14 +311,14 @@ class SipEndpoint:
         if isinstance(message, SipResponse):
             transaction = self._transactions.get((_branch_of(message), _cseq_method(message)))
             if transaction is None:
-                log.debug("sip.stray_response", status=message.status_code)
+                log.debug("sip_stray_response", status=message.status_code)
                 return
             transaction.on_response(message)
             return
         try:
             self.on_request(message, addr)
         except Exception:
-            log.exception("sip.request_failed", method=message.method)
+            log.exception("sip_request_failed", method=message.method)
 
 
 __all__ = ["T1", "T2", "Addr", "ClientTransaction", "SipEndpoint"]

@@ -10,10 +10,11 @@ from litestar import Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.timezones import real_zones
 from zvonar_gateway.http.auth import require_admin
-from zvonar_gateway.http.deps import Account, ApiError
 from zvonar_gateway.http.routes.common import accounts_of, settings_of
+from zvonar_gateway.service_layer.errors import ApiError
 
 
 class NewAccount(msgspec.Struct, forbid_unknown_fields=True):

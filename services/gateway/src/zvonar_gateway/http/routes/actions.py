@@ -1,30 +1,23 @@
-"""Actions on a campaign: each answers the campaign after the change (docs/API.md "Act")."""
+"""Actions on a campaign: each answers the campaign after the change (docs/API.md "Act").
+One handler per entry of the action table (service_layer/actions.py), and the bulk delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import post, put
+from litestar import post, route
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from zvonar_contracts.commands import (
-    CancelAllSmartParts,
-    CancelLastSmartPart,
-    CopyCampaign,
-    DeleteCampaigns,
-    PauseCampaign,
-    ReleaseNumber,
-    ResumeCampaign,
-    SetComment,
-    StopCampaign,
-)
 from zvonar_contracts.limits import MAX_DELETE_IDS, CommentText
-from zvonar_gateway.http.deps import Account, Backend
+from zvonar_gateway.domain.account import Account
+from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.render import render_campaign
 from zvonar_gateway.http.routes.common import MAX_ID, check_id
 from zvonar_gateway.http.schemas import CampaignOut, documented
-from zvonar_gateway.service_layer.campaigns import act, campaign_after
+from zvonar_gateway.service_layer.actions import ACTIONS, Action, delete_campaigns, run_action
 
 _ID = "/api/v1/campaigns/{campaign_id:int}"
 CampaignId = Annotated[int, msgspec.Meta(ge=1, lt=MAX_ID)]
@@ -42,132 +35,63 @@ class Deleted(msgspec.Struct):
     deleted: list[int]
 
 
-@post(
-    f"{_ID}/pause",
-    status_code=200,
-    tags=["actions"],
-    summary="Pause",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def pause(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    return await act(backend, account, PauseCampaign(account_id=account.id, campaign_id=cid), cid)
+# The handler's name makes the operation's id (`…PausePause`, `…CommentSetComment`): the
+# names the API had before the table, so the OpenAPI document keeps its operation ids.
+_HANDLER_NAMES = {
+    "cancel-last": "cancel_last",
+    "cancel-all": "cancel_all",
+    "release-number": "release_number",
+    "comment": "set_comment",
+}
 
 
-@post(
-    f"{_ID}/resume",
-    status_code=200,
-    tags=["actions"],
-    summary="Resume",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def resume(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    return await act(backend, account, ResumeCampaign(account_id=account.id, campaign_id=cid), cid)
+def _route(action: Action, handler: Any) -> HTTPRouteHandler:
+    handler.__name__ = handler.__qualname__ = _HANDLER_NAMES.get(action.name, action.name)
+    status = 201 if action.creates else 200
+    return route(
+        f"{_ID}/{action.path}",
+        http_method=action.method,
+        status_code=status,
+        tags=["actions"],
+        summary=action.summary,
+        responses=documented(status, CampaignOut, action.answer),
+    )(handler)
 
 
-@post(
-    f"{_ID}/stop",
-    status_code=200,
-    tags=["actions"],
-    summary="Stop",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def stop(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    return await act(backend, account, StopCampaign(account_id=account.id, campaign_id=cid), cid)
+def action_handler(action: Action) -> HTTPRouteHandler:
+    """The API's handler of one action: the command, then the campaign after it."""
+    if action.takes_text:
 
+        async def with_text(
+            account: NamedDependency[Account],
+            backend: BackendDep,
+            campaign_id: FromPath[int],
+            data: JSONBody[CommentBody],
+        ) -> CampaignOut:
+            cid = check_id(campaign_id)
+            view = await run_action(backend, account, action, cid, data.text)
+            return render_campaign(view, account.timezone)
 
-@post(
-    f"{_ID}/smart/cancel-last",
-    status_code=200,
-    tags=["actions"],
-    summary="Cancel the last smart part",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def cancel_last(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    command = CancelLastSmartPart(account_id=account.id, campaign_id=cid)
-    return await act(backend, account, command, cid)
+        return _route(action, with_text)
 
+    async def without_text(
+        account: NamedDependency[Account],
+        backend: BackendDep,
+        campaign_id: FromPath[int],
+    ) -> CampaignOut:
+        cid = check_id(campaign_id)
+        view = await run_action(backend, account, action, cid)
+        return render_campaign(view, account.timezone)
 
-@post(
-    f"{_ID}/smart/cancel-all",
-    status_code=200,
-    tags=["actions"],
-    summary="Cancel every smart part",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def cancel_all(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    command = CancelAllSmartParts(account_id=account.id, campaign_id=cid)
-    return await act(backend, account, command, cid)
-
-
-@post(
-    f"{_ID}/release-number",
-    status_code=200,
-    tags=["actions"],
-    summary="Release the caller number",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def release_number(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    return await act(backend, account, ReleaseNumber(account_id=account.id, campaign_id=cid), cid)
-
-
-@put(
-    f"{_ID}/comment",
-    tags=["actions"],
-    summary="Set the customer's comment",
-    responses=documented(200, CampaignOut, "the campaign after the change"),
-)
-async def set_comment(
-    account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
-    campaign_id: FromPath[int],
-    data: JSONBody[CommentBody],
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    command = SetComment(account_id=account.id, campaign_id=cid, text=data.text)
-    return await act(backend, account, command, cid)
-
-
-@post(
-    f"{_ID}/copy",
-    status_code=201,
-    tags=["actions"],
-    summary="Copy into a new campaign",
-    responses=documented(201, CampaignOut, "the new campaign, in moderation"),
-)
-async def copy(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
-    cid = check_id(campaign_id)
-    command = CopyCampaign(account_id=account.id, campaign_id=cid, account_tz=account.timezone)
-    ok = await backend.command(command)
-    return await campaign_after(backend, account, ok)
+    return _route(action, without_text)
 
 
 @post("/api/v1/campaigns/delete", status_code=200, tags=["actions"], summary="Delete campaigns")
 async def delete(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], data: JSONBody[DeleteBody]
+    account: NamedDependency[Account], backend: BackendDep, data: JSONBody[DeleteBody]
 ) -> Deleted:
-    ids = list(dict.fromkeys(data.ids))
-    ok = await backend.command(DeleteCampaigns(account_id=account.id, campaign_ids=ids))
+    ok = await delete_campaigns(backend, account, data.ids)
     return Deleted(deleted=list(ok.deleted))
 
 
-HANDLERS = [pause, resume, stop, cancel_last, cancel_all, release_number, set_comment, copy, delete]
+HANDLERS = [*(action_handler(action) for action in ACTIONS.values()), delete]

@@ -14,11 +14,12 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from zvonar_contracts.limits import MAX_IDEMPOTENCY_KEY
 from zvonar_contracts.options import Status, Tag
 from zvonar_contracts.queries import CampaignPage, ListCampaigns
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.domain.filters import FilterError, parse_bound
 from zvonar_gateway.domain.validation import CreateCampaignBody
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import body_operation
-from zvonar_gateway.http.render import render_campaign
+from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.render import render_campaign, render_created, render_detail
 from zvonar_gateway.http.routes.common import check_id, decode_json, settings_of
 from zvonar_gateway.http.schemas import (
     CampaignDetailOut,
@@ -30,8 +31,8 @@ from zvonar_gateway.service_layer.campaigns import (
     create_from_file,
     create_from_json,
     read_detail,
-    render_detail,
 )
+from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.quotes import QuoteOut, quote_from_json
 
 _MULTIPART = {
@@ -72,14 +73,14 @@ async def _multipart_parts(request: Request[Any, Any, Any]) -> tuple[Any, bytes,
 async def create_campaign(
     request: Request[Any, Any, Any],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CreatedCampaignOut:
     content_type = request.headers.get("content-type", "").lower()
     allow_private = settings_of(request).webhook_allow_private
     if content_type.startswith("multipart/form-data"):
         raw, data, filename = await _multipart_parts(request)
-        return await create_from_file(
+        created = await create_from_file(
             backend,
             account,
             raw,
@@ -88,15 +89,17 @@ async def create_campaign(
             idempotency_key=idempotency_key,
             allow_private_webhooks=allow_private,
         )
+        return render_created(created, account.timezone)
     # Anything else is read as JSON, whatever it claims (curl -d sends a form type).
     raw = decode_json(await request.body())
-    return await create_from_json(
+    created = await create_from_json(
         backend,
         account,
         raw,
         idempotency_key=idempotency_key,
         allow_private_webhooks=allow_private,
     )
+    return render_created(created, account.timezone)
 
 
 @post(
@@ -114,7 +117,7 @@ async def create_campaign(
 async def quote_campaign(
     request: Request[Any, Any, Any],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> QuoteOut:
     raw = decode_json(await request.body())
     return await quote_from_json(
@@ -139,7 +142,7 @@ def _bound(name: str, value: str | None, tz: str, *, end: bool) -> dt.datetime |
 )
 async def list_campaigns(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     status: Annotated[list[Status] | None, QueryParameter()] = None,
     tag: Annotated[list[Tag] | None, QueryParameter()] = None,
@@ -147,7 +150,7 @@ async def list_campaigns(
     created_to: Annotated[str | None, QueryParameter(description="date or date-time")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> CampaignPageOut:
     query = ListCampaigns(
         account_id=account.id,
         q=q.strip() if q and q.strip() else None,
@@ -166,12 +169,12 @@ async def list_campaigns(
             "the stats service answered out of turn",
             headers={"Retry-After": "1"},
         )
-    return {
-        "items": [render_campaign(view, account.timezone) for view in reply.items],
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return CampaignPageOut(
+        items=[render_campaign(view, account.timezone) for view in reply.items],
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 @get(
@@ -181,8 +184,8 @@ async def list_campaigns(
     responses=documented(200, CampaignDetailOut, "the campaign with options and history"),
 )
 async def get_campaign(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
+    account: NamedDependency[Account], backend: BackendDep, campaign_id: FromPath[int]
+) -> CampaignDetailOut:
     reply = await read_detail(backend, account.id, check_id(campaign_id))
     return render_detail(reply, account.timezone)
 

@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from zvonar_gateway.adapters.accounts import AccountStore
-from zvonar_gateway.http.deps import ApiError
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Accounts
 from zvonar_gateway.settings import GatewaySettings
 
 # Campaign ids are positive and fit a 64-bit column; anything else names no campaign.
@@ -20,8 +20,8 @@ def settings_of(request: Request[Any, Any, Any]) -> GatewaySettings:
     return settings
 
 
-def accounts_of(request: Request[Any, Any, Any]) -> AccountStore:
-    accounts: AccountStore = request.app.state.accounts
+def accounts_of(request: Request[Any, Any, Any]) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
     return accounts
 
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from zvonar_contracts.campaign_events import Decision
@@ -14,10 +13,13 @@ from zvonar_contracts.commands import ModerateCampaign
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.queries import CampaignPage, CampaignView, GetModerationQueue
 from zvonar_gateway.http.auth import require_admin
-from zvonar_gateway.http.deps import ApiError, Backend
-from zvonar_gateway.http.render import render_campaign
+from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.render import render_moderated
 from zvonar_gateway.http.routes.common import accounts_of, check_id, settings_of
+from zvonar_gateway.http.schemas import ModeratedCampaignOut, ModerationQueueOut
 from zvonar_gateway.service_layer.campaigns import campaign_id_of, owner_of, read_detail
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 _FALLBACK_TZ = "UTC"
 
@@ -28,24 +30,22 @@ class RejectBody(msgspec.Struct, forbid_unknown_fields=True):
 
 async def _render(
     request: Request[Any, Any, Any], view: CampaignView, zones: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> ModeratedCampaignOut:
     """A moderator sees times in the owner's timezone, as the customer would."""
     zones = {} if zones is None else zones
     if view.account_id not in zones:
         owner = await accounts_of(request).by_id(view.account_id)
         zones[view.account_id] = owner.timezone if owner else _FALLBACK_TZ
-    rendered = render_campaign(view, zones[view.account_id])
-    rendered["account_id"] = view.account_id
-    return rendered
+    return render_moderated(view, zones[view.account_id])
 
 
 @get("/api/v1/moderation/queue", tags=["moderation"], summary="Campaigns in clarification")
 async def moderation_queue(
     request: Request[Any, Any, Any],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> ModerationQueueOut:
     await require_admin(request, settings_of(request).admin_token)
     reply = await backend.query(GetModerationQueue(page=page, per_page=per_page))
     if not isinstance(reply, CampaignPage):
@@ -57,7 +57,9 @@ async def moderation_queue(
         )
     zones: dict[str, str] = {}  # one account lookup per owner, not per row
     items = [await _render(request, view, zones) for view in reply.items]
-    return {"items": items, "total": reply.total, "page": reply.page, "per_page": reply.per_page}
+    return ModerationQueueOut(
+        items=items, total=reply.total, page=reply.page, per_page=reply.per_page
+    )
 
 
 async def _decide(
@@ -66,7 +68,7 @@ async def _decide(
     campaign_id: int,
     decision: Decision,
     reason: str,
-) -> dict[str, Any]:
+) -> ModeratedCampaignOut:
     await require_admin(request, settings_of(request).admin_token)
     cid = check_id(campaign_id)
     command = ModerateCampaign(
@@ -90,8 +92,8 @@ async def _decide(
     summary="Approve",
 )
 async def approve(
-    request: Request[Any, Any, Any], backend: NamedDependency[Backend], campaign_id: FromPath[int]
-) -> dict[str, Any]:
+    request: Request[Any, Any, Any], backend: BackendDep, campaign_id: FromPath[int]
+) -> ModeratedCampaignOut:
     return await _decide(request, backend, campaign_id, "accepted", "")
 
 
@@ -103,10 +105,10 @@ async def approve(
 )
 async def reject(
     request: Request[Any, Any, Any],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     campaign_id: FromPath[int],
     data: JSONBody[RejectBody],
-) -> dict[str, Any]:
+) -> ModeratedCampaignOut:
     if not data.reason.strip():
         raise ApiError(
             422,

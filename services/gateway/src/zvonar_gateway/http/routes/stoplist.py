@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import delete, get, post
@@ -13,9 +13,18 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from zvonar_contracts.commands import AddToStopList, RemoveFromStopList
 from zvonar_contracts.limits import MAX_STOP_LIST_PHONES
 from zvonar_contracts.queries import GetStopList, StopListPage
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.phones import e164_or_reason, normalise_phones
-from zvonar_gateway.http.deps import Account, ApiError, Backend
-from zvonar_gateway.http.schemas import StopListPageOut, documented
+from zvonar_gateway.http.providers import BackendDep
+from zvonar_gateway.http.schemas import (
+    RejectedOut,
+    StopListAddedOut,
+    StopListPageOut,
+    StopListRemovedOut,
+    documented,
+)
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 
 class StopListBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -28,7 +37,7 @@ async def _page(
     page: int,
     per_page: int,
     min_position: int = 0,
-) -> dict[str, Any]:
+) -> StopListPageOut:
     reply = await backend.query(
         GetStopList(account_id=account.id, page=page, per_page=per_page, min_position=min_position)
     )
@@ -39,13 +48,13 @@ async def _page(
             "the stats service answered out of turn",
             headers={"Retry-After": "1"},
         )
-    return {
-        "items": [{"phone": phone} for phone in reply.phones],
-        "phones": list(reply.phones),
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return StopListPageOut(
+        items=[{"phone": phone} for phone in reply.phones],
+        phones=list(reply.phones),
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 @get(
@@ -56,19 +65,19 @@ async def _page(
 )
 async def get_stop_list(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> StopListPageOut:
     return await _page(backend, account, page, per_page)
 
 
 @post("/api/v1/stop-list", status_code=200, tags=["stop-list"], summary="Add numbers")
 async def add_to_stop_list(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     data: JSONBody[StopListBody],
-) -> dict[str, Any]:
+) -> StopListAddedOut:
     imported = await asyncio.to_thread(normalise_phones, data.phones)
     if not imported.numbers:
         raise ApiError(
@@ -78,20 +87,20 @@ async def add_to_stop_list(
             [{"field": "phones", "message": "no valid phone number"}],
         )
     ok = await backend.command(AddToStopList(account_id=account.id, phones=imported.numbers))
-    answer = await _page(backend, account, 1, 50, min_position=ok.position)
-    answer["added"] = imported.numbers
-    answer["rejected_phones"] = [
-        {"line": r.line, "value": r.value, "reason": r.reason} for r in imported.rejected
-    ]
-    return answer
+    page = await _page(backend, account, 1, 50, min_position=ok.position)
+    return StopListAddedOut(
+        **msgspec.structs.asdict(page),
+        added=imported.numbers,
+        rejected_phones=[RejectedOut(r.line, r.value, r.reason) for r in imported.rejected],
+    )
 
 
 @delete(
     "/api/v1/stop-list/{phone:str}", status_code=200, tags=["stop-list"], summary="Remove a number"
 )
 async def remove_from_stop_list(
-    account: NamedDependency[Account], backend: NamedDependency[Backend], phone: FromPath[str]
-) -> dict[str, Any]:
+    account: NamedDependency[Account], backend: BackendDep, phone: FromPath[str]
+) -> StopListRemovedOut:
     e164, reason = e164_or_reason(phone, "RU")
     if e164 is None:
         raise ApiError(
@@ -101,9 +110,8 @@ async def remove_from_stop_list(
             [{"field": "phone", "message": reason}],
         )
     ok = await backend.command(RemoveFromStopList(account_id=account.id, phones=[e164]))
-    answer = await _page(backend, account, 1, 50, min_position=ok.position)
-    answer["removed"] = [e164]
-    return answer
+    page = await _page(backend, account, 1, 50, min_position=ok.position)
+    return StopListRemovedOut(**msgspec.structs.asdict(page), removed=[e164])
 
 
 HANDLERS = [get_stop_list, add_to_stop_list, remove_from_stop_list]

@@ -8,7 +8,7 @@ one page, small enough for one NATS message.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import get
@@ -22,26 +22,28 @@ from zvonar_contracts.dialer import (
     WebhookDelivery,
     WebhookDeliveryPage,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
+from zvonar_gateway.domain.account import Account
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_time
 from zvonar_gateway.http.routes.common import check_id
-from zvonar_gateway.http.schemas import WebhookDeliveryPageOut, documented
+from zvonar_gateway.http.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut, documented
 from zvonar_gateway.service_layer.campaigns import read_detail
+from zvonar_gateway.service_layer.errors import ApiError
 
 
-def render_delivery(item: WebhookDelivery, tz: str) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "event": item.event,
-        "call_id": item.call_id,
-        "state": item.state,
-        "attempts": item.attempts,
-        "last_status": item.last_status,
-        "last_error": item.last_error,
-        "created_at": render_time(item.created_at, tz),
-        "next_attempt_at": render_time(item.next_attempt_at, tz),
-        "delivered_at": render_time(item.delivered_at, tz),
-    }
+def render_delivery(item: WebhookDelivery, tz: str) -> WebhookDeliveryOut:
+    return WebhookDeliveryOut(
+        id=item.id,
+        event=item.event,
+        call_id=item.call_id,
+        state=item.state,
+        attempts=item.attempts,
+        last_status=item.last_status,
+        last_error=item.last_error,
+        created_at=render_time(item.created_at, tz),
+        next_attempt_at=render_time(item.next_attempt_at, tz),
+        delivered_at=render_time(item.delivered_at, tz),
+    )
 
 
 @get(
@@ -52,13 +54,13 @@ def render_delivery(item: WebhookDelivery, tz: str) -> dict[str, Any]:
 )
 async def list_webhook_deliveries(
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     campaign_id: FromPath[int],
     # `state` is a name Litestar keeps for the app state: the query key is given apart.
     delivery_state: Annotated[DeliveryState | None, QueryParameter(name="state")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=MAX_DELIVERIES_PAGE)] = 50,
-) -> dict[str, Any]:
+) -> WebhookDeliveryPageOut:
     campaign_id = check_id(campaign_id)
     await read_detail(backend, account.id, campaign_id)  # 404 unless it is the caller's
     request = ListWebhookDeliveries(
@@ -77,12 +79,12 @@ async def list_webhook_deliveries(
             "the dialer answered out of turn",
             headers={"Retry-After": "1"},
         ) from exc
-    return {
-        "items": [render_delivery(item, account.timezone) for item in reply.items],
-        "total": reply.total,
-        "page": reply.page,
-        "per_page": reply.per_page,
-    }
+    return WebhookDeliveryPageOut(
+        items=[render_delivery(item, account.timezone) for item in reply.items],
+        total=reply.total,
+        page=reply.page,
+        per_page=reply.per_page,
+    )
 
 
 HANDLERS = [list_webhook_deliveries]

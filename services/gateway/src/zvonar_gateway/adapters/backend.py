@@ -1,21 +1,17 @@
-"""The seam inside the gateway: the authenticated `Account`, the `ApiError` every handler
-raises, and the `Backend` through which handlers talk to the other services over NATS.
-
-Handlers under `/api/` receive `account: Account` and `backend: Backend` by name (Litestar
-dependencies wired by the app factory); a missing or wrong key is a 401 before the handler
-runs.
+"""The `Backend` through which the gateway talks to the other services over NATS: commands
+to campaign, queries to stats, requests to the dialer, objects and sealed secrets in
+JetStream. It is the adapter of the service layer's `Backend` port (service_layer/ports.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import nats.errors
 import structlog
-from litestar import Request
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
@@ -43,6 +39,8 @@ from zvonar_contracts.subjects import (
     stats_query_subject,
 )
 from zvonar_gateway.domain.storable import largest_field, nul_fields_of
+from zvonar_gateway.service_layer import position as client_position
+from zvonar_gateway.service_layer.errors import ApiError, unavailable
 from zvonar_runtime.correlation import correlation_headers
 from zvonar_runtime.metrics import MESSAGES_TOO_LARGE
 from zvonar_runtime.payload import MessageTooLarge, check_fits
@@ -77,40 +75,6 @@ def refuse_oversize(message: msgspec.Struct, payload: bytes, max_payload: int) -
     raise ApiError(422, "validation", "the request is too large to carry out", [detail])
 
 
-class Account(msgspec.Struct, frozen=True):
-    id: str
-    name: str
-    timezone: str
-
-
-class ApiError(Exception):
-    """An error answer: rendered as {"error": {"code", "message", "details"}}."""
-
-    def __init__(
-        self,
-        status_code: int,
-        code: str,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-
-
-def unavailable(what: str) -> ApiError:
-    return ApiError(
-        503,
-        "service_unavailable",
-        f"the {what} service did not answer in time; try again",
-        headers={"Retry-After": "1"},
-    )
-
-
 _COMMAND_STATUS = {"invalid_transition": 409, "not_found": 404, "validation": 422, "conflict": 409}
 # Failures of the NATS link itself: the service behind is unreachable, not the input bad.
 _LINK_ERRORS = (asyncio.TimeoutError, TimeoutError, nats.errors.Error)
@@ -123,8 +87,8 @@ OBJECT_TIMEOUT_S = 60.0
 MAX_REMEMBERED_ACCOUNTS = 100_000
 
 
-class Backend:
-    """How the gateway talks to the other services; one per app."""
+class NatsBackend:
+    """How the gateway talks to the other services over NATS; one per app."""
 
     def __init__(
         self,
@@ -213,12 +177,17 @@ class Backend:
         if len(self._written) >= MAX_REMEMBERED_ACCOUNTS and account_id not in self._written:
             self._written.pop(next(iter(self._written)))
         self._written[account_id] = max(position, self._written.get(account_id, 0))
+        client_position.note_write(account_id, position)  # the response carries it
 
     def _read_your_writes(self, query: StatsQuery) -> StatsQuery:
         """An account's reads wait for the log position of its own last acknowledged write
         (docs/API.md "Read your own writes"), whatever the handler asked for."""
         account_id = getattr(query, "account_id", None)
-        written = self._written.get(account_id, 0) if account_id else 0
+        written = 0
+        if account_id:  # this replica's memory, or the position the client brought
+            written = max(
+                self._written.get(account_id, 0), client_position.client_position(account_id)
+            )
         if written > query.min_position:
             return msgspec.structs.replace(query, min_position=written)
         return query
@@ -321,34 +290,3 @@ class Backend:
             for info in infos
             if info.name.startswith(prefix) and not info.deleted
         )
-
-
-class AccountLookup(Protocol):
-    """What authentication needs of the account store."""
-
-    async def by_key(self, api_key: str) -> Account | None: ...
-
-
-class Authenticator(Protocol):
-    """Checks a request's key (and its rate) and returns its account, or raises ApiError."""
-
-    async def authenticate(self, request: Request[Any, Any, Any]) -> Account: ...
-
-
-ACCOUNT_STATE_KEY = "zvonar_account"
-
-
-async def provide_account(request: Request[Any, Any, Any]) -> Account:
-    """The `account` dependency: the account whose key the request carries (401 otherwise).
-    The app's guard has usually checked the key already, before the body was read."""
-    known = request.scope.get("state", {}).get(ACCOUNT_STATE_KEY)
-    if isinstance(known, Account):
-        return known
-    authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request)
-
-
-async def provide_backend(request: Request[Any, Any, Any]) -> Backend:
-    """The `backend` dependency: the app's one Backend."""
-    backend: Backend = request.app.state.backend
-    return backend

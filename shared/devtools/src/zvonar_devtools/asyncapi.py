@@ -3,7 +3,7 @@ stream subject, command, query and dialer request with its payload schema (msgsp
 Schema, tagged unions rewritten as `oneOf`), the parameters of its address, the headers the
 services put on it, its NATS queue group, and the servers with their logins. It is valid
 against the official AsyncAPI 3.0.0 JSON Schema (docs/asyncapi/schema/, checked by a test).
-`python -m zvonar_runtime.asyncapi` prints it; docs/asyncapi/zvonar.json is its committed
+`python -m zvonar_devtools.asyncapi` prints it; docs/asyncapi/zvonar.json is its committed
 copy, kept in step by a test."""
 
 from __future__ import annotations
@@ -210,7 +210,8 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
                 "pattern": "^cl-[0-9]+$",
                 "description": (
                     "`cl-<position>`: JetStream drops a second copy within the stream's "
-                    f"duplicate window ({subjects.DUPLICATE_WINDOW_SECONDS} s), so a relay "
+                    "duplicate window "
+                    f"({subjects.CAMPAIGN_EVENTS_DUPLICATE_WINDOW_SECONDS} s), so a relay "
                     "restart republishes nothing twice."
                 ),
             },
@@ -231,7 +232,9 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "string",
                 "description": (
                     "The call's id (`inbound-<hex>` for an inbound call): the stream "
-                    "keeps one copy however often the outbox publishes it."
+                    "keeps one copy however often the outbox publishes it within its "
+                    f"duplicate window ({subjects.CALL_EVENTS_DUPLICATE_WINDOW_SECONDS} s); "
+                    "stats drops a later copy by its call id."
                 ),
             },
         },

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from zvonar_contracts.subjects import SERVICES
+from zvonar_devtools.natsserver import free_port
 from zvonar_runtime.health import wait_ready
 from zvonar_runtime.jetstream import connect
-from zvonar_runtime.natsserver import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def _start_runner(tmp_path: Path) -> subprocess.Popen[str]:
         ZVONAR_LOG_FORMAT="json",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "zvonar_runtime.runner"],
+        [sys.executable, "-m", "zvonar_devtools.runner"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

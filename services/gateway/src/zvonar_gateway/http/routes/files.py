@@ -22,6 +22,7 @@ from litestar.response import Stream
 from zvonar_contracts.call_events import Outcome
 from zvonar_contracts.queries import CampaignPage, CampaignView, ListCampaigns, ReportPage
 from zvonar_contracts.subjects import AUDIO_BUCKET, RECORDINGS_BUCKET, uploaded_audio_object
+from zvonar_gateway.domain.account import Account
 from zvonar_gateway.files.audio import (
     MAX_AUDIO_BYTES,
     AudioRejected,
@@ -50,9 +51,11 @@ from zvonar_gateway.files.reports import (
     report_page,
     report_rows,
 )
-from zvonar_gateway.http.deps import Account, ApiError, Backend
 from zvonar_gateway.http.openapi import inline_schema
+from zvonar_gateway.http.providers import BackendDep
 from zvonar_gateway.http.render import render_campaign, render_money, render_time
+from zvonar_gateway.service_layer.errors import ApiError
+from zvonar_gateway.service_layer.ports import Backend
 
 # The list's page size rules (docs/API.md) hold for the report too.
 MAX_PER_PAGE = 200
@@ -144,7 +147,7 @@ class UploadedAudio(msgspec.Struct, frozen=True):
 async def upload_audio(
     data: MultipartBody[AudioUpload],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> UploadedAudio:
     content = await data.file.read()
     try:
@@ -242,7 +245,7 @@ async def campaign_report(
     request: Request[Any, Any, Any],
     campaign_id: FromPath[int],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
     page: PageNumber = 1,
     per_page: PerPage = 50,
     format: ReportFormat = "json",
@@ -253,7 +256,7 @@ async def campaign_report(
         return await _report_file(backend, account, campaign_id, format, base)
     reply = await report_page(backend, account.id, campaign_id, page, per_page)
     return ReportAnswer(
-        campaign=render_campaign(reply.campaign, account.timezone),
+        campaign=msgspec.to_builtins(render_campaign(reply.campaign, account.timezone)),
         calls=_call_json(reply.campaign, reply, account.timezone, base),
         total=reply.total,
         page=reply.page,
@@ -274,7 +277,7 @@ async def call_recording(
     campaign_id: FromPath[int],
     file_name: FromPath[str],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     name = recording_object(campaign, file_name.removesuffix(".wav"))
@@ -291,7 +294,7 @@ async def call_recording(
     media_type="application/zip",
 )
 async def recordings_archive(
-    campaign_id: FromPath[int], account: NamedDependency[Account], backend: NamedDependency[Backend]
+    campaign_id: FromPath[int], account: NamedDependency[Account], backend: BackendDep
 ) -> FileStream:
     first = await report_rows(backend, account.id, _checked_id(campaign_id))
     return FileStream(
@@ -319,7 +322,7 @@ async def audio_clips(
     request: Request[Any, Any, Any],
     campaign_id: FromPath[int],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> list[AudioClip]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     base = f"{_base_url(request)}/api/v1/campaigns/{campaign_id}/audio"
@@ -339,7 +342,7 @@ async def audio_clip(
     campaign_id: FromPath[int],
     name: FromPath[str],
     account: NamedDependency[Account],
-    backend: NamedDependency[Backend],
+    backend: BackendDep,
 ) -> Response[bytes]:
     campaign = await campaign_of(backend, account.id, _checked_id(campaign_id))
     if "/" in name or not name.endswith(".wav"):
@@ -377,7 +380,7 @@ async def _rows_of(backend: Backend, account: Account, ids: list[int]) -> list[C
     operation_class=answers_operation(FILE_SCHEMAS),
 )
 async def export_campaigns(
-    data: JSONBody[ExportBody], account: NamedDependency[Account], backend: NamedDependency[Backend]
+    data: JSONBody[ExportBody], account: NamedDependency[Account], backend: BackendDep
 ) -> FileStream:
     views = await _rows_of(backend, account, data.ids)
     rows = [campaign_row(view, account.timezone) for view in views]
@@ -395,7 +398,7 @@ async def export_campaigns(
     )
 
 
-FILES_HANDLERS: list[Any] = [
+HANDLERS: list[Any] = [
     upload_audio,
     campaign_report,
     call_recording,

@@ -20,7 +20,7 @@ from zvonar_contracts.call_events import CALL_EVENT_TYPES
 from zvonar_contracts.campaign_events import CAMPAIGN_EVENT_TYPES, STOP_LIST_EVENT_TYPES
 from zvonar_contracts.commands import CAMPAIGN_COMMAND_TYPES
 from zvonar_contracts.queries import STATS_QUERY_TYPES
-from zvonar_runtime.asyncapi import DIALER_REQUESTS, build, render
+from zvonar_devtools.asyncapi import DIALER_REQUESTS, build, render
 
 ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "docs" / "asyncapi" / "zvonar.json"
@@ -215,7 +215,7 @@ def test_a_payload_with_a_wrong_tag_is_refused() -> None:
 
 def test_committed_document_is_up_to_date() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == render(), (
-        "run: uv run --frozen python -m zvonar_runtime.asyncapi > docs/asyncapi/zvonar.json"
+        "run: uv run --frozen python -m zvonar_devtools.asyncapi > docs/asyncapi/zvonar.json"
     )
     assert json.loads(render())["asyncapi"] == "3.0.0"
 

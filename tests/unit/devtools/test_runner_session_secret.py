@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zvonar_devtools.runner import SESSION_SECRET_FILE, keep_session_secret
 from zvonar_gateway.web.session import session_secret
-from zvonar_runtime.runner import SESSION_SECRET_FILE, keep_session_secret
 
 
 def test_the_runner_keeps_one_secret_in_the_data_folder(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from zvonar_runtime import natsserver
+from zvonar_devtools import natsserver
+from zvonar_devtools.runner import run
 from zvonar_runtime.cli import EXIT_CONFIG
-from zvonar_runtime.runner import run
 
 
 def test_no_nats_server_is_one_line_and_status_78(

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zvonar_contracts.subjects import SERVICES
+from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.cli import EXIT_CONFIG, service_parser
-from zvonar_runtime.natsserver import NatsServer
 from zvonar_runtime.secrets import SECRETS_KEY_ENV, key_text
 
 COLOURS = {"nats": 90, "campaign": 36, "moderation": 35, "dialer": 33, "stats": 32, "gateway": 34}

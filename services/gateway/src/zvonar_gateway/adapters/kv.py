@@ -1,0 +1,41 @@
+"""Opening (or, first, making) a NATS key-value bucket the gateway's replicas share."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.aio.client import Client
+from nats.js.api import KeyValueConfig
+from nats.js.errors import BadRequestError, BucketNotFoundError
+from nats.js.kv import KeyValue
+
+_STREAM_NAME_IN_USE = 10058
+
+
+class SharedBucket:
+    """A bucket opened once per process; made with `config` if it does not exist yet."""
+
+    def __init__(self, nc: Client, config: KeyValueConfig) -> None:
+        self._nc = nc
+        self.config = config
+        self._kv: KeyValue | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> KeyValue:
+        if self._kv is not None:
+            return self._kv
+        async with self._lock:
+            if self._kv is None:
+                js = self._nc.jetstream()
+                name = self.config.bucket
+                assert name is not None
+                try:
+                    self._kv = await js.key_value(name)
+                except BucketNotFoundError:
+                    try:
+                        self._kv = await js.create_key_value(self.config)
+                    except BadRequestError as exc:  # made meanwhile by another replica
+                        if exc.err_code != _STREAM_NAME_IN_USE:
+                            raise
+                        self._kv = await js.key_value(name)
+            return self._kv
