@@ -38,10 +38,9 @@ from zvonar_contracts.subjects import CALL_EVENTS_STREAM, POSITION_HEADER, SERVI
 from zvonar_devtools.natsserver import NatsServer
 from zvonar_runtime.jetstream import connect
 
-# One dialer until the dialers share campaigns by lease; stats instances take turns on one
-# checkpoint; gateways and relays already run side by side. Raise to 2 each with the lease,
-# the stats partitions, the shared gateway state and the standby relay.
-COUNTS: Mapping[str, int] = {"dialer": 1, "stats": 2, "gateway": 2, RELAY: 2}
+# Two of each: the dialers share the campaigns by lease, stats instances take turns on one
+# checkpoint, gateways share their state, a standby relay takes over the active one's lease.
+COUNTS: Mapping[str, int] = {"dialer": 2, "stats": 2, "gateway": 2, RELAY: 2}
 # How long a killed instance stays down, at most (seconds); a killed node stays down longer.
 DOWN_SECONDS = 1.5
 NODE_DOWN_SECONDS = 4.0

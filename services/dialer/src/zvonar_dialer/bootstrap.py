@@ -16,8 +16,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+import structlog
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from zvonar_contracts.subjects import CAMPAIGN_EVENTS_STREAM, DIALER_CAMPAIGN_CONSUMER
 from zvonar_dialer.adapters import schema, store
@@ -25,6 +27,8 @@ from zvonar_dialer.adapters.audio import AudioDecoder
 from zvonar_dialer.adapters.blobs import NatsBlobs
 from zvonar_dialer.adapters.campaign_commands import NatsCampaignCommands
 from zvonar_dialer.adapters.campaign_log import JetStreamCampaignLog
+from zvonar_dialer.adapters.lease_fences import partition_count, store_id
+from zvonar_dialer.adapters.leases import NatsLeases, this_process
 from zvonar_dialer.adapters.outbox_publisher import OutboxPublisher, Publisher
 from zvonar_dialer.adapters.recording import make_recording
 from zvonar_dialer.adapters.simulated_carrier import SimulatedCarrier
@@ -41,10 +45,12 @@ from zvonar_dialer.metrics import CARRIER_FAILURES, CARRIER_UP, CHANNELS_IN_USE,
 from zvonar_dialer.service_layer import requests as requests_service
 from zvonar_dialer.service_layer.deps import Deps
 from zvonar_dialer.service_layer.message_cache import MessageCache
+from zvonar_dialer.service_layer.ownership import PartitionOwnership
 from zvonar_dialer.service_layer.ports import (
     BlobStore,
     CampaignLog,
     CommandSender,
+    Leases,
     SecretReader,
     SpeechSynthesizer,
     Telephony,
@@ -61,6 +67,8 @@ from zvonar_runtime.service import Resources, make_broker
 from zvonar_runtime.settings import SettingsError
 from zvonar_runtime.shutdown import bounded, stop_tasks
 
+log = structlog.get_logger("zvonar.dialer.leases")
+
 # How long each step of stopping an in-process dialer may take (its background jobs, the
 # broker, each resource closed).
 STOP_STEP_S = 10.0
@@ -76,6 +84,8 @@ class Dialer:
     sip: SipCarrier | None = None
     # The runtime kit's consumers (entrypoints), run as background jobs.
     consumers: list[Consumer[Any]] = field(default_factory=list)
+    # The leases by which it shares the campaigns with other dialers (None: it dials all).
+    ownership: PartitionOwnership | None = None
 
     def resources(self) -> Resources:
         async def ready() -> bool:
@@ -84,9 +94,11 @@ class Dialer:
         close: list[Callable[[], Awaitable[None]]] = [self.database.aclose, self.webhooks.stop]
         if self.sip is not None:
             close.append(self.stop_calls)
+        leases = [self.ownership.run] if self.ownership is not None else []
         return Resources(
             checks={"database": ready},
             background=[
+                *leases,
                 self.scheduler.run,
                 self.outbox.run,
                 self.webhooks.run,
@@ -172,6 +184,7 @@ class Ports(TypedDict, total=False):
     secrets: SecretReader
     publisher: Publisher
     campaign_log: CampaignLog
+    leases: Leases  # shared with other dialers (without NATS and this: it dials every campaign)
     wall: Callable[[], dt.datetime]  # the wall clock the dialer's clock runs on
 
 
@@ -229,7 +242,12 @@ async def bootstrap(
     if sip is not None:
         sip.inbound = partial(requests_service.inbound_to_any, deps)
     expose_gauges(deps, settings.carrier)
-    outbox = OutboxPublisher(db, publisher, deps.outbox_wakeup)
+    leases = ports.get("leases")
+    if leases is None and js is not None:
+        leases = await open_leases(settings, db, js)
+    ownership = None if leases is None else await share_campaigns(settings, deps, db, leases)
+    scope = ownership.outbox_scope if ownership is not None else lambda: None
+    outbox = OutboxPublisher(db, publisher, deps.outbox_wakeup, scope)
     webhooks = WebhookSender(
         db,
         deps.secrets,
@@ -241,7 +259,41 @@ async def bootstrap(
         concurrency=settings.webhook_concurrency,
         allow_private=settings.webhook_allow_private,
     )
-    return Dialer(db, deps, Scheduler(deps), outbox, webhooks, sip)
+    return Dialer(db, deps, Scheduler(deps), outbox, webhooks, sip, ownership=ownership)
+
+
+async def open_leases(settings: DialerSettings, db: Database, js: JetStreamContext) -> Leases:
+    """The dialers' leases in NATS KV, named after this database (docs/scaling.md
+    "Dialers")."""
+    store_of = await db.run(store_id)
+    me = this_process(settings.instance_id)
+    return await NatsLeases.open(js, store_of, settings.lease_ttl_s, settings.stream_replicas, me)
+
+
+async def share_campaigns(
+    settings: DialerSettings, deps: Deps, db: Database, leases: Leases
+) -> PartitionOwnership:
+    """The ownership through which this dialer shares the campaigns with the other dialers
+    of its database, wired into `deps`."""
+    configured = settings.lease_partitions
+    partitions = await db.run(lambda cur: partition_count(cur, configured))
+    if partitions != configured:
+        log.warning("leases_partitions_of_database", partitions=partitions, configured=configured)
+
+    def taken() -> None:  # work waits in the partitions just taken
+        deps.scheduler_wakeup.set()
+        deps.outbox_wakeup.set()
+
+    ownership = PartitionOwnership(
+        deps.db,
+        leases,
+        this_process(settings.instance_id).id,
+        partitions,
+        on_taken=taken,
+        calls_here=lambda: deps.calls_in_progress,
+    )
+    deps.ownership = ownership
+    return ownership
 
 
 def register(broker: NatsBroker, dialer: Dialer) -> None:
@@ -259,6 +311,9 @@ async def run_in_process(settings: DialerSettings, **ports: Unpack[Ports]) -> As
     dialer = await bootstrap(settings, broker.connection, **ports)
     register(broker, dialer)
     await broker.start()
+    # The subscriptions reach the server before the caller asks anything (a request sent
+    # at once from another connection otherwise met no responders, under load).
+    await broker.connection.flush()
     resources = dialer.resources()
     tasks: list[asyncio.Task[None]] = [
         asyncio.create_task(job(), name=getattr(job, "__qualname__", None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -13,6 +15,15 @@ DEFAULT_CALLER_POOL = "+74950000001,+74950000002,+74950000003,+74950000004"
 
 class DialerSettings(ServiceSettings):
     service: str = "dialer"
+    # This dialer among several (docs/scaling.md "Dialers"): the holder named on its leases.
+    instance: str = Field("", validation_alias=env("DIALER_INSTANCE_ID", "ZVONAR_INSTANCE"))
+    # A campaign is dialled by the holder of its partition's lease (campaign id modulo the
+    # partitions; the count is fixed by the first dialer on a database). A lease not renewed
+    # for this many seconds is over: another dialer takes the partition.
+    lease_ttl_s: float = Field(10.0, gt=0, validation_alias=env("DIALER_LEASE_TTL_S"))
+    lease_partitions: int = Field(
+        16, ge=1, le=1024, validation_alias=env("DIALER_LEASE_PARTITIONS")
+    )
     # The dialer's clock runs this many times faster than the wall clock.
     time_scale: float = Field(1.0, validation_alias=env("DIALER_TIME_SCALE"))
     # The caller numbers (the older variable; DIALER_CALLER_NUMBERS replaces it when set).
@@ -64,6 +75,10 @@ class DialerSettings(ServiceSettings):
     sip_no_answer_s: float = Field(32.0, validation_alias=env("DIALER_SIP_NO_ANSWER_S"))
     sip_max_call_s: float = Field(300.0, validation_alias=env("DIALER_SIP_MAX_CALL_S"))
     ivr_wait_s: float = Field(5.0, validation_alias=env("DIALER_IVR_WAIT_S"))
+
+    @property
+    def instance_id(self) -> str:
+        return self.instance or f"{socket.gethostname()}-{os.getpid()}"
 
     @property
     def caller_numbers(self) -> list[str]:

@@ -3,18 +3,24 @@ deterministic `Nats-Msg-Id` (the call id), then leave the outbox.
 
 A crash between the publish and the delete republishes the row; the stream drops it as a
 duplicate of the same message id.
+
+With several dialers on one database each publishes the rows of the campaigns whose lease
+partitions it holds (`scope`), so a row goes out once; the message id stays the safety net
+for the moment a partition changes hands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
 
 from zvonar_contracts.subjects import MSG_ID_HEADER
 from zvonar_dialer.adapters import store
+from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_runtime.db import Database
 from zvonar_runtime.shutdown import raise_if_stopping
 
@@ -32,14 +38,22 @@ class Publisher(Protocol):
 
 
 class OutboxPublisher:
-    def __init__(self, db: Database, js: Publisher, wakeup: asyncio.Event) -> None:
+    def __init__(
+        self,
+        db: Database,
+        js: Publisher,
+        wakeup: asyncio.Event,
+        scope: Callable[[], OutboxScope | None] = lambda: None,
+    ) -> None:
         self._db = db
         self._js = js
         self._wakeup = wakeup
+        self._scope = scope
 
     async def publish_pending(self) -> int:
         """Publish one batch; the number of rows published."""
-        rows = await self._db.run(lambda cur: store.outbox_pending(cur, BATCH))
+        scope = self._scope()
+        rows = await self._db.run(lambda cur: store.outbox_pending(cur, BATCH, scope))
         if not rows:
             return 0
         await asyncio.gather(

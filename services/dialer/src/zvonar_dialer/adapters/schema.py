@@ -40,6 +40,10 @@ TABLES = (
     # Which campaign a call back to a caller number reaches (until the number is released).
     """CREATE TABLE IF NOT EXISTS inbound_routes (
         number TEXT PRIMARY KEY, campaign_id BIGINT NOT NULL)""",
+    # The fencing token of each lease partition (service_layer/ownership.py): raised by one
+    # at every take-over; a dialling or recording transaction compares its own.
+    """CREATE TABLE IF NOT EXISTS partition_leases (
+        part_no INTEGER PRIMARY KEY, holder TEXT NOT NULL, fence BIGINT NOT NULL)""",
 )
 
 
@@ -48,7 +52,23 @@ def outbox_table(dialect: str) -> str:
         id {_OUTBOX_ID[dialect]},
         msg_id TEXT NOT NULL UNIQUE,
         subject TEXT NOT NULL,
-        payload TEXT NOT NULL)"""
+        payload TEXT NOT NULL,
+        campaign_id BIGINT)"""
+
+
+def outbox_campaign_column(cur: Cursor) -> None:
+    """The outbox's campaign (whose partition's holder publishes the row), added to a store
+    made before it: its rows keep NULL there and go out with partition 0."""
+    if cur.dialect == "postgres":  # looked up first: the ALTER would lock a busy outbox
+        rows = cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'outbox'"
+        ).fetchall()
+    else:
+        rows = [(row[1],) for row in cur.execute("PRAGMA table_info(outbox)").fetchall()]
+    columns = {str(row[0]) for row in rows}
+    if "campaign_id" not in columns:
+        cur.execute("ALTER TABLE outbox ADD COLUMN campaign_id BIGINT")
 
 
 def webhook_tables(dialect: str) -> tuple[str, ...]:
@@ -84,3 +104,4 @@ def webhook_tables(dialect: str) -> tuple[str, ...]:
 def create_schema(cur: Cursor) -> None:
     for statement in (*TABLES, outbox_table(cur.dialect), *webhook_tables(cur.dialect)):
         cur.execute(statement)
+    outbox_campaign_column(cur)

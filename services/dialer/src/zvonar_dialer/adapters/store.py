@@ -15,7 +15,9 @@ from typing import NamedTuple, TypeVar
 import msgspec
 
 from zvonar_contracts.options import Status
+from zvonar_dialer.adapters import lease_fences
 from zvonar_dialer.domain.campaign import ACTIVE_STATUSES, Campaign
+from zvonar_dialer.domain.partitions import OutboxScope
 from zvonar_dialer.service_layer.ports import (
     DeliveryRow,
     Final,
@@ -369,11 +371,13 @@ def caller_usage(cur: Cursor, day: str, pool: Sequence[str]) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def put_caller_usage(cur: Cursor, day: str, usage: dict[str, int]) -> None:
+def add_caller_usage(cur: Cursor, day: str, calls: dict[str, int]) -> None:
+    """Count `calls` more calls on each caller number today: added in the statement (two
+    dialers, or two campaigns of one, choosing at once both count)."""
     cur.executemany(
         "INSERT INTO caller_usage (day, number, calls) VALUES (?, ?, ?) "
-        "ON CONFLICT (day, number) DO UPDATE SET calls = excluded.calls",
-        ((day, number, calls) for number, calls in usage.items()),
+        "ON CONFLICT (day, number) DO UPDATE SET calls = caller_usage.calls + excluded.calls",
+        ((day, number, n) for number, n in sorted(calls.items()) if n),
     )
 
 
@@ -404,39 +408,57 @@ class OutboxRow(NamedTuple):
     payload: bytes
 
 
-def outbox_add(cur: Cursor, msg_id: str, subject: str, payload: bytes) -> None:
+def outbox_add(
+    cur: Cursor, msg_id: str, subject: str, payload: bytes, campaign_id: int | None = None
+) -> None:
     cur.execute(
-        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "INSERT INTO outbox (msg_id, subject, payload, campaign_id) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
-        (msg_id, subject, payload.decode()),
+        (msg_id, subject, payload.decode(), campaign_id),
     )
 
 
-def outbox_add_many(cur: Cursor, rows: Sequence[tuple[str, str, bytes]]) -> None:
-    """(msg_id, subject, payload) rows: one statement on PostgreSQL, executemany on SQLite."""
+def outbox_add_many(
+    cur: Cursor, rows: Sequence[tuple[str, str, bytes]], campaign_id: int | None = None
+) -> None:
+    """(msg_id, subject, payload) rows of one campaign: one statement on PostgreSQL,
+    executemany on SQLite."""
     if not rows:
         return
     if cur.dialect == "postgres":
         msg_ids, subjects, payloads = zip(*rows, strict=True)
         cur.execute(
             # ORDER BY the position: the ids (publication order) follow the events' order.
-            "INSERT INTO outbox (msg_id, subject, payload) SELECT v.m, v.s, v.p "
+            "INSERT INTO outbox (msg_id, subject, payload, campaign_id) SELECT v.m, v.s, v.p, ? "
             "FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS v(m, s, p, i) "
             "ORDER BY v.i ON CONFLICT (msg_id) DO NOTHING",
-            (list(msg_ids), list(subjects), [p.decode() for p in payloads]),
+            (campaign_id, list(msg_ids), list(subjects), [p.decode() for p in payloads]),
         )
         return
     cur.executemany(
-        "INSERT INTO outbox (msg_id, subject, payload) VALUES (?, ?, ?) "
+        "INSERT INTO outbox (msg_id, subject, payload, campaign_id) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (msg_id) DO NOTHING",
-        ((msg_id, subject, payload.decode()) for msg_id, subject, payload in rows),
+        ((msg_id, subject, payload.decode(), campaign_id) for msg_id, subject, payload in rows),
     )
 
 
-def outbox_pending(cur: Cursor, limit: int) -> list[OutboxRow]:
-    rows = cur.execute(
-        "SELECT id, msg_id, subject, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
-    ).fetchall()
+def outbox_pending(cur: Cursor, limit: int, scope: OutboxScope | None = None) -> list[OutboxRow]:
+    """The oldest rows to publish (`scope`: only those; None: every row)."""
+    if scope is None or len(scope.held) >= scope.partitions:
+        rows = cur.execute(
+            "SELECT id, msg_id, subject, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+    elif not scope.held:
+        return []
+    else:
+        held = sorted(scope.held)
+        modulo = "campaign_id %% ?" if cur.dialect == "postgres" else "campaign_id % ?"
+        legacy = " OR campaign_id IS NULL" if 0 in scope.held else ""
+        rows = cur.execute(
+            "SELECT id, msg_id, subject, payload FROM outbox "
+            f"WHERE ({modulo}) IN ({_marks(held)}){legacy} ORDER BY id LIMIT ?",
+            (scope.partitions, *held, limit),
+        ).fetchall()
     return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]).encode()) for r in rows]
 
 
@@ -675,8 +697,8 @@ class SqlTx:
     def caller_usage(self, day: str, pool: Sequence[str]) -> dict[str, int]:
         return caller_usage(self.cur, day, pool)
 
-    def put_caller_usage(self, day: str, usage: dict[str, int]) -> None:
-        put_caller_usage(self.cur, day, usage)
+    def add_caller_usage(self, day: str, calls: dict[str, int]) -> None:
+        add_caller_usage(self.cur, day, calls)
 
     def route_to(self, caller_numbers: Iterable[str], campaign_id: int) -> None:
         route_to(self.cur, caller_numbers, campaign_id)
@@ -687,11 +709,15 @@ class SqlTx:
     def route_of(self, caller_number: str) -> int | None:
         return route_of(self.cur, caller_number)
 
-    def outbox_add(self, msg_id: str, subject: str, payload: bytes) -> None:
-        outbox_add(self.cur, msg_id, subject, payload)
+    def outbox_add(
+        self, msg_id: str, subject: str, payload: bytes, campaign_id: int | None = None
+    ) -> None:
+        outbox_add(self.cur, msg_id, subject, payload, campaign_id)
 
-    def outbox_add_many(self, rows: Sequence[tuple[str, str, bytes]]) -> None:
-        outbox_add_many(self.cur, rows)
+    def outbox_add_many(
+        self, rows: Sequence[tuple[str, str, bytes]], campaign_id: int | None = None
+    ) -> None:
+        outbox_add_many(self.cur, rows, campaign_id)
 
     def webhook_add_many(self, rows: Sequence[NewDelivery]) -> None:
         webhook_add_many(self.cur, rows)
@@ -700,6 +726,15 @@ class SqlTx:
         self, campaign_id: int, account_id: str, state: str | None, page: int, per_page: int
     ) -> tuple[list[DeliveryRow], int]:
         return webhook_page(self.cur, campaign_id, account_id, state, page, per_page)
+
+    def fence_of(self, part_no: int) -> int | None:
+        return lease_fences.fence_of(self.cur, part_no)
+
+    def take_fence(self, part_no: int, holder: str) -> int:
+        return lease_fences.take_fence(self.cur, part_no, holder)
+
+    def partition_placing(self, partitions: int, part_no: int) -> set[str]:
+        return lease_fences.placing_calls(self.cur, partitions, part_no)
 
 
 class SqlTransactions:

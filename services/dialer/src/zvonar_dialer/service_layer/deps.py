@@ -12,6 +12,7 @@ from zvonar_dialer.domain.carrier_health import CarrierHealth
 from zvonar_dialer.domain.clock import DialerClock
 from zvonar_dialer.domain.tariff import Tariff
 from zvonar_dialer.service_layer.message_cache import MessageCache
+from zvonar_dialer.service_layer.ownership import Ownership, SoleDialer
 from zvonar_dialer.service_layer.ports import (
     AudioCodec,
     BlobStore,
@@ -58,6 +59,8 @@ class Deps:
     # Calls placed in the background (a real carrier: they take real time).
     calls: set[asyncio.Task[None]] = field(default_factory=set)
     calls_in_progress: set[str] = field(default_factory=set)  # their call ids
+    # The campaigns this dialer may dial, among several sharing the database.
+    ownership: Ownership = field(default_factory=SoleDialer)
 
 
 def load_campaign(campaign_id: int) -> Callable[[Tx], Campaign | None]:

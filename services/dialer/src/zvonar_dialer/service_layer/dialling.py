@@ -31,6 +31,7 @@ from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.tariff import charge
 from zvonar_dialer.metrics import CALLS_FINISHED_BY_OUTCOME, CALLS_PLACED
 from zvonar_dialer.service_layer.deps import Deps
+from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
 from zvonar_dialer.service_layer.ports import (
     CallRequest,
     CallResult,
@@ -74,9 +75,8 @@ def count_finished(events: Iterable[CallCompleted]) -> None:
 
 
 def add_to_outbox(tx: Tx, event: CallCompleted) -> None:
-    tx.outbox_add(
-        event.call_id, call_event_subject(event.campaign_id, "CallCompleted"), encode(event)
-    )
+    subject = call_event_subject(event.campaign_id, "CallCompleted")
+    tx.outbox_add(event.call_id, subject, encode(event), event.campaign_id)
 
 
 def _caller_numbers(
@@ -84,10 +84,15 @@ def _caller_numbers(
 ) -> list[str]:
     if campaign.caller_number is not None:
         return [campaign.caller_number] * calls
-    day = now.date().isoformat()
-    usage = tx.caller_usage(day, deps.caller_pool)
-    chosen = assign(deps.caller_pool, usage, calls)
-    tx.put_caller_usage(day, usage)
+    return choose_callers(tx, deps.caller_pool, now.date().isoformat(), calls)
+
+
+def choose_callers(tx: Tx, pool: list[str], day: str, calls: int) -> list[str]:
+    """Caller numbers for `calls` calls, the least used today first, counted as used (by
+    adding: another transaction choosing at the same moment counts its own too)."""
+    usage = tx.caller_usage(day, pool)
+    chosen = assign(pool, usage, calls)
+    tx.add_caller_usage(day, collections.Counter(chosen))
     return chosen
 
 
@@ -300,6 +305,7 @@ def record_results(
                 (e.call_id, call_event_subject(e.campaign_id, "CallCompleted"), encode(e))
                 for e in fresh
             ],
+            campaign.campaign_id,
         )
         tx.webhook_add_many(webhook_rows(campaign, fresh))
         return fresh
@@ -311,7 +317,16 @@ async def record(deps: Deps, campaign: Campaign, results: Sequence[Placed]) -> l
     """Write each result with its event (and its webhook post) in one transaction."""
     events = [(call, await completed(deps, campaign, call, result)) for call, result in results]
 
-    fresh = await deps.db.run(record_results(campaign, events))
+    cid = campaign.campaign_id
+    try:
+        fresh = await deps.db.run(
+            fenced(deps.ownership, cid, record_results(campaign, events), dialling=False)
+        )
+    except LeaseLost as lost:
+        # Another dialer took the campaign over: its recovery records these calls (the
+        # carrier keeps their results), not this one.
+        log.warning("calls_record_fenced", campaign_id=cid, reason=str(lost))
+        return []
     count_finished(fresh)
     deps.outbox_wakeup.set()
     if fresh and campaign.options.integration is not None:
@@ -328,9 +343,14 @@ async def dial(
     now: dt.datetime,
 ) -> tuple[int, int]:
     """One burst of a campaign: (numbers called, numbers found stop-listed)."""
-    campaign, calls, blocked = await deps.db.run(
-        claim(deps, campaign_id, part, slots, timezones, now)
-    )
+    work = claim(deps, campaign_id, part, slots, timezones, now)
+    try:
+        campaign, calls, blocked = await deps.db.run(
+            fenced(deps.ownership, campaign_id, work, dialling=True)
+        )
+    except LeaseLost as lost:
+        log.warning("calls_claim_fenced", campaign_id=campaign_id, reason=str(lost))
+        return 0, 0
     if blocked:
         CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(blocked)
         deps.outbox_wakeup.set()

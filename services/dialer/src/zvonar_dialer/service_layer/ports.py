@@ -3,6 +3,7 @@ Protocols it owns. Adapters implement them (`adapters/`); `bootstrap` wires real
 test's fakes. Nothing here names a database, NATS or a codec.
 
 - `Transactions` / `Tx`: the dialer's own state, one transaction at a time;
+- `Leases`: the lease partitions' leases several dialers share (docs/scaling.md "Dialers");
 - `Telephony`: placing calls and asking what became of them (idempotent on the call id);
 - `CommandSender`, `CampaignLog`: the campaign service's commands and event stream;
 - `BlobStore`, `SecretReader`: the object store and sealed webhook secrets;
@@ -129,18 +130,42 @@ class Tx(Protocol):
 
     # caller numbers: the pool's use per day, and which campaign a call back reaches
     def caller_usage(self, day: str, pool: Sequence[str]) -> dict[str, int]: ...
-    def put_caller_usage(self, day: str, usage: dict[str, int]) -> None: ...
+    def add_caller_usage(self, day: str, calls: dict[str, int]) -> None:
+        """Count `calls` more calls on each number today (added in the statement: two
+        transactions choosing at once both count)."""
+        ...
+
     def route_to(self, caller_numbers: Iterable[str], campaign_id: int) -> None: ...
     def drop_routes(self, campaign_id: int) -> None: ...
     def route_of(self, caller_number: str) -> int | None: ...
 
     # the outboxes: events to publish, webhook posts to make
-    def outbox_add(self, msg_id: str, subject: str, payload: bytes) -> None: ...
-    def outbox_add_many(self, rows: Sequence[tuple[str, str, bytes]]) -> None: ...
+    # (campaign_id: whose row it is, so the dialer holding the campaign's lease partition
+    # publishes it; None: any dialer's)
+    def outbox_add(
+        self, msg_id: str, subject: str, payload: bytes, campaign_id: int | None = None
+    ) -> None: ...
+    def outbox_add_many(
+        self, rows: Sequence[tuple[str, str, bytes]], campaign_id: int | None = None
+    ) -> None: ...
     def webhook_add_many(self, rows: Sequence[NewDelivery]) -> None: ...
     def webhook_page(
         self, campaign_id: int, account_id: str, state: str | None, page: int, per_page: int
     ) -> tuple[list[DeliveryRow], int]: ...
+
+    # the lease partitions' fencing tokens (docs/scaling.md "Dialers")
+    def fence_of(self, part_no: int) -> int | None:
+        """The partition's fencing token stored now (None: never taken); read to check
+        that the token a dialer took is still the current one."""
+        ...
+
+    def take_fence(self, part_no: int, holder: str) -> int:
+        """Record `holder` under a token higher than any before: the token."""
+        ...
+
+    def partition_placing(self, partitions: int, part_no: int) -> set[str]:
+        """The call ids being dialled (`placing`) of the partition's campaigns."""
+        ...
 
 
 class Transactions(Protocol):
@@ -150,6 +175,37 @@ class Transactions(Protocol):
 
     def is_transient(self, exc: BaseException) -> bool:
         """Whether `exc` says the database is out of reach for now (retry, do not park)."""
+        ...
+
+
+# --- leases ---------------------------------------------------------------------------------
+class Leases(Protocol):
+    """Named leases with an age limit and compare-and-set renewals, shared by the dialers of
+    one database (adapters/leases.py: NATS KV `dialer-leases`); the revision a dialer wrote
+    last proves it still holds a lease."""
+
+    ttl_s: float
+
+    async def acquire(self, name: str) -> int | None:
+        """Take the lease if free (or its holder is gone): its revision; None if held."""
+        ...
+
+    async def renew(self, name: str, revision: int) -> int | None:
+        """Renew a lease held under `revision`: the new revision; None if it was lost."""
+        ...
+
+    async def release(self, name: str, revision: int) -> None: ...
+
+    async def heartbeat(self) -> None:
+        """Say this dialer is alive."""
+        ...
+
+    async def leave(self) -> None:
+        """Say this dialer is gone (a stop)."""
+        ...
+
+    async def members(self) -> set[str]:
+        """The ids of the dialers alive now."""
         ...
 
 

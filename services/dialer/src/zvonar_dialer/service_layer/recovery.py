@@ -31,6 +31,7 @@ from zvonar_dialer.service_layer.dialling import (
     request_of,
     stop_listed_event,
 )
+from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
 from zvonar_dialer.service_layer.ports import CallResult, PlacedCall, Tx
 
 log = structlog.get_logger("zvonar.dialer.recovery")
@@ -153,7 +154,14 @@ async def resolve_campaign(deps: Deps, campaign: Campaign, calls: Sequence[Place
     if not unplaced or deps.carrier.down:
         return settled
     now = deps.clock.now()
-    checked = await deps.db.run(recheck(campaign.campaign_id, unplaced, now))
+    cid = campaign.campaign_id
+    try:
+        checked = await deps.db.run(
+            fenced(deps.ownership, cid, recheck(cid, unplaced, now), dialling=True)
+        )
+    except LeaseLost as lost:
+        log.warning("calls_recovery_fenced", campaign_id=cid, reason=str(lost))
+        return settled
     if checked.stop_listed:
         CALLS_FINISHED_BY_OUTCOME["stop_listed"].inc(checked.stop_listed)
         deps.outbox_wakeup.set()
@@ -180,6 +188,7 @@ async def resolve_placing(deps: Deps) -> int:
         return 0
     calls = await deps.db.run(lambda tx: tx.placing_calls())
     calls = [c for c in calls if c.call_id not in deps.calls_in_progress]  # not lost: going on
+    calls = [c for c in calls if deps.ownership.owns(c.campaign_id)]  # other dialers' not
     resolved = 0
     for campaign_id, group in itertools.groupby(calls, key=lambda c: c.campaign_id):
         campaign = await deps.db.run(load_campaign(campaign_id))

@@ -108,7 +108,8 @@ async def inbound_call(deps: Deps, request: InboundCall) -> InboundCallReply:
             played=True,
         )
         subject = call_event_subject(campaign.campaign_id, "InboundCallAnswered")
-        tx.outbox_add(f"inbound-{uuid.uuid4().hex}", subject, encode(event))
+        msg_id = f"inbound-{uuid.uuid4().hex}"
+        tx.outbox_add(msg_id, subject, encode(event), campaign.campaign_id)
         return campaign.campaign_id
 
     campaign_id = await deps.db.run(answer)

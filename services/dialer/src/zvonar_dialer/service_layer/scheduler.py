@@ -117,6 +117,7 @@ class Scheduler:
 
     async def pass_once(self) -> None:
         ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
+        ids = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
         self.forget_all_but(set(ids))
         if not await self.carrier_up(ids):
             return
