@@ -36,7 +36,7 @@ PUBLISH_WINDOW = 1000
 # Messages a pull request asks for; two requests are kept open (prefetch).
 PULL_BATCH = 1000
 PREFETCH_BATCHES = 2
-# The rebuild's own batch (zvonar_stats.service_layer.rebuild.rebuild's default).
+# The rebuild's own batch (zvonar_stats.entrypoints.rebuild.rebuild's default).
 REBUILD_BATCH = 5000
 TIMEOUT_SECONDS = 600.0
 

@@ -38,9 +38,9 @@ from zvonar_stats.adapters.checkpoints import read_checkpoint
 from zvonar_stats.adapters.schema import CALL_STREAM_KEY, active_tables
 from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.adapters.streams import STREAM_FILTERS, consume
-from zvonar_stats.service_layer.check import find_differences
+from zvonar_stats.entrypoints.check import find_differences
+from zvonar_stats.entrypoints.rebuild import rebuild
 from zvonar_stats.service_layer.projection import Projector
-from zvonar_stats.service_layer.rebuild import rebuild
 
 BATCH = 500
 GOAL_PROJECTION = 0.45

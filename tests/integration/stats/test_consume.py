@@ -27,7 +27,7 @@ from zvonar_stats.adapters.checkpoints import parked
 from zvonar_stats.adapters.store import SqlStore
 from zvonar_stats.adapters.streams import consume
 from zvonar_stats.domain.envelope import Envelope
-from zvonar_stats.service_layer.check import find_differences
+from zvonar_stats.entrypoints.check import find_differences
 from zvonar_stats.service_layer.projection import Projector
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from zvonar_runtime.db import Cursor
 from zvonar_stats.adapters.checkpoints import calls_applied
 from zvonar_stats.adapters.schema import active_tables
 from zvonar_stats.domain.partitions import units
-from zvonar_stats.service_layer.check import find_differences
+from zvonar_stats.entrypoints.check import find_differences
 from zvonar_stats.settings import StatsSettings
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ from zvonar_contracts import subjects
 from zvonar_contracts.options import Size, SmartOptions, Status
 from zvonar_stats.adapters.schema import active_tables
 from zvonar_stats.adapters.streams import read_stream
-from zvonar_stats.service_layer.check import find_differences
-from zvonar_stats.service_layer.rebuild import rebuild
+from zvonar_stats.entrypoints.check import find_differences
+from zvonar_stats.entrypoints.rebuild import rebuild
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from zvonar_contracts.options import Size, Status
 from zvonar_stats.adapters import read_model
 from zvonar_stats.domain import rules
 from zvonar_stats.domain.recompute import Figures, recompute
-from zvonar_stats.service_layer.check import compare
+from zvonar_stats.entrypoints.check import compare
 
 CID = 1000001
 

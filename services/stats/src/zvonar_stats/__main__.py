@@ -119,7 +119,7 @@ def run_service() -> None:
 @app.command()
 def rebuild(timeout: float = TIMEOUT_OPTION) -> None:
     """Rebuild every read model from sequence 1 of both streams, aside, then swap."""
-    from zvonar_stats.service_layer.rebuild import rebuild_cli
+    from zvonar_stats.entrypoints.rebuild import rebuild_cli
 
     settings = _settings()
     _operator(settings, timeout)
@@ -129,7 +129,7 @@ def rebuild(timeout: float = TIMEOUT_OPTION) -> None:
 @app.command()
 def check(timeout: float = TIMEOUT_OPTION) -> None:
     """Recompute every row's counters and cost from the streams; exit 1 on a difference."""
-    from zvonar_stats.service_layer.check import check_cli
+    from zvonar_stats.entrypoints.check import check_cli
 
     settings = _settings()
     _operator(settings, timeout)
