@@ -24,7 +24,7 @@ from typing import TypeVar
 import nats.errors
 import structlog
 from nats.aio.client import Client
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import StorageType
 from prometheus_client import Counter
 
 from zvonar_gateway.adapters.accounts import AccountStore
@@ -63,16 +63,13 @@ class CachedAccountStore(AccountStore):
         self._ttl = ttl
         self._timeout = timeout
         self._max_entries = max_entries
-        self._bucket = SharedBucket(
+        self._bucket = SharedBucket.latest(
             nc,
-            KeyValueConfig(
-                bucket=bucket,
-                description="accounts changed (gateway): replicas drop their cached entries",
-                history=1,
-                ttl=max(60.0, 4 * ttl),
-                storage=StorageType.FILE,
-                replicas=replicas,
-            ),
+            bucket,
+            "accounts changed (gateway): replicas drop their cached entries",
+            ttl=max(60.0, 4 * ttl),
+            storage=StorageType.FILE,
+            replicas=replicas,
         )
         self._watch_task: asyncio.Task[None] | None = None
         self._live = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from nats.aio.client import Client
-from nats.js.api import KeyValueConfig
+from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BadRequestError, BucketNotFoundError
 from nats.js.kv import KeyValue
 
@@ -20,6 +20,28 @@ class SharedBucket:
         self.config = config
         self._kv: KeyValue | None = None
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def latest(
+        cls,
+        nc: Client,
+        bucket: str,
+        description: str,
+        *,
+        ttl: float,
+        storage: StorageType,
+        replicas: int,
+    ) -> SharedBucket:
+        """A bucket keeping each key's latest value only, for `ttl` seconds."""
+        config = KeyValueConfig(
+            bucket=bucket,
+            description=description,
+            history=1,
+            ttl=ttl,
+            storage=storage,
+            replicas=replicas,
+        )
+        return cls(nc, config)
 
     async def get(self) -> KeyValue:
         if self._kv is not None:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import nats.errors
 import structlog
 from nats.aio.client import Client
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import StorageType
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from prometheus_client import Counter
@@ -97,16 +97,13 @@ class SharedRateLimiter:
         self.max_keys = max_keys
         self._clock = clock
         self._timeout = timeout
-        self._bucket = SharedBucket(
+        self._bucket = SharedBucket.latest(
             nc,
-            KeyValueConfig(
-                bucket=bucket,
-                description="API rate limits per key (gateway)",
-                history=1,
-                ttl=max(MIN_ENTRY_TTL_S, 2 * burst / rate),
-                storage=StorageType.MEMORY,
-                replicas=replicas,
-            ),
+            bucket,
+            "API rate limits per key (gateway)",
+            ttl=max(MIN_ENTRY_TTL_S, 2 * burst / rate),
+            storage=StorageType.MEMORY,
+            replicas=replicas,
         )
         # key -> (tokens taken from the shared bucket not yet spent, when taken: monotonic)
         self._held: dict[str, tuple[float, float]] = {}

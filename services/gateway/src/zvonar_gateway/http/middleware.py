@@ -62,7 +62,7 @@ def http_metrics() -> PrometheusConfig:
     )
 
 
-class _HttpMiddleware(abc.ABC):
+class HttpMiddleware(abc.ABC):
     """Raw ASGI middleware that acts on HTTP requests (`http`); anything else passes through."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -78,7 +78,7 @@ class _HttpMiddleware(abc.ABC):
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
-class RequestContextMiddleware(_HttpMiddleware):
+class RequestContextMiddleware(HttpMiddleware):
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SAFE_ID.match(given) else None
@@ -129,7 +129,7 @@ _COMMON_HEADERS = (
 )
 
 
-class SecurityHeadersMiddleware(_HttpMiddleware):
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Content-Security-Policy, X-Frame-Options, X-Content-Type-Options and Referrer-Policy
     on every response: API, pages, static files, errors and unmatched paths."""
 

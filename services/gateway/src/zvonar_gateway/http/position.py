@@ -27,10 +27,11 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders, State
-from litestar.enums import ParamType, ScopeType
+from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Parameter, Schema
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
+from zvonar_gateway.http.middleware import HttpMiddleware
 from zvonar_gateway.service_layer.errors import ApiError
 from zvonar_gateway.service_layer.position import (
     POSITION_COOKIE,
@@ -91,17 +92,11 @@ def bad_position_header() -> ApiError:
     )
 
 
-class PositionMiddleware:
+class PositionMiddleware(HttpMiddleware):
     """Reads the client's position (header, else cookie) into the request's carrier, and
     puts the position of the request's writes on its response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: State = scope["litestar_app"].state
         carrier = Carrier(signer_of(state))
         header = _header_value(scope)
