@@ -810,6 +810,7 @@ class CountingDb:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.loads = 0
+        self.listings = 0
 
     async def run(self, work: Callable[[Tx], Any]) -> Any:
         counter = self
@@ -821,6 +822,10 @@ class CountingDb:
             def load_campaign(self, campaign_id: int) -> Any:
                 counter.loads += 1
                 return self.tx.load_campaign(campaign_id)
+
+            def active_campaign_ids(self) -> list[int]:
+                counter.listings += 1
+                return self.tx.active_campaign_ids()
 
             def __getattr__(self, name: str) -> Any:
                 return getattr(self.tx, name)
@@ -877,11 +882,12 @@ async def test_campaigns_that_cannot_dial_yet_are_not_loaded_every_pass(
         wall.advance(0.02)
         await scheduler.pass_once()
     assert counting.loads == 5  # asleep until their preparation is due
+    assert counting.listings == 1  # all asleep: the list is not read again at once either
 
     scheduler.wake_all()  # news (a campaign event): each is looked at again, once
     await scheduler.pass_once()
     await scheduler.pass_once()
-    assert counting.loads == 10
+    assert (counting.loads, counting.listings) == (10, 2)
 
 
 async def test_a_campaign_event_wakes_a_sleeping_campaign(deps: Deps, wall: Wall) -> None:

@@ -56,6 +56,9 @@ CATCH_UP_LOG_EVERY_S = 10.0
 PREPARE_AHEAD_S = 600.0
 # A sleeping campaign is looked at again after this many wall seconds in any case.
 RECHECK_SLEEPERS_S = 60.0
+# While every campaign sleeps and no news came, the list of active campaigns is read again
+# after this many wall seconds (news — a campaign created, resumed — reads it at once).
+RECHECK_IDS_S = 1.0
 
 
 class Scheduler:
@@ -71,6 +74,8 @@ class Scheduler:
         # Campaigns that cannot act before a moment: id -> (that moment by the dialer's
         # clock, the monotonic time at which it is looked at again in any case).
         self._sleeping: dict[int, tuple[dt.datetime, float]] = {}
+        # The active campaigns' ids as last read, and when, while they all sleep (else None).
+        self._all_asleep: tuple[list[int], float] | None = None
 
     async def run(self) -> None:
         await self.catch_up()
@@ -112,6 +117,7 @@ class Scheduler:
     def wake_all(self) -> None:
         """Look at every campaign in the next pass (their copy may have changed)."""
         self._sleeping.clear()
+        self._all_asleep = None
 
     def asleep(self, campaign_id: int, now: dt.datetime, monotonic: float) -> bool:
         entry = self._sleeping.get(campaign_id)
@@ -147,13 +153,25 @@ class Scheduler:
             await asyncio.sleep(CATCH_UP_POLL_S)
         log.info("scheduler_caught_up", seconds=round(time.monotonic() - started, 3))
 
-    async def pass_once(self) -> None:
+    async def active_ids(self, monotonic: float) -> list[int]:
+        """The active campaigns this dialer owns: read from the store, or, while every one
+        of them sleeps and no news came, as read less than RECHECK_IDS_S ago."""
+        if self._all_asleep is not None:
+            ids, read_at = self._all_asleep
+            if monotonic - read_at < RECHECK_IDS_S:
+                return [cid for cid in ids if self.deps.ownership.owns(cid)]
+        self._all_asleep = None
         ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
-        ids = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
-        self.forget_all_but(set(ids))
+        owned = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
+        self.forget_all_but(set(owned))
+        return owned
+
+    async def pass_once(self) -> None:
+        monotonic = time.monotonic()
+        ids = await self.active_ids(monotonic)
         if not await self.carrier_up(ids):
             return
-        now, monotonic = self.deps.clock.now(), time.monotonic()
+        now = self.deps.clock.now()
         awake = [cid for cid in ids if not self.asleep(cid, now, monotonic)]
         outcomes = await asyncio.gather(*(self.tick(cid) for cid in awake), return_exceptions=True)
         recheck_at = monotonic + RECHECK_SLEEPERS_S
@@ -163,6 +181,8 @@ class Scheduler:
                 self.commander.hold_back(cid)
             elif isinstance(outcome, dt.datetime):
                 self._sleeping[cid] = (outcome, recheck_at)
+        if self._all_asleep is None and all(cid in self._sleeping for cid in ids):
+            self._all_asleep = (ids, monotonic)
 
     # --- one campaign -------------------------------------------------------------------
     def forget_all_but(self, active: set[int]) -> None:
