@@ -62,8 +62,13 @@ GOAL = f"≤ {GOAL_PERCENT:.0f} % of a core idle (500 scheduled campaigns)"
 
 @contextlib.contextmanager
 def as_before() -> Iterator[None]:
-    """The scheduler as it was: no campaign sleeps, a scheduled one is prepared at once."""
-    asleep, prepare_at = Scheduler.asleep, Scheduler.prepare_at
+    """The scheduler as it was: no campaign sleeps, the list of active campaigns is read
+    every pass, a scheduled one is prepared at once."""
+    asleep, prepare_at, active_ids = Scheduler.asleep, Scheduler.prepare_at, Scheduler.active_ids
+
+    async def read_every_pass(self: Scheduler, monotonic: float) -> list[int]:
+        self.wake_all()
+        return await active_ids(self, monotonic)
 
     def never_asleep(self: Scheduler, campaign_id: int, now: dt.datetime, monotonic: float) -> bool:
         return False
@@ -73,11 +78,13 @@ def as_before() -> Iterator[None]:
 
     Scheduler.asleep = never_asleep  # type: ignore[method-assign]  # the old pass, for the figure
     Scheduler.prepare_at = at_once  # type: ignore[method-assign]  # the old pass, for the figure
+    Scheduler.active_ids = read_every_pass  # type: ignore[method-assign]  # the old pass, too
     try:
         yield
     finally:
         Scheduler.asleep = asleep  # type: ignore[method-assign]  # put back
         Scheduler.prepare_at = prepare_at  # type: ignore[method-assign]  # put back
+        Scheduler.active_ids = active_ids  # type: ignore[method-assign]  # put back
 
 
 async def schedule(url: str, campaigns: int) -> None:
