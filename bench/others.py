@@ -15,6 +15,7 @@ from bench.common import Result
 MODULES = {
     "campaign_create": "bench.campaign_create",
     "dialer_calls": "bench.dialer_calls",
+    "dialer_idle": "bench.dialer_idle",
     "stats_pipeline": "bench.stats_pipeline",
     "sip": "bench.sip_calls",
     "consumer": "bench.consumer",

@@ -136,3 +136,35 @@ def test_the_carousel_takes_the_number_used_least_today() -> None:
 
     assert chosen == ["+74950000003", "+74950000002", "+74950000003", "+74950000002"]
     assert usage == {"+74950000001": 5, "+74950000002": 3, "+74950000003": 2}
+
+
+def status_of(c: Campaign) -> Status:
+    return c.status  # read afresh after each event (no narrowing across them)
+
+
+def test_a_lifecycle_event_s_own_status_is_taken() -> None:
+    c = campaign()
+    # The campaign service decides: a start outside the window leaves it paused_window.
+    apply_event(c, ev.CampaignStarted(**common(), started_at=AT, status=Status.PAUSED_WINDOW), 1)
+    assert status_of(c) == Status.PAUSED_WINDOW
+    apply_event(c, ev.CampaignScheduled(**common(), start_at=AT, status=Status.ACCEPTED), 2)
+    assert status_of(c) == Status.ACCEPTED
+
+
+def test_an_older_event_without_status_falls_back_to_its_kind() -> None:
+    c = campaign()
+    apply_event(c, ev.CampaignStarted(**common(), started_at=AT), 1)
+    assert status_of(c) == Status.IN_PROGRESS
+    apply_event(c, ev.CampaignOutOfWindow(**common()), 2)
+    assert status_of(c) == Status.PAUSED_WINDOW
+    apply_event(c, ev.CampaignScheduled(**common(), start_at=AT), 3)
+    assert status_of(c) == Status.SCHEDULED
+    apply_event(c, ev.CampaignFailed(**common(), reason="x"), 4)
+    assert status_of(c) == Status.ERROR
+
+
+def test_a_deleted_campaign_is_stopped_for_the_dialer() -> None:
+    c = campaign()
+    apply_event(c, ev.CampaignStarted(**common(), started_at=AT, status=Status.IN_PROGRESS), 1)
+    apply_event(c, ev.CampaignDeleted(**common()), 2)
+    assert (c.status, c.active) == (Status.STOPPED, False)

@@ -802,3 +802,119 @@ async def test_an_unknown_carrier_is_refused_before_the_store_is_opened(tmp_path
     with pytest.raises(SettingsError, match="DIALER_CARRIER: 'pstn'"):
         await bootstrap(settings, commands=FakeCommands(), blobs=FakeBlobs(), secrets=FakeSecrets())
     assert not (tmp_path / "dialer.sqlite3").exists()
+
+
+class CountingDb:
+    """The store, counting the campaigns the scheduler loads (a pass's cost when idle)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.loads = 0
+        self.listings = 0
+
+    async def run(self, work: Callable[[Tx], Any]) -> Any:
+        counter = self
+
+        class Counting:
+            def __init__(self, tx: Tx) -> None:
+                self.tx = tx
+
+            def load_campaign(self, campaign_id: int) -> Any:
+                counter.loads += 1
+                return self.tx.load_campaign(campaign_id)
+
+            def active_campaign_ids(self) -> list[int]:
+                counter.listings += 1
+                return self.tx.active_campaign_ids()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.tx, name)
+
+        return await self.inner.run(lambda tx: work(Counting(tx)))  # a Tx by delegation
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return bool(self.inner.is_transient(exc))
+
+
+LATER = dt.timedelta(days=365 * 70)  # scheduled for decades ahead
+
+
+async def test_a_campaign_far_ahead_is_prepared_near_its_start_not_at_creation(
+    deps: Deps, wall: Wall
+) -> None:
+    start = ORIGIN + dt.timedelta(hours=24)  # 24 dialer hours = 24 wall minutes at scale 60
+    await create(deps, PHONES[:3], start_at=start)
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()
+    message = ("audio", f"acc/campaign/{CID}/message.wav")
+    assert message not in deps.blobs.objects  # type: ignore[attr-defined]
+    assert await deps.db.run(count("queued")) == 0
+
+    wall.advance(24 * 60 - 600)  # 600 wall seconds before the start: prepared now
+    await scheduler.pass_once()
+    assert message in deps.blobs.objects  # type: ignore[attr-defined]
+    assert await deps.db.run(count("queued")) == 3
+    assert deps.commands.sent == []  # type: ignore[attr-defined]
+
+    wall.advance(600)
+    await scheduler.pass_once()
+    assert deps.commands.kinds() == ["StartCampaign"]  # type: ignore[attr-defined]
+    assert deps.commands.sent[0].started_at == start  # type: ignore[attr-defined]
+
+
+async def test_a_campaign_starting_soon_is_prepared_at_once(deps: Deps, wall: Wall) -> None:
+    await create(deps, PHONES[:3], start_at=ORIGIN + dt.timedelta(hours=2))
+    await Scheduler(deps).pass_once()
+    assert await deps.db.run(count("queued")) == 3
+
+
+async def test_campaigns_that_cannot_dial_yet_are_not_loaded_every_pass(
+    deps: Deps, wall: Wall
+) -> None:
+    for n in range(5):
+        await create(deps, PHONES[:1], campaign_id=CID + n, start_at=ORIGIN + LATER)
+    counting = CountingDb(deps.db)
+    deps.db = counting
+    scheduler = Scheduler(deps)
+    await scheduler.pass_once()
+    assert counting.loads == 5
+    for _ in range(10):
+        wall.advance(0.02)
+        await scheduler.pass_once()
+    assert counting.loads == 5  # asleep until their preparation is due
+    assert counting.listings == 1  # all asleep: the list is not read again at once either
+
+    scheduler.wake_all()  # news (a campaign event): each is looked at again, once
+    await scheduler.pass_once()
+    await scheduler.pass_once()
+    assert (counting.loads, counting.listings) == (10, 2)
+
+
+async def test_a_campaign_event_wakes_a_sleeping_campaign(deps: Deps, wall: Wall) -> None:
+    await create(deps, PHONES[:1], start_at=ORIGIN + LATER)
+    scheduler = Scheduler(deps)
+    passes: asyncio.Queue[None] = asyncio.Queue()
+    one_pass = scheduler.pass_once
+
+    async def noted_pass() -> None:
+        await one_pass()
+        passes.put_nowait(None)
+
+    scheduler.pass_once = noted_pass  # type: ignore[method-assign]  # to wait on each pass
+    running = asyncio.create_task(scheduler.run())
+    try:
+        async with asyncio.timeout(10):
+            await passes.get()
+            await passes.get()
+            assert CID in scheduler._sleeping and deps.commands.sent == []  # type: ignore[attr-defined]
+            # The customer moves the start to now: the consumer applies it and wakes the
+            # scheduler, which prepares and starts the campaign without waiting for 2096.
+            common: dict[str, Any] = {"campaign_id": CID, "account_id": "acc", "at": ORIGIN}
+            await feed(deps, ev.CampaignScheduled(**common, start_at=ORIGIN), 5)
+            deps.scheduler_wakeup.set()
+            while deps.commands.kinds() != ["StartCampaign"]:  # type: ignore[attr-defined]
+                await passes.get()
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

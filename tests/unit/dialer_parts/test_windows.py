@@ -133,10 +133,19 @@ def test_new_york_spring_forward_day_window_is_an_hour_shorter() -> None:
 def test_bad_window_hours_are_refused_clearly() -> None:
     with pytest.raises(WindowError, match="HH:MM"):
         is_open(window(WEEKDAYS, "9am", "21:00"), "UTC", utc(2026, 11, 25, 12))
-    with pytest.raises(WindowError, match="out of range"):
+    with pytest.raises(WindowError, match="HH:MM"):
         is_open(window(WEEKDAYS, "09:00", "25:00"), "UTC", utc(2026, 11, 25, 12))
-    with pytest.raises(WindowError, match="out of range"):
+    with pytest.raises(WindowError, match="HH:MM"):
         is_open(window(WEEKDAYS, "24:00", "21:00"), "UTC", utc(2026, 11, 25, 12))
+    # The one parser of zvonar_contracts: ASCII digits only, as the gateway checks them.
+    with pytest.raises(WindowError, match="HH:MM"):
+        is_open(window(WEEKDAYS, "٠٩:٠٠", "21:00"), "UTC", utc(2026, 11, 25, 12))
+
+
+def test_24_00_ends_the_day() -> None:
+    late = window(WEEKDAYS, "18:00", "24:00")
+    assert is_open(late, "UTC", utc(2026, 11, 25, 23, 59, 59))
+    assert not is_open(late, "UTC", utc(2026, 11, 25, 17, 59))
 
 
 def test_unknown_zone_and_naive_moment_are_refused() -> None:

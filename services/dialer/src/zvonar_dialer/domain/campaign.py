@@ -84,6 +84,9 @@ def set_status(campaign: Campaign, status: Status, position: int | None) -> None
         campaign.status_position = position
 
 
+# The status each lifecycle event implies: the fallback for messages published before the
+# events carried their `status` (None there). `CampaignDeleted` carries none: for the dialer
+# a deleted campaign is stopped (nothing more to dial).
 STATUS_OF_EVENT: dict[type, Status] = {
     ev.CampaignStarted: Status.IN_PROGRESS,
     ev.CampaignPaused: Status.PAUSED,
@@ -95,19 +98,29 @@ STATUS_OF_EVENT: dict[type, Status] = {
 }
 
 
+def status_after(event: ev.CampaignEvent) -> Status | None:
+    """The status a lifecycle event leaves its campaign in: the event's own `status` when it
+    carries one, else (older messages, `CampaignDeleted`) the one its kind implies; None for
+    an event that does not change the status."""
+    status: Status | None = getattr(event, "status", None)
+    if status is not None and not isinstance(event, ev.CampaignDeleted):
+        return status
+    return STATUS_OF_EVENT.get(type(event))
+
+
 def apply_event(campaign: Campaign, event: ev.CampaignEvent, position: int | None) -> None:
     """Fold one campaign event into the dialer's copy (idempotent)."""
     if isinstance(event, ev.CampaignModerated):
         set_status(campaign, event.status, position)
     elif isinstance(event, ev.CampaignScheduled):
         campaign.start_at = event.start_at
-        set_status(campaign, Status.SCHEDULED, position)
+        set_status(campaign, event.status or Status.SCHEDULED, position)
     elif isinstance(event, ev.CampaignResumed):
         set_status(campaign, event.status, position)
         campaign.next_call_at = None  # pacing starts afresh: no burst for the time paused
         campaign.system_paused = False  # resumed, by whoever
-    elif type(event) in STATUS_OF_EVENT:
-        set_status(campaign, STATUS_OF_EVENT[type(event)], position)
+    elif type(event) in STATUS_OF_EVENT and (status := status_after(event)) is not None:
+        set_status(campaign, status, position)
     elif isinstance(event, ev.CampaignNumberReleased):
         campaign.number_released = True
     elif isinstance(event, ev.SmartPartStarted):

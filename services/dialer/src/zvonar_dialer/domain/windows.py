@@ -16,8 +16,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zvonar_contracts.options import WEEKDAYS, CallingWindow
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE, TimeOfDayError, parse_time_of_day
 
-_END_OF_DAY = time.max
 _HORIZON_DAYS = 8  # a weekly window opens within a week of any moment
 
 
@@ -25,16 +25,11 @@ class WindowError(ValueError):
     """A window or zone that cannot be understood."""
 
 
-@lru_cache(maxsize=512)
 def _clock(text: str, *, end: bool) -> time:
-    if end and text == "24:00":
-        return _END_OF_DAY
-    hours, sep, minutes = text.partition(":")
-    if not (sep and len(hours) == len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
-        raise WindowError(f"window time {text!r} is not HH:MM")
-    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
-        raise WindowError(f"window time {text!r} is out of range")
-    return time(int(hours), int(minutes))
+    try:
+        return parse_time_of_day(text, end=end)
+    except TimeOfDayError as exc:
+        raise WindowError(f"window time {text!r} is not {TIME_OF_DAY_MESSAGE}") from exc
 
 
 @lru_cache(maxsize=256)

@@ -1,6 +1,13 @@
 """The scheduler: each pass looks at every active campaign and does what is due by the
-dialer's clock — prepare it, start it at its start time (never before), leave or re-enter
-its calling window, dial the numbers whose turn came, run its smart parts, finish it.
+dialer's clock — prepare it near its start, start it at its start time (never before), leave
+or re-enter its calling window, dial the numbers whose turn came, run its smart parts,
+finish it.
+
+A campaign that cannot act before a known moment (its start or its preparation ahead, its
+window's reopening, its next smart part) sleeps: it is not loaded again until that moment
+by the dialer's clock, until news comes (a campaign event, partitions taken: the scheduler's
+wakeup wakes every sleeper) or until RECHECK_SLEEPERS_S of wall time have passed. An idle
+dialer with many campaigns scheduled for later then reads one list of ids a pass.
 
 Decisions the campaign service records go as commands; the dialer's copy of the status is
 updated from the reply (and again, idempotently, from the resulting event).
@@ -19,7 +26,7 @@ from zvonar_contracts import commands as cmd
 from zvonar_contracts.clock import start_is_ahead
 from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
-from zvonar_contracts.options import Status
+from zvonar_contracts.options import CallingWindow, Status
 from zvonar_dialer.domain import pacing
 from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.domain.windows import is_open, next_open
@@ -43,6 +50,15 @@ PROBE_CALL_ID = "zvonar-carrier-probe"
 # While catching up with the campaign stream at start: how often to look, and to say so.
 CATCH_UP_POLL_S = 0.1
 CATCH_UP_LOG_EVERY_S = 10.0
+# A scheduled campaign is prepared (phone base loaded, speech synthesized, message uploaded)
+# when its start is this many wall seconds ahead (dialer time: × the clock's scale), not at
+# creation; one whose start is nearer, or already passed, is prepared at once.
+PREPARE_AHEAD_S = 600.0
+# A sleeping campaign is looked at again after this many wall seconds in any case.
+RECHECK_SLEEPERS_S = 60.0
+# While every campaign sleeps and no news came, the list of active campaigns is read again
+# after this many wall seconds (news — a campaign created, resumed — reads it at once).
+RECHECK_IDS_S = 1.0
 
 
 class Scheduler:
@@ -55,6 +71,11 @@ class Scheduler:
         # Campaigns this dialer paused for the carrier may wait for a resume (true at start:
         # a previous process may have paused some).
         self._resume_due = True
+        # Campaigns that cannot act before a moment: id -> (that moment by the dialer's
+        # clock, the monotonic time at which it is looked at again in any case).
+        self._sleeping: dict[int, tuple[dt.datetime, float]] = {}
+        # The active campaigns' ids as last read, and when, while they all sleep (else None).
+        self._all_asleep: tuple[list[int], float] | None = None
 
     async def run(self) -> None:
         await self.catch_up()
@@ -89,7 +110,24 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.deps.tick_seconds):
                     await self.deps.scheduler_wakeup.wait()
+            if self.deps.scheduler_wakeup.is_set():
+                self.wake_all()  # news: any campaign may have changed
             self.deps.scheduler_wakeup.clear()
+
+    def wake_all(self) -> None:
+        """Look at every campaign in the next pass (their copy may have changed)."""
+        self._sleeping.clear()
+        self._all_asleep = None
+
+    def asleep(self, campaign_id: int, now: dt.datetime, monotonic: float) -> bool:
+        entry = self._sleeping.get(campaign_id)
+        if entry is None:
+            return False
+        until, recheck_at = entry
+        if now < until and monotonic < recheck_at:
+            return True
+        del self._sleeping[campaign_id]
+        return False
 
     async def catch_up(self) -> None:
         """Before the first pass (recovery included), apply every campaign event the stream
@@ -115,17 +153,36 @@ class Scheduler:
             await asyncio.sleep(CATCH_UP_POLL_S)
         log.info("scheduler_caught_up", seconds=round(time.monotonic() - started, 3))
 
-    async def pass_once(self) -> None:
+    async def active_ids(self, monotonic: float) -> list[int]:
+        """The active campaigns this dialer owns: read from the store, or, while every one
+        of them sleeps and no news came, as read less than RECHECK_IDS_S ago."""
+        if self._all_asleep is not None:
+            ids, read_at = self._all_asleep
+            if monotonic - read_at < RECHECK_IDS_S:
+                return [cid for cid in ids if self.deps.ownership.owns(cid)]
+        self._all_asleep = None
         ids = await self.deps.db.run(lambda tx: tx.active_campaign_ids())
-        ids = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
-        self.forget_all_but(set(ids))
+        owned = [cid for cid in ids if self.deps.ownership.owns(cid)]  # other dialers' not
+        self.forget_all_but(set(owned))
+        return owned
+
+    async def pass_once(self) -> None:
+        monotonic = time.monotonic()
+        ids = await self.active_ids(monotonic)
         if not await self.carrier_up(ids):
             return
-        outcomes = await asyncio.gather(*(self.tick(cid) for cid in ids), return_exceptions=True)
-        for cid, outcome in zip(ids, outcomes, strict=True):
+        now = self.deps.clock.now()
+        awake = [cid for cid in ids if not self.asleep(cid, now, monotonic)]
+        outcomes = await asyncio.gather(*(self.tick(cid) for cid in awake), return_exceptions=True)
+        recheck_at = monotonic + RECHECK_SLEEPERS_S
+        for cid, outcome in zip(awake, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 log.error("campaign_tick_failed", campaign_id=cid, error=repr(outcome))
                 self.commander.hold_back(cid)
+            elif isinstance(outcome, dt.datetime):
+                self._sleeping[cid] = (outcome, recheck_at)
+        if self._all_asleep is None and all(cid in self._sleeping for cid in ids):
+            self._all_asleep = (ids, monotonic)
 
     # --- one campaign -------------------------------------------------------------------
     def forget_all_but(self, active: set[int]) -> None:
@@ -133,20 +190,31 @@ class Scheduler:
         for key in [k for k in self._zones if k[0] not in active]:
             del self._zones[key]
         self._blocked_tail = {k for k in self._blocked_tail if k[0] in active}
+        self._sleeping = {k: v for k, v in self._sleeping.items() if k in active}
         self.deps.messages.keep_only(active)
 
-    async def tick(self, campaign_id: int) -> None:
+    async def tick(self, campaign_id: int) -> dt.datetime | None:
+        """Do what is due for one campaign; the moment (dialer's clock) before which it has
+        nothing to do, if there is one."""
         if self.commander.held_back(campaign_id):
-            return
+            return None
         campaign = await self.deps.db.run(lambda tx: tx.load_campaign(campaign_id))
         if campaign is None or not campaign.active:
-            return
+            return None
         now = self.deps.clock.now()
         if not (campaign.loaded and campaign.message_ready):
+            prepare_at = self.prepare_at(campaign)
+            if prepare_at is not None and now < prepare_at:
+                return prepare_at
             await self.prepare(campaign)
         elif campaign.status in (Status.ACCEPTED, Status.SCHEDULED):
+            if campaign.status == Status.SCHEDULED and start_is_ahead(campaign.start_at, now):
+                return campaign.start_at
             await self.start(campaign, now)
         elif campaign.part_state == "waiting":
+            due = campaign.part_due_at
+            if campaign.pending_part is not None and due is not None and now < due:
+                return due  # (a cancelled part comes as an event, which wakes it)
             await smart_parts.wait_for_part(self.deps, self.commander, campaign, now)
         elif campaign.part_state == "starting":
             await smart_parts.announce_part(self.deps, self.commander, campaign, now)
@@ -154,7 +222,16 @@ class Scheduler:
             finish = cmd.FinishCampaign(account_id=campaign.account_id, campaign_id=campaign_id)
             await self.commander.send(campaign, finish, Status.FINISHED)
         else:
-            await self.run_part(campaign, now)
+            return await self.run_part(campaign, now)
+        return None
+
+    def prepare_at(self, campaign: Campaign) -> dt.datetime | None:
+        """When a scheduled campaign is prepared: PREPARE_AHEAD_S of wall time before its
+        start (None: at once)."""
+        if campaign.status != Status.SCHEDULED or campaign.start_at is None:
+            return None
+        ahead = dt.timedelta(seconds=PREPARE_AHEAD_S * self.deps.clock.scale)
+        return campaign.start_at - ahead
 
     async def prepare(self, campaign: Campaign) -> None:
         reason = await prepare(self.deps, campaign)
@@ -198,32 +275,37 @@ class Scheduler:
             self._zones[(cid, part)] = zones
         return self._zones[(cid, part)]
 
-    async def run_part(self, campaign: Campaign, now: dt.datetime) -> None:
+    async def run_part(self, campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
+        """Dial what is due; when the campaign waits outside its window, when it reopens."""
         cid, part = campaign.campaign_id, campaign.current_part
         zones = await self.queued_zones(campaign)
         if not zones:
             placing = await self.deps.db.run(lambda tx: tx.has_state(cid, part, "placing"))
             if placing:
-                return
+                return None
             if campaign.status == Status.PAUSED_WINDOW:
                 await self.reenter_window(campaign, now)
-                return
+                return None
             if (cid, part) in self._blocked_tail:
                 # Every number left was on the stop-list: the part ends with nobody rung.
                 await self.commander.report_idle(campaign, "all_stop_listed", None)
                 self._blocked_tail.discard((cid, part))
             await smart_parts.part_done(self.deps, self.commander, campaign, now)
-            return
+            return None
         window = campaign.options.window
         open_zones = [tz for tz in zones if window is None or is_open(window, tz, now)]
         if not open_zones:
+            if campaign.status == Status.PAUSED_WINDOW and window is not None:
+                # Out of its window already: nothing to do before a zone's window reopens
+                # (the zones may be a stale superset: it wakes early at worst).
+                return reopening(window, zones, now)
             await self.leave_window(campaign, await self.queued_zones(campaign, fresh=True), now)
-            return
+            return None
         if campaign.status == Status.PAUSED_WINDOW:
             fresh = await self.queued_zones(campaign, fresh=True)  # no resume for a stale zone
             if any(window is None or is_open(window, tz, now) for tz in fresh):
                 await self.reenter_window(campaign, now)
-            return
+            return None
         # A second of wall time late is still on time; older slots are not caught up.
         horizon = dt.timedelta(seconds=max(1.0, self.deps.tick_seconds) * self.deps.clock.scale)
         slots = pacing.due_slots(
@@ -234,13 +316,13 @@ class Scheduler:
             horizon,
         )
         if not slots:
-            return
+            return None
         channels = self.deps.telephony.channels_total
         if channels is not None:  # a real carrier: no more calls than free lines
             free = channels - len(self.deps.calls_in_progress)
             if free <= 0:
                 await self.commander.report_idle(campaign, "no_free_channel", None)
-                return
+                return None
             slots = slots[:free]
         called, blocked = await dial(self.deps, cid, part, slots, open_zones, now)
         if called:
@@ -249,6 +331,7 @@ class Scheduler:
             self._blocked_tail.add((cid, part))
         else:
             self._zones.pop((cid, part), None)  # the open zones ran dry: read them again
+        return None
 
     # --- calling window -------------------------------------------------------------------
     async def leave_window(self, campaign: Campaign, zones: list[str], now: dt.datetime) -> None:
@@ -351,6 +434,12 @@ class Scheduler:
             account_id=campaign.account_id, campaign_id=campaign_id, status=target
         )
         return await self.commander.send(campaign, resume, target, resumed) is not None
+
+
+def reopening(window: CallingWindow, zones: list[str], now: dt.datetime) -> dt.datetime | None:
+    """The first moment after `now` at which the window opens in one of `zones`."""
+    times = [t for t in (next_open(window, tz, now) for tz in zones) if t is not None]
+    return min(times) if times else None
 
 
 def placement_of(tx: Tx, campaign_id: int, now: dt.datetime) -> Status:

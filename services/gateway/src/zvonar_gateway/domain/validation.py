@@ -30,12 +30,12 @@ from zvonar_contracts.options import (
     TtsAudio,
     WordsIvr,
 )
+from zvonar_contracts.time_of_day import TIME_OF_DAY_MESSAGE, is_time_of_day
 
 MAX_PHONES = 1_000_000
 MAX_SPEED = 100_000
 MAX_SMART_PARTS = 5
 MAX_SMART_DELAY = 10_080
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _KEY = re.compile(r"^[0-9*#]$")
 
 Details = list[dict[str, str]]
@@ -180,8 +180,8 @@ def _window_rules(window: CallingWindow | None) -> Details:
     elif len(set(window.days)) != len(window.days):
         errors.append(detail("window.days", "a day is listed twice"))
     for name, value in (("from", window.from_), ("to", window.to)):
-        if not _HH_MM.match(value):
-            errors.append(detail(f"window.{name}", "a time of day as HH:MM"))
+        if not is_time_of_day(value):
+            errors.append(detail(f"window.{name}", TIME_OF_DAY_MESSAGE))
     if not errors and window.from_ >= window.to:
         errors.append(detail("window.to", "must be later than window.from"))
     return errors
