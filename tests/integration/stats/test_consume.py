@@ -1,6 +1,7 @@
-"""However the projection's consumers are interrupted — an instance cancelled with a batch
-fetched and not applied, applies that fail, a second instance on the same durable
-consumer and store, the consumer deleted on the server — every call takes effect once.
+"""The projection's consumers, on the runtime's consumer kit: however they are
+interrupted — an instance cancelled with a batch fetched and not applied, applies that
+fail, a second instance on the same durable consumer and store, the consumer deleted on
+the server — every call takes effect once; a call that cannot be stored is parked.
 
 (Before holes were filled from the stream, an instance killed with a batch fetched but
 not applied lost it: the next instance applied the later messages, and the pending ones,
@@ -17,6 +18,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.stats.conftest import eventually
 from zvonar_contracts import queries as q
@@ -35,6 +37,10 @@ pytestmark = pytest.mark.integration
 NUMBERS = 300
 
 
+class Outage(Exception):
+    """The store out of reach (the kit retries it for as long as it lasts, never parks)."""
+
+
 async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     stats: Any, feed: Any, nc: Any
 ) -> None:
@@ -51,17 +57,18 @@ async def test_interrupted_and_doubled_consumers_apply_every_call_once(
     async def flaky(batch: Sequence[Envelope]) -> object:
         if rng.random() < 0.3:
             applied["failed"] += 1
-            raise RuntimeError("injected: the database went away mid-batch")
+            raise Outage("injected: the database went away mid-batch")
         applied["batches"] += 1
         return await second.apply_call_events(batch)
 
     def start_second() -> asyncio.Task[None]:
         reader = consume(
-            js,
+            nc,
             stream=subjects.CALL_EVENTS_STREAM,
             durable=stats.settings.call_durable,
             position=second.call_seq,
             apply=flaky,
+            transient=lambda exc: isinstance(exc, Outage),
             batch=stats.settings.batch_size,
         )
         return asyncio.create_task(reader)
@@ -124,6 +131,8 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
     first = feed.call("+79160000001", cost="0.10")
     bad = msgspec.structs.replace(first, campaign_id=2**70, call_id=f"{2**70}-{feed.base}-x-1")
     await feed.calls(first)
+    labels = {"stream": subjects.CALL_EVENTS_STREAM, "reason": "failed_repeatedly"}
+    parked_before = REGISTRY.get_sample_value("zvonar_messages_parked_total", labels) or 0.0
     ack = await js.publish(
         subjects.call_event_subject(bad.campaign_id, "CallCompleted"),
         encode(bad),
@@ -147,6 +156,9 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
         rows = await stats.app.db.run(parked)
         assert [(stream, seq) for stream, seq, _, _ in rows] == [("call", ack.seq)]
         assert rows[0][2].startswith("call.events.") and rows[0][3]
+        # Parked by the consumer kit's policy (its 5th failed delivery), counted by its metric.
+        parked_after = REGISTRY.get_sample_value("zvonar_messages_parked_total", labels)
+        assert parked_after == parked_before + 1
         reply = await feed.ask(q.GetCampaign(campaign_id=feed.cid(0), account_id=None))
         assert reply.campaign.size == Size(total=2, answered=2)
         assert reply.campaign.cost == Decimal("0.20")
