@@ -25,9 +25,10 @@ from zvonar_contracts import queries as q
 from zvonar_contracts import subjects
 from zvonar_contracts.codec import encode
 from zvonar_contracts.options import Size
+from zvonar_runtime.consumer import Message, Parked
 from zvonar_stats.adapters.checkpoints import parked
 from zvonar_stats.adapters.store import SqlStore
-from zvonar_stats.adapters.streams import consume
+from zvonar_stats.adapters.streams import HoleFailed, _Feed, consume
 from zvonar_stats.domain.envelope import Envelope
 from zvonar_stats.entrypoints.check import find_differences
 from zvonar_stats.service_layer.projection import Projector
@@ -165,3 +166,47 @@ async def test_a_message_that_cannot_be_stored_is_parked_and_the_rest_goes_on(
     finally:
         # The streams are shared by the module's tests: the next reader need not meet it.
         await js.delete_msg(subjects.CALL_EVENTS_STREAM, ack.seq)
+
+
+async def test_a_failing_message_in_a_hole_is_not_parked_on_a_later_one(feed: Any, nc: Any) -> None:
+    # Three calls; only the third is delivered (the first two are pending elsewhere, say
+    # with a killed instance), and the second cannot be stored. The third must not be
+    # parked for it: skipping past the third would skip the second unrecorded.
+    js = nc.jetstream()
+    await feed.calls(*(feed.call(f"+7916777000{n}", cost="0.10") for n in (1, 2, 3)))
+    last = int((await js.stream_info(subjects.CALL_EVENTS_STREAM)).state.last_seq)
+    first, bad, third = last - 2, last - 1, last
+    store = {"applied": first - 1}
+    recorded: list[int] = []
+
+    async def position() -> int:
+        return store["applied"]
+
+    async def apply(batch: Sequence[Envelope]) -> object:
+        if any(e.seq == bad for e in batch):
+            raise ValueError("injected: cannot be stored")
+        store["applied"] = batch[-1].seq
+        return None
+
+    async def record(envelope: Envelope, error: str) -> bool:
+        recorded.append(envelope.seq)
+        store["applied"] = envelope.seq
+        return True
+
+    reader = _Feed(js, subjects.CALL_EVENTS_STREAM, position, apply, record, batch=10)
+    reader.applied = await position()
+    got = await js.get_msg(subjects.CALL_EVENTS_STREAM, third)
+    message = Message(got.subject, got.data or b"", {}, third, 5, "")
+    with pytest.raises(HoleFailed):
+        await reader.handle([(message.data, message)])
+    # The kit treats HoleFailed as transient: nakked, never parked. Were it parked anyway,
+    # the park hook fills the hole first, and fails the same way before recording anything.
+    with pytest.raises(HoleFailed):
+        await reader.park(Parked(subjects.CALL_EVENTS_STREAM, "d", message, "x", "e"))
+    assert recorded == [] and store["applied"] == first - 1  # the hole is one transaction
+    # The bad one itself, delivered and parked: recorded, and the third follows on.
+    got_bad = await js.get_msg(subjects.CALL_EVENTS_STREAM, bad)
+    bad_message = Message(got_bad.subject, got_bad.data or b"", {}, bad, 5, "")
+    await reader.park(Parked(subjects.CALL_EVENTS_STREAM, "d", bad_message, "x", "e"))
+    await reader.handle([(message.data, message)])
+    assert recorded == [bad] and store["applied"] == third

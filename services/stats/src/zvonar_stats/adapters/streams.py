@@ -122,6 +122,9 @@ async def consume(
         ack=ack,
         ack_wait=60.0,
         max_ack_pending=batch,
+        # Without a park hook a message is never parked (terminated unrecorded, it would
+        # only come back through the hole filling): retried for as long as it fails.
+        park_after=5 if park is not None else None,
         retry_base=0.2,
         retry_ceiling=5.0,
     )
