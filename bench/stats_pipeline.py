@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -143,14 +144,14 @@ async def _raw_consume(js: JetStreamContext, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def _project(js: JetStreamContext, db: Database, last_seq: int) -> float:
+async def _project(nc: NatsClient, db: Database, last_seq: int) -> float:
     projector = Projector(SqlStore(db))
     await projector.open()
     started = time.perf_counter()
     stream = subjects.CALL_EVENTS_STREAM
     task = asyncio.create_task(
         consume(
-            js,
+            nc,
             stream=stream,
             durable="bench-stats-calls",
             position=projector.call_seq,
@@ -189,7 +190,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 info = await js.stream_info(subjects.CALL_EVENTS_STREAM)
                 last_seq = int(info.state.last_seq)
                 raw_rate = await _raw_consume(js, last_seq)
-                projected = await _project(js, db, last_seq)
+                projected = await _project(nc, db, last_seq)
                 raw_read = (
                     await raw.read_streams(
                         server.url, (subjects.CAMPAIGN_EVENTS_STREAM, subjects.CALL_EVENTS_STREAM)

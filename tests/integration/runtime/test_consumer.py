@@ -365,3 +365,30 @@ async def test_with_prefetch_every_message_is_handled_once_in_order(stream: Stre
         await eventually(lambda: sum(len(b) for b in seen.batches) >= 23)
         await eventually(lambda: stream.settled(spec.durable))
     assert [n for b in seen.batches for n in b] == list(range(1, 24))
+
+
+async def test_a_lost_durable_is_made_again_from_where_start_says_then(stream: Stream) -> None:
+    # `start` is asked at each creation: after the server loses the durable, the consumer
+    # starts from the service's checkpoint of that moment, not from where it first began.
+    seen = Seen()
+    spec = stream.spec(durable=f"{stream.name.lower()}-start", start_sequence=1)
+    checkpoint = {"seq": 1}
+    asked: list[int] = []
+
+    async def start() -> int:
+        asked.append(checkpoint["seq"] + 1)
+        return checkpoint["seq"] + 1
+
+    async def handle(order: Order, message: Message) -> None:
+        seen.orders.append(order.number)
+        checkpoint["seq"] = message.stream_seq
+
+    await stream.orders(1, 2, 3)
+    async with running(Consumer(stream.nc, spec, decode, handle=handle, start=start)):
+        await eventually(lambda: seen.orders == [2, 3])  # from 2, not spec.start_sequence
+        await eventually(lambda: stream.settled(spec.durable))
+        await stream.nc.jetstream().delete_consumer(stream.name, spec.durable)
+        await stream.orders(4)
+        await eventually(lambda: seen.orders[-1:] == [4])
+    assert seen.orders == [2, 3, 4]  # nothing handled again from the first start
+    assert asked == [2, 4]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from zvonar_contracts import campaign_events as ev
 from zvonar_contracts.options import Size, Status
@@ -108,3 +111,43 @@ def test_the_projection_agrees_with_the_recomputation(story: Any, mk: Any) -> No
     actual = story.query(read_model.all_figures)
 
     assert compare(recompute(campaign_events, calls), actual) == []
+
+
+AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+OLD_LIFECYCLE: list[tuple[ev.CampaignEvent, Status]] = [
+    (ev.CampaignScheduled(campaign_id=CID, account_id="a", at=AT, start_at=AT), Status.SCHEDULED),
+    (ev.CampaignStarted(campaign_id=CID, account_id="a", at=AT, started_at=AT), Status.IN_PROGRESS),
+    (
+        ev.CampaignPaused(campaign_id=CID, account_id="a", at=AT, paused_by="customer"),
+        Status.PAUSED,
+    ),
+    (ev.CampaignOutOfWindow(campaign_id=CID, account_id="a", at=AT), Status.PAUSED_WINDOW),
+    (ev.CampaignFinished(campaign_id=CID, account_id="a", at=AT), Status.FINISHED),
+    (ev.CampaignStopped(campaign_id=CID, account_id="a", at=AT), Status.STOPPED),
+    (ev.CampaignFailed(campaign_id=CID, account_id="a", at=AT, reason="x"), Status.ERROR),
+]
+
+
+def test_an_older_lifecycle_event_without_its_status_gets_it_from_its_type() -> None:
+    for event, expected in OLD_LIFECYCLE:
+        # As published before the events carried it: no `status` key at all.
+        fields = msgspec.to_builtins(event)
+        del fields["status"]
+        raw = msgspec.json.encode(fields)
+        decoded = msgspec.json.decode(raw, type=ev.CampaignEvent)
+        assert rules.status_after(decoded) == expected, type(event).__name__
+
+
+def test_the_status_a_lifecycle_event_carries_is_the_one_taken() -> None:
+    # The campaign service decides the status; stats takes its word, even where the old
+    # rule would have said otherwise (each event carries a status its type would not give).
+    for event, by_type in OLD_LIFECYCLE:
+        carried = Status.ACCEPTED if by_type != Status.ACCEPTED else Status.SCHEDULED
+        raw = msgspec.json.encode(msgspec.structs.replace(event, status=carried))
+        decoded = msgspec.json.decode(raw, type=ev.CampaignEvent)
+        assert rules.status_after(decoded) == carried, type(event).__name__
+
+
+def test_an_event_that_leads_to_no_status_leaves_it_unchanged() -> None:
+    event = ev.CampaignCommentChanged(campaign_id=CID, account_id="a", at=AT, text="hi")
+    assert rules.status_after(event) is None

@@ -53,7 +53,7 @@ async def bootstrap(
     )
     shares = Shares(
         leases,
-        unit_runner(js, projector, settings),
+        unit_runner(nc, projector, settings),
         units(settings.partitions),
         settings.owner,
         settings.lease_seconds,

@@ -142,6 +142,7 @@ Handle = Callable[[T, Message], Awaitable[None]]
 HandleBatch = Callable[[Sequence[tuple[T, Message]]], Awaitable[None]]
 Decode = Callable[[bytes], T]
 ParkHook = Callable[[Parked], Awaitable[None]]
+StartAt = Callable[[], Awaitable[int]]
 
 
 def _never(exc: BaseException) -> bool:
@@ -265,7 +266,11 @@ class Consumer(Generic[T]):
         handle_batch: HandleBatch[T] | None = None,
         park: ParkHook | None = None,
         transient: Callable[[BaseException], bool] = _never,
+        start: StartAt | None = None,
     ) -> None:
+        """`start`, if given, is asked where a missing durable starts each time one is
+        created (a consumer the server lost starts again from the service's checkpoint of
+        that moment, not from where it first started); it overrides `spec.start_sequence`."""
         if (handle is None) == (handle_batch is None):
             raise ConsumerError(f"{spec.durable}: give exactly one of handle and handle_batch")
         self.nc = nc
@@ -275,6 +280,7 @@ class Consumer(Generic[T]):
         self.handle_batch = handle_batch
         self.park_hook = park
         self.transient = transient
+        self.start = start
         self.metrics = _Metrics(spec.durable)
         self.log = log.bind(stream=spec.stream, durable=spec.durable)
         self._unsettled: dict[str, Msg] = {}
@@ -305,9 +311,10 @@ class Consumer(Generic[T]):
             max_deliver=-1,
             deliver_policy=DeliverPolicy.ALL,
         )
-        if spec.start_sequence is not None:
+        start_sequence = spec.start_sequence if self.start is None else await self.start()
+        if start_sequence is not None:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = spec.start_sequence
+            config.opt_start_seq = start_sequence
         await js.add_consumer(spec.stream, config)
         self.log.info("consumer_created", filter=spec.filter_subject)
 

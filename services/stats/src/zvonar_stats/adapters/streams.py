@@ -1,6 +1,7 @@
-"""JetStream reading with nats-py: the durable pull consumers that feed the projections
-(explicit acks, a nak on error so the batch comes back, holes filled from the stream) and
-one-off ordered reads of a whole stream from a given sequence (rebuild, check)."""
+"""JetStream reading: the durable consumers that feed the projections, on the runtime's
+consumer kit (a batch applied in one transaction with its checkpoint, holes filled from
+the stream, a message that cannot be stored parked in `stats_parked`), and one-off reads
+of a whole stream from a given sequence (rebuild, check)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Literal
 
 import structlog
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header
-from nats.js.errors import NotFoundError
 
 from zvonar_contracts import subjects
 from zvonar_contracts.subjects import POSITION_HEADER
+from zvonar_runtime.consumer import Consumer, ConsumerSpec, Message, Parked
 from zvonar_stats.domain.envelope import Envelope
 
 log = structlog.get_logger("zvonar.stats.streams")
@@ -56,213 +59,168 @@ def envelope_of(msg: Msg) -> Envelope:
     )
 
 
-# Failures in a row after which batches go one message at a time, and a message that
-# fails this many times on its own is parked.
-PARK_AFTER = 3
+class HoleFailed(Exception):
+    """Messages before the delivered ones (a hole: pending with another instance, or not
+    yet redelivered) could not be applied: not the delivered message's fault, so it is
+    retried, never parked for it — the failing one is parked when it comes itself."""
 
-Park = Callable[[Envelope, Exception], Awaitable[bool]]
+
+def envelope_from(message: Message) -> Envelope:
+    position = message.headers.get(POSITION_HEADER, "0")
+    return Envelope(
+        seq=message.stream_seq,
+        data=message.data,
+        position=int(position) if position.isdigit() else 0,
+        subject=message.subject,
+        correlation_id=message.correlation_id,
+    )
+
+
+def _raw(data: bytes) -> bytes:
+    """The projections decode a message in the transaction that applies it (one they
+    cannot decode is skipped there, logged), so the kit hands the payload on as it is."""
+    return data
 
 
 async def consume(
-    js: JetStreamContext,
+    nc: Client,
     *,
     stream: str,
     durable: str,
     position: Callable[[], Awaitable[int]],
     apply: ApplyBatch,
     park: Park | None = None,
+    transient: Callable[[BaseException], bool] = lambda exc: False,
     batch: int = 500,
-    stop: asyncio.Event | None = None,
-    ack_all: bool = False,
+    ack: Literal["each", "all"] = "each",
 ) -> None:
-    """Fetch, apply in one transaction, ack — for ever; a failed batch is nacked whole.
-    `ack_all`: the consumer acks cumulatively (AckPolicy.ALL), one ack per batch (a call
-    partition's consumer, which reads every call event and applies a fraction).
+    """Fetch, apply in one transaction, ack — until cancelled — through the runtime's
+    consumer kit (zvonar_runtime.consumer): batched pulls on an own inbox, ack of each
+    message or (`ack="all"`, AckPolicy.ALL: a call partition's consumer, which reads every
+    call event and applies a fraction) of the batch's last; a failed batch is tried one
+    message at a time, a failure nakked with back-off, and a message that fails its 5th
+    delivery is parked (`park`: recorded, the checkpoint moved past it) — never while the
+    store is merely out of reach (`transient`).
 
     `apply` skips what is at or below the sequence stored with the rows; `position()`
     reads that sequence. The durable consumer is created (when missing) from the message
     after it. A batch that does not follow on from the stored sequence — what a killed
     instance had fetched is still pending until its ack wait ends, or another instance
     holds it — is widened to the whole range from the stored sequence, read straight from
-    the stream, so nothing is skipped; what comes again later is below the checkpoint.
+    the stream, so nothing is skipped; what comes again later is below the checkpoint."""
+    feed = _Feed(nc.jetstream(), stream, position, apply, park, batch)
+    feed.applied = await position()
 
-    A message that cannot be stored is parked (`park`) once it has failed on its own
-    `PARK_AFTER` times, so one bad message does not stop the projection of every account.
-    """
-    applier = _Applier(stream, apply, park, batch)
-    applied = await position()
-    sub = await _subscribe(js, stream, durable, applied + 1, batch, ack_all)
-    failures = 0
-    try:
-        while stop is None or not stop.is_set():
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except TimeoutError:  # nats-py raises its own and asyncio's
-                _raise_if_cancelled()
-                continue
-            except NatsError as exc:  # a reconnect, a lost consumer: ask again shortly
-                _raise_if_cancelled()
-                log.warning("fetch_failed", durable=durable, error=repr(exc))
-                await asyncio.sleep(0.5)
-                sub = await _resubscribe(js, sub, stream, durable, position, batch, ack_all)
-                continue
-            _raise_if_cancelled()
-            envelopes = sorted((envelope_of(m) for m in msgs), key=lambda e: e.seq)
-            try:
-                fresh = [e for e in envelopes if e.seq > applied]
-                if fresh and not _follows_on(applied, fresh):
-                    applied = await position()  # another instance may have gone on meanwhile
-                    fresh = await _with_holes_filled(js, stream, applied, fresh, batch)
-                if fresh:
-                    await applier.apply(fresh)
-                    applied = max(applied, fresh[-1].seq)
-            except Exception:
-                failures += 1
-                delay = min(0.2 * 2**failures, 5.0)
-                await asyncio.gather(*(m.nak(delay=delay) for m in msgs), return_exceptions=True)
-                await asyncio.sleep(delay)
-                applied = await _position_or(position, applied)
-                continue
-            failures = 0
-            if ack_all:
-                await msgs[-1].ack()  # the last delivered: every one before it with it
-            else:
-                for m in msgs:
-                    await m.ack()
-    finally:
-        # Messages fetched but never handed out would keep a drain waiting for ever.
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async def start() -> int:
+        return await position() + 1
 
-
-async def _subscribe(
-    js: JetStreamContext, stream: str, durable: str, start: int, batch: int, ack_all: bool = False
-) -> JetStreamContext.PullSubscription:
-    """Binds the durable consumer, creating it from `start` if it is missing."""
-    config = ConsumerConfig(
-        durable_name=durable,
-        ack_policy=AckPolicy.ALL if ack_all else AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start,
-        ack_wait=60,
+    spec = ConsumerSpec(
+        stream=stream,
+        durable=durable,
+        filter_subject=STREAM_FILTERS[stream],
+        batch=batch,
+        ack=ack,
+        ack_wait=60.0,
         max_ack_pending=batch,
-        max_deliver=-1,
+        # Without a park hook a message is never parked (terminated unrecorded, it would
+        # only come back through the hole filling): retried for as long as it fails.
+        park_after=5 if park is not None else None,
+        retry_base=0.2,
+        retry_ceiling=5.0,
     )
-    return await js.pull_subscribe(
-        STREAM_FILTERS[stream], durable=durable, stream=stream, config=config
+    consumer = Consumer(
+        nc,
+        spec,
+        _raw,
+        handle_batch=feed.handle,
+        park=feed.park if park is not None else None,
+        transient=lambda exc: isinstance(exc, HoleFailed) or transient(exc),
+        start=start,
     )
+    await consumer.run()
 
 
-async def _resubscribe(
-    js: JetStreamContext,
-    sub: JetStreamContext.PullSubscription,
-    stream: str,
-    durable: str,
-    position: Callable[[], Awaitable[int]],
-    batch: int,
-    ack_all: bool = False,
-) -> JetStreamContext.PullSubscription:
-    """The same subscription while its consumer exists; a new one (from the stored
-    sequence) if the server lost it."""
-    try:
-        await js.consumer_info(stream, durable)
-        return sub
-    except NotFoundError:
-        log.warning("consumer_recreated", durable=durable)
-    except NatsError:
-        return sub  # the server is out of reach: the next fetch tells more
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
-    return await _subscribe(js, stream, durable, await position() + 1, batch, ack_all)
+Park = Callable[[Envelope, str], Awaitable[bool]]
 
 
-async def _with_holes_filled(
-    js: JetStreamContext, stream: str, applied: int, fresh: list[Envelope], batch: int
-) -> list[Envelope]:
-    """Every message after `applied` up to the last of `fresh`, read from the stream."""
-    fresh = [e for e in fresh if e.seq > applied]
-    if not fresh:
-        return []
-    filled: list[Envelope] = []
-    async for part in read_stream(js, stream, start=applied + 1, end=fresh[-1].seq, batch=batch):
-        filled.extend(part)
-    log.info("hole_filled", stream=stream, after=applied, fetched=len(fresh), read=len(filled))
-    return filled
+class _Feed:
+    """The batch handler: applies what follows on from the stored sequence, holes filled."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stream: str,
+        position: Callable[[], Awaitable[int]],
+        apply: ApplyBatch,
+        park: Park | None,
+        batch: int,
+    ) -> None:
+        self.js = js
+        self.stream = stream
+        self.position = position
+        self.apply = apply
+        self.parker = park
+        self.batch = batch
+        self.applied = 0  # the stored sequence as last seen: what is at or below is done
+
+    async def handle(self, batch: Sequence[tuple[bytes, Message]]) -> None:
+        fresh = sorted(
+            (envelope_from(m) for _, m in batch if m.stream_seq > self.applied),
+            key=lambda e: e.seq,
+        )
+        if fresh and not _follows_on(self.applied, fresh):
+            self.applied = await self.position()  # another instance may have gone on
+            fresh = [e for e in fresh if e.seq > self.applied]
+            if fresh and not _follows_on(self.applied, fresh):
+                fresh = await self._with_holes_filled(fresh)
+        if fresh:
+            await self.apply(fresh)
+            self.applied = max(self.applied, fresh[-1].seq)
+
+    async def _with_holes_filled(self, fresh: list[Envelope]) -> list[Envelope]:
+        """Every message after `applied` up to the last of `fresh`, read from the stream;
+        those before the first delivered one are applied first, on their own (HoleFailed
+        if they fail)."""
+        filled: list[Envelope] = []
+        async for part in read_stream(
+            self.js, self.stream, start=self.applied + 1, end=fresh[-1].seq, batch=self.batch
+        ):
+            filled.extend(part)
+        log.info(
+            "hole_filled",
+            stream=self.stream,
+            after=self.applied,
+            fetched=len(fresh),
+            read=len(filled),
+        )
+        before = [e for e in filled if e.seq < fresh[0].seq]
+        if before:
+            try:
+                await self.apply(before)
+            except Exception as exc:
+                raise HoleFailed(
+                    f"{self.stream} {before[0].seq}..{before[-1].seq}: {exc!r}"
+                ) from exc
+            self.applied = max(self.applied, before[-1].seq)
+        return [e for e in filled if e.seq >= fresh[0].seq]
+
+    async def park(self, parked: Parked) -> None:
+        """The kit's park hook: records the message in stats' parked table and moves the
+        checkpoint past it — only once everything before it is applied (a hole's messages
+        are not skipped with it)."""
+        assert self.parker is not None
+        envelope = envelope_from(parked.message)
+        done = await self.position()
+        if done < envelope.seq - 1:
+            self.applied = done
+            await self._with_holes_filled([envelope])
+        await self.parker(envelope, parked.error)
+        self.applied = max(self.applied, envelope.seq)
 
 
 def _follows_on(applied: int, fresh: list[Envelope]) -> bool:
     """Whether `fresh` (sorted) is exactly the messages after `applied`, with no hole."""
     return fresh[0].seq == applied + 1 and fresh[-1].seq == applied + len(fresh)
-
-
-async def _position_or(position: Callable[[], Awaitable[int]], known: int) -> int:
-    try:
-        return await position()
-    except Exception:
-        return known
-
-
-def _raise_if_cancelled() -> None:
-    """nats-py's fetch can swallow a cancellation; the loop must still end on one."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-class _Applier:
-    """Applies batches; after `PARK_AFTER` failed batches in a row, the next `batch`
-    messages go one at a time, and one that fails `PARK_AFTER` times on its own is handed
-    to `park` (which refuses while the database is merely unreachable)."""
-
-    def __init__(self, stream: str, apply: ApplyBatch, park: Park | None, batch: int) -> None:
-        self._stream = stream
-        self._apply = apply
-        self._park = park
-        self._batch = batch
-        self._failures = 0
-        self._single_left = 0
-        self._stuck = (0, 0)  # (seq, failures) of the message failing on its own
-
-    async def apply(self, envelopes: list[Envelope]) -> None:
-        """Applies every message, or parks one that cannot be stored and goes on with the
-        rest; raises when the batch must be tried again."""
-        if self._single_left <= 0 or self._park is None:
-            try:
-                await self._apply(envelopes)
-            except Exception as exc:
-                self._failures += 1
-                log.error(
-                    "batch_failed",
-                    stream=self._stream,
-                    size=len(envelopes),
-                    first_seq=envelopes[0].seq,
-                    error=repr(exc),
-                )
-                if self._failures >= PARK_AFTER:
-                    self._single_left = self._batch
-                raise
-            self._failures = 0
-            return
-        for envelope in envelopes:
-            try:
-                await self._apply([envelope])
-            except Exception as exc:
-                seq, times = self._stuck
-                self._stuck = (envelope.seq, times + 1 if seq == envelope.seq else 1)
-                log.error(
-                    "event_failed",
-                    stream=self._stream,
-                    seq=envelope.seq,
-                    subject=envelope.subject,
-                    times=self._stuck[1],
-                    error=repr(exc),
-                )
-                if self._stuck[1] >= PARK_AFTER and await self._park(envelope, exc):
-                    self._stuck, self._failures = (0, 0), 0
-                    continue  # past it: the checkpoint moved with the parking
-                raise
-            self._single_left -= 1
-        self._failures = 0
 
 
 async def last_seq(js: JetStreamContext, stream: str) -> int:

@@ -100,24 +100,26 @@ def cost_of(micros: int) -> Decimal:
 
 
 def status_after(event: ev.CampaignEvent) -> Status | None:
-    """The status a lifecycle event leaves a campaign in (None: unchanged)."""
+    """The status a lifecycle event leaves a campaign in (None: unchanged): the one the
+    event carries; worked out from its type only for a message published before lifecycle
+    events carried it (`status` None there)."""
     match event:
         case ev.CampaignModerated(status=status) | ev.CampaignResumed(status=status):
             return status
-        case ev.CampaignScheduled():
-            return Status.SCHEDULED
-        case ev.CampaignStarted():
-            return Status.IN_PROGRESS
-        case ev.CampaignPaused():
-            return Status.PAUSED
-        case ev.CampaignOutOfWindow():
-            return Status.PAUSED_WINDOW
-        case ev.CampaignFinished():
-            return Status.FINISHED
-        case ev.CampaignStopped():
-            return Status.STOPPED
-        case ev.CampaignFailed():
-            return Status.ERROR
+        case ev.CampaignScheduled(status=status):
+            return status or Status.SCHEDULED
+        case ev.CampaignStarted(status=status):
+            return status or Status.IN_PROGRESS
+        case ev.CampaignPaused(status=status):
+            return status or Status.PAUSED
+        case ev.CampaignOutOfWindow(status=status):
+            return status or Status.PAUSED_WINDOW
+        case ev.CampaignFinished(status=status):
+            return status or Status.FINISHED
+        case ev.CampaignStopped(status=status):
+            return status or Status.STOPPED
+        case ev.CampaignFailed(status=status):
+            return status or Status.ERROR
     return None
 
 

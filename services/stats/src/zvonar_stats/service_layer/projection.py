@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from zvonar_contracts.subjects import CALL_EVENTS_STREAM, CAMPAIGN_EVENTS_STREAM
 from zvonar_runtime.correlation import correlation_scope
-from zvonar_runtime.metrics import MESSAGES_PARKED
 from zvonar_stats.domain.checkpoint import Checkpoint
 from zvonar_stats.domain.envelope import Envelope
 from zvonar_stats.domain.partitions import CallPartition
@@ -26,8 +24,6 @@ log = structlog.get_logger("zvonar.stats.projection")
 # The checkpoints of the two streams projected whole (the schema's stream keys).
 CAMPAIGN_KEY = "campaign"
 CALL_KEY = "call"
-# The `stream` label of zvonar_messages_parked_total for each stream key.
-PARKED_STREAM = {CAMPAIGN_KEY: CAMPAIGN_EVENTS_STREAM, CALL_KEY: CALL_EVENTS_STREAM}
 
 
 class Projector:
@@ -80,30 +76,20 @@ class Projector:
         ]
         return min(seqs)
 
-    async def park_campaign_event(self, envelope: Envelope, exc: Exception) -> bool:
-        return await self._park(CAMPAIGN_KEY, CAMPAIGN_KEY, envelope, exc)
+    async def park_campaign_event(self, envelope: Envelope, error: str) -> bool:
+        return await self._park(CAMPAIGN_KEY, CAMPAIGN_KEY, envelope, error)
 
-    async def park_call_event(self, envelope: Envelope, exc: Exception) -> bool:
-        return await self._park(CALL_KEY, CALL_KEY, envelope, exc)
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether a failure says the store is out of reach (retried, never parked)."""
+        return self.store.is_transient(exc)
 
-    async def _park(self, stream: str, key: str, envelope: Envelope, exc: Exception) -> bool:
+    async def _park(self, stream: str, key: str, envelope: Envelope, error: str) -> bool:
         """Skips a message that cannot be stored, recording it in `stats_parked` (an
-        operator finds it there and in the log); not while the database is unreachable."""
-        if self.store.is_transient(exc):
-            return False
-        parked = await self.store.park(stream, key, envelope, repr(exc))
-        if parked:
-            MESSAGES_PARKED.labels(PARKED_STREAM[stream], "unstorable").inc()
-            with correlation_scope(envelope.correlation_id):
-                log.error(
-                    "event_parked",
-                    stream=key,
-                    seq=envelope.seq,
-                    subject=envelope.subject,
-                    error=repr(exc),
-                )
-            if stream == CAMPAIGN_KEY:
-                self._advance(envelope.position)
+        operator finds it there, and in the consumer kit's `message_parked` log line and
+        `zvonar_messages_parked_total`); False if it is behind the checkpoint already."""
+        parked = await self.store.park(stream, key, envelope, error)
+        if parked and stream == CAMPAIGN_KEY:
+            self._advance(envelope.position)
         return parked
 
     def _advance(self, position: int) -> None:
@@ -144,5 +130,5 @@ class PartitionFeed:
             mine, key=self.partition.key, through=through
         )
 
-    async def park(self, envelope: Envelope, exc: Exception) -> bool:
-        return await self.projector._park(CALL_KEY, self.partition.key, envelope, exc)
+    async def park(self, envelope: Envelope, error: str) -> bool:
+        return await self.projector._park(CALL_KEY, self.partition.key, envelope, error)
