@@ -113,7 +113,7 @@ def test_every_metric_of_the_dashboard_and_the_alerts_is_exposed(stack: Stack) -
         "moderation": {("CAMPAIGN_EVENTS", "moderation-created")},
         "stats": {
             ("CAMPAIGN_EVENTS", "stats-campaign-events"),
-            ("CALL_EVENTS", "stats-call-events"),
+            ("CALL_EVENTS", "stats-call-events-p0of1"),  # one partition by default
         },
     }
     for service, consumers in expected_consumers.items():
