@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import msgspec
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
@@ -18,9 +21,22 @@ from zvonar_contracts.subjects import DIALER_REQUESTS_QUEUE, dialer_request_subj
 from zvonar_dialer.service_layer import requests
 from zvonar_dialer.service_layer.deps import Deps
 
+R = TypeVar("R")
+
 
 class RequestError(msgspec.Struct, frozen=True):
     error: str
+
+
+async def _answer(
+    body: bytes, request_type: type[R], handle: Callable[[R], Awaitable[msgspec.Struct]]
+) -> bytes:
+    """Decode the request and answer it; a malformed or out-of-range one gets RequestError."""
+    try:
+        request = decode(body, request_type)
+    except msgspec.DecodeError as exc:
+        return encode(RequestError(error=str(exc)))
+    return encode(await handle(request))
 
 
 def register(broker: NatsBroker, deps: Deps) -> None:
@@ -33,32 +49,20 @@ def register(broker: NatsBroker, deps: Deps) -> None:
 
     @subscriber("SynthesizePreview")
     async def synthesize_preview(msg: NatsMessage) -> bytes:
-        try:
-            request = decode(msg.body, SynthesizePreview)
-        except msgspec.DecodeError as exc:
-            return encode(RequestError(error=str(exc)))
-        return encode(await requests.synthesize_preview(deps, request))
+        return await _answer(
+            msg.body, SynthesizePreview, lambda r: requests.synthesize_preview(deps, r)
+        )
 
     @subscriber("QuoteCost")
     async def quote_cost(msg: NatsMessage) -> bytes:
-        try:
-            request = decode(msg.body, QuoteCost)
-        except msgspec.DecodeError as exc:
-            return encode(RequestError(error=str(exc)))
-        return encode(await requests.quote(deps, request))
+        return await _answer(msg.body, QuoteCost, lambda r: requests.quote(deps, r))
 
     @subscriber("InboundCall")
     async def inbound_call(msg: NatsMessage) -> bytes:
-        try:
-            request = decode(msg.body, InboundCall)
-        except msgspec.DecodeError as exc:
-            return encode(RequestError(error=str(exc)))
-        return encode(await requests.inbound_call(deps, request))
+        return await _answer(msg.body, InboundCall, lambda r: requests.inbound_call(deps, r))
 
     @subscriber("ListWebhookDeliveries")
     async def list_webhook_deliveries(msg: NatsMessage) -> bytes:
-        try:
-            request = decode(msg.body, ListWebhookDeliveries)
-        except msgspec.DecodeError as exc:  # a malformed or out-of-range request
-            return encode(RequestError(error=str(exc)))
-        return encode(await requests.webhook_deliveries(deps, request))
+        return await _answer(
+            msg.body, ListWebhookDeliveries, lambda r: requests.webhook_deliveries(deps, r)
+        )

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 import structlog
 
@@ -32,9 +32,10 @@ from zvonar_dialer.service_layer.dialling import (
     stop_listed_event,
 )
 from zvonar_dialer.service_layer.ownership import LeaseLost, fenced
-from zvonar_dialer.service_layer.ports import CallResult, PlacedCall, Tx
+from zvonar_dialer.service_layer.ports import PlacedCall, Tx
 
 log = structlog.get_logger("zvonar.dialer.recovery")
+T = TypeVar("T")
 
 
 class Recheck(NamedTuple):
@@ -107,6 +108,23 @@ def _carrier_failed(deps: Deps, exc: Exception, call: PlacedCall) -> None:
         log.error("carrier_down", error=deps.carrier.last_error)
 
 
+async def _asked(
+    deps: Deps, calls: Sequence[PlacedCall], ask: Callable[[PlacedCall], Awaitable[T]]
+) -> AsyncIterator[tuple[PlacedCall, T]]:
+    """Each call with the carrier's answer to `ask`; a call it could not be asked about is
+    left out (it stays `placing`), and so is every call once the carrier is taken as down."""
+    for call in calls:
+        try:
+            answer = await ask(call)
+        except Exception as exc:
+            _carrier_failed(deps, exc, call)
+            if deps.carrier.down:
+                break
+            continue
+        deps.carrier.answered()
+        yield call, answer
+
+
 async def _results(
     deps: Deps, calls: Sequence[PlacedCall]
 ) -> tuple[list[Placed], list[PlacedCall]]:
@@ -114,15 +132,7 @@ async def _results(
     placed). A call it could not be asked about stays `placing`; all do once it is down."""
     placed: list[Placed] = []
     unplaced: list[PlacedCall] = []
-    for call in calls:
-        try:
-            result = await deps.telephony.result_of(call.call_id)
-        except Exception as exc:
-            _carrier_failed(deps, exc, call)
-            if deps.carrier.down:
-                break
-            continue
-        deps.carrier.answered()
+    async for call, result in _asked(deps, calls, lambda c: deps.telephony.result_of(c.call_id)):
         if result is None:
             unplaced.append(call)
         else:
@@ -132,15 +142,8 @@ async def _results(
 
 async def _place(deps: Deps, campaign: Campaign, calls: Sequence[PlacedCall]) -> list[Placed]:
     placed: list[Placed] = []
-    for call in calls:
-        try:
-            result: CallResult = await deps.telephony.place_call(request_of(campaign, call))
-        except Exception as exc:
-            _carrier_failed(deps, exc, call)
-            if deps.carrier.down:
-                break
-            continue
-        deps.carrier.answered()
+    place = deps.telephony.place_call
+    async for call, result in _asked(deps, calls, lambda c: place(request_of(campaign, c))):
         if not result.carrier_error:
             CALLS_PLACED.inc()
         placed.append((call, result))

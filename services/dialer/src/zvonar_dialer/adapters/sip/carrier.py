@@ -72,9 +72,11 @@ def outcome_of(status: int) -> tuple[CallOutcome, bool]:
     return "failed", True
 
 
-def sdp_offer(host: str, rtp_port: int) -> str:
+def _sdp(host: str, rtp_port: int, codecs: list[tuple[int, str]], events: int) -> str:
+    """An audio SDP body offering `codecs` (payload type, name) and telephone events."""
     session = str(int(time.time()))
     family = "IP6" if ":" in host else "IP4"
+    types = " ".join(str(payload) for payload, _ in codecs)
     return "\r\n".join(
         [
             "v=0",
@@ -82,16 +84,19 @@ def sdp_offer(host: str, rtp_port: int) -> str:
             "s=zvonar",
             f"c=IN {family} {host}",
             "t=0 0",
-            f"m=audio {rtp_port} RTP/AVP {PCMA} {PCMU} 101",
-            f"a=rtpmap:{PCMA} PCMA/8000",
-            f"a=rtpmap:{PCMU} PCMU/8000",
-            "a=rtpmap:101 telephone-event/8000",
-            "a=fmtp:101 0-16",
+            f"m=audio {rtp_port} RTP/AVP {types} {events}",
+            *(f"a=rtpmap:{payload} {name}/8000" for payload, name in codecs),
+            f"a=rtpmap:{events} telephone-event/8000",
+            f"a=fmtp:{events} 0-16",
             "a=ptime:20",
             "a=sendrecv",
             "",
         ]
     )
+
+
+def sdp_offer(host: str, rtp_port: int) -> str:
+    return _sdp(host, rtp_port, [(PCMA, "PCMA"), (PCMU, "PCMU")], 101)
 
 
 def answer_media(body: str) -> tuple[Addr, int, int] | None:
@@ -169,25 +174,8 @@ def e164_of(user: str) -> str:
 
 
 def sdp_answer(host: str, rtp_port: int, payload_type: int, events: int) -> str:
-    session = str(int(time.time()))
-    family = "IP6" if ":" in host else "IP4"
     name = "PCMA" if payload_type == PCMA else "PCMU"
-    return "\r\n".join(
-        [
-            "v=0",
-            f"o=zvonar {session} {session} IN {family} {host}",
-            "s=zvonar",
-            f"c=IN {family} {host}",
-            "t=0 0",
-            f"m=audio {rtp_port} RTP/AVP {payload_type} {events}",
-            f"a=rtpmap:{payload_type} {name}/8000",
-            f"a=rtpmap:{events} telephone-event/8000",
-            f"a=fmtp:{events} 0-16",
-            "a=ptime:20",
-            "a=sendrecv",
-            "",
-        ]
-    )
+    return _sdp(host, rtp_port, [(payload_type, name)], events)
 
 
 class SipCarrier:
