@@ -46,7 +46,6 @@ from zvonar_contracts.subjects import (
     campaign_event_subject,
 )
 from zvonar_dialer.bootstrap import Dialer, run_in_process
-from zvonar_dialer.domain.campaign import Campaign
 from zvonar_dialer.service_layer.ports import Tx
 from zvonar_dialer.service_layer.scheduler import Scheduler
 from zvonar_dialer.settings import DialerSettings
@@ -63,8 +62,8 @@ GOAL = f"≤ {GOAL_PERCENT:.0f} % of a core idle (500 scheduled campaigns)"
 @contextlib.contextmanager
 def as_before() -> Iterator[None]:
     """The scheduler as it was: no campaign sleeps, the list of active campaigns is read
-    every pass, a scheduled one is prepared at once."""
-    asleep, prepare_at, active_ids = Scheduler.asleep, Scheduler.prepare_at, Scheduler.active_ids
+    every pass."""
+    asleep, active_ids = Scheduler.asleep, Scheduler.active_ids
 
     async def read_every_pass(self: Scheduler, monotonic: float) -> list[int]:
         self.wake_all()
@@ -73,17 +72,12 @@ def as_before() -> Iterator[None]:
     def never_asleep(self: Scheduler, campaign_id: int, now: dt.datetime, monotonic: float) -> bool:
         return False
 
-    def at_once(self: Scheduler, campaign: Campaign) -> dt.datetime | None:
-        return None
-
     Scheduler.asleep = never_asleep  # type: ignore[method-assign]  # the old pass, for the figure
-    Scheduler.prepare_at = at_once  # type: ignore[method-assign]  # the old pass, for the figure
     Scheduler.active_ids = read_every_pass  # type: ignore[method-assign]  # the old pass, too
     try:
         yield
     finally:
         Scheduler.asleep = asleep  # type: ignore[method-assign]  # put back
-        Scheduler.prepare_at = prepare_at  # type: ignore[method-assign]  # put back
         Scheduler.active_ids = active_ids  # type: ignore[method-assign]  # put back
 
 

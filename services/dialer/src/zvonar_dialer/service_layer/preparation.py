@@ -3,8 +3,8 @@ message, decoded once into the form it is played in (8 kHz mono, the audio codec
 `<account_id>/campaign/<id>/message.wav` in the audio bucket. The campaign's message length —
 what an answered call plays and is billed for — is the decoded sound's.
 
-Done once: when the campaign is accepted, or when a scheduled campaign's start is near
-(the scheduler's PREPARE_AHEAD_S), not at creation. A message that cannot be synthesized
+Done once, as soon as the campaign is accepted or scheduled (its customer may listen to the
+message before the start). A message that cannot be synthesized
 or decoded (not audio, a header that lies, over the caps) fails the campaign (FailCampaign)
 with the reason as its system comment.
 """

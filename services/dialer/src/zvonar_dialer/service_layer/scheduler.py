@@ -1,9 +1,9 @@
 """The scheduler: each pass looks at every active campaign and does what is due by the
-dialer's clock — prepare it near its start, start it at its start time (never before), leave
+dialer's clock — prepare it, start it at its start time (never before), leave
 or re-enter its calling window, dial the numbers whose turn came, run its smart parts,
 finish it.
 
-A campaign that cannot act before a known moment (its start or its preparation ahead, its
+A campaign that cannot act before a known moment (its start, its
 window's reopening, its next smart part) sleeps: it is not loaded again until that moment
 by the dialer's clock, until news comes (a campaign event, partitions taken: the scheduler's
 wakeup wakes every sleeper) or until RECHECK_SLEEPERS_S of wall time have passed. An idle
@@ -28,7 +28,7 @@ from zvonar_contracts.commands import CommandOk
 from zvonar_contracts.limits import MAX_REASON
 from zvonar_contracts.options import CallingWindow, Status
 from zvonar_dialer.domain import pacing
-from zvonar_dialer.domain.campaign import Campaign
+from zvonar_dialer.domain.campaign import Campaign, part_cancelled
 from zvonar_dialer.domain.windows import is_open, next_open
 from zvonar_dialer.service_layer import smart_parts
 from zvonar_dialer.service_layer.commanding import RETRY_AFTER_S, Commander
@@ -50,10 +50,6 @@ PROBE_CALL_ID = "zvonar-carrier-probe"
 # While catching up with the campaign stream at start: how often to look, and to say so.
 CATCH_UP_POLL_S = 0.1
 CATCH_UP_LOG_EVERY_S = 10.0
-# A scheduled campaign is prepared (phone base loaded, speech synthesized, message uploaded)
-# when its start is this many wall seconds ahead (dialer time: × the clock's scale), not at
-# creation; one whose start is nearer, or already passed, is prepared at once.
-PREPARE_AHEAD_S = 600.0
 # A sleeping campaign is looked at again after this many wall seconds in any case.
 RECHECK_SLEEPERS_S = 60.0
 # While every campaign sleeps and no news came, the list of active campaigns is read again
@@ -203,18 +199,25 @@ class Scheduler:
             return None
         now = self.deps.clock.now()
         if not (campaign.loaded and campaign.message_ready):
-            prepare_at = self.prepare_at(campaign)
-            if prepare_at is not None and now < prepare_at:
-                return prepare_at
+            # At once, also for a campaign that starts years ahead: its customer listens to
+            # the message before the start (the page's listen dialog plays this copy).
             await self.prepare(campaign)
+            if campaign.status == Status.SCHEDULED and start_is_ahead(campaign.start_at, now):
+                return campaign.start_at  # ready: nothing more to do before the start
         elif campaign.status in (Status.ACCEPTED, Status.SCHEDULED):
             if campaign.status == Status.SCHEDULED and start_is_ahead(campaign.start_at, now):
                 return campaign.start_at
             await self.start(campaign, now)
         elif campaign.part_state == "waiting":
             due = campaign.part_due_at
-            if campaign.pending_part is not None and due is not None and now < due:
-                return due  # (a cancelled part comes as an event, which wakes it)
+            pending = campaign.pending_part
+            if (
+                pending is not None
+                and not part_cancelled(campaign, pending)
+                and due is not None
+                and now < due
+            ):
+                return due  # (a part cancelled later comes as an event, which wakes it)
             await smart_parts.wait_for_part(self.deps, self.commander, campaign, now)
         elif campaign.part_state == "starting":
             await smart_parts.announce_part(self.deps, self.commander, campaign, now)
@@ -224,14 +227,6 @@ class Scheduler:
         else:
             return await self.run_part(campaign, now)
         return None
-
-    def prepare_at(self, campaign: Campaign) -> dt.datetime | None:
-        """When a scheduled campaign is prepared: PREPARE_AHEAD_S of wall time before its
-        start (None: at once)."""
-        if campaign.status != Status.SCHEDULED or campaign.start_at is None:
-            return None
-        ahead = dt.timedelta(seconds=PREPARE_AHEAD_S * self.deps.clock.scale)
-        return campaign.start_at - ahead
 
     async def prepare(self, campaign: Campaign) -> None:
         reason = await prepare(self.deps, campaign)
