@@ -114,3 +114,32 @@ def test_a_campaigns_calls_are_all_in_one_partition() -> None:
         partition_of("call.events.1000001.InboundCallAnswered", 4) == 2
     )
     assert partition_of("call.events.bad", 4) == 0
+
+
+async def test_a_stop_that_comes_while_a_unit_winds_down_is_not_swallowed() -> None:
+    """The service is stopped while Shares waits for a consumer it let go of: Shares.run
+    ends (it used to take the stop for the consumer's own cancel and run on for ever)."""
+    leases = FakeLeases()
+    winding_down, let_go = asyncio.Event(), asyncio.Event()
+
+    async def slow_to_stop(unit: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            winding_down.set()
+            await let_go.wait()  # finishing the batch in hand
+
+    shares = Shares(leases, slow_to_stop, ["campaign"], "a", ttl=0.03)
+    running = asyncio.create_task(shares.run())
+    await asyncio.wait_for(_held(shares), 5)
+    leases.holders.clear()  # another instance took it: the next tick lets it go
+    await asyncio.wait_for(winding_down.wait(), 5)
+    running.cancel()  # the service stops meanwhile
+    let_go.set()
+    done, _ = await asyncio.wait([running], timeout=5)
+    assert done == {running} and running.cancelled()
+
+
+async def _held(shares: Shares) -> None:
+    while not shares.held:
+        await shares.changed.wait()

@@ -108,8 +108,9 @@ class Shares:
         task = self._tasks.pop(unit, None)
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # asyncio.wait, not `await task` under suppress(CancelledError): a cancel of this
+            # task itself (the service stopping) must not be swallowed as the unit's own.
+            await asyncio.wait([task])
         self._changed()
 
     async def _expire(self) -> None:
