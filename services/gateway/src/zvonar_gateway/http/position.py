@@ -3,7 +3,7 @@
 Every response to a request that wrote carries the position of the write in the
 `Zvonar-Position` header (and, for the web page, in the `zvonar_position` cookie). A client
 sends the value back on its next request, to any replica, and that request's reads wait for
-the position (up to the read side's bound, 2 s) as if the replica had taken the write itself.
+the position (up to the read side's bound, 5 s) as if the replica had taken the write itself.
 
 The value is opaque: `<position>.<mac>`, the mac an HMAC of the account id and the position
 under a key every replica derives from ZVONAR_SESSION_SECRET. So:
@@ -133,7 +133,7 @@ class PositionMiddleware(HttpMiddleware):
 
 _DESCRIBED = (
     "The log position of the client's last write (the value of a write's "
-    f"`{POSITION_HEADER}` response header, as is): this request's reads wait, up to 2 s, "
+    f"`{POSITION_HEADER}` response header, as is): this request's reads wait, up to 5 s, "
     "until they reflect it, on whichever replica answers. Opaque and per account; another "
     "account's value is ignored, a malformed one is a 400."
 )
@@ -178,6 +178,6 @@ def openapi_description() -> str:
     return (
         f"Read your own writes on any replica: a response to a write carries "
         f"`{POSITION_HEADER}`; send its value back as is in the `{POSITION_HEADER}` request "
-        "header and reads wait (up to 2 s) until they reflect that write. The value is "
+        "header and reads wait (up to 5 s) until they reflect that write. The value is "
         "opaque and per account; a malformed one is a 400."
     )

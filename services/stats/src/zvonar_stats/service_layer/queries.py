@@ -1,5 +1,5 @@
 """Answering stats queries: validate, wait for the asked campaign-log position (up to
-2 s, then answer anyway), read in one transaction. Each handler is a short function in
+5 s, then answer anyway), read in one transaction. Each handler is a short function in
 QUERY_HANDLERS; bad input is a QueryError(validation) and unknown rows QueryError(not_found).
 """
 
@@ -24,7 +24,9 @@ MAX_PER_PAGE = 10_000
 MAX_REPORT_PAGE = 1000
 MAX_REPORT_ROWS = 5000
 REPORT_REPLY_BUDGET = 512 * 1024
-MIN_POSITION_WAIT_S = 2.0
+# Longer than a standby relay takes to take over from one that died (its lease's 3 s and a
+# moment): a read right after a write waits through that, instead of missing the write.
+MIN_POSITION_WAIT_S = 5.0
 
 
 class InvalidQuery(ValueError):
